@@ -1,0 +1,7 @@
+"""``python -m colocalize``: the same as the ``colocalize`` command."""
+
+import sys
+
+from colocalize._cli import main
+
+sys.exit(main())

@@ -1,0 +1,117 @@
+"""Input checks shared by every public function, and colocalize's warning class.
+
+Every check raises ``ValueError`` (or ``TypeError``) with a message that names the argument, the
+value seen and the fix; none of them modifies its input.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = [
+    "ColocalizeWarning",
+    "as_image",
+    "as_mask",
+    "check_same_shape",
+    "warn_degenerate",
+]
+
+
+class ColocalizeWarning(UserWarning):
+    """Degenerate but legal input: the affected result fields are NaN.
+
+    Raised (as a warning, never an exception) for a constant channel, an empty mask or object,
+    nothing above a threshold, or a fit that did not converge. Filter it like any warning::
+
+        import warnings
+        warnings.simplefilter("ignore", colocalize.ColocalizeWarning)
+    """
+
+
+def warn_degenerate(message: str, *, stacklevel: int = 3) -> None:
+    """Emit a :class:`ColocalizeWarning`."""
+    warnings.warn(message, ColocalizeWarning, stacklevel=stacklevel)
+
+
+def as_image(
+    image: object,
+    *,
+    name: str,
+    allow_negative: bool = True,
+    min_ndim: int = 1,
+) -> np.ndarray:
+    """Return ``image`` as a numeric ndarray (no copy when it already is one).
+
+    Raises
+    ------
+    TypeError
+        When ``image`` is not numeric (boolean images are accepted as 0/1).
+    ValueError
+        When it has NaN or infinite values, too few dimensions, or negative values where
+        ``allow_negative`` is False.
+    """
+    arr = np.asarray(image)
+    if arr.dtype == bool:
+        arr = arr.view(np.uint8)
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(
+            f"{name} must be a real-valued image (integer or float), got dtype {arr.dtype}; "
+            f"convert it with np.asarray({name}, dtype=float) or pass a single channel."
+        )
+    if arr.ndim < min_ndim:
+        raise ValueError(
+            f"{name} must have at least {min_ndim} dimension(s), got shape {arr.shape}."
+        )
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); pass an image with pixels.")
+    if np.issubdtype(arr.dtype, np.floating):
+        finite = np.isfinite(arr)
+        if not finite.all():
+            n_bad = int(arr.size - np.count_nonzero(finite))
+            raise ValueError(
+                f"{name} has {n_bad} NaN or infinite value(s); replace them (for example with "
+                f"np.nan_to_num) or exclude them with a mask of finite pixels before computing."
+            )
+    if not allow_negative and arr.dtype.kind in "if":
+        low = arr.min()
+        if low < 0:
+            raise ValueError(
+                f"{name} has negative intensities (minimum {low!r}); this coefficient needs "
+                f"non-negative intensities: subtract the background offset so the minimum is >= 0."
+            )
+    return arr
+
+
+def check_same_shape(arrays: Sequence[np.ndarray], names: Sequence[str]) -> None:
+    """Raise ``ValueError`` unless all arrays have the same shape."""
+    first = arrays[0].shape
+    for arr, nm in zip(arrays[1:], names[1:]):
+        if arr.shape != first:
+            raise ValueError(
+                f"{nm} has shape {arr.shape} but {names[0]} has shape {first}; "
+                f"the images must cover the same pixels (crop or resample one of them)."
+            )
+
+
+def as_mask(mask: object, shape: tuple[int, ...], *, name: str = "mask") -> np.ndarray:
+    """Return ``mask`` as a boolean array of ``shape`` (non-zero is inside).
+
+    A mask with the shape of the image's last axes (for example a 2D ``(M, N)`` mask for a
+    ``(P, M, N)`` stack) applies to every plane, as in Coloc 2.
+    """
+    arr = np.asarray(mask)
+    if arr.dtype != bool:
+        if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+            raise TypeError(f"{name} must be boolean or numeric, got dtype {arr.dtype}.")
+        arr = arr != 0
+    if arr.shape == shape:
+        return arr
+    if arr.ndim < len(shape) and arr.shape == shape[len(shape) - arr.ndim :]:
+        return np.broadcast_to(arr, shape)
+    raise ValueError(
+        f"{name} has shape {arr.shape} but the image has shape {shape}; pass a mask of the "
+        f"image's shape (or of its last {len(shape) - 1} axes to use it on every plane)."
+    )

@@ -1,0 +1,7 @@
+"""Figures (matplotlib, imported lazily by each function).
+
+Every function takes ``ax=None`` (or a figure for multi-panel plots), returns the figure or axes it drew
+on, and never calls ``show()``.
+"""
+
+__all__: list[str] = []
