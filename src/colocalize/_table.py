@@ -1,0 +1,234 @@
+"""Coefficient tables: every channel pair (and triple) of a multichannel image, per object."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from colocalize._coefficients import (
+    Coefficients,
+    Saturated,
+    Thresholds,
+    TripleCoefficients,
+    _Channels,
+    check_images,
+    resolve_thresholds,
+    select_pixels,
+)
+from colocalize._validation import as_mask
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["coefficient_table"]
+
+Pairs = Literal["all"] | Sequence[tuple[int | str, int | str]]
+
+PAIR_FIELDS = tuple(f.name for f in dataclasses.fields(Coefficients))
+TRIPLE_FIELDS = tuple(f"triple_{f.name}" for f in dataclasses.fields(TripleCoefficients))
+
+
+def _channel_index(key: int | str, names: Sequence[str]) -> int:
+    if isinstance(key, str):
+        if key not in names:
+            raise ValueError(f"channel {key!r} not found; the channels are {list(names)}")
+        return list(names).index(key)
+    index = int(key)
+    if not 0 <= index < len(names):
+        raise ValueError(
+            f"channel index {index} is out of range for {len(names)} channels {list(names)}"
+        )
+    return index
+
+
+def _split_channels(
+    image: Any, channel_axis: int | None, channel_names: Sequence[str] | None
+) -> tuple[list[np.ndarray], list[str]]:
+    """Split ``image`` (an array or a colocalize.Image) into channels and names."""
+    if hasattr(image, "axes") and hasattr(image, "data"):
+        axes = image.axes
+        if channel_axis is None:
+            if "C" not in axes:
+                raise ValueError(
+                    f"the image has axes {axes!r} with no channel axis C; pass channel_axis"
+                )
+            channel_axis = axes.index("C")
+        if channel_names is None and getattr(image, "channel_names", None):
+            channel_names = list(image.channel_names)
+        data = np.asarray(image.data)
+    else:
+        data = np.asarray(image)
+        if channel_axis is None:
+            raise ValueError(
+                f"channel_axis is required for an array image (shape {data.shape}); pass the "
+                f"index of the channel axis, e.g. channel_axis=0 for (C, M, N)"
+            )
+    if not -data.ndim <= channel_axis < data.ndim:
+        raise ValueError(f"channel_axis={channel_axis} is out of range for shape {data.shape}")
+    channels = list(np.moveaxis(data, channel_axis, 0))
+    if len(channels) < 2:
+        raise ValueError(
+            f"the image has {len(channels)} channel(s) along axis {channel_axis}; need >= 2"
+        )
+    if channel_names is None:
+        names = [f"C{i}" for i in range(len(channels))]
+    else:
+        names = [str(nm) for nm in channel_names]
+        if len(names) != len(channels):
+            raise ValueError(
+                f"channel_names has {len(names)} names for {len(channels)} channels"
+            )
+    return channels, names
+
+
+def coefficient_table(
+    image: Any,
+    *,
+    channel_axis: int | None = None,
+    mask: Any = None,
+    labels: Any = None,
+    pairs: Pairs = "all",
+    triples: bool = False,
+    thresholds: Thresholds = None,
+    channel_names: Sequence[str] | None = None,
+    exclude_zero_zero: bool = False,
+    saturated: Saturated = None,
+    rank_coefficients: bool = True,
+) -> pd.DataFrame:
+    """Coefficients of every channel pair (and triple) of a multichannel image, as a table.
+
+    Parameters
+    ----------
+    image : array_like or colocalize.Image
+        A multichannel image, e.g. shape (C, M, N[, P]). For an :class:`colocalize.Image` the
+        channel axis and names come from its metadata.
+    channel_axis : int, optional
+        The channel axis (required for arrays).
+    mask : array_like of bool, optional
+        Pixels to use, shape of one channel (or of its last axes, applied to every plane).
+    labels : array_like of int, optional
+        A label image (shape of one channel, 0 = background): one row per object and pair.
+    pairs : "all" or sequence of (channel, channel), optional
+        Channel pairs by index or name (default: all pairs i < j).
+    triples : bool, optional
+        Also add a row for every channel triple, with the ``triple_*`` columns filled.
+    thresholds : None, sequence of float, "costes" or str, optional
+        One threshold per channel in the image's units; ``"costes"`` (computed per pair and
+        object); or an auto-threshold method name (computed per channel over the whole mask,
+        not per object).
+    channel_names : sequence of str, optional
+        Names for the channels (default: the image's names, else "C0", "C1", ...).
+    exclude_zero_zero : bool, optional
+        Drop the seed paper's non-responder pixels: zero in every channel of the image.
+    saturated, rank_coefficients
+        As in :func:`colocalize.coefficients`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (object,) pair or triple with columns ``label`` (with labels),
+        ``channel0``, ``channel1``, ``channel2`` (names; empty for pairs), every
+        :class:`Coefficients` field, and the ``triple_*`` fields of
+        :class:`TripleCoefficients` (NaN on pair rows).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> img = rng.integers(0, 255, size=(3, 32, 32), dtype=np.uint8)
+    >>> table = coefficient_table(img, channel_axis=0, channel_names=["a", "b", "c"])
+    >>> table[["channel0", "channel1"]].values.tolist()
+    [['a', 'b'], ['a', 'c'], ['b', 'c']]
+    """
+    import pandas as pd
+
+    channels, names = _split_channels(image, channel_axis, channel_names)
+    arrays = check_images(channels, names)
+    shape = arrays[0].shape
+    if pairs == "all":
+        pair_list = list(itertools.combinations(range(len(arrays)), 2))
+    else:
+        pair_list = [(_channel_index(a, names), _channel_index(b, names)) for a, b in pairs]
+    triple_list = list(itertools.combinations(range(len(arrays)), 3)) if triples else []
+
+    base_mask = None if mask is None else as_mask(mask, shape)
+    selection, flats = select_pixels(
+        arrays, mask=base_mask, exclude_zero_zero=exclude_zero_zero, saturated=saturated
+    )
+    costes = isinstance(thresholds, str) and thresholds.lower() == "costes"
+    per_channel = None if costes else resolve_thresholds(thresholds, arrays, selection)
+
+    rows: list[dict[str, Any]] = []
+    for label, group in _groups(labels, shape, selection, flats):
+        engine = _Channels(group, names)
+        for i, j in pair_list:
+            pair_t: tuple[float, float] | None = None
+            if costes:
+                resolved = resolve_thresholds("costes", [group[i], group[j]], None)
+                pair_t = None if resolved is None else (resolved[0], resolved[1])
+            elif per_channel is not None:
+                pair_t = (per_channel[i], per_channel[j])
+            result = engine.pair(i, j, pair_t, rank_coefficients=rank_coefficients)
+            rows.append(_row(label, (names[i], names[j], ""), dataclasses.asdict(result)))
+        for i, j, k in triple_list:
+            triple_t = None
+            if per_channel is not None:
+                triple_t = (per_channel[i], per_channel[j], per_channel[k])
+            triple = engine.triple(i, j, k, triple_t)
+            values = {f"triple_{key}": v for key, v in dataclasses.asdict(triple).items()}
+            rows.append(_row(label, (names[i], names[j], names[k]), values))
+    columns = ["channel0", "channel1", "channel2", *PAIR_FIELDS, *TRIPLE_FIELDS]
+    if labels is not None:
+        columns.insert(0, "label")
+    table = pd.DataFrame(rows, columns=columns)
+    for col in ("n_pixels", "triple_n_pixels"):
+        table[col] = table[col].astype("Int64")
+    return table
+
+
+def _row(label: int | None, channels: tuple[str, str, str], values: dict[str, Any]) -> dict:
+    row: dict[str, Any] = {"channel0": channels[0], "channel1": channels[1]}
+    row["channel2"] = channels[2]
+    if label is not None:
+        row["label"] = label
+    row.update(values)
+    return row
+
+
+def _groups(
+    labels: Any,
+    shape: tuple[int, ...],
+    selection: np.ndarray | None,
+    flats: list[np.ndarray],
+) -> list[tuple[int | None, list[np.ndarray]]]:
+    """The selected pixels of each channel, whole or split by label (label > 0 only)."""
+    if labels is None:
+        return [(None, flats)]
+    label_image = np.asarray(labels)
+    if label_image.dtype.kind not in "iub":
+        raise TypeError(
+            f"labels must be an integer label image, got dtype {label_image.dtype}; convert "
+            f"it with labels.astype(int)"
+        )
+    if label_image.shape != shape:
+        trailing = shape[len(shape) - label_image.ndim :]
+        if label_image.ndim >= len(shape) or label_image.shape != trailing:
+            raise ValueError(
+                f"labels has shape {label_image.shape} but each channel has shape {shape}; "
+                f"pass a label image of one channel's shape"
+            )
+        label_image = np.broadcast_to(label_image, shape)
+    selected = label_image[selection] if selection is not None else label_image.reshape(-1)
+    order = np.argsort(selected, kind="stable")
+    values, starts = np.unique(selected[order], return_index=True)
+    ends = [*starts[1:], order.size]
+    groups: list[tuple[int | None, list[np.ndarray]]] = []
+    for value, start, end in zip(values, starts, ends):
+        if value > 0:
+            index = order[start:end]
+            groups.append((int(value), [flat[index] for flat in flats]))
+    return groups
