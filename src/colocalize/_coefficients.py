@@ -184,6 +184,10 @@ class _Channels:
                 self._sums[i] = float(np.sum(flat, dtype=np.float64))
         return self._sums[i]
 
+    def is_constant(self, i: int) -> bool:
+        flat = self.flats[i]
+        return bool(flat.min() == flat.max())
+
     def _cheap_codes(self, i: int) -> bool:
         return i in self._codes or self.flats[i].dtype.kind in "iub"
 
@@ -250,6 +254,8 @@ class _Channels:
         mean_u, mean_v = sum_u / n, sum_v / n
         uc, vc = u - mean_u, v - mean_v
         suu, svv, suv = wsum(uc * uc), wsum(vc * vc), wsum(uc * vc)
+        # exact test: a constant channel's centred values may be rounding noise, not zero
+        suu, svv = (0.0 if self.is_constant(i) else suu), (0.0 if self.is_constant(j) else svv)
         constant = [nm for nm, s in ((self.names[i], suu), (self.names[j], svv)) if s == 0]
         if constant:
             reasons.add("pearson, spearman, kendall_tau, icq", f"{' and '.join(constant)} is constant")
@@ -359,7 +365,7 @@ def _subset_pearson(
     us, vs = u[selected], v[selected]
     ws = w[selected] if w is not None else None
     n = float(ws.sum()) if ws is not None else float(us.size)
-    if n < 2:
+    if n < 2 or us.min() == us.max() or vs.min() == vs.max():
         return _NAN
     mu = float(np.dot(us, ws) / n) if ws is not None else float(us.mean())
     mv = float(np.dot(vs, ws) / n) if ws is not None else float(vs.mean())

@@ -1,0 +1,383 @@
+"""Coefficients: Coloc 2's asserted values, scikit-image and SciPy parity, properties, errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import tifffile
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy import stats
+
+import colocalize
+from colocalize import ColocalizeWarning, coefficients, triple_coefficients
+
+DTYPES = [np.uint8, np.uint16, np.int32, np.float32, np.float64]
+
+
+def _read(path):
+    return tifffile.imread(path)
+
+
+@pytest.fixture(scope="module")
+def colocsample(coloc2_dir):
+    green = _read(coloc2_dir / "colocsample1b-green.tif")
+    red = _read(coloc2_dir / "colocsample1b-red.tif")
+    mask = _read(coloc2_dir / "colocsample1b-mask.tif") > 0
+    return green, red, mask
+
+
+# --- Coloc 2's own test values (coloc-peers.md §1.6, §1.7) ---------------------------------
+
+
+def test_colocsample_unthresholded(colocsample):
+    green, red, _ = colocsample
+    c = coefficients(green, red)
+    assert c.pearson == pytest.approx(0.7485173, abs=1e-5)
+    assert c.icq == pytest.approx(0.3451873, abs=1e-5)
+    assert c.spearman == pytest.approx(0.5463428, abs=1e-5)
+    assert c.kendall_tau == pytest.approx(0.4733476, abs=1e-5)
+    assert c.m1 == pytest.approx(0.9945221, abs=1e-6)
+    assert c.m2 == pytest.approx(0.9964314, abs=1e-6)
+    assert c.n_pixels == green.size
+
+
+def test_colocsample_masked_thresholded_manders(colocsample):
+    green, red, mask = colocsample
+    c = coefficients(green, red, mask=mask, thresholds=(70, 53))
+    assert c.tm1 == pytest.approx(0.705665, abs=1e-6)
+    assert c.tm2 == pytest.approx(0.724752, abs=1e-6)
+    assert c.n_pixels == 62307
+
+
+def test_colocsample_costes_thresholds_values(colocsample):
+    """Coefficients at Coloc 2's Costes thresholds (8, 6), re-derived golden values."""
+    green, red, _ = colocsample
+    c = coefficients(green, red, thresholds=(8, 6))
+    assert c.tm1 == pytest.approx(0.7290664, abs=1e-6)
+    assert c.tm2 == pytest.approx(0.7419663, abs=1e-6)
+    assert c.pearson_below == pytest.approx(-0.011639, abs=1e-6)
+    assert c.pearson_above == pytest.approx(0.675648, abs=1e-6)
+    c = coefficients(green, red, thresholds=(10, 8))
+    assert c.tm1 == pytest.approx(0.7002744, abs=1e-6)
+    assert c.tm2 == pytest.approx(0.7161097, abs=1e-6)
+
+
+MANDERS = {
+    "A": (1.00, 1.0, 1.0),
+    "B": (0.72, 0.75, 0.75),
+    "C": (0.44, 0.5, 0.5),
+    "D": (0.16, 0.25, 0.25),
+    "E": (-0.12, 0.0, 0.0),
+    "F": (0.22, 0.25, 0.3333),
+    "G": (0.30, 0.25, 0.50),
+    "H": (0.48, 0.25, 1.00),
+    "I": (0.23, 0.0833, 0.75),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MANDERS))
+def test_manders_1993_images(coloc2_dir, name):
+    pytest.importorskip("imagecodecs")
+    a = _read(coloc2_dir / "mandersA.tiff")
+    x = _read(coloc2_dir / f"manders{name}.tiff")
+    pearson, m1, m2 = MANDERS[name]
+    c = coefficients(a, x)
+    assert c.pearson == pytest.approx(pearson, abs=0.01)
+    assert c.m1 == pytest.approx(m1, abs=1e-3 if name == "I" else 1e-4)
+    assert c.m2 == pytest.approx(m2, abs=1e-4)
+
+
+def test_uncorrelated_zstacks(coloc2_dir):
+    c = coefficients(_read(coloc2_dir / "greenZstack.tif"), _read(coloc2_dir / "redZstack.tif"))
+    assert abs(c.pearson) <= 0.05
+    assert abs(c.icq) < 0.01
+    assert abs(c.spearman) < 0.012
+
+
+def test_synthetic_negative_spearman(coloc2_dir):
+    a = _read(coloc2_dir / "syntheticNegCh1.tif")
+    b = _read(coloc2_dir / "syntheticNegCh2.tif")
+    assert a.dtype == np.float32
+    assert coefficients(a, b).spearman == pytest.approx(-0.1743071, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "expected"),
+    [
+        ([4, 10, 3, 1, 9, 2, 6, 7, 8, 5], [5, 8, 6, 2, 10, 3, 9, 4, 7, 1], 23 / 45),
+        ([1, 1, 2, 3], [3, 2, 1, 1], -0.8),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64])
+def test_kendall_reference_vectors(x, y, expected, dtype):
+    c = coefficients(np.array(x, dtype=dtype), np.array(y, dtype=dtype))
+    assert c.kendall_tau == pytest.approx(expected, abs=1e-10)
+
+
+def test_kendall_all_ties_is_nan():
+    with pytest.warns(ColocalizeWarning, match="constant"):
+        c = coefficients(np.ones(4), np.full(4, 2.0))
+    assert math.isnan(c.kendall_tau)
+
+
+# --- parity with scikit-image and SciPy ------------------------------------------------------
+
+
+def _random_pair(rng, dtype, shape):
+    high = 200 if np.dtype(dtype).kind in "iu" else 1.0
+    a = rng.random(shape) * high
+    b = 0.6 * a + 0.4 * rng.random(shape) * high
+    b[rng.random(shape) < 0.2] = 0
+    return a.astype(dtype), b.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(40, 50), (6, 20, 25), (3, 4, 10, 12)])
+def test_matches_scipy_and_skimage(dtype, shape):
+    measure = pytest.importorskip("skimage.measure")
+    rng = np.random.default_rng(42)
+    a, b = _random_pair(rng, dtype, shape)
+    c = coefficients(a, b, thresholds=(0.3 * a.max(), 0.3 * b.max()))
+    af, bf = a.astype(float), b.astype(float)
+    assert c.pearson == pytest.approx(measure.pearson_corr_coeff(af, bf)[0], rel=1e-10)
+    assert c.overlap == pytest.approx(measure.manders_overlap_coeff(af, bf), rel=1e-10)
+    assert c.m1 == pytest.approx(measure.manders_coloc_coeff(af, bf > 0), rel=1e-10)
+    assert c.m2 == pytest.approx(measure.manders_coloc_coeff(bf, af > 0), rel=1e-10)
+    tb = c.threshold1
+    assert c.tm1 == pytest.approx(
+        measure.manders_coloc_coeff(af, (bf >= tb) & (bf > 0)), rel=1e-10
+    )
+    assert c.spearman == pytest.approx(stats.spearmanr(af.ravel(), bf.ravel())[0], rel=1e-10)
+    tau = stats.kendalltau(af.ravel(), bf.ravel(), variant="b").statistic
+    assert c.kendall_tau == pytest.approx(tau, rel=1e-10)
+    assert c.k1 == pytest.approx(np.sum(af * bf) / np.sum(af * af), rel=1e-10)
+    assert c.k2 == pytest.approx(np.sum(af * bf) / np.sum(bf * bf), rel=1e-10)
+
+
+def test_intersection_coeff_is_m1_of_binary_images():
+    measure = pytest.importorskip("skimage.measure")
+    rng = np.random.default_rng(1)
+    m0, m1 = rng.random((30, 30)) > 0.5, rng.random((30, 30)) > 0.3
+    c = coefficients(m0.astype(float), m1.astype(float))
+    assert c.m1 == pytest.approx(measure.intersection_coeff(m0, m1))
+    assert c.m2 == pytest.approx(measure.intersection_coeff(m1, m0))
+
+
+def test_skimage_reference_tuples():
+    """scikit-image's own tests: perfect and near-perfect correlation."""
+    img1 = np.array([[i + j for j in range(4)] for i in range(4)], dtype=float)
+    assert coefficients(img1, img1).pearson == pytest.approx(1.0)
+    img2 = np.where(img1 <= 2, 0, img1)
+    assert coefficients(img1, img2).pearson == pytest.approx(0.944911182523068)
+
+
+def test_uint8_does_not_overflow():
+    """scikit-image 0.26's manders_overlap_coeff overflows uint8 (1.198); we must not."""
+    rng = np.random.default_rng(3)
+    a = rng.integers(100, 255, size=(64, 64), dtype=np.uint8)
+    b = np.clip(a.astype(int) + rng.integers(-10, 10, size=a.shape), 0, 255).astype(np.uint8)
+    af, bf = a.astype(float), b.astype(float)
+    expected = np.sum(af * bf) / math.sqrt(np.sum(af**2) * np.sum(bf**2))
+    c = coefficients(a, b)
+    assert c.overlap == pytest.approx(expected, rel=1e-12)
+    assert c.overlap <= 1.0
+
+
+# --- definitions on small synthetic data -----------------------------------------------------
+
+
+def test_thresholded_definitions_by_hand():
+    a = np.array([0, 1, 2, 3, 4, 5, 6, 7], dtype=float)
+    b = np.array([7, 0, 5, 3, 3, 0, 6, 1], dtype=float)
+    ta, tb = 3.0, 3.0
+    c = coefficients(a, b, thresholds=(ta, tb))
+    assert c.tm1 == pytest.approx(a[(b >= tb) & (b > 0)].sum() / a.sum())
+    assert c.tm2 == pytest.approx(b[(a >= ta) & (a > 0)].sum() / b.sum())
+    both = (a > ta) & (b > tb)
+    assert c.tm1_own == pytest.approx(a[both].sum() / a[a > ta].sum())
+    assert c.tm2_own == pytest.approx(b[both].sum() / b[b > tb].sum())
+    assert c.fraction_colocalized == pytest.approx(both.mean())
+    below = (a < ta) | (b < tb)
+    assert c.pearson_below == pytest.approx(np.corrcoef(a[below], b[below])[0, 1])
+    above = (a > ta) | (b > tb)
+    assert c.pearson_above == pytest.approx(np.corrcoef(a[above], b[above])[0, 1])
+    prods = (a - a.mean()) * (b - b.mean())
+    assert c.icq == pytest.approx(np.mean(prods >= 0) - 0.5)
+    assert (c.threshold0, c.threshold1) == (3.0, 3.0)
+
+
+def test_icq_counts_zero_product_as_positive():
+    # a pixel at a channel's mean gives a zero product: Coloc 2 counts it as positive
+    a = np.array([1.0, 2.0, 3.0])
+    b = np.array([3.0, 5.0, 1.0])
+    # products: 0, 0, -2 -> two of three count as positive (JACoP's convention would give -0.5)
+    assert coefficients(a, b).icq == pytest.approx(2 / 3 - 0.5)
+
+
+def test_mask_broadcasts_over_planes():
+    rng = np.random.default_rng(5)
+    a, b = _random_pair(rng, np.uint16, (4, 10, 12))
+    plane = rng.random((10, 12)) > 0.5
+    full = np.broadcast_to(plane, a.shape)
+    assert coefficients(a, b, mask=plane) == coefficients(a, b, mask=full)
+    assert coefficients(a, b, mask=full) == coefficients(a[full], b[full])
+
+
+def test_exclude_zero_zero_and_saturated():
+    a = np.array([0, 0, 5, 255, 10, 20], dtype=np.uint8)
+    b = np.array([0, 3, 0, 30, 10, 255], dtype=np.uint8)
+    c = coefficients(a, b, exclude_zero_zero=True)
+    assert c.n_pixels == 5
+    c = coefficients(a, b, exclude_zero_zero=True, saturated=True)
+    assert c.n_pixels == 3
+    assert c == coefficients(a[[1, 2, 4]], b[[1, 2, 4]])
+    assert coefficients(a, b, saturated=(255, 20)).n_pixels == 4
+    with pytest.raises(ValueError, match="dtype maximum"):
+        coefficients(a.astype(float), b.astype(float), saturated=True)
+
+
+def test_inputs_not_modified():
+    rng = np.random.default_rng(2)
+    a, b = _random_pair(rng, np.float32, (20, 20))
+    mask = rng.random((20, 20)) > 0.3
+    copies = a.copy(), b.copy(), mask.copy()
+    coefficients(a, b, mask=mask, thresholds=(0.2, 0.2), exclude_zero_zero=True)
+    np.testing.assert_array_equal(a, copies[0])
+    np.testing.assert_array_equal(b, copies[1])
+    np.testing.assert_array_equal(mask, copies[2])
+
+
+def test_result_is_frozen_python_floats():
+    c = coefficients(np.arange(10, dtype=np.uint8), np.arange(10, dtype=np.uint8)[::-1])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.pearson = 0.0  # type: ignore[misc]
+    for f in dataclasses.fields(c):
+        value = getattr(c, f.name)
+        assert type(value) is (int if f.name == "n_pixels" else float), f.name
+
+
+# --- degenerate input and errors -------------------------------------------------------------
+
+
+def test_empty_mask_gives_nan_and_warning():
+    a = np.arange(16.0).reshape(4, 4)
+    with pytest.warns(ColocalizeWarning, match="no pixel"):
+        c = coefficients(a, a, mask=np.zeros((4, 4), bool))
+    assert c.n_pixels == 0
+    assert all(math.isnan(getattr(c, f)) for f in ("pearson", "m1", "overlap", "icq"))
+
+
+def test_zero_channel_gives_nan_manders():
+    with pytest.warns(ColocalizeWarning, match="zero everywhere"):
+        c = coefficients(np.zeros(5), np.arange(5.0))
+    assert math.isnan(c.m1)
+    assert c.m2 == 0.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"image1": np.zeros((3, 5))}, "image1 has shape"),
+        ({"mask": np.ones((5, 5), bool)}, "mask has shape"),
+        ({"image0": np.array([[np.nan] * 4] * 3)}, "NaN"),
+        ({"image0": -np.ones((3, 4))}, "negative"),
+        ({"thresholds": (1.0,)}, "thresholds has 1"),
+        ({"saturated": (1.0, 2.0, 3.0)}, "saturated has 3"),
+    ],
+)
+def test_bad_input_raises_clear_error(kwargs, match):
+    args = {"image0": np.ones((3, 4)), "image1": np.arange(12.0).reshape(3, 4)}
+    args.update(kwargs)
+    image0, image1 = args.pop("image0"), args.pop("image1")
+    with pytest.raises(ValueError, match=match):
+        coefficients(image0, image1, **args)
+
+
+def test_complex_image_rejected():
+    with pytest.raises(TypeError, match="image0"):
+        coefficients(np.ones(4, complex), np.ones(4))
+
+
+# --- properties -------------------------------------------------------------------------------
+
+small_images = arrays(
+    np.uint8, st.integers(2, 60), elements=st.integers(0, 255)
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(small_images, st.data())
+def test_swapping_channels_swaps_pairs(a, data):
+    b = data.draw(arrays(np.uint8, a.shape, elements=st.integers(0, 255)))
+    t = (data.draw(st.integers(0, 255)), data.draw(st.integers(0, 255)))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ColocalizeWarning)
+        ab = coefficients(a, b, thresholds=t)
+        ba = coefficients(b, a, thresholds=t[::-1])
+    pairs = [("m1", "m2"), ("k1", "k2"), ("tm1", "tm2"), ("tm1_own", "tm2_own")]
+    same = ["pearson", "overlap", "spearman", "kendall_tau", "icq", "fraction_colocalized"]
+    same += ["pearson_below", "pearson_above"]
+    for x, y in pairs:
+        np.testing.assert_allclose(getattr(ab, x), getattr(ba, y), rtol=1e-12, equal_nan=True)
+    for x in same:
+        np.testing.assert_allclose(getattr(ab, x), getattr(ba, x), rtol=1e-12, equal_nan=True)
+    for x in ["pearson", "spearman", "kendall_tau", "pearson_below", "pearson_above"]:
+        value = getattr(ab, x)
+        assert math.isnan(value) or -1 - 1e-12 <= value <= 1 + 1e-12
+    for x in ["overlap", "m1", "m2", "tm1", "tm2", "tm1_own", "tm2_own", "fraction_colocalized"]:
+        value = getattr(ab, x)
+        assert math.isnan(value) or 0 <= value <= 1 + 1e-12
+    assert math.isnan(ab.icq) or -0.5 <= ab.icq <= 0.5
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, st.integers(3, 40), elements=st.floats(0, 1e3)), st.floats(0.1, 50))
+def test_scaling_invariance(a, scale):
+    b = np.sqrt(a) + 1.0
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ColocalizeWarning)
+        c1 = coefficients(a, b)
+        c2 = coefficients(a * scale, b)
+    for x in ["pearson", "overlap", "m1", "m2", "spearman", "kendall_tau"]:
+        np.testing.assert_allclose(getattr(c1, x), getattr(c2, x), rtol=1e-9, atol=1e-12,
+                                   equal_nan=True)
+
+
+# --- triples ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_triple_definitions(dtype):
+    rng = np.random.default_rng(9)
+    a, b = _random_pair(rng, dtype, (30, 30))
+    c = (0.5 * a.astype(float) + rng.random((30, 30)) * 10).astype(dtype)
+    t = (float(np.median(a)), float(np.median(b)), float(np.median(c)))
+    r = triple_coefficients(a, b, c, thresholds=t)
+    af, bf, cf = (x.astype(float) for x in (a, b, c))
+    ab, bb, cb = af > t[0], bf > t[1], cf > t[2]
+    assert r.m0 == pytest.approx(af[bb & cb].sum() / af.sum())
+    assert r.m1 == pytest.approx(bf[ab & cb].sum() / bf.sum())
+    assert r.m2 == pytest.approx(cf[ab & bb].sum() / cf.sum())
+    assert r.fraction_colocalized == pytest.approx(np.mean(ab & bb & cb))
+    expected = np.sum(af * bf * cf) / np.cbrt(np.sum(af**3) * np.sum(bf**3) * np.sum(cf**3))
+    assert r.overlap == pytest.approx(expected)
+    assert 0 <= r.overlap <= 1
+
+
+def test_triple_overlap_is_one_for_proportional_channels():
+    a = np.arange(1, 50, dtype=float)
+    assert triple_coefficients(a, 2 * a, 0.5 * a).overlap == pytest.approx(1.0)
+
+
+def test_public_api_exports():
+    for name in ["coefficients", "coefficient_table", "triple_coefficients", "Coefficients"]:
+        assert name in colocalize.__all__
