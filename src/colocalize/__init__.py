@@ -4,11 +4,31 @@ A numpy/scipy core for colocalization coefficients, ImageJ-identical thresholds 
 cross-correlation colocalization, usable alone, from the command line, and from Fiji/ImageJ.
 """
 
+from colocalize import data as data  # public submodule: colocalize.data.neuron_4ch()
+from colocalize._coefficients import (
+    Coefficients,
+    TripleCoefficients,
+    coefficients,
+    triple_coefficients,
+)
+from colocalize._histogram import BivariateHistogram, bivariate_histogram
+from colocalize._io import Image, read_image, write_image
+from colocalize._table import coefficient_table
 from colocalize._validation import ColocalizeWarning
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "BivariateHistogram",
+    "Coefficients",
     "ColocalizeWarning",
+    "Image",
+    "TripleCoefficients",
     "__version__",
+    "bivariate_histogram",
+    "coefficient_table",
+    "coefficients",
+    "read_image",
+    "triple_coefficients",
+    "write_image",
 ]

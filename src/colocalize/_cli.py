@@ -14,6 +14,7 @@ from collections.abc import Sequence
 __all__ = ["main"]
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "colocalize._cli_coefficients",
 )
 
 

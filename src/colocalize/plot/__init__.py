@@ -1,7 +1,9 @@
 """Figures (matplotlib, imported lazily by each function).
 
-Every function takes ``ax=None`` (or a figure for multi-panel plots), returns the figure or axes it drew
-on, and never calls ``show()``.
+Every function takes ``ax=None`` (or a figure for multi-panel plots), returns the figure or axes it
+drew on, and never calls ``show()``.
 """
 
-__all__: list[str] = []
+from colocalize.plot._histogram import bivariate_histogram
+
+__all__ = ["bivariate_histogram"]

@@ -1,0 +1,159 @@
+"""``colocalize coefficients`` and ``colocalize demo``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["register"]
+
+# Columns shown on the terminal (every column is in the CSV/JSON output).
+_SUMMARY_COLUMNS = [
+    "channel0", "channel1", "pearson", "spearman", "kendall_tau", "icq", "overlap",
+    "m1", "m2", "tm1", "tm2", "n_pixels",
+]
+_TRIPLE_COLUMNS = [
+    "channel0", "channel1", "channel2", "triple_m0", "triple_m1", "triple_m2",
+    "triple_fraction_colocalized", "triple_overlap",
+]
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "coefficients",
+        help="colocalization coefficients of every channel pair of a TIFF image",
+        description="Print (or write) the colocalization coefficients of every channel pair "
+        "of a multichannel TIFF, optionally inside a mask or per labelled object.",
+    )
+    p.add_argument("file", type=Path, help="multichannel TIFF (ImageJ hyperstack, OME or RGB)")
+    p.add_argument("--mask", type=Path, help="mask TIFF (non-zero is inside)")
+    p.add_argument("--labels", type=Path, help="label TIFF: one row per object and pair")
+    p.add_argument(
+        "--channels", nargs="+", metavar="CH",
+        help="channels to use, by name or index (default: all)",
+    )
+    p.add_argument(
+        "--thresholds", nargs="+", metavar="T",
+        help="one threshold per used channel (image units), 'costes', or an auto-threshold "
+        "method name such as Otsu",
+    )
+    p.add_argument("--triples", action="store_true", help="also compute channel triples")
+    p.add_argument(
+        "--exclude-zero-zero", action="store_true",
+        help="drop pixels that are zero in every channel",
+    )
+    p.add_argument(
+        "--saturated", action="store_true", help="drop pixels at the dtype maximum"
+    )
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--csv", action="store_true", help="write CSV to standard output")
+    out.add_argument("--json", action="store_true", help="write JSON records to standard output")
+    p.set_defaults(func=_run_coefficients)
+
+    d = subparsers.add_parser(
+        "demo",
+        help="the main job on the neuron-4Ch sample: tables and figures in --out",
+        description="Cell mask from the phalloidin channel (Otsu), coefficients of all 6 channel "
+        "pairs and 4 triples of the neuron-4Ch sample inside it, bivariate histograms.",
+    )
+    d.add_argument("--out", type=Path, default=Path("results"), help="output folder")
+    d.set_defaults(func=_run_demo)
+
+
+def _parse_thresholds(values: list[str] | None) -> Any:
+    if not values:
+        return None
+    if len(values) == 1 and not _is_number(values[0]):
+        return values[0]
+    if not all(_is_number(v) for v in values):
+        raise ValueError(
+            f"--thresholds takes numbers (one per channel), 'costes' or one method name, "
+            f"got {values}"
+        )
+    return [float(v) for v in values]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_plane_mask(path: Path, name: str) -> np.ndarray:
+    from colocalize._io import read_image
+
+    data = np.asarray(read_image(path).data)
+    squeezed = np.squeeze(data)
+    if squeezed.ndim == 0:
+        raise ValueError(f"--{name} {path} holds a single pixel")
+    return squeezed
+
+
+def _run_coefficients(args: argparse.Namespace) -> int:
+    from colocalize._io import read_image
+    from colocalize._table import coefficient_table
+
+    image = read_image(args.file)
+    if "C" not in image.axes:
+        raise ValueError(
+            f"{args.file} has axes {image.axes!r} and no channel axis: coefficients need at "
+            f"least two channels"
+        )
+    channel_axis = image.axes.index("C")
+    data = np.asarray(image.data)
+    names = list(image.channel_names)
+    if args.channels:
+        index = [names.index(c) if c in names else int(c) for c in args.channels]
+        data = np.take(data, index, axis=channel_axis)
+        names = [names[i] for i in index]
+    mask = _read_plane_mask(args.mask, "mask") if args.mask else None
+    labels = _read_plane_mask(args.labels, "labels") if args.labels else None
+    table = coefficient_table(
+        data,
+        channel_axis=channel_axis,
+        channel_names=names,
+        mask=mask,
+        labels=labels.astype(np.int64) if labels is not None else None,
+        thresholds=_parse_thresholds(args.thresholds),
+        triples=args.triples,
+        exclude_zero_zero=args.exclude_zero_zero,
+        saturated=True if args.saturated else None,
+    )
+    if args.csv:
+        table.to_csv(sys.stdout, index=False)
+    elif args.json:
+        sys.stdout.write(table.to_json(orient="records", indent=1) + "\n")
+    else:
+        print(format_table(table))
+    return 0
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """A readable terminal rendering: pairs, then triples, values to 3 decimals."""
+    pairs = table[table["channel2"] == ""]
+    lead = ["label"] if "label" in table.columns else []
+    text = pairs[lead + _SUMMARY_COLUMNS].to_string(index=False, float_format="{:.3f}".format)
+    triples = table[table["channel2"] != ""]
+    if len(triples):
+        text += "\n\nTriples\n" + triples[lead + _TRIPLE_COLUMNS].rename(
+            columns=lambda c: c.replace("triple_", "")
+        ).to_string(index=False, float_format="{:.3f}".format)
+    return text
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from colocalize._demo import run_demo
+
+    table = run_demo(args.out)
+    print(format_table(table))
+    print(f"\nWrote {args.out / 'coefficients.csv'} and figures to {args.out}/")
+    return 0

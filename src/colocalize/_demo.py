@@ -1,0 +1,71 @@
+"""The main job shown by ``scripts/demo.sh``: every channel pair and triple of a real image."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["cell_mask", "run_demo"]
+
+
+def cell_mask(channel: np.ndarray, *, sigma: float = 2.0, method: str = "Otsu") -> np.ndarray:
+    """A cell mask: Gaussian smoothing (``sigma`` px), log, an ImageJ auto-threshold, holes filled.
+
+    The log makes Otsu separate cell from background rather than bright actin puncta from
+    the rest of the cell (on neuron-4Ch, plain Otsu keeps 3 % of the image in scattered patches;
+    Otsu of the log keeps the soma and neurites, 4.5 %).
+    """
+    from scipy import ndimage
+
+    from colocalize._threshold import threshold
+
+    smoothed = ndimage.gaussian_filter(channel.astype(np.float64), sigma)
+    logged = np.log(np.maximum(smoothed, np.finfo(np.float64).tiny))
+    return ndimage.binary_fill_holes(logged > threshold(logged, method))
+
+
+def run_demo(out: Path) -> pd.DataFrame:
+    """Coefficients of all pairs and triples of neuron-4Ch inside a phalloidin cell mask.
+
+    Writes ``coefficients.csv``, ``cell_mask.tif`` and one ``histogram_<a>_<b>.png`` per pair
+    to ``out`` and returns the table.
+    """
+    from matplotlib.figure import Figure
+
+    from colocalize import data
+    from colocalize._histogram import bivariate_histogram
+    from colocalize._io import write_image
+    from colocalize._table import coefficient_table
+    from colocalize.plot import bivariate_histogram as plot_histogram
+
+    out.mkdir(parents=True, exist_ok=True)
+    image = data.neuron_4ch()
+    mask = cell_mask(image.channel("Phalloidin"))
+    write_image(
+        out / "cell_mask.tif", mask, axes="YX", spacing=image.spatial_spacing, unit=image.unit
+    )
+    table = coefficient_table(image, mask=mask, triples=True, thresholds="Otsu")
+    table.to_csv(out / "coefficients.csv", index=False)
+
+    names = list(image.channel_names)
+    pairs = table[table["channel2"] == ""]
+    for a, b in itertools.combinations(range(len(names)), 2):
+        row = pairs[(pairs["channel0"] == names[a]) & (pairs["channel1"] == names[b])].iloc[0]
+        hist = bivariate_histogram(
+            image.channel(a), image.channel(b), mask=mask, exclude_zero_zero=True, saturated=True
+        )
+        fig = Figure(figsize=(4.5, 4), layout="constrained")
+        ax = fig.add_subplot()
+        plot_histogram(
+            hist, ax, labels=(names[a], names[b]),
+            thresholds=(row["threshold0"], row["threshold1"]),
+        )
+        ax.set_title(f"Pearson {row['pearson']:.3f}, Spearman {row['spearman']:.3f}", fontsize=9)
+        fig.savefig(out / f"histogram_{names[a]}_{names[b]}.png", dpi=120)
+    return table
