@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -21,29 +22,41 @@ __all__ = ["MAX_JOINT_CELLS", "ChannelCodes", "channel_codes", "kendall_tau_b"]
 MAX_JOINT_CELLS = 1 << 24
 # Integer channels whose value range is at most this are coded by a bincount look-up, not a sort.
 _MAX_LOOKUP_RANGE = 1 << 22
+# Integer channels whose value range is at most this use their values as codes directly.
+_MAX_DIRECT_RANGE = 1 << 10
 
 
 @dataclass(frozen=True)
 class ChannelCodes:
-    """One channel's pixels as dense codes into its sorted distinct values.
+    """One channel's pixels as codes into a sorted table of values.
 
     Attributes
     ----------
-    codes : ndarray of intp, shape (n,)
+    codes : ndarray of unsigned or intp integers, shape (n,)
         ``values[codes]`` recovers the pixels.
     values : ndarray of float64, shape (K,)
-        The sorted distinct values.
-    average_rank : ndarray of float64, shape (K,)
-        The 1-based average rank of each distinct value (ties share the mean of their positions,
-        as ``scipy.stats.rankdata(method="average")``).
+        Sorted values: the distinct values, or for integer channels with a small range every
+        value from the minimum to the maximum (some may have no pixels).
+    counts : ndarray of int, shape (K,), optional
+        Pixels per value, when already known.
+
+    The 1-based average rank of each value (ties share the mean of their positions, as
+    ``scipy.stats.rankdata(method="average")``) is computed on first use, as ``average_rank``.
     """
 
     codes: np.ndarray
     values: np.ndarray
-    average_rank: np.ndarray
+    counts: np.ndarray | None = None
+
+    @cached_property
+    def average_rank(self) -> np.ndarray:
+        counts = self.counts
+        if counts is None:
+            counts = np.bincount(self.codes, minlength=self.values.size)
+        return np.cumsum(counts) - (counts - 1) / 2.0
 
     @property
-    def n_distinct(self) -> int:
+    def n_codes(self) -> int:
         return int(self.values.size)
 
 
@@ -52,32 +65,42 @@ def channel_codes(values: np.ndarray) -> ChannelCodes:
 
     Examples
     --------
-    >>> c = channel_codes(np.array([10, 30, 10, 20]))
+    >>> c = channel_codes(np.array([1.0, 3.0, 1.0, 2.5]))
     >>> c.codes.tolist(), c.values.tolist(), c.average_rank[c.codes].tolist()
-    ([0, 2, 0, 1], [10.0, 20.0, 30.0], [1.5, 4.0, 1.5, 3.0])
+    ([0, 2, 0, 1], [1.0, 2.5, 3.0], [1.5, 4.0, 1.5, 3.0])
+    >>> c = channel_codes(np.array([12, 14, 12], dtype=np.uint16))
+    >>> c.codes.tolist(), c.values.tolist(), c.average_rank[c.codes].tolist()
+    ([0, 2, 0], [12.0, 13.0, 14.0], [1.5, 3.0, 1.5])
     """
     values = np.asarray(values).reshape(-1)
     if values.dtype.kind in "iub" and values.size:
-        low = int(values.min())
-        span = int(values.max()) - low + 1
+        if values.dtype.itemsize == 1 and values.dtype.kind in "ub":
+            low, span = 0, 256  # no min/max passes: every 8-bit value is its own code
+        else:
+            low = int(values.min())
+            span = int(values.max()) - low + 1
         if span <= _MAX_LOOKUP_RANGE:
-            shifted = values.astype(np.intp) - low if (low or values.dtype.kind != "u") else values
+            unshifted = low == 0 and values.dtype.kind in "ub"
+            shifted = values if unshifted else values.astype(np.intp) - low
+            if span <= _MAX_DIRECT_RANGE:
+                # the values themselves (minus the minimum) are the codes: no pass over the
+                # pixels at all; codes of absent values simply have no pixels
+                return ChannelCodes(
+                    codes=shifted, values=np.arange(low, low + span, dtype=np.float64)
+                )
             counts = np.bincount(shifted, minlength=span)
             present = np.flatnonzero(counts)
             lookup = np.cumsum(counts > 0) - 1
-            kept = counts[present]
-            cum = np.cumsum(kept)
             return ChannelCodes(
                 codes=lookup[shifted],
                 values=(present + low).astype(np.float64),
-                average_rank=cum - (kept - 1) / 2.0,
+                counts=counts[present],
             )
     uniq, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    cum = np.cumsum(counts)
     return ChannelCodes(
         codes=inverse.reshape(-1).astype(np.intp, copy=False),
         values=uniq.astype(np.float64),
-        average_rank=cum - (counts - 1) / 2.0,
+        counts=counts,
     )
 
 
@@ -111,7 +134,7 @@ def kendall_tau_b(
     23
     """
     n = codes0.codes.size
-    k0, k1 = codes0.n_distinct, codes1.n_distinct
+    k0, k1 = codes0.n_codes, codes1.n_codes
     if n < 2 or k0 < 2 or k1 < 2:
         return math.nan
     if joint is None:
@@ -120,24 +143,31 @@ def kendall_tau_b(
 
             return float(kendalltau(codes0.codes, codes1.codes, variant="b").statistic)
         joint = joint_histogram(codes0, codes1)
-    # at_least[i, j]: pixels with code0 >= i and code1 >= j
-    at_least = joint[::-1, ::-1].cumsum(axis=0).cumsum(axis=1)[::-1, ::-1]
-    concordant = int(np.sum(joint[:-1, :-1] * at_least[1:, 1:]))
-    del at_least
-    # up_left[i, j]: pixels with code0 >= i and code1 <= j
-    up_left = joint[::-1, :].cumsum(axis=0)[::-1, :].cumsum(axis=1)
-    discordant = int(np.sum(joint[:-1, 1:] * up_left[1:, :-1]))
+    # n_c - n_d = sum_ij H[i, j] (sum_{i'>i, j'>j} H - sum_{i'>i, j'<j} H). With R[i] the
+    # histogram of the rows after i and C[i] its cumulative sum over j (T[i] = C[i, -1]), the
+    # bracket is (T[i] - C[i, j]) - (C[i, j] - R[i, j]): two cumulative sums, all contiguous.
+    rows_after = np.cumsum(joint, axis=0)
+    np.subtract(rows_after[-1], rows_after, out=rows_after)
+    cumulative = np.cumsum(rows_after, axis=1)
+    totals = cumulative[:, -1:].copy()
+    cumulative *= -2
+    cumulative += rows_after
+    cumulative += totals
+    del rows_after
+    score = int(np.einsum("ij,ij->", joint, cumulative))
+    del cumulative
     n0 = n * (n - 1) // 2
     n1 = _tie_pairs(joint.sum(axis=1))
     n2 = _tie_pairs(joint.sum(axis=0))
     denominator = math.sqrt(float(n0 - n1) * float(n0 - n2))
     if denominator == 0.0:
         return math.nan
-    return (concordant - discordant) / denominator
+    return score / denominator
 
 
 def joint_histogram(codes0: ChannelCodes, codes1: ChannelCodes) -> np.ndarray:
     """The (K0, K1) int64 histogram of code pairs."""
-    k0, k1 = codes0.n_distinct, codes1.n_distinct
-    pair = codes0.codes * k1 + codes1.codes
+    k0, k1 = codes0.n_codes, codes1.n_codes
+    wide = np.uint16 if k0 * k1 <= 2**16 else np.uint32 if k0 * k1 <= 2**32 else np.int64
+    pair = codes0.codes.astype(wide) * wide(k1) + codes1.codes
     return np.bincount(pair, minlength=k0 * k1).reshape(k0, k1)
