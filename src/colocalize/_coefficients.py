@@ -294,8 +294,9 @@ class _Channels:
             own_v = wsum(np.where(above_v, v, 0.0))
             tm1_own = _ratio(wsum(np.where(both, u, 0.0)), own_u)
             tm2_own = _ratio(wsum(np.where(both, v, 0.0)), own_v)
-            if own_u == 0 or own_v == 0:
-                reasons.add("tm1_own, tm2_own", "no intensity is above a channel's own threshold")
+            for field_name, own, nm in (("tm1_own", own_u, i), ("tm2_own", own_v, j)):
+                if own == 0:
+                    reasons.add(field_name, f"nothing in {self.names[nm]} is above its threshold")
             fraction = wcount(both) / n
             below = _subset_pearson(u, v, w, (u < t0) | (v < t1))
             above = _subset_pearson(u, v, w, above_u | above_v)

@@ -205,7 +205,11 @@ def _groups(
     selection: np.ndarray | None,
     flats: list[np.ndarray],
 ) -> list[tuple[int | None, list[np.ndarray]]]:
-    """The selected pixels of each channel, whole or split by label (label > 0 only)."""
+    """The selected pixels of each channel, whole or split by label (label > 0 only).
+
+    Every object of the label image gets a group, even when none of its pixels is selected
+    (its row is then NaN, with a warning).
+    """
     if labels is None:
         return [(None, flats)]
     label_image = np.asarray(labels)
@@ -226,9 +230,11 @@ def _groups(
     order = np.argsort(selected, kind="stable")
     values, starts = np.unique(selected[order], return_index=True)
     ends = [*starts[1:], order.size]
+    spans = {int(v): (s, e) for v, s, e in zip(values, starts, ends)}
     groups: list[tuple[int | None, list[np.ndarray]]] = []
-    for value, start, end in zip(values, starts, ends):
+    for value in np.unique(label_image):
         if value > 0:
+            start, end = spans.get(int(value), (0, 0))
             index = order[start:end]
             groups.append((int(value), [flat[index] for flat in flats]))
     return groups

@@ -1,0 +1,222 @@
+"""coefficient_table, bivariate histograms and the coefficients/demo command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from colocalize import (
+    ColocalizeWarning,
+    Image,
+    bivariate_histogram,
+    coefficient_table,
+    coefficients,
+    triple_coefficients,
+    write_image,
+)
+from colocalize._cli import main
+
+
+def _image(dtype=np.uint16, shape=(3, 24, 30), seed=0):
+    rng = np.random.default_rng(seed)
+    base = rng.random(shape[1:])
+    channels = [base * 1000, base * 600 + rng.random(shape[1:]) * 400, rng.random(shape[1:]) * 900]
+    return np.stack(channels[: shape[0]]).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_table_rows_equal_pairwise_calls(dtype):
+    img = _image(dtype)
+    mask = np.zeros(img.shape[1:], bool)
+    mask[4:20, 3:25] = True
+    t = (30, 60, 90)
+    table = coefficient_table(img, channel_axis=0, mask=mask, thresholds=t)
+    assert list(zip(table.channel0, table.channel1)) == [("C0", "C1"), ("C0", "C2"), ("C1", "C2")]
+    for _, row in table.iterrows():
+        i, j = int(row.channel0[1]), int(row.channel1[1])
+        expected = coefficients(img[i], img[j], mask=mask, thresholds=(t[i], t[j]))
+        for f in dataclasses.fields(expected):
+            np.testing.assert_allclose(row[f.name], getattr(expected, f.name), equal_nan=True)
+
+
+def test_channel_axis_last_and_names_and_pairs():
+    img = np.moveaxis(_image(), 0, -1)
+    table = coefficient_table(
+        img, channel_axis=-1, channel_names=["a", "b", "c"], pairs=[("c", "a"), (1, 2)]
+    )
+    assert list(zip(table.channel0, table.channel1)) == [("c", "a"), ("b", "c")]
+    assert table.pearson.iloc[0] == pytest.approx(coefficients(img[..., 2], img[..., 0]).pearson)
+
+
+def test_labels_give_one_row_per_object_and_pair():
+    img = _image()
+    labels = np.zeros(img.shape[1:], int)
+    labels[:10, :10] = 1
+    labels[12:, 15:] = 7
+    table = coefficient_table(img, channel_axis=0, labels=labels)
+    assert list(table.label) == [1, 1, 1, 7, 7, 7]
+    row = table[(table.label == 7) & (table.channel0 == "C0") & (table.channel1 == "C2")].iloc[0]
+    expected = coefficients(img[0], img[2], mask=labels == 7)
+    assert row.pearson == pytest.approx(expected.pearson)
+    assert row.kendall_tau == pytest.approx(expected.kendall_tau)
+    assert row.n_pixels == expected.n_pixels
+
+
+def test_triples_rows():
+    img = _image()
+    table = coefficient_table(img, channel_axis=0, triples=True, thresholds=(100, 200, 300))
+    triples = table[table.channel2 != ""]
+    assert len(triples) == 1
+    expected = triple_coefficients(img[0], img[1], img[2], thresholds=(100, 200, 300))
+    assert triples.triple_overlap.iloc[0] == pytest.approx(expected.overlap)
+    assert triples.triple_m2.iloc[0] == pytest.approx(expected.m2)
+    assert math.isnan(triples.pearson.iloc[0])
+
+
+def test_image_object_supplies_axis_and_names():
+    img = Image(data=_image(), axes="CYX", channel_names=("x", "y", "z"))
+    table = coefficient_table(img)
+    assert set(table.channel0) | set(table.channel1) == {"x", "y", "z"}
+
+
+def test_costes_per_pair_and_per_object():
+    pytest.importorskip("colocalize._costes")
+    from colocalize import costes_threshold
+
+    img = _image(np.uint8)
+    table = coefficient_table(img, channel_axis=0, thresholds="costes")
+    expected = costes_threshold(img[0], img[1])
+    assert table.threshold0.iloc[0] == expected.threshold0
+    assert table.threshold1.iloc[0] == expected.threshold1
+
+
+def test_empty_object_warns_and_table_continues():
+    img = _image()
+    mask = np.zeros(img.shape[1:], bool)
+    mask[:5] = True
+    labels = np.zeros(img.shape[1:], int)
+    labels[:5, :5] = 1
+    labels[10:, :] = 2  # entirely outside the mask: a NaN row and a warning, nothing raised
+    with pytest.warns(ColocalizeWarning, match="no pixel"):
+        table = coefficient_table(img, channel_axis=0, labels=labels, mask=mask)
+    assert list(table.label) == [1, 1, 1, 2, 2, 2]
+    assert table[table.label == 2].pearson.isna().all()
+    assert (table[table.label == 2].n_pixels == 0).all()
+    assert table[table.label == 1].pearson.notna().all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({}, ValueError, "channel_axis is required"),
+        ({"channel_axis": 5}, ValueError, "out of range"),
+        ({"channel_axis": 0, "channel_names": ["a"]}, ValueError, "1 names for 3 channels"),
+        ({"channel_axis": 0, "pairs": [("a", "b")]}, ValueError, "channel 'a' not found"),
+        ({"channel_axis": 0, "labels": np.ones((2, 2), int)}, ValueError, "labels has shape"),
+        ({"channel_axis": 0, "labels": np.ones((24, 30))}, TypeError, "integer label"),
+    ],
+)
+def test_table_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        coefficient_table(_image(), **kwargs)
+
+
+def test_bivariate_histogram_counts_and_edges():
+    a = np.array([0, 1, 1, 3, 3, 3], dtype=np.uint8)
+    b = np.array([2, 2, 0, 1, 1, 3], dtype=np.uint8)
+    h = bivariate_histogram(a, b)
+    assert h.counts.shape == (4, 4)
+    assert h.counts[3, 1] == 2
+    assert h.n_pixels == 6
+    assert np.isneginf(h.log_probability()[2, 2])
+    f = bivariate_histogram(a.astype(float) * 10.5, b.astype(float), nbins=5)
+    assert f.counts.shape == (5, 5)
+    assert f.counts.sum() == 6
+    assert f.edges0[0] == 0
+    assert f.edges0[-1] == pytest.approx(31.5)
+    with pytest.raises(ValueError, match="nbins"):
+        bivariate_histogram(a, b, nbins=0)
+
+
+def test_plot_bivariate_histogram_returns_axes():
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from colocalize.plot import bivariate_histogram as plot
+
+    ax = Figure().add_subplot()
+    out = plot(bivariate_histogram(*_image(np.uint8)[:2]), ax, labels=("x", "y"), thresholds=(5, 9))
+    assert out is ax
+    assert ax.get_xlabel() == "x"
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tiff(tmp_path):
+    path = tmp_path / "img.tif"
+    write_image(path, _image(), axes="CYX", spacing=(0.2, 0.2), unit="um",
+                channel_names=["red", "green", "blue"])
+    return path
+
+
+def test_cli_coefficients_csv_matches_api(tiff, capsys, tmp_path):
+    mask = np.zeros((24, 30), bool)
+    mask[3:20, 2:28] = True
+    write_image(tmp_path / "mask.tif", mask)
+    assert main(["coefficients", str(tiff), "--mask", str(tmp_path / "mask.tif"),
+                 "--thresholds", "10", "20", "30", "--csv"]) == 0
+    from io import StringIO
+
+    table = pd.read_csv(StringIO(capsys.readouterr().out), keep_default_na=False,
+                        na_values=[""])
+    expected = coefficient_table(_image(), channel_axis=0, mask=mask, thresholds=(10, 20, 30),
+                                 channel_names=["red", "green", "blue"])
+    np.testing.assert_allclose(table.pearson, expected.pearson)
+    np.testing.assert_allclose(table.tm1, expected.tm1)
+    assert list(table.channel0) == ["red", "red", "green"]
+
+
+def test_cli_coefficients_json_and_text(tiff, capsys):
+    assert main(["coefficients", str(tiff), "--channels", "blue", "red", "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [(r["channel0"], r["channel1"]) for r in records] == [("blue", "red")]
+    assert main(["coefficients", str(tiff), "--triples"]) == 0
+    text = capsys.readouterr().out
+    assert "pearson" in text
+    assert "Triples" in text
+
+
+def test_cli_errors_are_one_line(tiff, tmp_path, capsys):
+    assert main(["coefficients", str(tmp_path / "missing.tif")]) == 2
+    assert "error" in capsys.readouterr().err
+    assert main(["coefficients", str(tiff), "--thresholds", "1", "x"]) == 2
+    assert "--thresholds" in capsys.readouterr().err
+
+
+def test_demo_writes_results(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from colocalize import data
+
+    try:
+        data.neuron_4ch()
+    except ModuleNotFoundError as exc:
+        pytest.skip(str(exc))
+    out = tmp_path / "results"
+    assert main(["demo", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "coefficients.csv", keep_default_na=False, na_values=[""])
+    assert len(table) == 6 + 4
+    assert len(list(out.glob("histogram_*.png"))) == 6
+    assert (out / "cell_mask.tif").is_file()
+    printed = capsys.readouterr().out
+    assert "NCOA4" in printed
+    assert "Triples" in printed
+    pairs = table[table.channel2 == ""]
+    assert (pairs.n_pixels > 10000).all()
+    assert pairs.pearson.between(-1, 1).all()
