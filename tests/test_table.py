@@ -220,3 +220,18 @@ def test_demo_writes_results(tmp_path, capsys):
     pairs = table[table.channel2 == ""]
     assert (pairs.n_pixels > 10000).all()
     assert pairs.pearson.between(-1, 1).all()
+
+
+def test_time_axis_gives_rows_per_frame():
+    rng = np.random.default_rng(4)
+    movie = rng.integers(0, 200, size=(4, 2, 16, 18), dtype=np.uint8)  # (T, C, Y, X)
+    masks = rng.random((4, 16, 18)) > 0.3
+    table = coefficient_table(movie, channel_axis=1, time_axis=0, mask=masks)
+    assert list(table.frame) == [0, 1, 2, 3]
+    for t in range(4):
+        expected = coefficients(movie[t, 0], movie[t, 1], mask=masks[t])
+        assert table.pearson.iloc[t] == pytest.approx(expected.pearson)
+    pooled = coefficient_table(movie, channel_axis=1)
+    assert pooled.n_pixels.iloc[0] == 4 * 16 * 18
+    with pytest.raises(ValueError, match="must differ"):
+        coefficient_table(movie, channel_axis=1, time_axis=1)

@@ -98,6 +98,7 @@ def coefficient_table(
     exclude_zero_zero: bool = False,
     saturated: Saturated = None,
     rank_coefficients: bool = True,
+    time_axis: int | None = None,
 ) -> pd.DataFrame:
     """Coefficients of every channel pair (and triple) of a multichannel image, as a table.
 
@@ -126,11 +127,17 @@ def coefficient_table(
         Drop the seed paper's non-responder pixels: zero in every channel of the image.
     saturated, rank_coefficients
         As in :func:`colocalize.coefficients`.
+    time_axis : int, optional
+        The time axis of ``image`` (counted like ``channel_axis``): one set of rows per frame,
+        with a ``frame`` column. A mask or label image with a time axis (a channel's full shape)
+        is split the same way; one without is used for every frame. By default all frames are
+        pooled.
 
     Returns
     -------
     pandas.DataFrame
-        One row per (object,) pair or triple with columns ``label`` (with labels),
+        One row per (frame,) (object,) pair or triple with columns ``frame`` (with
+        ``time_axis``), ``label`` (with labels),
         ``channel0``, ``channel1``, ``channel2`` (names; empty for pairs), every
         :class:`Coefficients` field, and the ``triple_*`` fields of
         :class:`TripleCoefficients` (NaN on pair rows).
@@ -146,6 +153,23 @@ def coefficient_table(
     """
     import pandas as pd
 
+    if time_axis is not None:
+        return _per_frame(
+            image,
+            time_axis=time_axis,
+            channel_axis=channel_axis,
+            channel_names=channel_names,
+            mask=mask,
+            labels=labels,
+            options={
+                "pairs": pairs,
+                "triples": triples,
+                "thresholds": thresholds,
+                "exclude_zero_zero": exclude_zero_zero,
+                "saturated": saturated,
+                "rank_coefficients": rank_coefficients,
+            },
+        )
     channels, names = _split_channels(image, channel_axis, channel_names)
     arrays = check_images(channels, names)
     shape = arrays[0].shape
@@ -188,6 +212,58 @@ def coefficient_table(
     for col in ("n_pixels", "triple_n_pixels"):
         table[col] = table[col].astype("Int64")
     return table
+
+
+def _per_frame(
+    image: Any,
+    *,
+    time_axis: int,
+    channel_axis: int | None,
+    channel_names: Sequence[str] | None,
+    mask: Any,
+    labels: Any,
+    options: dict[str, Any],
+) -> pd.DataFrame:
+    """coefficient_table for each frame along ``time_axis``, with a ``frame`` column."""
+    import pandas as pd
+
+    channels, names = _split_channels(image, channel_axis, channel_names)
+    data = np.stack(channels)  # (C, ...) with the time axis somewhere in "..."
+    full_ndim = data.ndim
+    if not -full_ndim <= time_axis < full_ndim:
+        raise ValueError(f"time_axis={time_axis} is out of range for {full_ndim} dimensions")
+    if hasattr(image, "axes") and hasattr(image, "data"):
+        c_axis = image.axes.index("C") if channel_axis is None else channel_axis
+    else:
+        c_axis = channel_axis if channel_axis is not None else 0
+    c_axis %= full_ndim
+    time_axis %= full_ndim
+    if time_axis == c_axis:
+        raise ValueError(f"time_axis and channel_axis are both {time_axis}; they must differ")
+    # position of the time axis among one channel's axes
+    t_in_channel = time_axis - (1 if c_axis < time_axis else 0)
+    n_frames = data.shape[1 + t_in_channel]
+
+    def frame_of(extra: Any, t: int) -> Any:
+        if extra is None:
+            return None
+        arr = np.asarray(extra)
+        return np.take(arr, t, axis=t_in_channel) if arr.ndim == full_ndim - 1 else arr
+
+    tables = []
+    for t in range(n_frames):
+        frame = np.take(data, t, axis=1 + t_in_channel)
+        table = coefficient_table(
+            frame,
+            channel_axis=0,
+            channel_names=names,
+            mask=frame_of(mask, t),
+            labels=frame_of(labels, t),
+            **options,
+        )
+        table.insert(0, "frame", t)
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
 
 
 def _row(label: int | None, channels: tuple[str, str, str], values: dict[str, Any]) -> dict:
