@@ -5,7 +5,7 @@
 set -euo pipefail
 source "$(dirname "$0")/_env.sh"
 cd "$ROOT"
-ensure_debian_packages default-jdk-headless libij-java xvfb
+ensure_debian_packages default-jdk-headless libij-java xvfb libcommons-math3-java
 setup_venv test
 echo "==> ruff"
 "$VENV/bin/ruff" check src tests scripts

@@ -340,9 +340,11 @@ def test_swapping_channels_swaps_pairs(a, data):
 @settings(max_examples=40, deadline=None)
 @given(
     arrays(np.float64, st.integers(3, 40), elements=st.floats(0, 1e3, allow_subnormal=False)),
-    st.floats(0.1, 50),
+    st.sampled_from([0.125, 0.5, 2.0, 8.0, 64.0]),
 )
 def test_scaling_invariance(a, scale):
+    # powers of two scale exactly: another factor can round two distinct values to one, which
+    # legitimately changes the rank coefficients
     b = np.sqrt(a) + 1.0
     import warnings
 

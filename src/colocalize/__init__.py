@@ -5,6 +5,14 @@ cross-correlation colocalization, usable alone, from the command line, and from 
 """
 
 from colocalize import data as data  # public submodule: colocalize.data.neuron_4ch()
+from colocalize._ccc import (
+    CorrelationProfile,
+    CrossCorrelation,
+    FrameTable,
+    GaussianComponent,
+    cross_correlation,
+    cross_correlation_profile,
+)
 from colocalize._coefficients import (
     Coefficients,
     TripleCoefficients,
@@ -22,12 +30,18 @@ __all__ = [
     "BivariateHistogram",
     "Coefficients",
     "ColocalizeWarning",
+    "CorrelationProfile",
+    "CrossCorrelation",
+    "FrameTable",
+    "GaussianComponent",
     "Image",
     "TripleCoefficients",
     "__version__",
     "bivariate_histogram",
     "coefficient_table",
     "coefficients",
+    "cross_correlation",
+    "cross_correlation_profile",
     "read_image",
     "triple_coefficients",
     "write_image",

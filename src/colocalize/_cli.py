@@ -15,6 +15,7 @@ __all__ = ["main"]
 
 COMMAND_MODULES: tuple[str, ...] = (
     "colocalize._cli_coefficients",
+    "colocalize._cli_ccc",
 )
 
 

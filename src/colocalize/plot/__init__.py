@@ -4,6 +4,7 @@ Every function takes ``ax=None`` (or a figure for multi-panel plots), returns th
 drew on, and never calls ``show()``.
 """
 
+from colocalize.plot._ccc import correlation_heatmap, correlation_profile
 from colocalize.plot._histogram import bivariate_histogram
 
-__all__ = ["bivariate_histogram"]
+__all__ = ["bivariate_histogram", "correlation_heatmap", "correlation_profile"]

@@ -1,0 +1,305 @@
+"""The Gaussian fit of CCC 2.2.3 (``RadialProfiler.CurveFit``), its confidence and R².
+
+The plugin fits ``f(x) = norm * exp(-(x - mean)² / (2 sigma²))`` (no offset) to the subtracted
+profile with Apache commons-math3 3.6.1's ``GaussianCurveFitter``: the start point of its
+``ParameterGuesser`` (including the half-height quirk ``(ymax + xpeak) / 2``) and an unweighted
+Levenberg-Marquardt fit, tolerances 1e-10, at most 100 iterations. commons-math's optimizer is a
+port of MINPACK's ``lmder``, which ``scipy.optimize.leastsq`` calls with the same tolerances,
+step-bound factor and analytic Jacobian; an iteration there is one Jacobian evaluation, so more
+than 100 of them is the plugin's ``TooManyIterationsException``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.optimize
+
+__all__ = [
+    "FitResult",
+    "area_under_curve",
+    "commons_guess",
+    "fit_profile",
+    "fit_sum_of_gaussians",
+    "gaussian",
+    "lm_fit",
+    "moving_average",
+    "r_squared",
+]
+
+_TOL = 1e-10  # commons-math LevenbergMarquardtOptimizer defaults (cost, parameters, orthogonality)
+
+
+def gaussian(x: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """Sum of Gaussians ``sum_i n_i exp(-(x - m_i)² / (2 s_i²))``, params ``[n0, m0, s0, ...]``."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.zeros_like(x)
+    for norm, mean, sigma in np.reshape(params, (-1, 3)):
+        out += norm * np.exp(-((x - mean) ** 2) * (1.0 / (2.0 * sigma * sigma)))
+    return out
+
+
+def commons_guess(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """commons-math3 ``GaussianCurveFitter.ParameterGuesser`` start point ``[norm, mean, sigma]``.
+
+    The observations are sorted by x, then y; ``norm`` and ``mean`` are the first maximum; the
+    FWHM is interpolated at ``halfY = n + (m - n) / 2`` (sic: mixes the peak height n with its
+    position m), falling back to the x range when that level is not crossed on both sides.
+    """
+    xs = np.asarray(x, dtype=np.float64)
+    ys = np.asarray(y, dtype=np.float64)
+    if not np.all(xs[1:] > xs[:-1]):  # already sorted when built by _mirrored
+        order = np.lexsort((ys, xs))
+        xs, ys = xs[order], ys[order]
+    peak = int(np.argmax(ys))  # first index of the maximum, as findMaxY
+    n, m = float(ys[peak]), float(xs[peak])
+    half_y = n + (m - n) / 2
+    left = _interpolate_x(xs, ys, peak, -1, half_y)
+    right = _interpolate_x(xs, ys, peak, 1, half_y)
+    fwhm = float(xs[-1] - xs[0]) if left is None or right is None else right - left
+    return np.array([n, m, fwhm / (2 * math.sqrt(2 * math.log(2)))])
+
+
+def _interpolate_x(xs: np.ndarray, ys: np.ndarray, start: int, step: int, y: float):
+    """commons-math ``interpolateXAtY``: walk from ``start`` until ``y`` is bracketed, else None."""
+    # pair j is (j, j + 1); walking right from start visits j >= start, left visits j <= start - 1
+    bracket = ((ys[:-1] <= y) & (y <= ys[1:])) | ((ys[1:] <= y) & (y <= ys[:-1]))
+    if step > 0:
+        hits = np.flatnonzero(bracket[start:])
+        if hits.size == 0:
+            return None
+        j = start + int(hits[0])
+    else:
+        hits = np.flatnonzero(bracket[:start])
+        if hits.size == 0:
+            return None
+        j = int(hits[-1])
+    x1, y1, x2, y2 = xs[j], ys[j], xs[j + 1], ys[j + 1]
+    if y1 == y:
+        return float(x1)
+    if y2 == y:
+        return float(x2)
+    return float(x1 + ((y - y1) * (x2 - x1)) / (y2 - y1))
+
+
+def lm_fit(x: np.ndarray, y: np.ndarray, start: np.ndarray, max_iterations: int):
+    """Unweighted Levenberg-Marquardt fit of a sum of Gaussians; None when it does not converge.
+
+    A non-positive sigma makes the model +inf (as commons-math's ``GaussianCurveFitter``), which
+    rejects the step.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+
+    cache: dict[str, Any] = {}
+
+    def terms(p):
+        """Per component: diff = x - mean and exp(-diff² / (2 sigma²)), cached per point."""
+        key = p.tobytes()
+        if cache.get("key") != key:
+            out = []
+            for _, mean, sigma in np.reshape(p, (-1, 3)):
+                diff = x - mean
+                e = diff * diff
+                e *= -1.0 / (2.0 * sigma * sigma)
+                np.exp(e, out=e)
+                out.append((diff, e))
+            cache["key"], cache["terms"] = key, out
+        return cache["terms"]
+
+    def residual(p):
+        if np.any(p[2::3] <= 0):
+            return np.full(x.shape, np.inf)
+        model = -y
+        for (norm, _, _), (_, e) in zip(np.reshape(p, (-1, 3)), terms(p)):
+            model = model + norm * e
+        return model
+
+    def jacobian(p):  # rows are parameters (col_deriv=True): MINPACK's column-major layout
+        if np.any(p[2::3] <= 0):
+            return np.full((p.size, x.size), np.inf)
+        jac = np.empty((p.size, x.size))
+        for i, ((norm, _, sigma), (diff, e)) in enumerate(zip(np.reshape(p, (-1, 3)), terms(p))):
+            jac[3 * i] = e
+            np.multiply(e, diff * (norm / (sigma * sigma)), out=jac[3 * i + 1])
+            np.multiply(jac[3 * i + 1], diff / sigma, out=jac[3 * i + 2])
+        return jac
+
+    if not np.all(np.isfinite(start)) or np.any(np.asarray(start)[2::3] <= 0):
+        return None
+    if x.size < np.size(start):  # commons-math: NumberIsTooSmallException
+        return None
+    with np.errstate(all="ignore"):
+        try:
+            params, _, info, _, ier = scipy.optimize.leastsq(
+                residual,
+                np.asarray(start, dtype=np.float64),
+                Dfun=jacobian,
+                col_deriv=True,
+                full_output=True,
+                ftol=_TOL,
+                xtol=_TOL,
+                gtol=_TOL,
+                factor=100.0,
+                maxfev=200 * (max_iterations + 1),
+            )
+        except (ValueError, np.linalg.LinAlgError):  # pragma: no cover - defensive
+            return None
+    if ier not in (1, 2, 3, 4) or info["njev"] > max_iterations:
+        return None
+    if not np.all(np.isfinite(params)):
+        return None
+    return params
+
+
+def moving_average(keys: np.ndarray, values: np.ndarray, width: float):
+    """CCC's ``MovingAverage.averagedMap``: each key's window ``[k - w, k + w)``, averaged keys and
+    values; windows that give the same averaged key collapse to one point."""
+    lo = np.searchsorted(keys, keys - width, side="left")
+    hi = np.searchsorted(keys, keys + width, side="left")
+    count = hi - lo
+    key_sums = np.concatenate([[0.0], np.cumsum(keys)])
+    value_sums = np.concatenate([[0.0], np.cumsum(values)])
+    new_keys = (key_sums[hi] - key_sums[lo]) / count
+    new_values = (value_sums[hi] - value_sums[lo]) / count
+    uniq, first = np.unique(new_keys, return_index=True)
+    return uniq, new_values[first]
+
+
+def _mirrored(keys: np.ndarray, values: np.ndarray):
+    """Observations with every point beyond 2 * peak reflected about the peak (CurveFit)."""
+    peak = int(np.argmax(values))  # first strict maximum; it must be above 0
+    max_loc = float(keys[peak]) if values[peak] > 0 and peak > 0 else 0.0
+    far = keys > 2 * max_loc
+    # sorted by x (the mirrored points are all negative); the fit does not depend on the order
+    x = np.concatenate([(2 * max_loc - keys[far])[::-1], keys])
+    y = np.concatenate([values[far][::-1], values])
+    return x, y
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Outcome of the plugin's fit: ``[norm, mean, sigma, ...]`` or None, and the attempts."""
+
+    params: np.ndarray | None
+    attempts: int
+
+
+def _rejected(p, pixel: float, strict: bool) -> bool:
+    if p is None:
+        return True
+    if strict:  # the entry and final test
+        return bool(p[2] <= pixel or p[1] < -pixel or p[0] < 0)
+    return bool(p[2] <= pixel or p[1] < 0)  # the retry loop's condition (sic: mean < 0, no norm)
+
+
+def fit_profile(keys: np.ndarray, values: np.ndarray, pixel: float) -> FitResult:
+    """CCC 2.2.3 ``CurveFit``: mirrored fit, then up to five moving-average retries.
+
+    ``pixel`` is the X pixel size (``scale[0]``); a fit is accepted when sigma > pixel,
+    mean >= -pixel and norm >= 0.
+    """
+    keys = np.asarray(keys, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    if keys.size < 2:
+        return FitResult(None, 0)
+    x, y = _mirrored(keys, values)
+    params = lm_fit(x, y, commons_guess(x, y), 100)
+    attempts = 1
+    if _rejected(params, pixel, strict=True):
+        width = pixel / 10
+        while _rejected(params, pixel, strict=False) and width <= pixel / 2:
+            avg_keys, avg_values = moving_average(keys, values, width)
+            if avg_keys.size >= 2:
+                x, y = _mirrored(avg_keys, avg_values)
+                params = lm_fit(x, y, commons_guess(x, y), 50)
+            else:
+                params = None
+            attempts += 1
+            width += pixel / 10
+    if _rejected(params, pixel, strict=True):
+        return FitResult(None, attempts)
+    return FitResult(params, attempts)
+
+
+def _greedy_start(x: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
+    """CCC 2.3.0's start point: fit one Gaussian (commons start point, 50 iterations), subtract
+    it, repeat on the residual; a component that does not converge starts at [0, 0, 1]."""
+    residual = y.copy()
+    start = []
+    for _ in range(n):
+        p = lm_fit(x, residual, commons_guess(x, residual), 50)
+        if p is None:
+            p = np.array([0.0, 0.0, 1.0])
+        else:
+            residual = residual - gaussian(x, p)
+        start.append(p)
+    return np.concatenate(start)
+
+
+def _fit_n(keys: np.ndarray, values: np.ndarray, n: int):
+    x, y = _mirrored(keys, values)
+    if x.size < 3 * n:
+        return None
+    return lm_fit(x, y, _greedy_start(x, y, n), 100)
+
+
+def fit_sum_of_gaussians(keys: np.ndarray, values: np.ndarray, n: int) -> FitResult:
+    """Fit ``n`` Gaussians as CCC 2.3.0 (``CorrelationData.CurveFit`` with
+    ``nGaussianCurveFitter``).
+
+    The mirrored profile is fitted jointly (100 iterations) from a greedy start point. With
+    ``step`` the first radial step, a component is accepted when sigma > step, mean >= -step and
+    norm >= 0; for each rejected component the joint fit is retried on moving averages of the
+    profile (windows step/10 ... step/2, as the single-Gaussian fit). Components still rejected
+    are returned with NaN parameters; ``params`` is None when no component is accepted.
+    """
+    keys = np.asarray(keys, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    if keys.size < 2:
+        return FitResult(None, 0)
+    step = float(keys[1] - keys[0])
+    params = _fit_n(keys, values, n)
+    attempts = 1
+    ok = np.zeros(n, dtype=bool)
+    for i in range(n):
+        comp = None if params is None else params[3 * i : 3 * i + 3]
+        if _rejected(comp, step, strict=True):
+            width = step / 10
+            while _rejected(comp, step, strict=False) and width <= step / 2:
+                avg_keys, avg_values = moving_average(keys, values, width)
+                params = _fit_n(avg_keys, avg_values, n)
+                comp = None if params is None else params[3 * i : 3 * i + 3]
+                attempts += 1
+                width += step / 10
+        if params is None:
+            return FitResult(None, attempts)
+        ok[i] = not _rejected(params[3 * i : 3 * i + 3], step, strict=True)
+    if params is None or not ok.any():
+        return FitResult(None, attempts)
+    comps = np.reshape(params, (-1, 3)).copy()
+    comps[~ok] = np.nan
+    order = np.argsort(np.where(ok, comps[:, 1], np.inf), kind="stable")
+    return FitResult(comps[order].ravel(), attempts)
+
+
+def area_under_curve(keys: np.ndarray, values: np.ndarray, mean: float, sigma: float) -> float:
+    """Plain sum of the profile over keys in the open interval (mean - 3 sigma, mean + 3 sigma)."""
+    inside = ((mean - 3 * sigma) < keys) & (keys < (mean + 3 * sigma))
+    return float(np.sum(values[inside]))
+
+
+def r_squared(keys: np.ndarray, values: np.ndarray, mean: float, sigma: float, model) -> float:
+    """R² of ``model(keys)`` over keys in the half-open range [mean - 3 sigma, mean + 3 sigma)."""
+    inside = ((mean - 3 * sigma) <= keys) & (keys < (mean + 3 * sigma))
+    v = values[inside]
+    if v.size == 0:
+        return math.nan
+    ss_res = float(np.sum((v - model(keys[inside])) ** 2))
+    ss_tot = float(np.sum((v - np.mean(v)) ** 2))
+    if ss_tot == 0:
+        return math.nan
+    return 1.0 - ss_res / ss_tot

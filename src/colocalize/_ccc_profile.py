@@ -1,0 +1,192 @@
+"""Radial profile of a cross-correlation image, binned by exact distance as CCC 2.2.3 does.
+
+The plugin (``utils/RadialProfiler``) measures every voxel's distance from the image centre
+``(N - 1) / 2`` per axis as ``sqrt(sum_i ((x_i - c_i) * s_i) ** 2)`` (float64, summed in X, Y, Z
+order) and averages the correlation over the voxels that share exactly the same double value. We
+get the same bins without a loop over voxels:
+
+1. *Fold*: distances are symmetric about the centre on every axis, so the values at the ``2 ** d``
+   mirror positions are summed first (array slicing); the per-axis multiplicities are 1 or 2.
+2. *Key*: for isotropic spacing the squared distance in half pixels,
+   ``sum_i (2 x_i - N_i + 1) ** 2``, is an integer and the bins come from ``np.bincount``. The
+   plugin's float keys can split one integer key into a few bins when different decompositions
+   round differently (spacing 0.1, for example); those few keys are split again by their exact
+   float value. For anisotropic spacing the float keys are grouped with ``np.unique``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["ProfileBins", "fold", "profile_bins"]
+
+
+def _axis_window(n: int, spacing: float, max_distance: float | None) -> tuple[int, int]:
+    """Index range ``[lo, hi]`` of one axis within ``max_distance`` of ``(n - 1) / 2``."""
+    if max_distance is None:
+        return 0, n - 1
+    # |x - (n-1)/2| * s <= R  <=>  |2x - n + 1| <= 2R/s
+    half = int(np.floor(2.0 * max_distance / spacing + 1e-9))
+    # 2x - n + 1 has the parity of n + 1; keep at least the central position(s)
+    if (half - (n + 1)) % 2:
+        half -= 1
+    half = max(half, (n + 1) % 2)
+    lo = max(0, (n - 1 - half) // 2)
+    return lo, n - 1 - lo
+
+
+def window(shape: Sequence[int], spacing: Sequence[float], max_distance: float | None):
+    """Per-axis ``(lo, hi)`` index ranges (inclusive) of the correlation image that are needed."""
+    return tuple(_axis_window(n, s, max_distance) for n, s in zip(shape, spacing))
+
+
+def fold(values: np.ndarray, full_shape: Sequence[int], lows: Sequence[int]) -> np.ndarray:
+    """Sum ``values`` over mirror positions.
+
+    ``values`` is a window of an image of ``full_shape`` starting at ``lows``.
+
+    The window must be symmetric about the centre. The result has index ``j`` on each axis for the
+    positions at distance ``j`` from the centre (odd size ``2k + 1``: ``k - j`` and ``k + j``; even
+    size ``2k``: ``k - 1 - j`` and ``k + j``), accumulated in float64.
+    """
+    out = values
+    for axis, (n, lo) in enumerate(zip(full_shape, lows)):
+        split = n // 2 - lo  # window index of the first position of the upper half
+        upper_index = [slice(None)] * out.ndim
+        upper_index[axis] = slice(split, None)
+        lower_index = [slice(None)] * out.ndim
+        lower_index[axis] = slice(0, split)
+        upper = np.array(out[tuple(upper_index)], dtype=np.float64)  # half-size float64 copy
+        lower = np.flip(out[tuple(lower_index)], axis=axis)  # a view
+        if n % 2:  # odd: the centre is counted once, lower pairs with upper[1:]
+            upper_index[axis] = slice(1, None)
+            upper[tuple(upper_index)] += lower
+        else:
+            upper += lower
+        out = upper
+    return np.asarray(out, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class ProfileBins:
+    """The exact-distance bins of a correlation window (computed once per shape and spacing)."""
+
+    distance: np.ndarray  # (K,) sorted distinct distances
+    count: np.ndarray  # (K,) voxels per distance (in the full window)
+    inverse: np.ndarray  # folded-grid cell -> bin index (-1: beyond max_distance)
+    full_shape: tuple[int, ...]
+    lows: tuple[int, ...]
+
+    def mean(self, image: np.ndarray) -> np.ndarray:
+        """Mean of ``image`` (the correlation window) over the voxels of each bin."""
+        folded = fold(image, self.full_shape, self.lows).ravel()
+        if self.inverse.size and self.inverse.min() < 0:  # cells beyond max_distance
+            keep = self.inverse >= 0
+            index, folded = self.inverse[keep], folded[keep]
+        else:
+            index = self.inverse
+        sums = np.bincount(index, weights=folded, minlength=self.distance.size)
+        return sums / self.count
+
+
+def _axis_tables(n: int, hi: int, s: float):
+    """Folded values of one axis up to index ``hi``: half-pixel offsets ``u = 2x - n + 1``, the
+    plugin's float terms ``((x - c) s)²`` and the multiplicities (1 at the centre, else 2)."""
+    c = (n - 1.0) / 2.0
+    first = n // 2  # first position of the upper half
+    x = np.arange(first, hi + 1)
+    u = 2 * x - n + 1
+    term = ((x - c) * s) ** 2
+    mult = np.where(u == 0, 1, 2).astype(np.int64)
+    return u.astype(np.int64), term, mult
+
+
+def profile_bins(
+    shape: Sequence[int], spacing: Sequence[float], max_distance: float | None = None
+) -> ProfileBins:
+    """The plugin's exact-distance bins for an image of ``shape`` (axis order z, y, x)."""
+    shape = tuple(int(n) for n in shape)
+    lims = window(shape, spacing, max_distance)
+    tables = [_axis_tables(n, hi, s) for n, (_, hi), s in zip(shape, lims, spacing)]
+    ndim = len(shape)
+
+    # broadcast per-axis vectors to the folded grid, summing in the plugin's order X, Y, Z
+    def grid(vectors, op):
+        views = [
+            v.reshape([-1 if i == axis else 1 for i in range(ndim)])
+            for axis, v in enumerate(vectors)
+        ]
+        acc = views[-1]
+        for view in reversed(views[:-1]):
+            acc = op(acc, view)
+        return np.broadcast_to(acc, tuple(v.size for v in vectors))
+
+    sq = grid([t[1] for t in tables], np.add).ravel()  # float squared distance, X then Y then Z
+    fkey = np.sqrt(sq)
+    counts = grid([t[2] for t in tables], np.multiply).ravel()
+    inside = np.ones(fkey.shape, dtype=bool) if max_distance is None else fkey <= max_distance
+    if len(set(spacing)) == 1:
+        ikey = grid([t[0] ** 2 for t in tables], np.add).ravel()
+        # with a power-of-two pixel size every float key is exact: equal integers, equal keys
+        exact = math.frexp(spacing[0])[0] == 0.5
+        inverse, distance, count = _bins_integer(ikey, fkey, counts, inside, exact)
+    else:
+        inverse, distance, count = _bins_float(fkey, counts, inside)
+    return ProfileBins(
+        distance=distance,
+        count=count,
+        inverse=inverse,
+        full_shape=shape,
+        lows=tuple(lo for lo, _ in lims),
+    )
+
+
+def _bins_float(fkey, counts, inside):
+    inverse = np.full(fkey.shape, -1, dtype=np.intp)
+    distance, inv = np.unique(fkey[inside], return_inverse=True)
+    inverse[inside] = inv.ravel()
+    count = np.bincount(inverse[inside], weights=counts[inside], minlength=distance.size)
+    return inverse, distance, count.astype(np.int64)
+
+
+def _bins_integer(ikey, fkey, counts, inside, exact):
+    """Group by integer key, then split the keys whose float values differ (rounding)."""
+    ik = ikey[inside]
+    fk = fkey[inside]
+    present = np.zeros(int(ik.max()) + 1 if ik.size else 1, dtype=bool)
+    present[ik] = True
+    group_of_key = np.cumsum(present) - 1
+    group = group_of_key[ik]
+    n_groups = int(present.sum())
+    low = np.full(n_groups, np.inf)
+    if exact:
+        low[group] = fk
+        split = np.zeros(n_groups, dtype=bool)
+    else:
+        high = np.full(n_groups, -np.inf)
+        np.minimum.at(low, group, fk)
+        np.maximum.at(high, group, fk)
+        split = low != high
+    if split.any():
+        # regroup only the cells of split keys by their exact float value
+        cell_split = split[group]
+        extra, extra_inv = np.unique(fk[cell_split], return_inverse=True)
+        keys = np.concatenate([low[~split], extra])
+        order = np.argsort(keys, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        plain_index = np.cumsum(~split) - 1  # group -> index among unsplit groups
+        new = plain_index[group]
+        new[cell_split] = int((~split).sum()) + extra_inv.ravel()
+        group = rank[new]
+        distance = keys[order]
+    else:
+        distance = low
+    inverse = np.full(fkey.shape, -1, dtype=np.intp)
+    inverse[inside] = group
+    count = np.bincount(group, weights=counts[inside], minlength=distance.size).astype(np.int64)
+    return inverse, distance, count
