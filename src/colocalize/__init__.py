@@ -5,6 +5,13 @@ cross-correlation colocalization, usable alone, from the command line, and from 
 """
 
 from colocalize import data as data  # public submodule: colocalize.data.neuron_4ch()
+from colocalize._background import (
+    ThresholdEvaluation,
+    ThresholdModel,
+    ThresholdRange,
+    apply_threshold,
+    histogram_deciles,
+)
 from colocalize._ccc import (
     CorrelationProfile,
     CrossCorrelation,
@@ -19,9 +26,22 @@ from colocalize._coefficients import (
     coefficients,
     triple_coefficients,
 )
+from colocalize._costes import (
+    CostesResult,
+    SignificanceResult,
+    costes_significance,
+    costes_threshold,
+)
 from colocalize._histogram import BivariateHistogram, bivariate_histogram
 from colocalize._io import Image, read_image, write_image
 from colocalize._table import coefficient_table
+from colocalize._threshold import (
+    threshold,
+    threshold_from_histogram,
+    threshold_local,
+    threshold_methods,
+    threshold_per_slice,
+)
 from colocalize._validation import ColocalizeWarning
 
 __version__ = "0.1.0.dev0"
@@ -31,18 +51,32 @@ __all__ = [
     "Coefficients",
     "ColocalizeWarning",
     "CorrelationProfile",
+    "CostesResult",
     "CrossCorrelation",
     "FrameTable",
     "GaussianComponent",
     "Image",
+    "SignificanceResult",
+    "ThresholdEvaluation",
+    "ThresholdModel",
+    "ThresholdRange",
     "TripleCoefficients",
     "__version__",
+    "apply_threshold",
     "bivariate_histogram",
     "coefficient_table",
     "coefficients",
+    "costes_significance",
+    "costes_threshold",
     "cross_correlation",
     "cross_correlation_profile",
+    "histogram_deciles",
     "read_image",
+    "threshold",
+    "threshold_from_histogram",
+    "threshold_local",
+    "threshold_methods",
+    "threshold_per_slice",
     "triple_coefficients",
     "write_image",
 ]

@@ -15,7 +15,9 @@ __all__ = ["main"]
 
 COMMAND_MODULES: tuple[str, ...] = (
     "colocalize._cli_coefficients",
+    "colocalize._cli_threshold_model",
     "colocalize._cli_ccc",
+    "colocalize._cli_threshold",
 )
 
 

@@ -1,0 +1,105 @@
+"""``colocalize threshold``: ImageJ's automatic threshold of each channel of an image."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    from colocalize._threshold import threshold_methods
+
+    p = subparsers.add_parser(
+        "threshold",
+        help="ImageJ's automatic threshold of each channel",
+        description="Print ImageJ's automatic threshold of each channel (tab-separated: channel, "
+        "name, method, threshold). The foreground is intensity > threshold (with --bright-"
+        "background: intensity <= threshold). Stacks use one histogram of the whole stack "
+        "unless --stack-mode projection (maximum-intensity projection).",
+    )
+    p.add_argument("image", type=Path, help="image file (TIFF, OME-TIFF...)")
+    p.add_argument(
+        "--method",
+        default="Otsu",
+        choices=threshold_methods(),
+        metavar="METHOD",
+        help=f"one of {', '.join(threshold_methods())} (default Otsu)",
+    )
+    p.add_argument("--channel", help="only this channel (index from 0, or name)")
+    p.add_argument("--mask", type=Path, help="mask image (non-zero is inside)")
+    p.add_argument(
+        "--bright-background",
+        action="store_true",
+        help="dark objects on a bright background (ImageJ's 'Dark background' unchecked)",
+    )
+    p.add_argument(
+        "--stack-mode",
+        choices=("histogram", "projection"),
+        default="histogram",
+        help="stacks: one histogram of every pixel (default) or the maximum projection",
+    )
+    p.add_argument(
+        "--per-slice",
+        action="store_true",
+        help="stacks: one threshold per plane (adds a 'slice' column)",
+    )
+    p.add_argument(
+        "--full-histogram",
+        action="store_true",
+        help="integer images: one bin per value, as Fiji's Auto Threshold (default: ImageJ's "
+        "256 bins over min..max)",
+    )
+    p.set_defaults(func=_run)
+
+
+def _channel_index(image: Any, channel: str | None) -> list[int]:
+    count = image.n_channels if "C" in image.axes else 1
+    if channel is None:
+        return list(range(count))
+    if channel.isdigit() and int(channel) < count:
+        return [int(channel)]
+    if channel in image.channel_names:
+        return [image.channel_names.index(channel)]
+    raise ValueError(
+        f"--channel {channel!r} is not a channel of {image.name or 'the image'} (indices 0.."
+        f"{count - 1}, names {', '.join(image.channel_names) or 'none'})."
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from colocalize import read_image, threshold, threshold_per_slice
+
+    image = read_image(args.image)
+    mask = None
+    if args.mask is not None:
+        mask_image = read_image(args.mask)
+        mask = np.squeeze(mask_image.data) != 0
+    has_channels = "C" in image.axes
+    options = {
+        "mask": mask,
+        "dark_background": not args.bright_background,
+        "full_histogram": args.full_histogram,
+    }
+    print("channel\tname\tmethod\t" + ("slice\t" if args.per_slice else "") + "threshold")
+    for index in _channel_index(image, args.channel):
+        data = image.channel(index) if has_channels else image.data
+        name = image.channel_names[index] if has_channels and image.channel_names else ""
+        prefix = f"{index}\t{name}\t{args.method}\t"
+        if args.per_slice:
+            values = threshold_per_slice(data, args.method, **options)
+            for plane, value in enumerate(values.ravel()):
+                print(f"{prefix}{plane}\t{_format(float(value))}")
+        else:
+            value = threshold(data, args.method, stack_mode=args.stack_mode, **options)
+            print(prefix + _format(value))
+    return 0
+
+
+def _format(value: float) -> str:
+    return "nan" if math.isnan(value) else f"{value:.10g}"

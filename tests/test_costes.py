@@ -1,0 +1,382 @@
+"""Costes' threshold (Coloc 2's AutoThresholdRegression) and Costes' significance test."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import tifffile
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import ndimage
+
+import colocalize
+from colocalize import ColocalizeWarning, _costes, costes_significance, costes_threshold
+
+# ------------------------------------------------------------------------------------------
+# A deliberately naive port of Coloc 2 (one full pass over the pixels per candidate), used as
+# an independent reference for the histogram/cumulative-sum implementation.
+# ------------------------------------------------------------------------------------------
+
+
+def _jround(x: float) -> float:
+    return 0.0 if math.isnan(x) else float(math.floor(x + 0.5))
+
+
+def _naive_pearson(a: np.ndarray, b: np.ndarray) -> float:
+    n = a.size
+    if n == 0:
+        return math.nan
+    sx, sy = float(a.sum()), float(b.sum())
+    sxx, syy, sxy = float(a @ a), float(b @ b), float(a @ b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.float64(1.0) / n
+        r = (sxy - sx * sy * inv) / np.sqrt((sxx - sx * sx * inv) * (syy - sy * sy * inv))
+    return float(r) if np.isfinite(r) else math.nan
+
+
+def _naive_costes(a0, b0, method):
+    lo_t, hi_t = _costes._type_range(a0.dtype)
+    a = a0.astype(np.float64).ravel()
+    b = b0.astype(np.float64).ravel()
+    n = a.size
+    ma, mb = a.mean(), b.mean()
+    va = ((a - ma) ** 2).sum() / (n - 1)
+    vb = ((b - mb) ** 2).sum() / (n - 1)
+    vs = ((a + b - ma - mb) ** 2).sum() / (n - 1.0)
+    cov = 0.5 * (vs - (va + vb))
+    m = (vb - va + math.sqrt((vb - va) ** 2 + 4 * cov * cov)) / (2 * cov)
+    c = mb - m * ma
+    if -1 < m < 1:
+        def mapper(t):
+            return t, t * m + c
+        w_max, w_min = a.max(), a.min()
+    else:
+        def mapper(t):
+            return (t - c) / m, t
+        w_max, w_min = b.max(), b.min()
+
+    def store(v):
+        v = min(max(v, lo_t), hi_t)
+        return float(np.float32(v)) if a0.dtype == np.float32 else v
+
+    def r_at(t):
+        t0, t1 = mapper(t)
+        th0, th1 = store(_jround(t0)), store(_jround(t1))
+        sel = (a < th0) | (b < th1)
+        return th0, th1, _naive_pearson(a[sel], b[sel])
+
+    th0, th1, r = store(a.max()), store(b.max()), math.nan
+    if method == "classic":
+        t, last, finished = float(w_max), 1.0, False
+        while not finished:
+            th0, th1, r = r_at(t)
+            previous, last = last, r
+            t -= 1.0
+            finished = t < 1 or r < 0.0001 or r > previous
+    else:
+        t1, t2 = abs(w_max + w_min) * 0.5, float(w_max)
+        diff, it = abs(t1 - t2), 0
+        while not (it > 100 or diff < 1.0):
+            th0, th1, r = r_at(t1)
+            t2 = t1
+            if r < 0:
+                t1 = t1 + diff * 0.5
+            elif r > 0:
+                t1 = t1 - diff * 0.5
+            diff = abs(t1 - t2)
+            it += 1
+    return th0, th1, r
+
+
+def _pair(rng, shape, dtype, *, negative=False, scale=200.0):
+    signal = ndimage.gaussian_filter(rng.random(shape), 1.5)
+    signal = (signal - signal.min()) / np.ptp(signal)
+    other = 1 - signal if negative else signal
+    a = scale * (0.7 * signal + 0.3 * rng.random(shape))
+    b = scale * (0.6 * other + 0.4 * rng.random(shape))
+    if np.dtype(dtype).kind == "i":
+        a, b = a - scale / 4, b - scale / 4
+    return a.astype(dtype), b.astype(dtype)
+
+
+# ------------------------------------------------------------------------------------------
+# Coloc 2's own test images
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def colocsample(coloc2_dir):
+    read = tifffile.imread
+    return (
+        read(coloc2_dir / "colocsample1b-green.tif"),
+        read(coloc2_dir / "colocsample1b-red.tif"),
+        read(coloc2_dir / "colocsample1b-mask.tif") > 0,
+    )
+
+
+def _tm(a, b, t_other):
+    """Coloc 2's thresholded Manders: sum(a[b >= T_b and b > 0]) / sum(a)."""
+    a = a.astype(np.float64)
+    return float(a[(b >= t_other) & (b > 0)].sum() / a.sum())
+
+
+def test_colocsample_mask_bisection_is_70_53(colocsample):
+    g, r, mask = colocsample
+    res = costes_threshold(g, r, mask=mask, method="bisection")
+    assert (res.threshold0, res.threshold1) == (70.0, 53.0)
+    assert _tm(g[mask], r[mask], res.threshold1) == pytest.approx(0.705665, abs=1e-6)
+    assert _tm(r[mask], g[mask], res.threshold0) == pytest.approx(0.724752, abs=1e-6)
+
+
+def test_colocsample_mask_classic(colocsample):
+    g, r, mask = colocsample
+    res = costes_threshold(g, r, mask=mask, method="classic")
+    assert (res.threshold0, res.threshold1) == (68.0, 52.0)
+
+
+def test_colocsample_classic_is_8_6(colocsample):
+    g, r, _ = colocsample
+    res = costes_threshold(g, r, method="classic")
+    assert (res.threshold0, res.threshold1) == (8.0, 6.0)
+    assert res.slope == pytest.approx(0.7039042, abs=1e-7)
+    assert res.intercept == pytest.approx(0.7283700, abs=1e-7)
+    assert res.pearson_below == pytest.approx(-0.011639, abs=1e-6)
+    assert res.pearson_above == pytest.approx(0.675648, abs=1e-6)
+    assert _tm(g, r, res.threshold1) == pytest.approx(0.7290664, abs=1e-7)
+    assert _tm(r, g, res.threshold0) == pytest.approx(0.7419663, abs=1e-7)
+
+
+def test_colocsample_bisection_is_10_8(colocsample):
+    g, r, _ = colocsample
+    res = costes_threshold(g, r, method="bisection")
+    assert (res.threshold0, res.threshold1) == (10.0, 8.0)
+    assert res.pearson_below == pytest.approx(0.016640, abs=1e-6)
+    assert res.pearson_above == pytest.approx(0.661119, abs=1e-6)
+    coef = colocalize.coefficients(g, r, thresholds="costes")
+    assert coef.tm1 == pytest.approx(0.7002744, abs=1e-7)
+    assert coef.tm2 == pytest.approx(0.7161097, abs=1e-7)
+
+
+@pytest.mark.parametrize(("method", "expected"), [("classic", (3, 152)), ("bisection", (3, 151))])
+def test_synthetic_negative_and_commutativity(coloc2_dir, method, expected):
+    ch1 = tifffile.imread(coloc2_dir / "syntheticNegCh1.tif")
+    ch2 = tifffile.imread(coloc2_dir / "syntheticNegCh2.tif")
+    assert ch1.dtype == np.float32
+    res = costes_threshold(ch1, ch2, method=method)
+    swapped = costes_threshold(ch2, ch1, method=method)
+    assert (res.threshold0, res.threshold1) == expected
+    assert (swapped.threshold1, swapped.threshold0) == expected
+    assert res.slope < 0
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"), [("classic", (181, 232)), ("bisection", (182, 231))]
+)
+def test_zero_correlation_stacks(coloc2_dir, method, expected):
+    g = tifffile.imread(coloc2_dir / "greenZstack.tif")
+    r = tifffile.imread(coloc2_dir / "redZstack.tif")
+    res = costes_threshold(g, r, method=method)
+    assert (res.threshold0, res.threshold1) == expected
+    assert res.slope == pytest.approx(-1.7625195, abs=1e-6)
+
+
+def test_colocsample_swap(colocsample):
+    g, r, mask = colocsample
+    for method in ("classic", "bisection"):
+        a = costes_threshold(g, r, mask=mask, method=method)
+        b = costes_threshold(r, g, mask=mask, method=method)
+        assert (a.threshold0, a.threshold1) == (b.threshold1, b.threshold0)
+
+
+# ------------------------------------------------------------------------------------------
+# The fast search equals the naive port
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(40, 50), (6, 20, 24)])
+@pytest.mark.parametrize("negative", [False, True])
+@pytest.mark.parametrize("method", ["classic", "bisection"])
+def test_matches_naive_port(dtype, shape, negative, method):
+    rng = np.random.default_rng(abs(hash((np.dtype(dtype).str, shape, negative))) % 2**32)
+    a, b = _pair(rng, shape, dtype, negative=negative)
+    res = costes_threshold(a, b, method=method)
+    th0, th1, r = _naive_costes(a, b, method)
+    assert (res.threshold0, res.threshold1) == (th0, th1)
+    np.testing.assert_allclose(res.pearson_below, r, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["classic", "bisection"])
+@pytest.mark.parametrize("scale", [1.0, 2.5])
+def test_normalised_float_images_follow_coloc2(method, scale):
+    """On [0, 1]-scaled data Coloc 2's integer thresholds are coarse; we reproduce them."""
+    rng = np.random.default_rng(8)
+    a, b = _pair(rng, (30, 30), np.float32, scale=scale)
+    res = costes_threshold(a, b, method=method)
+    th0, th1, _ = _naive_costes(a, b, method)
+    assert (res.threshold0, res.threshold1) == (th0, th1)
+    if method == "bisection" and scale == 1.0:  # |max - min| / 2 < 1: nothing evaluated
+        assert res.iterations == 0
+        assert (res.threshold0, res.threshold1) == (float(a.max()), float(b.max()))
+
+
+@pytest.mark.parametrize("method", ["classic", "bisection"])
+def test_small_blocks_and_direct_fallback_match_naive(monkeypatch, method):
+    """Force the blocked classic walk and the per-candidate bisection fallback."""
+    monkeypatch.setattr(_costes, "_BLOCK", 16)
+    rng = np.random.default_rng(5)
+    a, b = _pair(rng, (50, 60), np.uint16, scale=3000.0)
+    res = costes_threshold(a, b, method=method)
+    th0, th1, _ = _naive_costes(a, b, method)
+    assert (res.threshold0, res.threshold1) == (th0, th1)
+
+
+def test_wide_integer_range_uses_pixels_not_histogram():
+    rng = np.random.default_rng(2)
+    a, b = _pair(rng, (30, 30), np.int32, scale=2e4)
+    for method in ("classic", "bisection"):
+        res = costes_threshold(a, b, method=method)
+        assert (res.threshold0, res.threshold1) == _naive_costes(a, b, method)[:2]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    size=st.integers(4, 30),
+    method=st.sampled_from(["classic", "bisection"]),
+    top=st.sampled_from([3, 20, 255]),
+)
+def test_property_matches_naive(seed, size, method, top):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, top + 1, (size, size)).astype(np.uint8)
+    b = np.clip(a.astype(int) + rng.integers(-top // 3 - 1, top // 3 + 2, a.shape), 0, 255)
+    b = b.astype(np.uint8)
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return
+    res = costes_threshold(a, b, method=method)
+    if not math.isfinite(res.slope):
+        return
+    assert (res.threshold0, res.threshold1) == _naive_costes(a, b, method)[:2]
+
+
+def test_mask_equals_selected_pixels_and_broadcasts():
+    rng = np.random.default_rng(3)
+    a, b = _pair(rng, (4, 30, 30), np.uint8)
+    mask2d = np.zeros((30, 30), bool)
+    mask2d[5:25, 3:20] = True
+    res = costes_threshold(a, b, mask=mask2d)
+    full = np.broadcast_to(mask2d, a.shape)
+    ref = costes_threshold(a[full], b[full])
+    assert res == ref
+
+
+def test_result_types_and_inputs_untouched():
+    rng = np.random.default_rng(4)
+    a, b = _pair(rng, (32, 32), np.uint8)
+    a0, b0 = a.copy(), b.copy()
+    res = costes_threshold(a, b)
+    assert isinstance(res, colocalize.CostesResult)
+    for value in (res.threshold0, res.threshold1, res.slope, res.pearson_below):
+        assert type(value) is float
+    assert type(res.iterations) is int
+    assert res.iterations > 0
+    np.testing.assert_array_equal(a, a0)
+    np.testing.assert_array_equal(b, b0)
+
+
+def test_bad_method_and_shapes():
+    a = np.zeros((5, 5), np.uint8)
+    with pytest.raises(ValueError, match="method"):
+        costes_threshold(a, a, method="costes")
+    with pytest.raises(ValueError, match="shape"):
+        costes_threshold(a, np.zeros((5, 6), np.uint8))
+
+
+def test_constant_channel_and_empty_mask_warn():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 255, (10, 10)).astype(np.uint8)
+    with pytest.warns(ColocalizeWarning, match="non-constant"):
+        res = costes_threshold(a, np.full_like(a, 7))
+    assert math.isnan(res.threshold0)
+    assert math.isnan(res.threshold1)
+    with pytest.warns(ColocalizeWarning):
+        res = costes_threshold(a, a, mask=np.zeros(a.shape, bool))
+    assert math.isnan(res.pearson_below)
+
+
+def test_java_round_is_exact_half_up():
+    x = np.array([0.49999999999999994, 0.5, 1.5, -0.5, -1.5, 2.4999, np.nan])
+    np.testing.assert_array_equal(_costes._java_round(x), [0, 1, 2, 0, -1, 2, 0])
+
+
+# ------------------------------------------------------------------------------------------
+# Significance
+# ------------------------------------------------------------------------------------------
+
+
+def _smooth_pair(seed, shape=(64, 64), coloc=True):
+    rng = np.random.default_rng(seed)
+    s = ndimage.gaussian_filter(rng.random(shape), 2)
+    t = s if coloc else ndimage.gaussian_filter(rng.random(shape), 2)
+    return s + 0.02 * rng.random(shape), t + 0.02 * rng.random(shape)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_significance_colocalised(dtype):
+    a, b = _smooth_pair(0)
+    res = costes_significance(a.astype(dtype), b.astype(dtype), n=40, rng=1)
+    assert isinstance(res, colocalize.SignificanceResult)
+    assert res.p_value > 0.95
+    assert res.p_value_empirical == pytest.approx(1 / 41)
+    assert res.observed > 0.9
+    assert abs(res.randomized_mean) < 0.3
+    assert res.randomized_std > 0
+    assert res.n == 40
+
+
+def test_significance_independent_is_not_significant():
+    a, b = _smooth_pair(0, coloc=False)
+    res = costes_significance(a, b, n=100, rng=2)
+    assert res.p_value < 0.95
+    assert res.p_value_empirical > 0.05
+
+
+def test_significance_reproducible_and_3d():
+    rng = np.random.default_rng(7)
+    a = ndimage.gaussian_filter(rng.random((8, 24, 24)), 1)
+    b = a + 0.05 * rng.random(a.shape)
+    first = costes_significance(a, b, psf=2, n=10, rng=3)
+    again = costes_significance(a, b, psf=2, n=10, rng=np.random.default_rng(3))
+    assert first == again
+    assert first.p_value > 0.95
+
+
+def test_significance_ignores_pixels_outside_mask():
+    """Only blocks inside the mask are shuffled (unlike Coloc 2's bounding box, issue 75)."""
+    a, b = _smooth_pair(4)
+    mask = np.zeros(a.shape, bool)
+    mask[8:40, 10:50] = True
+    mask[20:30, 10:20] = False
+    res = costes_significance(a, b, mask=mask, n=20, rng=5)
+    changed = a.copy()
+    changed[~mask] = 1000.0
+    assert costes_significance(changed, b, mask=mask, n=20, rng=5) == res
+
+
+def test_significance_validation_and_degenerate():
+    a, b = _smooth_pair(1)
+    with pytest.raises(ValueError, match="psf"):
+        costes_significance(a, b, psf=0)
+    with pytest.raises(ValueError, match="n must"):
+        costes_significance(a, b, n=1)
+    with pytest.warns(ColocalizeWarning, match="constant"):
+        res = costes_significance(np.ones_like(a), b, n=5, rng=0)
+    assert math.isnan(res.observed)
+    tiny = np.zeros(a.shape, bool)
+    tiny[:3, :3] = True
+    with pytest.warns(ColocalizeWarning, match="blocks"):
+        res = costes_significance(a, b, mask=tiny, n=5, rng=0)
+    assert math.isnan(res.p_value)
+    assert math.isfinite(res.observed)
