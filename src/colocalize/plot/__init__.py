@@ -6,5 +6,11 @@ drew on, and never calls ``show()``.
 
 from colocalize.plot._ccc import correlation_heatmap, correlation_profile
 from colocalize.plot._histogram import bivariate_histogram
+from colocalize.plot._translocation import translocation
 
-__all__ = ["bivariate_histogram", "correlation_heatmap", "correlation_profile"]
+__all__ = [
+    "bivariate_histogram",
+    "correlation_heatmap",
+    "correlation_profile",
+    "translocation",
+]

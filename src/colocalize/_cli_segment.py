@@ -1,0 +1,252 @@
+"""``colocalize segment-nuclei``, ``segment-cells``, ``cytoplasm-rings``, ``translocation``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    _register_nuclei(subparsers)
+    _register_cells(subparsers)
+    _register_rings(subparsers)
+    _register_translocation(subparsers)
+
+
+def _register_nuclei(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "segment-nuclei",
+        help="segment nuclei into a label image",
+        description="Segment bright nuclei (2D or a z-stack; every time point of a time-lapse) "
+        "and write a label image (0 = background, nuclei 1..n) with the input's calibration. "
+        "Lengths are in the image's calibrated units.",
+    )
+    p.add_argument("image", type=Path, help="image file (TIFF, OME-TIFF...)")
+    p.add_argument("--out", type=Path, required=True, help="label image to write (TIFF)")
+    p.add_argument("--channel", help="channel of the nuclear stain (index from 0, or name)")
+    p.add_argument("--table", type=Path, help="also write per-nucleus measurements (CSV)")
+    p.add_argument("--radius", type=float, help="typical nucleus radius (default: estimated)")
+    p.add_argument("--min-radius", type=float, help="smallest equivalent radius kept")
+    p.add_argument("--max-radius", type=float, help="largest equivalent radius kept")
+    p.add_argument("--smoothing", type=float, help="Gaussian sigma (default radius / 8)")
+    p.add_argument("--method", default="Triangle", help="ImageJ threshold method (Triangle)")
+    p.add_argument("--edge-fraction", type=float, default=0.4, help="edge level (0.4)")
+    p.add_argument("--projection", action="store_true", help="threshold the max projection")
+    p.add_argument(
+        "--stack-mode",
+        choices=("3d", "planes"),
+        default="3d",
+        help="stacks: true 3D (default) or per-plane detection merged across z",
+    )
+    p.set_defaults(func=_run_nuclei)
+
+
+def _register_cells(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "segment-cells",
+        help="segment cells or rod-shaped bacteria into a label image",
+        description="Segment bright cells or bacteria (local threshold, LoG edges inside the "
+        "colony, eroded seeds, watershed; lengths scale with the estimated cell half-width) "
+        "and write a label image with the input's calibration.",
+    )
+    p.add_argument("image", type=Path, help="image file (TIFF, OME-TIFF...)")
+    p.add_argument("--out", type=Path, required=True, help="label image to write (TIFF)")
+    p.add_argument("--channel", help="channel to segment (index from 0, or name)")
+    p.add_argument("--width", type=float, help="cell half-width (default: estimated)")
+    p.add_argument("--block-size", type=float, help="local-threshold window (default 6 w)")
+    p.add_argument("--offset", type=float, default=0.0, help="local-threshold offset (0)")
+    p.add_argument("--log-sigma", type=float, help="LoG sigma (default w / 2.5)")
+    p.add_argument("--erosion", type=float, help="seed erosion (default w / 2)")
+    p.add_argument("--method", default="Otsu", help="colony threshold method (Otsu)")
+    p.set_defaults(func=_run_cells)
+
+
+def _register_rings(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "cytoplasm-rings",
+        help="cytoplasm rings around labelled nuclei",
+        description="Write per-object rings (distance inner..outer from each object's edge, in "
+        "calibrated units) that never overlap another object or ring.",
+    )
+    p.add_argument("labels", type=Path, help="label image (e.g. from segment-nuclei)")
+    p.add_argument("--out", type=Path, required=True, help="ring label image to write (TIFF)")
+    p.add_argument("--inner", type=float, default=0.0, help="gap from the edge (default 0)")
+    p.add_argument("--outer", type=float, required=True, help="outer distance from the edge")
+    p.set_defaults(func=_run_rings)
+
+
+def _register_translocation(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "translocation",
+        help="nuclear/cytoplasmic reporter ratio per cell over time",
+        description="Segment nuclei in every frame (or read them), link them by overlap, and "
+        "print a CSV table of nuclear and cytoplasmic-ring mean reporter intensity, their "
+        "ratio and the Pearson correlation of reporter and nuclear marker per cell and frame.",
+    )
+    p.add_argument("image", type=Path, help="time-lapse with channels (axes T and C)")
+    p.add_argument("--nucleus-channel", required=True, help="nuclear marker (index or name)")
+    p.add_argument("--reporter-channel", required=True, help="reporter (index or name)")
+    p.add_argument("--nuclei", type=Path, help="nuclear label image per frame (T, Y, X)")
+    p.add_argument("--inner", type=float, help="ring gap (default one pixel)")
+    p.add_argument("--outer", type=float, help="ring outer distance (default five pixels)")
+    p.add_argument("--out", type=Path, help="CSV file (default: standard output)")
+    p.add_argument("--plot", type=Path, help="also draw the ratio time courses (PNG, PDF...)")
+    p.set_defaults(func=_run_translocation)
+
+
+def _channel(image: Any, key: str | None, option: str) -> int | None:
+    if "C" not in image.axes:
+        if key not in (None, "0"):
+            raise ValueError(f"{option} {key!r} given but the image has no channel axis.")
+        return None
+    if key is None:
+        if image.n_channels == 1:
+            return 0
+        raise ValueError(
+            f"the image has {image.n_channels} channels ({', '.join(image.channel_names)}); "
+            f"choose one with {option}."
+        )
+    if key in image.channel_names:
+        return int(image.channel_names.index(key))
+    if key.isdigit() and int(key) < image.n_channels:
+        return int(key)
+    raise ValueError(
+        f"{option} {key!r} is not a channel (indices 0..{image.n_channels - 1}, names "
+        f"{', '.join(image.channel_names)})."
+    )
+
+
+def _run_nuclei(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from colocalize import measure_objects, read_image, segment_nuclei, write_image
+
+    image = read_image(args.image)
+    index = _channel(image, args.channel, "--channel")
+    data = image.data if index is None else image.channel(index)
+    spacing = image.spatial_spacing
+    options = {
+        "spacing": spacing,
+        "radius": args.radius,
+        "min_radius": args.min_radius,
+        "max_radius": args.max_radius,
+        "smoothing": args.smoothing,
+        "method": args.method,
+        "edge_fraction": args.edge_fraction,
+        "projection": args.projection,
+        "stack_mode": args.stack_mode,
+    }
+    frames = data if "T" in image.axes else data[np.newaxis]
+    labels = np.stack([segment_nuclei(frame, **options) for frame in frames])
+    axes = ("T" if "T" in image.axes else "") + image.spatial_axes
+    out = labels if "T" in image.axes else labels[0]
+    t_spacing = (image.spacing[image.axes.index("T")],) if "T" in image.axes else ()
+    write_image(args.out, out, axes=axes, spacing=(*t_spacing, *spacing), unit=image.unit)
+    if args.table is not None:
+        import pandas as pd
+
+        tables = []
+        for t, frame_labels in enumerate(labels):
+            frame = image.data[t] if "T" in image.axes else image.data
+            has_c = "C" in image.axes
+            table = measure_objects(
+                frame_labels,
+                frame,
+                spacing=spacing,
+                channel_axis=0 if has_c else None,
+                channel_names=image.channel_names if has_c else None,
+            )
+            table.insert(0, "frame", t)
+            tables.append(table)
+        pd.concat(tables, ignore_index=True).to_csv(args.table, index=False)
+    counts = [int(frame.max()) for frame in labels]
+    print(f"{sum(counts)} nuclei in {len(counts)} frame(s) -> {args.out}")
+    return 0
+
+
+def _run_cells(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from colocalize import read_image, segment_cells, write_image
+
+    image = read_image(args.image)
+    index = _channel(image, args.channel, "--channel")
+    data = image.data if index is None else image.channel(index)
+    options = {
+        "spacing": image.spatial_spacing,
+        "width": args.width,
+        "block_size": args.block_size,
+        "offset": args.offset,
+        "log_sigma": args.log_sigma,
+        "erosion": args.erosion,
+        "method": args.method,
+    }
+    frames = data if "T" in image.axes else data[np.newaxis]
+    labels = np.stack([segment_cells(frame, **options) for frame in frames])
+    axes = ("T" if "T" in image.axes else "") + image.spatial_axes
+    t_spacing = (image.spacing[image.axes.index("T")],) if "T" in image.axes else ()
+    out = labels if "T" in image.axes else labels[0]
+    write_image(
+        args.out, out, axes=axes, spacing=(*t_spacing, *image.spatial_spacing), unit=image.unit
+    )
+    print(f"{sum(int(f.max()) for f in labels)} cells in {len(labels)} frame(s) -> {args.out}")
+    return 0
+
+
+def _run_rings(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from colocalize import read_image, ring_mask, write_image
+
+    labels = read_image(args.labels)
+    if any(a in labels.axes for a in "TC"):
+        raise ValueError(
+            f"{args.labels} has axes {labels.axes!r}; pass a single 2D or 3D label image."
+        )
+    data = labels.data
+    if not np.issubdtype(data.dtype, np.integer):
+        data = data.astype(np.int64)
+    rings = ring_mask(data, inner=args.inner, outer=args.outer, spacing=labels.spatial_spacing)
+    write_image(args.out, rings, axes=labels.axes, spacing=labels.spacing, unit=labels.unit)
+    print(f"{np.unique(rings).size - 1} rings -> {args.out}")
+    return 0
+
+
+def _run_translocation(args: argparse.Namespace) -> int:
+    import sys
+
+    from colocalize import read_image, translocation
+
+    image = read_image(args.image)
+    nuclei = None
+    if args.nuclei is not None:
+        nuclei = read_image(args.nuclei).data.astype("int64")
+    keys = [args.nucleus_channel, args.reporter_channel]
+    chans = [
+        _channel(image, key, opt)
+        for key, opt in zip(keys, ("--nucleus-channel", "--reporter-channel"), strict=True)
+    ]
+    table = translocation(
+        image,
+        nucleus_channel=chans[0] if chans[0] is not None else 0,
+        reporter_channel=chans[1] if chans[1] is not None else 0,
+        nuclei=nuclei,
+        inner=args.inner,
+        outer=args.outer,
+    )
+    if args.out is None:
+        table.to_csv(sys.stdout, index=False)
+    else:
+        table.to_csv(args.out, index=False)
+    if args.plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from colocalize import plot
+
+        ax = plot.translocation(table)
+        ax.figure.savefig(args.plot, dpi=150, bbox_inches="tight")
+    return 0
