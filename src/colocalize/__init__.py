@@ -12,6 +12,7 @@ from colocalize._background import (
     apply_threshold,
     histogram_deciles,
 )
+from colocalize._batch import BatchResult, batch
 from colocalize._ccc import (
     CorrelationProfile,
     CrossCorrelation,
@@ -41,6 +42,7 @@ from colocalize._objects import (
     measure_objects,
     ring_mask,
 )
+from colocalize._report import write_report
 from colocalize._segment import segment_cells, segment_nuclei
 from colocalize._table import coefficient_table
 from colocalize._threshold import (
@@ -56,6 +58,7 @@ from colocalize._validation import ColocalizeWarning
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "BatchResult",
     "BivariateHistogram",
     "Coefficients",
     "ColocalizeWarning",
@@ -73,6 +76,7 @@ __all__ = [
     "TripleCoefficients",
     "__version__",
     "apply_threshold",
+    "batch",
     "bivariate_histogram",
     "coefficient_table",
     "coefficients",
@@ -97,4 +101,5 @@ __all__ = [
     "translocation",
     "triple_coefficients",
     "write_image",
+    "write_report",
 ]

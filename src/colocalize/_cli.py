@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "colocalize._cli_threshold_model",
     "colocalize._cli_ccc",
     "colocalize._cli_threshold",
+    "colocalize._cli_batch",
     "colocalize._cli_segment",
 )
 

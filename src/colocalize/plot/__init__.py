@@ -4,13 +4,17 @@ Every function takes ``ax=None`` (or a figure for multi-panel plots), returns th
 drew on, and never calls ``show()``.
 """
 
+from colocalize.plot._batch import coefficient_strips, histogram_panel, summary_table
 from colocalize.plot._ccc import correlation_heatmap, correlation_profile
 from colocalize.plot._histogram import bivariate_histogram
 from colocalize.plot._translocation import translocation
 
 __all__ = [
     "bivariate_histogram",
+    "coefficient_strips",
     "correlation_heatmap",
     "correlation_profile",
+    "histogram_panel",
+    "summary_table",
     "translocation",
 ]

@@ -1,0 +1,169 @@
+"""Pooled bivariate histograms per condition of a finished batch (the seed paper's panels)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from colocalize._batch_worker import CORRECTING, ImageTask, load_channels
+from colocalize._histogram import BivariateHistogram
+
+__all__ = ["PanelCell", "condition_histograms"]
+
+
+@dataclass(frozen=True)
+class PanelCell:
+    """One panel of a batch figure: a channel pair, a condition, a threshold source."""
+
+    channel0: str
+    channel1: str
+    condition: str
+    threshold_source: str
+    histogram: BivariateHistogram
+    n_images: int
+
+
+def _edges(dtype: np.dtype, top: float, nbins: int) -> np.ndarray:
+    if dtype.kind in "ui":
+        levels = int(np.iinfo(dtype).max) + 1
+        if levels <= nbins:
+            return np.arange(levels + 1, dtype=np.float64) - 0.5
+        return np.linspace(0.0, float(levels), nbins + 1)
+    return np.linspace(0.0, top if top > 0 else 1.0, nbins + 1)
+
+
+def _condition(row: Any, groups: Sequence[str]) -> str:
+    return ", ".join(f"{g}={row[g]}" for g in groups) or "all"
+
+
+def condition_histograms(
+    out: str | os.PathLike[str],
+    *,
+    nbins: int = 256,
+    max_images: int | None = None,
+    threshold_sources: Sequence[str] | None = None,
+) -> list[PanelCell]:
+    """Bivariate histograms of every channel pair, pooled over the images of each condition.
+
+    Reads a batch output folder (``coefficients.csv`` and ``provenance.json``) and the images
+    again, one at a time. Manual and model thresholds are applied as in the batch
+    (:func:`colocalize.apply_threshold`); pixels zero in both channels and pixels at the dtype
+    maximum in either channel (saturated) are left out, as in the seed paper's figures; only
+    pixels in the batch's mask are counted.
+
+    Parameters
+    ----------
+    out : path
+        A :func:`colocalize.batch` output folder.
+    nbins : int, optional
+        Bins per channel over the dtype's range (integer images: ``[0, max]``, one bin per
+        value when that is at most ``nbins``; float images: ``[0, largest value]``).
+    max_images : int, optional
+        Use at most this many images per condition (the first by path), for a quick figure.
+    threshold_sources : sequence of str, optional
+        Which sources to draw (default all in the batch).
+
+    Returns
+    -------
+    list of PanelCell
+        Sorted by pair, condition and source. Conditions are the batch's summary groups.
+    """
+    from colocalize._batch import _read_csv
+
+    folder = Path(out)
+    prov = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
+    params = prov["parameters"]
+    groups = list(params.get("group_by") or [])
+    table = _read_csv(folder / "coefficients.csv")
+    table = table[table["channel2"] == ""]
+    if threshold_sources is not None:
+        table = table[table["threshold_source"].isin(list(threshold_sources))]
+    files = {f["path"]: f for f in prov["files"]}
+    root = Path(params["root"])
+
+    # per image: (source, pair) -> background thresholds
+    jobs: dict[str, list[tuple[str, str, str, str, float, float]]] = {}
+    order: dict[str, tuple[Any, ...]] = {}
+    condition_of: dict[str, str] = {}
+    unique = table.drop_duplicates(["path", "threshold_source", "channel0", "channel1"])
+    for record in unique.to_dict(orient="records"):
+        order[_condition(record, groups)] = tuple(record[g] for g in groups)
+        jobs.setdefault(record["path"], []).append((
+            record["threshold_source"], str(record["channel0"]), str(record["channel1"]),
+            _condition(record, groups), float(record["background0"]),
+            float(record["background1"]),
+        ))
+        condition_of[record["path"]] = _condition(record, groups)
+    if max_images is not None:
+        kept: dict[str, int] = {}
+        for path in sorted(jobs):
+            cond = condition_of[path]
+            kept[cond] = kept.get(cond, 0) + 1
+            if kept[cond] > max_images:
+                del jobs[path]
+
+    def task(path: str) -> ImageTask:
+        entry = files.get(path, {})
+        return ImageTask(
+            path=str(root / path), relpath=path, metadata=(), variants=(),
+            mask_channel=params.get("mask_channel"), mask_method=params.get("mask_method", "Otsu"),
+            mask_path=entry.get("mask"), labels_path=None,
+        )
+
+    def pixels(path: str) -> tuple[dict[str, np.ndarray], np.ndarray | None, np.dtype]:
+        channels, names, mask, _ = load_channels(task(path))
+        return dict(zip(names, channels)), mask, channels[0].dtype
+
+    # float images need the largest value first (fixed bins across images)
+    tops: dict[str, float] = {}
+    cells: dict[tuple[str, str, str, str], list[Any]] = {}
+    for path in sorted(jobs):
+        by_name, mask, dtype = pixels(path)
+        if dtype.kind == "f":
+            for name, ch in by_name.items():
+                tops[name] = max(tops.get(name, 0.0), float(np.nanmax(ch)) if ch.size else 0.0)
+    for path in sorted(jobs):
+        by_name, mask, dtype = pixels(path)
+        for source, c0, c1, cond, t0, t1 in jobs[path]:
+            a, b = by_name[c0], by_name[c1]
+            if source in CORRECTING:
+                from colocalize._background import apply_threshold
+
+                a = apply_threshold(a, t0) if math.isfinite(t0) else a
+                b = apply_threshold(b, t1) if math.isfinite(t1) else b
+            keep = (a != 0) | (b != 0)
+            if dtype.kind in "ui":
+                top = np.iinfo(dtype).max
+                keep &= (a < top) & (b < top)
+            if mask is not None:
+                keep &= mask
+            key = (c0, c1, cond, source)
+            if key not in cells:
+                e0 = _edges(dtype, tops.get(c0, 0.0), nbins)
+                e1 = _edges(dtype, tops.get(c1, 0.0), nbins)
+                cells[key] = [np.zeros((e0.size - 1, e1.size - 1), np.int64), e0, e1, 0]
+            counts, e0, e1, _ = cells[key]
+            i0 = np.clip(np.searchsorted(e0, a[keep], side="right") - 1, 0, e0.size - 2)
+            i1 = np.clip(np.searchsorted(e1, b[keep], side="right") - 1, 0, e1.size - 2)
+            counts += np.bincount(i0 * (e1.size - 1) + i1, minlength=counts.size).reshape(
+                counts.shape
+            )
+            cells[key][3] += 1
+    pair_order = list(
+        dict.fromkeys(zip(unique["channel0"].astype(str), unique["channel1"].astype(str)))
+    )
+    source_order = list(dict.fromkeys(unique["threshold_source"].astype(str)))
+    ranked = sorted(cells.items(), key=lambda kv: (
+        pair_order.index((kv[0][0], kv[0][1])), order[kv[0][2]], source_order.index(kv[0][3])
+    ))
+    return [
+        PanelCell(c0, c1, cond, source, BivariateHistogram(v[0], v[1], v[2]), v[3])
+        for (c0, c1, cond, source), v in ranked
+    ]

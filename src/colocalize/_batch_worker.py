@@ -1,0 +1,260 @@
+"""One image of a batch: read, background-correct or threshold, measure (runs in a worker).
+
+Everything here is a plain top-level function of picklable arguments, so that it runs the same
+in-process, in a ``ProcessPoolExecutor`` worker and on a Dask worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ImageTask", "Variant", "load_channels", "process_image", "sha256_file"]
+
+# The threshold sources whose thresholds remove the background (apply_threshold, seed paper);
+# the others gate pixels inside the coefficients (Coloc 2 convention).
+CORRECTING = ("manual", "model")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of thresholding every image of a batch.
+
+    ``kind`` is ``"none"``, ``"manual"`` (``manual`` maps channel name or index -> threshold,
+    already resolved for this image), ``"model"`` (``model_json`` of a ThresholdModel) or
+    ``"method"`` (``method``: an ImageJ auto-threshold name or ``"costes"``).
+    """
+
+    name: str
+    kind: str
+    manual: tuple[tuple[str, float], ...] = ()
+    model_json: str = ""
+    method: str = ""
+
+
+@dataclass(frozen=True)
+class ImageTask:
+    """Everything a worker needs to process one image (picklable, small)."""
+
+    path: str
+    relpath: str
+    metadata: tuple[tuple[str, str], ...]
+    variants: tuple[Variant, ...]
+    channels: tuple[str, ...] | None = None
+    mask_channel: str | None = None
+    mask_method: str = "Otsu"
+    mask_path: str | None = None
+    labels_path: str | None = None
+    exclude_zero_zero: bool = False
+    saturated: bool = False
+    triples: bool = False
+    rank_coefficients: bool = True
+
+
+def sha256_file(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes, read in chunks (constant memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _channel_key(key: str, names: list[str], what: str) -> int:
+    if key in names:
+        return names.index(key)
+    if key.lstrip("-").isdigit() and -len(names) <= int(key) < len(names):
+        return int(key) % len(names)
+    raise ValueError(f"{what} {key!r} is not a channel of this image (channels {names})")
+
+
+def _plane(path: str, what: str) -> np.ndarray:
+    from colocalize._io import read_image
+
+    data = np.squeeze(np.asarray(read_image(path).data))
+    if data.ndim == 0:
+        raise ValueError(f"the {what} image {path} holds a single pixel")
+    return data
+
+
+def load_channels(
+    task: ImageTask,
+) -> tuple[list[np.ndarray], list[str], np.ndarray | None, np.ndarray | None]:
+    """Read the image of ``task``: every channel (with its name), the mask and the labels.
+
+    The channels keep every other axis (time, z): a hyperstack is measured as one volume.
+    The mask is the intersection of the mask file (non-zero) and the mask channel's
+    foreground (``channel > threshold(channel, mask_method)``).
+    """
+    from colocalize._io import read_image
+    from colocalize._threshold import threshold
+
+    image = read_image(task.path)
+    if "C" not in image.axes:
+        raise ValueError(
+            f"the image has axes {image.axes!r} (shape {image.shape}) and no channel axis; "
+            f"colocalization needs at least two channels"
+        )
+    data = np.asarray(image.data)
+    channels = list(np.moveaxis(data, image.axes.index("C"), 0))
+    names = list(image.channel_names) or [f"C{i}" for i in range(len(channels))]
+    shape = channels[0].shape
+    mask: np.ndarray | None = None
+    if task.mask_path:
+        mask = np.broadcast_to(_plane(task.mask_path, "mask") != 0, shape)
+    if task.mask_channel is not None:
+        ch = channels[_channel_key(task.mask_channel, names, "mask channel")]
+        fg = ch > threshold(ch, task.mask_method)
+        mask = fg if mask is None else mask & fg
+    labels = None
+    if task.labels_path:
+        labels = _plane(task.labels_path, "labels").astype(np.int64)
+    return channels, names, mask, labels
+
+
+def _selected(task: ImageTask, names: list[str]) -> list[int]:
+    if not task.channels:
+        return list(range(len(names)))
+    return [_channel_key(c, names, "channel") for c in task.channels]
+
+
+def _background(variant: Variant, channels: list[np.ndarray], names: list[str]) -> list[float]:
+    """Per-channel background thresholds of a correcting variant, in the image's units."""
+    if variant.kind == "manual":
+        lookup = dict(variant.manual)
+        values = []
+        for i, name in enumerate(names):
+            key = name if name in lookup else str(i)
+            values.append(lookup.get(key, math.nan))
+        return values
+    from colocalize._background import ThresholdModel, histogram_deciles
+
+    model = ThresholdModel.from_json(variant.model_json)
+    deciles = histogram_deciles(np.stack(channels), channel_axis=0)
+    return [float(v) for v in model.predict(deciles, names)]
+
+
+def measure(
+    task: ImageTask,
+    variant: Variant,
+    channels: list[np.ndarray],
+    names: list[str],
+    mask: np.ndarray | None,
+    labels: np.ndarray | None,
+) -> list[dict[str, Any]]:
+    """The coefficient-table rows of one image under one threshold variant."""
+    from colocalize._background import apply_threshold
+    from colocalize._table import coefficient_table
+
+    index = _selected(task, names)
+    used = [channels[i] for i in index]
+    used_names = [names[i] for i in index]
+    backgrounds = [math.nan] * len(index)
+    thresholds: Any = None
+    if variant.kind in CORRECTING:
+        every = _background(variant, channels, names)
+        backgrounds = [every[i] for i in index]
+        missing = [nm for nm, t in zip(used_names, backgrounds) if math.isnan(t)]
+        if missing:
+            raise ValueError(
+                f"no {variant.name} threshold for channel(s) {missing} of this image; add rows "
+                f"(image, channel, threshold) for them to the thresholds CSV"
+            )
+        used = [apply_threshold(ch, t) for ch, t in zip(used, backgrounds)]
+    elif variant.kind == "method":
+        thresholds = variant.method
+    table = coefficient_table(
+        np.stack(used),
+        channel_axis=0,
+        channel_names=used_names,
+        mask=mask,
+        labels=labels,
+        triples=task.triples,
+        thresholds=thresholds,
+        exclude_zero_zero=task.exclude_zero_zero,
+        saturated=True if task.saturated else None,
+        rank_coefficients=task.rank_coefficients,
+    )
+    by_name = dict(zip(used_names, backgrounds))
+    rows: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in table.to_dict(orient="records")
+    ]
+    for row in rows:
+        row["background0"] = by_name.get(row["channel0"], math.nan)
+        row["background1"] = by_name.get(row["channel1"], math.nan)
+        row["threshold_source"] = variant.name
+    return rows
+
+
+def process_image(task: ImageTask) -> dict[str, Any]:
+    """Process one image; never raises (failures come back in ``errors``).
+
+    Returns a JSON-able dict: ``relpath``, ``sha256``, ``size``, ``mtime_ns``, ``n_pixels``
+    (pixels per channel), ``seconds``, ``rows`` (coefficient rows of every variant),
+    ``errors`` (list of ``[variant, message]``) and ``warnings`` (messages).
+    """
+    start = time.perf_counter()
+    result: dict[str, Any] = {
+        "relpath": task.relpath, "sha256": "", "size": -1, "mtime_ns": -1, "n_pixels": 0,
+        "rows": [], "errors": [], "warnings": [],
+    }
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            stat = Path(task.path).stat()
+            result["size"], result["mtime_ns"] = stat.st_size, stat.st_mtime_ns
+            result["sha256"] = sha256_file(task.path)
+            channels, names, mask, labels = load_channels(task)
+            result["n_pixels"] = int(channels[0].size)
+        except Exception as exc:  # a bad file is reported, never fatal
+            result["errors"].append(["", _describe(exc)])
+            channels = []
+        for variant in task.variants if channels else ():
+            try:
+                result["rows"] += measure(task, variant, channels, names, mask, labels)
+            except Exception as exc:
+                result["errors"].append([variant.name, _describe(exc)])
+    seen: list[str] = []
+    for w in caught:
+        text = f"{w.category.__name__}: {w.message}"
+        if text not in seen:
+            seen.append(text)
+    result["warnings"] = seen
+    result["seconds"] = time.perf_counter() - start
+    return _jsonable(result)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".replace("\n", " ")
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain Python types (numpy scalars and pandas NA become float/int/None)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if value is None or isinstance(value, str):
+        return value
+    try:  # pandas.NA and friends
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (ImportError, TypeError, ValueError):
+        pass
+    return str(value)

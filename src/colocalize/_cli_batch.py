@@ -1,0 +1,125 @@
+"""``colocalize batch ROOT ...`` and ``colocalize report DIR``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    b = subparsers.add_parser(
+        "batch",
+        help="measure every image of a folder tree; tables, summary and errors in --out",
+        description="Measure the colocalization coefficients of every channel pair of every "
+        "image under ROOT (metadata parsed from the paths with --pattern, or listed in a CSV "
+        "--manifest) and write DIR/coefficients.csv, summary.csv (mean, standard error and n "
+        "per condition), errors.csv and provenance.json. A rerun resumes. Exit status 1 when "
+        "some image failed (it is listed in errors.csv), 0 when all succeeded.",
+    )
+    b.add_argument("root", type=Path, help="top folder of the images")
+    src = b.add_mutually_exclusive_group(required=True)
+    src.add_argument(
+        "--pattern",
+        help="paths relative to ROOT with {field} captures, e.g. "
+        "'{organelle}/{time}min/series{series}/*.tif'",
+    )
+    src.add_argument("--manifest", type=Path, help="CSV with a path column plus metadata columns")
+    b.add_argument("--out", type=Path, required=True, help="output folder")
+    b.add_argument(
+        "--thresholds", type=Path, metavar="CSV",
+        help="manual thresholds: CSV with columns image, channel, threshold (or low, high)",
+    )
+    b.add_argument(
+        "--model", type=Path, metavar="JSON", help="threshold model (from threshold-model fit)"
+    )
+    b.add_argument(
+        "--method", nargs="+", metavar="NAME",
+        help="auto-threshold method(s), e.g. Otsu, or costes (each a threshold source)",
+    )
+    b.add_argument("--channels", nargs="+", metavar="CH", help="channels to pair (default all)")
+    b.add_argument("--mask-channel", metavar="CH", help="measure inside this channel's foreground")
+    b.add_argument("--mask-method", default="Otsu", help="threshold of --mask-channel (Otsu)")
+    b.add_argument(
+        "--group-by", nargs="+", metavar="FIELD",
+        help="summary groups (default: every field except --replicate)",
+    )
+    b.add_argument("--replicate", default="series", help="replicate field (default series)")
+    b.add_argument(
+        "--exclude-zero-zero", action="store_true", help="drop pixels zero in all channels"
+    )
+    b.add_argument("--saturated", action="store_true", help="drop pixels at the dtype maximum")
+    b.add_argument("--triples", action="store_true", help="also measure channel triples")
+    b.add_argument("--workers", type=int, help="local worker processes (default: CPU count)")
+    b.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
+    b.add_argument("--no-resume", action="store_true", help="measure every image again")
+    b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    b.add_argument("--report", action="store_true", help="also write DIR/report.html")
+    b.set_defaults(func=_run_batch)
+
+    r = subparsers.add_parser(
+        "report",
+        help="self-contained HTML report of a finished batch",
+        description="Write DIR/report.html (or --output): provenance, errors, the summary "
+        "table, coefficient strip plots and the bivariate-histogram panel of a batch folder.",
+    )
+    r.add_argument("dir", type=Path, help="a 'colocalize batch' output folder")
+    r.add_argument("--output", type=Path, help="HTML file to write (default DIR/report.html)")
+    r.add_argument("--no-histograms", action="store_true", help="skip the histogram panel")
+    r.add_argument("--nbins", type=int, default=64, help="histogram bins per channel (64)")
+    r.add_argument("--max-images", type=int, help="images per condition in the histograms")
+    r.set_defaults(func=_run_report)
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    from colocalize._batch import batch
+
+    result = batch(
+        args.root,
+        out=args.out,
+        pattern=args.pattern,
+        manifest=args.manifest,
+        thresholds=args.thresholds,
+        model=args.model,
+        method=args.method,
+        channels=args.channels,
+        mask_channel=args.mask_channel,
+        mask_method=args.mask_method,
+        group_by=args.group_by,
+        replicate=args.replicate,
+        exclude_zero_zero=args.exclude_zero_zero,
+        saturated=args.saturated,
+        triples=args.triples,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        resume=not args.no_resume,
+        progress=False if args.no_progress else None,
+    )
+    rate = result.n_computed / result.seconds if result.seconds > 0 else float("nan")
+    print(
+        f"{result.n_images} images: {result.n_computed} measured ({rate:.2f} images/s), "
+        f"{result.n_resumed} resumed, {result.n_failed} failed; {result.n_rows} rows"
+    )
+    print(f"Wrote {result.coefficients}, {result.summary.name}, {result.errors.name}, "
+          f"{result.provenance.name}" + "".join(f", {p.name}" for p in result.parquet))
+    if args.report:
+        from colocalize._report import write_report
+
+        print(f"Wrote {write_report(result.out)}")
+    if result.n_failed:
+        print(f"{result.n_failed} image(s) failed: see {result.errors}")
+        return 1
+    return 0
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from colocalize._report import write_report
+
+    target = write_report(
+        args.dir, output=args.output, histograms=not args.no_histograms, nbins=args.nbins,
+        max_images=args.max_images,
+    )
+    print(f"Wrote {target}")
+    return 0

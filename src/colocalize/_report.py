@@ -1,0 +1,163 @@
+"""A self-contained HTML report of a finished batch: tables and figures in one file."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["write_report"]
+
+_STRIPS = ("pearson", "m1", "m2")
+_SHOWN = ("pearson", "spearman", "overlap", "m1", "m2", "tm1", "tm2")
+_STYLE = """
+body { font-family: sans-serif; margin: 2em; color: #222; max-width: 1200px; }
+table { border-collapse: collapse; font-size: 12px; margin: 0.5em 0 1.5em 0; }
+th, td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: right; }
+th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
+img { max-width: 100%; } .err { color: #a00; } code { background: #f4f4f4; }
+"""
+
+
+def _png(fig: Any) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img alt="figure" src="data:image/png;base64,{data}">'
+
+
+def _formatted_summary(summary: Any) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    keys = [
+        c for c in summary.columns
+        if c != "n_images" and not c.endswith(("_mean", "_sem", "_n"))
+    ]
+    if "channel2" in keys and (summary["channel2"].fillna("") == "").all():
+        keys.remove("channel2")
+    out = summary[[*keys, "n_images"]].copy()
+    for c in _SHOWN:
+        if f"{c}_mean" not in summary.columns:
+            continue
+        cells = []
+        for mean, sem in zip(summary[f"{c}_mean"], summary[f"{c}_sem"]):
+            text = "NaN" if not np.isfinite(mean) else f"{mean:.3f}"
+            cells.append(text + (f" ± {sem:.3f}" if np.isfinite(sem) else ""))
+        out[c] = pd.Series(cells, index=summary.index)
+    return out
+
+
+def write_report(
+    out: str | os.PathLike[str],
+    *,
+    output: str | os.PathLike[str] | None = None,
+    histograms: bool = True,
+    nbins: int = 64,
+    max_images: int | None = None,
+) -> Path:
+    """Write a self-contained HTML report of a :func:`colocalize.batch` output folder.
+
+    The report holds the run's provenance and counts, the errors, the summary table (mean
+    +/- standard error per condition, and the full table), coefficient strip plots (one point
+    per replicate series, grouped by time) for every channel pair and threshold source, and the
+    panel of pooled bivariate log-probability histograms (which reads the images again).
+    Figures are embedded as PNG, so the file can be mailed or archived alone.
+
+    Parameters
+    ----------
+    out : path
+        The batch output folder.
+    output : path, optional
+        The HTML file to write (default ``out/report.html``).
+    histograms : bool, optional
+        Include the histogram panel (default True; False skips re-reading the images).
+    nbins, max_images : int, optional
+        Bins per channel and images per condition of the histogram panel.
+
+    Returns
+    -------
+    Path
+        The report file.
+    """
+    from matplotlib.figure import Figure
+
+    from colocalize._batch import _read_csv, _write_atomic
+    from colocalize.plot._batch import coefficient_strips, histogram_panel
+
+    folder = Path(out)
+    needed = [folder / n for n in ("coefficients.csv", "summary.csv", "provenance.json")]
+    absent = [str(p) for p in needed if not p.is_file()]
+    if absent:
+        raise FileNotFoundError(
+            f"{str(folder)!r} is not a finished batch folder (missing {absent}); run "
+            f"'colocalize batch' first"
+        )
+    prov = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
+    table = _read_csv(folder / "coefficients.csv")
+    summary = _read_csv(folder / "summary.csv")
+    errors_file = folder / "errors.csv"
+    import pandas as pd
+
+    errors = (
+        pd.read_csv(errors_file, dtype=str, keep_default_na=False)
+        if errors_file.is_file() else pd.DataFrame(columns=["path", "threshold_source", "error"])
+    )
+    params = prov.get("parameters", {})
+    counts = prov.get("counts", {})
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>colocalize batch report: {html.escape(str(params.get('root', '')))}</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        "<h1>Colocalization batch report</h1>",
+        f"<p>colocalize {html.escape(str(prov.get('version')))}, run "
+        f"{html.escape(str(prov.get('started')))} to {html.escape(str(prov.get('finished')))}"
+        f" ({prov.get('seconds')} s). Root <code>{html.escape(str(params.get('root')))}</code>"
+        f", pattern <code>{html.escape(str(params.get('pattern')))}</code>.</p>",
+        f"<p>{counts.get('n_images', 0)} images: {counts.get('n_computed', 0)} measured, "
+        f"{counts.get('n_resumed', 0)} resumed, <span class='err'>{counts.get('n_failed', 0)}"
+        f" failed</span>; {counts.get('n_rows', 0)} rows.</p>",
+        "<details><summary>Parameters</summary><pre>"
+        + html.escape(json.dumps(params, indent=1)) + "</pre></details>",
+    ]
+    if len(errors):
+        parts += ["<h2>Errors</h2>", errors.to_html(index=False, escape=True)]
+    parts += [
+        "<h2>Summary (mean ± standard error)</h2>",
+        _formatted_summary(summary).to_html(index=False, escape=True, na_rep=""),
+    ]
+    pair_rows = table[table["channel2"] == ""]
+    if len(pair_rows):
+        parts.append("<h2>Coefficients per series</h2>")
+        pairs = list(dict.fromkeys(zip(pair_rows["channel0"], pair_rows["channel1"])))
+        for source in dict.fromkeys(pair_rows["threshold_source"]):
+            parts.append(f"<h3>Threshold source: {html.escape(str(source))}</h3>")
+            fig = Figure(figsize=(4.2 * len(_STRIPS), 2.8 * len(pairs)))
+            axes = fig.subplots(len(pairs), len(_STRIPS), squeeze=False)
+            for row, pair in enumerate(pairs):
+                for col, coefficient in enumerate(_STRIPS):
+                    coefficient_strips(table, coefficient, pair=pair, threshold_source=source,
+                                       ax=axes[row, col])
+            fig.tight_layout()
+            parts.append(_png(fig))
+    if histograms and len(pair_rows):
+        parts.append("<h2>Bivariate histograms per condition</h2>")
+        try:
+            fig = histogram_panel(folder, fig=Figure(), nbins=nbins, max_images=max_images)
+            n_rows, n_cols = fig.axes[0].get_subplotspec().get_gridspec().get_geometry()
+            fig.set_size_inches(1.9 * n_cols + 1.2, 1.9 * n_rows + 0.8)
+            parts.append(_png(fig))
+        except (OSError, ValueError) as exc:
+            parts.append(f"<p class='err'>Histograms unavailable: {html.escape(str(exc))}</p>")
+    parts += [
+        "<h2>All summary columns</h2><details><summary>show</summary>",
+        summary.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep=""),
+        "</details></body></html>",
+    ]
+    target = Path(output) if output is not None else folder / "report.html"
+    _write_atomic(target, "\n".join(parts))
+    return target

@@ -1,0 +1,466 @@
+"""Batch analysis on a generated repository in the seed paper's layout."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import colocalize
+from colocalize._batch import _write_atomic, summarize
+from colocalize._batch_inputs import parse_pattern
+from colocalize._batch_synthetic import make_repository
+from colocalize._cli import main
+
+PATTERN = "{organelle}/{time}min/series{series}/*.tif"
+RG = ("red", "green")
+
+
+@pytest.fixture(scope="module")
+def repository(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    root = tmp_path_factory.mktemp("repo")
+    weights = make_repository(root, organelles=("er", "golgi"), times=(5, 30), series=(1, 2, 3))
+    (root / "er" / "5min" / "series3" / "broken.tif").write_bytes(b"this is not a TIFF")
+    return root, weights
+
+
+@pytest.fixture
+def repo_copy(repository: tuple[Path, dict], tmp_path: Path) -> Path:
+    target = tmp_path / "repo"
+    shutil.copytree(repository[0], target)
+    return target
+
+
+def _pairs(table: pd.DataFrame, pair: tuple[str, str] = RG) -> pd.DataFrame:
+    return table[(table["channel0"] == pair[0]) & (table["channel1"] == pair[1])]
+
+
+@pytest.fixture(scope="module")
+def serial(repository: tuple[Path, dict], tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("serial")
+    return colocalize.batch(repository[0], pattern=PATTERN, out=out, workers=1)
+
+
+# ---------------------------------------------------------------- patterns
+
+
+def test_parse_pattern_fields_and_globs() -> None:
+    regex, fields = parse_pattern("{organelle}/**/{time}min/series{series}/*.tif")
+    assert fields == ("organelle", "time", "series")
+    m = regex.fullmatch("golgi/a/b/30min/series12/x y.tif")
+    assert m is not None
+    assert m.groupdict() == {"organelle": "golgi", "time": "30", "series": "12"}
+    assert regex.fullmatch("golgi/30min/series1/x.tif") is not None
+    assert regex.fullmatch("golgi/30min/series1/x.tiff") is None
+    assert regex.fullmatch("golgi/30min/series1/sub/x.tif") is None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("{a}/{a}.tif", "twice"),
+        ("{path}/*.tif", "clashes"),
+        ("{a/*.tif", "malformed"),
+        ("/abs/{a}.tif", "relative"),
+    ],
+)
+def test_parse_pattern_errors(pattern: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_pattern(pattern)
+
+
+# ---------------------------------------------------------------- the main job
+
+
+def test_summary_recovers_known_ordering(serial, repository) -> None:
+    _, weights = repository
+    summary = serial.read_summary()
+    rg = _pairs(summary).set_index(["organelle", "time"])
+    assert sorted(rg.index) == sorted(weights)
+    assert (rg["n_images"] == 3).all()
+    assert (rg["pearson_n"] == 3).all()
+    by_weight = sorted(weights, key=weights.get)
+    means = [rg.loc[key, "pearson_mean"] for key in by_weight]
+    assert means == sorted(means)
+    assert means[-1] - means[0] > 0.3
+    # an independent pair has no such trend and stays near 0
+    rb = _pairs(summary, ("red", "blue"))
+    assert (rb["pearson_mean"].abs() < 0.25).all()
+    # standard error = sd / sqrt(n) over the rows of the group
+    table = serial.read_coefficients()
+    group = _pairs(table)
+    group = group[(group["organelle"] == "golgi") & (group["time"] == 30)]["pearson"]
+    expected = group.std(ddof=1) / np.sqrt(group.size)
+    assert rg.loc[("golgi", 30), "pearson_sem"] == pytest.approx(expected)
+
+
+def test_table_layout_and_types(serial) -> None:
+    table = serial.read_coefficients()
+    assert serial.n_images == 13
+    assert serial.n_rows == len(table) == 12 * 3
+    assert list(table.columns[:5]) == ["path", "organelle", "time", "series", "threshold_source"]
+    assert table["time"].dtype.kind == "i"  # "5" and "30" became numbers: 5 sorts before 30
+    assert set(table["threshold_source"]) == {"none"}
+    assert table["path"].str.endswith(".tif").all()
+    # rows equal coefficient_table of the image itself
+    row = table.iloc[0]
+    image = colocalize.read_image(_root(serial) / row.path)
+    direct = colocalize.coefficient_table(image)
+    assert direct["pearson"].tolist() == pytest.approx(table["pearson"].iloc[:3].tolist())
+
+
+def _root(result) -> Path:
+    return Path(json.loads(result.provenance.read_text())["parameters"]["root"])
+
+
+def test_errors_are_reported_and_never_stop_the_run(serial) -> None:
+    errors = serial.read_errors()
+    assert serial.n_failed == 1
+    assert errors["path"].tolist() == ["er/5min/series3/broken.tif"]
+    assert errors["threshold_source"].tolist() == [""]
+    assert "broken.tif" in errors["error"].iloc[0]
+
+
+def test_provenance_and_atomic_outputs(serial) -> None:
+    prov = json.loads(serial.provenance.read_text())
+    assert prov["version"] == colocalize.__version__
+    assert prov["parameters"]["pattern"] == PATTERN
+    assert prov["counts"]["n_images"] == 13
+    files = {f["path"]: f for f in prov["files"]}
+    first = "er/30min/series1/image0.tif"
+    data = (_root(serial) / first).read_bytes()
+    assert files[first]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert files[first]["size"] == len(data)
+    leftovers = [p for p in serial.out.rglob("*.tmp")]
+    assert leftovers == []
+    assert serial.coefficients.stat().st_mode & 0o044  # readable like any file, not 0600
+    if serial.parquet:
+        parquet = pd.read_parquet(serial.parquet[0])
+        assert len(parquet) == serial.n_rows
+
+
+def test_rerun_resumes(repo_copy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = colocalize.batch(repo_copy, pattern=PATTERN, out=out, workers=1)
+    assert (first.n_computed, first.n_resumed, first.n_failed) == (13, 0, 1)
+    second = colocalize.batch(repo_copy, pattern=PATTERN, out=out, workers=1)
+    # every good image comes from .parts/; the broken one is retried
+    assert (second.n_computed, second.n_resumed, second.n_failed) == (1, 12, 1)
+    pd.testing.assert_frame_equal(first.read_coefficients(), second.read_coefficients())
+    # a changed file is measured again
+    changed = repo_copy / "golgi" / "30min" / "series2" / "image0.tif"
+    stat = changed.stat()
+    os.utime(changed, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    third = colocalize.batch(repo_copy, pattern=PATTERN, out=out, workers=1)
+    assert (third.n_computed, third.n_resumed) == (2, 11)
+    # other parameters are a different batch: nothing is reused
+    fourth = colocalize.batch(repo_copy, pattern=PATTERN, out=out, workers=1, method="Otsu")
+    assert (fourth.n_computed, fourth.n_resumed) == (13, 0)
+    no_resume = colocalize.batch(repo_copy, pattern=PATTERN, out=out, workers=1, resume=False)
+    assert no_resume.n_resumed == 0
+
+
+def test_write_atomic_keeps_old_file_on_failure(tmp_path: Path) -> None:
+    target = tmp_path / "x.csv"
+    _write_atomic(target, "old")
+
+    def failing(tmp: str) -> None:
+        Path(tmp).write_text("half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        _write_atomic(target, writer=failing)
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv"]
+
+
+# ---------------------------------------------------------------- scale
+
+
+def test_process_pool_matches_serial(repository, serial, tmp_path: Path) -> None:
+    parallel = colocalize.batch(repository[0], pattern=PATTERN, out=tmp_path, workers=2)
+    assert parallel.n_failed == 1
+    pd.testing.assert_frame_equal(parallel.read_coefficients(), serial.read_coefficients())
+    pd.testing.assert_frame_equal(parallel.read_summary(), serial.read_summary())
+
+
+def test_dask_local_cluster_matches_serial(repository, serial, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        on_dask = colocalize.batch(repository[0], pattern=PATTERN, out=tmp_path, client=client)
+    assert on_dask.n_failed == 1
+    pd.testing.assert_frame_equal(on_dask.read_coefficients(), serial.read_coefficients())
+    prov = json.loads(on_dask.provenance.read_text())
+    assert prov["parameters"]["scheduler"] == "dask client"
+
+
+def test_dask_scheduler_address(repository, serial, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        result = colocalize.batch(
+            repository[0], pattern="golgi/{time}min/series{series}/*.tif", out=tmp_path,
+            scheduler=cluster.scheduler_address,
+        )
+    expected = serial.read_coefficients()
+    expected = expected[expected["organelle"] == "golgi"].reset_index(drop=True)
+    expected = expected.drop(columns="organelle")
+    pd.testing.assert_frame_equal(result.read_coefficients(), expected)
+
+
+# ---------------------------------------------------------------- thresholds
+
+
+def _manual_csv(root: Path, path: Path, value: float, *, skip: str | None = None) -> None:
+    lines = ["image,channel,threshold"]
+    for file in sorted(root.rglob("image*.tif")):
+        rel = file.relative_to(root).as_posix()
+        for channel in ("red", "green", "blue"):
+            if rel == skip and channel == "green":
+                continue
+            lines.append(f"{file.relative_to(path.parent).as_posix()},{channel},{value}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_manual_thresholds_background_corrected(repository, tmp_path: Path) -> None:
+    root, _ = repository
+    csv = root.parent / f"manual-{tmp_path.name}.csv"
+    skip = "golgi/5min/series1/image0.tif"
+    _manual_csv(root, csv, 40, skip=skip)
+    result = colocalize.batch(
+        root, pattern=PATTERN, out=tmp_path, workers=1, thresholds=csv, method="costes"
+    )
+    table = result.read_coefficients()
+    assert set(table["threshold_source"]) == {"manual", "costes"}
+    manual = table[table["threshold_source"] == "manual"]
+    assert (manual["background0"] == 40).all()
+    assert manual["threshold0"].isna().all()
+    # the manual rows are the coefficients of apply_threshold'ed channels (seed paper)
+    row = _pairs(manual).iloc[0]
+    image = colocalize.read_image(root / row["path"])
+    corrected = np.stack([colocalize.apply_threshold(image.channel(c), 40) for c in RG])
+    expected = colocalize.coefficients(corrected[0], corrected[1])
+    assert row["pearson"] == pytest.approx(expected.pearson)
+    assert row["m1"] == pytest.approx(expected.m1)
+    # costes rows keep the intensities and report the thresholds
+    costes = _pairs(table[table["threshold_source"] == "costes"])
+    assert costes["threshold0"].notna().all()
+    assert costes["background0"].isna().all()
+    # the image without a green threshold: manual fails there, costes does not
+    errors = result.read_errors()
+    missing = errors[errors["path"] == skip]
+    assert missing["threshold_source"].tolist() == ["manual"]
+    assert "green" in missing["error"].iloc[0]
+    assert ((table["path"] == skip) & (table["threshold_source"] == "costes")).sum() == 3
+
+
+def test_manual_threshold_ranges_use_midpoint(repository, tmp_path: Path) -> None:
+    root, _ = repository
+    rel = "er/30min/series1/image0.tif"
+    csv = tmp_path / "experts.csv"
+    rows = [f"{root / rel},{c},30,50" for c in ("red", "green", "blue")]
+    csv.write_text("image,channel,low,high\n" + "\n".join(rows) + "\n")
+    result = colocalize.batch(
+        root, pattern="er/30min/series1/*.tif", out=tmp_path / "o", workers=1, thresholds=csv
+    )
+    table = result.read_coefficients()
+    assert (table["background0"] == 40).all()
+
+
+def test_model_thresholds(repository, tmp_path: Path) -> None:
+    root, _ = repository
+    rng = np.random.default_rng(1)
+    feats = np.sort(rng.uniform(0, 100, (30, 9)), axis=1)
+    chans = np.array(["red", "green", "blue"] * 10)
+    mid = 3 + 0.5 * feats[:, 8] + rng.normal(0, 1, 30)
+    model = colocalize.ThresholdModel.fit(feats, chans, mid - 2, mid + 2)
+    path = tmp_path / "model.json"
+    model.save(path)
+    result = colocalize.batch(
+        root, pattern="golgi/**/*.tif", out=tmp_path / "o", workers=1, model=path
+    )
+    table = result.read_coefficients()
+    assert set(table["threshold_source"]) == {"model"}
+    row = table.iloc[0]
+    image = colocalize.read_image(root / row["path"])
+    deciles = colocalize.histogram_deciles(image.data, channel_axis=0)
+    predicted = model.predict(deciles, list(image.channel_names))
+    assert row["background0"] == pytest.approx(predicted[0])
+    assert row["background1"] == pytest.approx(predicted[1])
+
+
+# ---------------------------------------------------------------- image kinds and inputs
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+@pytest.mark.parametrize("axes", ["CYX", "CZYX", "TCZYX"])
+def test_every_layout_is_measured(tmp_path: Path, dtype, axes: str) -> None:
+    rng = np.random.default_rng(0)
+    sizes = {"T": 2, "C": 2, "Z": 3, "Y": 24, "X": 20}
+    shape = tuple(sizes[a] for a in axes)
+    data = (rng.random(shape) * 200).astype(dtype)
+    (tmp_path / "in").mkdir()
+    colocalize.write_image(tmp_path / "in" / "a.tif", data, axes=axes)
+    result = colocalize.batch(tmp_path / "in", pattern="*.tif", out=tmp_path / "o", workers=1)
+    table = result.read_coefficients()
+    assert result.n_failed == 0
+    assert len(table) == 1
+    assert table["n_pixels"].iloc[0] == np.prod(shape) // 2
+    c = axes.index("C")
+    first, second = (np.take(data, i, axis=c).ravel().astype(float) for i in (0, 1))
+    expected = np.corrcoef(first, second)[0, 1]
+    assert table["pearson"].iloc[0] == pytest.approx(expected, rel=1e-9)
+
+
+def test_rgb_and_single_channel(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    (tmp_path / "in").mkdir()
+    rgb = rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "in" / "rgb.tif", rgb, photometric="rgb")
+    tifffile.imwrite(tmp_path / "in" / "gray.tif", rgb[..., 0])
+    result = colocalize.batch(tmp_path / "in", pattern="*.tif", out=tmp_path / "o", workers=1)
+    table = result.read_coefficients()
+    assert set(table["path"]) == {"rgb.tif"}
+    assert len(table) == 3
+    errors = result.read_errors()
+    assert errors["path"].tolist() == ["gray.tif"]
+    assert "no channel axis" in errors["error"].iloc[0]
+
+
+def test_manifest_with_labels_and_mask_channel(repository, tmp_path: Path) -> None:
+    root, _ = repository
+    labels = np.zeros((64, 64), np.uint16)
+    labels[:32], labels[32:] = 1, 2
+    colocalize.write_image(tmp_path / "labels.tif", labels)
+    manifest = tmp_path / "files.csv"
+    manifest.write_text(
+        "path,condition,labels\n"
+        f"er/5min/series1/image0.tif,a,{tmp_path / 'labels.tif'}\n"
+        f"golgi/30min/series1/image0.tif,b,{tmp_path / 'labels.tif'}\n"
+    )
+    result = colocalize.batch(
+        root, manifest=manifest, out=tmp_path / "o", workers=1, channels=["red", "green"],
+        mask_channel="blue",
+    )
+    table = result.read_coefficients()
+    assert table["label"].tolist() == [1, 2, 1, 2]
+    assert table["condition"].tolist() == ["a", "a", "b", "b"]
+    assert (table["channel0"] == "red").all()
+    # the blue channel's Otsu foreground is the mask: fewer pixels than the object
+    assert (table["n_pixels"] < 32 * 64).all()
+    summary = result.read_summary()
+    assert summary["n_images"].tolist() == [1, 1]
+    assert summary["pearson_n"].tolist() == [2, 2]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({}, ValueError, "exactly one of pattern"),
+        ({"pattern": "*.png"}, ValueError, "no file"),
+        ({"pattern": PATTERN, "method": "Otsoo"}, ValueError, "Otsoo"),
+        ({"pattern": PATTERN, "group_by": ["organ"]}, ValueError, "organ"),
+        ({"pattern": PATTERN, "model": 3}, TypeError, "ThresholdModel"),
+        ({"pattern": PATTERN, "thresholds": "nowhere.csv"}, FileNotFoundError, "nowhere"),
+    ],
+)
+def test_bad_arguments_name_the_fix(repository, tmp_path: Path, kwargs, error, message) -> None:
+    with pytest.raises(error, match=message):
+        colocalize.batch(repository[0], out=tmp_path, workers=1, **kwargs)
+
+
+# ---------------------------------------------------------------- summary
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(-1, 1), min_size=1, max_size=12))
+def test_summarize_matches_numpy(values: list[float]) -> None:
+    table = pd.DataFrame({
+        "path": [f"f{i}" for i in range(len(values))], "g": "x", "threshold_source": "none",
+        "channel0": "a", "channel1": "b", "channel2": "", "pearson": values,
+    })
+    row = summarize(table, group_by=["g"], coefficients=["pearson"]).iloc[0]
+    assert row["pearson_mean"] == pytest.approx(np.mean(values), abs=1e-12)
+    assert row["pearson_n"] == row["n_images"] == len(values)
+    if len(values) > 1:
+        sem = np.std(values, ddof=1) / np.sqrt(len(values))
+        assert row["pearson_sem"] == pytest.approx(sem, abs=1e-12)
+    else:
+        assert np.isnan(row["pearson_sem"])
+
+
+# ---------------------------------------------------------------- command line
+
+
+def test_cli_batch(repository, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "cli"
+    code = main([
+        "batch", str(repository[0]), "--pattern", PATTERN, "--out", str(out), "--workers", "1",
+        "--no-progress", "--method", "Otsu", "--channels", "red", "green",
+    ])
+    text = capsys.readouterr().out
+    assert code == 1  # one image failed
+    assert "13 images" in text
+    assert "1 failed" in text
+    table = pd.read_csv(out / "coefficients.csv")
+    assert set(table["threshold_source"]) == {"Otsu"}
+    assert len(table) == 12
+    with pytest.raises(SystemExit):  # --pattern or --manifest is required
+        main(["batch", str(repository[0]), "--out", str(out)])
+
+
+def test_progress_bar(repository, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("tqdm")
+    colocalize.batch(
+        repository[0], pattern="er/5min/*/*.tif", out=tmp_path, workers=1, progress=True
+    )
+    err = capsys.readouterr().err
+    assert "colocalize batch" in err
+    assert "4/4" in err
+    colocalize.batch(
+        repository[0], pattern="er/5min/*/*.tif", out=tmp_path, workers=1, progress=False
+    )
+    assert capsys.readouterr().err == ""
+
+
+class _KillsItsWorker:
+    """A task whose unpickling ends the worker process at once (as an out-of-memory kill)."""
+
+    def __init__(self, relpath: str) -> None:
+        self.relpath = relpath
+
+    def __reduce__(self):
+        return (os._exit, (1,))
+
+
+def test_a_dying_worker_is_reported_and_replaced(repository, tmp_path: Path) -> None:
+    from colocalize._batch import _execute_processes
+    from colocalize._batch_worker import ImageTask
+
+    good = ImageTask(
+        path=str(repository[0] / "er/5min/series1/image0.tif"), relpath="good.tif",
+        metadata=(), variants=(colocalize._batch_worker.Variant("none", "none"),),
+    )
+    tasks = [_KillsItsWorker("0.tif"), _KillsItsWorker("1.tif")]
+    results = list(_execute_processes(tasks, 2))  # type: ignore[arg-type]
+    assert sorted(r["relpath"] for r in results) == ["0.tif", "1.tif"]
+    assert all("worker process died" in r["errors"][0][1] for r in results)
+    # the image in flight with the culprit is measured again, alone, and succeeds
+    after = list(_execute_processes([_KillsItsWorker("bad.tif"), good, good], 1))  # type: ignore[list-item]
+    assert [r["relpath"] for r in after].count("good.tif") == 2
+    by_path = {r["relpath"]: r for r in after}
+    assert by_path["bad.tif"]["errors"]
+    assert by_path["good.tif"]["errors"] == []
+    assert len(by_path["good.tif"]["rows"]) == 3
