@@ -1,15 +1,29 @@
 #!/usr/bin/env bash
 # Creates or updates .venv with the test dependencies and the Debian packages the ImageJ tests need
-# (libij-java for ij.jar, xvfb for the GUI tests), checks style and types, then runs the whole test suite.
+# (libij-java for ij.jar, xvfb, xdotool and imagemagick for the GUI tests), checks style and types, then
+# runs the test suite: headless first, then the GUI tests (pytest -m gui) under xvfb-run.
 # Extra arguments are passed to pytest, e.g. scripts/test.sh -k kendall
 set -euo pipefail
 source "$(dirname "$0")/_env.sh"
 cd "$ROOT"
-ensure_debian_packages default-jdk-headless libij-java xvfb libcommons-math3-java
+ensure_debian_packages default-jdk-headless libij-java xvfb libcommons-math3-java xdotool imagemagick
 setup_venv test
 echo "==> ruff"
 "$VENV/bin/ruff" check src tests scripts
 echo "==> mypy"
 "$VENV/bin/mypy"
-echo "==> pytest"
-exec "$PY" -m pytest "$@"
+echo "==> pytest (headless)"
+env -u DISPLAY -u WAYLAND_DISPLAY "$PY" -m pytest -m "not gui" "$@"
+# GUI tests (ImageJ dialogs, Macro Recorder, menu, screenshots) need a display: a virtual one.
+# Exit status 5 means no GUI test was selected by the extra arguments.
+echo "==> pytest (gui, under xvfb-run)"
+status=0
+# Without extra arguments the ImageJ command tests run here again, now reading their parameters
+# through ImageJ's GenericDialog (with a display) instead of the headless parser.
+gui_selection=(-m gui)
+(($#)) || gui_selection=(-m "gui or imagej_command")
+xvfb-run -a -s "-screen 0 1280x1024x24" "$PY" -m pytest -p no:cacheprovider "${gui_selection[@]}" "$@" \
+    || status=$?
+if [[ $status -ne 0 && $status -ne 5 ]]; then
+    exit "$status"
+fi

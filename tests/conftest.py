@@ -24,6 +24,9 @@ def coloc2_dir() -> Path:
 def ij():
     """The ``jpype`` module with a JVM running ImageJ 1.x (Debian's ij.jar) in this process.
 
+    The JVM is headless unless a display exists (``DISPLAY``, e.g. under ``xvfb-run``); it always
+    has colocalize's shim jar on its class path (one JVM per process, class path fixed at start).
+
     In CI (``CI`` set) a missing ImageJ is a failure, not a skip: scripts/test.sh installs it.
     """
     from colocalize.imagej._jvm import find_ij_jar, start_jvm
@@ -33,7 +36,46 @@ def ij():
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    start_jvm()
+    start_jvm()  # headless exactly when there is no display (xvfb-run gives one)
     import jpype
 
-    return jpype
+    yield jpype
+    if not jpype.JClass("java.awt.GraphicsEnvironment").isHeadless():
+        for window in jpype.JClass("java.awt.Window").getWindows():
+            window.dispose()
+        _GUI_JVM.append(True)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "imagej_command: ImageJ command test; scripts/test.sh runs it headless and under xvfb-run",
+    )
+
+
+_GUI_JVM: list[bool] = []  # set when the ij fixture ran a JVM with a display
+_EXIT_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """A JVM with a display keeps non-daemon AWT threads (ImageJ's) alive after the tests: leave
+    the process with pytest's exit status once everything is reported."""
+    if _GUI_JVM:
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS[-1] if _EXIT_STATUS else 0)
+
+
+@pytest.fixture(scope="session")
+def imagej(ij):
+    """colocalize's commands registered in the ``ij`` fixture's ImageJ: a ``Gateway``."""
+    from colocalize.imagej import start
+
+    return start()

@@ -1,0 +1,94 @@
+"""``colocalize imagej``, ``colocalize doctor`` and ``colocalize install-fiji``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "imagej",
+        help="start ImageJ/Fiji with colocalize's commands under Analyze > Colocalization",
+        description=(
+            "Start ImageJ (Fiji through PyImageJ with --fiji, otherwise ImageJ 1.x through JPype) "
+            "with colocalize's commands. Without --macro, opens the GUI and waits until it is "
+            "closed; with --macro, runs an ImageJ macro file and exits (exit status 1 when a "
+            "colocalize command in it failed)."
+        ),
+    )
+    p.add_argument("--fiji", type=Path, help="a Fiji.app (or ImageJ 1.x) folder")
+    p.add_argument("--macro", type=Path, help="run this .ijm macro file and exit")
+    p.add_argument("--arg", default="", help="the macro's argument (getArgument())")
+    p.add_argument("--headless", action="store_true", help="no display (batch macros)")
+    p.set_defaults(func=_imagej)
+
+    d = subparsers.add_parser("doctor", help="report Java, ImageJ/Fiji and PyImageJ status")
+    d.add_argument("--fiji", type=Path, help="also check this Fiji.app")
+    d.set_defaults(func=_doctor)
+
+    i = subparsers.add_parser(
+        "install-fiji",
+        help="copy colocalize's ImageJ shim and Python-mode scripts into a Fiji.app",
+    )
+    i.add_argument("fiji", type=Path, help="the Fiji.app folder")
+    i.set_defaults(func=_install)
+
+
+def _imagej(args: argparse.Namespace) -> int:
+    import jpype
+
+    from colocalize.imagej import start
+
+    gateway = start(args.fiji, mode="headless" if args.headless else None, gui=args.macro is None)
+    if args.macro is not None:
+        if not args.macro.is_file():
+            raise FileNotFoundError(f"--macro {str(args.macro)!r} is not a file")
+        dispatch = jpype.JClass("colocalize.bridge.Dispatch")
+        gateway.IJ.runMacroFile(str(args.macro.resolve()), args.arg)
+        error = dispatch.lastError()
+        _exit(1 if error is not None else 0, gateway.headless)
+    print(f"ImageJ {gateway.version} is running with colocalize's commands; close it to quit.")
+    sys.stdout.flush()
+    deadline = time.monotonic() + 60  # Fiji's UI may open its ImageJ window a little later
+    while gateway.IJ.getInstance() is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    while gateway.IJ.getInstance() is not None:
+        time.sleep(0.5)
+    _exit(0, gateway.headless)
+    return 0  # pragma: no cover - _exit does not return
+
+
+def _exit(status: int, headless: bool) -> None:
+    """Leave the process: AWT's threads would keep a GUI JVM alive after the main thread ends."""
+    import jpype
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if not headless:
+        jpype.JClass("java.lang.System").exit(status)
+    sys.exit(status)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from colocalize.imagej._fiji import doctor
+
+    rows = doctor(args.fiji)
+    width = max(len(item) for item, _, _ in rows)
+    for item, ok, detail in rows:
+        print(f"{'ok ' if ok else '-- '} {item:<{width}}  {detail}")
+    essential = {"Java", "JPype", "ImageJ 1.x (ij.jar)", "colocalize shim jar"}
+    return 0 if all(ok for item, ok, _ in rows if item in essential) else 1
+
+
+def _install(args: argparse.Namespace) -> int:
+    from colocalize.imagej._fiji import install_fiji
+
+    for path in install_fiji(args.fiji):
+        print(path)
+    print("Restart Fiji to see Analyze > Colocalization > Coloc ... commands.")
+    return 0

@@ -1,0 +1,150 @@
+"""Fiji integration: installing the shim and scripts into a Fiji.app, Fiji's Python mode, and
+the ``colocalize doctor`` report."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+from colocalize.imagej._jvm import BRIDGE_JAR_NAME, bridge_jar, display_available, find_ij_jar
+
+__all__ = ["doctor", "install_fiji", "run_in_python_mode"]
+
+SCRIPTS_PREFIX = "colocalize-scripts/"
+
+
+def install_fiji(fiji_dir: str | os.PathLike[str]) -> list[Path]:
+    """Copy the shim jar into ``Fiji.app/plugins`` and the Python-mode scripts into
+    ``Fiji.app/scripts``; returns the files written (existing copies are replaced)."""
+    root = Path(fiji_dir).expanduser()
+    if not (root / "plugins").is_dir() and not (root / "jars").is_dir():
+        raise FileNotFoundError(
+            f"{str(root)!r} is not a Fiji.app or ImageJ folder (no plugins/ or jars/ folder in "
+            f"it); pass the folder that contains Fiji's plugins/ folder."
+        )
+    written = []
+    target = root / "plugins" / BRIDGE_JAR_NAME
+    target.parent.mkdir(exist_ok=True)
+    shutil.copyfile(bridge_jar(), target)
+    written.append(target)
+    with zipfile.ZipFile(bridge_jar()) as jar:
+        for name in jar.namelist():
+            if name.startswith(SCRIPTS_PREFIX) and not name.endswith("/"):
+                path = root / "scripts" / name[len(SCRIPTS_PREFIX) :]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(jar.read(name))
+                written.append(path)
+    return written
+
+
+def run_in_python_mode(key: str) -> None:
+    """Entry point of the Fiji Python-mode scripts: register the commands in this Fiji (once)
+    and run command ``key`` with the current macro options."""
+    import jpype
+
+    from colocalize.imagej._jvm import bridge_class
+    from colocalize.imagej._registry import register_all, run_command
+
+    if bridge_class("Registry").get(key) is None:
+        register_all()
+    options = jpype.JClass("ij.Macro").getOptions()
+    run_command(key, None if options is None else str(options))
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _java_version() -> str | None:
+    java = shutil.which("java")
+    if java is None:
+        home = os.environ.get("JAVA_HOME")
+        candidate = Path(home, "bin", "java") if home else None
+        if candidate is None or not candidate.is_file():
+            return None
+        java = str(candidate)
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    first = (out.stderr or out.stdout).strip().splitlines()
+    return f"{first[0]} ({java})" if first else java
+
+
+def doctor(fiji: str | os.PathLike[str] | None = None) -> list[tuple[str, bool, str]]:
+    """Check what the ImageJ bridge needs; returns ``(item, ok, detail)`` rows.
+
+    Looks at Java, JPype, ImageJ 1.x (ij.jar), the shim jar, a display, PyImageJ/scyjava and,
+    when ``fiji`` is given, that Fiji.app and whether the shim is installed in it. Starts no JVM.
+    """
+    from colocalize.imagej._start import is_fiji
+
+    rows: list[tuple[str, bool, str]] = []
+    java = _java_version()
+    rows.append(
+        ("Java", java is not None, java or "not found: install a JDK/JRE 8+ or set JAVA_HOME")
+    )
+    jpype_version = _version("jpype1")
+    rows.append(
+        ("JPype", jpype_version is not None, jpype_version or "not installed: pip install jpype1")
+    )
+    try:
+        ij_jar = find_ij_jar()
+    except FileNotFoundError as exc:
+        rows.append(("ImageJ 1.x (ij.jar)", False, str(exc)))
+    else:
+        rows.append(
+            (
+                "ImageJ 1.x (ij.jar)",
+                ij_jar is not None,
+                str(ij_jar)
+                if ij_jar
+                else "not found: apt-get install libij-java, or set COLOCALIZE_IJ_JAR",
+            )
+        )
+    jar = bridge_jar()
+    rows.append(("colocalize shim jar", jar.is_file(), str(jar)))
+    rows.append(
+        (
+            "display",
+            display_available(),
+            "available"
+            if display_available()
+            else "none: GUI needs a display (or xvfb-run); macros run headless",
+        )
+    )
+    pyimagej = _version("pyimagej")
+    rows.append(
+        (
+            "PyImageJ",
+            pyimagej is not None,
+            f"{pyimagej} (scyjava {_version('scyjava')}); starting Fiji through it needs "
+            f"network once (Maven) or a filled ~/.jgo cache"
+            if pyimagej
+            else "not installed: pip install pyimagej (only needed to start Fiji)",
+        )
+    )
+    if fiji is not None:
+        root = Path(fiji).expanduser()
+        fiji_ok = root.is_dir() and is_fiji(root)
+        rows.append(
+            ("Fiji.app", fiji_ok, str(root) if fiji_ok else f"{root}: not a Fiji.app folder")
+        )
+        installed = root / "plugins" / BRIDGE_JAR_NAME
+        if installed.is_file():
+            same = installed.read_bytes() == jar.read_bytes()
+            detail = (
+                str(installed)
+                if same
+                else f"{installed} differs from this colocalize: run colocalize install-fiji {root}"
+            )
+            rows.append(("shim in Fiji.app", same, detail))
+        else:
+            rows.append(
+                ("shim in Fiji.app", False, f"not installed: colocalize install-fiji {root}")
+            )
+    return rows

@@ -1,0 +1,688 @@
+"""colocalize's ImageJ commands run from real ImageJ macros (Debian's ij.jar), compared with the
+Python API; error handling; the headless batch CLI; installing into a Fiji.app.
+
+These tests run headless (no display) or under xvfb-run; tables are read from the named table
+with a display and from the system "Results" table headless (see ``show_table``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import subprocess
+import sys
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+import colocalize
+from colocalize import Image
+from colocalize.imagej import from_imageplus, from_results_table, get_table, show, to_imageplus
+
+pytestmark = pytest.mark.imagej_command
+
+TABLES = [
+    "Colocalization coefficients",
+    "Colocalization triple coefficients",
+    "Auto threshold",
+    "Costes significance",
+    "CC Results",
+    "Table of correlations",
+    "Correlation over time",
+    "Learned thresholds",
+]
+COEFFICIENT_FIELDS = [f.name for f in dataclasses.fields(colocalize.Coefficients)]
+
+
+def quiet(function, *args, **kwargs):
+    """Call the Python API with degenerate-input warnings ignored (the command logs them)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", colocalize.ColocalizeWarning)
+        return function(*args, **kwargs)
+
+
+@pytest.fixture
+def session(imagej):
+    """The ImageJ gateway, with batch mode on (images kept without windows), and no images or
+    table rows left over from other tests."""
+    jpype = pytest.importorskip("jpype")
+    interpreter = jpype.JClass("ij.macro.Interpreter")
+    window_manager = jpype.JClass("ij.WindowManager")
+    results_table = jpype.JClass("ij.measure.ResultsTable")
+
+    def clean() -> None:
+        for image_id in window_manager.getIDList() or []:
+            imp = window_manager.getImage(int(image_id))
+            if imp is not None:
+                imp.changes = False
+                imp.close()
+        results_table.getResultsTable().reset()
+        for title in TABLES:
+            table = get_table(title)
+            if table is not None:
+                table.reset()
+        if not imagej.headless:
+            imagej.IJ.log("\\Clear")
+
+    clean()
+    interpreter.batchMode = True
+    yield imagej
+    clean()
+
+
+def table(gateway, title: str):
+    """The rows of table ``title`` as a DataFrame."""
+    found = get_table(title)
+    assert found is not None, f"no table {title!r}"
+    return from_results_table(found)
+
+
+def put(image: Image | np.ndarray, title: str, **kwargs):
+    imp = to_imageplus(image, title=title, **kwargs)
+    imp.show()
+    return imp
+
+
+def run(gateway, command: str, options: str) -> str | None:
+    """Run ``command`` from a macro; returns colocalize's error message (None on success)."""
+    import jpype
+
+    marker = gateway.IJ.runMacro(f'run("{command}", "{options}"); return "finished";')
+    error = jpype.JClass("colocalize.bridge.Dispatch").lastError()
+    if error is None:
+        assert str(marker) == "finished"
+    return None if error is None else str(error)
+
+
+def image_by_title(title: str):
+    import jpype
+
+    imp = jpype.JClass("ij.WindowManager").getImage(title)
+    assert imp is not None, f"no image {title!r}"
+    return imp
+
+
+def _pair(dtype, shape=(48, 40), seed=0):
+    rng = np.random.default_rng(seed)
+    base = ndimage.gaussian_filter(rng.random(shape), 2)
+    scale = 200 if dtype == np.uint8 else 3000
+    a = (base * scale + rng.random(shape) * scale / 10).astype(dtype)
+    b = (np.roll(base, 1, axis=-1) * scale / 2 + rng.random(shape) * scale / 10).astype(dtype)
+    return a, b
+
+
+def assert_row_matches(row, result) -> None:
+    for name in COEFFICIENT_FIELDS:
+        expected = float(getattr(result, name))
+        if math.isnan(expected):
+            assert math.isnan(row[name]), name
+        else:
+            assert row[name] == pytest.approx(expected, rel=1e-12, abs=1e-15), name
+
+
+# ---------------------------------------------------------------------------------------------
+# Coloc Coefficients
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+@pytest.mark.parametrize(
+    ("choice", "thresholds"),
+    [
+        ("None", None),
+        ("[Manual] threshold_1=20 threshold_2=10", (20.0, 10.0)),
+        ("Costes", "costes"),
+        ("Otsu", "Otsu"),
+    ],
+)
+def test_coefficients_macro_matches_python_api(session, dtype, choice, thresholds):
+    a, b = _pair(dtype)
+    put(a, "green one")
+    put(b, "red")
+    error = run(
+        session, "Coloc Coefficients...", f"image_1=[green one] image_2=red threshold={choice}"
+    )
+    assert error is None
+    rows = table(session, "Colocalization coefficients")
+    assert len(rows) == 1
+    row = rows.iloc[0]
+    assert (row["Image 1"], row["Image 2"]) == ("green one", "red")
+    assert_row_matches(row, quiet(colocalize.coefficients, a, b, thresholds=thresholds))
+
+
+def test_coefficients_of_hyperstack_channels_including_three(session):
+    rng = np.random.default_rng(3)
+    data = (ndimage.gaussian_filter(rng.random((3, 30, 36)), (0, 2, 2)) * 4000).astype(np.uint16)
+    put(Image(data, axes="CYX", channel_names=("a", "b", "c")), "cells")
+    assert (
+        run(
+            session,
+            "Coloc Coefficients...",
+            "image_1=cells image_2=cells channel_1=1 channel_2=3 threshold=None",
+        )
+        is None
+    )
+    row = table(session, "Colocalization coefficients").iloc[-1]
+    assert (row["Image 1"], row["Image 2"]) == ("cells (C1)", "cells (C3)")
+    assert_row_matches(row, quiet(colocalize.coefficients, data[0], data[2]))
+
+    assert (
+        run(
+            session,
+            "Coloc Coefficients...",
+            "image_1=cells image_2=cells channel_1=1 channel_2=2 channel_3=3 threshold=Li",
+        )
+        is None
+    )
+    rows = table(session, "Colocalization coefficients").iloc[-3:]
+    for (_, row), (i, j) in zip(rows.iterrows(), [(0, 1), (0, 2), (1, 2)]):
+        assert_row_matches(row, quiet(colocalize.coefficients, data[i], data[j], thresholds="Li"))
+    triple = table(session, "Colocalization triple coefficients").iloc[-1]
+    expected = quiet(colocalize.triple_coefficients, *data, thresholds="Li")
+    assert triple["overlap"] == pytest.approx(expected.overlap, rel=1e-12)
+    assert triple["m0"] == pytest.approx(expected.m0, rel=1e-12)
+
+
+def test_coefficients_with_mask_image_and_selection(session, ij):
+    a, b = _pair(np.uint8)
+    mask = np.zeros(a.shape, bool)
+    mask[5:30, 8:33] = True
+    put(a, "A")
+    put(b, "B")
+    put(mask, "cell mask")
+    assert (
+        run(session, "Coloc Coefficients...", "image_1=A image_2=B mask=[cell mask] threshold=None")
+        is None
+    )
+    assert_row_matches(
+        table(session, "Colocalization coefficients").iloc[-1],
+        quiet(colocalize.coefficients, a, b, mask=mask),
+    )
+
+    image_by_title("A").setRoi(ij.JClass("ij.gui.Roi")(8, 5, 25, 25))
+    assert (
+        run(session, "Coloc Coefficients...", "image_1=A image_2=B mask=<Selection> threshold=None")
+        is None
+    )
+    assert_row_matches(
+        table(session, "Colocalization coefficients").iloc[-1],
+        quiet(colocalize.coefficients, a, b, mask=mask),
+    )
+
+
+def test_colocalized_pixel_mask_carries_titles_and_calibration(session):
+    a, b = _pair(np.uint16)
+    put(Image(a, axes="YX", spacing=(0.2, 0.1), unit="um"), "A")
+    put(b, "B")
+    assert (
+        run(
+            session,
+            "Coloc Coefficients...",
+            "image_1=A image_2=B threshold=Costes colocalized_pixel_mask",
+        )
+        is None
+    )
+    result = quiet(colocalize.coefficients, a, b, thresholds="costes")
+    out = from_imageplus(image_by_title("Colocalized pixels of A and B"))
+    np.testing.assert_array_equal(out.data != 0, (a > result.threshold0) & (b > result.threshold1))
+    assert out.spacing == (0.2, 0.1)
+    assert out.unit == "um"
+
+
+def test_commands_never_modify_the_source_images(session):
+    a, b = _pair(np.uint16)
+    imp_a = put(Image(a, axes="YX", spacing=(0.5, 0.5), unit="um"), "A")
+    put(b, "B")
+    for command, options in [
+        ("Coloc Coefficients...", "image_1=A image_2=B threshold=Costes colocalized_pixel_mask"),
+        ("Coloc Auto Threshold...", "image=A method=Otsu create_mask"),
+        ("Coloc Cross Correlation...", "image_1=A image_2=B contribution_images"),
+    ]:
+        assert run(session, command, options) is None
+        np.testing.assert_array_equal(from_imageplus(image_by_title("A")).data, a)
+        np.testing.assert_array_equal(from_imageplus(image_by_title("B")).data, b)
+        assert float(imp_a.getCalibration().pixelWidth) == 0.5
+        assert not imp_a.changes
+
+
+# ---------------------------------------------------------------------------------------------
+# Coloc Auto Threshold
+
+
+@pytest.mark.parametrize("method", ["Otsu", "Li", "Triangle", "Huang2"])
+@pytest.mark.parametrize("dark", [True, False])
+def test_auto_threshold_matches_python_api(session, method, dark):
+    a, _ = _pair(np.uint16, seed=5)
+    put(Image(a, axes="YX", spacing=(0.3, 0.3), unit="um"), "nuclei")
+    options = f"image=nuclei method={method} create_mask" + (" dark_background" if dark else "")
+    assert run(session, "Coloc Auto Threshold...", options) is None
+    level = colocalize.threshold(a, method, dark_background=dark)
+    row = table(session, "Auto threshold").iloc[-1]
+    assert (row["Image"], row["Method"]) == ("nuclei", method)
+    assert row["Threshold"] == level
+    out = from_imageplus(image_by_title(f"Mask of nuclei ({method})"))
+    np.testing.assert_array_equal(out.data != 0, a > level if dark else a <= level)
+    assert out.spacing == (0.3, 0.3)
+
+
+def test_auto_threshold_offers_every_method(session):
+    a, _ = _pair(np.uint8)
+    put(a, "img")
+    for method in colocalize.threshold_methods():
+        assert run(session, "Coloc Auto Threshold...", f"image=img method={method}") is None
+    assert table(session, "Auto threshold")["Method"].tolist() == list(
+        colocalize.threshold_methods()
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Coloc Costes Significance
+
+
+def test_costes_significance_matches_python_api(session):
+    a, b = _pair(np.uint8, shape=(40, 40))
+    put(a, "A")
+    put(b, "B")
+    options = "image_1=A image_2=B psf_size=3 randomizations=25 seed=7"
+    assert run(session, "Coloc Costes Significance...", options) is None
+    row = table(session, "Costes significance").iloc[-1]
+    expected = quiet(colocalize.costes_significance, a, b, psf=3, n=25, rng=7)
+    for name in (
+        "p_value",
+        "p_value_empirical",
+        "observed",
+        "randomized_mean",
+        "randomized_std",
+        "n",
+    ):
+        assert row[name] == pytest.approx(float(getattr(expected, name)), rel=1e-12), name
+
+
+# ---------------------------------------------------------------------------------------------
+# Coloc Cross Correlation
+
+
+def _spots(shape=(64, 64), shift=3, seed=0):
+    rng = np.random.default_rng(seed)
+    spots = np.zeros(shape)
+    spots[tuple(rng.integers(8, min(shape) - 8, (2, 30)))] = 1
+    a = (ndimage.gaussian_filter(spots, 1.5) * 4000).astype(np.uint16)
+    b = (ndimage.gaussian_filter(np.roll(spots, shift, axis=-1), 1.5) * 4000).astype(np.uint16)
+    return a, b
+
+
+def test_cross_correlation_outputs_match_python_api(session, tmp_path):
+    a, b = _spots()
+    put(Image(a, axes="YX", spacing=(0.05, 0.05), unit="um"), "A")
+    put(Image(b, axes="YX", spacing=(0.05, 0.05), unit="um"), "B")
+    folder = tmp_path / "ccc out"
+    options = (
+        "image_1=A image_2=B confidence significant_digits=0 contribution_images "
+        f"intermediate_images save_folder=[{folder}]"
+    )
+    assert run(session, "Coloc Cross Correlation...", options) is None
+    expected = quiet(
+        colocalize.cross_correlation, a, b, spacing=(0.05, 0.05), unit="um", contributions=True
+    )
+    results = table(session, "CC Results")
+    values = dict(zip(results["Measure"], results["Value"]))
+    assert values["Mean (um)"] == pytest.approx(expected.mean, rel=1e-9)
+    assert values["StDev (um)"] == pytest.approx(expected.sigma, rel=1e-9)
+    assert values["Confidence"] == pytest.approx(expected.confidence, rel=1e-9)
+    assert values["R-squared"] == pytest.approx(expected.r_squared, rel=1e-9)
+    assert values["Gaussian Height"] == pytest.approx(expected.height, rel=1e-9)
+    contribution = from_imageplus(image_by_title("Contribution of A"))
+    np.testing.assert_allclose(contribution.data, expected.contribution0, rtol=1e-6, atol=1e-6)
+    assert contribution.spacing == (0.05, 0.05)
+    assert contribution.unit == "um"
+    image_by_title("Contribution of B")
+    image_by_title("Subtracted CC result")
+    plot = image_by_title("Correlation of images")
+    assert int(plot.getWidth()) > 100
+    saved = sorted(p.name for p in folder.iterdir())
+    for name in [
+        "CC Results.csv",
+        "Contribution of A.tif",
+        "Correlation of images.csv",
+        "Correlation of images.png",
+    ]:
+        assert name in saved
+
+
+def test_cross_correlation_table_of_correlations_and_rounding(session):
+    a, b = _spots(seed=2)
+    put(a, "A")
+    put(b, "B")
+    assert (
+        run(
+            session,
+            "Coloc Cross Correlation...",
+            "image_1=A image_2=B confidence significant_digits=3",
+        )
+        is None
+    )
+    expected = quiet(colocalize.cross_correlation, a, b)
+    results = table(session, "CC Results")
+    mean = dict(zip(results["Measure"], results["Value"]))["Mean (pixel)"]
+    assert mean == float(f"{expected.mean:.3g}")
+    correlations = table(session, "Table of correlations")
+    assert len(correlations) == len(expected.profile.distance)
+    assert list(correlations.columns) == [
+        "Distance (pixel)",
+        "Original CC",
+        "Subtracted CC",
+        "Gaussian fit",
+    ]
+
+
+def test_cross_correlation_time_series(session):
+    frames = [_spots(shape=(48, 48), shift=2, seed=s) for s in range(3)]
+    a = np.stack([f[0] for f in frames])
+    b = np.stack([f[1] for f in frames])
+    put(Image(a, axes="TYX", spacing=(2.0, 0.1, 0.1), unit="um"), "A")
+    put(Image(b, axes="TYX", spacing=(2.0, 0.1, 0.1), unit="um"), "B")
+    assert run(session, "Coloc Cross Correlation...", "image_1=A image_2=B confidence") is None
+    expected = quiet(colocalize.cross_correlation, a, b, spacing=(0.1, 0.1), unit="um", time_axis=0)
+    assert expected.frames is not None
+    heat = from_imageplus(image_by_title("Correlation over time of A and B"))
+    assert heat.data.shape == (3, len(expected.frames.profile.distance), 3)  # C, distance, frame
+    per_frame = table(session, "Correlation over time")
+    np.testing.assert_allclose(per_frame["Mean"], expected.frames.mean, rtol=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# Coloc Learned Threshold
+
+
+def test_learned_threshold_applies_a_saved_model(session, tmp_path):
+    rng = np.random.default_rng(0)
+    features = np.sort(rng.uniform(0, 100, (40, 9)), axis=1)
+    labels = np.array(["0", "1"] * 20)
+    midpoint = 3 + 0.5 * features[:, 8] + rng.normal(0, 1, 40)
+    model = colocalize.ThresholdModel.fit(features, labels, midpoint - 2, midpoint + 2)
+    path = tmp_path / "model.json"
+    model.save(path)
+    data = (rng.random((2, 32, 32)) * 200).astype(np.uint8)
+    put(Image(data, axes="CYX", spacing=(1.0, 0.2, 0.2), unit="um"), "cells")
+    assert (
+        run(
+            session,
+            "Coloc Learned Threshold...",
+            f"image=cells model=[{path}] apply_threshold rescale",
+        )
+        is None
+    )
+    levels = model.predict_image(data, channel_axis=0, channels=["0", "1"])
+    rows = table(session, "Learned thresholds")
+    np.testing.assert_allclose(rows["Threshold"].to_numpy(), levels, rtol=1e-12)
+    out = from_imageplus(image_by_title("cells (learned threshold)"))
+    for c in range(2):
+        np.testing.assert_array_equal(out.data[c], colocalize.apply_threshold(data[c], levels[c]))
+    assert out.spacing == (1.0, 0.2, 0.2)
+
+
+# ---------------------------------------------------------------------------------------------
+# errors reach the user as one line and stop the macro, never as a hang or a traceback
+
+
+def test_no_image_open_is_an_imagej_error(session):
+    error = run(session, "Coloc Coefficients...", "threshold=None")
+    assert error == "Coloc Coefficients: Coloc Coefficients needs an open image; open one first."
+
+
+def test_images_of_different_sizes_are_refused(session):
+    put(np.zeros((10, 12), np.uint8), "small")
+    put(np.zeros((10, 13), np.uint8), "wide")
+    error = run(session, "Coloc Coefficients...", "image_1=small image_2=wide")
+    assert error is not None
+    assert "different sizes" in error
+    assert "'small'" in error
+    assert "'wide'" in error
+
+
+def test_empty_mask_is_refused(session):
+    a, b = _pair(np.uint8)
+    put(a, "A")
+    put(b, "B")
+    put(np.zeros(a.shape, bool), "empty")
+    error = run(session, "Coloc Coefficients...", "image_1=A image_2=B mask=empty")
+    assert error is not None
+    assert "'empty' is empty" in error
+
+
+def test_bad_choice_is_refused_without_a_dialog(session):
+    a, _ = _pair(np.uint8)
+    put(a, "A")
+    error = run(session, "Coloc Auto Threshold...", "image=A method=Sauvola")
+    assert error is not None
+    assert "method='Sauvola' is not one of" in error
+
+
+def test_failed_command_stops_the_macro(session):
+    put(np.zeros((10, 12), np.uint8), "small")
+    put(np.zeros((10, 13), np.uint8), "wide")
+    marker = session.IJ.runMacro(
+        'run("Coloc Coefficients...", "image_1=small image_2=wide"); return "continued";'
+    )
+    assert marker is None or str(marker) != "continued"
+
+
+def test_unexpected_python_error_is_reported_with_its_cause(session, monkeypatch):
+    from colocalize.imagej import _registry
+
+    def broken(call):
+        raise ZeroDivisionError("division by zero in a handler")
+
+    cmd = _registry.COMMANDS["auto_threshold"]
+    monkeypatch.setitem(_registry.COMMANDS, "auto_threshold", dataclasses.replace(cmd, run=broken))
+    _registry.register_all()
+    try:
+        error = run(session, "Coloc Auto Threshold...", "")
+    finally:
+        monkeypatch.undo()
+        _registry.register_all()
+    assert error is not None
+    assert "internal error (ZeroDivisionError: division by zero in a handler)" in error
+
+
+def test_without_python_handlers_the_menu_entry_says_how_to_start(session):
+    import jpype
+
+    registry = jpype.JClass("colocalize.bridge.Registry")
+    registry.unregister("costes_significance")
+    try:
+        error = run(session, "Coloc Costes Significance...", "")
+    finally:
+        from colocalize.imagej._registry import register_all
+
+        register_all()
+    assert error is not None
+    assert "colocalize imagej" in error
+    assert "Python mode" in error
+
+
+def test_degenerate_input_gives_a_logged_warning_not_an_error(session):
+    put(np.full((10, 10), 7, np.uint8), "flat")
+    put(np.arange(100, dtype=np.uint8).reshape(10, 10), "ramp")
+    assert run(session, "Coloc Coefficients...", "image_1=flat image_2=ramp threshold=None") is None
+    row = table(session, "Colocalization coefficients").iloc[-1]
+    assert math.isnan(row["pearson"])
+
+
+# ---------------------------------------------------------------------------------------------
+# show(): any result into ImageJ
+
+
+def test_show_puts_results_into_imagej(session):
+    a, b = _pair(np.uint8)
+    result = quiet(colocalize.coefficients, a, b)
+    shown = show(result, title="my coefficients")
+    back = from_results_table(shown[0]).iloc[-1]
+    assert back["pearson"] == pytest.approx(result.pearson, rel=1e-12)
+    image = Image(a, axes="YX", spacing=(0.5, 0.5), unit="um", name="shown image")
+    imp = show(image)[0]
+    assert str(imp.getTitle()) == "shown image"
+    assert from_imageplus(imp).spacing == (0.5, 0.5)
+    ccc = quiet(colocalize.cross_correlation, *_spots(), contributions=True)
+    objects = show(ccc)
+    titles = [str(o.getTitle()) for o in objects[1:] if hasattr(o, "getTitle")]
+    assert "CrossCorrelation contribution0" in titles
+    profile = from_results_table(get_table("CrossCorrelation profile"))
+    np.testing.assert_array_equal(profile["distance"], ccc.profile.distance)
+    with pytest.raises(TypeError, match="show\\(\\) takes"):
+        show(42)
+
+
+# ---------------------------------------------------------------------------------------------
+# command line: headless batch macro, doctor, install-fiji
+
+
+def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    return subprocess.run(
+        [sys.executable, "-m", "colocalize", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def test_headless_batch_macro_from_the_command_line(ij, tmp_path):
+    a, b = _pair(np.uint16, seed=9)
+    for name, data in (("cell1_green", a), ("cell1_red", b)):
+        colocalize.write_image(
+            tmp_path / f"{name}.tif", Image(data, axes="YX", spacing=(0.1, 0.1), unit="um")
+        )
+    macro = tmp_path / "batch.ijm"
+    macro.write_text(
+        "dir = getArgument();\n"
+        "setBatchMode(true);\n"
+        'open(dir + "cell1_green.tif");\n'
+        'open(dir + "cell1_red.tif");\n'
+        'run("Coloc Coefficients...", "image_1=cell1_green.tif image_2=cell1_red.tif '
+        'threshold=Costes");\n'
+        'print("pearson=" + d2s(getResult("pearson", nResults - 1), 12));\n'
+        'File.saveString(d2s(getResult("pearson", 0), 9), dir + "pearson.txt");\n'
+    )
+    done = _cli("imagej", "--headless", "--macro", str(macro), "--arg", f"{tmp_path}/")
+    assert done.returncode == 0, done.stderr
+    expected = quiet(colocalize.coefficients, a, b, thresholds="costes").pearson
+    line = next(s for s in done.stdout.splitlines() if s.startswith("pearson="))
+    assert float(line.split("=")[1]) == pytest.approx(expected, abs=1e-8)  # d2s: 9 decimals
+    assert float((tmp_path / "pearson.txt").read_text()) == pytest.approx(expected, abs=1e-4)
+
+    macro.write_text('run("Coloc Coefficients...", "threshold=None");\nprint("not reached");\n')
+    failed = _cli("imagej", "--headless", "--macro", str(macro))
+    assert failed.returncode == 1
+    assert "needs an open image" in failed.stdout
+    assert "not reached" not in failed.stdout
+    assert "Traceback" not in failed.stdout + failed.stderr
+
+
+def test_doctor_reports_java_imagej_and_pyimagej():
+    done = _cli("doctor", "--fiji", "/nonexistent/Fiji.app")
+    assert done.returncode == 0, done.stdout
+    for item in (
+        "Java",
+        "JPype",
+        "ImageJ 1.x (ij.jar)",
+        "colocalize shim jar",
+        "PyImageJ",
+        "Fiji.app",
+    ):
+        assert item in done.stdout
+    assert "-- " in done.stdout  # the missing Fiji.app is reported, not hidden
+
+
+def test_install_fiji_copies_the_jar_and_scripts(tmp_path):
+    from colocalize.imagej._fiji import install_fiji
+    from colocalize.imagej._jvm import bridge_jar
+
+    fiji = tmp_path / "Fiji.app"
+    (fiji / "plugins").mkdir(parents=True)
+    (fiji / "jars").mkdir()
+    written = install_fiji(fiji)
+    jar = fiji / "plugins" / "Colocalize_Bridge.jar"
+    assert jar in written
+    assert jar.read_bytes() == bridge_jar().read_bytes()
+    script = fiji / "scripts" / "Analyze" / "Colocalization" / "Coloc_Coefficients_(Python_mode).py"
+    assert script.is_file()
+    assert 'run_in_python_mode("coefficients")' in script.read_text()
+    with zipfile.ZipFile(jar) as z:
+        assert "plugins.config" in z.namelist()
+    with pytest.raises(FileNotFoundError, match=r"not a Fiji\.app"):
+        install_fiji(tmp_path / "nothing")
+    assert _cli("install-fiji", str(tmp_path / "nothing")).returncode == 2
+
+
+def test_start_through_pyimagej_needs_a_real_fiji():
+    fiji = os.environ.get("COLOCALIZE_TEST_FIJI")
+    if not fiji:
+        pytest.skip(
+            "PyImageJ path not testable here: set COLOCALIZE_TEST_FIJI to a Fiji.app (and allow "
+            "network for PyImageJ's first start) to run it, in a fresh process"
+        )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import colocalize.imagej as c, sys; g = c.start(sys.argv[1], mode='headless'); "
+            "assert g.pyimagej is not None; print(sorted(g.commands))",
+            fiji,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "coefficients" in done.stdout
+
+
+def test_the_cookbook_batch_macro_runs_headless(ij, tmp_path):
+    docs = Path(__file__).resolve().parents[1] / "docs" / "macros.md"
+    text = docs.read_text()
+    start = text.index("```ijm\n// batch_coloc.ijm")
+    macro = text[start + len("```ijm\n") : text.index("```", start + 6)]
+    (tmp_path / "batch_coloc.ijm").write_text(macro)
+    pairs = {}
+    for k, name in enumerate(["cellA", "cellB"]):
+        a, b = _pair(np.uint16, seed=20 + k)
+        pairs[name] = (a, b)
+        colocalize.write_image(tmp_path / f"{name}_green.tif", a)
+        colocalize.write_image(tmp_path / f"{name}_red.tif", b)
+    done = _cli(
+        "imagej", "--headless", "--macro", str(tmp_path / "batch_coloc.ijm"), "--arg", str(tmp_path)
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = (tmp_path / "coloc.csv").read_text().splitlines()
+    assert lines[0] == "name,pearson,m1,m2,tm1,tm2,threshold0,threshold1"
+    for line in lines[1:]:
+        name, *values = line.split(",")
+        expected = quiet(colocalize.coefficients, *pairs[name], thresholds="costes")
+        for field, value in zip(
+            ["pearson", "m1", "m2", "tm1", "tm2", "threshold0", "threshold1"], values
+        ):
+            assert float(value) == pytest.approx(getattr(expected, field), abs=1e-8), field
+    assert len(lines) == 3
+
+
+def test_start_with_an_imagej_folder(ij, tmp_path):
+    from colocalize.imagej._fiji import install_fiji
+    from colocalize.imagej._jvm import find_ij_jar
+
+    app = tmp_path / "ImageJ"
+    (app / "plugins").mkdir(parents=True)
+    (app / "ij.jar").symlink_to(find_ij_jar())
+    install_fiji(app)
+    macro = tmp_path / "version.ijm"
+    macro.write_text('print("version " + getVersion());\nrun("Coloc Auto Threshold...", "");\n')
+    done = _cli("imagej", "--headless", "--fiji", str(app), "--macro", str(macro))
+    assert "version 1." in done.stdout
+    assert done.returncode == 1  # no image open: the command's error, not a start-up failure
+    assert "Coloc Auto Threshold: error:" in done.stdout
