@@ -30,11 +30,21 @@ def cell_mask(channel: np.ndarray, *, sigma: float = 2.0, method: str = "Otsu") 
     return ndimage.binary_fill_holes(logged > threshold(logged, method))
 
 
+def saturation_levels(channels: list[np.ndarray]) -> list[float]:
+    """Each channel's saturation level: the largest value of its detector's bit depth.
+
+    A 14-bit camera stored in uint16 saturates at 16383, not 65535: the level is 2**b - 1 for the
+    smallest b that holds the channel's maximum.
+    """
+    return [float(2 ** max(int(c.max()).bit_length(), 1) - 1) for c in channels]
+
+
 def run_demo(out: Path) -> pd.DataFrame:
     """Coefficients of all pairs and triples of neuron-4Ch inside a phalloidin cell mask.
 
-    Writes ``coefficients.csv``, ``cell_mask.tif`` and one ``histogram_<a>_<b>.png`` per pair
-    to ``out`` and returns the table.
+    Pixels at a channel's saturation level (see :func:`saturation_levels`) are left out, as in
+    the seed paper. Writes ``coefficients.csv``, ``cell_mask.tif`` and one
+    ``histogram_<a>_<b>.png`` per pair to ``out`` and returns the table.
     """
     from matplotlib.figure import Figure
 
@@ -50,15 +60,22 @@ def run_demo(out: Path) -> pd.DataFrame:
     write_image(
         out / "cell_mask.tif", mask, axes="YX", spacing=image.spatial_spacing, unit=image.unit
     )
-    table = coefficient_table(image, mask=mask, triples=True, thresholds="Otsu")
+    names = list(image.channel_names)
+    levels = saturation_levels([image.channel(i) for i in range(len(names))])
+    table = coefficient_table(
+        image, mask=mask, triples=True, thresholds="Otsu", saturated=levels
+    )
     table.to_csv(out / "coefficients.csv", index=False)
 
-    names = list(image.channel_names)
     pairs = table[table["channel2"] == ""]
     for a, b in itertools.combinations(range(len(names)), 2):
         row = pairs[(pairs["channel0"] == names[a]) & (pairs["channel1"] == names[b])].iloc[0]
         hist = bivariate_histogram(
-            image.channel(a), image.channel(b), mask=mask, exclude_zero_zero=True, saturated=True
+            image.channel(a),
+            image.channel(b),
+            mask=mask,
+            exclude_zero_zero=True,
+            saturated=(levels[a], levels[b]),
         )
         fig = Figure(figsize=(4.5, 4), layout="constrained")
         ax = fig.add_subplot()
