@@ -380,3 +380,167 @@ def test_significance_validation_and_degenerate():
         res = costes_significance(a, b, mask=tiny, n=5, rng=0)
     assert math.isnan(res.p_value)
     assert math.isfinite(res.observed)
+
+
+# ------------------------------------------------------------------------------------------
+# The per-level (lookup table) path of integer images
+# ------------------------------------------------------------------------------------------
+
+
+def _path(dtype, slope, intercept, t_max, step, count):
+    """A Costes candidate path as costes_threshold builds it (walking channel 0 or 1)."""
+    t = t_max - step * np.arange(count, dtype=np.float64)
+    if -1 < slope < 1:
+        t0, t1 = t, t * slope + intercept
+    else:
+        t0, t1 = (t - intercept) / slope, t
+    dt = np.dtype(dtype)
+    return _costes._store(_costes._java_round(t0), dt), _costes._store(_costes._java_round(t1), dt)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16])
+@pytest.mark.parametrize(
+    ("slope", "intercept"),
+    [(0.6, 5.0), (-0.6, 150.0), (1.7, -20.0), (-1.7, 300.0), (0.3, -400.0), (-0.4, 500.0)],
+)
+@pytest.mark.parametrize("step", [1.0, 0.75, 3.5])
+@pytest.mark.parametrize("joint", [False, True])
+def test_level_path_equals_pixel_path(monkeypatch, dtype, slope, intercept, step, joint):
+    """Both slope signs, walking along either channel, clamped thresholds, raw or joint pairs.
+
+    The sums are whole numbers far below 2**53, so the float64 per-pixel sums are exact too
+    and the two paths must agree bit for bit.
+    """
+    monkeypatch.setattr(_costes, "_JOINT_FRACTION", 1e9 if joint else 0)
+    rng = np.random.default_rng(11)
+    a, b = _pair(rng, (30, 40), dtype, scale=250.0)
+    pairs = _costes._Pairs(a.ravel(), b.ravel())
+    assert pairs.levels
+    assert (pairs.counts is not None) == joint
+    th0, th1 = _path(dtype, slope, intercept, float(a.max()) + 3, step, 120)
+    fast = _costes._level_path_sums(pairs, th0, th1)
+    assert fast is not None
+    reference = _costes._pixel_path_sums(pairs, th0, th1)
+    for got, want in zip(fast, reference):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_level_path_single_candidate():
+    rng = np.random.default_rng(12)
+    a, b = _pair(rng, (20, 20), np.uint16, scale=3000.0)
+    pairs = _costes._Pairs(a.ravel(), b.ravel())
+    th0, th1 = np.array([900.0]), np.array([700.0])
+    fast = _costes._level_path_sums(pairs, th0, th1)
+    below = (a < 900) | (b < 700)
+    assert fast is not None
+    assert fast[0][0] == below.sum()
+    assert fast[5][0] == (a[below].astype(np.int64) * b[below]).sum()
+
+
+@pytest.mark.parametrize("method", ["classic", "bisection"])
+@pytest.mark.parametrize("negative", [False, True])
+@pytest.mark.parametrize("walk_on_1", [False, True])
+@pytest.mark.parametrize("dtype", [np.uint16, np.int16])
+def test_wide_16bit_matches_naive_port(method, negative, walk_on_1, dtype):
+    """Raw (uncompressed) 16-bit pixels with a mask, either walking channel, either slope."""
+    rng = np.random.default_rng(abs(hash((method, negative, walk_on_1))) % 2**32)
+    a, b = _pair(rng, (48, 56), dtype, negative=negative, scale=3000.0)
+    b = (b.astype(np.int64) * 2 if walk_on_1 else b.astype(np.int64) // 3).astype(dtype)
+    mask = np.ones(a.shape, bool)
+    mask[:10, :20] = False
+    res = costes_threshold(a, b, mask=mask, method=method)
+    pairs = _costes._Pairs(a[mask], b[mask])
+    assert pairs.levels
+    assert pairs.counts is None
+    assert (abs(res.slope) >= 1) == walk_on_1
+    assert (res.slope < 0) == negative
+    th0, th1, r = _naive_costes(a[mask], b[mask], method)
+    assert (res.threshold0, res.threshold1) == (th0, th1)
+    np.testing.assert_allclose(res.pearson_below, r, rtol=1e-9, atol=1e-12)
+    above = (a[mask] > th0) | (b[mask] > th1)
+    expected = _naive_pearson(a[mask][above].astype(np.float64), b[mask][above].astype(np.float64))
+    np.testing.assert_allclose(res.pearson_above, expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["classic", "bisection"])
+@pytest.mark.parametrize("negative", [False, True])
+def test_inexact_bin_sums_fall_back_to_pixel_path(monkeypatch, method, negative):
+    """When a float64 bin sum could reach 2**53 the per-pixel path takes over."""
+    rng = np.random.default_rng(13)
+    a, b = _pair(rng, (40, 40), np.uint16, negative=negative, scale=3000.0)
+    calls = []
+    pixel_path = _costes._pixel_path_sums
+    monkeypatch.setattr(
+        _costes, "_pixel_path_sums", lambda *args: calls.append(1) or pixel_path(*args)
+    )
+    exact = costes_threshold(a, b, method=method)
+    assert not calls
+    monkeypatch.setattr(_costes, "_EXACT", 1e6)
+    fallback = costes_threshold(a, b, method=method)
+    assert calls
+    assert (fallback.threshold0, fallback.threshold1) == (exact.threshold0, exact.threshold1)
+    np.testing.assert_allclose(fallback.pearson_below, exact.pearson_below, rtol=1e-12)
+    assert fallback.iterations == exact.iterations
+
+
+def test_exact_sums_beyond_float64_precision():
+    """Pixel sums above 2**53 stay exact (float64 sums would round)."""
+    rng = np.random.default_rng(14)
+    a = rng.integers(60000, 65536, 2_400_000).astype(np.uint16)
+    b = rng.integers(0, 65536, a.size).astype(np.uint16)
+    pairs = _costes._Pairs(a, b)
+    a64, b64 = a.astype(np.int64), b.astype(np.int64)
+    expected = [a.size, a64.sum(), b64.sum(), a64 @ a64, b64 @ b64, a64 @ b64]
+    assert a64 @ a64 > 2**53
+    assert pairs.exact_sums() == [int(v) for v in expected]
+
+
+@pytest.mark.parametrize("corner", [(100, 100), (2500, 2000)])
+def test_above_pearson_both_ways(corner):
+    """Above-threshold r from the selected pixels or as all minus the lower-left corner."""
+    rng = np.random.default_rng(15)
+    a, b = _pair(rng, (50, 50), np.uint16, scale=3000.0)
+    pairs = _costes._Pairs(a.ravel(), b.ravel())
+    t0, t1 = corner
+    above = (a > t0) | (b > t1)
+    expected = _naive_pearson(a[above].astype(np.float64), b[above].astype(np.float64))
+    assert pairs.above_pearson(float(t0), float(t1)) == pytest.approx(expected, rel=1e-12)
+    direct = pairs.subset_pearson(pairs.outside(t0, t1, below=False))
+    assert pairs.above_pearson(float(t0), float(t1)) == pytest.approx(direct, rel=1e-12)
+
+
+def test_integer_bisection_with_nothing_to_evaluate():
+    """A channel range below 2 grey levels: bisection evaluates nothing (as in Coloc 2)."""
+    rng = np.random.default_rng(16)
+    a = rng.integers(0, 2, (20, 20)).astype(np.uint16)
+    b = np.where(rng.random(a.shape) < 0.8, a, 1 - a).astype(np.uint16)
+    res = costes_threshold(a, b, method="bisection")
+    assert res.iterations == 0
+    assert (res.threshold0, res.threshold1) == _naive_costes(a, b, "bisection")[:2]
+    assert math.isnan(res.pearson_above)  # nothing is above the channel maxima
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    method=st.sampled_from(["classic", "bisection"]),
+    signed=st.booleans(),
+    sign=st.sampled_from([1, -1]),
+    gain=st.sampled_from([0.3, 1.0, 2.5]),
+)
+def test_property_wide_range_matches_naive(seed, method, signed, sign, gain):
+    """Random 16-bit pairs of either slope sign and steepness (per-level path)."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 3000, (12, 15))
+    b = np.clip(sign * gain * a + rng.normal(0, 600, a.shape) + (4000 if sign < 0 else 0), 0, 9000)
+    dtype = np.int16 if signed else np.uint16
+    offset = 2000 if signed else 0
+    a, b = (a - offset).astype(dtype), (b - offset).astype(dtype)
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return
+    res = costes_threshold(a, b, method=method)
+    if not math.isfinite(res.slope):
+        return
+    th0, th1, r = _naive_costes(a, b, method)
+    assert (res.threshold0, res.threshold1) == (th0, th1)
+    np.testing.assert_allclose(res.pearson_below, r, rtol=1e-9, atol=1e-12)

@@ -5,14 +5,18 @@ Java's ``Math.round``, clamping to the pixel type), but evaluates every candidat
 moments instead of re-reading all pixels: the candidates of one search lie on a monotone path,
 so each pixel is below the thresholds for one contiguous run of candidates and a single pass of
 ``np.bincount`` gives the below-threshold Pearson of every candidate (O(pixels + candidates)
-overall, O(1) per step). Integer images with a small joint range are first reduced to their
-joint histogram, which makes that single pass cheaper.
+overall, O(1) per step). For integer images the run of a pixel depends only on its two grey
+levels, so it is read from per-level lookup tables, and with a positive slope one bin per pixel
+(the channel whose threshold it passes last, and its level) carries all six moments exactly in
+integers. Integer images with a small joint range are first reduced to their joint histogram.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -23,6 +27,19 @@ __all__ = ["CostesResult", "SignificanceResult", "costes_significance", "costes_
 
 # Longest path of candidates evaluated in one block (memory ~ 50 bytes per candidate).
 _BLOCK = 1 << 18
+# Integer pairs with |values| <= _MAX_LEVEL and fewer than _MAX_LEVEL_PAIRS pixels use per-level
+# lookup tables; their moments, at most N (2 * 2**16)**2 <= 2**62, are exact in int64.
+_MAX_LEVEL = 1 << 16
+_MAX_LEVEL_PAIRS = 1 << 28
+# float64 sums of whole numbers are exact below this.
+_EXACT = 2.0**53
+# Pairs per chunk of the per-level binning (temporaries of ~1 MiB).
+_CHUNK = 1 << 17
+# A chunk's bin counts (<= _CHUNK) fit in the low _PACK bits of a packed float64 bin sum.
+_PACK = 18
+# Integer pairs whose joint range has at most this many cells per pixel are first reduced to
+# their joint histogram.
+_JOINT_FRACTION = 0.25
 
 
 @dataclass(frozen=True)
@@ -139,22 +156,148 @@ class _Pairs:
         if self.integer:
             ra = int(self.a_max) - int(self.a_min) + 1
             rb = int(self.b_max) - int(self.b_min) + 1
-            if ra * rb <= 2 * a.size:
-                code = (a.astype(np.intp) - int(self.a_min)) * rb + (
-                    b.astype(np.intp) - int(self.b_min)
-                )
+            if ra * rb <= _JOINT_FRACTION * a.size:
+                code = np.multiply(a, rb, dtype=np.intp)
+                code += b
+                offset = int(self.a_min) * rb + int(self.b_min)
+                if offset:
+                    code -= offset
                 hist = np.bincount(code, minlength=ra * rb)
-                nz = np.flatnonzero(hist)
+                nz = np.flatnonzero(hist != 0)  # faster on a boolean array
                 counts = hist[nz].astype(np.float64)
-                a = (nz // rb + int(self.a_min)).astype(np.int64)
-                b = (nz % rb + int(self.b_min)).astype(np.int64)
+                a, b = np.divmod(nz, rb)
+                a += int(self.a_min)
+                b += int(self.b_min)
         self.raw_a, self.raw_b = a, b
-        self.x = a.astype(np.float64)
-        self.y = b.astype(np.float64)
         self.counts = counts
         self.n = float(a.size if counts is None else counts.sum())
         self._weights: list[np.ndarray | None] | None = None
         self._totals: np.ndarray | None = None
+        # Integer values small enough for per-level lookup tables and exact int64 moments.
+        self.levels = (
+            self.integer
+            and max(-int(self.a_min), int(self.a_max), -int(self.b_min), int(self.b_max))
+            <= _MAX_LEVEL
+            and self.n < _MAX_LEVEL_PAIRS
+        )
+        # Lookup tables start at 0 for non-negative values (the raw values are the indices).
+        self.base, self.top = (0, 0), (0, 0)
+        if self.levels:
+            self.base = (min(int(self.a_min), 0), min(int(self.b_min), 0))
+            self.top = (int(self.a_max), int(self.b_max))
+        self._exact_totals: list[int] | None = None
+
+    @cached_property
+    def x(self) -> np.ndarray:
+        """Channel 0 as float64."""
+        return self.raw_a.astype(np.float64)
+
+    @cached_property
+    def y(self) -> np.ndarray:
+        """Channel 1 as float64."""
+        return self.raw_b.astype(np.float64)
+
+    def level(self, which: int, chunk: slice) -> np.ndarray:
+        """The pairs' values minus the table base, as an intp index (integer pairs only)."""
+        idx = (self.raw_a if which == 0 else self.raw_b)[chunk].astype(np.intp)
+        if self.base[which]:
+            idx -= self.base[which]
+        return idx
+
+    def entry_table(self, which: int, thresholds: np.ndarray, *, decreasing: bool) -> np.ndarray:
+        """:meth:`first_index` of every level ``base..top`` of a channel (integer pairs)."""
+        levels = np.arange(self.base[which], self.top[which] + 1, dtype=np.float64)
+        if decreasing:
+            return np.searchsorted(-thresholds, -levels, side="left")
+        return np.searchsorted(thresholds, levels, side="right")
+
+    def level_sums(
+        self, size: int, binner: Callable[[slice], list[tuple[np.ndarray, np.ndarray | None]]]
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
+        """Exact int64 count and sums of ``s = a + b`` and ``s**2`` per bin, for bin families.
+
+        ``binner(chunk)`` returns, for a slice of the pairs, one ``(bin index, factor or
+        None)`` per family; the pairs are weighted by their counts and the factor. The pairs
+        are processed in chunks of ``_CHUNK`` (the temporaries stay in cache) and each chunk's
+        float64 bin sums of whole numbers are exact below 2**53 (the ``s**2`` terms are >= 0
+        and bound the others; for uncompressed levels always, 2**17 * (2 * 2**16)**2 =
+        2**51); None if a bin reaches that.
+        """
+        total: list[list[np.ndarray]] | None = None
+        for start in range(0, self.raw_a.size, _CHUNK):
+            chunk = slice(start, start + _CHUNK)
+            s = np.add(self.raw_a[chunk], self.raw_b[chunk], dtype=np.float64)
+            s2 = np.square(s)
+            counts = None if self.counts is None else self.counts[chunk]
+            if counts is not None:
+                s *= counts
+                s2 *= counts
+            families = binner(chunk)
+            if total is None:
+                total = [[np.zeros(size, dtype=np.int64) for _ in range(3)] for _ in families]
+            for sums, (index, factor) in zip(total, families):
+                w, ws, ws2 = counts, s, s2
+                if factor is not None:
+                    w = factor if counts is None else factor * counts
+                    ws, ws2 = s * factor, s2 * factor
+                sum2 = np.bincount(index, weights=ws2, minlength=size)
+                if sum2.max() >= _EXACT:
+                    return None
+                sums[2] += sum2.astype(np.int64)
+                if w is None and self.levels:
+                    # one bincount for the count and the sum of s: weights s * 2**18 + 1,
+                    # whole numbers whose bin sums stay below 2**18 * 2**34 + 2**17 < 2**53
+                    ws = ws * float(1 << _PACK)
+                    ws += 1.0
+                    packed = np.bincount(index, weights=ws, minlength=size).astype(np.int64)
+                    sums[0] += packed & ((1 << _PACK) - 1)
+                    sums[1] += packed >> _PACK
+                    continue
+                sums[0] += np.bincount(index, weights=w, minlength=size).astype(np.int64)
+                sums[1] += np.bincount(index, weights=ws, minlength=size).astype(np.int64)
+        assert total is not None
+        return [(n, s1, s2) for n, s1, s2 in total]
+
+    def exact_sums(self, sel: np.ndarray | None = None) -> list[int] | None:
+        """n, Sa, Sb, Saa, Sbb, Sab as Python ints over the (selected) raw integer pixels.
+
+        None unless the pairs are uncompressed integer levels (|values| <= 2**16).
+        """
+        if not (self.levels and self.counts is None):
+            return None
+        a, b = self.raw_a, self.raw_b
+        if sel is not None:
+            a, b = a[sel], b[sel]
+        elif self._exact_totals is not None:
+            return self._exact_totals
+        sums = [int(a.size), 0, 0, 0, 0, 0]
+        for start in range(0, a.size, _CHUNK):
+            # whole numbers below 2**17 * (2**16)**2 = 2**49: float64 sums are exact. einsum,
+            # not BLAS: threaded BLAS dot products stall badly on a busy machine.
+            x = a[start : start + _CHUNK].astype(np.float64)
+            y = b[start : start + _CHUNK].astype(np.float64)
+            products = (np.einsum("i,i", u, v) for u, v in ((x, x), (y, y), (x, y)))
+            for i, value in enumerate((x.sum(), y.sum(), *products), start=1):
+                sums[i] += round(float(value))
+        if sel is None:
+            self._exact_totals = sums
+        return sums
+
+    def above_pearson(self, t0: float, t1: float) -> float:
+        """Pearson r of the pairs with ``A > t0 OR B > t1``.
+
+        Integer pixels: exact sums, as all pixels minus the (usually smaller) set
+        ``A <= t0 AND B <= t1`` when that is the smaller one.
+        """
+        totals = self.exact_sums()
+        if totals is None:
+            return self.subset_pearson(self.outside(t0, t1, below=False))
+        inside = (self.raw_a <= int(t0)) & (self.raw_b <= int(t1))
+        complement = 2 * np.count_nonzero(inside) <= inside.size
+        part = self.exact_sums(np.flatnonzero(inside if complement else ~inside))
+        assert part is not None
+        sums = [t - p for t, p in zip(totals, part)] if complement else part
+        return float(_fast_pearson(*(np.float64(v) for v in sums)))
 
     def weights(self) -> list[np.ndarray | None]:
         """The weights whose sums are n, Sx, Sy, Sxx, Syy, Sxy."""
@@ -188,8 +331,11 @@ class _Pairs:
         """
         n = round(self.n)
         if self.integer:
-            # BLAS dot products: exact while the sums stay below 2**53
-            sx, sy, sxx, syy, sxy = (round(float(v)) for v in self.totals()[1:])
+            exact = self.exact_sums()
+            if exact is None:  # BLAS dot products: exact while the sums stay below 2**53
+                sx, sy, sxx, syy, sxy = (round(float(v)) for v in self.totals()[1:])
+            else:
+                sx, sy, sxx, syy, sxy = exact[1:]
             denom = n * (n - 1)
             mean0, mean1 = sx / n, sy / n
             var0 = (n * sxx - sx * sx) / denom
@@ -258,20 +404,29 @@ def _below_pearson_path(pairs: _Pairs, th0: np.ndarray, th1: np.ndarray) -> np.n
     """Pearson r below (A < th0 OR B < th1) for every candidate of a monotone path.
 
     ``th0`` and ``th1`` are each monotone along the path. A pair is *above both* thresholds
-    (excluded) for one contiguous run of candidates ``[lo, hi)``; it is below for the rest, so
-    the below-moments of every candidate are two cumulative sums of bincounts.
+    (excluded) for one contiguous run of candidates; it is below for the rest, so the
+    below-moments of every candidate are cumulative sums of bincounts.
+    """
+    sums = _level_path_sums(pairs, th0, th1) if pairs.levels else None
+    if sums is None:
+        sums = _pixel_path_sums(pairs, th0, th1)
+    return _fast_pearson(*sums)
+
+
+def _pixel_path_sums(pairs: _Pairs, th0: np.ndarray, th1: np.ndarray) -> list[np.ndarray]:
+    """Below-moments of every candidate from per-pair candidate indices (any dtype).
+
+    Six bincounts over the pairs, indexed by the candidate at which each pair enters or
+    leaves the above-both quadrant; the sums are float64.
     """
     k = th0.size
     lo: np.ndarray | None = None
     hi: np.ndarray | None = None
     for which, th in ((0, th0), (1, th1)):
-        steps = np.diff(th)
-        if k == 1 or bool(np.all(steps <= 0)):
+        if _decreasing(th):
             # below for a prefix of length f: above for k >= f
             f = pairs.first_index(which, th, decreasing=True)
             lo = f if lo is None else np.maximum(lo, f, out=lo)
-        elif not bool(np.all(steps >= 0)):  # pragma: no cover - rounding is monotone
-            raise RuntimeError("internal error: Costes candidates are not monotone")
         else:
             # increasing thresholds: above (value >= thr) for a prefix of length g
             g = pairs.first_index(which, th, decreasing=False)
@@ -292,7 +447,144 @@ def _below_pearson_path(pairs: _Pairs, th0: np.ndarray, th1: np.ndarray) -> np.n
         if restart is not None:
             below = below + np.cumsum(np.bincount(restart, weights=w, minlength=k + 1))[:k]
         moments.append(below)
-    return _fast_pearson(*moments)
+    return moments
+
+
+def _decreasing(th: np.ndarray) -> bool:
+    """Whether a channel's thresholds never increase along the path (else they never drop)."""
+    steps = np.diff(th)
+    if th.size == 1 or bool(np.all(steps <= 0)):
+        return True
+    if not bool(np.all(steps >= 0)):  # pragma: no cover - rounding is monotone
+        raise RuntimeError("internal error: Costes candidates are not monotone")
+    return False
+
+
+def _level_moments(
+    value: np.ndarray, is_0: np.ndarray | bool, n: np.ndarray, s1: np.ndarray, s2: np.ndarray
+) -> np.ndarray:
+    """Exact int64 moments (n, Sa, Sb, Saa, Sbb, Sab) of bins of known value in one channel.
+
+    A bin holds the pairs whose value in one channel (channel 0 where ``is_0``) equals
+    ``value``; ``n``, ``s1`` and ``s2`` are its count and its sums of ``s = a + b`` and
+    ``s**2``, so the other channel's sums are ``s1 - n v`` and ``s2 - n v**2 - 2 v (s1 - n v)``.
+    """
+    v = value.astype(np.int64)
+    own1 = n * v
+    own2 = own1 * v
+    other1 = s1 - own1
+    other2 = s2 - own2 - 2 * v * other1
+    return np.stack(
+        [
+            n,
+            np.where(is_0, own1, other1),
+            np.where(is_0, other1, own1),
+            np.where(is_0, own2, other2),
+            np.where(is_0, other2, own2),
+            v * other1,
+        ]
+    )
+
+
+def _level_path_sums(pairs: _Pairs, th0: np.ndarray, th1: np.ndarray) -> list[np.ndarray] | None:
+    """Below-moments of every candidate for integer pairs, from per-level lookup tables.
+
+    Each pair's candidate interval depends only on its two values, so it is read from two
+    lookup tables over the value ranges. With a positive slope (both thresholds falling along
+    the path) the pair enters the above-both quadrant at ``max(f0(a), f1(b))`` and stays; the
+    levels of both channels are merged in the order of their entry candidate, so ONE index per
+    pair -- the later-entering channel and its value -- bins it, and the bin counts and sums of
+    ``a + b`` and of its square give all six moments exactly in integers. With a
+    negative slope the quadrant is entered at ``f0(a)`` and left at ``g1(b)``: the pairs are
+    binned by each channel's level. Returns None when a float64 bin sum could be inexact.
+    """
+    k = th0.size
+    dec0, dec1 = _decreasing(th0), _decreasing(th1)
+    if not dec0:  # negative slope walking along channel 1: swap the roles of the channels
+        swapped = _level_path_sums_interval(pairs, 1, th1, th0)
+        if swapped is None:
+            return None
+        n, s1, s0, s11, s00, s01 = swapped
+        return [n, s0, s1, s00, s11, s01]
+    if not dec1:
+        return _level_path_sums_interval(pairs, 0, th0, th1)
+    f0 = pairs.entry_table(0, th0, decreasing=True)  # non-increasing over the levels
+    f1 = pairs.entry_table(1, th1, decreasing=True)
+    r0, r1 = f0.size, f1.size
+    f0_up, f1_up = f0[::-1], f1[::-1]  # entry candidates in ascending order (levels falling)
+    pos0 = np.arange(r0) + np.searchsorted(f1_up, f0_up, side="left")
+    pos1 = np.arange(r1) + np.searchsorted(f0_up, f1_up, side="right")
+    entry = np.empty(r0 + r1, dtype=np.intp)
+    entry[pos0], entry[pos1] = f0_up, f1_up
+    value = np.empty(r0 + r1, dtype=np.int64)
+    value[pos0] = np.arange(pairs.top[0], pairs.base[0] - 1, -1)
+    value[pos1] = np.arange(pairs.top[1], pairs.base[1] - 1, -1)
+    is_0 = np.zeros(r0 + r1, dtype=bool)
+    is_0[pos0] = True
+    code0, code1 = pos0[::-1].copy(), pos1[::-1].copy()  # bin of each level of a channel
+
+    def binner(chunk: slice) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        code = code0.take(pairs.level(0, chunk))
+        return [(np.maximum(code, code1.take(pairs.level(1, chunk)), out=code), None)]
+
+    sums = pairs.level_sums(r0 + r1, binner)
+    if sums is None:
+        return None
+    cum = np.cumsum(_level_moments(value, is_0, *sums[0]), axis=1)
+    entered = np.searchsorted(entry, np.arange(k), side="right")  # bins entered by candidate j
+    quadrant = np.where(entered > 0, cum[:, entered - 1], 0)
+    below = cum[:, -1:] - quadrant
+    return list(below.astype(np.float64))
+
+
+def _level_path_sums_interval(
+    pairs: _Pairs, which: int, th_in: np.ndarray, th_out: np.ndarray
+) -> list[np.ndarray] | None:
+    """Negative slope: a pair is above both for candidates ``f(v_in) <= j < g(v_out)``.
+
+    ``which`` is the channel whose thresholds fall (``th_in``); the other one's rise. Pairs
+    with ``f >= g`` are never above both and go to an extra "never" bin. Returns the moments
+    in the order (n, S_in, S_out, S_in_in, S_out_out, S_in_out).
+    """
+    other = 1 - which
+    k = th_in.size
+    f = pairs.entry_table(which, th_in, decreasing=True)  # enters at j >= f
+    g = pairs.entry_table(other, th_out, decreasing=False)  # leaves at j >= g
+    never = max(f.size, g.size)
+    exact = pairs.exact_sums()
+
+    def binner(chunk: slice) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        lev_in, lev_out = pairs.level(which, chunk), pairs.level(other, chunk)
+        dump = (f.take(lev_in) >= g.take(lev_out)) * never  # 0, or the "never" bin
+        families: list[tuple[np.ndarray, np.ndarray | None]] = [
+            (np.maximum(lev_in, dump), None),
+            (np.maximum(lev_out, dump, out=dump), None),
+        ]
+        return families if exact is not None else [*families, (lev_in, None)]
+
+    sums = pairs.level_sums(never + 1, binner)
+    if sums is None:
+        return None
+    values_in = np.arange(pairs.base[which], pairs.top[which] + 1)
+    values_out = np.arange(pairs.base[other], pairs.top[other] + 1)
+    entering = [v[: f.size] for v in sums[0]]
+    leaving = [v[: g.size] for v in sums[1]]
+    # in-channel first: rows are (n, S_in, S_out, ...) for bins of the in-channel's levels
+    if exact is None:
+        total = _level_moments(values_in, True, *(v[: f.size] for v in sums[2])).sum(axis=1)
+    else:
+        n, s0, s1, s00, s11, s01 = exact
+        total = np.array([n, s0, s1, s00, s11, s01] if which == 0 else [n, s1, s0, s11, s00, s01])
+    cum_in = np.cumsum(_level_moments(values_in, True, *entering)[:, ::-1], axis=1)
+    cum_out = np.cumsum(_level_moments(values_out, False, *leaving), axis=1)
+    j = np.arange(k)
+    n_in = np.searchsorted(f[::-1], j, side="right")  # levels (from the top) entered by j
+    n_out = np.searchsorted(g, j, side="right")  # levels (from the bottom) left by j
+    quadrant = np.where(n_in > 0, cum_in[:, n_in - 1], 0) - np.where(
+        n_out > 0, cum_out[:, n_out - 1], 0
+    )
+    below = total[:, None] - quadrant
+    return list(below.astype(np.float64))
 
 
 # --------------------------------------------------------------------------------------------
@@ -356,8 +648,13 @@ def costes_threshold(
     Evaluation costs O(pixels + candidates) in total rather than O(pixels) per candidate:
     the candidates of either stepper lie on a monotone path (the classic stepper's integers,
     or the dyadic grid that bisection can reach), so every candidate's below-threshold sums
-    come from one pass of cumulative histograms. Integer images with a joint range under
-    twice the pixel count are first reduced to their joint histogram.
+    come from one pass of cumulative histograms. For integer images (values within
+    +-65536) the candidate at which a pixel enters the "above both" quadrant is a lookup in
+    per-level tables; with a positive slope the levels of both channels are merged in entry
+    order, so one bin per pixel (the later channel and its level) and the sums of ``A + B``
+    and ``(A + B)**2`` give all six moments in exact integer arithmetic. Integer images whose
+    joint range has at most a quarter as many cells as pixels are first reduced to their
+    joint histogram; float images use a binary search per pixel.
 
     Deliberate differences from Coloc 2 (``sc.fiji.coloc.algorithms.AutoThresholdRegression``
     at commit 82af2de):
@@ -366,11 +663,14 @@ def costes_threshold(
       NaN slope, which Java's rounding then turns into thresholds of 0).
     - Each channel is clamped to its own dtype's range (Coloc 2 requires both images to have
       the same type and uses the first image's type).
-    - Sums are taken in float64 in a different order from Java's. For integer images they are
-      exact while each sum stays below 2**53 (8-bit: up to 1e11 pixels; 16-bit: ~2e6), so each
-      below-threshold r equals Coloc 2's bit for bit; the regression uses the exact integer
-      moments, where Coloc 2's two-pass double sums may differ in the last bits of the slope.
-      For float images and larger sums the differences are of the order of float64 rounding.
+    - Sums are taken in a different order from Java's. For integer images with values within
+      +-65536 every sum is an exact integer (any number of pixels up to 2**29), so while the
+      sums stay below 2**53 (8-bit: up to 1e11 pixels) each below-threshold r equals Coloc 2's
+      bit for bit, and beyond that it is Coloc 2's formula applied to the exactly rounded sums
+      (Java's running double sums then round differently, by ~1e-16 relative); the
+      regression uses the exact integer moments, where Coloc 2's two-pass double sums may
+      differ in the last bits of the slope. For float images (and integers beyond +-65536)
+      the sums are float64 and differ from Java's by float64 rounding.
 
     A negative slope is handled exactly as by Coloc 2 (napari-colocalization returns NaN).
     The candidates are whole grey levels, so on images scaled to [0, 1] the search is
@@ -451,7 +751,7 @@ def costes_threshold(
         th0_final = float(_store(np.asarray(float(pairs.a_max)), a.dtype))
         th1_final = float(_store(np.asarray(float(pairs.b_max)), b.dtype))
         r_last = pairs.subset_pearson(pairs.outside(th0_final, th1_final, below=True))
-    above = pairs.subset_pearson(pairs.outside(th0_final, th1_final, below=False))
+    above = pairs.above_pearson(th0_final, th1_final)
     return CostesResult(
         threshold0=float(th0_final),
         threshold1=float(th1_final),
