@@ -3,8 +3,9 @@
 Each handler reads its parameters through :class:`~colocalize.imagej._dialog.Dialog`, copies the
 images out of ImageJ (never modifying them), calls the public colocalize API and puts tables and
 images back, titled after the source images and carrying their calibration. Adding a command:
-a line in ``plugin/plugins.config`` (then ``python plugin/build.py``) and a function here
-decorated with :func:`~colocalize.imagej._registry.command`.
+a line in ``plugin/plugins.config`` (then ``python plugin/build.py``) and a function here (or in
+``_commands_batch``, ``_commands_masks``, imported at the end) decorated with
+:func:`~colocalize.imagej._registry.command`.
 """
 
 from __future__ import annotations
@@ -496,3 +497,7 @@ def learned_threshold_command(call: Call) -> None:
             channel_names=image.channel_names,
         )
         call.show_image(to_imageplus(out, title=f"{image.name} (learned threshold)"))
+
+
+# the commands of the other modules register themselves on import (they use the helpers above)
+from colocalize.imagej import _commands_batch, _commands_masks  # noqa: E402, F401

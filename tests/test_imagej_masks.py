@@ -1,0 +1,303 @@
+"""Coloc Segment Nuclei, Coloc Cytoplasm Rings and Coloc Translocation run from real ImageJ macros
+(Debian's ij.jar), compared with the Python API; their bad-input errors.
+
+Headless, parameters go through Python's option parser; under ``xvfb-run`` through ImageJ's
+``GenericDialog`` (scripts/test.sh runs both).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import colocalize
+from colocalize import Image
+from colocalize.imagej import from_imageplus, from_results_table, get_table, to_imageplus
+
+pytestmark = pytest.mark.imagej_command
+
+TABLES = ["Nuclei measurements", "Translocation"]
+
+
+@pytest.fixture
+def session(imagej):
+    """The gateway in batch mode, without images or table rows from other tests."""
+    jpype = pytest.importorskip("jpype")
+    window_manager = jpype.JClass("ij.WindowManager")
+
+    def clean() -> None:
+        for image_id in window_manager.getIDList() or []:
+            imp = window_manager.getImage(int(image_id))
+            if imp is not None:
+                imp.changes = False
+                imp.close()
+        jpype.JClass("ij.measure.ResultsTable").getResultsTable().reset()
+        for title in TABLES:
+            found = get_table(title)
+            if found is not None:
+                found.reset()
+
+    clean()
+    jpype.JClass("ij.macro.Interpreter").batchMode = True
+    yield imagej
+    clean()
+
+
+def run(gateway, command: str, options: str) -> str | None:
+    """Run ``command`` from a macro; colocalize's error message, or None on success."""
+    import jpype
+
+    marker = gateway.IJ.runMacro(f'run("{command}", "{options}"); return "finished";')
+    error = jpype.JClass("colocalize.bridge.Dispatch").lastError()
+    if error is None:
+        assert str(marker) == "finished"
+    return None if error is None else str(error)
+
+
+def put(image: Image, title: str) -> None:
+    to_imageplus(image, title=title).show()
+
+
+def image_by_title(title: str):
+    import jpype
+
+    imp = jpype.JClass("ij.WindowManager").getImage(title)
+    assert imp is not None, f"no image {title!r}"
+    return imp
+
+
+def table(title: str) -> pd.DataFrame:
+    found = get_table(title)
+    assert found is not None, f"no table {title!r}"
+    return from_results_table(found)
+
+
+def quiet(function, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", colocalize.ColocalizeWarning)
+        return function(*args, **kwargs)
+
+
+def assert_frame_matches(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """Every column of ``expected`` in ``got`` (ImageJ tables hold numbers as float64)."""
+    assert len(got) == len(expected)
+    for column in expected.columns:
+        np.testing.assert_allclose(
+            got[column].to_numpy(float),
+            expected[column].to_numpy(float),
+            rtol=1e-12,
+            err_msg=column,
+        )
+
+
+def nuclei_image(shape=(60, 80), centres=((20, 20), (40, 55), (18, 60)), seed=0, scale=100.0):
+    """Gaussian blobs of different brightness on a noisy background."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    image = 10.0 + rng.normal(0, 1, shape)
+    for k, (cy, cx) in enumerate(centres):
+        image += scale * (1 - 0.2 * k) * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 60.0)
+    return image
+
+
+# ---------------------------------------------------------------------------------------------
+# Coloc Segment Nuclei
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_segment_nuclei_matches_python_api(session, dtype):
+    data = nuclei_image().astype(dtype)
+    put(Image(data, axes="YX", spacing=(0.5, 0.5), unit="um"), "dapi")
+    assert run(session, "Coloc Segment Nuclei...", "image=dapi") is None
+    expected = colocalize.segment_nuclei(data, spacing=(0.5, 0.5))
+    assert expected.max() == 3
+    out = image_by_title("Nuclei of dapi")
+    assert out.getBitDepth() == 16
+    labels = from_imageplus(out)
+    np.testing.assert_array_equal(labels.data, expected)
+    assert labels.spacing == (0.5, 0.5)
+    assert labels.unit == "um"
+    np.testing.assert_array_equal(from_imageplus(image_by_title("dapi")).data, data)  # untouched
+    rows = table("Nuclei measurements")
+    assert (rows["Image"] == "dapi").all()
+    assert_frame_matches(rows, colocalize.measure_objects(expected, data, spacing=(0.5, 0.5)))
+
+
+def test_segment_nuclei_of_a_hyperstack_channel_measures_every_channel(session):
+    dapi = nuclei_image(seed=1)
+    other = nuclei_image(seed=2, scale=40.0)[:, ::-1].copy()
+    data = np.stack([np.stack([dapi, dapi * 0.8]), np.stack([other, other])]).astype(np.uint16)
+    put(Image(data, axes="CZYX", spacing=(1.0, 2.0, 0.4, 0.4), unit="um"), "cells")
+    options = "image=cells channel=1 radius=2 method=Otsu stack_mode=planes edge_fraction=0.5"
+    assert run(session, "Coloc Segment Nuclei...", options) is None
+    spacing = (2.0, 0.4, 0.4)
+    expected = colocalize.segment_nuclei(
+        data[0], spacing=spacing, radius=2, method="Otsu", stack_mode="planes", edge_fraction=0.5
+    )
+    out = from_imageplus(image_by_title("Nuclei of cells (C1)"))
+    assert out.axes == "ZYX"
+    assert out.spacing == spacing
+    np.testing.assert_array_equal(out.data, expected)
+    rows = table("Nuclei measurements")
+    reference = colocalize.measure_objects(
+        expected, data, spacing=spacing, channel_axis=0, channel_names=["C1", "C2"]
+    )
+    assert "mean_C2" in rows.columns
+    assert_frame_matches(rows, reference)
+
+
+def test_segment_nuclei_refuses_a_time_lapse_and_bad_options(session):
+    data = np.stack([nuclei_image(seed=s) for s in range(2)]).astype(np.uint16)
+    put(Image(data, axes="TYX"), "movie")
+    error = run(session, "Coloc Segment Nuclei...", "image=movie")
+    assert error is not None
+    assert "'movie' has 2 frames" in error
+    assert "Coloc Translocation" in error
+    put(Image(data[0], axes="YX"), "still")
+    error = run(session, "Coloc Segment Nuclei...", "image=still edge_fraction=1.5")
+    assert error is not None
+    assert "edge_fraction must be in (0, 1), got 1.5" in error
+    assert get_table("Nuclei measurements") is None or len(table("Nuclei measurements")) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Coloc Cytoplasm Rings
+
+
+def _labels(shape=(40, 50)) -> np.ndarray:
+    labels = np.zeros(shape, np.uint16)
+    labels[8:16, 8:18] = 1
+    labels[20:30, 14:22] = 2
+    labels[10:18, 30:40] = 7
+    return labels
+
+
+def test_cytoplasm_rings_match_python_api_with_calibration_and_mask(session):
+    labels = _labels()
+    put(Image(labels, axes="YX", spacing=(0.25, 0.25), unit="um"), "nuclei")
+    assert run(session, "Coloc Cytoplasm Rings...", "labels=nuclei inner=0.3 outer=1.5") is None
+    out = from_imageplus(image_by_title("Rings of nuclei"))
+    expected = colocalize.ring_mask(labels, inner=0.3, outer=1.5, spacing=(0.25, 0.25))
+    assert expected.any()
+    np.testing.assert_array_equal(out.data, expected)
+    assert (out.spacing, out.unit) == ((0.25, 0.25), "um")
+    np.testing.assert_array_equal(from_imageplus(image_by_title("nuclei")).data, labels)
+
+    mask = np.zeros(labels.shape, bool)
+    mask[:, :25] = True
+    put(Image(mask, axes="YX"), "cells")
+    image_by_title("Rings of nuclei").close()
+    assert (
+        run(session, "Coloc Cytoplasm Rings...", "labels=nuclei inner=0 outer=1 mask=cells") is None
+    )
+    out = from_imageplus(image_by_title("Rings of nuclei"))
+    expected = colocalize.ring_mask(labels, outer=1.0, spacing=(0.25, 0.25), mask=mask)
+    np.testing.assert_array_equal(out.data, expected)
+    assert not out.data[:, 25:].any()
+
+
+def test_cytoplasm_rings_of_every_frame_with_default_distances(session):
+    labels = np.stack([_labels(), np.roll(_labels(), 3, axis=1)])
+    put(Image(labels, axes="TYX", spacing=(5.0, 0.5, 0.5), unit="um"), "tracks")
+    assert run(session, "Coloc Cytoplasm Rings...", "labels=tracks") is None
+    out = from_imageplus(image_by_title("Rings of tracks"))
+    assert out.axes == "TYX"
+    for t in range(2):  # defaults: one and five pixels, as in colocalize.translocation
+        expected = colocalize.ring_mask(labels[t], inner=0.5, outer=2.5, spacing=(0.5, 0.5))
+        np.testing.assert_array_equal(out.data[t], expected)
+
+
+def test_cytoplasm_rings_refuse_bad_distances_and_non_label_images(session):
+    put(Image(_labels(), axes="YX"), "nuclei")
+    error = run(session, "Coloc Cytoplasm Rings...", "labels=nuclei inner=3 outer=2")
+    assert error is not None
+    assert "0 <= inner < outer, got inner=3.0, outer=2.0" in error
+    put(Image(np.full((10, 12), 0.5, np.float32), axes="YX"), "smooth")
+    error = run(session, "Coloc Cytoplasm Rings...", "labels=smooth inner=0 outer=2")
+    assert error is not None
+    assert "must be an integer label image" in error
+    put(Image(np.stack([_labels()] * 2), axes="CYX"), "two")
+    error = run(session, "Coloc Cytoplasm Rings...", "labels=two inner=0 outer=2")
+    assert error is not None
+    assert "labels='two' has 2 channels" in error
+
+
+# ---------------------------------------------------------------------------------------------
+# Coloc Translocation
+
+
+def _time_lapse(n_t=4, shape=(48, 64)):
+    """Two nuclei drifting right; the reporter leaves the nucleus over time."""
+    rng = np.random.default_rng(5)
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    frames, nuclei = [], []
+    for t in range(n_t):
+        centres = [(16, 16 + t), (32, 44 + t)]
+        disks = [((yy - cy) ** 2 + (xx - cx) ** 2) < 36 for cy, cx in centres]
+        inside = disks[0] | disks[1]
+        nucleus = 20 + 200 * inside + rng.normal(0, 2, shape)
+        reporter = np.where(inside, 150.0 - 25 * t, 40.0 + 15 * t) + rng.normal(0, 2, shape)
+        frames.append([nucleus, reporter])
+        nuclei.append(disks[0] * 1 + disks[1] * 2)
+    return np.clip(np.array(frames), 0, None).astype(np.uint16), np.array(nuclei, np.uint16)
+
+
+def test_translocation_with_given_nuclei_matches_python_api_and_plots(session):
+    data, nuclei = _time_lapse()
+    image = Image(data, axes="TCYX", spacing=(30.0, 1.0, 0.5, 0.5), unit="um")
+    put(image, "ktr")
+    put(Image(nuclei, axes="TYX", spacing=(30.0, 0.5, 0.5), unit="um"), "nuclei")
+    options = "image=ktr nucleus_channel=1 reporter_channel=2 nuclei=nuclei inner=0.5 outer=2 plot"
+    assert run(session, "Coloc Translocation...", options) is None
+    expected = colocalize.translocation(
+        image, nucleus_channel=0, reporter_channel=1, nuclei=nuclei, inner=0.5, outer=2.0
+    )
+    rows = table("Translocation")
+    assert (rows["Image"] == "ktr").all()
+    assert_frame_matches(rows, expected)
+    np.testing.assert_allclose(rows["time"], expected["frame"] * 30.0)
+    assert sorted(set(rows["cell"])) == [1, 2]
+    plot = image_by_title("Translocation of ktr").getProperty("thePlot")
+    np.testing.assert_allclose(list(plot.getXValues()), [0, 30, 60, 90])
+    medians = expected.groupby("frame")["ratio"].median().to_numpy()
+    np.testing.assert_allclose(list(plot.getYValues()), medians, rtol=1e-6)  # float32 plot
+    assert np.all(np.diff(medians) > 0)  # the reporter leaves the nucleus
+
+
+def test_translocation_segments_nuclei_like_the_python_api(session):
+    data, _ = _time_lapse(n_t=3)
+    put(Image(data, axes="TCYX"), "movie")
+    options = "image=movie nucleus_channel=1 reporter_channel=2 radius=6 method=Otsu"
+    assert run(session, "Coloc Translocation...", options) is None
+    expected = colocalize.translocation(
+        Image(data, axes="TCYX"),
+        nucleus_channel=0,
+        reporter_channel=1,
+        inner=1.0,
+        outer=5.0,
+        segment_options={"radius": 6.0, "method": "Otsu"},
+    )
+    assert len(expected) == 6
+    assert_frame_matches(table("Translocation"), expected)
+    np.testing.assert_array_equal(table("Translocation")["time"], expected["frame"])  # no interval
+    import jpype
+
+    # a checkbox left out of the macro options is off: no plot
+    assert jpype.JClass("ij.WindowManager").getImage("Translocation of movie") is None
+
+
+def test_translocation_refuses_images_without_frames_and_bad_channels(session):
+    data, _ = _time_lapse(n_t=2)
+    put(Image(data[0], axes="CYX"), "still")
+    error = run(session, "Coloc Translocation...", "image=still")
+    assert error is not None
+    assert "'still' has axes 'CYX'" in error
+    assert "frames (T) and channels (C)" in error
+    put(Image(data, axes="TCYX"), "movie")
+    error = run(session, "Coloc Translocation...", "image=movie reporter_channel=3")
+    assert error is not None
+    assert "reporter_channel=3 is out of range" in error
+    assert get_table("Translocation") is None or len(table("Translocation")) == 0
