@@ -584,6 +584,12 @@ def test_headless_batch_macro_from_the_command_line(ij, tmp_path):
     assert "not reached" not in failed.stdout
     assert "Traceback" not in failed.stdout + failed.stderr
 
+    # an error of the macro language itself (no colocalize command involved) also fails
+    macro.write_text('print("before");\nx = undefinedFunction(3);\nprint("not reached");\n')
+    failed = _cli("imagej", "--headless", "--macro", str(macro))
+    assert failed.returncode == 1
+    assert "not reached" not in failed.stdout
+
 
 def test_doctor_reports_java_imagej_and_pyimagej():
     done = _cli("doctor", "--fiji", "/nonexistent/Fiji.app")

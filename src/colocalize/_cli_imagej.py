@@ -49,9 +49,11 @@ def _imagej(args: argparse.Namespace) -> int:
         if not args.macro.is_file():
             raise FileNotFoundError(f"--macro {str(args.macro)!r} is not a file")
         dispatch = jpype.JClass("colocalize.bridge.Dispatch")
-        gateway.IJ.runMacroFile(str(args.macro.resolve()), args.arg)
+        returned = gateway.IJ.runMacroFile(str(args.macro.resolve()), args.arg)
+        # ImageJ returns "[aborted]" when the macro stopped on an error of its own
+        aborted = returned is not None and str(returned) == "[aborted]"
         error = dispatch.lastError()
-        _exit(1 if error is not None else 0, gateway.headless)
+        _exit(1 if error is not None or aborted else 0, gateway.headless)
     print(f"ImageJ {gateway.version} is running with colocalize's commands; close it to quit.")
     sys.stdout.flush()
     deadline = time.monotonic() + 60  # Fiji's UI may open its ImageJ window a little later
