@@ -15,12 +15,12 @@ __all__ = ["main"]
 
 COMMAND_MODULES: tuple[str, ...] = (
     "colocalize._cli_coefficients",
-    "colocalize._cli_threshold_model",
-    "colocalize._cli_imagej",
-    "colocalize._cli_ccc",
     "colocalize._cli_threshold",
-    "colocalize._cli_batch",
+    "colocalize._cli_threshold_model",
+    "colocalize._cli_ccc",
     "colocalize._cli_segment",
+    "colocalize._cli_batch",
+    "colocalize._cli_imagej",
 )
 
 
