@@ -660,7 +660,7 @@ def write_image(
         unit=_UNCALIBRATED if unit is None else unit,
         channel_names=tuple(channel_names or ()),
     )
-    pixels = _imagej_dtype(img.data)
+    pixels = imagej_pixels(img.data)
     sizes = dict(zip(img.axes, img.spacing, strict=True))
     # ImageJ hyperstacks are TZCYX: swap C and Z from our TCZYX order.
     ij_axes = "".join(a for a in "TZCYX" if a in img.axes)
@@ -710,8 +710,14 @@ def _full_spacing(axes: str, spacing: Sequence[float] | None, ndim: int) -> tupl
     return tuple(per_axis.get(a, 1.0) for a in axes)
 
 
-def _imagej_dtype(data: np.ndarray) -> np.ndarray:
-    """Convert to a pixel type ImageJ stores: uint8, uint16 or float32 (see write_image)."""
+def imagej_pixels(data: np.ndarray, *, name: str = "write_image") -> np.ndarray:
+    """``data`` in a pixel type ImageJ stores: uint8, uint16 or float32.
+
+    bool becomes 0/255 uint8; uint8, uint16 and float32 are unchanged; other integers become
+    uint16 when they fit, else float32 (exact up to 2**24, beyond which this raises); other
+    floats become float32 (values outside its range raise). Used by :func:`write_image` and by
+    the ImageJ bridge, so files and ImageJ windows hold the same pixels.
+    """
     if data.dtype == bool:
         return data.astype(np.uint8) * np.uint8(255)
     if data.dtype in (np.uint8, np.uint16, np.float32):
@@ -724,11 +730,23 @@ def _imagej_dtype(data: np.ndarray) -> np.ndarray:
             return data.astype(np.uint16)
         if max(abs(low), abs(high)) > _MAX_FLOAT32_INTEGER:
             raise ValueError(
-                f"write_image: integer values range over {low}..{high}; ImageJ stores them as "
+                f"{name}: integer values range over {low}..{high}; ImageJ stores them as "
                 f"float32, exact only up to +-{_MAX_FLOAT32_INTEGER}. Relabel (e.g. "
-                f"skimage.segmentation.relabel_sequential) or rescale before writing."
+                f"skimage.segmentation.relabel_sequential) or rescale first."
             )
         return data.astype(np.float32)
+    if data.dtype.kind != "f":
+        raise TypeError(
+            f"{name}: dtype {data.dtype} cannot be stored by ImageJ; pass a boolean, integer "
+            f"or float array."
+        )
+    finite = data[np.isfinite(data)]
+    if finite.size and np.abs(finite).max() > np.finfo(np.float32).max:
+        raise ValueError(
+            f"{name}: values up to {np.abs(finite).max():g} exceed the float32 range "
+            f"(+-{np.finfo(np.float32).max:g}) ImageJ stores; rescale first."
+        )
+    return data.astype(np.float32)
     finite = data[np.isfinite(data)]
     if finite.size and np.abs(finite).max() > np.finfo(np.float32).max:
         raise ValueError(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from colocalize._io import _TIME_SECONDS, Image
+from colocalize._io import _TIME_SECONDS, Image, imagej_pixels
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,7 +30,6 @@ __all__ = [
 ]
 
 _IJ_ORDER = "TZCYX"  # ImageJ's stack index runs over c fastest, then z, then t
-_MAX_FLOAT32_INTEGER = 2**24
 
 
 def _jclass(name: str) -> Any:
@@ -53,32 +52,6 @@ def _processor(plane: np.ndarray) -> Any:
         return _jclass("ij.process.ShortProcessor")(width, height, pixels, None)
     pixels = jpype.JArray(jpype.JFloat)(flat.astype(np.float32, copy=False))
     return _jclass("ij.process.FloatProcessor")(width, height, pixels)
-
-
-def _ij_dtype(data: np.ndarray, *, name: str) -> np.ndarray:
-    """``data`` in a type ImageJ holds: bool -> 0/255 uint8, uint8/uint16/float32 unchanged,
-    other integers -> uint16 when they fit, else float32 (exact up to 2**24), float64 -> float32."""
-    if data.dtype == bool:
-        return data.astype(np.uint8) * np.uint8(255)
-    if data.dtype in (np.uint8, np.uint16, np.float32):
-        return data
-    if data.dtype.kind in "iu":
-        low, high = (int(data.min()), int(data.max())) if data.size else (0, 0)
-        if low >= 0 and high <= np.iinfo(np.uint16).max:
-            return data.astype(np.uint16)
-        if max(abs(low), abs(high)) > _MAX_FLOAT32_INTEGER:
-            raise ValueError(
-                f"{name} has integer values up to {max(abs(low), abs(high))}, beyond the "
-                f"{_MAX_FLOAT32_INTEGER} that ImageJ's 32-bit images hold exactly; relabel or "
-                f"rescale it first."
-            )
-        return data.astype(np.float32)
-    if data.dtype.kind == "f":
-        return data.astype(np.float32)
-    raise TypeError(
-        f"{name} has dtype {data.dtype}, which ImageJ cannot show; pass a boolean, integer or "
-        f"float array."
-    )
 
 
 def to_imageplus(
@@ -135,7 +108,7 @@ def to_imageplus(
         raise TypeError(
             "axes, spacing and unit are taken from the Image; pass them only with an array"
         )
-    data = _ij_dtype(image.data, name=title or "image")
+    data = imagej_pixels(image.data, name=title or "image")
     # add the missing axes as length-1 dimensions, then order them as ImageJ's stack index
     expanded = data.reshape(
         [data.shape[image.axes.index(a)] if a in image.axes else 1 for a in "TCZYX"]
