@@ -236,6 +236,45 @@ def _check_spacing(spacing, ndim: int) -> tuple[float, ...]:
     return values
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """Validated inputs as frames, and the shifts and profile bins every frame shares."""
+
+    frames_a: np.ndarray
+    frames_b: np.ndarray
+    frames_m: np.ndarray | None
+    spacing: tuple[float, ...]
+    unit: str
+    series: bool
+    max_distance: float | None
+    shape: tuple[int, ...]
+    lims: tuple[tuple[int, int], ...]
+    lags: list[tuple[int, int]]
+    bins: Any
+
+
+def _plan(image0, image1, mask, spacing, unit, time_axis, max_distance) -> _Plan:
+    a, b, m, spacing, unit, series, max_distance = _prepare(
+        image0, image1, mask, spacing, unit, time_axis, max_distance
+    )
+    frames_a = a if series else a[None]
+    shape = frames_a.shape[1:]
+    lims = window(shape, spacing, max_distance)
+    return _Plan(
+        frames_a=frames_a,
+        frames_b=b if series else b[None],
+        frames_m=None if m is None else (m if series else m[None]),
+        spacing=spacing,
+        unit=unit,
+        series=series,
+        max_distance=max_distance,
+        shape=shape,
+        lims=lims,
+        lags=[(lo - n // 2, hi - n // 2) for n, (lo, hi) in zip(shape, lims)],
+        bins=profile_bins(shape, spacing, max_distance),
+    )
+
+
 def _prepare(
     image0, image1, mask, spacing, unit, time_axis, max_distance
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, tuple[float, ...], str, bool, float | None]:
@@ -620,17 +659,11 @@ def cross_correlation(
         raise TypeError(f"n_gaussians must be an integer >= 1, got {n_gaussians!r}.")
     if n_gaussians < 1:
         raise ValueError(f"n_gaussians must be >= 1, got {n_gaussians}; use 1 for one Gaussian.")
-    a, b, m, spacing, unit, series, max_distance = _prepare(
-        image0, image1, mask, spacing, unit, time_axis, max_distance
-    )
-    frames_a = a if series else a[None]
-    frames_b = b if series else b[None]
-    frames_m = None if m is None else (m if series else m[None])
-    shape = frames_a.shape[1:]
-    lims = window(shape, spacing, max_distance)
-    lags = [(lo - n // 2, hi - n // 2) for n, (lo, hi) in zip(shape, lims)]
+    plan = _plan(image0, image1, mask, spacing, unit, time_axis, max_distance)
+    frames_a, frames_b, frames_m = plan.frames_a, plan.frames_b, plan.frames_m
+    spacing, unit, series, max_distance = plan.spacing, plan.unit, plan.series, plan.max_distance
+    shape, lims, lags, bins = plan.shape, plan.lims, plan.lags, plan.bins
     zero_shift = tuple(n // 2 - lo for n, (lo, _) in zip(shape, lims))
-    bins = profile_bins(shape, spacing, max_distance)
     pixel = spacing[-1]
 
     results: list[_FrameResult] = []
@@ -803,16 +836,9 @@ def cross_correlation_profile(
     >>> prof.distance[:3].tolist(), prof.count[:3].tolist()
     ([0.0, 1.0, 1.4142135623730951], [1, 4, 4])
     """
-    a, b, m, spacing, unit, series, max_distance = _prepare(
-        image0, image1, mask, spacing, unit, time_axis, max_distance
-    )
-    frames_a = a if series else a[None]
-    frames_b = b if series else b[None]
-    frames_m = None if m is None else (m if series else m[None])
-    shape = frames_a.shape[1:]
-    lims = window(shape, spacing, max_distance)
-    lags = [(lo - n // 2, hi - n // 2) for n, (lo, hi) in zip(shape, lims)]
-    bins = profile_bins(shape, spacing, max_distance)
+    plan = _plan(image0, image1, mask, spacing, unit, time_axis, max_distance)
+    frames_a, frames_b, frames_m = plan.frames_a, plan.frames_b, plan.frames_m
+    spacing, unit, series, lags, bins = plan.spacing, plan.unit, plan.series, plan.lags, plan.bins
     rows = []
     for t in range(frames_a.shape[0]):
         corr = _correlate_frame(
