@@ -45,19 +45,19 @@ def _timelapse(n_t=4, shape=(50, 80), dtype=np.float64, seed=0):
     return np.asarray(frames).astype(dtype), np.asarray(nuclei), np.asarray(ratios)
 
 
+# channels and axes of the (T, C, M, N) arrays of _timelapse
+ARRAY_AXES = {"nucleus_channel": 0, "reporter_channel": 1, "time_axis": 0, "channel_axis": 1}
+
+
+def _table(image, nuclei):
+    """translocation() of a _timelapse array with the given nuclei and a 1..6 pixel ring."""
+    return translocation(image, **ARRAY_AXES, nuclei=nuclei, inner=1, outer=6)
+
+
 @pytest.mark.parametrize("dtype", [np.uint16, np.float32, np.float64])
 def test_ratio_per_cell_and_frame_with_given_nuclei(dtype):
     image, nuclei, ratios = _timelapse(dtype=dtype)
-    table = translocation(
-        image,
-        nucleus_channel=0,
-        reporter_channel=1,
-        time_axis=0,
-        channel_axis=1,
-        nuclei=nuclei,
-        inner=1,
-        outer=6,
-    )
+    table = _table(image, nuclei)
     assert isinstance(table, pd.DataFrame)
     assert len(table) == 8
     assert sorted(table.cell.unique()) == [1, 2]
@@ -74,16 +74,7 @@ def test_ratio_per_cell_and_frame_with_given_nuclei(dtype):
 
 def test_pearson_is_over_nucleus_and_ring():
     image, nuclei, _ = _timelapse()
-    table = translocation(
-        image,
-        nucleus_channel=0,
-        reporter_channel=1,
-        time_axis=0,
-        channel_axis=1,
-        nuclei=nuclei,
-        inner=1,
-        outer=6,
-    )
+    table = _table(image, nuclei)
     ring = ring_mask(nuclei[2], inner=1, outer=6)
     where = (nuclei[2] == 1) | (ring == 1)
     expected = np.corrcoef(image[2, 1][where], image[2, 0][where])[0, 1]
@@ -93,9 +84,7 @@ def test_pearson_is_over_nucleus_and_ring():
 
 def test_segments_and_links_nuclei_itself():
     image, _nuclei, ratios = _timelapse()
-    table = translocation(
-        image, nucleus_channel=0, reporter_channel=1, time_axis=0, channel_axis=1, inner=1, outer=6
-    )
+    table = translocation(image, **ARRAY_AXES, inner=1, outer=6)
     assert sorted(table.cell.unique()) == [1, 2]  # linked across frames, not 8 cells
     got = table.pivot(index="frame", columns="cell", values="ratio")
     x0 = table[table.frame == 0].set_index("cell").centroid_x
@@ -128,16 +117,7 @@ def test_image_with_metadata_and_channel_names():
         inner=1,
         outer=6,
     )
-    base = translocation(
-        image,
-        nucleus_channel=0,
-        reporter_channel=1,
-        time_axis=0,
-        channel_axis=1,
-        nuclei=nuclei,
-        inner=1,
-        outer=6,
-    )
+    base = _table(image, nuclei)
     pd.testing.assert_frame_equal(other, base)
 
 
@@ -145,27 +125,11 @@ def test_degenerate_cells_warn():
     image, nuclei, _ = _timelapse(n_t=2)
     image[:, 1] = 7.0  # constant reporter: pearson undefined
     with pytest.warns(ColocalizeWarning, match="NaN"):
-        table = translocation(
-            image,
-            nucleus_channel=0,
-            reporter_channel=1,
-            time_axis=0,
-            channel_axis=1,
-            nuclei=nuclei,
-            inner=1,
-            outer=6,
-        )
+        table = _table(image, nuclei)
     assert table.pearson.isna().all()
     assert (table.ratio == 1.0).all()
     with pytest.warns(ColocalizeWarning, match="no nuclei"):
-        empty = translocation(
-            image,
-            nucleus_channel=0,
-            reporter_channel=1,
-            time_axis=0,
-            channel_axis=1,
-            nuclei=np.zeros_like(nuclei),
-        )
+        empty = translocation(image, **ARRAY_AXES, nuclei=np.zeros_like(nuclei))
     assert empty.empty
     assert "ratio" in empty.columns
 
@@ -182,10 +146,8 @@ def test_degenerate_cells_warn():
 )
 def test_bad_arguments(kwargs, error, match):
     image, _, _ = _timelapse(n_t=2)
-    options = {"nucleus_channel": 0, "reporter_channel": 1, "time_axis": 0, "channel_axis": 1}
-    options.update(kwargs)
     with pytest.raises(error, match=match):
-        translocation(image, **options)
+        translocation(image, **{**ARRAY_AXES, **kwargs})
 
 
 def test_link_labels_by_overlap():
@@ -215,16 +177,7 @@ def test_plot_translocation():
     from colocalize import plot
 
     image, nuclei, _ = _timelapse()
-    table = translocation(
-        image,
-        nucleus_channel=0,
-        reporter_channel=1,
-        time_axis=0,
-        channel_axis=1,
-        nuclei=nuclei,
-        inner=1,
-        outer=6,
-    )
+    table = _table(image, nuclei)
     ax = plot.translocation(table)
     assert len(ax.get_lines()) == 2 + 1  # one line per cell and the median
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), table[table.cell == 1].ratio)

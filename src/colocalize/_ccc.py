@@ -29,7 +29,8 @@ from colocalize._ccc_fit import (
     r_squared,
 )
 from colocalize._ccc_profile import ProfileBins, profile_bins, window
-from colocalize._validation import as_image, warn_degenerate
+from colocalize._segment import resolve_spacing
+from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 
 __all__ = [
     "CorrelationProfile",
@@ -222,20 +223,6 @@ def _unpack(image: object, name: str):
     return image, None, None, None
 
 
-def _check_spacing(spacing, ndim: int) -> tuple[float, ...]:
-    if spacing is None:
-        return (1.0,) * ndim
-    if np.isscalar(spacing):
-        spacing = (spacing,) * ndim
-    values = tuple(float(s) for s in spacing)
-    if len(values) != ndim or not all(math.isfinite(s) and s > 0 for s in values):
-        raise ValueError(
-            f"spacing must be {ndim} positive finite pixel sizes in (z, y, x) order, one per "
-            f"spatial axis, got {spacing!r}; pass e.g. spacing={(1.0,) * ndim}."
-        )
-    return values
-
-
 @dataclass(frozen=True)
 class _Plan:
     """Validated inputs as frames, and the shifts and profile bins every frame shares."""
@@ -250,43 +237,37 @@ class _Plan:
     shape: tuple[int, ...]
     lims: tuple[tuple[int, int], ...]
     lags: list[tuple[int, int]]
-    bins: Any
+    bins: ProfileBins
+
+    def correlate(
+        self, t: int, *, original: bool, subtracted: bool, keep_inputs: bool, workers: int
+    ) -> _Correlations:
+        """The correlations of frame ``t`` (see :func:`_correlate_frame`)."""
+        return _correlate_frame(
+            self.frames_a[t],
+            self.frames_b[t],
+            None if self.frames_m is None else self.frames_m[t],
+            self.spacing,
+            self.lags,
+            original=original,
+            subtracted=subtracted,
+            keep_inputs=keep_inputs,
+            workers=workers,
+        )
+
+
+def _lags(shape: Sequence[int], lims: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The shifts ``(s_min, s_max)`` per axis of a window ``lims`` of the correlation image."""
+    return [(lo - n // 2, hi - n // 2) for n, (lo, hi) in zip(shape, lims)]
 
 
 def _plan(image0, image1, mask, spacing, unit, time_axis, max_distance) -> _Plan:
-    a, b, m, spacing, unit, series, max_distance = _prepare(
-        image0, image1, mask, spacing, unit, time_axis, max_distance
-    )
-    frames_a = a if series else a[None]
-    shape = frames_a.shape[1:]
-    lims = window(shape, spacing, max_distance)
-    return _Plan(
-        frames_a=frames_a,
-        frames_b=b if series else b[None],
-        frames_m=None if m is None else (m if series else m[None]),
-        spacing=spacing,
-        unit=unit,
-        series=series,
-        max_distance=max_distance,
-        shape=shape,
-        lims=lims,
-        lags=[(lo - n // 2, hi - n // 2) for n, (lo, hi) in zip(shape, lims)],
-        bins=profile_bins(shape, spacing, max_distance),
-    )
-
-
-def _prepare(
-    image0, image1, mask, spacing, unit, time_axis, max_distance
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, tuple[float, ...], str, bool, float | None]:
+    """Check and unpack the inputs of :func:`cross_correlation` (time axis moved first)."""
     data0, sp0, unit0, t0 = _unpack(image0, "image0")
     data1, sp1, unit1, t1 = _unpack(image1, "image1")
     a = as_image(data0, name="image0")
     b = as_image(data1, name="image1")
-    if a.shape != b.shape:
-        raise ValueError(
-            f"image1 has shape {b.shape} but image0 has shape {a.shape}; the two channels must "
-            f"cover the same pixels (and frames)."
-        )
+    check_same_shape([a, b], ["image0", "image1"])
     image_time = t0 if t0 is not None else t1
     if time_axis is None:
         time_axis = image_time
@@ -312,17 +293,13 @@ def _prepare(
         )
     if spacing is None:
         spacing = sp0 if sp0 is not None else sp1
-    checked_spacing = _check_spacing(spacing, spatial_ndim)
+    checked_spacing = resolve_spacing(spacing, spatial_ndim)
     if unit is None:
         unit = unit0 if unit0 is not None else (unit1 if unit1 is not None else "pixel")
     m = None
     if mask is not None:
-        m_data = _unpack(mask, "mask")[0]
-        m = np.asarray(m_data)
-        if m.dtype != bool:
-            if not (np.issubdtype(m.dtype, np.integer) or np.issubdtype(m.dtype, np.floating)):
-                raise TypeError(f"mask must be boolean or numeric, got dtype {m.dtype}.")
-            m = m != 0
+        m = np.asarray(_unpack(mask, "mask")[0])
+        m = as_mask(m, m.shape)  # boolean, non-zero inside; the shape is checked below
         if time_axis is not None and m.ndim == a.ndim:
             m = np.moveaxis(m, time_axis, 0)
         if m.shape != a.shape:
@@ -351,7 +328,22 @@ def _prepare(
                 f"max_distance must be a positive distance in {unit}, got {max_distance!r}; "
                 f"use None for the plugin's full profile."
             )
-    return a, b, m, checked_spacing, unit, time_axis is not None, max_distance
+    series = time_axis is not None
+    shape = a.shape[1:] if series else a.shape
+    lims = window(shape, checked_spacing, max_distance)
+    return _Plan(
+        frames_a=a if series else a[None],
+        frames_b=b if series else b[None],
+        frames_m=None if m is None else (m if series else m[None]),
+        spacing=checked_spacing,
+        unit=unit,
+        series=series,
+        max_distance=max_distance,
+        shape=shape,
+        lims=lims,
+        lags=_lags(shape, lims),
+        bins=profile_bins(shape, checked_spacing, max_distance),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -514,10 +506,7 @@ def _weight(d: np.ndarray, params: np.ndarray, n_gaussians: int) -> np.ndarray:
     comps = np.reshape(params, (-1, 3)).copy()
     if n_gaussians == 1:
         comps[:, 1] = np.abs(comps[:, 1])
-    total = np.zeros_like(d)
-    for n_i, m_i, s_i in comps:
-        total += n_i * np.exp(-((d - m_i) ** 2) / (2.0 * s_i * s_i))
-    return total / comps[:, 0].sum()
+    return gaussian(d, comps) / comps[:, 0].sum()
 
 
 # --------------------------------------------------------------------------------------------
@@ -660,26 +649,17 @@ def cross_correlation(
     if n_gaussians < 1:
         raise ValueError(f"n_gaussians must be >= 1, got {n_gaussians}; use 1 for one Gaussian.")
     plan = _plan(image0, image1, mask, spacing, unit, time_axis, max_distance)
-    frames_a, frames_b, frames_m = plan.frames_a, plan.frames_b, plan.frames_m
     spacing, unit, series, max_distance = plan.spacing, plan.unit, plan.series, plan.max_distance
-    shape, lims, lags, bins = plan.shape, plan.lims, plan.lags, plan.bins
+    shape, lims, bins = plan.shape, plan.lims, plan.bins
     zero_shift = tuple(n // 2 - lo for n, (lo, _) in zip(shape, lims))
     pixel = spacing[-1]
 
     results: list[_FrameResult] = []
     images: dict[str, list[np.ndarray]] = {k: [] for k in ("o", "s", "w", "c0", "c1")}
     distances = _distance_grid(shape, lims, spacing) if (contributions or intermediates) else None
-    for t in range(frames_a.shape[0]):
-        corr = _correlate_frame(
-            frames_a[t],
-            frames_b[t],
-            None if frames_m is None else frames_m[t],
-            spacing,
-            lags,
-            original=confidence,
-            subtracted=True,
-            keep_inputs=contributions,
-            workers=workers,
+    for t in range(plan.frames_a.shape[0]):
+        corr = plan.correlate(
+            t, original=confidence, subtracted=True, keep_inputs=contributions, workers=workers
         )
         assert corr.subtracted is not None
         prof_o = None if corr.original is None else bins.mean(corr.original)
@@ -707,9 +687,8 @@ def cross_correlation(
                 )
                 sub = window(shape, spacing, min(reach, max_distance or math.inf))
                 crop = tuple(slice(lo - wlo, hi - wlo + 1) for (lo, hi), (wlo, _) in zip(sub, lims))
-                sub_lags = [(lo - n // 2, hi - n // 2) for n, (lo, hi) in zip(shape, sub)]
                 c0, c1 = contribution_images(
-                    corr.masked0, corr.masked1, weighted[crop], sub_lags, workers
+                    corr.masked0, corr.masked1, weighted[crop], _lags(shape, sub), workers
                 )
                 images["c0"][-1], images["c1"][-1] = c0, c1
         if intermediates:
@@ -837,28 +816,18 @@ def cross_correlation_profile(
     ([0.0, 1.0, 1.4142135623730951], [1, 4, 4])
     """
     plan = _plan(image0, image1, mask, spacing, unit, time_axis, max_distance)
-    frames_a, frames_b, frames_m = plan.frames_a, plan.frames_b, plan.frames_m
-    spacing, unit, series, lags, bins = plan.spacing, plan.unit, plan.series, plan.lags, plan.bins
     rows = []
-    for t in range(frames_a.shape[0]):
-        corr = _correlate_frame(
-            frames_a[t],
-            frames_b[t],
-            None if frames_m is None else frames_m[t],
-            spacing,
-            lags,
-            original=True,
-            subtracted=False,
-            keep_inputs=False,
-            workers=workers,
+    for t in range(plan.frames_a.shape[0]):
+        corr = plan.correlate(
+            t, original=True, subtracted=False, keep_inputs=False, workers=workers
         )
         assert corr.original is not None
-        rows.append(bins.mean(corr.original))
+        rows.append(plan.bins.mean(corr.original))
     return CorrelationProfile(
-        distance=bins.distance,
-        count=bins.count,
-        original=np.stack(rows) if series else rows[0],
+        distance=plan.bins.distance,
+        count=plan.bins.count,
+        original=np.stack(rows) if plan.series else rows[0],
         subtracted=None,
         fit=None,
-        unit=unit,
+        unit=plan.unit,
     )

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.fft
 
-__all__ = ["box_correlation", "contribution_images", "correlate_window", "padded_shape"]
+__all__ = ["box_correlation", "contribution_images", "correlate_window", "padded_shape", "spectrum"]
 
 
 def padded_shape(shape: Sequence[int], lags: Sequence[tuple[int, int]]) -> tuple[int, ...]:

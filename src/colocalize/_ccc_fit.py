@@ -182,10 +182,9 @@ def _mirrored(keys: np.ndarray, values: np.ndarray):
 
 @dataclass(frozen=True)
 class FitResult:
-    """Outcome of the plugin's fit: ``[norm, mean, sigma, ...]`` or None, and the attempts."""
+    """Outcome of the plugin's fit: ``[norm, mean, sigma, ...]``, or None when it failed."""
 
     params: np.ndarray | None
-    attempts: int
 
 
 def _rejected(p, pixel: float, strict: bool) -> bool:
@@ -205,10 +204,9 @@ def fit_profile(keys: np.ndarray, values: np.ndarray, pixel: float) -> FitResult
     keys = np.asarray(keys, dtype=np.float64)
     values = np.asarray(values, dtype=np.float64)
     if keys.size < 2:
-        return FitResult(None, 0)
+        return FitResult(None)
     x, y = _mirrored(keys, values)
     params = lm_fit(x, y, commons_guess(x, y), 100)
-    attempts = 1
     if _rejected(params, pixel, strict=True):
         width = pixel / 10
         while _rejected(params, pixel, strict=False) and width <= pixel / 2:
@@ -218,11 +216,10 @@ def fit_profile(keys: np.ndarray, values: np.ndarray, pixel: float) -> FitResult
                 params = lm_fit(x, y, commons_guess(x, y), 50)
             else:
                 params = None
-            attempts += 1
             width += pixel / 10
     if _rejected(params, pixel, strict=True):
-        return FitResult(None, attempts)
-    return FitResult(params, attempts)
+        return FitResult(None)
+    return FitResult(params)
 
 
 def _greedy_start(x: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
@@ -260,10 +257,9 @@ def fit_sum_of_gaussians(keys: np.ndarray, values: np.ndarray, n: int) -> FitRes
     keys = np.asarray(keys, dtype=np.float64)
     values = np.asarray(values, dtype=np.float64)
     if keys.size < 2:
-        return FitResult(None, 0)
+        return FitResult(None)
     step = float(keys[1] - keys[0])
     params = _fit_n(keys, values, n)
-    attempts = 1
     ok = np.zeros(n, dtype=bool)
     for i in range(n):
         comp = None if params is None else params[3 * i : 3 * i + 3]
@@ -273,17 +269,16 @@ def fit_sum_of_gaussians(keys: np.ndarray, values: np.ndarray, n: int) -> FitRes
                 avg_keys, avg_values = moving_average(keys, values, width)
                 params = _fit_n(avg_keys, avg_values, n)
                 comp = None if params is None else params[3 * i : 3 * i + 3]
-                attempts += 1
                 width += step / 10
         if params is None:
-            return FitResult(None, attempts)
+            return FitResult(None)
         ok[i] = not _rejected(params[3 * i : 3 * i + 3], step, strict=True)
     if params is None or not ok.any():
-        return FitResult(None, attempts)
+        return FitResult(None)
     comps = np.reshape(params, (-1, 3)).copy()
     comps[~ok] = np.nan
     order = np.argsort(np.where(ok, comps[:, 1], np.inf), kind="stable")
-    return FitResult(comps[order].ravel(), attempts)
+    return FitResult(comps[order].ravel())
 
 
 def area_under_curve(keys: np.ndarray, values: np.ndarray, mean: float, sigma: float) -> float:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ProfileBins", "fold", "profile_bins"]
+__all__ = ["ProfileBins", "fold", "profile_bins", "window"]
 
 
 def _axis_window(n: int, spacing: float, max_distance: float | None) -> tuple[int, int]:

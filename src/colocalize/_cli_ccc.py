@@ -90,7 +90,7 @@ def _results_rows(res: Any) -> list[tuple[str, float]]:
     rows: list[tuple[str, float]] = []
     if res.best_frame is not None:
         rows.append(("Frame of best CC", float(res.best_frame)))
-    for i, comp in enumerate(res.components or ()):
+    for i, comp in enumerate(res.components):
         suffix = "" if len(res.components) == 1 else str(i + 1)
         rows += [
             (f"Mean{suffix} ({res.unit})", comp.mean),

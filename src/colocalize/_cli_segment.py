@@ -119,17 +119,40 @@ def _channel(image: Any, key: str | None, option: str) -> int | None:
     )
 
 
-def _run_nuclei(args: argparse.Namespace) -> int:
+def _segment_frames(
+    image: Any, channel: str | None, segment: Any, options: dict[str, Any], out: Path
+) -> Any:
+    """Segment the chosen channel of every frame and write the labels with the image's
+    calibration; returns the labels with a leading frame axis (length 1 without T)."""
     import numpy as np
 
-    from colocalize import measure_objects, read_image, segment_nuclei, write_image
+    from colocalize import write_image
+
+    index = _channel(image, channel, "--channel")
+    data = image.data if index is None else image.channel(index)
+    has_t = "T" in image.axes
+    frames = data if has_t else data[np.newaxis]
+    labels = np.stack(
+        [segment(frame, spacing=image.spatial_spacing, **options) for frame in frames]
+    )
+    axes = ("T" if has_t else "") + image.spatial_axes
+    t_spacing = (image.spacing[image.axes.index("T")],) if has_t else ()
+    write_image(
+        out,
+        labels if has_t else labels[0],
+        axes=axes,
+        spacing=(*t_spacing, *image.spatial_spacing),
+        unit=image.unit,
+    )
+    return labels
+
+
+def _run_nuclei(args: argparse.Namespace) -> int:
+    from colocalize import measure_objects, read_image, segment_nuclei
 
     image = read_image(args.image)
-    index = _channel(image, args.channel, "--channel")
-    data = image.data if index is None else image.channel(index)
     spacing = image.spatial_spacing
     options = {
-        "spacing": spacing,
         "radius": args.radius,
         "min_radius": args.min_radius,
         "max_radius": args.max_radius,
@@ -139,19 +162,14 @@ def _run_nuclei(args: argparse.Namespace) -> int:
         "projection": args.projection,
         "stack_mode": args.stack_mode,
     }
-    frames = data if "T" in image.axes else data[np.newaxis]
-    labels = np.stack([segment_nuclei(frame, **options) for frame in frames])
-    axes = ("T" if "T" in image.axes else "") + image.spatial_axes
-    out = labels if "T" in image.axes else labels[0]
-    t_spacing = (image.spacing[image.axes.index("T")],) if "T" in image.axes else ()
-    write_image(args.out, out, axes=axes, spacing=(*t_spacing, *spacing), unit=image.unit)
+    labels = _segment_frames(image, args.channel, segment_nuclei, options, args.out)
     if args.table is not None:
         import pandas as pd
 
         tables = []
+        has_c = "C" in image.axes
         for t, frame_labels in enumerate(labels):
             frame = image.data[t] if "T" in image.axes else image.data
-            has_c = "C" in image.axes
             table = measure_objects(
                 frame_labels,
                 frame,
@@ -168,15 +186,10 @@ def _run_nuclei(args: argparse.Namespace) -> int:
 
 
 def _run_cells(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from colocalize import read_image, segment_cells, write_image
+    from colocalize import read_image, segment_cells
 
     image = read_image(args.image)
-    index = _channel(image, args.channel, "--channel")
-    data = image.data if index is None else image.channel(index)
     options = {
-        "spacing": image.spatial_spacing,
         "width": args.width,
         "block_size": args.block_size,
         "offset": args.offset,
@@ -184,14 +197,7 @@ def _run_cells(args: argparse.Namespace) -> int:
         "erosion": args.erosion,
         "method": args.method,
     }
-    frames = data if "T" in image.axes else data[np.newaxis]
-    labels = np.stack([segment_cells(frame, **options) for frame in frames])
-    axes = ("T" if "T" in image.axes else "") + image.spatial_axes
-    t_spacing = (image.spacing[image.axes.index("T")],) if "T" in image.axes else ()
-    out = labels if "T" in image.axes else labels[0]
-    write_image(
-        args.out, out, axes=axes, spacing=(*t_spacing, *image.spatial_spacing), unit=image.unit
-    )
+    labels = _segment_frames(image, args.channel, segment_cells, options, args.out)
     print(f"{sum(int(f.max()) for f in labels)} cells in {len(labels)} frame(s) -> {args.out}")
     return 0
 

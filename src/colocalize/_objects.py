@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from colocalize._segment import resolve_spacing
+from colocalize._segment import equivalent_radius, resolve_spacing
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ def ring_mask(
 
 def _channels(
     image: Any,
-    labels_shape: tuple[int, ...],
+    labels: np.ndarray,
     channel_axis: int | None,
     channel_names: Sequence[str] | None,
 ) -> tuple[list[np.ndarray], list[str]]:
@@ -192,7 +192,7 @@ def _channels(
             f"per channel."
         )
     for c in chans:
-        check_same_shape([np.empty(labels_shape, dtype=bool), c], ["labels", "image channel"])
+        check_same_shape([labels, c], ["labels", "image channel"])
     return chans, names
 
 
@@ -254,7 +254,7 @@ def measure_objects(
     if spacing is None and hasattr(image, "spatial_spacing"):
         spacing = image.spatial_spacing
     sp = resolve_spacing(spacing, lab.ndim)
-    chans, names = _channels(image, lab.shape, channel_axis, channel_names)
+    chans, names = _channels(image, lab, channel_axis, channel_names)
     counts = np.bincount(lab.ravel())
     index = np.flatnonzero(counts)
     index = index[index > 0]
@@ -270,9 +270,7 @@ def measure_objects(
         centroid = np.zeros((0, lab.ndim))
     for k, ax in enumerate(axes):
         columns[f"centroid_{ax}"] = centroid[:, k] * sp[k]
-    columns["equivalent_radius"] = (
-        np.cbrt(3.0 * size / (4.0 * math.pi)) if lab.ndim == 3 else np.sqrt(size / math.pi)
-    )
+    columns["equivalent_radius"] = equivalent_radius(size, lab.ndim)
     coords = np.indices(lab.shape, dtype=np.float64) if chans and index.size else None
     for name, chan in zip(names, chans, strict=True):
         values = chan.astype(np.float64)

@@ -30,8 +30,9 @@ def resolve_spacing(spacing: float | Sequence[float] | None, ndim: int) -> tuple
         values = ()
     if len(values) != ndim or not all(math.isfinite(s) and s > 0 for s in values):
         raise ValueError(
-            f"spacing must be a positive number or one positive number per axis ({ndim} "
-            f"values, e.g. (z, y, x) µm), got {spacing!r}."
+            f"spacing must be {ndim} positive finite pixel sizes, one per spatial axis in "
+            f"(z, y, x) order, or one positive number for all axes; got {spacing!r}. Pass e.g. "
+            f"spacing={(1.0,) * ndim}."
         )
     return values
 
@@ -92,6 +93,11 @@ def _estimate_nucleus_radius(
     return radius
 
 
+def equivalent_radius(size: np.ndarray, ndim: int) -> np.ndarray:
+    """Radius of the disk (2D, ``sqrt(A/π)``) or ball (3D, ``cbrt(3V/4π)``) of the same size."""
+    return np.cbrt(3.0 * size / (4.0 * math.pi)) if ndim == 3 else np.sqrt(size / math.pi)
+
+
 def _ellipsoid(radii_px: Sequence[float]) -> np.ndarray:
     half = [max(math.floor(r), 0) for r in radii_px]
     grids = np.ogrid[tuple(slice(-h, h + 1) for h in half)]
@@ -108,7 +114,7 @@ def _remove_by_radius(
     """Drop objects whose equivalent radius is outside [min_radius, max_radius]; relabel 1..n."""
     counts = np.bincount(labels.ravel())
     size = counts * float(np.prod(spacing))
-    radius = np.cbrt(3.0 * size / (4.0 * math.pi)) if labels.ndim == 3 else np.sqrt(size / math.pi)
+    radius = equivalent_radius(size, labels.ndim)
     keep = counts > 0
     if min_radius is not None:
         keep &= radius >= min_radius

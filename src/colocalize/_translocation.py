@@ -236,6 +236,7 @@ def translocation(
     tracks = link_labels(raw, min_iou=min_iou)
     axes = "zyx"[3 - len(spatial) :]
     voxel = float(np.prod(sp))
+    ones = np.ones(spatial)
     rows: list[dict[str, Any]] = []
     n_bad = 0
     for t in range(n_t):
@@ -247,16 +248,14 @@ def translocation(
         ring = ring_mask(nuc, inner=inner, outer=outer, spacing=sp)
         rep = arr[t, rc].astype(np.float64)
         marker = arr[t, nc].astype(np.float64)
-        n_area = np.asarray(ndi.sum_labels(np.ones(spatial), nuc, ids))
-        r_area = np.asarray(ndi.sum_labels(np.ones(spatial), ring, ids))
-        n_mean = np.asarray(ndi.mean(rep, nuc, ids)) if ids.size else np.zeros(0)
+        n_area = np.asarray(ndi.sum_labels(ones, nuc, ids))
+        r_area = np.asarray(ndi.sum_labels(ones, ring, ids))
+        n_mean = np.asarray(ndi.mean(rep, nuc, ids))
         with np.errstate(invalid="ignore", divide="ignore"):
             r_sum = np.asarray(ndi.sum_labels(rep, ring, ids))
             r_mean = np.where(r_area > 0, r_sum / np.where(r_area > 0, r_area, 1), np.nan)
             ratio = np.where(n_mean != 0, r_mean / np.where(n_mean != 0, n_mean, 1), np.nan)
-        centroid = np.asarray(ndi.center_of_mass(np.ones(spatial), nuc, ids)).reshape(
-            ids.size, len(spatial)
-        )
+        centroid = np.asarray(ndi.center_of_mass(ones, nuc, ids)).reshape(ids.size, len(spatial))
         cell = np.where(ring > 0, ring, nuc)
         order = np.argsort(cell.ravel(), kind="stable")
         sorted_ids = cell.ravel()[order]
