@@ -65,7 +65,7 @@ def main() -> None:
         pd.testing.assert_frame_equal(serial.read_coefficients(), parallel.read_coefficients())
         print(f"speed-up processes / serial: {t_serial / t_par:.2f}x")
         resumed, _ = run(root, Path(tmp) / "processes", "rerun (all resumed)",
-                                workers=args.workers, method=method)
+                     workers=args.workers, method=method)
         assert resumed.n_resumed == n
         try:
             from distributed import Client, LocalCluster

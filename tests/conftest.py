@@ -79,3 +79,35 @@ def imagej(ij):
     from colocalize.imagej import start
 
     return start()
+
+
+@pytest.fixture
+def session(imagej, request):
+    """The ``imagej`` gateway in batch mode (images kept without windows), with no images, no
+    rows in the Results table or in the test module's ``TABLES`` and (with a display) an empty
+    Log left over from other tests."""
+    import jpype
+
+    from colocalize.imagej import get_table
+
+    window_manager = jpype.JClass("ij.WindowManager")
+    tables = getattr(request.module, "TABLES", ())
+
+    def clean() -> None:
+        for image_id in window_manager.getIDList() or []:
+            imp = window_manager.getImage(int(image_id))
+            if imp is not None:
+                imp.changes = False
+                imp.close()
+        jpype.JClass("ij.measure.ResultsTable").getResultsTable().reset()
+        for title in tables:
+            found = get_table(title)
+            if found is not None:
+                found.reset()
+        if not imagej.headless:
+            imagej.IJ.log("\\Clear")
+
+    clean()
+    jpype.JClass("ij.macro.Interpreter").batchMode = True
+    yield imagej
+    clean()

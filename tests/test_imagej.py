@@ -46,35 +46,6 @@ def quiet(function, *args, **kwargs):
         return function(*args, **kwargs)
 
 
-@pytest.fixture
-def session(imagej):
-    """The ImageJ gateway, with batch mode on (images kept without windows), and no images or
-    table rows left over from other tests."""
-    jpype = pytest.importorskip("jpype")
-    interpreter = jpype.JClass("ij.macro.Interpreter")
-    window_manager = jpype.JClass("ij.WindowManager")
-    results_table = jpype.JClass("ij.measure.ResultsTable")
-
-    def clean() -> None:
-        for image_id in window_manager.getIDList() or []:
-            imp = window_manager.getImage(int(image_id))
-            if imp is not None:
-                imp.changes = False
-                imp.close()
-        results_table.getResultsTable().reset()
-        for title in TABLES:
-            table = get_table(title)
-            if table is not None:
-                table.reset()
-        if not imagej.headless:
-            imagej.IJ.log("\\Clear")
-
-    clean()
-    interpreter.batchMode = True
-    yield imagej
-    clean()
-
-
 def table(gateway, title: str):
     """The rows of table ``title`` as a DataFrame."""
     found = get_table(title)
@@ -194,24 +165,14 @@ def test_coefficients_with_mask_image_and_selection(session, ij):
     put(a, "A")
     put(b, "B")
     put(mask, "cell mask")
-    assert (
-        run(session, "Coloc Coefficients...", "image_1=A image_2=B mask=[cell mask] threshold=None")
-        is None
-    )
-    assert_row_matches(
-        table(session, "Colocalization coefficients").iloc[-1],
-        quiet(colocalize.coefficients, a, b, mask=mask),
-    )
-
-    image_by_title("A").setRoi(ij.JClass("ij.gui.Roi")(8, 5, 25, 25))
-    assert (
-        run(session, "Coloc Coefficients...", "image_1=A image_2=B mask=<Selection> threshold=None")
-        is None
-    )
-    assert_row_matches(
-        table(session, "Colocalization coefficients").iloc[-1],
-        quiet(colocalize.coefficients, a, b, mask=mask),
-    )
+    image_by_title("A").setRoi(ij.JClass("ij.gui.Roi")(8, 5, 25, 25))  # the same rectangle
+    for choice in ("[cell mask]", "<Selection>"):
+        options = f"image_1=A image_2=B mask={choice} threshold=None"
+        assert run(session, "Coloc Coefficients...", options) is None
+        assert_row_matches(
+            table(session, "Colocalization coefficients").iloc[-1],
+            quiet(colocalize.coefficients, a, b, mask=mask),
+        )
 
 
 def test_colocalized_pixel_mask_carries_titles_and_calibration(session):

@@ -22,25 +22,7 @@ from colocalize.imagej import from_results_table, get_table
 pytestmark = pytest.mark.imagej_command
 
 TABLE = "Batch summary"
-
-
-@pytest.fixture
-def session(imagej):
-    """The gateway in batch mode, with an empty Results table, summary table and Log."""
-    jpype = pytest.importorskip("jpype")
-
-    def clean() -> None:
-        jpype.JClass("ij.measure.ResultsTable").getResultsTable().reset()
-        found = get_table(TABLE)
-        if found is not None:
-            found.reset()
-        if not imagej.headless:
-            imagej.IJ.log("\\Clear")
-
-    clean()
-    jpype.JClass("ij.macro.Interpreter").batchMode = True
-    yield imagej
-    clean()
+TABLES = [TABLE]  # emptied before and after every test by the session fixture (conftest.py)
 
 
 def run(gateway, options: str) -> str | None:
@@ -89,6 +71,14 @@ def summary_table() -> pd.DataFrame:
     return from_results_table(found)
 
 
+def python_batch(repository: Path, tmp_path: Path, **options) -> colocalize.BatchResult:
+    """``colocalize.batch`` of ``repository`` as Coloc Batch runs it (one process), into
+    ``tmp_path/python``."""
+    return colocalize.batch(
+        repository, out=tmp_path / "python", workers=1, progress=False, **options
+    )
+
+
 def assert_summary_matches(got: pd.DataFrame, expected: pd.DataFrame) -> None:
     assert len(got) == len(expected) > 0
     assert "channel2" not in got  # pairs only: the empty triple column is left out
@@ -114,14 +104,12 @@ def test_batch_matches_python_api_reports_failures_and_writes_a_report(
     )
     capfd.readouterr()
     assert run(session, options) is None
-    expected = colocalize.batch(
+    expected = python_batch(
         repository,
-        out=tmp_path / "python",
+        tmp_path,
         pattern="{condition}/*.tif",
         method="costes",
         channels=["0", "1"],
-        workers=1,
-        progress=False,
     )
     assert expected.n_failed == 1
     got = summary_table()
@@ -143,15 +131,13 @@ def test_batch_thresholds_mask_channel_default_output_and_resume(
     options = f"folder=[{repository}] threshold=Otsu mask_channel=3 mask_method=Li resume"
     assert run(session, options) is None
     out = repository / "colocalize-batch"  # the default output folder, left out of the batch
-    expected = colocalize.batch(
+    expected = python_batch(
         repository,
-        out=tmp_path / "python",
+        tmp_path,
         pattern="**/*.tif",
         method="Otsu",
         mask_channel="2",
         mask_method="Li",
-        workers=1,
-        progress=False,
     )
     assert_summary_matches(summary_table(), expected.read_summary())
     assert (out / "coefficients.csv").is_file()
@@ -178,13 +164,11 @@ def test_batch_with_manual_thresholds_csv(session, repository, tmp_path):
         f"threshold=Manual thresholds_csv=[{csv}]"
     )
     assert run(session, options) is None
-    expected = colocalize.batch(
+    expected = python_batch(
         repository,
-        out=tmp_path / "python",
+        tmp_path,
         pattern="{condition}/*.tif",
         thresholds=csv,
-        workers=1,
-        progress=False,
     )
     got = summary_table()
     assert set(got["threshold_source"]) == {"manual"}
@@ -204,14 +188,12 @@ def test_batch_with_a_learned_threshold_model(session, repository, tmp_path):
         f"threshold=Model model=[{model}] channels=[1,2]"
     )
     assert run(session, options) is None
-    expected = colocalize.batch(
+    expected = python_batch(
         repository,
-        out=tmp_path / "python",
+        tmp_path,
         pattern="{condition}/*.tif",
         model=model,
         channels=["0", "1"],
-        workers=1,
-        progress=False,
     )
     got = summary_table()
     assert set(got["threshold_source"]) == {"model"}

@@ -22,30 +22,6 @@ pytestmark = pytest.mark.imagej_command
 TABLES = ["Nuclei measurements", "Translocation"]
 
 
-@pytest.fixture
-def session(imagej):
-    """The gateway in batch mode, without images or table rows from other tests."""
-    jpype = pytest.importorskip("jpype")
-    window_manager = jpype.JClass("ij.WindowManager")
-
-    def clean() -> None:
-        for image_id in window_manager.getIDList() or []:
-            imp = window_manager.getImage(int(image_id))
-            if imp is not None:
-                imp.changes = False
-                imp.close()
-        jpype.JClass("ij.measure.ResultsTable").getResultsTable().reset()
-        for title in TABLES:
-            found = get_table(title)
-            if found is not None:
-                found.reset()
-
-    clean()
-    jpype.JClass("ij.macro.Interpreter").batchMode = True
-    yield imagej
-    clean()
-
-
 def run(gateway, command: str, options: str) -> str | None:
     """Run ``command`` from a macro; colocalize's error message, or None on success."""
     import jpype

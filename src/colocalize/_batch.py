@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import hashlib
+import itertools
 import json
 import multiprocessing
 import os
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from colocalize._batch_inputs import ImageEntry, find_images, read_manifest, read_manual
-from colocalize._batch_worker import ImageTask, Variant, process_image
+from colocalize._batch_worker import ImageTask, Variant, empty_result, process_image
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -95,9 +96,13 @@ class BatchResult:
 
     def read_errors(self) -> pd.DataFrame:
         """``errors.csv`` as a DataFrame (columns path, threshold_source, error)."""
-        import pandas as pd
+        return _read_errors(self.errors)
 
-        return pd.read_csv(self.errors, keep_default_na=False, dtype=str)
+
+def _read_errors(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.read_csv(path, keep_default_na=False, dtype=str)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -292,25 +297,28 @@ def batch(
 
     results: dict[str, dict[str, Any]] = {}
     todo: list[ImageTask] = []
+    keys: dict[str, str] = {}  # task key of every image to measure, by path
     for task, entry in zip(tasks, entries):
-        part = _load_part(parts_dir, task, entry) if resume else None
+        key = _task_key(task)
+        part = _load_part(parts_dir, entry, key) if resume else None
         if part is not None:
             results[task.relpath] = part
         else:
             todo.append(task)
+            keys[task.relpath] = key
     n_resumed = len(results)
 
     bar = _progress_bar(progress, len(tasks), n_resumed)
     n_pixels = 0
-    by_relpath = {t.relpath: t for t in todo}
     try:
         for res in _execute(todo, workers=workers, scheduler=scheduler, client=client):
-            results[res["relpath"]] = res
+            relpath = res["relpath"]
+            results[relpath] = res
             n_pixels += int(res.get("n_pixels", 0))
             if not res["errors"]:
-                task = by_relpath[res["relpath"]]
+                key = keys[relpath]
                 _write_atomic(
-                    parts_dir / _part_name(task), json.dumps({"key": _task_key(task), **res})
+                    parts_dir / _part_name(relpath, key), json.dumps({"key": key, **res})
                 )
             if bar is not None:
                 bar.update(1)
@@ -437,20 +445,22 @@ def _task_key(task: ImageTask) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _part_name(task: ImageTask) -> str:
-    path_hash = hashlib.sha256(task.relpath.encode()).hexdigest()[:16]
-    return f"{path_hash}-{_task_key(task)[:16]}.json"
+def _part_name(relpath: str, key: str) -> str:
+    """The file of an image's results under ``.parts``: its path's and task key's hashes."""
+    path_hash = hashlib.sha256(relpath.encode()).hexdigest()[:16]
+    return f"{path_hash}-{key[:16]}.json"
 
 
-def _load_part(parts: Path, task: ImageTask, entry: ImageEntry) -> dict[str, Any] | None:
-    file = parts / _part_name(task)
+def _load_part(parts: Path, entry: ImageEntry, key: str) -> dict[str, Any] | None:
+    """The saved results of ``entry`` when its task ``key`` and file are unchanged, else None."""
+    file = parts / _part_name(entry.relpath, key)
     try:
         part = json.loads(file.read_text(encoding="utf-8"))
         st = entry.path.stat()
     except (OSError, ValueError):
         return None
     same = (
-        part.get("key") == _task_key(task)
+        part.get("key") == key
         and part.get("size") == st.st_size
         and part.get("mtime_ns") == st.st_mtime_ns
         and not part.get("errors")
@@ -605,7 +615,7 @@ def _execute_dask(
             by_key[future.key] = task
             return future
 
-        queue = as_completed([submit(t) for t in _take(pending, n)])
+        queue = as_completed([submit(t) for t in itertools.islice(pending, n)])
         for future in queue:
             task = by_key.pop(future.key)
             try:
@@ -620,20 +630,8 @@ def _execute_dask(
             client.close()
 
 
-def _take(items: Iterator[ImageTask], n: int) -> list[ImageTask]:
-    out = []
-    for item in items:
-        out.append(item)
-        if len(out) == n:
-            break
-    return out
-
-
 def _failure(task: ImageTask, message: str) -> dict[str, Any]:
-    return {
-        "relpath": task.relpath, "sha256": "", "size": -1, "mtime_ns": -1, "n_pixels": 0,
-        "rows": [], "errors": [["", message]], "warnings": [], "seconds": 0.0,
-    }
+    return {**empty_result(task.relpath), "errors": [["", message]]}
 
 
 # ---------------------------------------------------------------- outputs

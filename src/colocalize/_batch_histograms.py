@@ -75,6 +75,7 @@ def condition_histograms(
     list of PanelCell
         Sorted by pair, condition and source. Conditions are the batch's summary groups.
     """
+    from colocalize._background import apply_threshold
     from colocalize._batch import _read_csv
 
     folder = Path(out)
@@ -94,13 +95,13 @@ def condition_histograms(
     condition_of: dict[str, str] = {}
     unique = table.drop_duplicates(["path", "threshold_source", "channel0", "channel1"])
     for record in unique.to_dict(orient="records"):
-        order[_condition(record, groups)] = tuple(record[g] for g in groups)
+        cond = _condition(record, groups)
+        order[cond] = tuple(record[g] for g in groups)
         jobs.setdefault(record["path"], []).append((
             record["threshold_source"], str(record["channel0"]), str(record["channel1"]),
-            _condition(record, groups), float(record["background0"]),
-            float(record["background1"]),
+            cond, float(record["background0"]), float(record["background1"]),
         ))
-        condition_of[record["path"]] = _condition(record, groups)
+        condition_of[record["path"]] = cond
     if max_images is not None:
         kept: dict[str, int] = {}
         for path in sorted(jobs):
@@ -121,21 +122,16 @@ def condition_histograms(
         channels, names, mask, _ = load_channels(task(path))
         return dict(zip(names, channels)), mask, channels[0].dtype
 
-    # float images need the largest value first (fixed bins across images)
+    # the bins of float images span the largest value of every float image: integer images are
+    # counted as they are read; from the first float image on, images are counted on a second
+    # reading, once those values are known (same order, so the same cells and bins)
     tops: dict[str, float] = {}
     cells: dict[tuple[str, str, str, str], list[Any]] = {}
-    for path in sorted(jobs):
-        by_name, mask, dtype = pixels(path)
-        if dtype.kind == "f":
-            for name, ch in by_name.items():
-                tops[name] = max(tops.get(name, 0.0), float(np.nanmax(ch)) if ch.size else 0.0)
-    for path in sorted(jobs):
-        by_name, mask, dtype = pixels(path)
+
+    def count(path: str, by_name: dict[str, np.ndarray], mask: Any, dtype: np.dtype) -> None:
         for source, c0, c1, cond, t0, t1 in jobs[path]:
             a, b = by_name[c0], by_name[c1]
             if source in CORRECTING:
-                from colocalize._background import apply_threshold
-
                 a = apply_threshold(a, t0) if math.isfinite(t0) else a
                 b = apply_threshold(b, t1) if math.isfinite(t1) else b
             keep = (a != 0) | (b != 0)
@@ -156,6 +152,19 @@ def condition_histograms(
                 counts.shape
             )
             cells[key][3] += 1
+
+    deferred: list[str] = []
+    for path in sorted(jobs):
+        by_name, mask, dtype = pixels(path)
+        if dtype.kind == "f":
+            for name, ch in by_name.items():
+                tops[name] = max(tops.get(name, 0.0), float(np.nanmax(ch)) if ch.size else 0.0)
+        if deferred or dtype.kind == "f":
+            deferred.append(path)
+        else:
+            count(path, by_name, mask, dtype)
+    for path in deferred:
+        count(path, *pixels(path))
     pair_order = list(
         dict.fromkeys(zip(unique["channel0"].astype(str), unique["channel1"].astype(str)))
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ImageTask", "Variant", "load_channels", "process_image", "sha256_file"]
+__all__ = ["ImageTask", "Variant", "empty_result", "load_channels", "process_image", "sha256_file"]
 
 # The threshold sources whose thresholds remove the background (apply_threshold, seed paper);
 # the others gate pixels inside the coefficients (Coloc 2 convention).
@@ -96,6 +96,7 @@ def load_channels(
     """
     from colocalize._io import read_image
     from colocalize._threshold import threshold
+    from colocalize._validation import as_mask
 
     image = read_image(task.path)
     if "C" not in image.axes:
@@ -109,7 +110,7 @@ def load_channels(
     shape = channels[0].shape
     mask: np.ndarray | None = None
     if task.mask_path:
-        mask = np.broadcast_to(_plane(task.mask_path, "mask") != 0, shape)
+        mask = as_mask(_plane(task.mask_path, "mask"), shape, name=f"mask {task.mask_path}")
     if task.mask_channel is not None:
         ch = channels[_channel_key(task.mask_channel, names, "mask channel")]
         fg = ch > threshold(ch, task.mask_method)
@@ -194,6 +195,14 @@ def measure(
     return rows
 
 
+def empty_result(relpath: str) -> dict[str, Any]:
+    """The result of an image with nothing measured yet (the keys of :func:`process_image`)."""
+    return {
+        "relpath": relpath, "sha256": "", "size": -1, "mtime_ns": -1, "n_pixels": 0,
+        "rows": [], "errors": [], "warnings": [], "seconds": 0.0,
+    }
+
+
 def process_image(task: ImageTask) -> dict[str, Any]:
     """Process one image; never raises (failures come back in ``errors``).
 
@@ -202,10 +211,7 @@ def process_image(task: ImageTask) -> dict[str, Any]:
     ``errors`` (list of ``[variant, message]``) and ``warnings`` (messages).
     """
     start = time.perf_counter()
-    result: dict[str, Any] = {
-        "relpath": task.relpath, "sha256": "", "size": -1, "mtime_ns": -1, "n_pixels": 0,
-        "rows": [], "errors": [], "warnings": [],
-    }
+    result = empty_result(task.relpath)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

@@ -40,15 +40,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _imagej(args: argparse.Namespace) -> int:
-    import jpype
-
     from colocalize.imagej import start
+    from colocalize.imagej._jvm import bridge_class
 
     gateway = start(args.fiji, mode="headless" if args.headless else None, gui=args.macro is None)
     if args.macro is not None:
         if not args.macro.is_file():
             raise FileNotFoundError(f"--macro {str(args.macro)!r} is not a file")
-        dispatch = jpype.JClass("colocalize.bridge.Dispatch")
+        dispatch = bridge_class("Dispatch")
         returned = gateway.IJ.runMacroFile(str(args.macro.resolve()), args.arg)
         # ImageJ returns "[aborted]" when the macro stopped on an error of its own
         aborted = returned is not None and str(returned) == "[aborted]"

@@ -31,23 +31,15 @@ def _png(fig: Any) -> str:
 
 
 def _formatted_summary(summary: Any) -> Any:
-    import numpy as np
     import pandas as pd
 
-    keys = [
-        c for c in summary.columns
-        if c != "n_images" and not c.endswith(("_mean", "_sem", "_n"))
-    ]
-    if "channel2" in keys and (summary["channel2"].fillna("") == "").all():
-        keys.remove("channel2")
-    out = summary[[*keys, "n_images"]].copy()
+    from colocalize.plot._batch import mean_sem, summary_keys
+
+    out = summary[[*summary_keys(summary), "n_images"]].copy()
     for c in _SHOWN:
         if f"{c}_mean" not in summary.columns:
             continue
-        cells = []
-        for mean, sem in zip(summary[f"{c}_mean"], summary[f"{c}_sem"]):
-            text = "NaN" if not np.isfinite(mean) else f"{mean:.3f}"
-            cells.append(text + (f" ± {sem:.3f}" if np.isfinite(sem) else ""))
+        cells = [mean_sem(m, s, 3) for m, s in zip(summary[f"{c}_mean"], summary[f"{c}_sem"])]
         out[c] = pd.Series(cells, index=summary.index)
     return out
 
@@ -86,7 +78,7 @@ def write_report(
     """
     from matplotlib.figure import Figure
 
-    from colocalize._batch import _read_csv, _write_atomic
+    from colocalize._batch import _read_csv, _read_errors, _write_atomic
     from colocalize.plot._batch import coefficient_strips, histogram_panel
 
     folder = Path(out)
@@ -101,12 +93,12 @@ def write_report(
     table = _read_csv(folder / "coefficients.csv")
     summary = _read_csv(folder / "summary.csv")
     errors_file = folder / "errors.csv"
-    import pandas as pd
+    if errors_file.is_file():
+        errors = _read_errors(errors_file)
+    else:
+        import pandas as pd
 
-    errors = (
-        pd.read_csv(errors_file, dtype=str, keep_default_na=False)
-        if errors_file.is_file() else pd.DataFrame(columns=["path", "threshold_source", "error"])
-    )
+        errors = pd.DataFrame(columns=["path", "threshold_source", "error"])
     params = prov.get("parameters", {})
     counts = prov.get("counts", {})
     parts = [

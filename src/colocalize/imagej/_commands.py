@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from colocalize._io import Image
+from colocalize._validation import as_mask
 from colocalize.imagej._convert import (
     from_imageplus,
     mask_from_imageplus,
@@ -97,11 +98,7 @@ def _mask(call: Call, choice: str, source: _Channel) -> np.ndarray | None:
             )
         return mask
     mask = mask_from_imageplus(call.image(choice))
-    if mask.ndim > len(shape) or mask.shape != shape[len(shape) - mask.ndim :]:
-        raise ValueError(
-            f"the mask image {choice!r} has shape {mask.shape}, which does not match the image "
-            f"shape {shape}; use a mask of the same size (or of one plane)"
-        )
+    as_mask(mask, shape, name=f"the mask image {choice!r}")  # the shape check only
     if not mask.any():
         raise ValueError(
             f"the mask image {choice!r} is empty (all zero); choose a mask with pixels inside"
@@ -322,7 +319,7 @@ def cross_correlation_command(call: Call) -> None:
     titles = call.image_titles()
     dialog = call.dialog()
     _two_channel_dialog(dialog, call, titles)
-    dialog.choice("Mask", [NONE, SELECTION, *titles], NONE)
+    _add_mask_field(dialog, titles)
     dialog.checkbox("Confidence", True)
     dialog.number("Significant_digits", 0, digits=0)
     dialog.checkbox("Contribution_images", False)

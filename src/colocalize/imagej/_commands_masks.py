@@ -28,11 +28,12 @@ def _pixel_size(call: Call) -> float:
     title = call.current_title()
     if title is None:
         return 1.0
-    cal = call.image(title).getCalibration()
+    imp = call.image(title)
+    cal = imp.getCalibration()
     if not bool(cal.scaled()):
         return 1.0
     sizes = [float(cal.pixelWidth), float(cal.pixelHeight)]
-    if int(call.image(title).getNSlices()) > 1:
+    if int(imp.getNSlices()) > 1:
         sizes.append(float(cal.pixelDepth))
     return max(s for s in sizes if s > 0) if any(s > 0 for s in sizes) else 1.0
 

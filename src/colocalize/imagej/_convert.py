@@ -231,9 +231,7 @@ def roi_mask(imp: Any) -> np.ndarray | None:
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, (bool, np.bool_)):
-        return float(value)
-    if isinstance(value, (int, float, np.integer, np.floating)):
+    if isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
         return float(value)
     if value is None:
         return math.nan

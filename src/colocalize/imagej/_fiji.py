@@ -108,15 +108,9 @@ def doctor(fiji: str | os.PathLike[str] | None = None) -> list[tuple[str, bool, 
         )
     jar = bridge_jar()
     rows.append(("colocalize shim jar", jar.is_file(), str(jar)))
-    rows.append(
-        (
-            "display",
-            display_available(),
-            "available"
-            if display_available()
-            else "none: GUI needs a display (or xvfb-run); macros run headless",
-        )
-    )
+    display = display_available()
+    no_display = "none: GUI needs a display (or xvfb-run); macros run headless"
+    rows.append(("display", display, "available" if display else no_display))
     pyimagej = _version("pyimagej")
     rows.append(
         (

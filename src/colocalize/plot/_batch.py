@@ -277,6 +277,19 @@ def coefficient_strips(
     return ax
 
 
+def summary_keys(summary: Any) -> list[str]:
+    """The group columns of a batch summary (``channel2`` left out when no row has one)."""
+    stats = ("_mean", "_sem", "_n")
+    keys = [c for c in summary.columns if c != "n_images" and not c.endswith(stats)]
+    return [k for k in keys if not (k == "channel2" and (summary[k].fillna("") == "").all())]
+
+
+def mean_sem(mean: float, sem: float, digits: int) -> str:
+    """``"mean ± sem"`` with ``digits`` decimals (``"NaN"`` mean, no ``± sem`` when NaN)."""
+    text = f"{mean:.{digits}f}" if np.isfinite(mean) else "NaN"
+    return text + (f" ± {sem:.{digits}f}" if np.isfinite(sem) else "")
+
+
 def summary_table(
     summary: Any,
     *,
@@ -316,19 +329,14 @@ def summary_table(
     missing = [c for c in coefficients if f"{c}_mean" not in summary.columns]
     if missing:
         raise ValueError(f"the summary has no columns for {missing}")
-    stats = ("_mean", "_sem", "_n")
-    keys = [c for c in summary.columns if c != "n_images" and not c.endswith(stats)]
-    keys = [k for k in keys if not (k == "channel2" and (summary[k].fillna("") == "").all())]
+    keys = summary_keys(summary)
     header = [*keys, *coefficients]
     cells = []
     for _, row in summary.iterrows():
         line = ["" if str(row[k]) == "nan" else str(row[k]) for k in keys]
         for c in coefficients:
-            mean, sem, n = row[f"{c}_mean"], row[f"{c}_sem"], row[f"{c}_n"]
-            text = f"{mean:.{digits}f}" if np.isfinite(mean) else "NaN"
-            if np.isfinite(sem):
-                text += f" ± {sem:.{digits}f}"
-            line.append(f"{text} ({int(n)})")
+            text = mean_sem(row[f"{c}_mean"], row[f"{c}_sem"], digits)
+            line.append(f"{text} ({int(row[f'{c}_n'])})")
         cells.append(line)
     if ax is None:
         _, ax = plt.subplots(figsize=(1.3 * len(header) + 1, 0.25 * len(cells) + 0.8))

@@ -1,7 +1,6 @@
 package colocalize.bridge;
 
 import java.util.Map;
-import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** The handlers registered from Python, by command key. */
@@ -21,9 +20,5 @@ public final class Registry {
 
     public static Handler get(String command) {
         return HANDLERS.get(command);
-    }
-
-    public static String[] keys() {
-        return new TreeSet<String>(HANDLERS.keySet()).toArray(new String[0]);
     }
 }
