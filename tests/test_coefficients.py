@@ -19,15 +19,11 @@ from colocalize import ColocalizeWarning, coefficients, triple_coefficients
 DTYPES = [np.uint8, np.uint16, np.int32, np.float32, np.float64]
 
 
-def _read(path):
-    return tifffile.imread(path)
-
-
 @pytest.fixture(scope="module")
 def colocsample(coloc2_dir):
-    green = _read(coloc2_dir / "colocsample1b-green.tif")
-    red = _read(coloc2_dir / "colocsample1b-red.tif")
-    mask = _read(coloc2_dir / "colocsample1b-mask.tif") > 0
+    green = tifffile.imread(coloc2_dir / "colocsample1b-green.tif")
+    red = tifffile.imread(coloc2_dir / "colocsample1b-red.tif")
+    mask = tifffile.imread(coloc2_dir / "colocsample1b-mask.tif") > 0
     return green, red, mask
 
 
@@ -83,8 +79,8 @@ MANDERS = {
 @pytest.mark.parametrize("name", sorted(MANDERS))
 def test_manders_1993_images(coloc2_dir, name):
     pytest.importorskip("imagecodecs")
-    a = _read(coloc2_dir / "mandersA.tiff")
-    x = _read(coloc2_dir / f"manders{name}.tiff")
+    a = tifffile.imread(coloc2_dir / "mandersA.tiff")
+    x = tifffile.imread(coloc2_dir / f"manders{name}.tiff")
     pearson, m1, m2 = MANDERS[name]
     c = coefficients(a, x)
     assert c.pearson == pytest.approx(pearson, abs=0.01)
@@ -93,15 +89,18 @@ def test_manders_1993_images(coloc2_dir, name):
 
 
 def test_uncorrelated_zstacks(coloc2_dir):
-    c = coefficients(_read(coloc2_dir / "greenZstack.tif"), _read(coloc2_dir / "redZstack.tif"))
+    c = coefficients(
+        tifffile.imread(coloc2_dir / "greenZstack.tif"),
+        tifffile.imread(coloc2_dir / "redZstack.tif"),
+    )
     assert abs(c.pearson) <= 0.05
     assert abs(c.icq) < 0.01
     assert abs(c.spearman) < 0.012
 
 
 def test_synthetic_negative_spearman(coloc2_dir):
-    a = _read(coloc2_dir / "syntheticNegCh1.tif")
-    b = _read(coloc2_dir / "syntheticNegCh2.tif")
+    a = tifffile.imread(coloc2_dir / "syntheticNegCh1.tif")
+    b = tifffile.imread(coloc2_dir / "syntheticNegCh2.tif")
     assert a.dtype == np.float32
     assert coefficients(a, b).spearman == pytest.approx(-0.1743071, abs=1e-6)
 

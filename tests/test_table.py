@@ -16,6 +16,7 @@ from colocalize import (
     bivariate_histogram,
     coefficient_table,
     coefficients,
+    costes_threshold,
     triple_coefficients,
     write_image,
 )
@@ -85,9 +86,6 @@ def test_image_object_supplies_axis_and_names():
 
 
 def test_costes_per_pair_and_per_object():
-    pytest.importorskip("colocalize._costes")
-    from colocalize import costes_threshold
-
     img = _image(np.uint8)
     table = coefficient_table(img, channel_axis=0, thresholds="costes")
     expected = costes_threshold(img[0], img[1])

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from colocalize._coefficients import select_pixels
 from colocalize._validation import as_image, warn_degenerate
 
 __all__ = [
@@ -156,7 +157,7 @@ def _split_channels(image: object, channel_axis: int | None) -> list[np.ndarray]
             f"channel_axis={channel_axis} is out of range for an image of shape {arr.shape}; "
             f"pass the axis that indexes the channels (or None for one channel)."
         )
-    return [np.take(arr, i, axis=channel_axis) for i in range(arr.shape[channel_axis])]
+    return list(np.moveaxis(arr, channel_axis, 0))  # views, not copies
 
 
 def histogram_deciles(image: object, *, channel_axis: int | None = None) -> np.ndarray:
@@ -188,15 +189,13 @@ def histogram_deciles(image: object, *, channel_axis: int | None = None) -> np.n
            [ 0. ,  0. ]])
     """
     channels = _split_channels(image, channel_axis)
-    responders = np.zeros(channels[0].shape, dtype=bool)
-    for ch in channels:
-        responders |= ch != 0
-    if not responders.any():
+    _, responders = select_pixels(channels, mask=None, exclude_zero_zero=True, saturated=None)
+    if responders[0].size == 0:
         warn_degenerate("histogram_deciles: every pixel is zero (no responders); deciles are NaN.")
         out = np.full((len(channels), 9), np.nan)
     else:
         q = np.asarray(_DECILES, dtype=np.float64) / 10.0
-        out = np.stack([np.quantile(ch[responders].astype(np.float64), q) for ch in channels])
+        out = np.stack([np.quantile(values.astype(np.float64), q) for values in responders])
     return out if channel_axis is not None else out[0]
 
 

@@ -91,8 +91,7 @@ def _is_number(text: str) -> bool:
 def _read_plane_mask(path: Path, name: str) -> np.ndarray:
     from colocalize._io import read_image
 
-    data = np.asarray(read_image(path).data)
-    squeezed = np.squeeze(data)
+    squeezed = np.squeeze(read_image(path).data)
     if squeezed.ndim == 0:
         raise ValueError(f"--{name} {path} holds a single pixel")
     return squeezed
@@ -109,7 +108,7 @@ def _run_coefficients(args: argparse.Namespace) -> int:
             f"least two channels"
         )
     channel_axis = image.axes.index("C")
-    data = np.asarray(image.data)
+    data = image.data
     names = list(image.channel_names)
     if args.channels:
         index = [names.index(c) if c in names else int(c) for c in args.channels]

@@ -57,7 +57,7 @@ def register(subparsers: Any) -> None:
 
 
 def _channel_index(image: Any, channel: str | None) -> list[int]:
-    count = image.n_channels if "C" in image.axes else 1
+    count = image.n_channels
     if channel is None:
         return list(range(count))
     if channel.isdigit() and int(channel) < count:
@@ -80,7 +80,6 @@ def _run(args: argparse.Namespace) -> int:
     if args.mask is not None:
         mask_image = read_image(args.mask)
         mask = np.squeeze(mask_image.data) != 0
-    has_channels = "C" in image.axes
     options = {
         "mask": mask,
         "dark_background": not args.bright_background,
@@ -88,8 +87,8 @@ def _run(args: argparse.Namespace) -> int:
     }
     print("channel\tname\tmethod\t" + ("slice\t" if args.per_slice else "") + "threshold")
     for index in _channel_index(image, args.channel):
-        data = image.channel(index) if has_channels else image.data
-        name = image.channel_names[index] if has_channels and image.channel_names else ""
+        data = image.channel(index)
+        name = image.channel_names[index] if image.channel_names else ""
         prefix = f"{index}\t{name}\t{args.method}\t"
         if args.per_slice:
             values = threshold_per_slice(data, args.method, **options)

@@ -169,6 +169,7 @@ class _Channels:
         self.n = flats[0].size if flats else 0
         self._codes: dict[int, ChannelCodes] = {}
         self._sums: dict[int, float] = {}
+        self._constant: dict[int, bool] = {}
 
     def codes(self, i: int) -> ChannelCodes:
         if i not in self._codes:
@@ -185,8 +186,10 @@ class _Channels:
         return self._sums[i]
 
     def is_constant(self, i: int) -> bool:
-        flat = self.flats[i]
-        return bool(flat.min() == flat.max())
+        if i not in self._constant:
+            flat = self.flats[i]
+            self._constant[i] = bool(flat.min() == flat.max())
+        return self._constant[i]
 
     def _cheap_codes(self, i: int) -> bool:
         return i in self._codes or self.flats[i].dtype.kind in "iub"
@@ -218,29 +221,26 @@ class _Channels:
             reasons.add("every coefficient", "no pixel is selected (empty mask or all excluded)")
             empty = dict.fromkeys(_FLOAT_FIELDS, _NAN)
             return Coefficients(**empty, n_pixels=0, threshold0=t0, threshold1=t1)
-        use_codes = rank_coefficients or (self._cheap_codes(i) and self._cheap_codes(j))
+        # weighted points (u, v, w): the joint histogram's cells when it is small enough,
+        # else every pixel with weight 1 (w None)
         joint = None
         ru = rv = None
-        if use_codes:
+        w: np.ndarray | None = None
+        if rank_coefficients or (self._cheap_codes(i) and self._cheap_codes(j)):
             ci, cj = self.codes(i), self.codes(j)
             if ci.n_codes * cj.n_codes <= MAX_JOINT_CELLS:
                 joint = joint_histogram(ci, cj)
                 cells = np.flatnonzero(joint)
                 iu, iv = np.divmod(cells, cj.n_codes)
                 u, v = ci.values[iu], cj.values[iv]
-                w: np.ndarray | None = joint.ravel()[cells].astype(np.float64)
+                w = joint.ravel()[cells].astype(np.float64)
                 if rank_coefficients:
                     ru, rv = ci.average_rank[iu], cj.average_rank[iv]
-            else:
-                u = self.flats[i].astype(np.float64, copy=False)
-                v = self.flats[j].astype(np.float64, copy=False)
-                w = None
-                if rank_coefficients:
-                    ru, rv = ci.average_rank[ci.codes], cj.average_rank[cj.codes]
-        else:
+            elif rank_coefficients:
+                ru, rv = ci.average_rank[ci.codes], cj.average_rank[cj.codes]
+        if joint is None:
             u = self.flats[i].astype(np.float64, copy=False)
             v = self.flats[j].astype(np.float64, copy=False)
-            w = None
 
         def wsum(x: np.ndarray) -> float:
             # pairwise summation, not BLAS: more accurate, and no thread start-up per call

@@ -30,7 +30,7 @@ def cell_mask(channel: np.ndarray, *, sigma: float = 2.0, method: str = "Otsu") 
     return ndimage.binary_fill_holes(logged > threshold(logged, method))
 
 
-def saturation_levels(channels: list[np.ndarray]) -> list[float]:
+def detector_saturation_levels(channels: list[np.ndarray]) -> list[float]:
     """Each channel's saturation level: the largest value of its detector's bit depth.
 
     A 14-bit camera stored in uint16 saturates at 16383, not 65535: the level is 2**b - 1 for the
@@ -42,8 +42,8 @@ def saturation_levels(channels: list[np.ndarray]) -> list[float]:
 def run_demo(out: Path) -> pd.DataFrame:
     """Coefficients of all pairs and triples of neuron-4Ch inside a phalloidin cell mask.
 
-    Pixels at a channel's saturation level (see :func:`saturation_levels`) are left out, as in
-    the seed paper. Writes ``coefficients.csv``, ``cell_mask.tif`` and one
+    Pixels at a channel's saturation level (see :func:`detector_saturation_levels`) are left
+    out, as in the seed paper. Writes ``coefficients.csv``, ``cell_mask.tif`` and one
     ``histogram_<a>_<b>.png`` per pair to ``out`` and returns the table.
     """
     from matplotlib.figure import Figure
@@ -61,7 +61,7 @@ def run_demo(out: Path) -> pd.DataFrame:
         out / "cell_mask.tif", mask, axes="YX", spacing=image.spatial_spacing, unit=image.unit
     )
     names = list(image.channel_names)
-    levels = saturation_levels([image.channel(i) for i in range(len(names))])
+    levels = detector_saturation_levels([image.channel(i) for i in range(len(names))])
     table = coefficient_table(
         image, mask=mask, triples=True, thresholds="Otsu", saturated=levels
     )

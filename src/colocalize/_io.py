@@ -349,7 +349,7 @@ def read_image(path: str | os.PathLike[str], *, series: int = 0) -> Image:
         axes = ser.get_axes(False)
         data = data.reshape(ser.get_shape(False))
         rgb = page.photometric == tifffile.PHOTOMETRIC.RGB
-        calibration = _calibration(tif, page, file, series)
+        calibration = _calibration(tif, page, series)
     return _build_image(data, axes, rgb=rgb, calibration=calibration, file=file)
 
 
@@ -438,7 +438,7 @@ def _build_image(
     )
 
 
-def _calibration(tif: Any, page: Any, file: Path, series: int) -> dict[str, Any]:
+def _calibration(tif: Any, page: Any, series: int) -> dict[str, Any]:
     """Collect spacing ("t", "z", "y", "x"), "unit" and "channel_names" from the metadata."""
     if tif.is_ome:
         cal = _ome_calibration(tif.ome_metadata, series)
@@ -482,19 +482,19 @@ def _tiff_calibration(page: Any) -> dict[str, Any]:
 
 def _imagej_calibration(meta: dict[str, Any], page: Any) -> dict[str, Any]:
     """ImageJ: unit from the description, pixel size from the resolution tags."""
-    unit = meta.get("unit")
-    if not unit:
+    raw_unit = meta.get("unit")
+    if not raw_unit:
         cal = _tiff_calibration(page)
     else:
-        unit = normalize_unit(_unescape(str(unit)))
-        res = _resolution(page)
-        cal = {"unit": unit}
-        if res is not None and unit != _UNCALIBRATED:
-            cal["x"], cal["y"] = 1.0 / res[0], 1.0 / res[1]
-        if unit != _UNCALIBRATED and _positive(meta.get("spacing")):
-            cal["z"] = float(meta["spacing"])
-        if unit == _UNCALIBRATED:
-            cal = {}
+        unit = normalize_unit(_unescape(str(raw_unit)))
+        cal = {}
+        if unit != _UNCALIBRATED:
+            cal["unit"] = unit
+            res = _resolution(page)
+            if res is not None:
+                cal["x"], cal["y"] = 1.0 / res[0], 1.0 / res[1]
+            if _positive(meta.get("spacing")):
+                cal["z"] = float(meta["spacing"])
     if _positive(meta.get("finterval")):
         scale = _TIME_SECONDS.get(_unescape(str(meta.get("tunit", "sec"))).lower(), 1.0)
         cal["t"] = float(meta["finterval"]) * scale
@@ -745,12 +745,5 @@ def imagej_pixels(data: np.ndarray, *, name: str = "write_image") -> np.ndarray:
         raise ValueError(
             f"{name}: values up to {np.abs(finite).max():g} exceed the float32 range "
             f"(+-{np.finfo(np.float32).max:g}) ImageJ stores; rescale first."
-        )
-    return data.astype(np.float32)
-    finite = data[np.isfinite(data)]
-    if finite.size and np.abs(finite).max() > np.finfo(np.float32).max:
-        raise ValueError(
-            f"write_image: values up to {np.abs(finite).max():g} exceed the float32 range "
-            f"(+-{np.finfo(np.float32).max:g}) ImageJ stores; rescale before writing."
         )
     return data.astype(np.float32)

@@ -19,7 +19,6 @@ from colocalize._coefficients import (
     resolve_thresholds,
     select_pixels,
 )
-from colocalize._validation import as_mask
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -179,9 +178,8 @@ def coefficient_table(
         pair_list = [(_channel_index(a, names), _channel_index(b, names)) for a, b in pairs]
     triple_list = list(itertools.combinations(range(len(arrays)), 3)) if triples else []
 
-    base_mask = None if mask is None else as_mask(mask, shape)
     selection, flats = select_pixels(
-        arrays, mask=base_mask, exclude_zero_zero=exclude_zero_zero, saturated=saturated
+        arrays, mask=mask, exclude_zero_zero=exclude_zero_zero, saturated=saturated
     )
     costes = isinstance(thresholds, str) and thresholds.lower() == "costes"
     per_channel = None if costes else resolve_thresholds(thresholds, arrays, selection)
@@ -232,10 +230,8 @@ def _per_frame(
     full_ndim = data.ndim
     if not -full_ndim <= time_axis < full_ndim:
         raise ValueError(f"time_axis={time_axis} is out of range for {full_ndim} dimensions")
-    if hasattr(image, "axes") and hasattr(image, "data"):
-        c_axis = image.axes.index("C") if channel_axis is None else channel_axis
-    else:
-        c_axis = channel_axis if channel_axis is not None else 0
+    # _split_channels has checked that an array has a channel_axis, an Image a C axis
+    c_axis = image.axes.index("C") if channel_axis is None else channel_axis
     c_axis %= full_ndim
     time_axis %= full_ndim
     if time_axis == c_axis:
@@ -267,12 +263,10 @@ def _per_frame(
 
 
 def _row(label: int | None, channels: tuple[str, str, str], values: dict[str, Any]) -> dict:
-    row: dict[str, Any] = {"channel0": channels[0], "channel1": channels[1]}
-    row["channel2"] = channels[2]
+    row: dict[str, Any] = dict(zip(("channel0", "channel1", "channel2"), channels))
     if label is not None:
         row["label"] = label
-    row.update(values)
-    return row
+    return row | values
 
 
 def _groups(
@@ -294,6 +288,7 @@ def _groups(
             f"labels must be an integer label image, got dtype {label_image.dtype}; convert "
             f"it with labels.astype(int)"
         )
+    objects = [int(v) for v in np.unique(label_image) if v > 0]  # before any broadcast
     if label_image.shape != shape:
         trailing = shape[len(shape) - label_image.ndim :]
         if label_image.ndim >= len(shape) or label_image.shape != trailing:
@@ -308,9 +303,8 @@ def _groups(
     ends = [*starts[1:], order.size]
     spans = {int(v): (s, e) for v, s, e in zip(values, starts, ends)}
     groups: list[tuple[int | None, list[np.ndarray]]] = []
-    for value in np.unique(label_image):
-        if value > 0:
-            start, end = spans.get(int(value), (0, 0))
-            index = order[start:end]
-            groups.append((int(value), [flat[index] for flat in flats]))
+    for value in objects:
+        start, end = spans.get(value, (0, 0))
+        index = order[start:end]
+        groups.append((value, [flat[index] for flat in flats]))
     return groups

