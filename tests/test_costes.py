@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -12,7 +16,25 @@ from hypothesis import strategies as st
 from scipy import ndimage
 
 import colocalize
-from colocalize import ColocalizeWarning, _costes, costes_significance, costes_threshold
+from colocalize import ColocalizeWarning, _compiled, _costes, costes_significance, costes_threshold
+
+
+def pytest_generate_tests(metafunc):
+    """Every test runs twice, numpy only and with the numba kernels (the ``fast`` extra);
+    tests marked ``compiled_only`` test the kernels themselves and run once."""
+    only = metafunc.definition.get_closest_marker("compiled_only") is not None
+    metafunc.parametrize("kernels", ["compiled"] if only else ["numpy", "compiled"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def kernels(request, monkeypatch):
+    """The variant: ``COLOCALIZE_NUMBA=0``, or the kernels even for small test images."""
+    if request.param == "numpy":
+        monkeypatch.setenv("COLOCALIZE_NUMBA", "0")
+    else:
+        pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+        monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)  # compiled even for small test images
+    return request.param
 
 # ------------------------------------------------------------------------------------------
 # A deliberately naive port of Coloc 2 (one full pass over the pixels per candidate), used as
@@ -200,7 +222,7 @@ def test_colocsample_swap(colocsample):
 @pytest.mark.parametrize("negative", [False, True])
 @pytest.mark.parametrize("method", ["classic", "bisection"])
 def test_matches_naive_port(dtype, shape, negative, method):
-    rng = np.random.default_rng(abs(hash((np.dtype(dtype).str, shape, negative))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(repr((np.dtype(dtype).str, shape, negative)).encode()))
     a, b = _pair(rng, shape, dtype, negative=negative)
     res = costes_threshold(a, b, method=method)
     th0, th1, r = _naive_costes(a, b, method)
@@ -443,7 +465,7 @@ def test_level_path_single_candidate():
 @pytest.mark.parametrize("dtype", [np.uint16, np.int16])
 def test_wide_16bit_matches_naive_port(method, negative, walk_on_1, dtype):
     """Raw (uncompressed) 16-bit pixels with a mask, either walking channel, either slope."""
-    rng = np.random.default_rng(abs(hash((method, negative, walk_on_1))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(repr((method, negative, walk_on_1)).encode()))
     a, b = _pair(rng, (48, 56), dtype, negative=negative, scale=3000.0)
     b = (b.astype(np.int64) * 2 if walk_on_1 else b.astype(np.int64) // 3).astype(dtype)
     mask = np.ones(a.shape, bool)
@@ -464,8 +486,11 @@ def test_wide_16bit_matches_naive_port(method, negative, walk_on_1, dtype):
 
 @pytest.mark.parametrize("method", ["classic", "bisection"])
 @pytest.mark.parametrize("negative", [False, True])
-def test_inexact_bin_sums_fall_back_to_pixel_path(monkeypatch, method, negative):
-    """When a float64 bin sum could reach 2**53 the per-pixel path takes over."""
+def test_inexact_bin_sums_fall_back_to_pixel_path(monkeypatch, kernels, method, negative):
+    """When a float64 bin sum could reach 2**53 the per-pixel path takes over.
+
+    The compiled kernels sum in int64, which is exact here, so they never fall back.
+    """
     rng = np.random.default_rng(13)
     a, b = _pair(rng, (40, 40), np.uint16, negative=negative, scale=3000.0)
     calls = []
@@ -477,7 +502,7 @@ def test_inexact_bin_sums_fall_back_to_pixel_path(monkeypatch, method, negative)
     assert not calls
     monkeypatch.setattr(_costes, "_EXACT", 1e6)
     fallback = costes_threshold(a, b, method=method)
-    assert calls
+    assert bool(calls) == (kernels == "numpy")
     assert (fallback.threshold0, fallback.threshold1) == (exact.threshold0, exact.threshold1)
     np.testing.assert_allclose(fallback.pearson_below, exact.pearson_below, rtol=1e-12)
     assert fallback.iterations == exact.iterations
@@ -544,3 +569,98 @@ def test_property_wide_range_matches_naive(seed, method, signed, sign, gain):
     th0, th1, r = _naive_costes(a, b, method)
     assert (res.threshold0, res.threshold1) == (th0, th1)
     np.testing.assert_allclose(res.pearson_below, r, rtol=1e-9, atol=1e-12)
+
+
+# ------------------------------------------------------------------------------------------
+# The compiled kernels (numba, the ``fast`` extra) and the bisection strategies they enable
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.int16])
+@pytest.mark.parametrize(("ring", "steps"), [(1.0, 1), (1.0, 8), (0.2, 8), (0.05, 2)])
+@pytest.mark.parametrize("walk_on_1", [False, True])
+@pytest.mark.compiled_only
+def test_bisection_windows_match_naive_and_numpy(monkeypatch, dtype, ring, steps,
+                                                 walk_on_1):
+    """Quadrant passes plus one ring window, at every switch point, equal the numpy path."""
+    monkeypatch.setattr(_costes, "_PATH_LEVELS", 0)  # always the window strategy
+    monkeypatch.setattr(_costes, "_RING", ring)
+    monkeypatch.setattr(_costes, "_WINDOW_STEPS", steps)
+    windows = []
+    window = _costes._GridWindows.window
+    monkeypatch.setattr(
+        _costes._GridWindows,
+        "window",
+        lambda self, lo, hi, bound: windows.append(1) or window(self, lo, hi, bound),
+    )
+    rng = np.random.default_rng(zlib.crc32(repr((dtype, ring, steps, walk_on_1)).encode()))
+    a, b = _pair(rng, (60, 70), dtype, scale=6000.0)
+    b = (b.astype(np.int64) * 2 if walk_on_1 else b.astype(np.int64) // 2).astype(dtype)
+    mask = np.ones(a.shape, bool)
+    mask[:12, :30] = False
+    res = costes_threshold(a, b, mask=mask)
+    assert res.slope > 0
+    assert (abs(res.slope) >= 1) == walk_on_1
+    if ring == 1.0:
+        assert windows  # the window pass ran
+    th0, th1, r = _naive_costes(a[mask], b[mask], "bisection")
+    assert (res.threshold0, res.threshold1) == (th0, th1)
+    np.testing.assert_allclose(res.pearson_below, r, rtol=1e-9, atol=1e-12)
+    monkeypatch.setenv("COLOCALIZE_NUMBA", "0")
+    reference = costes_threshold(a, b, mask=mask)
+    assert res == reference  # exact integer sums either way: equal bit for bit
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    signed=st.booleans(),
+    bounds=st.tuples(st.integers(-400, 3000), st.integers(-400, 3000)),
+)
+@pytest.mark.compiled_only
+def test_property_kernels_equal_numpy(seed, signed, bounds):
+    """Each compiled kernel against the same sums in numpy (int64, exact)."""
+    compiled = _compiled.kernels(_compiled.MIN_PIXELS)
+    rng = np.random.default_rng(seed)
+    dtype = np.int16 if signed else np.uint16
+    low = -300 if signed else 0
+    a = rng.integers(low, 2500, 700).astype(dtype)
+    b = rng.integers(low, 1500, 700).astype(dtype)
+    x, y = a.astype(np.int64), b.astype(np.int64)
+
+    def moments(sel):
+        return [sel.sum(), x[sel].sum(), y[sel].sum(), x[sel] @ x[sel], y[sel] @ y[sel],
+                x[sel] @ y[sel]]
+
+    summary = compiled.summary(a, b)
+    assert list(summary) == [x.min(), x.max(), y.min(), y.max(), *moments(x == x)]
+    t0, t1 = bounds
+    box = compiled.box_moments(a, b, t0, t0 + 900, t1, t1 + 500)
+    assert list(box) == moments((x >= t0) & (x <= t0 + 900) & (y >= t1) & (y <= t1 + 500))
+    ring = (x >= t0) & (y >= t1) & ~((x >= t0 + 300) & (y >= t1 + 200))
+    index = np.empty(np.count_nonzero(ring) + 1, dtype=np.intp)  # as _GridWindows.window
+    size = compiled.ring_select(a, b, t0, t1, t0 + 300, t1 + 200, index)
+    np.testing.assert_array_equal(index[:size], np.flatnonzero(ring))
+
+
+@pytest.mark.compiled_only
+def test_compiled_is_lazy_optional_and_can_be_disabled(monkeypatch):
+    """numba loads only when a large enough input needs it; COLOCALIZE_NUMBA=0 turns it off."""
+    code = (
+        "import sys, numpy as np, colocalize\n"
+        "a = np.arange(4096, dtype=np.uint16).reshape(64, 64); b = a[::-1].copy()\n"
+        "colocalize.costes_threshold(a, a // 2 + b % 7)\n"
+        "print('numba' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "COLOCALIZE_NUMBA"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True)
+    assert out.stdout.strip() == "False"  # small image: numpy, numba never imported
+    monkeypatch.setenv("COLOCALIZE_NUMBA", "0")
+    assert _compiled.kernels(1 << 22) is None
+    monkeypatch.delenv("COLOCALIZE_NUMBA")
+    assert _compiled.kernels(1 << 22) is not None
+    assert _compiled.kernels(_compiled.MIN_PIXELS - 1) is None
+    monkeypatch.setattr(_compiled, "_cache", {})
+    monkeypatch.setitem(sys.modules, "numba", None)  # as if it were not installed
+    assert _compiled.kernels(1 << 22) is None
