@@ -374,11 +374,14 @@ def test_manifest_with_labels_and_mask_channel(repository, tmp_path: Path) -> No
         ({"pattern": PATTERN, "group_by": ["organ"]}, ValueError, "organ"),
         ({"pattern": PATTERN, "model": 3}, TypeError, "ThresholdModel"),
         ({"pattern": PATTERN, "thresholds": "nowhere.csv"}, FileNotFoundError, "nowhere"),
+        # 0 used to mean "the CPU count" silently
+        ({"pattern": PATTERN, "workers": 0}, ValueError, "workers must be a positive.*got 0"),
+        ({"pattern": PATTERN, "workers": 1.5}, ValueError, "got 1.5; use workers=1"),
     ],
 )
 def test_bad_arguments_name_the_fix(repository, tmp_path: Path, kwargs, error, message) -> None:
     with pytest.raises(error, match=message):
-        colocalize.batch(repository[0], out=tmp_path, workers=1, **kwargs)
+        colocalize.batch(repository[0], out=tmp_path, **{"workers": 1, **kwargs})
 
 
 # ---------------------------------------------------------------- summary

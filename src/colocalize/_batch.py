@@ -15,6 +15,7 @@ import hashlib
 import itertools
 import json
 import multiprocessing
+import numbers
 import os
 import platform
 import sys
@@ -517,9 +518,14 @@ def _execute(
         return iter(())
     if client is not None or scheduler is not None:
         return _execute_dask(tasks, scheduler, client)
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1
+    ):
+        raise ValueError(
+            f"workers must be a positive number of processes or None (the CPU count), got "
+            f"{workers!r}; use workers=1 to run in this process."
+        )
     n = min(workers or os.cpu_count() or 1, len(tasks))
-    if n < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
     if n == 1:
         return (process_image(t) for t in tasks)
     return _execute_processes(tasks, n)
