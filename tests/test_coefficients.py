@@ -297,6 +297,21 @@ def test_bad_input_raises_clear_error(kwargs, match):
         coefficients(image0, image1, **args)
 
 
+@pytest.mark.parametrize(
+    ("shape", "mask_shape", "hint"),
+    [((3, 4), (4, 3), None), ((2, 3, 4), (4, 3), "last 2 axes, (3, 4), to use it on every plane")],
+)
+def test_mask_shape_error_offers_per_plane_masks_only_for_stacks(shape, mask_shape, hint):
+    """A 2-D image's error used to suggest a mask "of its last 1 axes"."""
+    image = np.arange(np.prod(shape), dtype=float).reshape(shape)
+    with pytest.raises(ValueError, match="mask has shape") as info:
+        coefficients(image, image[::-1], mask=np.ones(mask_shape, bool))
+    if hint is None:
+        assert "every plane" not in str(info.value)
+    else:
+        assert hint in str(info.value)
+
+
 def test_complex_image_rejected():
     with pytest.raises(TypeError, match="image0"):
         coefficients(np.ones(4, complex), np.ones(4))

@@ -111,7 +111,12 @@ def as_mask(mask: object, shape: tuple[int, ...], *, name: str = "mask") -> np.n
         return arr
     if arr.ndim < len(shape) and arr.shape == shape[len(shape) - arr.ndim :]:
         return np.broadcast_to(arr, shape)
+    planes = (
+        f" (or of its last {len(shape) - 1} axes, {shape[1:]}, to use it on every plane)"
+        if len(shape) > 2
+        else ""
+    )
     raise ValueError(
         f"{name} has shape {arr.shape} but the image has shape {shape}; pass a mask of the "
-        f"image's shape (or of its last {len(shape) - 1} axes to use it on every plane)."
+        f"image's shape{planes}."
     )
