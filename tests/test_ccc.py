@@ -620,8 +620,9 @@ def test_cli_writes_tables_plot_and_contributions(tmp_path):
     from colocalize._cli import main
 
     a, b = spot_pair((64, 70), 4, seed=13)
-    tifffile.imwrite(tmp_path / "a.tif", a.astype(np.float32))
-    tifffile.imwrite(tmp_path / "b.tif", b.astype(np.float32))
+    calibration = {"spacing": (0.2, 0.2), "unit": "um"}
+    colocalize.write_image(tmp_path / "a.tif", a.astype(np.float32), **calibration)
+    colocalize.write_image(tmp_path / "b.tif", b.astype(np.float32), **calibration)
     tifffile.imwrite(tmp_path / "m.tif", np.ones(a.shape, np.uint8))
     out = tmp_path / "out"
     images = [str(tmp_path / "a.tif"), str(tmp_path / "b.tif")]
@@ -629,14 +630,16 @@ def test_cli_writes_tables_plot_and_contributions(tmp_path):
         ["ccc", *images, "--mask", str(tmp_path / "m.tif"), "--contributions", "--out", str(out)]
     )
     assert code == 0
-    expected = cross_correlation(a.astype(np.float32), b.astype(np.float32))
+    expected = cross_correlation(*(colocalize.read_image(path) for path in images))
     results = (out / "CC Results.csv").read_text().splitlines()
-    assert results[1].startswith("Mean (pixel),")
+    assert results[1].startswith("Mean (um),")
     assert float(results[1].split(",")[1]) == pytest.approx(expected.mean)
     profile = (out / "Correlation of images.csv").read_text().splitlines()
-    assert profile[0] == "Distance (pixel),Original CC,Subtracted CC,Gaussian fit"
+    assert profile[0] == "Distance (um),Original CC,Subtracted CC,Gaussian fit"
     assert len(profile) == expected.profile.distance.size + 1
     assert (out / "Correlation of images.png").stat().st_size > 0
-    c0 = tifffile.imread(out / "Contribution of a.tif")
-    assert c0.shape == a.shape
+    c0 = colocalize.read_image(out / "Contribution of a.tif")
+    assert c0.data.shape == a.shape
+    # the contribution images keep the input's calibration (they used to be written without)
+    assert (c0.spatial_spacing, c0.unit) == ((0.2, 0.2), "um")
     assert main(["ccc", str(tmp_path / "a.tif"), str(tmp_path / "missing.tif")]) == 2

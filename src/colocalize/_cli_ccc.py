@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import math
 import sys
 from pathlib import Path
@@ -41,9 +42,7 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import tifffile
-
-    from colocalize import cross_correlation, read_image
+    from colocalize import cross_correlation, read_image, write_image
 
     image0 = read_image(args.image0)
     image1 = read_image(args.image1)
@@ -76,11 +75,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.contributions:
         assert res.contribution0 is not None
         assert res.contribution1 is not None
-        for path, data in (
-            (args.image0, res.contribution0),
-            (args.image1, res.contribution1),
-        ):
-            tifffile.imwrite(out / f"Contribution of {path.stem}.tif", data)
+        for path, image, data in (
+            (args.image0, image0, res.contribution0),
+            (args.image1, image1, res.contribution1),
+        ):  # with the input's axes and calibration
+            title = f"Contribution of {path.stem}"
+            write_image(out / f"{title}.tif", dataclasses.replace(image, data=data, name=title))
     print(f"wrote {out}", file=sys.stderr)
     return 0
 
