@@ -31,6 +31,7 @@ import numpy as np
 from scipy import ndimage, optimize, signal
 
 import colocalize
+from _bench import best_time
 
 CASES = {"2d": (2048, 2048), "3d": (64, 512, 512)}
 
@@ -85,13 +86,6 @@ def ours_ccc(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return res.mean, res.sigma
 
 
-def best_time(fn, repeat: int):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def rss_mib() -> float:

@@ -16,10 +16,11 @@ Run: .venv/bin/python scripts/bench_coefficients.py [--size 2048] [--repeat 3]
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 
 import numpy as np
+
+from _bench import best_time
 
 
 def _tile(channel: np.ndarray, size: int) -> np.ndarray:
@@ -27,13 +28,6 @@ def _tile(channel: np.ndarray, size: int) -> np.ndarray:
     return np.tile(channel, reps)[:size, :size]
 
 
-def _best(fn, repeat: int) -> tuple[float, object]:
-    best, result = np.inf, None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def peer_set(image: np.ndarray, thresholds: list[float]) -> list[dict[str, float]]:
@@ -77,10 +71,10 @@ def main() -> None:
     print(f"workload 1: 3-channel uint16 {image.shape[1]}x{image.shape[2]} ({mpx:.2f} Mpx), "
           f"3 pairs, tiled from neuron-4Ch")
 
-    ours_t, table = _best(
+    ours_t, table = best_time(
         lambda: coefficient_table(image, channel_axis=0, thresholds=thresholds), args.repeat
     )
-    peer_t, rows = _best(lambda: peer_set(image, thresholds), max(1, args.repeat - 2))
+    peer_t, rows = best_time(lambda: peer_set(image, thresholds), max(1, args.repeat - 2))
     assert isinstance(rows, list)
     worst = 0.0
     for k, row in enumerate(rows):
@@ -106,7 +100,7 @@ def main() -> None:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rgb_t, _ = _best(
+        rgb_t, _ = best_time(
             lambda: coefficient_table(rgb, channel_axis=0, rank_coefficients=False), args.repeat
         )
     rgb_mpx = rgb[0].size / 1e6

@@ -32,6 +32,7 @@ import numpy as np
 from scipy import ndimage
 
 import colocalize
+from _bench import best_time
 
 
 def make_pair(
@@ -51,13 +52,6 @@ def make_pair(
     return a.astype(np.uint16), b.astype(np.uint16)
 
 
-def best_time(fn, repeat: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> None:
