@@ -444,7 +444,14 @@ def test_cli_prints_one_threshold_per_channel(tmp_path, capsys):
     assert float(lines[1].split("\t")[3]) == threshold(data[1], "Otsu", mask=mask > 0)
 
     assert main(["threshold", str(path), "--channel", "7"]) == 2
-    assert "--channel" in capsys.readouterr().err
+    assert "--channel='7' is not a channel" in capsys.readouterr().err
+    # the last channel, counted from the end as everywhere else (was an error)
+    assert main(["threshold", str(path), "--channel", "-1", "--mask", str(mask_path)]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[1:] == lines[1:]
+    pixel_path = tmp_path / "pixel.tif"
+    tifffile.imwrite(pixel_path, np.ones((1, 1), np.uint8))
+    assert main(["threshold", str(path), "--mask", str(pixel_path)]) == 2
+    assert "--mask" in capsys.readouterr().err  # a 1x1 mask (was a deep broadcasting error)
 
 
 def test_cli_per_slice(tmp_path, capsys):

@@ -139,8 +139,8 @@ def test_degenerate_cells_warn():
     [
         ({"time_axis": None}, ValueError, "time_axis and channel_axis"),
         ({"time_axis": 1}, ValueError, "same axis"),
-        ({"reporter_channel": 5}, ValueError, "out of range"),
-        ({"reporter_channel": "GFP"}, ValueError, "not a channel name"),
+        ({"reporter_channel": 5}, ValueError, "reporter_channel=5 is not a channel"),
+        ({"reporter_channel": "GFP"}, ValueError, "reporter_channel='GFP' is not a channel"),
         ({"nuclei": np.zeros((2, 5, 5), int)}, ValueError, "one label image per frame"),
     ],
 )

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from colocalize._validation import channel_index
+
 __all__ = ["ImageTask", "Variant", "empty_result", "load_channels", "process_image", "sha256_file"]
 
 # The threshold sources whose thresholds remove the background (apply_threshold, seed paper);
@@ -68,23 +70,6 @@ def sha256_file(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def _channel_key(key: str, names: list[str], what: str) -> int:
-    if key in names:
-        return names.index(key)
-    if key.lstrip("-").isdigit() and -len(names) <= int(key) < len(names):
-        return int(key) % len(names)
-    raise ValueError(f"{what} {key!r} is not a channel of this image (channels {names})")
-
-
-def _plane(path: str, what: str) -> np.ndarray:
-    from colocalize._io import read_image
-
-    data = np.squeeze(np.asarray(read_image(path).data))
-    if data.ndim == 0:
-        raise ValueError(f"the {what} image {path} holds a single pixel")
-    return data
-
-
 def load_channels(
     task: ImageTask,
 ) -> tuple[list[np.ndarray], list[str], np.ndarray | None, np.ndarray | None]:
@@ -94,7 +79,7 @@ def load_channels(
     The mask is the intersection of the mask file (non-zero) and the mask channel's
     foreground (``channel > threshold(channel, mask_method)``).
     """
-    from colocalize._io import read_image
+    from colocalize._io import read_image, read_mask_file
     from colocalize._threshold import threshold
     from colocalize._validation import as_mask
 
@@ -110,21 +95,22 @@ def load_channels(
     shape = channels[0].shape
     mask: np.ndarray | None = None
     if task.mask_path:
-        mask = as_mask(_plane(task.mask_path, "mask"), shape, name=f"mask {task.mask_path}")
+        what = f"mask {task.mask_path}"
+        mask = as_mask(read_mask_file(task.mask_path, what="mask"), shape, name=what)
     if task.mask_channel is not None:
-        ch = channels[_channel_key(task.mask_channel, names, "mask channel")]
+        ch = channels[channel_index(task.mask_channel, len(names), names, name="mask channel")]
         fg = ch > threshold(ch, task.mask_method)
         mask = fg if mask is None else mask & fg
     labels = None
     if task.labels_path:
-        labels = _plane(task.labels_path, "labels").astype(np.int64)
+        labels = read_mask_file(task.labels_path, what="labels").astype(np.int64)
     return channels, names, mask, labels
 
 
 def _selected(task: ImageTask, names: list[str]) -> list[int]:
     if not task.channels:
         return list(range(len(names)))
-    return [_channel_key(c, names, "channel") for c in task.channels]
+    return [channel_index(c, len(names), names, name="channel") for c in task.channels]
 
 
 def _background(variant: Variant, channels: list[np.ndarray], names: list[str]) -> list[float]:

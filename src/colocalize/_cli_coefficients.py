@@ -88,17 +88,8 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _read_plane_mask(path: Path, name: str) -> np.ndarray:
-    from colocalize._io import read_image
-
-    squeezed = np.squeeze(read_image(path).data)
-    if squeezed.ndim == 0:
-        raise ValueError(f"--{name} {path} holds a single pixel")
-    return squeezed
-
-
 def _run_coefficients(args: argparse.Namespace) -> int:
-    from colocalize._io import read_image
+    from colocalize._io import read_image, read_mask_file
     from colocalize._table import coefficient_table
 
     image = read_image(args.file)
@@ -114,8 +105,8 @@ def _run_coefficients(args: argparse.Namespace) -> int:
         index = [names.index(c) if c in names else int(c) for c in args.channels]
         data = np.take(data, index, axis=channel_axis)
         names = [names[i] for i in index]
-    mask = _read_plane_mask(args.mask, "mask") if args.mask else None
-    labels = _read_plane_mask(args.labels, "labels") if args.labels else None
+    mask = read_mask_file(args.mask, what="--mask") if args.mask else None
+    labels = read_mask_file(args.labels, what="--labels") if args.labels else None
     table = coefficient_table(
         data,
         channel_axis=channel_axis,

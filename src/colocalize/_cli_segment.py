@@ -109,14 +109,9 @@ def _channel(image: Any, key: str | None, option: str) -> int | None:
             f"the image has {image.n_channels} channels ({', '.join(image.channel_names)}); "
             f"choose one with {option}."
         )
-    if key in image.channel_names:
-        return int(image.channel_names.index(key))
-    if key.isdigit() and int(key) < image.n_channels:
-        return int(key)
-    raise ValueError(
-        f"{option} {key!r} is not a channel (indices 0..{image.n_channels - 1}, names "
-        f"{', '.join(image.channel_names)})."
-    )
+    from colocalize._validation import channel_index
+
+    return channel_index(key, image.n_channels, image.channel_names, name=option)
 
 
 def _segment_frames(

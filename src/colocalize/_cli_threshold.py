@@ -56,37 +56,27 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_run)
 
 
-def _channel_index(image: Any, channel: str | None) -> list[int]:
-    count = image.n_channels
-    if channel is None:
-        return list(range(count))
-    if channel.isdigit() and int(channel) < count:
-        return [int(channel)]
-    if channel in image.channel_names:
-        return [image.channel_names.index(channel)]
-    raise ValueError(
-        f"--channel {channel!r} is not a channel of {image.name or 'the image'} (indices 0.."
-        f"{count - 1}, names {', '.join(image.channel_names) or 'none'})."
-    )
-
-
 def _run(args: argparse.Namespace) -> int:
-    import numpy as np
 
     from colocalize import read_image, threshold, threshold_per_slice
+    from colocalize._io import read_mask_file
+    from colocalize._validation import channel_index
 
     image = read_image(args.image)
-    mask = None
-    if args.mask is not None:
-        mask_image = read_image(args.mask)
-        mask = np.squeeze(mask_image.data) != 0
+    mask = None if args.mask is None else read_mask_file(args.mask, what="--mask") != 0
     options = {
         "mask": mask,
         "dark_background": not args.bright_background,
         "full_histogram": args.full_histogram,
     }
+    if args.channel is None:
+        indices = list(range(image.n_channels))
+    else:
+        indices = [
+            channel_index(args.channel, image.n_channels, image.channel_names, name="--channel")
+        ]
     print("channel\tname\tmethod\t" + ("slice\t" if args.per_slice else "") + "threshold")
-    for index in _channel_index(image, args.channel):
+    for index in indices:
         data = image.channel(index)
         name = image.channel_names[index] if image.channel_names else ""
         prefix = f"{index}\t{name}\t{args.method}\t"

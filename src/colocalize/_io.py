@@ -570,6 +570,18 @@ def _ome_calibration(xml: str | None, series: int) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------- writing
 
 
+def read_mask_file(path: str | os.PathLike[str], *, what: str) -> np.ndarray:
+    """The pixels of a mask or label image file with its length-1 axes dropped.
+
+    The one reader of mask and label files for the command line and batch; ``what`` names the
+    file in the error for a single-pixel image.
+    """
+    data = np.squeeze(np.asarray(read_image(path).data))
+    if data.ndim == 0:
+        raise ValueError(f"{what} {path} holds a single pixel; pass a mask or label image.")
+    return data
+
+
 def write_image(
     path: str | os.PathLike[str],
     image: Image | np.ndarray,

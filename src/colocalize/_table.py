@@ -19,6 +19,7 @@ from colocalize._coefficients import (
     resolve_thresholds,
     select_pixels,
 )
+from colocalize._validation import channel_index
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,19 +30,6 @@ Pairs = Literal["all"] | Sequence[tuple[int | str, int | str]]
 
 PAIR_FIELDS = tuple(f.name for f in dataclasses.fields(Coefficients))
 TRIPLE_FIELDS = tuple(f"triple_{f.name}" for f in dataclasses.fields(TripleCoefficients))
-
-
-def _channel_index(key: int | str, names: Sequence[str]) -> int:
-    if isinstance(key, str):
-        if key not in names:
-            raise ValueError(f"channel {key!r} not found; the channels are {list(names)}")
-        return list(names).index(key)
-    index = int(key)
-    if not 0 <= index < len(names):
-        raise ValueError(
-            f"channel index {index} is out of range for {len(names)} channels {list(names)}"
-        )
-    return index
 
 
 def _split_channels(
@@ -175,7 +163,13 @@ def coefficient_table(
     if pairs == "all":
         pair_list = list(itertools.combinations(range(len(arrays)), 2))
     else:
-        pair_list = [(_channel_index(a, names), _channel_index(b, names)) for a, b in pairs]
+        pair_list = [
+            (
+                channel_index(a, len(names), names, name="pairs"),
+                channel_index(b, len(names), names, name="pairs"),
+            )
+            for a, b in pairs
+        ]
     triple_list = list(itertools.combinations(range(len(arrays)), 3)) if triples else []
 
     selection, flats = select_pixels(

@@ -10,7 +10,7 @@ import numpy as np
 
 from colocalize._objects import _iou_matrix, as_labels, ring_mask
 from colocalize._segment import resolve_spacing, segment_nuclei
-from colocalize._validation import as_image, warn_degenerate
+from colocalize._validation import as_image, channel_index, warn_degenerate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -118,19 +118,6 @@ def _split(
     return arr, spacing, names
 
 
-def _channel(key: int | str, names: Sequence[str], n: int, what: str) -> int:
-    if isinstance(key, str):
-        if key not in names:
-            raise ValueError(
-                f"{what}={key!r} is not a channel name; the channels are {list(names)}."
-            )
-        return list(names).index(key)
-    index = int(key)
-    if not -n <= index < n:
-        raise ValueError(f"{what}={key!r} is out of range for {n} channel(s).")
-    return index % n
-
-
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     a = a - a.mean()
     b = b - b.mean()
@@ -216,8 +203,8 @@ def translocation(
     n_t, n_c = arr.shape[:2]
     spatial = arr.shape[2:]
     names = names or [f"C{i}" for i in range(n_c)]
-    nc = _channel(nucleus_channel, names, n_c, "nucleus_channel")
-    rc = _channel(reporter_channel, names, n_c, "reporter_channel")
+    nc = channel_index(nucleus_channel, n_c, names, name="nucleus_channel")
+    rc = channel_index(reporter_channel, n_c, names, name="reporter_channel")
     sp = resolve_spacing(spacing if spacing is not None else img_spacing, len(spatial))
     pixel = max(sp)
     inner = pixel if inner is None else float(inner)

@@ -15,6 +15,7 @@ __all__ = [
     "ColocalizeWarning",
     "as_image",
     "as_mask",
+    "channel_index",
     "check_same_shape",
     "warn_degenerate",
 ]
@@ -119,4 +120,32 @@ def as_mask(mask: object, shape: tuple[int, ...], *, name: str = "mask") -> np.n
     raise ValueError(
         f"{name} has shape {arr.shape} but the image has shape {shape}; pass a mask of the "
         f"image's shape{planes}."
+    )
+
+
+def channel_index(key: object, n: int, names: Sequence[str] = (), *, name: str) -> int:
+    """The index (0..n-1) of the channel ``key``: a name, or an index (negative from the end).
+
+    Strings are looked up as names first, then read as an index (``"1"``, ``"-1"``), so a
+    channel may be named ``"1"``. The one place that resolves channel keys for the Python API,
+    the command line and batch manifests.
+    """
+    index: int | None = None
+    if isinstance(key, str):
+        if key in names:
+            return list(names).index(key)
+        try:
+            index = int(key)
+        except ValueError:
+            index = None
+    elif isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        index = int(key)
+    else:
+        raise TypeError(f"{name} must be a channel name or index, got {key!r}.")
+    if index is not None and -n <= index < n:
+        return index % n
+    choices = f" or one of the names {list(names)}" if names else ""
+    raise ValueError(
+        f"{name}={key!r} is not a channel of the image: use an index from {-n} to {n - 1}"
+        f"{choices}."
     )
