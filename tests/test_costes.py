@@ -641,6 +641,10 @@ def test_property_kernels_equal_numpy(seed, signed, bounds):
     index = np.empty(np.count_nonzero(ring) + 1, dtype=np.intp)  # as _GridWindows.window
     size = compiled.ring_select(a, b, t0, t1, t0 + 300, t1 + 200, index)
     np.testing.assert_array_equal(index[:size], np.flatnonzero(ring))
+    guard = np.full(max(1, ring.sum() // 2) + 1, -7, dtype=np.intp)  # too small: tells
+    small = guard[:-1]
+    assert compiled.ring_select(a, b, t0, t1, t0 + 300, t1 + 200, small) == ring.sum()
+    assert guard[-1] == -7  # and writes nothing past its end
 
 
 @pytest.mark.compiled_only

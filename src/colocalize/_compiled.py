@@ -88,14 +88,21 @@ def _build() -> SimpleNamespace | None:
     @jit
     def ring_select(a, b, low0, low1, high0, high1, out):
         """Writes to ``out`` the indices of the pairs in the quadrant ``a >= low0, b >= low1``
-        but not in ``a >= high0, b >= high1``; returns how many (branch-free)."""
-        k = u(0)
+        but not in ``a >= high0, b >= high1``; returns how many (branch-free).
+
+        Never writes past ``out`` (size >= 1): a count of ``out.size`` or more means ``out``
+        was too small and its contents are incomplete.
+        """
+        k = total = u(0)
+        last = u(out.size - 1)
         for i in range(a.size):
             x = a[i]
             y = b[i]
             out[k] = i
-            k += u((x >= low0) & (y >= low1) & ((x < high0) | (y < high1)))
-        return k
+            flag = u((x >= low0) & (y >= low1) & ((x < high0) | (y < high1)))
+            total += flag
+            k = min(k + flag, last)
+        return total
 
     @jit
     def ring_bins(a, b, index, f0, f1, low0, low1, high0, high1, size):

@@ -990,7 +990,7 @@ class _GridWindows:
         The quadrant of point ``hi`` (highest thresholds) is usually a visited point, else it
         is summed directly; the pixels in the quadrant of point ``lo`` but not of ``hi`` (the
         ring) are collected and binned by the point at which they enter the quadrant.
-        ``bound`` is an upper bound of the ring's pixels (the kernel does not check it).
+        ``bound`` is an upper bound of the ring's pixels.
         """
         pairs = self.pairs
         compiled = pairs.compiled
@@ -1000,6 +1000,8 @@ class _GridWindows:
         first = self.quadrants[hi] if hi in self.quadrants else self.pairs.box_sums(high)
         index = np.empty(bound + 1, dtype=np.intp)
         size = compiled.ring_select(pairs.raw_a, pairs.raw_b, *low, *high, index)
+        if size > bound:  # pragma: no cover - the quadrants are nested
+            raise RuntimeError(f"internal error: Costes ring of {size} pixels > bound {bound}")
         f0, low0, high0 = _entry_table(th0, int(pairs.a_min), int(pairs.a_max))
         f1, low1, high1 = _entry_table(th1, int(pairs.b_min), int(pairs.b_max))
         bins = compiled.ring_bins(
