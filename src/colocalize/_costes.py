@@ -929,7 +929,11 @@ class _Grid:
 
 
 class _GridPath:
-    """numpy: the below-threshold r of every grid point from one cumulative pass."""
+    """The below-threshold r of every grid point from one pass of per-level bins.
+
+    O(pixels) once, then O(1) per step (numpy, or the compiled ``entry_bins``); beyond
+    ``_BLOCK`` grid points each step reads the pixels instead.
+    """
 
     def __init__(self, pairs: _Pairs, grid: _Grid) -> None:
         self.pairs, self.half = pairs, grid.half
@@ -946,7 +950,10 @@ class _GridPath:
 class _GridWindows:
     """Compiled kernels: r at each visited grid point, by the quadrant's exact sums.
 
-    For a positive slope only, where the quadrants along the grid are nested. The
+    Faster than :class:`_GridPath` when the two channels have many levels (its per-level
+    tables then spill out of the cache), at the price of reading the pixels once per early
+    step instead of once in all. For a positive slope only, where the quadrants along the
+    grid are nested. The
     below-threshold set is the complement of the quadrant ``A >= T0 AND B >= T1``. While
     bisection takes large steps, each visited point costs one pass of ``box_moments`` over the
     pixels. Only the pixels in the quadrant of the lowest point bisection can still visit but
