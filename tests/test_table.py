@@ -197,6 +197,12 @@ def test_cli_errors_are_one_line(tiff, tmp_path, capsys):
     assert "error" in capsys.readouterr().err
     assert main(["coefficients", str(tiff), "--thresholds", "1", "x"]) == 2
     assert "--thresholds" in capsys.readouterr().err
+    # an unknown channel: a one-line error (an out-of-range index was an IndexError traceback)
+    for bad in ("5", "bogus"):
+        assert main(["coefficients", str(tiff), "--channels", bad, "0"]) == 2
+        assert f"--channels={bad!r} is not a channel" in capsys.readouterr().err
+    assert main(["coefficients", str(tiff), "--channels", "-1", "0", "--csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("blue,red,")
 
 
 def test_demo_writes_results(tmp_path, capsys):

@@ -37,7 +37,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--labels", type=Path, help="label TIFF: one row per object and pair")
     p.add_argument(
         "--channels", nargs="+", metavar="CH",
-        help="channels to use, by name or index (default: all)",
+        help="channels to use, by name or index (from 0; negative from the end; default: all)",
     )
     p.add_argument(
         "--thresholds", nargs="+", metavar="T",
@@ -91,6 +91,7 @@ def _is_number(text: str) -> bool:
 def _run_coefficients(args: argparse.Namespace) -> int:
     from colocalize._io import read_image, read_mask_file
     from colocalize._table import coefficient_table
+    from colocalize._validation import channel_index
 
     image = read_image(args.file)
     if "C" not in image.axes:
@@ -100,9 +101,11 @@ def _run_coefficients(args: argparse.Namespace) -> int:
         )
     channel_axis = image.axes.index("C")
     data = image.data
-    names = list(image.channel_names)
+    names = list(image.channel_names) or [f"C{i}" for i in range(image.n_channels)]
     if args.channels:
-        index = [names.index(c) if c in names else int(c) for c in args.channels]
+        index = [
+            channel_index(c, image.n_channels, names, name="--channels") for c in args.channels
+        ]
         data = np.take(data, index, axis=channel_axis)
         names = [names[i] for i in index]
     mask = read_mask_file(args.mask, what="--mask") if args.mask else None

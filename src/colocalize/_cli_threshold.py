@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
         metavar="METHOD",
         help=f"one of {', '.join(threshold_methods())} (default Otsu)",
     )
-    p.add_argument("--channel", help="only this channel (index from 0, or name)")
+    p.add_argument("--channel", help="only this channel (name, or index; -1 is the last)")
     p.add_argument("--mask", type=Path, help="mask image (non-zero is inside)")
     p.add_argument(
         "--bright-background",
