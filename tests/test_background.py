@@ -335,3 +335,12 @@ def test_cli_errors(tmp_path, capsys):
     assert "channel" in capsys.readouterr().err
     missing = tmp_path / "nope.json"
     assert main(["threshold-model", "evaluate", str(missing), str(bad)]) == 2
+    capsys.readouterr()
+    pixels = np.arange(48, dtype=np.uint8).reshape(4, 4, 3) + 1
+    tifffile.imwrite(tmp_path / "x.tif", pixels, photometric="rgb")
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("image,channel,low,high\nx.tif,3,1,2\n")
+    assert main(["threshold-model", "fit", str(unknown), "-o", str(tmp_path / "m.json")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown.csv:2 (x.tif): channel='3' is not a channel" in err
+    assert "['red', 'green', 'blue']" in err

@@ -77,6 +77,7 @@ def _image_deciles(image: Any) -> np.ndarray:
 def _read_experts(path: Path) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
     """Features, channel labels, low and high of every row of an expert CSV."""
     from colocalize._io import read_image
+    from colocalize._validation import channel_index
 
     if not path.is_file():
         raise FileNotFoundError(f"expert CSV {str(path)!r} does not exist")
@@ -104,16 +105,10 @@ def _read_experts(path: Path) -> tuple[np.ndarray, list[str], np.ndarray, np.nda
             img = read_image(file)
             cache[file] = (_channel_labels(img), _image_deciles(img))
         names, deciles = cache[file]
-        value = row["channel"]
-        if value in names:
-            index = names.index(value)
-        elif value.lstrip("-").isdigit() and -len(names) <= int(value) < len(names):
-            index = int(value)
-        else:
-            raise ValueError(
-                f"{path}:{line}: channel {value!r} is not in {file.name} (channels {names}); "
-                f"give a channel name or a 0-based index"
-            )
+        try:
+            index = channel_index(row["channel"], len(names), names, name="channel")
+        except ValueError as exc:
+            raise ValueError(f"{path}:{line} ({file.name}): {exc}") from None
         try:
             low.append(float(row["low"]))
             high.append(float(row["high"]))
