@@ -105,14 +105,14 @@ def _build() -> SimpleNamespace | None:
         return total
 
     @jit
-    def ring_bins(a, b, index, f0, f1, low0, low1, high0, high1, size):
+    def ring_bins(a, b, index, f0, f1, base0, base1, size):
         """n, Sa, Sb, Saa, Sbb, Sab (int64) of the pairs ``index`` per entry bin
-        ``max(f0[min(a, high0) - low0], f1[min(b, high1) - low1])``."""
+        ``max(f0[a - base0], f1[b - base1])``."""
         out = np.zeros((size, 6), dtype=np.int64)
         for i in index:
             x = np.int64(a[u(i)])
             y = np.int64(b[u(i)])
-            e = u(max(f0[u(min(x, high0) - low0)], f1[u(min(y, high1) - low1)]))
+            e = u(max(f0[u(x - base0)], f1[u(y - base1)]))
             out[e, 0] += 1
             out[e, 1] += x
             out[e, 2] += y

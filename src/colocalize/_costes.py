@@ -953,8 +953,9 @@ class _GridWindows:
     Faster than :class:`_GridPath` when the two channels have many levels (its per-level
     tables then spill out of the cache), at the price of reading the pixels once per early
     step instead of once in all. For a positive slope only, where the quadrants along the
-    grid are nested. The
-    below-threshold set is the complement of the quadrant ``A >= T0 AND B >= T1``. While
+    grid are nested.
+
+    The below-threshold set is the complement of the quadrant ``A >= T0 AND B >= T1``. While
     bisection takes large steps, each visited point costs one pass of ``box_moments`` over the
     pixels. Only the pixels in the quadrant of the lowest point bisection can still visit but
     not of the highest (the ring) can still change side; once the points already visited show
@@ -1009,27 +1010,15 @@ class _GridWindows:
         size = compiled.ring_select(pairs.raw_a, pairs.raw_b, *low, *high, index)
         if size > bound:  # pragma: no cover - the quadrants are nested
             raise RuntimeError(f"internal error: Costes ring of {size} pixels > bound {bound}")
-        f0, low0, high0 = _entry_table(th0, int(pairs.a_min), int(pairs.a_max))
-        f1, low1, high1 = _entry_table(th1, int(pairs.b_min), int(pairs.b_max))
+        f0 = pairs.entry_table(0, th0, decreasing=True)
+        f1 = pairs.entry_table(1, th1, decreasing=True)
         bins = compiled.ring_bins(
-            pairs.raw_a, pairs.raw_b, index[:size], f0, f1, low0, low1, high0, high1, th0.size
+            pairs.raw_a, pairs.raw_b, index[:size], f0, f1, *pairs.base, th0.size
         )
         bins[0] += first
         below = self.total[:, None] - np.cumsum(bins, axis=0).T
         for j, r in zip(range(hi, lo - 1, -1), _fast_pearson(*below.astype(np.float64))):
             self.known[j] = float(r)
-
-
-def _entry_table(th: np.ndarray, v_min: int, v_max: int) -> tuple[np.ndarray, int, int]:
-    """Per level: the first point of a non-increasing threshold path at or below it.
-
-    The table covers the levels ``low..high`` of the data range, ``low`` at or above the last
-    threshold, ``high`` (entry 0) the first threshold or beyond the data.
-    """
-    low = max(int(th[-1]), v_min)
-    high = max(min(int(th[0]), v_max + 1), low)
-    levels = np.arange(low, high + 1, dtype=np.float64)
-    return np.searchsorted(-th, -levels, side="left"), low, high
 
 
 # --------------------------------------------------------------------------------------------
