@@ -95,8 +95,8 @@ def load_channels(
     shape = channels[0].shape
     mask: np.ndarray | None = None
     if task.mask_path:
-        what = f"mask {task.mask_path}"
-        mask = as_mask(read_mask_file(task.mask_path, what="mask"), shape, name=what)
+        pixels = read_mask_file(task.mask_path, what="mask")
+        mask = as_mask(pixels, shape, name=f"mask {task.mask_path}")
     if task.mask_channel is not None:
         ch = channels[channel_index(task.mask_channel, len(names), names, name="mask channel")]
         fg = ch > threshold(ch, task.mask_method)

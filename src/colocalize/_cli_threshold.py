@@ -57,7 +57,6 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-
     from colocalize import read_image, threshold, threshold_per_slice
     from colocalize._io import read_mask_file
     from colocalize._validation import channel_index

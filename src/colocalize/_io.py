@@ -567,9 +567,6 @@ def _ome_calibration(xml: str | None, series: int) -> dict[str, Any]:
     return cal
 
 
-# ----------------------------------------------------------------------------------- writing
-
-
 def read_mask_file(path: str | os.PathLike[str], *, what: str) -> np.ndarray:
     """The pixels of a mask or label image file with its length-1 axes dropped.
 
@@ -580,6 +577,9 @@ def read_mask_file(path: str | os.PathLike[str], *, what: str) -> np.ndarray:
     if data.ndim == 0:
         raise ValueError(f"{what} {path} holds a single pixel; pass a mask or label image.")
     return data
+
+
+# ----------------------------------------------------------------------------------- writing
 
 
 def write_image(
