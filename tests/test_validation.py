@@ -47,3 +47,13 @@ def test_table_pairs_accept_negative_indices_like_the_rest_of_the_api():
     table = coefficient_table(image, channel_axis=0, pairs=[(0, -1)])
     expected = coefficient_table(image, channel_axis=0, pairs=[(0, 2)])
     assert table.equals(expected)
+
+
+def test_axis_of_prefers_the_given_axis_then_the_letter():
+    from colocalize._validation import axis_of
+
+    assert axis_of("TCYX", "C", None, name="channel_axis") == 1
+    assert axis_of("TCYX", "C", 0, name="channel_axis") == 0
+    assert axis_of("", "C", 2, name="channel_axis") == 2
+    with pytest.raises(ValueError, match="axes 'ZYX' with no time axis T; pass time_axis"):
+        axis_of("ZYX", "T", None, name="time_axis")

@@ -19,7 +19,7 @@ from colocalize._coefficients import (
     resolve_thresholds,
     select_pixels,
 )
-from colocalize._validation import channel_index
+from colocalize._validation import axis_of, channel_index
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,13 +37,7 @@ def _split_channels(
 ) -> tuple[list[np.ndarray], list[str]]:
     """Split ``image`` (an array or a colocalize.Image) into channels and names."""
     if hasattr(image, "axes") and hasattr(image, "data"):
-        axes = image.axes
-        if channel_axis is None:
-            if "C" not in axes:
-                raise ValueError(
-                    f"the image has axes {axes!r} with no channel axis C; pass channel_axis"
-                )
-            channel_axis = axes.index("C")
+        channel_axis = axis_of(image.axes, "C", channel_axis, name="channel_axis")
         if channel_names is None and getattr(image, "channel_names", None):
             channel_names = list(image.channel_names)
         data = np.asarray(image.data)
@@ -225,7 +219,7 @@ def _per_frame(
     if not -full_ndim <= time_axis < full_ndim:
         raise ValueError(f"time_axis={time_axis} is out of range for {full_ndim} dimensions")
     # _split_channels has checked that an array has a channel_axis, an Image a C axis
-    c_axis = image.axes.index("C") if channel_axis is None else channel_axis
+    c_axis = axis_of(getattr(image, "axes", ""), "C", channel_axis, name="channel_axis")
     c_axis %= full_ndim
     time_axis %= full_ndim
     if time_axis == c_axis:

@@ -10,7 +10,7 @@ import numpy as np
 
 from colocalize._objects import _iou_matrix, as_labels, ring_mask
 from colocalize._segment import resolve_spacing, segment_nuclei
-from colocalize._validation import as_image, channel_index, warn_degenerate
+from colocalize._validation import as_image, axis_of, channel_index, warn_degenerate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,19 +87,8 @@ def _split(
     spacing = None
     names: list[str] = []
     if hasattr(image, "axes") and hasattr(image, "data"):
-        axes = image.axes
-        if time_axis is None:
-            if "T" not in axes:
-                raise ValueError(
-                    f"the image has axes {axes!r} with no time axis T; pass time_axis."
-                )
-            time_axis = axes.index("T")
-        if channel_axis is None:
-            if "C" not in axes:
-                raise ValueError(
-                    f"the image has axes {axes!r} with no channel axis C; pass channel_axis."
-                )
-            channel_axis = axes.index("C")
+        time_axis = axis_of(image.axes, "T", time_axis, name="time_axis")
+        channel_axis = axis_of(image.axes, "C", channel_axis, name="channel_axis")
         spacing = image.spatial_spacing
         names = list(image.channel_names)
         image = image.data

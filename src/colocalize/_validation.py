@@ -15,6 +15,7 @@ __all__ = [
     "ColocalizeWarning",
     "as_image",
     "as_mask",
+    "axis_of",
     "channel_index",
     "check_same_shape",
     "warn_degenerate",
@@ -149,3 +150,16 @@ def channel_index(key: object, n: int, names: Sequence[str] = (), *, name: str) 
         f"{name}={key!r} is not a channel of the image: use an index from {-n} to {n - 1}"
         f"{choices}."
     )
+
+
+def axis_of(axes: str, letter: str, given: int | None, *, name: str) -> int:
+    """``given``, else the position of ``letter`` (``"C"``, ``"T"``...) in an Image's ``axes``.
+
+    Raises a ValueError naming the argument ``name`` to pass when ``axes`` has no such letter.
+    """
+    if given is not None:
+        return given
+    if letter not in axes:
+        kind = {"C": "channel", "T": "time", "Z": "z"}.get(letter, letter)
+        raise ValueError(f"the image has axes {axes!r} with no {kind} axis {letter}; pass {name}.")
+    return axes.index(letter)
