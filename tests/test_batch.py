@@ -16,10 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import colocalize
-from colocalize._batch import _write_atomic, summarize
+from colocalize._batch import summarize
 from colocalize._batch_inputs import parse_pattern
 from colocalize._batch_synthetic import make_repository
 from colocalize._cli import main
+from colocalize._output import write_atomic
 
 PATTERN = "{organelle}/{time}min/series{series}/*.tif"
 RG = ("red", "green")
@@ -171,14 +172,14 @@ def test_rerun_resumes(repo_copy: Path, tmp_path: Path) -> None:
 
 def test_write_atomic_keeps_old_file_on_failure(tmp_path: Path) -> None:
     target = tmp_path / "x.csv"
-    _write_atomic(target, "old")
+    write_atomic(target, "old")
 
     def failing(tmp: str) -> None:
         Path(tmp).write_text("half")
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError, match="disk full"):
-        _write_atomic(target, writer=failing)
+        write_atomic(target, writer=failing)
     assert target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv"]
 

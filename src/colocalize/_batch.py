@@ -19,7 +19,6 @@ import numbers
 import os
 import platform
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from colocalize._batch_inputs import ImageEntry, find_images, read_manifest, read_manual
 from colocalize._batch_worker import ImageTask, Variant, empty_result, process_image
+from colocalize._output import write_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -318,7 +318,7 @@ def batch(
             n_pixels += int(res.get("n_pixels", 0))
             if not res["errors"]:
                 key = keys[relpath]
-                _write_atomic(
+                write_atomic(
                     parts_dir / _part_name(relpath, key), json.dumps({"key": key, **res})
                 )
             if bar is not None:
@@ -470,30 +470,6 @@ def _load_part(parts: Path, entry: ImageEntry, key: str) -> dict[str, Any] | Non
         return None
     part.pop("key", None)
     return part
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _write_atomic(path: Path, text: str | None = None, *, writer: Callable | None = None) -> None:
-    """Write ``text`` (or call ``writer(tmp_path)``) to a temporary file, then rename it."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        if writer is None:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text or "")
-        else:
-            os.close(fd)
-            writer(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 # ---------------------------------------------------------------- execution
@@ -678,9 +654,9 @@ def _write_outputs(
 
     coef_csv, summary_csv = out / "coefficients.csv", out / "summary.csv"
     errors_csv, prov_json = out / "errors.csv", out / "provenance.json"
-    _write_atomic(coef_csv, table.to_csv(index=False))
-    _write_atomic(summary_csv, summary.to_csv(index=False))
-    _write_atomic(errors_csv, error_table.to_csv(index=False))
+    write_atomic(coef_csv, table.to_csv(index=False))
+    write_atomic(summary_csv, summary.to_csv(index=False))
+    write_atomic(errors_csv, error_table.to_csv(index=False))
     parquet: list[Path] = []
     try:
         import pyarrow  # noqa: F401
@@ -689,7 +665,7 @@ def _write_outputs(
     else:
         for frame, name in ((table, "coefficients.parquet"), (summary, "summary.parquet")):
             target = out / name
-            _write_atomic(target, writer=lambda tmp, f=frame: f.to_parquet(tmp, index=False))
+            write_atomic(target, writer=lambda tmp, f=frame: f.to_parquet(tmp, index=False))
             parquet.append(target)
 
     failed = {e["path"] for e in errors}
@@ -719,7 +695,7 @@ def _write_outputs(
             for e in entries
         ],
     }
-    _write_atomic(prov_json, json.dumps(provenance, indent=1, allow_nan=False, default=str))
+    write_atomic(prov_json, json.dumps(provenance, indent=1, allow_nan=False, default=str))
     return BatchResult(
         out=out, coefficients=coef_csv, summary=summary_csv, errors=errors_csv,
         provenance=prov_json, parquet=tuple(parquet), n_images=len(entries),

@@ -78,7 +78,8 @@ def write_report(
     """
     from matplotlib.figure import Figure
 
-    from colocalize._batch import _read_csv, _read_errors, _write_atomic
+    from colocalize._batch import _read_csv, _read_errors
+    from colocalize._output import write_atomic
     from colocalize.plot._batch import coefficient_strips, histogram_panel
 
     folder = Path(out)
@@ -151,5 +152,5 @@ def write_report(
         "</details></body></html>",
     ]
     target = Path(output) if output is not None else folder / "report.html"
-    _write_atomic(target, "\n".join(parts))
+    write_atomic(target, "\n".join(parts))
     return target
