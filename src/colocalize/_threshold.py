@@ -50,6 +50,7 @@ from colocalize._threshold_imagej import METHODS, compute_fiji_level, compute_le
 from colocalize._validation import as_image, as_mask, warn_degenerate
 
 __all__ = [
+    "resolve_method",
     "threshold",
     "threshold_from_histogram",
     "threshold_local",
@@ -62,6 +63,13 @@ _STACK_MODES = ("histogram", "projection")
 _LOCAL_METHODS = ("gaussian", "mean", "median")
 _BY_LOWER = {name.lower(): name for name in METHODS}
 _BY_LOWER["minerror(i)"] = "MinError"  # Fiji's Auto Threshold spells it so
+# full_histogram=True: at most one bin per 16-bit value, as Fiji's Auto Threshold (16-bit images)
+MAX_FULL_HISTOGRAM_BINS = 2**16
+# 64-bit integer images must lie within +-2**40: there ImageJ's mapping of a level back to
+# intensities, low + (k + 1) / 255 (high - low) rounded, is exact in float64 (its fraction is a
+# multiple of 1/255, at least 2**-9 from a tie, and the rounding errors stay below 2**-10), so
+# thresholds do not depend on an offset of the image.
+_MAX_INTEGER = 2**40
 
 
 def threshold_methods() -> tuple[str, ...]:
@@ -81,12 +89,34 @@ def threshold_methods() -> tuple[str, ...]:
     return tuple(METHODS)
 
 
-def _method_name(method: str) -> str:
-    if not isinstance(method, str) or method.lower() not in _BY_LOWER:
+def resolve_method(method: object, *, name: str = "method") -> str:
+    """ImageJ's spelling of an automatic threshold method given in any case (``"otsu"`` ->
+    ``"Otsu"``); the one place where every entry point (API, command line, batch) checks a name.
+
+    Parameters
+    ----------
+    method : str
+        A name of :func:`threshold_methods`, in any case (``"MinError(I)"`` is accepted too, as
+        Fiji's Auto Threshold spells it).
+    name : str, optional
+        The argument's name in the error message, e.g. ``"--method"``.
+
+    Raises
+    ------
+    ValueError
+        When ``method`` is not one of the names; the message lists them.
+
+    Examples
+    --------
+    >>> resolve_method("otsu"), resolve_method("MAXENTROPY")
+    ('Otsu', 'MaxEntropy')
+    """
+    if not isinstance(method, str) or method.strip().lower() not in _BY_LOWER:
         raise ValueError(
-            f"method must be one of {', '.join(METHODS)} (ImageJ's names), got {method!r}."
+            f"{name} must be one of {', '.join(METHODS)} (ImageJ's automatic threshold "
+            f"methods, any case), got {method!r}."
         )
-    return _BY_LOWER[method.lower()]
+    return _BY_LOWER[method.strip().lower()]
 
 
 def threshold_from_histogram(histogram: Sequence[int] | np.ndarray, method: str = "Otsu") -> int:
@@ -131,7 +161,7 @@ def threshold_from_histogram(histogram: Sequence[int] | np.ndarray, method: str 
     >>> threshold_from_histogram(hist, "Mean")
     108
     """
-    name = _method_name(method)
+    name = resolve_method(method)
     counts = np.asarray(histogram)
     if counts.ndim != 1 or counts.size == 0:
         raise ValueError(
@@ -187,7 +217,14 @@ def _plane_threshold(
                 f"full_histogram=True needs an integer image (one bin per value), got dtype "
                 f"{dtype}; use full_histogram=False for float images."
             )
-        base = int(values.min())
+        base, top = int(values.min()), int(values.max())
+        if top - base + 1 > MAX_FULL_HISTOGRAM_BINS:
+            raise ValueError(
+                f"full_histogram=True (--full-histogram) needs one bin per value, and the "
+                f"values span {base}..{top} ({top - base + 1} bins); at most "
+                f"{MAX_FULL_HISTOGRAM_BINS} bins (16-bit images, as Fiji's Auto Threshold) are "
+                f"allowed. Use full_histogram=False (ImageJ's 256 bins over min..max)."
+            )
         counts = np.bincount((values.astype(np.int64) - base).ravel())
         return float(_fiji_level(counts, name) + base)
     if np.issubdtype(dtype, np.integer):
@@ -306,9 +343,22 @@ def _prepare(image: object, mask: object | None) -> tuple[np.ndarray, np.ndarray
     arr = as_image(image, name="image")
     if arr.dtype == np.float16:
         arr = arr.astype(np.float32)
+    if arr.dtype.kind in "iu" and arr.dtype.itemsize == 8 and arr.size:
+        _check_exact_integers(int(arr.min()), int(arr.max()), arr.dtype)
     if mask is None:
         return arr, None
     return arr, as_mask(mask, arr.shape)
+
+
+def _check_exact_integers(low: int, high: int, dtype: np.dtype) -> None:
+    """64-bit integers: refuse values where the float64 arithmetic of the threshold is inexact."""
+    if -_MAX_INTEGER <= low and high <= _MAX_INTEGER:
+        return
+    raise ValueError(
+        f"image holds {dtype} values {low}..{high}; thresholds of integer images are exact only "
+        f"within +-2**40 ({_MAX_INTEGER}), beyond which they could select the wrong pixels. "
+        f"Subtract an offset (thresholds move with it) or convert to float64 first."
+    )
 
 
 def threshold(
@@ -329,9 +379,12 @@ def threshold(
     Parameters
     ----------
     image : (M, N[, ...]) array_like
-        Intensities, integer or float (boolean is read as 0/1). Axis order (..., y, x).
+        Intensities, integer or float (boolean is read as 0/1). Axis order (..., y, x). 64-bit
+        integers must lie within +-2**40 (about 1.1e12), where the threshold computed in float64
+        is exact; other values raise ``ValueError``.
     method : str
-        One of :func:`threshold_methods`, ImageJ's names (case-insensitive); default ``"Otsu"``.
+        One of :func:`threshold_methods`, ImageJ's names (case-insensitive, see
+        :func:`resolve_method`); default ``"Otsu"``.
     mask : array_like of bool, optional
         Only pixels where ``mask`` is true form the histogram; the same shape as ``image`` or as
         its last axes. The 16-bit/float scaling range stays that of the whole image, as in ImageJ.
@@ -347,7 +400,9 @@ def threshold(
         False (default): ImageJ's 256-bin histogram over the image's minimum..maximum, as
         Image > Adjust > Threshold. True (integer images only): one bin per integer value, as
         Fiji's Auto Threshold plugin does for 16-bit images (its bilevel rule included); ``t`` is
-        then the level itself.
+        then the level itself. The values may span at most 65536 bins (``maximum - minimum <
+        2**16``, any integer dtype): wider ranges raise ``ValueError`` instead of allocating a
+        histogram of billions of bins.
 
     Returns
     -------
@@ -427,7 +482,7 @@ def threshold(
     >>> round(float(np.mean(image > t)), 2)
     0.3
     """
-    name = _method_name(method)
+    name = resolve_method(method)
     if stack_mode not in _STACK_MODES:
         raise ValueError(
             f"stack_mode must be one of {', '.join(_STACK_MODES)}, got {stack_mode!r}; use "
@@ -485,7 +540,7 @@ def threshold_per_slice(
     >>> colocalize.threshold_per_slice(stack, "Default")
     array([ 55., 110.])
     """
-    name = _method_name(method)
+    name = resolve_method(method)
     arr, mask_arr = _prepare(image, mask)
     if arr.ndim < 3:
         raise ValueError(
