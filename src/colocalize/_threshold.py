@@ -344,15 +344,15 @@ def _prepare(image: object, mask: object | None) -> tuple[np.ndarray, np.ndarray
     if arr.dtype == np.float16:
         arr = arr.astype(np.float32)
     if arr.dtype.kind in "iu" and arr.dtype.itemsize == 8 and arr.size:
-        _check_exact_integers(int(arr.min()), int(arr.max()), arr.dtype)
+        _check_integer_range(int(arr.min()), int(arr.max()), arr.dtype)
     if mask is None:
         return arr, None
     return arr, as_mask(mask, arr.shape)
 
 
-def _check_exact_integers(low: int, high: int, dtype: np.dtype) -> None:
+def _check_integer_range(low: int, high: int, dtype: np.dtype) -> None:
     """64-bit integers: refuse values where the float64 arithmetic of the threshold is inexact."""
-    if -_MAX_INTEGER <= low and high <= _MAX_INTEGER:
+    if low >= -_MAX_INTEGER and high <= _MAX_INTEGER:
         return
     raise ValueError(
         f"image holds {dtype} values {low}..{high}; thresholds of integer images are exact only "
