@@ -51,6 +51,29 @@ def corrupt_ome_tiff(folder: Path) -> Path:
     return path
 
 
+def truncated_ome_tiff(folder: Path) -> Path:
+    """A 2-channel OME-TIFF cut after its first plane (tifffile then reads one plane)."""
+    whole = folder / "whole.ome.tif"
+    tifffile.imwrite(whole, _image(np.random.default_rng(2)), metadata={"axes": "CYX"})
+    data = whole.read_bytes()
+    path = folder / "cut.ome.tif"
+    path.write_bytes(data[: int(len(data) * 0.6)])
+    whole.unlink()
+    return path
+
+
+def missing_plane_ome_tiff(folder: Path) -> Path:
+    """An OME-TIFF declaring 3 channels with 2 stored (tifffile fills the third with zeros)."""
+    good = folder / "good.ome.tif"
+    tifffile.imwrite(good, _image(np.random.default_rng(3)), metadata={"axes": "CYX"})
+    data = good.read_bytes()
+    assert b'SizeC="2"' in data
+    path = folder / "missing.ome.tif"
+    path.write_bytes(data.replace(b'SizeC="2"', b'SizeC="3"'))
+    good.unlink()
+    return path
+
+
 def huge_tiff(folder: Path) -> Path:
     """A file of a few hundred bytes whose tags declare 2 x 200000 x 200000 uint16 pixels."""
     small = folder / "small.tif"
@@ -72,6 +95,8 @@ def huge_tiff(folder: Path) -> Path:
 
 BAD_FILES = {
     "truncated": (truncated_tiff, "truncated"),
+    "truncated-ome": (truncated_ome_tiff, "truncated"),
+    "missing-plane": (missing_plane_ome_tiff, "missing"),
     "corrupt-ome": (corrupt_ome_tiff, "SizeX"),
     "huge": (huge_tiff, "memory"),
 }

@@ -374,9 +374,15 @@ def read_image(path: str | os.PathLike[str], *, series: int = 0) -> Image:
                     ) from exc
                 raise ValueError(
                     f"read_image: cannot decode the pixels of '{file}': "
-                    f"{_describe_damage(file, tif, messages)} ({type(exc).__name__}: {exc}). "
+                    f"{_damage(file, messages, tif)} ({type(exc).__name__}: {exc}). "
                     f"Copy or export the file again from the original."
                 ) from exc
+            damage = _damage(file, messages)
+            if damage is not None:  # tifffile read what it could; the numbers would be wrong
+                raise ValueError(
+                    f"read_image: cannot read '{file}' completely: {damage}. Copy or export the "
+                    f"file again from the original."
+                )
             # tifffile's squeezed shape can confuse a 1-pixel-wide Y or X with a dropped axis;
             # take the full shape and drop axes of size 1 ourselves.
             axes = ser.get_axes(False)
@@ -453,20 +459,34 @@ def _check_memory(file: Path, shape: Sequence[int], dtype: Any) -> None:
         )
 
 
-def _describe_damage(file: Path, tif: Any, messages: _TifffileMessages) -> str:
-    """Say why pixels cannot be decoded: a truncated file, or tifffile's first complaint."""
+def _damage(file: Path, messages: _TifffileMessages, tif: Any = None) -> str | None:
+    """Why a file cannot be trusted, or None: it refers to bytes beyond its end (truncated), a
+    page or tag offset is invalid, or tifffile zeroed planes its metadata declare. With ``tif``
+    (after a failed read) the data of every page are checked too, and tifffile's first
+    complaint is the fallback."""
     size = file.stat().st_size
     end = 0
-    with contextlib.suppress(Exception):  # walking the pages of a damaged file may fail too
-        for page in tif.pages:
-            pairs = zip(page.dataoffsets, page.databytecounts, strict=False)
-            end = max([end, *(offset + count for offset, count in pairs)])
+    texts = [re.sub(r"^<[^>]*> ", "", r.getMessage()) for r in messages.records]  # drop reprs
+    broken = []  # a broken chain of pages or tags: "invalid page offset 24800"
+    for text in texts:
+        for match in re.finditer(r"invalid (?:page|value) offset (\d+)", text):
+            end = max(end, int(match.group(1)))
+            broken.append(match.group(0))
+    if tif is not None:
+        with contextlib.suppress(Exception):  # walking the pages of a damaged file may fail
+            for page in tif.pages:
+                pairs = zip(page.dataoffsets, page.databytecounts, strict=False)
+                end = max([end, *(offset + count for offset, count in pairs)])
     if end > size:
-        return f"the file is truncated: it has {size} bytes, but its data extend to byte {end}"
-    if messages.records:
-        first = re.sub(r"^<[^>]*> ", "", messages.records[0].getMessage())  # tifffile's repr
-        return f"the file is damaged ({first})"
-    return "the file is damaged"
+        return f"the file is truncated: it has {size} bytes, but refers to byte {end}"
+    if broken:  # a tag's value runs past the end, or points into garbage
+        return f"the file is truncated or damaged ({broken[0]})"
+    zeroed = [t for t in texts if "missing data are zeroed" in t.lower()]
+    if zeroed:
+        return f"planes its metadata declare are missing ({zeroed[0]})"
+    if tif is not None:
+        return f"the file is damaged ({texts[0]})" if texts else "the file is damaged"
+    return None
 
 
 def _describe_content(file: Path) -> str:
