@@ -230,6 +230,21 @@ def test_64_bit_integers_within_range_move_with_an_offset(seed):
         threshold(image.astype(np.int64) + 2**40, "Otsu")
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32, np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(37, 41), (3, 19, 23)])
+def test_binning_in_blocks_gives_the_same_thresholds(dtype, shape, monkeypatch):
+    # the 256-bin histogram is built block by block so its temporaries stay small
+    from colocalize import _threshold
+
+    rng = np.random.default_rng(13)
+    values = rng.gamma(2.0, 900.0, shape)
+    image = (values % 256 if dtype == np.uint8 else values).astype(dtype)
+    cases = [(m, dark) for m in ("Otsu", "Li", "Triangle") for dark in (True, False)]
+    whole = [threshold(image, m, dark_background=dark) for m, dark in cases]
+    monkeypatch.setattr(_threshold, "_BLOCK", 97)  # many blocks, the last one partial
+    assert [threshold(image, m, dark_background=dark) for m, dark in cases] == whole
+
+
 # ------------------------------------------------------------------------- method names
 
 
@@ -404,7 +419,13 @@ def test_threshold_model_outputs_never_replace_inputs(tmp_path):
         assert_clean_error(proc, "--output", "model.json", "already exists", "--overwrite")
         for target in (model, image):
             proc = run_cli(
-                "threshold-model", "predict", model, image, "-o", target, "--overwrite",
+                "threshold-model",
+                "predict",
+                model,
+                image,
+                "-o",
+                target,
+                "--overwrite",
                 timeout=60,
             )
             assert_clean_error(proc, "--output", "also an input")

@@ -41,7 +41,7 @@ maximum of the whole plane, for a stack it is that of the masked pixels (``Stack
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -70,6 +70,7 @@ MAX_FULL_HISTOGRAM_BINS = 2**16
 # multiple of 1/255, at least 2**-9 from a tie, and the rounding errors stay below 2**-10), so
 # thresholds do not depend on an offset of the image.
 _MAX_INTEGER = 2**40
+_BLOCK = 1 << 20  # pixels binned at a time (temporaries of 8 bytes per pixel: 8 MiB each)
 
 
 def threshold_methods() -> tuple[str, ...]:
@@ -278,6 +279,20 @@ def _level_to_threshold(
     return float(np.floor(upper + 0.5)) if work is None else float(work(upper))
 
 
+def _binned_counts(
+    values: np.ndarray, bin_of: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """The 256 bin counts of ``values`` for the (float, non-negative) bin indices ``bin_of``
+    gives, clipped at 255; computed in blocks of ``_BLOCK`` pixels so that the temporaries of
+    the binning stay a few MiB whatever the image size."""
+    flat = values.reshape(-1)
+    counts = np.zeros(256, dtype=np.int64)
+    for start in range(0, flat.size, _BLOCK):
+        index = np.minimum(bin_of(flat[start : start + _BLOCK]), 255).astype(np.intp)
+        counts += np.bincount(index, minlength=256)
+    return counts
+
+
 def _integer_threshold(
     values: np.ndarray, range_values: np.ndarray, name: str, *, dark_background: bool
 ) -> float:
@@ -285,8 +300,7 @@ def _integer_threshold(
     if high == low:
         return _constant_threshold(low, None, dark_background=dark_background)
     scale = 256.0 / (high - low + 1)
-    bins = np.minimum(np.floor((values.astype(np.int64) - low) * scale + 0.5), 255)
-    counts = np.bincount(bins.astype(np.intp).ravel(), minlength=256)
+    counts = _binned_counts(values, lambda v: np.floor((v.astype(np.int64) - low) * scale + 0.5))
     level = compute_level(counts, name)
     return _level_to_threshold(level, low, high, None, dark_background=dark_background)
 
@@ -300,9 +314,10 @@ def _float_threshold(
     if high == low:
         return _constant_threshold(low, work, dark_background=dark_background)
     scale = 255.0 / (high - low)
-    scaled = np.maximum(values.astype(work).astype(np.float64) - low, 0.0) * scale + 0.5
-    bins = np.minimum(np.floor(scaled), 255)
-    counts = np.bincount(bins.astype(np.intp).ravel(), minlength=256)
+    counts = _binned_counts(
+        values,
+        lambda v: np.floor(np.maximum(v.astype(work).astype(np.float64) - low, 0.0) * scale + 0.5),
+    )
     level = compute_level(counts, name)
     return _level_to_threshold(level, low, high, work, dark_background=dark_background)
 
@@ -316,18 +331,23 @@ def _stack_threshold(values: np.ndarray, name: str, *, dark_background: bool) ->
         return float(compute_level(np.bincount(values.ravel(), minlength=256), name))
     integer = np.issubdtype(values.dtype, np.integer)
     work = np.float32 if values.dtype.itemsize <= 4 else np.float64
-    flat = values.ravel().astype(np.int64 if integer else work)
-    low, high = float(flat.min()), float(flat.max())
+    low = float(values.min() if integer else values.min().astype(work))
+    high = float(values.max() if integer else values.max().astype(work))
     if high == low:
         return _constant_threshold(
             low, None if integer else work, dark_background=dark_background
         )
     if integer:  # sum16BitHistograms: bin width (max - min) / 256, truncated
         scale = 1.0 / ((high - low) / 256)
-        index = np.floor(scale * (flat - int(low)).astype(np.float64))
+        base = int(low)
+        counts = _binned_counts(
+            values, lambda v: np.floor(scale * (v.astype(np.int64) - base).astype(np.float64))
+        )
     else:  # doCalculations: 256 / (max - min), truncated
-        index = np.floor((256 / (high - low)) * (flat.astype(np.float64) - low))
-    counts = np.bincount(np.minimum(index, 255).astype(np.intp), minlength=256)
+        scale = 256 / (high - low)
+        counts = _binned_counts(
+            values, lambda v: np.floor(scale * (v.astype(work).astype(np.float64) - low))
+        )
     level = compute_level(counts, name)
     return _level_to_threshold(
         level,
