@@ -13,12 +13,13 @@ import json
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
 
 from colocalize._coefficients import select_pixels
+from colocalize._threshold import resolve_method, threshold
 from colocalize._validation import as_image, warn_degenerate
 
 __all__ = [
@@ -68,7 +69,7 @@ class ThresholdRange:
 
 
 def apply_threshold(
-    image: object, t: float | ThresholdRange | tuple[float, float], *, rescale: bool = True
+    image: object, t: float | str | ThresholdRange | tuple[float, float], *, rescale: bool = True
 ) -> np.ndarray:
     """Zero the background at or below ``t`` and stretch the rest, as in the seed paper.
 
@@ -86,9 +87,10 @@ def apply_threshold(
     ----------
     image : ndarray
         One channel, any shape. Never modified.
-    t : float, ThresholdRange or (low, high)
+    t : float, str, ThresholdRange or (low, high)
         The threshold in the image's units; a range (the expert's acceptable ``[low, high]``)
-        uses its midpoint.
+        uses its midpoint; a method name (any case, see :func:`colocalize.threshold_methods`)
+        uses ``threshold(image, t)``.
     rescale : bool, optional
         Stretch the remaining range (default) or only zero the background.
 
@@ -119,14 +121,21 @@ def apply_threshold(
     array([  0,   0,  11, 100, 255], dtype=uint8)
     """
     arr = as_image(image, name="image")
-    if isinstance(t, ThresholdRange):
+    if isinstance(t, str):
+        value = threshold(arr, resolve_method(t, name="t"))
+    elif isinstance(t, ThresholdRange):
         value = t.midpoint
     elif isinstance(t, (tuple, list)):
         if len(t) != 2:
             raise ValueError(f"t must be a number or a (low, high) pair, got {t!r}.")
         value = ThresholdRange(*t).midpoint
     else:
-        value = float(t)
+        try:
+            value = float(t)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"t must be a number, a (low, high) pair or a method name, got {t!r}."
+            ) from None
     if not math.isfinite(value):
         raise ValueError(f"t must be a finite threshold in the image's units, got {t!r}.")
     keep = arr > value
@@ -289,6 +298,72 @@ def _as_vector(values: object, n: int, name: str) -> np.ndarray:
     if arr.size != n or not np.isfinite(arr).all():
         raise ValueError(f"{name} must hold {n} finite values (one per sample), got {arr.size}.")
     return arr
+
+
+def _checked_model_fields(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """The fields of a :class:`ThresholdModel` JSON object, checked and converted."""
+    names = [f.name for f in fields(ThresholdModel)]
+    missing = [n for n in names if n not in data and n != "alpha"]
+    unknown = [k for k in data if k not in names]
+    if missing or unknown:
+        raise ValueError(
+            f"{source} does not hold a threshold model: missing field(s) {missing}, unknown "
+            f"field(s) {unknown}; write it again with ThresholdModel.save or 'threshold-model "
+            f"fit'."
+        )
+
+    def bad(key: str, expected: str) -> ValueError:
+        return ValueError(f"{source}: field {key!r} must be {expected}, got {data[key]!r}.")
+
+    def number(value: object) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    out: dict[str, Any] = {}
+    n_terms = len(data["terms"]) if isinstance(data["terms"], list) else -1
+    if n_terms < 1 or not all(isinstance(t, str) for t in data["terms"]):
+        raise bad("terms", "a non-empty list of names")
+    out["terms"] = tuple(data["terms"])
+    for key in ("coefficients", "std_errors", "t_values", "p_values"):
+        value = data[key]
+        if not (isinstance(value, list) and len(value) == n_terms and all(map(number, value))):
+            raise bad(key, f"a list of {n_terms} numbers (one per term)")
+        out[key] = tuple(float(v) for v in value)
+    for key in ("r_squared", "adj_r_squared", "f_statistic", "f_p_value"):
+        if not number(data[key]):
+            raise bad(key, "a number")
+        out[key] = float(data[key])
+    for key in ("n_samples", "df_resid"):
+        if not (isinstance(data[key], int) and not isinstance(data[key], bool) and data[key] >= 0):
+            raise bad(key, "a non-negative integer")
+        out[key] = data[key]
+    deciles = data["deciles"]
+    if not (
+        isinstance(deciles, list)
+        and all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 9 for d in deciles)
+    ):
+        raise bad("deciles", "a list of integers from 1 to 9")
+    out["deciles"] = tuple(deciles)
+    channels = data["channels"]
+    if not (
+        isinstance(channels, list) and channels and all(isinstance(c, (str, int)) for c in channels)
+    ):
+        raise bad("channels", "a non-empty list of channel labels")
+    out["channels"] = tuple(str(c) for c in channels)
+    if not isinstance(data["uses_channel"], bool):
+        raise bad("uses_channel", "true or false")
+    out["uses_channel"] = data["uses_channel"]
+    alpha = data.get("alpha")
+    if alpha is not None and not number(alpha):
+        raise bad("alpha", "a number or null")
+    out["alpha"] = None if alpha is None else float(alpha)
+    expected = 1 + len(deciles) + (len(channels) - 1 if out["uses_channel"] else 0)
+    if n_terms != expected:
+        raise ValueError(
+            f"{source}: {n_terms} terms do not match {len(deciles)} decile(s) and "
+            f"{len(channels) if out['uses_channel'] else 'no'} channel offset level(s) "
+            f"(expected {expected} terms); write the model again with 'threshold-model fit'."
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -559,26 +634,45 @@ class ThresholdModel:
         return json.dumps(data, indent=2)
 
     @classmethod
-    def from_json(cls, text: str) -> ThresholdModel:
-        """Rebuild a model from :meth:`to_json` output."""
-        data = json.loads(text)
+    def from_json(cls, text: str, *, source: str = "threshold model JSON") -> ThresholdModel:
+        """Rebuild a model from :meth:`to_json` output.
+
+        Raises ``ValueError`` naming ``source`` (e.g. the file) and what is wrong when the text
+        is not JSON (a truncated file), lacks or adds fields, or has values of the wrong type
+        or length.
+        """
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"{source} is not valid JSON ({exc.msg} at line {exc.lineno}, column "
+                f"{exc.colno}; truncated?); write the model again with ThresholdModel.save or "
+                f"'threshold-model fit'."
+            ) from None
         if not isinstance(data, dict) or data.pop("format", None) != _FORMAT:
             raise ValueError(
-                f"not a colocalize threshold model (expected a JSON object with "
+                f"{source} is not a colocalize threshold model (expected a JSON object with "
                 f"format {_FORMAT!r}); write it with ThresholdModel.save."
             )
-        for key in ("terms", "coefficients", "std_errors", "t_values", "p_values", "deciles"):
-            data[key] = tuple(data[key])
-        data["channels"] = tuple(str(c) for c in data["channels"])
-        return cls(**data)
+        return cls(**_checked_model_fields(data, source))
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the model to a JSON file."""
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(self.to_json())
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+        """Write the model to a JSON file (atomically; an existing file only with
+        ``overwrite=True``)."""
+        from colocalize._output import check_output, write_atomic
+
+        write_atomic(check_output(path, overwrite=overwrite, name="path"), self.to_json())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ThresholdModel:
-        """Read a model written by :meth:`save`."""
-        with open(path, encoding="utf-8") as fh:
-            return cls.from_json(fh.read())
+        """Read a model written by :meth:`save`; errors name the file and what is wrong."""
+        source = f"model file '{os.fspath(path)}'"
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        except UnicodeDecodeError:
+            raise ValueError(
+                f"{source} is not a text (JSON) file; pass the JSON written by "
+                f"'threshold-model fit'."
+            ) from None
+        return cls.from_json(text, source=source)

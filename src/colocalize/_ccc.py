@@ -43,6 +43,10 @@ __all__ = [
 
 # Beyond |mean| + this many sigmas the Gaussian weight is below 1e-16 (exp(-x²/2) < 1e-16).
 _WEIGHT_SIGMAS = math.sqrt(2 * math.log(1e16))
+# n_gaussians above this is refused: the plugin sets no limit, but every component adds three
+# parameters to a joint fit that is retried for each rejected component (50 Gaussians took two
+# minutes on a 64 x 64 image), and a radial profile does not resolve that many distances.
+MAX_GAUSSIANS = 10
 
 
 @dataclass(frozen=True)
@@ -261,8 +265,12 @@ def _lags(shape: Sequence[int], lims: Sequence[tuple[int, int]]) -> list[tuple[i
     return [(lo - n // 2, hi - n // 2) for n, (lo, hi) in zip(shape, lims)]
 
 
-def _plan(image0, image1, mask, spacing, unit, time_axis, max_distance) -> _Plan:
+def _plan(image0, image1, mask, spacing, unit, time_axis, max_distance, workers) -> _Plan:
     """Check and unpack the inputs of :func:`cross_correlation` (time axis moved first)."""
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers == 0:
+        raise ValueError(
+            f"workers must be a non-zero integer (threads; -1 for all CPUs), got {workers!r}."
+        )
     data0, sp0, unit0, t0 = _unpack(image0, "image0")
     data1, sp1, unit1, t1 = _unpack(image1, "image1")
     a = as_image(data0, name="image0")
@@ -571,12 +579,13 @@ def cross_correlation(
         correlation images stop there. Faster and smaller, but the fit can differ from the
         plugin's, which always uses every shift. Default: all shifts.
     n_gaussians : int, optional
-        Fit a sum of this many Gaussians (after CCC 2.3.0). Default 1 (CCC 2.2.3).
+        Fit a sum of this many Gaussians (after CCC 2.3.0), from 1 to ``MAX_GAUSSIANS`` (10).
+        Default 1 (CCC 2.2.3).
     time_axis : int, optional
         Axis of the images that is time: every frame is analysed on its own, and the frame with
         the highest confidence (smallest sigma without confidence) fills the result.
     workers : int, optional
-        Threads for ``scipy.fft`` (-1: all CPUs).
+        Threads for ``scipy.fft`` (-1: all CPUs; not 0).
 
     Returns
     -------
@@ -587,7 +596,8 @@ def cross_correlation(
     ------
     ValueError
         Images of different shapes, a mask that is empty or of the wrong shape or number of
-        frames, a bad spacing or an image that is not 2D or 3D (plus time).
+        frames, a bad spacing, an image that is not 2D or 3D (plus time), ``n_gaussians``
+        outside 1..10, ``max_distance`` not positive, or ``workers`` 0.
 
     Warns
     -----
@@ -614,6 +624,7 @@ def cross_correlation(
       fit failures here.
     - Contribution images skip shifts where the Gaussian weight is below 1e-16.
     - ``max_distance`` (not in the plugin) truncates the profile and the fit.
+    - ``n_gaussians`` is limited to 10 (the plugin sets no limit).
     - ``n_gaussians > 1`` follows CCC 2.3.0 (greedy start, joint fit, per-component acceptance
       against the first radial step with moving-average retries, the signed means, confidence of
       component i = sum of G_i / sum of the original profile over mean_i ± 3 sigma_i) but is not
@@ -645,10 +656,15 @@ def cross_correlation(
     (True, 4.6, 2.6)
     """
     if isinstance(n_gaussians, bool) or not isinstance(n_gaussians, (int, np.integer)):
-        raise TypeError(f"n_gaussians must be an integer >= 1, got {n_gaussians!r}.")
-    if n_gaussians < 1:
-        raise ValueError(f"n_gaussians must be >= 1, got {n_gaussians}; use 1 for one Gaussian.")
-    plan = _plan(image0, image1, mask, spacing, unit, time_axis, max_distance)
+        raise TypeError(
+            f"n_gaussians must be an integer from 1 to {MAX_GAUSSIANS}, got {n_gaussians!r}."
+        )
+    if not 1 <= n_gaussians <= MAX_GAUSSIANS:
+        raise ValueError(
+            f"n_gaussians must be from 1 to {MAX_GAUSSIANS}, got {n_gaussians}; use 1 for one "
+            f"Gaussian (CCC 2.2.3), 2 or 3 for a few populations of distances."
+        )
+    plan = _plan(image0, image1, mask, spacing, unit, time_axis, max_distance, workers)
     spacing, unit, series, max_distance = plan.spacing, plan.unit, plan.series, plan.max_distance
     shape, lims, bins = plan.shape, plan.lims, plan.bins
     zero_shift = tuple(n // 2 - lo for n, (lo, _) in zip(shape, lims))
@@ -815,7 +831,7 @@ def cross_correlation_profile(
     >>> prof.distance[:3].tolist(), prof.count[:3].tolist()
     ([0.0, 1.0, 1.4142135623730951], [1, 4, 4])
     """
-    plan = _plan(image0, image1, mask, spacing, unit, time_axis, max_distance)
+    plan = _plan(image0, image1, mask, spacing, unit, time_axis, max_distance, workers)
     rows = []
     for t in range(plan.frames_a.shape[0]):
         corr = plan.correlate(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import functools
+import io
 import math
 import sys
 from pathlib import Path
@@ -38,15 +40,25 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--n-gaussians", type=int, default=1, help="Gaussians to fit (default 1)")
     p.add_argument("--out", type=Path, help="output folder for tables, plot and images")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace result files that already exist in --out (never an input)",
+    )
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from colocalize import cross_correlation, read_image, write_image
+    from colocalize._output import write_atomic
 
     image0 = read_image(args.image0)
     image1 = read_image(args.image1)
     mask = read_image(args.mask) if args.mask is not None else None
+    targets = None
+    if args.out is not None:  # checked before the (long) computation
+        series = "T" in image0.axes or "T" in image1.axes
+        targets = _targets(args, series=series)
     res = cross_correlation(
         image0,
         image1,
@@ -60,29 +72,59 @@ def _run(args: argparse.Namespace) -> int:
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value:.6g}")
-    if args.out is None:
+    if targets is None:
         return 0
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "CC Results.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["", "value"])
-        writer.writerows((name, repr(value)) for name, value in rows)
-    _write_profile(res, out / "Correlation of images.csv")
-    _figures(res, out)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_atomic(
+        targets["results"],
+        _csv_text([["", "value"], *((name, repr(value)) for name, value in rows)]),
+    )
+    write_atomic(targets["profile"], _profile_text(res))
+    _figures(res, targets)
     if res.frames is not None:
-        _write_frames(res, out / "Gaussian fits over time.csv")
+        write_atomic(targets["frames"], _frames_text(res))
     if args.contributions:
         assert res.contribution0 is not None
         assert res.contribution1 is not None
-        for path, image, data in (
-            (args.image0, image0, res.contribution0),
-            (args.image1, image1, res.contribution1),
+        for key, image, data in (
+            ("contribution0", image0, res.contribution0),
+            ("contribution1", image1, res.contribution1),
         ):  # with the input's axes and calibration
-            title = f"Contribution of {path.stem}"
-            write_image(out / f"{title}.tif", dataclasses.replace(image, data=data, name=title))
-    print(f"wrote {out}", file=sys.stderr)
+            title = targets[key].stem
+            contribution = dataclasses.replace(image, data=data, name=title)
+            write_atomic(targets[key], writer=functools.partial(write_image, image=contribution))
+    print(f"wrote {args.out}", file=sys.stderr)
     return 0
+
+
+def _targets(args: argparse.Namespace, *, series: bool) -> dict[str, Path]:
+    """The files ``--out`` will receive, each checked: never an input, never an existing file
+    without ``--overwrite``."""
+    from colocalize._output import check_output
+
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} is a file; give a folder for the results")
+    names = {
+        "results": "CC Results.csv",
+        "profile": "Correlation of images.csv",
+        "profile_plot": "Correlation of images.png",
+    }
+    if series:
+        names["frames"] = "Gaussian fits over time.csv"
+        names["heatmap"] = "Correlation over time.png"
+    if args.contributions:
+        stems = [args.image0.stem, args.image1.stem]
+        if stems[0] == stems[1]:  # two inputs of the same name must not share one output
+            stems = [f"{stems[0]} (image0)", f"{stems[1]} (image1)"]
+        names["contribution0"] = f"Contribution of {stems[0]}.tif"
+        names["contribution1"] = f"Contribution of {stems[1]}.tif"
+    targets = {key: out / name for key, name in names.items()}
+    if out.is_dir():
+        inputs = (args.image0, args.image1, args.mask)
+        for path in targets.values():
+            check_output(path, inputs=inputs, overwrite=args.overwrite, name="--out")
+    return targets
 
 
 def _results_rows(res: Any) -> list[tuple[str, float]]:
@@ -109,7 +151,13 @@ def _results_rows(res: Any) -> list[tuple[str, float]]:
     return rows
 
 
-def _write_profile(res: Any, path: Path) -> None:
+def _csv_text(rows: Any) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+
+
+def _profile_text(res: Any) -> str:
     prof = res.profile
     columns = [(f"Distance ({prof.unit})", prof.distance)]
     for name, values in (
@@ -119,35 +167,41 @@ def _write_profile(res: Any, path: Path) -> None:
     ):
         if values is not None:
             columns.append((name, values))
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([name for name, _ in columns])
-        for i in range(prof.distance.size):
-            writer.writerow([repr(float(col[i])) for _, col in columns])
+    return _csv_text(
+        [
+            [name for name, _ in columns],
+            *([repr(float(col[i])) for _, col in columns] for i in range(prof.distance.size)),
+        ]
+    )
 
 
-def _write_frames(res: Any, path: Path) -> None:
+def _frames_text(res: Any) -> str:
     table = res.frames
     names = ["mean", "sigma", "confidence", "r_squared", "height", "fit_ok"]
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["frame", *names])
-        for t in range(table.frame.size):
-            writer.writerow([t, *(repr(getattr(table, n)[t].item()) for n in names)])
+    return _csv_text(
+        [
+            ["frame", *names],
+            *(
+                [t, *(repr(getattr(table, n)[t].item()) for n in names)]
+                for t in range(table.frame.size)
+            ),
+        ]
+    )
 
 
-def _figures(res: Any, out: Path) -> None:
+def _figures(res: Any, targets: dict[str, Path]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from colocalize._output import write_atomic
     from colocalize.plot import correlation_heatmap, correlation_profile
 
-    ax = correlation_profile(res)
-    ax.figure.savefig(out / "Correlation of images.png", dpi=150, bbox_inches="tight")
-    plt.close(ax.figure)
+    axes = [("profile_plot", correlation_profile(res))]
     if res.frames is not None:
-        ax = correlation_heatmap(res)
-        ax.figure.savefig(out / "Correlation over time.png", dpi=150, bbox_inches="tight")
+        axes.append(("heatmap", correlation_heatmap(res)))
+    for key, ax in axes:
+        save = functools.partial(ax.figure.savefig, format="png", dpi=150, bbox_inches="tight")
+        write_atomic(targets[key], writer=save)
         plt.close(ax.figure)

@@ -25,9 +25,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--method",
         default="Otsu",
-        choices=threshold_methods(),
         metavar="METHOD",
-        help=f"one of {', '.join(threshold_methods())} (default Otsu)",
+        help=f"one of {', '.join(threshold_methods())}, any case (default Otsu)",
     )
     p.add_argument("--channel", help="only this channel (name, or index; -1 is the last)")
     p.add_argument("--mask", type=Path, help="mask image (non-zero is inside)")
@@ -59,8 +58,10 @@ def register(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from colocalize import read_image, threshold, threshold_per_slice
     from colocalize._io import read_mask_file
+    from colocalize._threshold import resolve_method
     from colocalize._validation import channel_index
 
+    method = resolve_method(args.method, name="--method")
     image = read_image(args.image)
     mask = None if args.mask is None else read_mask_file(args.mask, what="--mask") != 0
     options = {
@@ -78,13 +79,13 @@ def _run(args: argparse.Namespace) -> int:
     for index in indices:
         data = image.channel(index)
         name = image.channel_names[index] if image.channel_names else ""
-        prefix = f"{index}\t{name}\t{args.method}\t"
+        prefix = f"{index}\t{name}\t{method}\t"
         if args.per_slice:
-            values = threshold_per_slice(data, args.method, **options)
+            values = threshold_per_slice(data, method, **options)
             for plane, value in enumerate(values.ravel()):
                 print(f"{prefix}{plane}\t{_format(float(value))}")
         else:
-            value = threshold(data, args.method, stack_mode=args.stack_mode, **options)
+            value = threshold(data, method, stack_mode=args.stack_mode, **options)
             print(prefix + _format(value))
     return 0
 

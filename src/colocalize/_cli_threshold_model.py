@@ -10,8 +10,8 @@ ImageJ or OME channel names) or, when the file has none, its index.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
+import io
 import sys
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ def register(subparsers: Any) -> None:
     f.add_argument(
         "--no-channel", action="store_true", help="leave the channel offsets out of the model"
     )
+    f.add_argument("--overwrite", action="store_true", help="replace an existing --output")
     f.set_defaults(func=_run_fit)
 
     r = sub.add_parser("predict", help="predict thresholds for every channel of some images")
@@ -53,6 +54,7 @@ def register(subparsers: Any) -> None:
         "-o", "--output", type=Path,
         help="CSV to write (image, channel, threshold); default standard output",
     )
+    r.add_argument("--overwrite", action="store_true", help="replace an existing --output")
     r.set_defaults(func=_run_predict)
 
     e = sub.add_parser("evaluate", help="compare a model's thresholds with an expert CSV")
@@ -74,11 +76,8 @@ def _image_deciles(image: Any) -> np.ndarray:
     return np.atleast_2d(histogram_deciles(image.data, channel_axis=axis))
 
 
-def _read_experts(path: Path) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
-    """Features, channel labels, low and high of every row of an expert CSV."""
-    from colocalize._io import read_image
-    from colocalize._validation import channel_index
-
+def _expert_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of an expert CSV, with ``"file"``: the image path resolved against its folder."""
     if not path.is_file():
         raise FileNotFoundError(f"expert CSV {str(path)!r} does not exist")
     with open(path, newline="", encoding="utf-8") as fh:
@@ -95,12 +94,23 @@ def _read_experts(path: Path) -> tuple[np.ndarray, list[str], np.ndarray, np.nda
         ]
     if not rows:
         raise ValueError(f"expert CSV {str(path)!r} has no data rows")
+    for row in rows:
+        file = Path(row["image"])
+        row["file"] = file if file.is_absolute() else path.parent / file
+    return rows
+
+
+def _read_experts(
+    path: Path, rows: list[dict[str, Any]]
+) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+    """Features, channel labels, low and high of every row of an expert CSV."""
+    from colocalize._io import read_image
+    from colocalize._validation import channel_index
+
     cache: dict[Path, tuple[list[str], np.ndarray]] = {}
     feats, labels, low, high = [], [], [], []
     for line, row in enumerate(rows, start=2):
-        file = Path(row["image"])
-        if not file.is_absolute():
-            file = path.parent / file
+        file = row["file"]
         if file not in cache:
             img = read_image(file)
             cache[file] = (_channel_labels(img), _image_deciles(img))
@@ -123,13 +133,17 @@ def _read_experts(path: Path) -> tuple[np.ndarray, list[str], np.ndarray, np.nda
 
 def _run_fit(args: argparse.Namespace) -> int:
     from colocalize._background import ThresholdModel
+    from colocalize._output import check_output
 
-    feats, labels, low, high = _read_experts(args.experts)
+    rows = _expert_rows(args.experts)
+    inputs = [args.experts, *(row["file"] for row in rows)]
+    check_output(args.output, inputs=inputs, overwrite=args.overwrite, name="--output")
+    feats, labels, low, high = _read_experts(args.experts, rows)
     model = ThresholdModel.fit(
         feats, labels, low, high,
         use_channel=not args.no_channel, select=args.select, alpha=args.alpha,
     )
-    model.save(args.output)
+    model.save(args.output, overwrite=args.overwrite)
     print(model.summary())
     ev = model.evaluate(feats, labels, low, high)
     print(
@@ -150,7 +164,15 @@ def _load_model(path: Path) -> Any:
 
 def _run_predict(args: argparse.Namespace) -> int:
     from colocalize._io import read_image
+    from colocalize._output import check_output, write_atomic
 
+    if args.output is not None:
+        check_output(
+            args.output,
+            inputs=[args.model, *args.images],
+            overwrite=args.overwrite,
+            name="--output",
+        )
     model = _load_model(args.model)
     rows = []
     for file in args.images:
@@ -158,21 +180,20 @@ def _run_predict(args: argparse.Namespace) -> int:
         labels = _channel_labels(img)
         pred = model.predict(_image_deciles(img), labels)
         rows += [(str(file), lab, float(t)) for lab, t in zip(labels, pred)]
-    with contextlib.ExitStack() as stack:
-        out = (
-            stack.enter_context(open(args.output, "w", newline="", encoding="utf-8"))
-            if args.output
-            else sys.stdout
-        )
-        writer = csv.writer(out)
-        writer.writerow(["image", "channel", "threshold"])
-        writer.writerows([(f, c, f"{t:.6g}") for f, c, t in rows])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["image", "channel", "threshold"])
+    writer.writerows([(f, c, f"{t:.6g}") for f, c, t in rows])
+    if args.output is None:
+        sys.stdout.write(buffer.getvalue())
+    else:
+        write_atomic(args.output, buffer.getvalue())
     return 0
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
     model = _load_model(args.model)
-    feats, labels, low, high = _read_experts(args.experts)
+    feats, labels, low, high = _read_experts(args.experts, _expert_rows(args.experts))
     ev = model.evaluate(feats, labels, low, high)
     print(f"n = {ev.n}")
     print(f"mean absolute error vs midpoint: {ev.mae_midpoint:.4f}")

@@ -9,11 +9,13 @@ ImageJ-compatible TIFF hyperstack that ImageJ/Fiji opens with the same calibrati
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import os
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +80,9 @@ _TIME_SECONDS = {
     "hours": 3600.0,
 }
 _MAX_FLOAT32_INTEGER = 2**24  # every integer up to this magnitude is exact in float32
+# read_image refuses files whose pixels need more than this fraction of the available memory
+# (the rest is left to the system and to the caller's first computation).
+MEMORY_FRACTION = 0.9
 
 
 def normalize_unit(unit: str) -> str:
@@ -272,8 +277,9 @@ def read_image(path: str | os.PathLike[str], *, series: int = 0) -> Image:
     FileNotFoundError
         When ``path`` does not exist.
     ValueError
-        When the file is not a TIFF or cannot be decoded, needs the missing ``imagecodecs``
-        package (LZW, JPEG...), or has a layout colocalize does not support (complex pixels,
+        When the file is not a TIFF, is truncated or damaged (its metadata or its pixels cannot
+        be decoded), needs the missing ``imagecodecs`` package (LZW, JPEG...), declares more
+        pixels than fit in memory, or has a layout colocalize does not support (complex pixels,
         axes other than time, channel, z, y, x, or an ambiguous extra dimension).
 
     Notes
@@ -300,6 +306,12 @@ def read_image(path: str | os.PathLike[str], *, series: int = 0) -> Image:
     seconds. Channel names: OME ``Channel Name``; for ImageJ hyperstacks the slice labels of the
     first plane of each channel, when they are present and distinct.
 
+    Memory: the size of the pixels is computed from the file's header before anything is
+    allocated; a file whose pixels need more than ``MEMORY_FRACTION`` (90 %) of the memory
+    available (Linux: ``MemAvailable`` in ``/proc/meminfo``, elsewhere the free pages from
+    :func:`os.sysconf`; see :func:`available_memory`) is refused. Read a region of such a file
+    with ``tifffile.memmap`` or ``tifffile.imread(..., aszarr=True)``.
+
     Examples
     --------
     >>> import tempfile, os, numpy as np
@@ -317,40 +329,164 @@ def read_image(path: str | os.PathLike[str], *, series: int = 0) -> Image:
         raise FileNotFoundError(f"read_image: no such file: '{file}'")
     if file.is_dir():
         raise ValueError(f"read_image: '{file}' is a directory, not an image file.")
-    try:
-        tif = tifffile.TiffFile(file)
-    except (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError) as exc:
-        raise ValueError(
-            f"read_image: cannot read '{file}' as a TIFF file: {_describe_content(file)} "
-            f"({exc}). Convert it to TIFF (e.g. File > Save As > Tiff in ImageJ/Fiji)."
-        ) from exc
-    with tif:
-        n_series = len(tif.series)
-        if not -n_series <= series < n_series:
-            raise ValueError(
-                f"read_image: series={series} is out of range: '{file}' has {n_series} "
-                f"image series (0 to {n_series - 1})."
-            )
-        ser = tif.series[series]
-        page = ser.keyframe
+    with _tifffile_messages() as messages:
         try:
-            data = ser.asarray()
-        except ValueError as exc:
-            if "imagecodecs" in str(exc):
-                codec = tifffile.COMPRESSION(page.compression).name
+            tif = tifffile.TiffFile(file)
+        except (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError) as exc:
+            raise ValueError(
+                f"read_image: cannot read '{file}' as a TIFF file: {_describe_content(file)} "
+                f"({exc}). Convert it to TIFF (e.g. File > Save As > Tiff in ImageJ/Fiji)."
+            ) from exc
+        with tif:
+            try:
+                all_series = tif.series
+            except Exception as exc:  # tifffile raises KeyError, IndexError... on bad metadata
+                kind = "OME-XML" if tif.is_ome else "TIFF"
                 raise ValueError(
-                    f"read_image: '{file}' is compressed with {codec}, which "
-                    f"needs the imagecodecs package: pip install imagecodecs "
-                    f"(or pip install colocalize[io])."
+                    f"read_image: '{file}' has damaged {kind} metadata "
+                    f"({type(exc).__name__}: {exc}); re-export it from the original "
+                    f"(e.g. File > Save As > Tiff in ImageJ/Fiji)."
                 ) from exc
-            raise ValueError(f"read_image: cannot decode the pixels of '{file}': {exc}") from exc
-        # tifffile's squeezed shape can confuse a 1-pixel-wide Y or X with a dropped axis;
-        # take the full shape and drop axes of size 1 ourselves.
-        axes = ser.get_axes(False)
-        data = data.reshape(ser.get_shape(False))
-        rgb = page.photometric == tifffile.PHOTOMETRIC.RGB
-        calibration = _calibration(tif, page, series)
+            n_series = len(all_series)
+            if not -n_series <= series < n_series:
+                raise ValueError(
+                    f"read_image: series={series} is out of range: '{file}' has {n_series} "
+                    f"image series (0 to {n_series - 1})."
+                )
+            ser = all_series[series]
+            page = ser.keyframe
+            _check_memory(file, ser.shape, ser.dtype)
+            try:
+                data = ser.asarray()
+            except MemoryError as exc:
+                raise ValueError(
+                    f"read_image: not enough memory to read '{file}' "
+                    f"({_gib(_nbytes(ser.shape, ser.dtype))} for shape {tuple(ser.shape)} "
+                    f"{ser.dtype}); close other programs or read it in parts with tifffile."
+                ) from exc
+            except Exception as exc:  # codecs raise their own types (imagecodecs.DeflateError...)
+                if "imagecodecs" in str(exc):
+                    codec = tifffile.COMPRESSION(page.compression).name
+                    raise ValueError(
+                        f"read_image: '{file}' is compressed with {codec}, which "
+                        f"needs the imagecodecs package: pip install imagecodecs "
+                        f"(or pip install colocalize[io])."
+                    ) from exc
+                raise ValueError(
+                    f"read_image: cannot decode the pixels of '{file}': "
+                    f"{_damage(file, messages, tif)} ({type(exc).__name__}: {exc}). "
+                    f"Copy or export the file again from the original."
+                ) from exc
+            damage = _damage(file, messages)
+            if damage is not None:  # tifffile read what it could; the numbers would be wrong
+                raise ValueError(
+                    f"read_image: cannot read '{file}' completely: {damage}. Copy or export the "
+                    f"file again from the original."
+                )
+            # tifffile's squeezed shape can confuse a 1-pixel-wide Y or X with a dropped axis;
+            # take the full shape and drop axes of size 1 ourselves.
+            axes = ser.get_axes(False)
+            data = data.reshape(ser.get_shape(False))
+            rgb = page.photometric == tifffile.PHOTOMETRIC.RGB
+            calibration = _calibration(tif, page, series)
+    messages.replay()
     return _build_image(data, axes, rgb=rgb, calibration=calibration, file=file)
+
+
+class _TifffileMessages:
+    """tifffile's log messages during one read, held back so that a failed read prints only
+    our one-line error; :meth:`replay` passes them on after a successful read."""
+
+    def __init__(self) -> None:
+        self.records: list[logging.LogRecord] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.records.append(record)
+        return False
+
+    def replay(self) -> None:
+        logger = logging.getLogger("tifffile")
+        for record in self.records:
+            logger.handle(record)
+        self.records.clear()
+
+
+@contextlib.contextmanager
+def _tifffile_messages() -> Iterator[_TifffileMessages]:
+    logger = logging.getLogger("tifffile")
+    messages = _TifffileMessages()
+    logger.addFilter(messages)
+    try:
+        yield messages
+    finally:
+        logger.removeFilter(messages)
+
+
+def _nbytes(shape: Sequence[int], dtype: Any) -> int:
+    return math.prod(int(n) for n in shape) * np.dtype(dtype).itemsize
+
+
+def _gib(nbytes: float) -> str:
+    return f"{nbytes / 2**30:.3g} GiB"
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available for new allocations, or None when the system does not say.
+
+    Linux: ``MemAvailable`` from ``/proc/meminfo`` (free memory plus reclaimable caches);
+    elsewhere the free physical pages from :func:`os.sysconf`, when it offers them.
+    """
+    with contextlib.suppress(OSError, ValueError), open("/proc/meminfo", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _check_memory(file: Path, shape: Sequence[int], dtype: Any) -> None:
+    """Refuse, before allocating, pixels that need more than MEMORY_FRACTION of free memory."""
+    needed = _nbytes(shape, dtype)
+    available = available_memory()
+    if available is not None and needed > MEMORY_FRACTION * available:
+        raise ValueError(
+            f"read_image: '{file}' declares {tuple(int(n) for n in shape)} {np.dtype(dtype)} "
+            f"pixels ({_gib(needed)}), more than {MEMORY_FRACTION:.0%} of the {_gib(available)} of "
+            f"memory available; read a part of it with tifffile (tifffile.memmap, or imread "
+            f"with aszarr=True), or free memory."
+        )
+
+
+def _damage(file: Path, messages: _TifffileMessages, tif: Any = None) -> str | None:
+    """Why a file cannot be trusted, or None: it refers to bytes beyond its end (truncated), a
+    page or tag offset is invalid, or tifffile zeroed planes its metadata declare. With ``tif``
+    (after a failed read) the data of every page are checked too, and tifffile's first
+    complaint is the fallback."""
+    size = file.stat().st_size
+    end = 0
+    texts = [re.sub(r"^<[^>]*> ", "", r.getMessage()) for r in messages.records]  # drop reprs
+    broken = []  # a broken chain of pages or tags: "invalid page offset 24800"
+    for text in texts:
+        for match in re.finditer(r"invalid (?:page|value) offset (\d+)", text):
+            end = max(end, int(match.group(1)))
+            broken.append(match.group(0))
+    if tif is not None:
+        with contextlib.suppress(Exception):  # walking the pages of a damaged file may fail
+            for page in tif.pages:
+                pairs = zip(page.dataoffsets, page.databytecounts, strict=False)
+                end = max([end, *(offset + count for offset, count in pairs)])
+    if end > size:
+        return f"the file is truncated: it has {size} bytes, but refers to byte {end}"
+    if broken:  # a tag's value runs past the end, or points into garbage
+        return f"the file is truncated or damaged ({broken[0]})"
+    zeroed = [t for t in texts if "missing data are zeroed" in t.lower()]
+    if zeroed:
+        return f"planes its metadata declare are missing ({zeroed[0]})"
+    if tif is not None:
+        return f"the file is damaged ({texts[0]})" if texts else "the file is damaged"
+    return None
 
 
 def _describe_content(file: Path) -> str:

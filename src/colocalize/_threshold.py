@@ -41,7 +41,7 @@ maximum of the whole plane, for a stack it is that of the masked pixels (``Stack
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -50,6 +50,7 @@ from colocalize._threshold_imagej import METHODS, compute_fiji_level, compute_le
 from colocalize._validation import as_image, as_mask, warn_degenerate
 
 __all__ = [
+    "resolve_method",
     "threshold",
     "threshold_from_histogram",
     "threshold_local",
@@ -62,6 +63,14 @@ _STACK_MODES = ("histogram", "projection")
 _LOCAL_METHODS = ("gaussian", "mean", "median")
 _BY_LOWER = {name.lower(): name for name in METHODS}
 _BY_LOWER["minerror(i)"] = "MinError"  # Fiji's Auto Threshold spells it so
+# full_histogram=True: at most one bin per 16-bit value, as Fiji's Auto Threshold (16-bit images)
+MAX_FULL_HISTOGRAM_BINS = 2**16
+# 64-bit integer images must lie within +-2**40: there ImageJ's mapping of a level back to
+# intensities, low + (k + 1) / 255 (high - low) rounded, is exact in float64 (its fraction is a
+# multiple of 1/255, at least 2**-9 from a tie, and the rounding errors stay below 2**-10), so
+# thresholds do not depend on an offset of the image.
+_MAX_INTEGER = 2**40
+_BLOCK = 1 << 20  # pixels binned at a time (temporaries of 8 bytes per pixel: 8 MiB each)
 
 
 def threshold_methods() -> tuple[str, ...]:
@@ -81,12 +90,34 @@ def threshold_methods() -> tuple[str, ...]:
     return tuple(METHODS)
 
 
-def _method_name(method: str) -> str:
-    if not isinstance(method, str) or method.lower() not in _BY_LOWER:
+def resolve_method(method: object, *, name: str = "method") -> str:
+    """ImageJ's spelling of an automatic threshold method given in any case (``"otsu"`` ->
+    ``"Otsu"``); the one place where every entry point (API, command line, batch) checks a name.
+
+    Parameters
+    ----------
+    method : str
+        A name of :func:`threshold_methods`, in any case (``"MinError(I)"`` is accepted too, as
+        Fiji's Auto Threshold spells it).
+    name : str, optional
+        The argument's name in the error message, e.g. ``"--method"``.
+
+    Raises
+    ------
+    ValueError
+        When ``method`` is not one of the names; the message lists them.
+
+    Examples
+    --------
+    >>> resolve_method("otsu"), resolve_method("MAXENTROPY")
+    ('Otsu', 'MaxEntropy')
+    """
+    if not isinstance(method, str) or method.strip().lower() not in _BY_LOWER:
         raise ValueError(
-            f"method must be one of {', '.join(METHODS)} (ImageJ's names), got {method!r}."
+            f"{name} must be one of {', '.join(METHODS)} (ImageJ's automatic threshold "
+            f"methods, any case), got {method!r}."
         )
-    return _BY_LOWER[method.lower()]
+    return _BY_LOWER[method.strip().lower()]
 
 
 def threshold_from_histogram(histogram: Sequence[int] | np.ndarray, method: str = "Otsu") -> int:
@@ -131,7 +162,7 @@ def threshold_from_histogram(histogram: Sequence[int] | np.ndarray, method: str 
     >>> threshold_from_histogram(hist, "Mean")
     108
     """
-    name = _method_name(method)
+    name = resolve_method(method)
     counts = np.asarray(histogram)
     if counts.ndim != 1 or counts.size == 0:
         raise ValueError(
@@ -187,7 +218,14 @@ def _plane_threshold(
                 f"full_histogram=True needs an integer image (one bin per value), got dtype "
                 f"{dtype}; use full_histogram=False for float images."
             )
-        base = int(values.min())
+        base, top = int(values.min()), int(values.max())
+        if top - base + 1 > MAX_FULL_HISTOGRAM_BINS:
+            raise ValueError(
+                f"full_histogram=True (--full-histogram) needs one bin per value, and the "
+                f"values span {base}..{top} ({top - base + 1} bins); at most "
+                f"{MAX_FULL_HISTOGRAM_BINS} bins (16-bit images, as Fiji's Auto Threshold) are "
+                f"allowed. Use full_histogram=False (ImageJ's 256 bins over min..max)."
+            )
         counts = np.bincount((values.astype(np.int64) - base).ravel())
         return float(_fiji_level(counts, name) + base)
     if np.issubdtype(dtype, np.integer):
@@ -241,6 +279,20 @@ def _level_to_threshold(
     return float(np.floor(upper + 0.5)) if work is None else float(work(upper))
 
 
+def _binned_counts(
+    values: np.ndarray, bin_of: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """The 256 bin counts of ``values`` for the (float, non-negative) bin indices ``bin_of``
+    gives, clipped at 255; computed in blocks of ``_BLOCK`` pixels so that the temporaries of
+    the binning stay a few MiB whatever the image size."""
+    flat = values.reshape(-1)
+    counts = np.zeros(256, dtype=np.int64)
+    for start in range(0, flat.size, _BLOCK):
+        index = np.minimum(bin_of(flat[start : start + _BLOCK]), 255).astype(np.intp)
+        counts += np.bincount(index, minlength=256)
+    return counts
+
+
 def _integer_threshold(
     values: np.ndarray, range_values: np.ndarray, name: str, *, dark_background: bool
 ) -> float:
@@ -248,8 +300,7 @@ def _integer_threshold(
     if high == low:
         return _constant_threshold(low, None, dark_background=dark_background)
     scale = 256.0 / (high - low + 1)
-    bins = np.minimum(np.floor((values.astype(np.int64) - low) * scale + 0.5), 255)
-    counts = np.bincount(bins.astype(np.intp).ravel(), minlength=256)
+    counts = _binned_counts(values, lambda v: np.floor((v.astype(np.int64) - low) * scale + 0.5))
     level = compute_level(counts, name)
     return _level_to_threshold(level, low, high, None, dark_background=dark_background)
 
@@ -263,9 +314,10 @@ def _float_threshold(
     if high == low:
         return _constant_threshold(low, work, dark_background=dark_background)
     scale = 255.0 / (high - low)
-    scaled = np.maximum(values.astype(work).astype(np.float64) - low, 0.0) * scale + 0.5
-    bins = np.minimum(np.floor(scaled), 255)
-    counts = np.bincount(bins.astype(np.intp).ravel(), minlength=256)
+    counts = _binned_counts(
+        values,
+        lambda v: np.floor(np.maximum(v.astype(work).astype(np.float64) - low, 0.0) * scale + 0.5),
+    )
     level = compute_level(counts, name)
     return _level_to_threshold(level, low, high, work, dark_background=dark_background)
 
@@ -279,18 +331,23 @@ def _stack_threshold(values: np.ndarray, name: str, *, dark_background: bool) ->
         return float(compute_level(np.bincount(values.ravel(), minlength=256), name))
     integer = np.issubdtype(values.dtype, np.integer)
     work = np.float32 if values.dtype.itemsize <= 4 else np.float64
-    flat = values.ravel().astype(np.int64 if integer else work)
-    low, high = float(flat.min()), float(flat.max())
+    low = float(values.min() if integer else values.min().astype(work))
+    high = float(values.max() if integer else values.max().astype(work))
     if high == low:
         return _constant_threshold(
             low, None if integer else work, dark_background=dark_background
         )
     if integer:  # sum16BitHistograms: bin width (max - min) / 256, truncated
         scale = 1.0 / ((high - low) / 256)
-        index = np.floor(scale * (flat - int(low)).astype(np.float64))
+        base = int(low)
+        counts = _binned_counts(
+            values, lambda v: np.floor(scale * (v.astype(np.int64) - base).astype(np.float64))
+        )
     else:  # doCalculations: 256 / (max - min), truncated
-        index = np.floor((256 / (high - low)) * (flat.astype(np.float64) - low))
-    counts = np.bincount(np.minimum(index, 255).astype(np.intp), minlength=256)
+        scale = 256 / (high - low)
+        counts = _binned_counts(
+            values, lambda v: np.floor(scale * (v.astype(work).astype(np.float64) - low))
+        )
     level = compute_level(counts, name)
     return _level_to_threshold(
         level,
@@ -306,9 +363,22 @@ def _prepare(image: object, mask: object | None) -> tuple[np.ndarray, np.ndarray
     arr = as_image(image, name="image")
     if arr.dtype == np.float16:
         arr = arr.astype(np.float32)
+    if arr.dtype.kind in "iu" and arr.dtype.itemsize == 8 and arr.size:
+        _check_integer_range(int(arr.min()), int(arr.max()), arr.dtype)
     if mask is None:
         return arr, None
     return arr, as_mask(mask, arr.shape)
+
+
+def _check_integer_range(low: int, high: int, dtype: np.dtype) -> None:
+    """64-bit integers: refuse values where the float64 arithmetic of the threshold is inexact."""
+    if low >= -_MAX_INTEGER and high <= _MAX_INTEGER:
+        return
+    raise ValueError(
+        f"image holds {dtype} values {low}..{high}; thresholds of integer images are exact only "
+        f"within +-2**40 ({_MAX_INTEGER}), beyond which they could select the wrong pixels. "
+        f"Subtract an offset (thresholds move with it) or convert to float64 first."
+    )
 
 
 def threshold(
@@ -329,9 +399,12 @@ def threshold(
     Parameters
     ----------
     image : (M, N[, ...]) array_like
-        Intensities, integer or float (boolean is read as 0/1). Axis order (..., y, x).
+        Intensities, integer or float (boolean is read as 0/1). Axis order (..., y, x). 64-bit
+        integers must lie within +-2**40 (about 1.1e12), where the threshold computed in float64
+        is exact; other values raise ``ValueError``.
     method : str
-        One of :func:`threshold_methods`, ImageJ's names (case-insensitive); default ``"Otsu"``.
+        One of :func:`threshold_methods`, ImageJ's names (case-insensitive, see
+        :func:`resolve_method`); default ``"Otsu"``.
     mask : array_like of bool, optional
         Only pixels where ``mask`` is true form the histogram; the same shape as ``image`` or as
         its last axes. The 16-bit/float scaling range stays that of the whole image, as in ImageJ.
@@ -347,7 +420,9 @@ def threshold(
         False (default): ImageJ's 256-bin histogram over the image's minimum..maximum, as
         Image > Adjust > Threshold. True (integer images only): one bin per integer value, as
         Fiji's Auto Threshold plugin does for 16-bit images (its bilevel rule included); ``t`` is
-        then the level itself.
+        then the level itself. The values may span at most 65536 bins (``maximum - minimum <
+        2**16``, any integer dtype): wider ranges raise ``ValueError`` instead of allocating a
+        histogram of billions of bins.
 
     Returns
     -------
@@ -427,7 +502,7 @@ def threshold(
     >>> round(float(np.mean(image > t)), 2)
     0.3
     """
-    name = _method_name(method)
+    name = resolve_method(method)
     if stack_mode not in _STACK_MODES:
         raise ValueError(
             f"stack_mode must be one of {', '.join(_STACK_MODES)}, got {stack_mode!r}; use "
@@ -485,7 +560,7 @@ def threshold_per_slice(
     >>> colocalize.threshold_per_slice(stack, "Default")
     array([ 55., 110.])
     """
-    name = _method_name(method)
+    name = resolve_method(method)
     arr, mask_arr = _prepare(image, mask)
     if arr.ndim < 3:
         raise ValueError(
