@@ -419,6 +419,8 @@ def test_a_deleted_input_is_reported(root: Path, tmp_path: Path) -> None:
     assert result.removed == (FIRST,)
     prov = json.loads(result.provenance.read_text())
     assert prov["removed"] == [{"path": FIRST, "reason": "deleted"}]
+    report = colocalize.write_report(out, histograms=False).read_text()
+    assert f"{FIRST} (deleted)" in report
     # through the command line, on a fresh output folder
     cli_out = tmp_path / "cli"
     shutil.copytree(root, tmp_path / "again")

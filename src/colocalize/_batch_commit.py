@@ -144,6 +144,11 @@ def check_outputs(out: Path) -> dict[str, Any]:
             f"while renaming its outputs): {rebuild}"
         )
     if not record_file.is_file():
+        if (out / "coefficients.csv").is_file():
+            raise FileNotFoundError(
+                f"{str(out)!r} has no {OUTPUTS} (written by an older colocalize, or by a "
+                f"batch that never committed): {rebuild}"
+            )
         raise FileNotFoundError(
             f"{str(out)!r} is not a finished batch folder (no {OUTPUTS}); run 'colocalize "
             f"batch' first"

@@ -121,6 +121,12 @@ def write_report(
         "<details><summary>Parameters</summary><pre>"
         + html.escape(json.dumps(params, indent=1)) + "</pre></details>",
     ]
+    if prov.get("removed"):
+        gone = ", ".join(f"{r['path']} ({r['reason']})" for r in prov["removed"])
+        parts.append(
+            f"<p class='err'>Inputs of the previous run missing from this one: "
+            f"{html.escape(gone)}</p>"
+        )
     if len(errors):
         parts += ["<h2>Errors</h2>", errors.to_html(index=False, escape=True)]
     parts += [
