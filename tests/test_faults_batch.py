@@ -333,6 +333,68 @@ def test_wait_queues_behind_the_running_batch(root: Path, tmp_path: Path) -> Non
     assert not (out / _batch_commit.LOCK).exists()
 
 
+def _blocking_batch(tmp_path: Path, out: Path) -> tuple[subprocess.Popen, Path]:
+    """A batch whose one input is a FIFO: it holds ``out`` until the FIFO is written."""
+    data = tmp_path / "fifo-data"
+    data.mkdir()
+    fifo = data / "a.tif"
+    os.mkfifo(fifo)
+    manifest = tmp_path / "fifo.csv"
+    manifest.write_text("path\na.tif\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "colocalize", "batch", str(data), "--manifest", str(manifest),
+         "--out", str(out), "--workers", "1", "--no-progress"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    return proc, fifo
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+def test_two_real_batches_on_one_folder(root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first, fifo = _blocking_batch(tmp_path, out)
+    writer = waiting = None
+    try:
+        deadline = time.monotonic() + 60
+        while writer is None:  # the first batch holds the lock once it reads its FIFO
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                assert time.monotonic() < deadline, "the first batch never started"
+                time.sleep(0.1)
+        # with our writer open and no data, the first batch waits in read()
+        proc = _batch(root, out)
+        assert_clean_error(proc, "another batch", f"PID {first.pid}")
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "colocalize", "batch", str(root), "--pattern", PATTERN,
+             "--out", str(out), "--workers", "1", "--no-progress", "--wait"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        time.sleep(1.0)
+        assert waiting.poll() is None  # queued behind the first
+        # let the first batch go on: it reads an empty FIFO, then (opening the path again) a
+        # file that is not a TIFF, reports it and commits
+        junk = tmp_path / "junk"
+        junk.write_bytes(b"not a TIFF")
+        os.replace(junk, fifo)
+        os.close(writer)
+        writer = None
+        assert first.wait(timeout=60) == 1
+        stdout, stderr = waiting.communicate(timeout=120)
+        assert waiting.returncode == 0, stderr
+        assert "4 images" in stdout
+    finally:
+        if writer is not None:
+            os.close(writer)
+        for process in (first, waiting):
+            if process is not None:
+                process.kill()
+                process.communicate()
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["parameters"]["root"] == str(root.resolve())
+    assert not (out / _batch_commit.LOCK).exists()
+
+
 # ---------------------------------------------------------------- batch: no orphaned workers
 
 
