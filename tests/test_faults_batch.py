@@ -76,13 +76,10 @@ def test_report_never_writes_over_an_input(finished: Path, pristine: Path, name:
     with inputs_unchanged(finished, pristine):
         proc = run_cli("report", finished, "--output", finished / name, "--no-histograms")
         assert_clean_error(proc, "also an input", name)
-        # even with --overwrite
-        proc = run_cli(
-            "report", finished, "--output", finished / name, "--overwrite", "--no-histograms"
-        )
-        assert_clean_error(proc, "also an input")
-        with pytest.raises(ValueError, match="also an input"):
-            colocalize.write_report(finished, output=finished / name, histograms=False)
+        with pytest.raises(ValueError, match="also an input"):  # even with overwrite
+            colocalize.write_report(
+                finished, output=finished / name, overwrite=True, histograms=False
+            )
         # an image of the batch is an input too
         with pytest.raises(ValueError, match="also an input"):
             colocalize.write_report(finished, output=pristine / FIRST, histograms=False)
@@ -153,9 +150,11 @@ def test_out_equal_to_the_data_root_is_refused(root: Path) -> None:
         assert_clean_error(proc, "data folder", str(root))
         with pytest.raises(ValueError, match="data folder"):
             colocalize.batch(root, pattern=PATTERN, out=root, workers=1)
-        # a folder that holds the data is refused as well
-        with pytest.raises(ValueError, match="data folder"):
-            colocalize.batch(root, pattern=PATTERN, out=root.parent, workers=1)
+        # a folder of the data, which the pattern matches ({organelle} = er), is refused too
+        with pytest.raises(ValueError, match="holds the input"):
+            colocalize.batch(root, pattern=PATTERN, out=root / "er", workers=1)
+    # the folder above the data is not among the images: fine
+    assert colocalize.batch(root, pattern=PATTERN, out=root.parent, workers=1).n_images == 4
 
 
 def test_out_where_the_pattern_takes_images_is_refused(root: Path, tmp_path: Path) -> None:
@@ -243,8 +242,11 @@ def test_outputs_are_committed_as_a_unit(
             if staged is not None:  # the readers refuse a mixture ...
                 with pytest.raises(ValueError, match="interrupted commit"):
                     _batch_commit.check_outputs(out)
-                proc = run_cli("report", out, "--no-histograms", "--output", tmp_path / "r.html")
-                assert_clean_error(proc, "interrupted", "rerun")
+                if "interrupted" not in outcomes:  # once through the command line
+                    proc = run_cli(
+                        "report", out, "--no-histograms", "--output", tmp_path / "r.html"
+                    )
+                    assert_clean_error(proc, "interrupted", "rerun")
                 outcomes.add("interrupted")
             else:  # ... or the folder is exactly one run: the old one
                 assert _batch_commit.check_outputs(out)["run_id"] == old.run_id

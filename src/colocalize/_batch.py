@@ -202,9 +202,10 @@ def batch(
     root : path
         The repository's top folder.
     out : path
-        The output folder (created). It may not be ``root``, hold any input, or lie where
-        the pattern would take its files for images (e.g. ``ROOT/results`` is fine for
-        ``"{condition}/*.tif"``, not for ``"{condition}/*"``).
+        The output folder (created). It may not be ``root``, a folder of ``root`` that holds
+        images, a folder that directly holds an input, or lie where the pattern would take
+        its files for images (e.g. ``ROOT/results`` is fine for ``"{condition}/*.tif"``, not
+        for ``"{condition}/*"``).
     pattern : str, optional
         Which files to take and the metadata in their paths, relative to ``root``, e.g.
         ``"{organelle}/{time}min/series{series}/*.tif"`` (``{name}`` captures a field, ``*``
@@ -452,14 +453,17 @@ def _check_out(
         raise ValueError(f"out {str(out)!r} is a file; give a folder for the outputs")
     target = out.resolve()
     fix = "choose a folder outside the data, e.g. next to it"
-    if target == root or target in root.parents:
+    if target == root:
         raise ValueError(
-            f"out {str(out)!r} is the data folder {str(root)!r} or holds it; the tables would "
-            f"be written among the images: {fix}"
+            f"out {str(out)!r} is the data folder {str(root)!r}; the tables would be written "
+            f"among the images: {fix}"
         )
+    inside = root in target.parents
     for entry in entries:
         for file in (entry.path, entry.mask, entry.labels):
-            if file is not None and target in file.parents:
+            if file is not None and (
+                file.parent == target or (inside and target in file.parents)
+            ):
                 raise ValueError(
                     f"out {str(out)!r} holds the input {str(file)!r}; the tables would be "
                     f"written among the images: {fix}"
@@ -473,7 +477,7 @@ def _check_out(
                 f"the input {str(other)!r} is one of the outputs a batch writes in {str(out)!r}; "
                 f"{fix}"
             )
-    if pattern is not None and root in target.parents:
+    if pattern is not None and inside:
         from colocalize._batch_inputs import parse_pattern
 
         regex = parse_pattern(pattern)[0]
