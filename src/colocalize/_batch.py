@@ -10,6 +10,7 @@ stopped.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 import hashlib
 import itertools
@@ -20,6 +21,7 @@ import os
 import platform
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -27,9 +29,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from colocalize._batch_commit import (
+    OUTPUT_NAMES,
+    OUTPUTS,
+    check_outputs,
+    commit,
+    output_lock,
+    read_json,
+    repair,
+)
 from colocalize._batch_inputs import ImageEntry, find_images, read_manifest, read_manual
-from colocalize._batch_worker import ImageTask, Variant, empty_result, process_image
-from colocalize._output import write_atomic
+from colocalize._batch_worker import (
+    ImageTask,
+    Variant,
+    empty_result,
+    exit_with_parent,
+    process_image,
+    sha256_file,
+)
+from colocalize._output import remove_stale_temporaries, same_file, write_atomic
+from colocalize._validation import warn_degenerate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,6 +77,8 @@ class BatchResult:
         ``coefficients.csv`` (one row per image x threshold source x channel pair [x object]),
         ``summary.csv`` (mean, standard error and n per condition), ``errors.csv`` (files or
         threshold sources that failed, and why) and ``provenance.json``.
+    run_id : str
+        This run's id, in ``provenance.json`` and ``outputs.json`` (each output's SHA-256).
     parquet : tuple of Path
         ``coefficients.parquet`` and ``summary.parquet`` when pyarrow is installed, else empty.
     n_images : int
@@ -71,6 +92,9 @@ class BatchResult:
         Wall time of the run.
     n_pixels : int
         Pixels per channel summed over the images measured in this run.
+    removed : tuple of str
+        Inputs of the previous run in ``out`` that are not in this one (deleted, or no longer
+        selected by the pattern or manifest).
     """
 
     out: Path
@@ -78,6 +102,7 @@ class BatchResult:
     summary: Path
     errors: Path
     provenance: Path
+    run_id: str
     parquet: tuple[Path, ...]
     n_images: int
     n_computed: int
@@ -86,6 +111,7 @@ class BatchResult:
     n_rows: int
     seconds: float
     n_pixels: int
+    removed: tuple[str, ...]
 
     def read_coefficients(self) -> pd.DataFrame:
         """``coefficients.csv`` as a DataFrame (metadata fields keep their types)."""
@@ -129,7 +155,7 @@ def batch(
     mask_channel: str | int | None = None,
     mask_method: str = "Otsu",
     group_by: Sequence[str] | None = None,
-    replicate: str = "series",
+    replicate: str | None = None,
     exclude_zero_zero: bool = False,
     saturated: bool = False,
     triples: bool = False,
@@ -138,6 +164,8 @@ def batch(
     scheduler: str | None = None,
     client: Any = None,
     resume: bool = True,
+    verify: bool = False,
+    wait: bool = False,
     progress: bool | None = None,
 ) -> BatchResult:
     """Measure every image of a repository and summarise per condition.
@@ -158,19 +186,26 @@ def batch(
       reported and skipped, never fatal;
     - ``provenance.json``: package and Python versions, parameters, start and end time, and
       every input file's size and SHA-256;
-    - ``coefficients.parquet`` and ``summary.parquet`` when pyarrow is installed.
+    - ``coefficients.parquet`` and ``summary.parquet`` when pyarrow is installed;
+    - ``outputs.json``: the run id and each output's SHA-256, written last.
 
-    Every output is written to a temporary file and renamed into place (atomic). Per-image
-    results are kept in ``out/.parts/``: a rerun with the same parameters takes every image
-    whose file size and modification time are unchanged from there and measures the rest
-    (images that failed are retried).
+    The outputs are committed as a unit (staged in ``out/.commit/``, then renamed into place,
+    ``outputs.json`` last; a run killed meanwhile is completed by the next one) and only one
+    run at a time writes ``out`` (the lock ``out/.lock``). Per-image results are kept in
+    ``out/.parts/``: a rerun with the same parameters takes every image whose file size and
+    modification time are unchanged from there and measures the rest (images that failed are
+    retried). Inputs of the previous run that are gone are named in a
+    :class:`~colocalize.ColocalizeWarning` and in ``provenance.json``.
 
     Parameters
     ----------
     root : path
         The repository's top folder.
     out : path
-        The output folder (created).
+        The output folder (created). It may not be ``root``, a folder of ``root`` that holds
+        images, a folder that directly holds an input, or lie where the pattern would take
+        its files for images (e.g. ``ROOT/results`` is fine for ``"{condition}/*.tif"``, not
+        for ``"{condition}/*"``).
     pattern : str, optional
         Which files to take and the metadata in their paths, relative to ``root``, e.g.
         ``"{organelle}/{time}min/series{series}/*.tif"`` (``{name}`` captures a field, ``*``
@@ -199,11 +234,13 @@ def batch(
         Measure only inside this channel's foreground, ``channel > threshold(channel,
         mask_method)`` (e.g. the organelle marker).
     mask_method : str, optional
-        The auto-threshold method of ``mask_channel`` (default ``"Otsu"``).
+        The auto-threshold method of ``mask_channel`` (default ``"Otsu"``; any name of
+        :func:`colocalize.threshold_methods`).
     group_by : sequence of str, optional
         Summary groups (default: every metadata field except ``replicate``).
     replicate : str, optional
-        The replicate field left out of the default groups (default ``"series"``).
+        The replicate field left out of the default groups (a metadata field; default
+        ``"series"`` when there is such a field).
     exclude_zero_zero, saturated, triples, rank_coefficients
         As in :func:`colocalize.coefficient_table` (``saturated=True`` drops pixels at the
         dtype maximum).
@@ -216,6 +253,12 @@ def batch(
         A Dask client to run on instead.
     resume : bool, optional
         Reuse results of an earlier run in ``out`` (default True); False measures everything.
+    verify : bool, optional
+        Before reusing a result, check the SHA-256 of the image (and mask, labels) against the
+        one measured, instead of trusting size and modification time (default False); changed
+        files are measured again. Costs one full read of every input.
+    wait : bool, optional
+        When another batch holds ``out``, wait for it instead of failing (default False).
     progress : bool, optional
         Show a progress bar (tqdm); default: only when standard error is a terminal.
 
@@ -271,78 +314,93 @@ def batch(
     root_path = Path(root).resolve()
     if not root_path.is_dir():
         raise FileNotFoundError(f"root folder {str(root)!r} does not exist or is not a folder")
+    mask_method = _mask_method(mask_method)
     entries = (
         find_images(root_path, pattern) if pattern is not None
         else read_manifest(manifest, root_path)  # type: ignore[arg-type]
     )
     out_path = Path(out)
-    out_path.mkdir(parents=True, exist_ok=True)
-    out_resolved = out_path.resolve()
-    entries = [e for e in entries if out_resolved not in e.path.parents]
-    fields = [name for name, _ in entries[0].metadata] if entries else []
+    _check_out(out_path, root_path, entries, pattern, (manifest, thresholds, model))
+    fields = [name for name, _ in entries[0].metadata]
+    replicate = _replicate(replicate, fields)
     groups = _group_fields(group_by, fields, replicate)
 
     sources, manual = _sources(thresholds, model, method, entries, root_path)
     options = {
         "channels": tuple(str(c) for c in channels) if channels else None,
         "mask_channel": None if mask_channel is None else str(mask_channel),
-        "mask_method": str(mask_method),
+        "mask_method": mask_method,
         "exclude_zero_zero": bool(exclude_zero_zero),
         "saturated": bool(saturated),
         "triples": bool(triples),
         "rank_coefficients": bool(rank_coefficients),
     }
     tasks = [_task(e, sources, manual, options) for e in entries]
-    parts_dir = out_path / PARTS
-    parts_dir.mkdir(exist_ok=True)
+    out_path.mkdir(parents=True, exist_ok=True)
+    with output_lock(out_path, wait=wait):
+        repaired = repair(out_path)
+        removed = _removed_inputs(out_path, root_path, entries)
+        if removed:
+            listed = ", ".join(f"{r['path']} ({r['reason']})" for r in removed[:5])
+            more = f" and {len(removed) - 5} more" if len(removed) > 5 else ""
+            warn_degenerate(
+                f"{len(removed)} input(s) of the previous run in {str(out_path)!r} are not in "
+                f"this run: {listed}{more}; they are listed under 'removed' in provenance.json",
+                stacklevel=3,
+            )
+        parts_dir = out_path / PARTS
+        parts_dir.mkdir(exist_ok=True)
+        remove_stale_temporaries(parts_dir, ["*"])
 
-    results: dict[str, dict[str, Any]] = {}
-    todo: list[ImageTask] = []
-    keys: dict[str, str] = {}  # task key of every image to measure, by path
-    for task, entry in zip(tasks, entries):
-        key = _task_key(task)
-        part = _load_part(parts_dir, entry, key) if resume else None
-        if part is not None:
-            results[task.relpath] = part
-        else:
-            todo.append(task)
-            keys[task.relpath] = key
-    n_resumed = len(results)
+        results: dict[str, dict[str, Any]] = {}
+        todo: list[ImageTask] = []
+        keys: dict[str, str] = {}  # task key of every image to measure, by path
+        for task, entry in zip(tasks, entries):
+            key = _task_key(task)
+            part = _load_part(parts_dir, entry, key, verify=verify) if resume else None
+            if part is not None:
+                results[task.relpath] = part
+            else:
+                todo.append(task)
+                keys[task.relpath] = key
+        n_resumed = len(results)
 
-    bar = _progress_bar(progress, len(tasks), n_resumed)
-    n_pixels = 0
-    try:
-        for res in _execute(todo, workers=workers, scheduler=scheduler, client=client):
-            relpath = res["relpath"]
-            results[relpath] = res
-            n_pixels += int(res.get("n_pixels", 0))
-            if not res["errors"]:
-                key = keys[relpath]
-                write_atomic(
-                    parts_dir / _part_name(relpath, key), json.dumps({"key": key, **res})
-                )
+        bar = _progress_bar(progress, len(tasks), n_resumed)
+        n_pixels = 0
+        try:
+            for res in _execute(todo, workers=workers, scheduler=scheduler, client=client):
+                relpath = res["relpath"]
+                results[relpath] = res
+                n_pixels += int(res.get("n_pixels", 0))
+                if not res["errors"]:
+                    key = keys[relpath]
+                    write_atomic(
+                        parts_dir / _part_name(relpath, key), json.dumps({"key": key, **res})
+                    )
+                if bar is not None:
+                    bar.update(1)
+        finally:
             if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+                bar.close()
 
-    return _write_outputs(
-        out_path, entries, tasks, results, fields, groups, started,
-        parameters={
-            "root": str(root_path), "pattern": pattern,
-            "manifest": None if manifest is None else str(Path(manifest).resolve()),
-            "thresholds": None if thresholds is None else str(Path(thresholds).resolve()),
-            "model": _model_description(model), "method": _as_list(method),
-            **{k: list(v) if isinstance(v, tuple) else v for k, v in options.items()},
-            "group_by": groups, "replicate": replicate,
-            "workers": workers,
-            "scheduler": scheduler or (None if client is None else "dask client"),
-            "resume": resume,
-        },
-        counts={"n_resumed": n_resumed, "n_computed": len(todo), "n_pixels": n_pixels},
-        t0=t0,
-    )
+        return _write_outputs(
+            out_path, entries, tasks, results, fields, groups, started,
+            parameters={
+                "root": str(root_path), "pattern": pattern,
+                "manifest": None if manifest is None else str(Path(manifest).resolve()),
+                "thresholds": None if thresholds is None else str(Path(thresholds).resolve()),
+                "model": _model_description(model), "method": _as_list(method),
+                **{k: list(v) if isinstance(v, tuple) else v for k, v in options.items()},
+                "group_by": groups, "replicate": replicate,
+                "workers": workers,
+                "scheduler": scheduler or (None if client is None else "dask client"),
+                "resume": resume, "verify": verify,
+            },
+            counts={"n_resumed": n_resumed, "n_computed": len(todo), "n_pixels": n_pixels},
+            removed=removed,
+            repaired=repaired,
+            t0=t0,
+        )
 
 
 # ---------------------------------------------------------------- inputs
@@ -362,7 +420,97 @@ def _model_description(model: Any) -> Any:
     return "ThresholdModel object"
 
 
-def _group_fields(group_by: Sequence[str] | None, fields: list[str], replicate: str) -> list[str]:
+def _mask_method(mask_method: str) -> str:
+    """The ImageJ name of ``mask_method``, checked up front (not once per image)."""
+    from colocalize._threshold import _method_name
+
+    try:
+        return _method_name(mask_method)
+    except ValueError as exc:
+        raise ValueError(f"mask_method: {exc}") from None
+
+
+def _replicate(replicate: str | None, fields: list[str]) -> str | None:
+    if replicate is None:
+        return "series" if "series" in fields else None
+    if replicate not in fields:
+        raise ValueError(
+            f"replicate field {replicate!r} is not a metadata field of the batch ({fields}); "
+            f"name a field of the pattern or a column of the manifest"
+        )
+    return replicate
+
+
+def _check_out(
+    out: Path,
+    root: Path,
+    entries: list[ImageEntry],
+    pattern: str | None,
+    others: Iterable[Any],
+) -> None:
+    """Refuse an output folder whose files would mix with, or be read as, the data."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out {str(out)!r} is a file; give a folder for the outputs")
+    target = out.resolve()
+    fix = "choose a folder outside the data, e.g. next to it"
+    if target == root:
+        raise ValueError(
+            f"out {str(out)!r} is the data folder {str(root)!r}; the tables would be written "
+            f"among the images: {fix}"
+        )
+    inside = root in target.parents
+    for entry in entries:
+        for file in (entry.path, entry.mask, entry.labels):
+            if file is not None and (
+                file.parent == target or (inside and target in file.parents)
+            ):
+                raise ValueError(
+                    f"out {str(out)!r} holds the input {str(file)!r}; the tables would be "
+                    f"written among the images: {fix}"
+                )
+    names = (*OUTPUT_NAMES, OUTPUTS, "report.html")
+    for other in others:
+        if isinstance(other, (str, os.PathLike)) and any(
+            same_file(other, target / n) for n in names
+        ):
+            raise ValueError(
+                f"the input {str(other)!r} is one of the outputs a batch writes in {str(out)!r}; "
+                f"{fix}"
+            )
+    if pattern is not None and inside:
+        from colocalize._batch_inputs import parse_pattern
+
+        regex = parse_pattern(pattern)[0]
+        rel = target.relative_to(root).as_posix()
+        taken = [n for n in names if regex.fullmatch(f"{rel}/{n}")]
+        if taken:
+            raise ValueError(
+                f"out {str(out)!r} lies where the pattern {pattern!r} takes files for images: "
+                f"the next run would read its {taken[0]} as an image; {fix}, or make the "
+                f"pattern stricter (e.g. '*.tif')"
+            )
+
+
+def _removed_inputs(out: Path, root: Path, entries: list[ImageEntry]) -> list[dict[str, str]]:
+    """Inputs of the run committed in ``out`` (same root) that are not in ``entries``."""
+    try:
+        check_outputs(out)
+        previous = read_json(out / "provenance.json", "provenance")
+        if previous["parameters"]["root"] != str(root):
+            return []
+        files = [f["path"] for f in previous["files"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []  # no committed run (or one of another layout): nothing to compare
+    current = {e.relpath for e in entries}
+    return [
+        {"path": p, "reason": "no longer selected" if (root / p).exists() else "deleted"}
+        for p in files if p not in current
+    ]
+
+
+def _group_fields(
+    group_by: Sequence[str] | None, fields: list[str], replicate: str | None
+) -> list[str]:
     if group_by is None:
         return [f for f in fields if f != replicate]
     unknown = [g for g in group_by if g not in fields]
@@ -376,12 +524,12 @@ def _group_fields(group_by: Sequence[str] | None, fields: list[str], replicate: 
 
 def _sources(
     thresholds: Any, model: Any, method: Any, entries: list[ImageEntry], root: Path
-) -> tuple[list[Variant], dict[str, dict[str, float]]]:
+) -> tuple[list[Variant], dict[str, dict[str, tuple[float, str]]]]:
     from colocalize._background import ThresholdModel
     from colocalize._threshold import threshold_methods
 
     sources: list[Variant] = []
-    manual: dict[str, dict[str, float]] = {}
+    manual: dict[str, dict[str, tuple[float, str]]] = {}
     if thresholds is not None:
         manual = read_manual(thresholds, entries, root)
         sources.append(Variant("manual", "manual"))
@@ -413,13 +561,12 @@ def _sources(
 def _task(
     entry: ImageEntry,
     sources: list[Variant],
-    manual: dict[str, dict[str, float]],
+    manual: dict[str, dict[str, tuple[float, str]]],
     options: dict[str, Any],
 ) -> ImageTask:
+    rows = tuple(sorted((c, v, w) for c, (v, w) in manual.get(entry.relpath, {}).items()))
     variants = tuple(
-        Variant(v.name, v.kind, manual=tuple(sorted(manual.get(entry.relpath, {}).items())))
-        if v.kind == "manual" else v
-        for v in sources
+        Variant(v.name, v.kind, manual=rows) if v.kind == "manual" else v for v in sources
     )
     return ImageTask(
         path=str(entry.path), relpath=entry.relpath, metadata=entry.metadata,
@@ -442,7 +589,14 @@ def _task_key(task: ImageTask) -> str:
         if p:
             st = Path(p).stat() if Path(p).exists() else None
             extra.append([p, st.st_size if st else -1, st.st_mtime_ns if st else -1])
-    text = json.dumps([__version__, repr(task), extra], sort_keys=True)
+    # where a manual threshold was read (file:line) does not change the results
+    variants = tuple(
+        dataclasses.replace(v, manual=tuple(m[:2] for m in v.manual))  # type: ignore[misc]
+        for v in task.variants
+    )
+    text = json.dumps(
+        [__version__, repr(dataclasses.replace(task, variants=variants)), extra], sort_keys=True
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -452,20 +606,34 @@ def _part_name(relpath: str, key: str) -> str:
     return f"{path_hash}-{key[:16]}.json"
 
 
-def _load_part(parts: Path, entry: ImageEntry, key: str) -> dict[str, Any] | None:
-    """The saved results of ``entry`` when its task ``key`` and file are unchanged, else None."""
+def _load_part(
+    parts: Path, entry: ImageEntry, key: str, *, verify: bool = False
+) -> dict[str, Any] | None:
+    """The saved results of ``entry`` when its task ``key`` and file are unchanged, else None.
+
+    Unchanged means same size and modification time, and with ``verify`` also the same
+    SHA-256 of the image, mask and labels files.
+    """
     file = parts / _part_name(entry.relpath, key)
     try:
         part = json.loads(file.read_text(encoding="utf-8"))
         st = entry.path.stat()
+        same = (
+            part.get("key") == key
+            and part.get("size") == st.st_size
+            and part.get("mtime_ns") == st.st_mtime_ns
+            and not part.get("errors")
+        )
+        if same and verify:
+            same = all(
+                part.get(field, "") == (sha256_file(path) if path is not None else "")
+                for field, path in (
+                    ("sha256", entry.path), ("mask_sha256", entry.mask),
+                    ("labels_sha256", entry.labels),
+                )
+            )
     except (OSError, ValueError):
         return None
-    same = (
-        part.get("key") == key
-        and part.get("size") == st.st_size
-        and part.get("mtime_ns") == st.st_mtime_ns
-        and not part.get("errors")
-    )
     if not same:
         return None
     part.pop("key", None)
@@ -514,6 +682,14 @@ def _mp_context() -> Any:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
+def _pool(n: int) -> ProcessPoolExecutor:
+    """``n`` worker processes that end when this process dies (even by ``kill -9``)."""
+    return ProcessPoolExecutor(
+        max_workers=n, mp_context=_mp_context(), initializer=exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
 def _execute_processes(
     tasks: list[ImageTask], n: int, function: Callable[[ImageTask], dict] = process_image
 ) -> Iterator[dict[str, Any]]:
@@ -528,7 +704,7 @@ def _execute_processes(
     """
     pending = iter(tasks)
     suspects: list[ImageTask] = []
-    pool = ProcessPoolExecutor(max_workers=n, mp_context=_mp_context())
+    pool = _pool(n)
     running: dict[Future, ImageTask] = {}
     solo = False
     try:
@@ -564,7 +740,7 @@ def _execute_processes(
             lost += running.values()
             running.clear()
             pool.shutdown(wait=False, cancel_futures=True)
-            pool = ProcessPoolExecutor(max_workers=n, mp_context=_mp_context())
+            pool = _pool(n)
             if solo:
                 yield _failure(lost[0], "the worker process died while measuring this image")
             else:
@@ -630,6 +806,8 @@ def _write_outputs(
     *,
     parameters: dict[str, Any],
     counts: dict[str, int],
+    removed: list[dict[str, str]],
+    repaired: str | None,
     t0: float,
 ) -> BatchResult:
     import pandas as pd
@@ -652,27 +830,26 @@ def _write_outputs(
     summary = summarize(table, group_by=groups)
     error_table = pd.DataFrame(errors, columns=["path", "threshold_source", "error"])
 
-    coef_csv, summary_csv = out / "coefficients.csv", out / "summary.csv"
-    errors_csv, prov_json = out / "errors.csv", out / "provenance.json"
-    write_atomic(coef_csv, table.to_csv(index=False))
-    write_atomic(summary_csv, summary.to_csv(index=False))
-    write_atomic(errors_csv, error_table.to_csv(index=False))
-    parquet: list[Path] = []
+    writers: dict[str, Callable[[Path], None]] = {
+        "coefficients.csv": lambda tmp: table.to_csv(tmp, index=False),
+        "summary.csv": lambda tmp: summary.to_csv(tmp, index=False),
+        "errors.csv": lambda tmp: error_table.to_csv(tmp, index=False),
+    }
     try:
         import pyarrow  # noqa: F401
     except ImportError:
         pass
     else:
-        for frame, name in ((table, "coefficients.parquet"), (summary, "summary.parquet")):
-            target = out / name
-            write_atomic(target, writer=lambda tmp, f=frame: f.to_parquet(tmp, index=False))
-            parquet.append(target)
+        writers["coefficients.parquet"] = lambda tmp: table.to_parquet(tmp, index=False)
+        writers["summary.parquet"] = lambda tmp: summary.to_parquet(tmp, index=False)
 
+    run_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     failed = {e["path"] for e in errors}
     seconds = time.perf_counter() - t0
     provenance = {
         "package": "colocalize",
         "version": __version__,
+        "run_id": run_id,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "libraries": _library_versions(),
@@ -694,13 +871,23 @@ def _write_outputs(
             }
             for e in entries
         ],
+        "removed": removed,
+        "repaired": repaired,
     }
-    write_atomic(prov_json, json.dumps(provenance, indent=1, allow_nan=False, default=str))
+    text = json.dumps(provenance, indent=1, allow_nan=False, default=str)
+
+    def write_provenance(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    writers["provenance.json"] = write_provenance
+    commit(out, run_id, writers)
     return BatchResult(
-        out=out, coefficients=coef_csv, summary=summary_csv, errors=errors_csv,
-        provenance=prov_json, parquet=tuple(parquet), n_images=len(entries),
-        n_computed=counts["n_computed"], n_resumed=counts["n_resumed"], n_failed=len(failed),
-        n_rows=len(table), seconds=seconds, n_pixels=counts["n_pixels"],
+        out=out, coefficients=out / "coefficients.csv", summary=out / "summary.csv",
+        errors=out / "errors.csv", provenance=out / "provenance.json", run_id=run_id,
+        parquet=tuple(out / n for n in writers if n.endswith(".parquet")),
+        n_images=len(entries), n_computed=counts["n_computed"], n_resumed=counts["n_resumed"],
+        n_failed=len(failed), n_rows=len(table), seconds=seconds, n_pixels=counts["n_pixels"],
+        removed=tuple(r["path"] for r in removed),
     )
 
 

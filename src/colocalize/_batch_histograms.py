@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Sequence
@@ -12,10 +11,13 @@ from typing import Any
 
 import numpy as np
 
+from colocalize._batch_commit import OUTPUTS, check_outputs, read_json
 from colocalize._batch_worker import CORRECTING, ImageTask, load_channels
 from colocalize._histogram import BivariateHistogram
 
-__all__ = ["PanelCell", "condition_histograms"]
+__all__ = ["PanelCell", "check_histogram_options", "condition_histograms", "read_batch_folder"]
+
+MAX_BINS = 1024  # a 1024 x 1024 int64 histogram is 8 MiB per panel cell
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,77 @@ class PanelCell:
     threshold_source: str
     histogram: BivariateHistogram
     n_images: int
+
+
+def check_histogram_options(nbins: Any, max_images: Any) -> None:
+    """Refuse ``nbins`` outside 2..MAX_BINS and ``max_images`` below 1 (before any work)."""
+    if isinstance(nbins, bool) or not isinstance(nbins, (int, np.integer)) or not (
+        2 <= nbins <= MAX_BINS
+    ):
+        raise ValueError(
+            f"nbins must be a whole number of bins per channel from 2 to {MAX_BINS}, got "
+            f"{nbins!r}; 64 (the default) or 256 suit most images"
+        )
+    if max_images is not None and (
+        isinstance(max_images, bool) or not isinstance(max_images, (int, np.integer))
+        or max_images < 1
+    ):
+        raise ValueError(
+            f"max_images must be a positive number of images per condition (or None for all), "
+            f"got {max_images!r}"
+        )
+
+
+def _read_table(path: Path, required: Sequence[str]) -> Any:
+    from colocalize._batch import _read_csv, _read_errors
+
+    try:
+        table = _read_errors(path) if path.name == "errors.csv" else _read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{str(path)!r} cannot be read as a batch table: {exc}") from None
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"{str(path)!r} lacks the columns {missing} of a batch table; rerun 'colocalize "
+            f"batch' to rebuild it"
+        )
+    return table
+
+
+def read_batch_folder(folder: Path) -> tuple[dict[str, Any], Any, Any, Any, list[Path]]:
+    """Provenance, coefficients, summary and errors of a committed batch, and every input.
+
+    The inputs are the folder's files and the images, masks and labels of the batch: what a
+    report or figure must never be written over.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``folder`` holds no committed batch.
+    ValueError
+        Its files are not the ones its run committed, or cannot be read (naming the file).
+    """
+    record = check_outputs(folder)
+    prov_file = folder / "provenance.json"
+    prov = read_json(prov_file, "provenance")
+    if not (
+        isinstance(prov, dict) and isinstance(prov.get("parameters"), dict)
+        and isinstance(prov.get("files"), list)
+    ):
+        raise ValueError(
+            f"provenance {str(prov_file)!r} lacks the 'parameters' and 'files' of a batch; "
+            f"rerun 'colocalize batch' to rebuild it"
+        )
+    pair = ("threshold_source", "channel0", "channel1", "channel2")
+    table = _read_table(folder / "coefficients.csv", ("path", *pair))
+    summary = _read_table(folder / "summary.csv", (*pair, "n_images"))
+    errors = _read_table(folder / "errors.csv", ("path", "threshold_source", "error"))
+    root = Path(prov["parameters"].get("root") or folder)
+    inputs = [folder / OUTPUTS, *(folder / name for name in record["files"])]
+    for f in prov["files"]:
+        inputs.append(root / f["path"])
+        inputs += [Path(f[k]) for k in ("mask", "labels") if f.get(k)]
+    return prov, table, summary, errors, inputs
 
 
 def _edges(dtype: np.dtype, top: float, nbins: int) -> np.ndarray:
@@ -63,8 +136,8 @@ def condition_histograms(
     out : path
         A :func:`colocalize.batch` output folder.
     nbins : int, optional
-        Bins per channel over the dtype's range (integer images: ``[0, max]``, one bin per
-        value when that is at most ``nbins``; float images: ``[0, largest value]``).
+        Bins per channel (2 to 1024) over the dtype's range (integer images: ``[0, max]``, one
+        bin per value when that is at most ``nbins``; float images: ``[0, largest value]``).
     max_images : int, optional
         Use at most this many images per condition (the first by path), for a quick figure.
     threshold_sources : sequence of str, optional
@@ -76,13 +149,12 @@ def condition_histograms(
         Sorted by pair, condition and source. Conditions are the batch's summary groups.
     """
     from colocalize._background import apply_threshold
-    from colocalize._batch import _read_csv
 
+    check_histogram_options(nbins, max_images)
     folder = Path(out)
-    prov = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
+    prov, table, *_ = read_batch_folder(folder)
     params = prov["parameters"]
     groups = list(params.get("group_by") or [])
-    table = _read_csv(folder / "coefficients.csv")
     table = table[table["channel2"] == ""]
     if threshold_sources is not None:
         table = table[table["threshold_source"].isin(list(threshold_sources))]

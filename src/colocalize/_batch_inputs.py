@@ -173,14 +173,15 @@ def _relative(target: Path, base: Path) -> str:
 
 def read_manual(
     path: str | Path, entries: list[ImageEntry], root: str | Path | None = None
-) -> dict[str, dict[str, float]]:
-    """Manual thresholds per image: ``{relpath: {channel: threshold}}``.
+) -> dict[str, dict[str, tuple[float, str]]]:
+    """Manual thresholds per image: ``{relpath: {channel: (threshold, "file:line")}}``.
 
     The CSV has a header with ``image``, ``channel`` and either ``threshold`` or ``low`` and
     ``high`` (an expert's acceptable range; its midpoint is used), the format of
     ``colocalize threshold-model``. ``image`` is a path relative to the CSV's folder (or to the
     batch root) or absolute, or a file name when that is unique in the batch; ``channel`` is a
-    channel name or a 0-based index. Images without rows have no manual thresholds.
+    channel name or a 0-based index. Images without rows have no manual thresholds. A row
+    with ``low > high`` and a second row for one image and channel are errors naming the line.
     """
     file = Path(path)
     if not file.is_file():
@@ -190,7 +191,7 @@ def read_manual(
     for e in entries:
         names.setdefault(e.path.name, []).append(e.relpath)
     bases = [file.parent] + ([Path(root)] if root is not None else [])
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, tuple[float, str]]] = {}
     with open(file, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         header = [h.strip().lower() for h in reader.fieldnames or []]
@@ -207,20 +208,39 @@ def read_manual(
             rel = _match_image(row["image"], bases, by_path, names)
             if rel is None:
                 continue  # thresholds for images outside this batch are ignored
-            try:
-                if "threshold" in row and row["threshold"] != "":
-                    value = float(row["threshold"])
-                else:
-                    value = 0.5 * (float(row["low"]) + float(row["high"]))
-            except (KeyError, ValueError):
+            where = f"{file}:{line}"
+            value = _row_threshold(row, where)
+            seen = out.setdefault(rel, {})
+            if row["channel"] in seen:
                 raise ValueError(
-                    f"{file}:{line}: the threshold must be a number (or low and high numbers), "
-                    f"got {row}"
-                ) from None
-            if not math.isfinite(value):
-                raise ValueError(f"{file}:{line}: threshold {value} is not finite")
-            out.setdefault(rel, {})[row["channel"]] = value
+                    f"{where}: a second threshold for image {row['image']!r}, channel "
+                    f"{row['channel']!r} (the first is at line "
+                    f"{seen[row['channel']][1].rsplit(':', 1)[1]}); keep one row per image "
+                    f"and channel"
+                )
+            seen[row["channel"]] = (value, where)
     return out
+
+
+def _row_threshold(row: dict[str, str], where: str) -> float:
+    """The threshold of a manual row: ``threshold``, or the midpoint of ``low`` and ``high``."""
+    try:
+        if row.get("threshold", "") != "":
+            low = high = float(row["threshold"])
+        else:
+            low, high = float(row["low"]), float(row["high"])
+    except (KeyError, ValueError):
+        raise ValueError(
+            f"{where}: the threshold must be a number (or low and high numbers), got {row}"
+        ) from None
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(f"{where}: the threshold must be finite, got {row}")
+    if low > high:
+        raise ValueError(
+            f"{where}: low {low:g} is above high {high:g}; the range of acceptable thresholds "
+            f"needs low <= high"
+        )
+    return low if low == high else 0.5 * (low + high)
 
 
 def _match_image(

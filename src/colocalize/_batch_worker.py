@@ -6,9 +6,14 @@ in-process, in a ``ProcessPoolExecutor`` worker and on a Dask worker.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import math
 import os
+import signal
+import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -19,7 +24,16 @@ import numpy as np
 
 from colocalize._validation import channel_index
 
-__all__ = ["ImageTask", "Variant", "empty_result", "load_channels", "process_image", "sha256_file"]
+__all__ = [
+    "ImageTask",
+    "Variant",
+    "empty_result",
+    "exit_with_parent",
+    "load_channels",
+    "process_alive",
+    "process_image",
+    "sha256_file",
+]
 
 # The threshold sources whose thresholds remove the background (apply_threshold, seed paper);
 # the others gate pixels inside the coefficients (Coloc 2 convention).
@@ -30,14 +44,14 @@ CORRECTING = ("manual", "model")
 class Variant:
     """One way of thresholding every image of a batch.
 
-    ``kind`` is ``"none"``, ``"manual"`` (``manual`` maps channel name or index -> threshold,
-    already resolved for this image), ``"model"`` (``model_json`` of a ThresholdModel) or
+    ``kind`` is ``"none"``, ``"manual"`` (``manual``: ``(channel name or index, threshold,
+    "file:line" of the row)`` for this image), ``"model"`` (``model_json`` of a ThresholdModel) or
     ``"method"`` (``method``: an ImageJ auto-threshold name or ``"costes"``).
     """
 
     name: str
     kind: str
-    manual: tuple[tuple[str, float], ...] = ()
+    manual: tuple[tuple[str, float, str], ...] = ()
     model_json: str = ""
     method: str = ""
 
@@ -68,6 +82,44 @@ def sha256_file(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def process_alive(pid: int) -> bool:
+    """True while process ``pid`` exists (POSIX; a process we may not signal counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def exit_with_parent(main_pid: int, *, poll: float = 0.25) -> None:
+    """Pool initializer: end this worker process as soon as the batch's main process dies.
+
+    Without it a killed batch leaves its workers blocked on their task queue for ever (and
+    with them the fork server and the resource tracker, which end with their last client).
+    On Linux the kernel kills the worker when its parent dies (``prctl(PR_SET_PDEATHSIG)``;
+    with ``forkserver`` the parent is the fork server); a daemon thread also checks every
+    ``poll`` seconds that ``main_pid`` is alive and that this process was not re-parented,
+    and exits at once otherwise (POSIX; on Windows only the re-parenting check applies).
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll)
+            if os.getppid() != parent or (os.name == "posix" and not process_alive(main_pid)):
+                os._exit(1)
+
+    threading.Thread(target=watch, name="colocalize-watch-parent", daemon=True).start()
 
 
 def load_channels(
@@ -116,11 +168,18 @@ def _selected(task: ImageTask, names: list[str]) -> list[int]:
 def _background(variant: Variant, channels: list[np.ndarray], names: list[str]) -> list[float]:
     """Per-channel background thresholds of a correcting variant, in the image's units."""
     if variant.kind == "manual":
-        lookup = dict(variant.manual)
+        lookup = {channel: (value, where) for channel, value, where in variant.manual}
+        unsigned = channels[0].dtype.kind in "ub"
         values = []
         for i, name in enumerate(names):
-            key = name if name in lookup else str(i)
-            values.append(lookup.get(key, math.nan))
+            value, where = lookup.get(name if name in lookup else str(i), (math.nan, ""))
+            if unsigned and value < 0:
+                raise ValueError(
+                    f"{where}: threshold {value:g} of channel {name!r} is negative, but the "
+                    f"image is {channels[0].dtype} (no pixel is below 0); give a threshold "
+                    f"of 0 or more"
+                )
+            values.append(value)
         return values
     from colocalize._background import ThresholdModel, histogram_deciles
 
@@ -185,15 +244,17 @@ def empty_result(relpath: str) -> dict[str, Any]:
     """The result of an image with nothing measured yet (the keys of :func:`process_image`)."""
     return {
         "relpath": relpath, "sha256": "", "size": -1, "mtime_ns": -1, "n_pixels": 0,
-        "rows": [], "errors": [], "warnings": [], "seconds": 0.0,
+        "mask_sha256": "", "labels_sha256": "", "rows": [], "errors": [], "warnings": [],
+        "seconds": 0.0,
     }
 
 
 def process_image(task: ImageTask) -> dict[str, Any]:
     """Process one image; never raises (failures come back in ``errors``).
 
-    Returns a JSON-able dict: ``relpath``, ``sha256``, ``size``, ``mtime_ns``, ``n_pixels``
-    (pixels per channel), ``seconds``, ``rows`` (coefficient rows of every variant),
+    Returns a JSON-able dict: ``relpath``, ``sha256``, ``size``, ``mtime_ns``,
+    ``mask_sha256`` and ``labels_sha256`` (empty without those files), ``n_pixels`` (pixels per
+    channel), ``seconds``, ``rows`` (coefficient rows of every variant),
     ``errors`` (list of ``[variant, message]``) and ``warnings`` (messages).
     """
     start = time.perf_counter()
@@ -204,6 +265,10 @@ def process_image(task: ImageTask) -> dict[str, Any]:
             stat = Path(task.path).stat()
             result["size"], result["mtime_ns"] = stat.st_size, stat.st_mtime_ns
             result["sha256"] = sha256_file(task.path)
+            for kind in ("mask", "labels"):
+                extra = getattr(task, f"{kind}_path")
+                if extra:
+                    result[f"{kind}_sha256"] = sha256_file(extra)
             channels, names, mask, labels = load_channels(task)
             result["n_pixels"] = int(channels[0].size)
         except Exception as exc:  # a bad file is reported, never fatal

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +18,9 @@ def register(subparsers: Any) -> None:
         description="Measure the colocalization coefficients of every channel pair of every "
         "image under ROOT (metadata parsed from the paths with --pattern, or listed in a CSV "
         "--manifest) and write DIR/coefficients.csv, summary.csv (mean, standard error and n "
-        "per condition), errors.csv and provenance.json. A rerun resumes. Exit status 1 when "
-        "some image failed (it is listed in errors.csv), 0 when all succeeded.",
+        "per condition), errors.csv, provenance.json and outputs.json (committed together). "
+        "A rerun resumes. Exit status 1 when some image failed (it is listed in errors.csv), "
+        "0 when all succeeded, 2 for bad arguments or when another batch holds DIR.",
     )
     b.add_argument("root", type=Path, help="top folder of the images")
     src = b.add_mutually_exclusive_group(required=True)
@@ -27,7 +30,10 @@ def register(subparsers: Any) -> None:
         "'{organelle}/{time}min/series{series}/*.tif'",
     )
     src.add_argument("--manifest", type=Path, help="CSV with a path column plus metadata columns")
-    b.add_argument("--out", type=Path, required=True, help="output folder")
+    b.add_argument(
+        "--out", type=Path, required=True,
+        help="output folder (not ROOT, and not where --pattern would take its files)",
+    )
     b.add_argument(
         "--thresholds", type=Path, metavar="CSV",
         help="manual thresholds: CSV with columns image, channel, threshold (or low, high)",
@@ -46,7 +52,7 @@ def register(subparsers: Any) -> None:
         "--group-by", nargs="+", metavar="FIELD",
         help="summary groups (default: every field except --replicate)",
     )
-    b.add_argument("--replicate", default="series", help="replicate field (default series)")
+    b.add_argument("--replicate", help="replicate field (default series, when there is one)")
     b.add_argument(
         "--exclude-zero-zero", action="store_true", help="drop pixels zero in all channels"
     )
@@ -55,6 +61,14 @@ def register(subparsers: Any) -> None:
     b.add_argument("--workers", type=int, help="local worker processes (default: CPU count)")
     b.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
     b.add_argument("--no-resume", action="store_true", help="measure every image again")
+    b.add_argument(
+        "--verify", action="store_true",
+        help="re-hash every input before reusing its results (size and time are not trusted)",
+    )
+    b.add_argument(
+        "--wait", action="store_true",
+        help="when another batch is writing to --out, wait for it instead of failing",
+    )
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.add_argument("--report", action="store_true", help="also write DIR/report.html")
     b.set_defaults(func=_run_batch)
@@ -67,36 +81,51 @@ def register(subparsers: Any) -> None:
     )
     r.add_argument("dir", type=Path, help="a 'colocalize batch' output folder")
     r.add_argument("--output", type=Path, help="HTML file to write (default DIR/report.html)")
+    r.add_argument(
+        "--overwrite", action="store_true", help="replace an existing --output (never an input)"
+    )
     r.add_argument("--no-histograms", action="store_true", help="skip the histogram panel")
-    r.add_argument("--nbins", type=int, default=64, help="histogram bins per channel (64)")
+    r.add_argument(
+        "--nbins", type=int, default=64, help="histogram bins per channel, 2 to 1024 (64)"
+    )
     r.add_argument("--max-images", type=int, help="images per condition in the histograms")
     r.set_defaults(func=_run_report)
 
 
 def _run_batch(args: argparse.Namespace) -> int:
     from colocalize._batch import batch
+    from colocalize._validation import ColocalizeWarning
 
-    result = batch(
-        args.root,
-        out=args.out,
-        pattern=args.pattern,
-        manifest=args.manifest,
-        thresholds=args.thresholds,
-        model=args.model,
-        method=args.method,
-        channels=args.channels,
-        mask_channel=args.mask_channel,
-        mask_method=args.mask_method,
-        group_by=args.group_by,
-        replicate=args.replicate,
-        exclude_zero_zero=args.exclude_zero_zero,
-        saturated=args.saturated,
-        triples=args.triples,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        resume=not args.no_resume,
-        progress=False if args.no_progress else None,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ColocalizeWarning)
+        result = batch(
+            args.root,
+            out=args.out,
+            pattern=args.pattern,
+            manifest=args.manifest,
+            thresholds=args.thresholds,
+            model=args.model,
+            method=args.method,
+            channels=args.channels,
+            mask_channel=args.mask_channel,
+            mask_method=args.mask_method,
+            group_by=args.group_by,
+            replicate=args.replicate,
+            exclude_zero_zero=args.exclude_zero_zero,
+            saturated=args.saturated,
+            triples=args.triples,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            resume=not args.no_resume,
+            verify=args.verify,
+            wait=args.wait,
+            progress=False if args.no_progress else None,
+        )
+    for w in caught:
+        if issubclass(w.category, ColocalizeWarning):
+            print(f"colocalize batch: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     rate = result.n_computed / result.seconds if result.seconds > 0 else float("nan")
     print(
         f"{result.n_images} images: {result.n_computed} measured ({rate:.2f} images/s), "
@@ -118,8 +147,8 @@ def _run_report(args: argparse.Namespace) -> int:
     from colocalize._report import write_report
 
     target = write_report(
-        args.dir, output=args.output, histograms=not args.no_histograms, nbins=args.nbins,
-        max_images=args.max_images,
+        args.dir, output=args.output, overwrite=args.overwrite,
+        histograms=not args.no_histograms, nbins=args.nbins, max_images=args.max_images,
     )
     print(f"Wrote {target}")
     return 0

@@ -12,6 +12,7 @@ from typing import Any
 
 __all__ = ["write_report"]
 
+_GENERATOR = "<meta name='generator' content='colocalize report'>"
 _STRIPS = ("pearson", "m1", "m2")
 _SHOWN = ("pearson", "spearman", "overlap", "m1", "m2", "tm1", "tm2")
 _STYLE = """
@@ -48,6 +49,7 @@ def write_report(
     out: str | os.PathLike[str],
     *,
     output: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
     histograms: bool = True,
     nbins: int = 64,
     max_images: int | None = None,
@@ -65,50 +67,52 @@ def write_report(
     out : path
         The batch output folder.
     output : path, optional
-        The HTML file to write (default ``out/report.html``).
+        The HTML file to write (default ``out/report.html``). Never one of the report's inputs
+        (the batch's tables, its images); an existing file only with ``overwrite`` or when it
+        is a report written by this function.
+    overwrite : bool, optional
+        Replace an existing ``output`` that is not an input (default False).
     histograms : bool, optional
         Include the histogram panel (default True; False skips re-reading the images).
     nbins, max_images : int, optional
-        Bins per channel and images per condition of the histogram panel.
+        Bins per channel (2 to 1024) and images per condition of the histogram panel.
 
     Returns
     -------
     Path
         The report file.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``out`` is not a finished batch folder.
+    ValueError
+        Bad ``nbins``, ``max_images`` or ``output``, or the folder's files are not the ones
+        its batch run committed (changed, truncated, or an interrupted run).
     """
     from matplotlib.figure import Figure
 
-    from colocalize._batch import _read_csv, _read_errors
-    from colocalize._output import write_atomic
+    from colocalize._batch_histograms import check_histogram_options, read_batch_folder
+    from colocalize._output import check_output, write_atomic
     from colocalize.plot._batch import coefficient_strips, histogram_panel
 
+    check_histogram_options(nbins, max_images)
     folder = Path(out)
-    needed = [folder / n for n in ("coefficients.csv", "summary.csv", "provenance.json")]
-    absent = [str(p) for p in needed if not p.is_file()]
-    if absent:
-        raise FileNotFoundError(
-            f"{str(folder)!r} is not a finished batch folder (missing {absent}); run "
-            f"'colocalize batch' first"
-        )
-    prov = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
-    table = _read_csv(folder / "coefficients.csv")
-    summary = _read_csv(folder / "summary.csv")
-    errors_file = folder / "errors.csv"
-    if errors_file.is_file():
-        errors = _read_errors(errors_file)
-    else:
-        import pandas as pd
-
-        errors = pd.DataFrame(columns=["path", "threshold_source", "error"])
+    prov, table, summary, errors, inputs = read_batch_folder(folder)
+    target = Path(output) if output is not None else folder / "report.html"
+    check_output(
+        target, inputs=inputs, overwrite=overwrite or _is_report(target), name="--output"
+    )
     params = prov.get("parameters", {})
     counts = prov.get("counts", {})
     parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'>{_GENERATOR}",
         f"<title>colocalize batch report: {html.escape(str(params.get('root', '')))}</title>",
         f"<style>{_STYLE}</style></head><body>",
         "<h1>Colocalization batch report</h1>",
         f"<p>colocalize {html.escape(str(prov.get('version')))}, run "
-        f"{html.escape(str(prov.get('started')))} to {html.escape(str(prov.get('finished')))}"
+        f"{html.escape(str(prov.get('run_id')))} from {html.escape(str(prov.get('started')))}"
+        f" to {html.escape(str(prov.get('finished')))}"
         f" ({prov.get('seconds')} s). Root <code>{html.escape(str(params.get('root')))}</code>"
         f", pattern <code>{html.escape(str(params.get('pattern')))}</code>.</p>",
         f"<p>{counts.get('n_images', 0)} images: {counts.get('n_computed', 0)} measured, "
@@ -117,6 +121,12 @@ def write_report(
         "<details><summary>Parameters</summary><pre>"
         + html.escape(json.dumps(params, indent=1)) + "</pre></details>",
     ]
+    if prov.get("removed"):
+        gone = ", ".join(f"{r['path']} ({r['reason']})" for r in prov["removed"])
+        parts.append(
+            f"<p class='err'>Inputs of the previous run missing from this one: "
+            f"{html.escape(gone)}</p>"
+        )
     if len(errors):
         parts += ["<h2>Errors</h2>", errors.to_html(index=False, escape=True)]
     parts += [
@@ -151,6 +161,14 @@ def write_report(
         summary.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep=""),
         "</details></body></html>",
     ]
-    target = Path(output) if output is not None else folder / "report.html"
     write_atomic(target, "\n".join(parts))
     return target
+
+
+def _is_report(path: Path) -> bool:
+    """True when ``path`` is a report written by :func:`write_report` (which may replace it)."""
+    try:
+        with open(path, "rb") as fh:
+            return _GENERATOR.encode() in fh.read(512)
+    except OSError:
+        return False
