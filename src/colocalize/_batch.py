@@ -422,12 +422,9 @@ def _model_description(model: Any) -> Any:
 
 def _mask_method(mask_method: str) -> str:
     """The ImageJ name of ``mask_method``, checked up front (not once per image)."""
-    from colocalize._threshold import _method_name
+    from colocalize._threshold import resolve_method
 
-    try:
-        return _method_name(mask_method)
-    except ValueError as exc:
-        raise ValueError(f"mask_method: {exc}") from None
+    return resolve_method(mask_method, name="mask_method")
 
 
 def _replicate(replicate: str | None, fields: list[str]) -> str | None:
@@ -526,7 +523,7 @@ def _sources(
     thresholds: Any, model: Any, method: Any, entries: list[ImageEntry], root: Path
 ) -> tuple[list[Variant], dict[str, dict[str, tuple[float, str]]]]:
     from colocalize._background import ThresholdModel
-    from colocalize._threshold import threshold_methods
+    from colocalize._threshold import resolve_method
 
     sources: list[Variant] = []
     manual: dict[str, dict[str, tuple[float, str]]] = {}
@@ -541,17 +538,15 @@ def _sources(
                 f"{type(model).__name__}"
             )
         sources.append(Variant("model", "model", model_json=loaded.to_json()))
-    known = {m.lower(): m for m in threshold_methods()}
     for name in _as_list(method):
         if name.lower() == "costes":
             sources.append(Variant("costes", "method", method="costes"))
-        elif name.lower() in known:
-            sources.append(Variant(known[name.lower()], "method", method=known[name.lower()]))
         else:
-            raise ValueError(
-                f"method {name!r} is not an auto-threshold method; use 'costes' or one of "
-                f"{list(threshold_methods())}"
-            )
+            try:
+                resolved = resolve_method(name, name="method")
+            except ValueError as exc:
+                raise ValueError(f"{exc} Or 'costes'.") from None
+            sources.append(Variant(resolved, "method", method=resolved))
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         raise ValueError(f"threshold sources repeat: {names}; give each method once")
