@@ -98,6 +98,17 @@ def expand_labels(
     return lab.copy()
 
 
+def check_ring_distances(inner: float, outer: float) -> tuple[float, float]:
+    """``(inner, outer)`` as floats after checking ``0 <= inner < outer`` (both finite)."""
+    inner, outer = float(inner), float(outer)
+    if not (math.isfinite(inner) and math.isfinite(outer) and 0 <= inner < outer):
+        raise ValueError(
+            f"ring distances must satisfy 0 <= inner < outer, got inner={inner!r}, "
+            f"outer={outer!r}; e.g. inner=1, outer=5 (calibrated units)."
+        )
+    return inner, outer
+
+
 def ring_mask(
     labels: object,
     *,
@@ -142,12 +153,7 @@ def ring_mask(
     from scipy import ndimage as ndi
 
     lab = as_labels(labels)
-    inner, outer = float(inner), float(outer)
-    if not (math.isfinite(inner) and math.isfinite(outer) and 0 <= inner < outer):
-        raise ValueError(
-            f"ring distances must satisfy 0 <= inner < outer, got inner={inner!r}, "
-            f"outer={outer!r}; e.g. inner=1, outer=5 (calibrated units)."
-        )
+    inner, outer = check_ring_distances(inner, outer)
     sp = resolve_spacing(spacing, lab.ndim)
     background = lab == 0
     out = np.zeros_like(lab)
