@@ -8,6 +8,7 @@ half-written file or writes anything at all before refusing fails the test.
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 import warnings
 from pathlib import Path
@@ -442,3 +443,13 @@ def test_translocation_refuses_nuclei_without_objects(files, tmp_path, kind, men
     with inputs_unchanged(tmp_path):
         proc = run_cli(*_args("translocation", files, {"--out": tmp_path / "t.csv"}))
     assert_clean_error(proc, "--nuclei", str(path), mention)
+
+
+@pytest.mark.parametrize(("value", "shown"), [(1.5, "1.5"), (1e30, "1e+30"), (-(2.0**63), "e+18")])
+def test_float_labels_that_are_not_exact_integers_are_refused(value, shown):
+    labels = np.zeros((6, 6))
+    labels[1:3, 1:3] = value
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no raw numpy warning on the way either
+        with pytest.raises(TypeError, match=f"integer label image.*{re.escape(shown)}"):
+            colocalize.ring_mask(labels, outer=2)

@@ -24,12 +24,18 @@ def as_labels(labels: object, name: str = "labels") -> np.ndarray:
     if arr.dtype == bool:
         arr = arr.astype(np.int32)
     if not np.issubdtype(arr.dtype, np.integer):
-        if np.issubdtype(arr.dtype, np.floating) and np.all(np.mod(arr, 1) == 0):
+        fraction = None
+        if np.issubdtype(arr.dtype, np.floating):
+            # whole numbers that int64 holds exactly (float64 is exact up to 2**53)
+            with np.errstate(invalid="ignore"):
+                fraction = (np.mod(arr, 1) != 0) | ~(np.abs(arr) <= 2.0**53)
+        if fraction is not None and not fraction.any():
             arr = arr.astype(np.int64)
         else:
+            values = "" if fraction is None else f" and values such as {float(arr[fraction][0])}"
             raise TypeError(
                 f"{name} must be an integer label image (0 = background), got dtype "
-                f"{arr.dtype}; label a mask with scipy.ndimage.label first."
+                f"{arr.dtype}{values}; label a mask with scipy.ndimage.label first."
             )
     if arr.ndim < 2 or arr.size == 0:
         raise ValueError(f"{name} must be a 2D or 3D label image, got shape {arr.shape}.")
