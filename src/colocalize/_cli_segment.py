@@ -232,6 +232,7 @@ def _run_nuclei(args: argparse.Namespace) -> int:
         "stack_mode": args.stack_mode,
     }
     labels = _segment_frames(image, args.channel, segment_nuclei, options)
+    table_csv = None
     if args.table is not None:
         import pandas as pd
 
@@ -248,8 +249,11 @@ def _run_nuclei(args: argparse.Namespace) -> int:
             )
             table.insert(0, "frame", t)
             tables.append(table)
-        write_atomic(args.table, pd.concat(tables, ignore_index=True).to_csv(index=False))
+        table_csv = pd.concat(tables, ignore_index=True).to_csv(index=False)
+    # everything is computed before the first file is written
     _write_labels(args.out, labels, image, "T" in image.axes)
+    if table_csv is not None:
+        write_atomic(args.table, table_csv)
     counts = [int(frame.max()) for frame in labels]
     print(f"{sum(counts)} nuclei in {len(counts)} frame(s) -> {args.out}")
     return 0
@@ -324,10 +328,7 @@ def _run_translocation(args: argparse.Namespace) -> int:
         inner=args.inner,
         outer=args.outer,
     )
-    if args.out is None:
-        table.to_csv(sys.stdout, index=False)
-    else:
-        write_atomic(args.out, table.to_csv(index=False))
+    figure = None
     if args.plot is not None:
         import matplotlib
 
@@ -335,10 +336,12 @@ def _run_translocation(args: argparse.Namespace) -> int:
         from colocalize import plot
 
         figure = plot.translocation(table).figure
-        write_atomic(
-            args.plot,
-            writer=lambda tmp: figure.savefig(
-                tmp, format=plot_format, dpi=150, bbox_inches="tight"
-            ),
-        )
+    # everything is computed before the first file is written
+    if args.out is None:
+        table.to_csv(sys.stdout, index=False)
+    else:
+        write_atomic(args.out, table.to_csv(index=False))
+    if figure is not None:
+        options = {"format": plot_format, "dpi": 150, "bbox_inches": "tight"}
+        write_atomic(args.plot, writer=lambda tmp: figure.savefig(tmp, **options))
     return 0
