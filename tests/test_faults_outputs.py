@@ -40,7 +40,7 @@ def _nuclei(shape=(40, 56)) -> np.ndarray:
 def files(tmp_path: Path) -> dict[str, Path]:
     """Small inputs of every command: an image, labels, a time-lapse and its nuclei."""
     nuclei = _nuclei()
-    labels = (nuclei > 100).astype(np.uint16) * np.uint16(1)
+    labels = (nuclei > 100).astype(np.uint16)
     labels[:, 30:] *= 2
     reporter = np.where(nuclei > 100, 80.0, 30.0)
     movie = np.stack([np.stack([nuclei, reporter])] * 2).astype(np.float32)
@@ -57,7 +57,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
     return paths
 
 
-# each command with its inputs and the output options it always needs
+# each command line, with {placeholders} for the files of the fixture
 COMMANDS = {
     "segment-nuclei": ["segment-nuclei", "{img}"],
     "segment-cells": ["segment-cells", "{img}"],
