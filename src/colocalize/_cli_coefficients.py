@@ -64,6 +64,7 @@ def register(subparsers: Any) -> None:
         "pairs and 4 triples of the neuron-4Ch sample inside it, bivariate histograms.",
     )
     d.add_argument("--out", type=Path, default=Path("results"), help="output folder")
+    d.add_argument("--overwrite", action="store_true", help="replace earlier results in --out")
     d.set_defaults(func=_run_demo)
 
 
@@ -146,7 +147,7 @@ def format_table(table: pd.DataFrame) -> str:
 def _run_demo(args: argparse.Namespace) -> int:
     from colocalize._demo import run_demo
 
-    table = run_demo(args.out)
+    table = run_demo(args.out, overwrite=args.overwrite)
     print(format_table(table))
     print(f"\nWrote {args.out / 'coefficients.csv'} and figures to {args.out}/")
     return 0

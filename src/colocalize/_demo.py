@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,37 +40,56 @@ def detector_saturation_levels(channels: list[np.ndarray]) -> list[float]:
     return [float(2 ** max(int(c.max()).bit_length(), 1) - 1) for c in channels]
 
 
-def run_demo(out: Path) -> pd.DataFrame:
+def run_demo(out: Path, *, overwrite: bool = False) -> pd.DataFrame:
     """Coefficients of all pairs and triples of neuron-4Ch inside a phalloidin cell mask.
 
     Pixels at a channel's saturation level (see :func:`detector_saturation_levels`) are left
     out, as in the seed paper. Writes ``coefficients.csv``, ``cell_mask.tif`` and one
-    ``histogram_<a>_<b>.png`` per pair to ``out`` and returns the table.
+    ``histogram_<a>_<b>.png`` per pair to the folder ``out`` (created when missing) and returns
+    the table. Every file is checked before anything is computed: an existing one is replaced
+    only with ``overwrite=True``; each is written atomically.
     """
     from matplotlib.figure import Figure
 
     from colocalize import data
     from colocalize._histogram import bivariate_histogram
     from colocalize._io import write_image
+    from colocalize._output import check_output, write_atomic
     from colocalize._table import coefficient_table
     from colocalize.plot import bivariate_histogram as plot_histogram
 
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ValueError(
+            f"--out {str(out)!r} is a file; the demo writes several files into a folder: give "
+            f"a folder path"
+        )
     image = data.neuron_4ch()
-    mask = cell_mask(image.channel("Phalloidin"))
-    write_image(
-        out / "cell_mask.tif", mask, axes="YX", spacing=image.spatial_spacing, unit=image.unit
-    )
     names = list(image.channel_names)
+    pairs = list(itertools.combinations(range(len(names)), 2))
+    mask_path, table_path = out / "cell_mask.tif", out / "coefficients.csv"
+    figures = {(a, b): out / f"histogram_{names[a]}_{names[b]}.png" for a, b in pairs}
+    out.mkdir(parents=True, exist_ok=True)
+    for target in (mask_path, table_path, *figures.values()):
+        check_output(
+            target, inputs=[data.sample_path("neuron_4ch")], overwrite=overwrite, name="--out"
+        )
+
+    mask = cell_mask(image.channel("Phalloidin"))
+    write_atomic(
+        mask_path,
+        writer=lambda tmp: write_image(
+            tmp, mask, axes="YX", spacing=image.spatial_spacing, unit=image.unit
+        ),
+    )
     levels = detector_saturation_levels([image.channel(i) for i in range(len(names))])
     table = coefficient_table(
         image, mask=mask, triples=True, thresholds="Otsu", saturated=levels
     )
-    table.to_csv(out / "coefficients.csv", index=False)
+    write_atomic(table_path, table.to_csv(index=False))
 
-    pairs = table[table["channel2"] == ""]
-    for a, b in itertools.combinations(range(len(names)), 2):
-        row = pairs[(pairs["channel0"] == names[a]) & (pairs["channel1"] == names[b])].iloc[0]
+    rows = table[table["channel2"] == ""]
+    for (a, b), path in figures.items():
+        row = rows[(rows["channel0"] == names[a]) & (rows["channel1"] == names[b])].iloc[0]
         hist = bivariate_histogram(
             image.channel(a),
             image.channel(b),
@@ -84,5 +104,5 @@ def run_demo(out: Path) -> pd.DataFrame:
             thresholds=(row["threshold0"], row["threshold1"]),
         )
         ax.set_title(f"Pearson {row['pearson']:.3f}, Spearman {row['spearman']:.3f}", fontsize=9)
-        fig.savefig(out / f"histogram_{names[a]}_{names[b]}.png", dpi=120)
+        write_atomic(path, writer=functools.partial(fig.savefig, format="png", dpi=120))
     return table

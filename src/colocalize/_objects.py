@@ -24,12 +24,18 @@ def as_labels(labels: object, name: str = "labels") -> np.ndarray:
     if arr.dtype == bool:
         arr = arr.astype(np.int32)
     if not np.issubdtype(arr.dtype, np.integer):
-        if np.issubdtype(arr.dtype, np.floating) and np.all(np.mod(arr, 1) == 0):
+        fraction = None
+        if np.issubdtype(arr.dtype, np.floating):
+            # whole numbers that int64 holds exactly (float64 is exact up to 2**53)
+            with np.errstate(invalid="ignore"):
+                fraction = (np.mod(arr, 1) != 0) | ~(np.abs(arr) <= 2.0**53)
+        if fraction is not None and not fraction.any():
             arr = arr.astype(np.int64)
         else:
+            values = "" if fraction is None else f" and values such as {float(arr[fraction][0])}"
             raise TypeError(
                 f"{name} must be an integer label image (0 = background), got dtype "
-                f"{arr.dtype}; label a mask with scipy.ndimage.label first."
+                f"{arr.dtype}{values}; label a mask with scipy.ndimage.label first."
             )
     if arr.ndim < 2 or arr.size == 0:
         raise ValueError(f"{name} must be a 2D or 3D label image, got shape {arr.shape}.")
@@ -98,6 +104,17 @@ def expand_labels(
     return lab.copy()
 
 
+def check_ring_distances(inner: float, outer: float) -> tuple[float, float]:
+    """``(inner, outer)`` as floats after checking ``0 <= inner < outer`` (both finite)."""
+    inner, outer = float(inner), float(outer)
+    if not (math.isfinite(inner) and math.isfinite(outer) and 0 <= inner < outer):
+        raise ValueError(
+            f"ring distances must satisfy 0 <= inner < outer, got inner={inner!r}, "
+            f"outer={outer!r}; e.g. inner=1, outer=5 (calibrated units)."
+        )
+    return inner, outer
+
+
 def ring_mask(
     labels: object,
     *,
@@ -142,12 +159,7 @@ def ring_mask(
     from scipy import ndimage as ndi
 
     lab = as_labels(labels)
-    inner, outer = float(inner), float(outer)
-    if not (math.isfinite(inner) and math.isfinite(outer) and 0 <= inner < outer):
-        raise ValueError(
-            f"ring distances must satisfy 0 <= inner < outer, got inner={inner!r}, "
-            f"outer={outer!r}; e.g. inner=1, outer=5 (calibrated units)."
-        )
+    inner, outer = check_ring_distances(inner, outer)
     sp = resolve_spacing(spacing, lab.ndim)
     background = lab == 0
     out = np.zeros_like(lab)

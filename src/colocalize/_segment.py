@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from colocalize._threshold import threshold
+from colocalize._threshold import _method_name, threshold
 from colocalize._validation import as_image, warn_degenerate
 
 __all__ = ["segment_cells", "segment_nuclei"]
@@ -37,13 +37,46 @@ def resolve_spacing(spacing: float | Sequence[float] | None, ndim: int) -> tuple
     return values
 
 
-def _check_positive(value: float | None, name: str) -> float | None:
+def image_extent(shape: Sequence[int], spacing: Sequence[float]) -> float:
+    """The image's largest side in calibrated units, the upper bound of every length argument.
+
+    A nucleus radius, cell width, smoothing or window beyond the image means nothing, and
+    filters that large run for minutes and take gigabytes (the issue's ``radius=1e6``).
+    """
+    return max(n * s for n, s in zip(shape, spacing, strict=True))
+
+
+def check_length(
+    value: object, name: str, *, extent: float | None = None, zero: bool = False
+) -> float | None:
+    """``value`` as a float (``None`` stays ``None``) after checking that it is a finite length
+    above 0 (or >= 0 with ``zero``) and, when ``extent`` is given, at most ``extent``."""
     if value is None:
         return None
-    v = float(value)
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a positive number in calibrated units, got {value!r}.")
-    return v
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        v = math.nan
+    above = v >= 0 if zero else v > 0
+    if math.isfinite(v) and above and (extent is None or v <= extent):
+        return v
+    kind = "a number >= 0" if zero else "a positive number"
+    if extent is None:
+        raise ValueError(f"{name} must be {kind} in calibrated units, got {name}={value!r}.")
+    shown = f"{v:g}" if isinstance(value, (int, float, np.number)) else repr(value)
+    raise ValueError(
+        f"{name} must be {kind} in calibrated units, at most the image's largest side "
+        f"({extent:g}), got {name}={shown}; pass {name} in {'[' if zero else '('}0, {extent:g}]."
+    )
+
+
+def check_size_limits(min_radius: float | None, max_radius: float | None) -> None:
+    """Refuse ``min_radius > max_radius``, which would silently remove every object."""
+    if min_radius is not None and max_radius is not None and min_radius > max_radius:
+        raise ValueError(
+            f"min_radius={min_radius:g} is larger than max_radius={max_radius:g}: no object "
+            f"could be kept; pass min_radius <= max_radius."
+        )
 
 
 def _spatial_image(image: object, name: str = "image") -> np.ndarray:
@@ -98,8 +131,18 @@ def equivalent_radius(size: np.ndarray, ndim: int) -> np.ndarray:
     return np.cbrt(3.0 * size / (4.0 * math.pi)) if ndim == 3 else np.sqrt(size / math.pi)
 
 
-def _ellipsoid(radii_px: Sequence[float]) -> np.ndarray:
-    half = [max(math.floor(r), 0) for r in radii_px]
+def _ellipsoid(radii_px: Sequence[float], shape: Sequence[int]) -> np.ndarray:
+    """Boolean ellipsoid of the given semi-axes (pixels), cut to offsets of at most
+    ``max(n - 1, 1)`` pixels along an axis of ``n`` pixels of the image it filters.
+
+    The cut changes nothing for its two uses here: the maximum filter of ``peak_local_max``
+    (``mode="nearest"``: an offset beyond the image reads the same border pixel as a shorter
+    offset in the cut ellipsoid) and the binary erosion of the seeds (border 0: an ellipsoid
+    longer than the image erodes every pixel, and so does the cut one, whose ends still reach
+    past the border). It keeps the footprint within a few times the image's size, whatever the
+    radius.
+    """
+    half = [min(max(math.floor(r), 0), max(n - 1, 1)) for r, n in zip(radii_px, shape, strict=True)]
     grids = np.ogrid[tuple(slice(-h, h + 1) for h in half)]
     inside = sum((g / max(r, 1e-9)) ** 2 for g, r in zip(grids, radii_px, strict=True))
     return np.asarray(inside <= 1.0)
@@ -160,7 +203,7 @@ def _nuclei_volume(
     ndim = raw.ndim
     sigma = tuple(radius / math.sqrt(ndim) / s for s in spacing)
     blob = -ndi.gaussian_laplace(raw, sigma)
-    footprint = _ellipsoid([0.6 * radius / s for s in spacing])
+    footprint = _ellipsoid([0.6 * radius / s for s in spacing], raw.shape)
     peaks = peak_local_max(
         blob, footprint=footprint, labels=loose.astype(np.int32), exclude_border=False
     )
@@ -260,6 +303,14 @@ def segment_nuclei(
         0 is background, nuclei are 1..n. All zeros with a
         :class:`~colocalize.ColocalizeWarning` when nothing is found (e.g. a constant image).
 
+    Raises
+    ------
+    ValueError
+        Before any computation: a length that is not finite or not positive (``smoothing``:
+        negative); ``radius`` or ``smoothing`` larger than the image's largest side (the
+        largest ``shape * spacing``: beyond it the filters run for minutes and take gigabytes);
+        ``min_radius > max_radius``; an unknown ``method``.
+
     Notes
     -----
     The usual notebook recipe (Otsu on the smoothed image, distance-transform watershed) merges
@@ -286,16 +337,18 @@ def segment_nuclei(
 
     arr = _spatial_image(image)
     sp = resolve_spacing(spacing, arr.ndim)
-    radius = _check_positive(radius, "radius")
-    min_radius = _check_positive(min_radius, "min_radius")
-    max_radius = _check_positive(max_radius, "max_radius")
-    link_distance = _check_positive(link_distance, "link_distance")
+    extent = image_extent(arr.shape, sp)
+    radius = check_length(radius, "radius", extent=extent)
+    smoothing = check_length(smoothing, "smoothing", extent=extent, zero=True)
+    min_radius = check_length(min_radius, "min_radius")
+    max_radius = check_length(max_radius, "max_radius")
+    check_size_limits(min_radius, max_radius)
+    link_distance = check_length(link_distance, "link_distance")
     if not 0.0 < float(edge_fraction) < 1.0:
         raise ValueError(f"edge_fraction must be in (0, 1), got {edge_fraction!r}; e.g. 0.4.")
     if stack_mode not in ("3d", "planes"):
         raise ValueError(f"stack_mode must be '3d' or 'planes', got {stack_mode!r}.")
-    if smoothing is not None and not (math.isfinite(float(smoothing)) and float(smoothing) >= 0):
-        raise ValueError(f"smoothing must be a Gaussian sigma >= 0, got {smoothing!r}.")
+    method = _method_name(method)
     empty = np.zeros(arr.shape, dtype=np.int32)
     if float(arr.max()) == float(arr.min()):
         warn_degenerate("segment_nuclei: the image is constant; no nuclei found.")
@@ -308,7 +361,7 @@ def segment_nuclei(
         if not math.isfinite(radius):
             warn_degenerate("segment_nuclei: nothing above the threshold; no nuclei found.")
             return empty
-    sigma = max(radius / 8.0, pixel) if smoothing is None else float(smoothing)
+    sigma = max(radius / 8.0, pixel) if smoothing is None else smoothing
     smooth = ndi.gaussian_filter(arr, tuple(sigma / s for s in sp)) if sigma else arr
     smooth32 = smooth.astype(np.float32)
     otsu = ndi.binary_fill_holes(smooth > threshold(smooth32, "Otsu", stack_mode=mode))
@@ -463,6 +516,14 @@ def segment_cells(
         0 is background, cells 1..n; all zeros with a :class:`~colocalize.ColocalizeWarning`
         when nothing is found.
 
+    Raises
+    ------
+    ValueError
+        Before any computation: a length that is not finite or not positive (``erosion`` and
+        ``smoothing``: negative); ``width``, ``block_size``, ``log_sigma``, ``erosion`` or
+        ``smoothing`` larger than the image's largest side (the largest ``shape * spacing``);
+        ``min_radius > max_radius``; a non-finite ``offset``; an unknown ``method``.
+
     Examples
     --------
     >>> import numpy as np
@@ -481,13 +542,18 @@ def segment_cells(
 
     arr = _spatial_image(image)
     sp = resolve_spacing(spacing, arr.ndim)
-    for name, value in (("width", width), ("block_size", block_size), ("log_sigma", log_sigma)):
-        _check_positive(value, name)
-    for name, value in (("erosion", erosion), ("smoothing", smoothing)):
-        if value is not None and not (math.isfinite(float(value)) and float(value) >= 0):
-            raise ValueError(f"{name} must be a number >= 0 (calibrated units), got {value!r}.")
-    min_radius = _check_positive(min_radius, "min_radius")
-    max_radius = _check_positive(max_radius, "max_radius")
+    extent = image_extent(arr.shape, sp)
+    width = check_length(width, "width", extent=extent)
+    block_size = check_length(block_size, "block_size", extent=extent)
+    log_sigma = check_length(log_sigma, "log_sigma", extent=extent)
+    erosion = check_length(erosion, "erosion", extent=extent, zero=True)
+    smoothing = check_length(smoothing, "smoothing", extent=extent, zero=True) or 0.0
+    min_radius = check_length(min_radius, "min_radius")
+    max_radius = check_length(max_radius, "max_radius")
+    check_size_limits(min_radius, max_radius)
+    if not math.isfinite(float(offset)):
+        raise ValueError(f"offset must be a finite number (image units), got offset={offset!r}.")
+    method = _method_name(method)
     empty = np.zeros(arr.shape, dtype=np.int32)
     if float(arr.max()) == float(arr.min()):
         warn_degenerate("segment_cells: the image is constant; no cells found.")
@@ -507,7 +573,7 @@ def segment_cells(
     edges = ndi.gaussian_laplace(arr, tuple(log_sigma / s for s in sp)) < 0
     foreground = ndi.binary_fill_holes(colony & local & edges)
     if erosion > 0:
-        structure = _ellipsoid([erosion / s for s in sp])
+        structure = _ellipsoid([erosion / s for s in sp], arr.shape)
         seeds_mask = ndi.binary_erosion(foreground, structure=structure)
     else:
         seeds_mask = foreground

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from colocalize._objects import _iou_matrix, as_labels, ring_mask
+from colocalize._objects import _iou_matrix, as_labels, check_ring_distances, ring_mask
 from colocalize._segment import resolve_spacing, segment_nuclei
 from colocalize._validation import as_image, axis_of, channel_index, warn_degenerate
 
@@ -53,9 +53,7 @@ def link_labels(labels: object, *, min_iou: float = 0.1) -> np.ndarray:
     lab = as_labels(labels)
     if lab.ndim < 3:
         raise ValueError(f"labels must have a time axis first, (T, M, N), got shape {lab.shape}.")
-    min_iou = float(min_iou)
-    if not 0.0 < min_iou <= 1.0:
-        raise ValueError(f"min_iou must be in (0, 1], got {min_iou!r}; e.g. 0.1.")
+    min_iou = _check_min_iou(min_iou)
     out = np.zeros(lab.shape, dtype=np.int64)
     next_id = 1
     previous: np.ndarray | None = None
@@ -79,6 +77,13 @@ def link_labels(labels: object, *, min_iou: float = 0.1) -> np.ndarray:
         out[t] = lut[lab[t]]
         previous = out[t]
     return out
+
+
+def _check_min_iou(min_iou: float) -> float:
+    value = float(min_iou)
+    if not 0.0 < value <= 1.0:
+        raise ValueError(f"min_iou must be in (0, 1], got {min_iou!r}; e.g. 0.1.")
+    return value
 
 
 def _split(
@@ -167,7 +172,15 @@ def translocation(
         against nuclear marker over the nucleus and its ring), ``centroid_y``, ``centroid_x``
         (and ``centroid_z``) of the nucleus. Cells without ring pixels, a zero nuclear mean or
         constant intensities get NaN in the affected fields with a
-        :class:`~colocalize.ColocalizeWarning`.
+        :class:`~colocalize.ColocalizeWarning`; no nucleus in any frame gives an empty table
+        with that warning.
+
+    Raises
+    ------
+    ValueError
+        Ring distances outside ``0 <= inner < outer`` (finite) or ``min_iou`` outside (0, 1],
+        before any segmentation (also when ``nuclei`` has no object); ``segment_options`` that
+        :func:`colocalize.segment_nuclei` refuses, before the first frame is segmented.
 
     Examples
     --------
@@ -196,8 +209,11 @@ def translocation(
     rc = channel_index(reporter_channel, n_c, names, name="reporter_channel")
     sp = resolve_spacing(spacing if spacing is not None else img_spacing, len(spatial))
     pixel = max(sp)
-    inner = pixel if inner is None else float(inner)
-    outer = 5 * pixel if outer is None else float(outer)
+    # checked before any segmentation, also when no frame has a nucleus
+    inner, outer = check_ring_distances(
+        pixel if inner is None else inner, 5 * pixel if outer is None else outer
+    )
+    _check_min_iou(min_iou)
     if nuclei is None:
         options = dict(segment_options or {})
         options.setdefault("spacing", sp)
