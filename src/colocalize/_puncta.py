@@ -421,11 +421,16 @@ class _Objects:
     coords: tuple[np.ndarray, ...]  # pixel coordinates of every object pixel
     index: np.ndarray  # k of every object pixel
     n_pixels: np.ndarray
-    centroid: np.ndarray  # (n, ndim) calibrated
-    centre_of_mass: np.ndarray  # (n, ndim) calibrated, NaN rows when no intensity
+    centroid: np.ndarray  # (n, ndim) in pixels (index units)
+    centre_of_mass: np.ndarray  # (n, ndim) in pixels, NaN rows when no intensity
+
+    def centres(self, centre: str) -> np.ndarray:
+        return self.centre_of_mass if centre == "mass" else self.centroid
 
 
-def _objects(labels: np.ndarray, image: np.ndarray, spacing: np.ndarray) -> _Objects:
+def _objects(labels: np.ndarray, image: np.ndarray) -> _Objects:
+    """Centres in pixel units: sums of integer coordinates (times integer intensities) are exact
+    in float64, so the pixel holding a centre does not depend on where the object lies."""
     coords = np.nonzero(labels)
     ids, index = np.unique(labels[coords], return_inverse=True)
     index = index.ravel()
@@ -439,26 +444,21 @@ def _objects(labels: np.ndarray, image: np.ndarray, spacing: np.ndarray) -> _Obj
     com = np.empty((n, labels.ndim))
     with np.errstate(invalid="ignore", divide="ignore"):
         for axis, c in enumerate(coords):
-            position = c.astype(np.float64) * spacing[axis]
+            position = c.astype(np.float64)
             centroid[:, axis] = np.bincount(index, weights=position, minlength=n) / n_pixels
             com[:, axis] = np.bincount(index, weights=position * weights, minlength=n) / mass
     com[mass <= 0] = np.nan
     return _Objects(ids, dense, coords, index, n_pixels, centroid, com)
 
 
-def _pixel_of(centres: np.ndarray, spacing: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """The pixel containing each (finite) calibrated centre: floor(centre / spacing + 0.5)."""
-    pixel = np.floor(centres / spacing + 0.5)
-    return np.clip(pixel, 0, np.asarray(shape) - 1).astype(np.intp)
-
-
-def _label_at(dense: np.ndarray, centres: np.ndarray, spacing: np.ndarray) -> np.ndarray:
-    """``dense`` at each centre's pixel (0 for NaN centres)."""
+def _label_at(dense: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """``dense`` at the pixel holding each centre (pixel units), ``floor(centre + 1/2)``; 0 for
+    NaN centres."""
     out = np.zeros(len(centres), np.int64)
     ok = np.isfinite(centres).all(axis=1)
     if ok.any():
-        pixel = _pixel_of(centres[ok], spacing, dense.shape)
-        out[ok] = dense[tuple(pixel.T)]
+        pixel = np.clip(np.floor(centres[ok] + 0.5), 0, np.asarray(dense.shape) - 1)
+        out[ok] = dense[tuple(pixel.astype(np.intp).T)]
     return out
 
 
@@ -511,14 +511,13 @@ def _measure(
     min_overlap: float,
     max_distance: float | None,
 ) -> ChannelObjects:
-    centres_a = a.centre_of_mass if centre == "mass" else a.centroid
-    centres_b = b.centre_of_mass if centre == "mass" else b.centroid
+    centres_a, centres_b = a.centres(centre), b.centres(centre)
     overlap, partner = _overlaps(a, b)
-    distance, nearest = _nearest(centres_a, centres_b)
+    distance, nearest = _nearest(centres_a * spacing, centres_b * spacing)
     nearest_label = np.zeros(a.ids.size, np.int64)
     nearest_label[nearest >= 0] = b.ids[nearest[nearest >= 0]]
-    centre_in = _label_at(b.dense, centres_a, spacing) > 0
-    hit = _label_at(a.dense, centres_b, spacing)
+    centre_in = _label_at(b.dense, centres_a) > 0
+    hit = _label_at(a.dense, centres_b)
     contains = np.zeros(a.ids.size, bool)
     contains[hit[hit > 0] - 1] = True
     finite = distance[np.isfinite(distance)]
@@ -532,8 +531,8 @@ def _measure(
         labels=tuple(int(v) for v in a.ids),
         n_pixels=tuple(int(v) for v in a.n_pixels),
         size=tuple(float(v) * float(np.prod(spacing)) for v in a.n_pixels),
-        centre_of_mass=tuple(tuple(float(x) for x in row) for row in a.centre_of_mass),
-        centroid=tuple(tuple(float(x) for x in row) for row in a.centroid),
+        centre_of_mass=tuple(tuple(float(x) for x in row) for row in a.centre_of_mass * spacing),
+        centroid=tuple(tuple(float(x) for x in row) for row in a.centroid * spacing),
         overlap_fraction=tuple(float(v) for v in overlap),
         partner=tuple(int(v) for v in partner),
         nearest_distance=tuple(float(v) for v in distance),
@@ -559,7 +558,6 @@ def _place_shapes(
     centres: np.ndarray,
     region: np.ndarray,
     candidates: np.ndarray,
-    spacing: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray | None:
     """New centres of ``a``'s objects, each shape moved to a uniform random position where it
@@ -584,7 +582,7 @@ def _place_shapes(
             if free.any():
                 j = int(np.argmax(free))
                 taken[tuple(where[j].T)] = True
-                moved[k] = centres[k] + (picks[j] - anchor) * spacing
+                moved[k] = centres[k] + (picks[j] - anchor)
                 break
         else:
             return None
@@ -616,15 +614,14 @@ def _placement_test(
         (),
         (),
     )
-    centres_a = a.centre_of_mass if centre == "mass" else a.centroid
-    centres_b = b.centre_of_mass if centre == "mass" else b.centroid
+    centres_a, centres_b = a.centres(centre), b.centres(centre)
     keep_a = np.isfinite(centres_a).all(axis=1)
     keep_b = np.isfinite(centres_b).all(axis=1)
     if not keep_a.any() or not keep_b.any():
         return nan_test
-    tree = cKDTree(centres_b[keep_b])
-    observed_d = float(np.mean(tree.query(centres_a[keep_a], k=1)[0]))
-    observed_c = float(np.mean(_label_at(b.dense, centres_a[keep_a], spacing) > 0))
+    tree = cKDTree(centres_b[keep_b] * spacing)
+    observed_d = float(np.mean(tree.query(centres_a[keep_a] * spacing, k=1)[0]))
+    observed_c = float(np.mean(_label_at(b.dense, centres_a[keep_a]) > 0))
     candidates = np.argwhere(region)
     if randomize == "centre":
         n = int(keep_a.sum())
@@ -639,7 +636,7 @@ def _placement_test(
         mean_d = np.empty(randomizations)
         frac_c = np.empty(randomizations)
         for r in range(randomizations):
-            moved = _place_shapes(a, centres_a, region, candidates, spacing, rng)
+            moved = _place_shapes(a, centres_a, region, candidates, rng)
             if moved is None:
                 warn_degenerate(
                     "randomization test: an object of the moved channel found no free place "
@@ -650,8 +647,8 @@ def _placement_test(
                 )
                 return nan_test
             moved = moved[keep_a]
-            mean_d[r] = np.mean(tree.query(moved, k=1)[0])
-            frac_c[r] = np.mean(_label_at(b.dense, moved, spacing) > 0)
+            mean_d[r] = np.mean(tree.query(moved * spacing, k=1)[0])
+            frac_c[r] = np.mean(_label_at(b.dense, moved) > 0)
     k_d = int(np.count_nonzero(mean_d <= observed_d))
     k_c = int(np.count_nonzero(frac_c >= observed_c))
     return PlacementTest(
@@ -851,7 +848,7 @@ def object_colocalization(
         else:
             name = "thresholds" if single else f"thresholds[{channel}]"
             found.append(_label(img, t, mask_arr, tuple(sp), low, high, name))
-    objs = [_objects(lab, img, sp) for (lab, _), img in zip(found, (img0, img1))]
+    objs = [_objects(lab, img) for (lab, _), img in zip(found, (img0, img1))]
     for channel, o in enumerate(objs):
         if o.ids.size == 0:
             warn_degenerate(
