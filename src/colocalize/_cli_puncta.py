@@ -89,12 +89,18 @@ def _threshold_values(values: list[str]) -> list[float | str]:
         raise ValueError(
             f"--threshold takes one value for both channels or one per channel, got {values}"
         )
+    from colocalize._threshold import resolve_method
+
     out: list[float | str] = []
     for text in values:
         try:
-            out.append(float(text))
+            value = float(text)
         except ValueError:
-            out.append(text)
+            out.append(resolve_method(text, name="--threshold"))
+            continue
+        if not math.isfinite(value):
+            raise ValueError(f"--threshold must be a finite number or a method name, got {text!r}")
+        out.append(value)
     return out
 
 
@@ -172,8 +178,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.out_summary is not None:
         write_atomic(args.out_summary, summary.to_csv(index=False))
     else:
-        for key, value in summary.iloc[0].items():
-            print(f"{key}\t{_format(value)}")
+        for column, cell in summary.iloc[0].items():
+            print(f"{column}\t{_format(cell)}")
     return 0
 
 

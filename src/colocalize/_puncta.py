@@ -89,6 +89,8 @@ class ChannelObjects:
 
     Attributes
     ----------
+    ndim : int
+        Number of spatial axes, 2 or 3 (the length of each centre).
     threshold : float
         The threshold used (foreground ``image > threshold``), in image units; NaN when the
         objects came from a label image.
@@ -133,6 +135,7 @@ class ChannelObjects:
         ``randomizations=0``).
     """
 
+    ndim: int
     threshold: float
     labels: tuple[int, ...]
     n_pixels: tuple[int, ...]
@@ -165,8 +168,8 @@ class ChannelObjects:
         """
         import pandas as pd
 
-        ndim = len(self.centroid[0]) if self.centroid else 0
-        axes = "zyx"[3 - ndim :] if ndim else ""
+        ndim = self.ndim
+        axes = "zyx"[3 - ndim :]
         columns: dict[str, Any] = {
             "label": np.asarray(self.labels, dtype=np.int64),
             "n_pixels": np.asarray(self.n_pixels, dtype=np.int64),
@@ -527,6 +530,7 @@ def _measure(
         else float(np.mean(np.nan_to_num(distance, nan=math.inf) <= max_distance))
     )
     return ChannelObjects(
+        ndim=a.dense.ndim,
         threshold=float(threshold),
         labels=tuple(int(v) for v in a.ids),
         n_pixels=tuple(int(v) for v in a.n_pixels),
