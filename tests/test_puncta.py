@@ -204,7 +204,7 @@ def test_inputs_are_never_modified():
     rng = np.random.default_rng(0)
     image0 = rng.integers(0, 255, (30, 30)).astype(np.uint8)
     image1 = rng.integers(0, 255, (30, 30)).astype(np.uint8)
-    labels = (image1 > 230).astype(np.int32)
+    labels = label_puncta(image1, threshold=230)
     mask = np.ones((30, 30), bool)
     arrays = (image0, image1, labels, mask)
     copies = [a.copy() for a in arrays]

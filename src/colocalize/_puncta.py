@@ -36,9 +36,8 @@ Centre = Literal["mass", "geometric"]
 Randomize = Literal["shape", "centre"]
 _CENTRES = ("mass", "geometric")
 _RANDOMIZE = ("shape", "centre")
-# Shape placement: candidate positions drawn at once per object, and rounds before giving up.
-_CANDIDATES = 32
-_ROUNDS = 32
+# Shape placement: random positions tried per object before giving up.
+_MAX_TRIES = 1024
 
 
 @dataclass(frozen=True)
@@ -557,40 +556,77 @@ def _measure(
 # ---------------------------------------------------------------------------- randomization
 
 
+@dataclass(frozen=True)
+class _Shapes:
+    """The pixels of every object as offsets from its first pixel (its anchor)."""
+
+    owner: np.ndarray  # object index of every pixel
+    offsets: np.ndarray  # (pixels, ndim)
+    anchors: np.ndarray  # (objects, ndim)
+
+    @classmethod
+    def of(cls, a: _Objects) -> _Shapes:
+        order = np.argsort(a.index, kind="stable")
+        pixels = np.stack(a.coords, axis=1)[order]
+        owner = a.index[order]
+        starts = np.concatenate(([0], np.cumsum(a.n_pixels)[:-1]))
+        anchors = pixels[starts]
+        return cls(owner, pixels - anchors[owner], anchors)
+
+
+def _draw(
+    region_flat: np.ndarray, shape: tuple[int, ...], size: Any, rng: np.random.Generator
+) -> np.ndarray:
+    """Uniform random pixels of the region, as (..., ndim) indices."""
+    flat = region_flat[rng.integers(0, region_flat.size, size)]
+    return np.stack(np.unravel_index(flat, shape), axis=-1)
+
+
 def _place_shapes(
-    a: _Objects,
+    shapes: _Shapes,
     centres: np.ndarray,
     region: np.ndarray,
-    candidates: np.ndarray,
+    region_flat: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray | None:
-    """New centres of ``a``'s objects, each shape moved to a uniform random position where it
-    lies inside ``region`` and overlaps no other moved object; None when one does not fit."""
+    """New centres (pixel units) after moving every shape to a uniform random position where it
+    lies inside ``region`` and overlaps no other moved shape; None when one finds no place.
+
+    Objects are tried in a random order, all pending ones at once per round: a proposal is kept
+    when its pixels are free and no earlier pending object's proposal covers any of them; the
+    others draw again (at most ``_MAX_TRIES`` rounds)."""
     shape = np.asarray(region.shape)
-    taken = np.zeros(region.shape, bool)
+    free = region.ravel().copy()
     moved = centres.copy()
-    pixels = np.stack(a.coords, axis=1)
-    order = np.argsort(a.index, kind="stable")
-    starts = np.concatenate(([0], np.cumsum(a.n_pixels)))
-    for k in rng.permutation(a.ids.size):
-        own = pixels[order[starts[k] : starts[k + 1]]]
-        anchor = own[0]
-        offsets = own - anchor
-        for _ in range(_ROUNDS):
-            picks = candidates[rng.integers(0, len(candidates), _CANDIDATES)]
-            where = picks[:, None, :] + offsets[None, :, :]
-            inside = ((where >= 0) & (where < shape)).all(axis=(1, 2))
-            where = np.clip(where, 0, shape - 1)
-            index = tuple(where[..., axis] for axis in range(where.shape[-1]))
-            free = inside & (region[index] & ~taken[index]).all(axis=1)
-            if free.any():
-                j = int(np.argmax(free))
-                taken[tuple(where[j].T)] = True
-                moved[k] = centres[k] + (picks[j] - anchor)
-                break
-        else:
-            return None
-    return moved
+    rank = np.empty(len(shapes.anchors), np.intp)
+    pending = rng.permutation(len(shapes.anchors))
+    for _ in range(_MAX_TRIES):
+        if not pending.size:
+            return moved
+        picks = _draw(region_flat, region.shape, pending.size, rng)
+        rank[:] = -1
+        rank[pending] = np.arange(pending.size)
+        mine = rank[shapes.owner] >= 0
+        r_pix = rank[shapes.owner[mine]]
+        where = shapes.offsets[mine] + picks[r_pix]
+        inside = ((where >= 0) & (where < shape)).all(axis=1)
+        flat = np.ravel_multi_index(tuple(np.clip(where, 0, shape - 1).T), region.shape)
+        ok = inside & free[flat]
+        bad = np.bincount(r_pix[~ok], minlength=pending.size) > 0
+        # among the remaining proposals, the lowest rank wins every shared pixel
+        keep = ~bad[r_pix]
+        vf, vr = flat[keep], r_pix[keep]
+        order = np.lexsort((vr, vf))
+        vf, vr = vf[order], vr[order]
+        shared = np.zeros(vf.size, bool)
+        shared[1:] = vf[1:] == vf[:-1]
+        bad[vr[shared]] = True
+        accept = ~bad
+        free[flat[accept[r_pix]]] = False
+        done = pending[accept]
+        moved[done] = centres[done] + (picks[accept] - shapes.anchors[done])
+        pending = pending[~accept]
+    return moved if not pending.size else None
 
 
 def _placement_test(
@@ -626,10 +662,10 @@ def _placement_test(
     tree = cKDTree(centres_b[keep_b] * spacing)
     observed_d = float(np.mean(tree.query(centres_a[keep_a] * spacing, k=1)[0]))
     observed_c = float(np.mean(_label_at(b.dense, centres_a[keep_a]) > 0))
-    candidates = np.argwhere(region)
+    region_flat = np.flatnonzero(region)
     if randomize == "centre":
         n = int(keep_a.sum())
-        picks = candidates[rng.integers(0, len(candidates), (randomizations, n))]
+        picks = _draw(region_flat, region.shape, (randomizations, n), rng)
         jitter = rng.random(picks.shape) - 0.5
         positions = (picks + jitter) * spacing
         distances = tree.query(positions.reshape(-1, positions.shape[-1]), k=1)[0]
@@ -639,13 +675,14 @@ def _placement_test(
     else:
         mean_d = np.empty(randomizations)
         frac_c = np.empty(randomizations)
+        shapes = _Shapes.of(a)
         for r in range(randomizations):
-            moved = _place_shapes(a, centres_a, region, candidates, rng)
+            moved = _place_shapes(shapes, centres_a, region, region_flat, rng)
             if moved is None:
                 warn_degenerate(
                     "randomization test: an object of the moved channel found no free place "
                     "inside the mask after "
-                    f"{_CANDIDATES * _ROUNDS} tries; its p-values are NaN (use "
+                    f"{_MAX_TRIES} tries; its p-values are NaN (use "
                     "randomize='centre', or a larger mask).",
                     stacklevel=5,
                 )
