@@ -733,3 +733,30 @@ def test_cli_refuses_to_overwrite(stack_files, tmp_path):
 def test_cli_bad_arguments_give_one_line_errors(stack_files, args, mentions):
     image, _, _ = stack_files
     assert_clean_error(run_cli("objects", image, *args), *mentions)
+
+
+def test_placed_shapes_are_translations_inside_the_mask_without_overlap():
+    from colocalize._puncta import _objects, _place_shapes, _Shapes
+
+    shape = (40, 50)
+    rng = np.random.default_rng(5)
+    labels = label_puncta(rng.random(shape) > 0.8, threshold=0)  # ~100 irregular objects
+    mask = _ellipsoid(shape, (20, 25), (19, 24))
+    labels[~mask] = 0
+    objects = _objects(labels, np.ones(shape))
+    shapes = _Shapes.of(objects)
+    for seed in range(5):
+        moved = _place_shapes(
+            shapes, objects.centroid, mask, np.flatnonzero(mask), np.random.default_rng(seed)
+        )
+        assert moved is not None
+        shift = np.round(moved - objects.centroid)
+        np.testing.assert_allclose(moved - objects.centroid, shift, atol=1e-9)  # whole pixels
+        placed = np.zeros(shape, np.int64)
+        for k in range(objects.ids.size):
+            pixels = np.stack(objects.coords, axis=1)[objects.index == k] + shift[k].astype(int)
+            assert ((pixels >= 0) & (pixels < shape)).all()
+            np.add.at(placed, tuple(pixels.T), 1)
+        assert placed.max() == 1  # no two moved objects share a pixel
+        assert not placed[~mask].any()  # all inside the mask
+        assert not np.array_equal(placed > 0, labels > 0)
