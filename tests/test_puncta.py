@@ -408,6 +408,26 @@ def test_matches_jacop_object_based_colocalization(centre):
     )
 
 
+def test_centre_pixel_is_rounded_where_jacop_truncates():
+    # A: pixels x = 3 (100) and x = 4 (150): centre of mass x = 3.6, centroid 3.5; B: pixel x = 4.
+    # JACoP (same build as above, threshold 50, sizes 1..100000) reports "0 centre(s)
+    # colocalizing out of 1" for both centre kinds: it tests pixel (int) 3.6 = 3. The centre
+    # lies in pixel 4's area, so we count it (a documented difference).
+    a = np.zeros((8, 10), np.uint8)
+    a[3, 3], a[3, 4] = 100, 150
+    b = np.zeros((8, 10), np.uint8)
+    b[3, 4] = 200
+    for centre in ("mass", "geometric"):
+        res = object_colocalization(a, b, thresholds=49, centre=centre)
+        assert res.objects0.centre_in_other == (True,)
+        assert res.objects1.contains_other_centre == (True,)
+    # B at x = 3 instead: JACoP again reports 0 (3.6 is outside B's bounding box [3, 3]), and so
+    # do we (the centre is not in pixel 3's area).
+    b[3, 4], b[3, 3] = 0, 200
+    res = object_colocalization(a, b, thresholds=49)
+    assert res.objects0.centre_in_other == (False,)
+
+
 # ----------------------------------------------------------------------------- properties
 
 
