@@ -42,6 +42,13 @@ from colocalize._objects import (
     measure_objects,
     ring_mask,
 )
+from colocalize._puncta import (
+    ChannelObjects,
+    ObjectColocalization,
+    PlacementTest,
+    label_puncta,
+    object_colocalization,
+)
 from colocalize._report import write_report
 from colocalize._segment import segment_cells, segment_nuclei
 from colocalize._table import coefficient_table
@@ -60,6 +67,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "BatchResult",
     "BivariateHistogram",
+    "ChannelObjects",
     "Coefficients",
     "ColocalizeWarning",
     "CorrelationProfile",
@@ -69,6 +77,8 @@ __all__ = [
     "GaussianComponent",
     "Image",
     "LabelMatch",
+    "ObjectColocalization",
+    "PlacementTest",
     "SignificanceResult",
     "ThresholdEvaluation",
     "ThresholdModel",
@@ -86,9 +96,11 @@ __all__ = [
     "cross_correlation_profile",
     "expand_labels",
     "histogram_deciles",
+    "label_puncta",
     "link_labels",
     "match_labels",
     "measure_objects",
+    "object_colocalization",
     "read_image",
     "ring_mask",
     "segment_cells",

@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "colocalize._cli_segment",
     "colocalize._cli_batch",
     "colocalize._cli_imagej",
+    "colocalize._cli_puncta",
 )
 
 
