@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from colocalize._threshold import _method_name, threshold
+from colocalize._threshold import resolve_method, threshold
 from colocalize._validation import as_image, warn_degenerate
 
 __all__ = ["segment_cells", "segment_nuclei"]
@@ -348,7 +348,7 @@ def segment_nuclei(
         raise ValueError(f"edge_fraction must be in (0, 1), got {edge_fraction!r}; e.g. 0.4.")
     if stack_mode not in ("3d", "planes"):
         raise ValueError(f"stack_mode must be '3d' or 'planes', got {stack_mode!r}.")
-    method = _method_name(method)
+    method = resolve_method(method)
     empty = np.zeros(arr.shape, dtype=np.int32)
     if float(arr.max()) == float(arr.min()):
         warn_degenerate("segment_nuclei: the image is constant; no nuclei found.")
@@ -553,7 +553,7 @@ def segment_cells(
     check_size_limits(min_radius, max_radius)
     if not math.isfinite(float(offset)):
         raise ValueError(f"offset must be a finite number (image units), got offset={offset!r}.")
-    method = _method_name(method)
+    method = resolve_method(method)
     empty = np.zeros(arr.shape, dtype=np.int32)
     if float(arr.max()) == float(arr.min()):
         warn_degenerate("segment_cells: the image is constant; no cells found.")
