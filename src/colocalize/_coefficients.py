@@ -289,6 +289,12 @@ class _Channels:
         reasons: _Reasons,
     ) -> Coefficients:
         t0, t1 = thresholds if thresholds is not None else (_NAN, _NAN)
+        if thresholds is not None and (math.isnan(t0) or math.isnan(t1)):  # e.g. no Costes
+            thresholds = None
+            reasons.add(
+                "pearson_below, pearson_above, tm1, tm2, tm1_own, tm2_own, fraction_colocalized",
+                "the thresholds are NaN",
+            )
         n = self.n
         if n == 0:
             reasons.add("every coefficient", "no pixel is selected (empty mask or all excluded)")
@@ -586,8 +592,13 @@ def saturation_levels(saturated: Saturated, images: Sequence[np.ndarray]) -> lis
                 )
             levels.append(float(np.iinfo(img.dtype).max))
         return levels
+    fix = "pass True (the dtype maximum), a level in the images' units, or one level per image"
     if isinstance(saturated, (int, float, np.number)):
         return [float(saturated)] * len(images)
+    if isinstance(saturated, (str, bytes)) or not isinstance(saturated, (Sequence, np.ndarray)):
+        raise ValueError(f"saturated={saturated!r} is not valid: {fix}")
+    if not all(_is_real(s) for s in saturated):
+        raise ValueError(f"saturated={saturated!r} has a value that is not a number: {fix}")
     values = [float(s) for s in saturated]
     if len(values) != len(images):
         raise ValueError(
@@ -651,6 +662,14 @@ def resolve_thresholds(
         from colocalize._threshold import threshold
 
         return tuple(float(threshold(img, thresholds, mask=selection)) for img in images)
+    if not isinstance(thresholds, (Sequence, np.ndarray)) or not all(
+        _is_real(t) for t in thresholds
+    ):
+        raise ValueError(
+            f"thresholds={thresholds!r} is not valid: pass one number per image in the images' "
+            f"units, 'costes', or one auto-threshold method name for every image (e.g. "
+            f"thresholds='Otsu')"
+        )
     values = tuple(float(t) for t in thresholds)
     if len(values) != len(images):
         raise ValueError(
@@ -659,7 +678,21 @@ def resolve_thresholds(
         )
     if any(math.isnan(t) for t in values):
         raise ValueError(f"thresholds contains NaN: {values}; pass finite thresholds")
+    for idx, (t, img) in enumerate(zip(values, images)):
+        if t < 0 and (img.dtype.kind in "ub" or img.min() >= 0):
+            raise ValueError(
+                f"thresholds has the negative value {t:g} for image {idx}, which has no "
+                f"negative intensities: every pixel would be above it. Pass a threshold >= 0 "
+                f"in the image's units"
+            )
     return values
+
+
+def _is_real(value: object) -> bool:
+    """Whether ``value`` is a real number (not a bool, string or array)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, bool
+    )
 
 
 def check_images(images: Sequence[Any], names: Sequence[str]) -> list[np.ndarray]:
