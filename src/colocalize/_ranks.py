@@ -205,18 +205,23 @@ def joint_cells(codes0: ChannelCodes, codes1: ChannelCodes) -> JointCells:
         key *= key_dtype.type(k1)
         key += codes1.codes
         key.sort()
-        first = np.empty(n, dtype=bool)
+        first = np.empty(n, dtype=bool)  # where a run of equal keys (a cell) starts
         first[0] = True
         np.not_equal(key[1:], key[:-1], out=first[1:])
-        index_dtype = _code_dtype(n + 1)
-        starts = np.concatenate(
-            [(np.flatnonzero(first[part]) + part.start).astype(index_dtype) for part in chunks(n)]
-        )
-        del first
-        cells = key[starts]
+        cells = key[first]
         del key
-        counts = np.diff(starts, append=index_dtype.type(n))
-        del starts
+        counts = np.empty(cells.size, dtype=_code_dtype(n + 1))
+        filled, previous = 0, 0
+        for part in chunks(n):  # run lengths, without an index of every start
+            found = np.flatnonzero(first[part]) + part.start
+            if found.size:
+                if filled:
+                    counts[filled - 1] = found[0] - previous
+                counts[filled : filled + found.size - 1] = np.diff(found)
+                filled += found.size
+                previous = int(found[-1])
+        counts[filled - 1] = n - previous
+        del first
     code0 = np.empty(cells.size, dtype=_code_dtype(k0))
     code1 = np.empty(cells.size, dtype=_code_dtype(k1))
     for part in chunks(cells.size):
