@@ -13,7 +13,8 @@ image, reported in megapixels per second (target >= 50 Mpx/s).
 Memory (``--memory``): peak resident memory of ``coefficient_table`` (all coefficients, Kendall and
 Spearman included) on 3-channel uint16 images of 2048 x 2048 and 4096 x 4096, each in a fresh
 process: the tiled neuron-4Ch sample and random 16-bit data (~65536 levels per channel). The
-figure is the rise of the process's peak RSS during the call, over the image's size.
+figure is the peak resident size during the call (Linux VmHWM, reset just before it) minus the
+resident size before it, over the image's size.
 
 Run: .venv/bin/python scripts/bench_coefficients.py [--size 2048] [--repeat 3] [--memory]
 """
@@ -37,7 +38,7 @@ def _tile(channel: np.ndarray, size: int) -> np.ndarray:
 
 
 _MEMORY_CHILD = """
-import json, resource, sys, time, warnings
+import json, sys, time, warnings
 import numpy as np, pandas, scipy.stats
 import colocalize
 from colocalize import _compiled, data
@@ -55,11 +56,20 @@ else:
     image[1] = image[0] // 2 + rng.integers(0, 30000, (size, size), dtype=np.uint16)
 thresholds = [float(channel.mean()) for channel in image]  # no copy: keeps the baseline
 warnings.simplefilter("ignore")
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def status(field):  # kB
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith(field + ":"))
+
+
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")  # resets the peak resident size (VmHWM) to the current one
+before = status("VmRSS")
 start = time.perf_counter()
 table = colocalize.coefficient_table(image, channel_axis=0, thresholds=thresholds)
 seconds = time.perf_counter() - start
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after = status("VmHWM")
 print(json.dumps({"input_mib": image.nbytes / 2**20, "extra_mib": (after - before) / 1024,
                   "peak_mib": after / 1024, "seconds": seconds,
                   "kendall": table["kendall_tau"].tolist()}))
