@@ -675,3 +675,16 @@ def test_compiled_is_lazy_optional_and_can_be_disabled(monkeypatch):
     monkeypatch.setattr(_compiled, "_cache", {})
     monkeypatch.setitem(sys.modules, "numba", None)  # as if it were not installed
     assert _compiled.kernels(1 << 22) is None
+
+
+@pytest.mark.parametrize("method", ["classic", "bisection"])
+@pytest.mark.parametrize("negative", [False, True])
+def test_float_floor_table_equals_binary_search(monkeypatch, method, negative):
+    """Float pixels are looked up by floor(value) (whole-number thresholds); the per-pixel
+    binary search it replaces gives the same result."""
+    rng = np.random.default_rng(9)
+    a, b = _pair(rng, (40, 50), np.float32, negative=negative, scale=300.0)
+    fast = costes_threshold(a, b, method=method)
+    monkeypatch.setattr(_costes._Pairs, "floors", lambda self, which: None)
+    slow = costes_threshold(a, b, method=method)
+    assert fast == slow

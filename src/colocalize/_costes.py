@@ -227,6 +227,7 @@ class _Pairs:
         self.counts = counts
         self.n = float(a.size if counts is None else counts.sum())
         self._weights: list[np.ndarray | None] | None = None
+        self._floors: dict[int, tuple[np.ndarray, int] | None] = {}
         self._totals: np.ndarray | None = None
         # Integer values small enough for per-level lookup tables and exact int64 moments.
         self.levels = (
@@ -478,7 +479,28 @@ class _Pairs:
             lut = np.searchsorted(key, -levels if decreasing else levels, side=side)
             return lut[raw.astype(np.intp) - lo] if lo else lut[raw]
         values = self.x if which == 0 else self.y
+        floors = self.floors(which) if bool(np.all(np.floor(thresholds) == thresholds)) else None
+        if floors is not None:
+            # whole-number thresholds: v < T <=> floor(v) < T, so a table over floor(v) serves
+            index, lo = floors
+            levels = np.arange(lo, lo + int(index.max()) + 1, dtype=np.float64)
+            lut = np.searchsorted(key, -levels if decreasing else levels, side=side)
+            return lut[index]
         return np.searchsorted(key, -values if decreasing else values, side=side)
+
+    def floors(self, which: int) -> tuple[np.ndarray, int] | None:
+        """``floor(value) - lo`` of a float channel as an index, and ``lo``; None if the
+        floors span more than a few levels per pixel."""
+        if which not in self._floors:
+            values = self.x if which == 0 else self.y
+            floor = np.floor(values)
+            lo, hi = float(floor.min()), float(floor.max())
+            found = None
+            if hi - lo + 1 <= max(4 * values.size, 1024):
+                floor -= lo
+                found = (floor.astype(np.intp), int(lo))
+            self._floors[which] = found
+        return self._floors[which]
 
 
 def _below_pearson_path(pairs: _Pairs, th0: np.ndarray, th1: np.ndarray) -> np.ndarray:
