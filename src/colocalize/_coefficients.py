@@ -1,10 +1,12 @@
 """Colocalization coefficients for channel pairs and triples.
 
-The engine works on *weighted points*: for integer channels every pair is reduced once to the
-non-empty cells of its joint histogram (value0, value1, count), so every coefficient costs
-O(distinct value pairs) after one O(n) pass, and Kendall's tau-b comes from the same histogram.
-Float channels with many distinct values are processed pixel by pixel (weight 1). Per-channel
-work (sums, distinct values, ranks) is done once and shared by all pairs and triples.
+The engine works on *weighted points*: for integer channels (and ranked float channels) every
+pair is reduced once to the non-empty cells of its joint histogram (value0, value1, count, see
+``colocalize._ranks``), so every coefficient costs O(cells) after one pass over the pixels, and
+Kendall's tau-b comes from the same cells. Float channels without ranks are read pixel by pixel
+(weight 1). Every pass runs in chunks; per-channel work (codes, ranks, range, mean) is done once
+and shared by all pairs and triples. Values enter the sums exactly pivoted and scaled by a power
+of two (see ``_Stats``), so no dtype overflows, underflows or loses its variance.
 """
 
 from __future__ import annotations
@@ -744,7 +746,7 @@ def coefficients(
     ------
     ValueError
         Shapes differ, the mask has the wrong shape, an image has NaN/inf or negative values,
-        or the thresholds are malformed.
+        the thresholds or ``saturated`` are malformed, or a threshold is negative.
 
     Warns
     -----
@@ -757,9 +759,12 @@ def coefficients(
     The definitions follow Coloc 2 (Fiji) exactly: Pearson below/above thresholds, tM1/tM2 with
     the other channel >= its threshold and the total denominator, ICQ counting zero products as
     positive, Kendall's tau-b. ``tm1_own``/``tm2_own`` are the JACoP/CellProfiler variant.
-    Differences from Coloc 2: every pixel set is exact (no 2D-histogram binning), integer
-    images never overflow (sums in int64/float64), and degenerate cases give NaN plus a warning
-    rather than an exception.
+    Differences from Coloc 2: every pixel set is exact (no 2D-histogram binning), no image
+    overflows (each channel is taken relative to its minimum by exact subtraction, also for
+    64-bit integers, and scaled by a power of two into [0, 1) before any sum; sums of centred
+    values are corrected two-pass sums, so floats far from zero keep their variance), threshold
+    tests are exact for every dtype, and degenerate cases give NaN plus a warning rather than an
+    exception.
 
     References
     ----------
