@@ -502,3 +502,16 @@ def test_peak_memory_is_a_small_multiple_of_the_input():
     ratio, tau = map(float, proc.stdout.split())
     assert 0.3 < tau < 1
     assert ratio < 8, f"peak extra memory {ratio:.1f} x the input"
+
+
+@pytest.mark.parametrize(("dtype", "offset"), [(np.uint64, 2**64 - 2100), (np.int64, 10**17)])
+def test_bivariate_histogram_of_64bit_values(dtype, offset):
+    """Values near the 64-bit limits were binned through float64 edges (a ValueError, or every
+    pixel in one bin); the counts equal those of the same data shifted to zero."""
+    rng = np.random.default_rng(18)
+    a, b = _correlated(rng, top=40)
+    wide_a, wide_b = _offset(a, offset, dtype), _offset(b, offset, dtype)
+    for nbins in (300, 4):  # one bin per value, and bins of several values
+        wide = colocalize.bivariate_histogram(wide_a, wide_b, nbins=nbins)
+        small = colocalize.bivariate_histogram(a, b, nbins=nbins)
+        np.testing.assert_array_equal(wide.counts, small.counts)

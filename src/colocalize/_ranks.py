@@ -20,7 +20,15 @@ import numpy as np
 
 from colocalize import _compiled
 
-__all__ = ["ChannelCodes", "JointCells", "channel_codes", "chunks", "joint_cells", "kendall_tau_b"]
+__all__ = [
+    "ChannelCodes",
+    "JointCells",
+    "channel_codes",
+    "chunks",
+    "joint_cells",
+    "kendall_tau_b",
+    "subtract_exact",
+]
 
 # Integer channels whose value range is at most this are coded by a bincount look-up, not a sort.
 _MAX_LOOKUP_RANGE = 1 << 22
@@ -52,7 +60,7 @@ def _code_dtype(n_codes: int) -> np.dtype:
     return np.dtype(np.uint64)
 
 
-def _minus(values: np.ndarray, low: int | float) -> np.ndarray:
+def subtract_exact(values: np.ndarray, low: int | float) -> np.ndarray:
     """``values - low`` without wrapping: exact for integers (as uint64), float64 otherwise."""
     if values.dtype.kind in "iu":
         # the true difference lies in [0, 2**64): two's complement wrap-around gives it exactly
@@ -92,7 +100,7 @@ class ChannelCodes:
     @cached_property
     def relative(self) -> np.ndarray:
         low = self.exact[0].item()
-        return _minus(self.exact, low).astype(np.float64)
+        return subtract_exact(self.exact, low).astype(np.float64)
 
     @cached_property
     def average_rank(self) -> np.ndarray:
@@ -110,7 +118,7 @@ def _lookup_codes(values: np.ndarray, low: int, span: int) -> ChannelCodes:
     unshifted = low == 0 and dtype.kind == "u" and dtype.itemsize < 8
 
     def shifted(part: slice) -> np.ndarray:
-        return values[part] if unshifted else _minus(values[part], low).astype(np.intp)
+        return values[part] if unshifted else subtract_exact(values[part], low).astype(np.intp)
 
     counts = np.zeros(span, dtype=np.int64)
     for part in chunks(values.size, max(_COUNT_CHUNK, span)):
