@@ -515,3 +515,16 @@ def test_bivariate_histogram_of_64bit_values(dtype, offset):
         wide = colocalize.bivariate_histogram(wide_a, wide_b, nbins=nbins)
         small = colocalize.bivariate_histogram(a, b, nbins=nbins)
         np.testing.assert_array_equal(wide.counts, small.counts)
+
+
+def test_ratio_beyond_float64_range_is_nan_with_a_reason():
+    """k1 = sum(ab) / sum(a**2) of channels 1e600 apart in scale: no float64 holds it."""
+    a = np.array([1e-300, 2e-300, 3e-300])
+    b = np.array([1e300, 3e300, 2e300])
+    with pytest.warns(ColocalizeWarning, match=r"k1 \(because the ratio is beyond the float64"):
+        result = coefficients(a, b)
+    assert math.isnan(result.k1)
+    assert result.pearson == pytest.approx(0.5, rel=1e-12)
+    x, y = _numbers(a), _numbers(b)
+    overlap = _corr(sum(p * q for p, q in zip(x, y)), sum(p * p for p in x), sum(q * q for q in y))
+    assert result.overlap == pytest.approx(overlap, rel=1e-12)

@@ -371,8 +371,8 @@ class _Channels:
         sab, saa, sbb = sums["ab"], sums["aa"], sums["bb"]
         overlap = _clip(sab / math.sqrt(saa * sbb)) if saa > 0 and sbb > 0 else _NAN
         # k1 and k2 are not scale-free: undo the two channels' scalings
-        k1 = math.ldexp(sab / saa, sb.abs_exp - sa.abs_exp) if saa > 0 else _NAN
-        k2 = math.ldexp(sab / sbb, sa.abs_exp - sb.abs_exp) if sbb > 0 else _NAN
+        k1 = _ldexp(sab / saa, sb.abs_exp - sa.abs_exp) if saa > 0 else _NAN
+        k2 = _ldexp(sab / sbb, sa.abs_exp - sb.abs_exp) if sbb > 0 else _NAN
         icq = _NAN if constant else (n - sums["icq"]) / n - 0.5
 
         spearman = kendall = _NAN
@@ -476,6 +476,14 @@ class _Channels:
             threshold1=float(recorded[1]),
             threshold2=float(recorded[2]),
         )
+
+
+def _ldexp(x: float, exponent: int) -> float:
+    """``x * 2**exponent``, inf beyond the float64 range (math.ldexp raises there)."""
+    try:
+        return math.ldexp(x, exponent)
+    except OverflowError:
+        return math.copysign(math.inf, x)
 
 
 def _clip(r: float) -> float:
