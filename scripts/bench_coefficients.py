@@ -10,12 +10,21 @@ intersection_coeff, plus scipy.stats.spearmanr and scipy.stats.kendalltau.
 Workload 2: Pearson + overlap + k1/k2 + M1/M2 (no rank coefficients) on a 2048 x 2048 uint8 RGB
 image, reported in megapixels per second (target >= 50 Mpx/s).
 
-Run: .venv/bin/python scripts/bench_coefficients.py [--size 2048] [--repeat 3]
+Memory (``--memory``): peak resident memory of ``coefficient_table`` (all coefficients, Kendall and
+Spearman included) on 3-channel uint16 images of 2048 x 2048 and 4096 x 4096, each in a fresh
+process: the tiled neuron-4Ch sample and random 16-bit data (~65536 levels per channel). The
+figure is the peak resident size during the call (Linux VmHWM, reset just before it) minus the
+resident size before it, over the image's size.
+
+Run: .venv/bin/python scripts/bench_coefficients.py [--size 2048] [--repeat 3] [--memory]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -28,6 +37,58 @@ def _tile(channel: np.ndarray, size: int) -> np.ndarray:
     return np.tile(channel, reps)[:size, :size]
 
 
+_MEMORY_CHILD = """
+import json, sys, time, warnings
+import numpy as np, pandas, scipy.stats
+import colocalize
+from colocalize import _compiled, data
+kendall = getattr(_compiled.kernels(1 << 20), "kendall_score", None)
+if kendall is not None:  # numba's import and first compilation, when installed: fixed costs
+    kendall(np.zeros(2, np.uint16), np.zeros(2, np.uint16), np.ones(2, np.uint32), 2)
+size, kind = int(sys.argv[1]), sys.argv[2]
+if kind == "neuron":
+    sample = data.neuron_4ch()
+    reps = (-(-size // sample.data.shape[1]), -(-size // sample.data.shape[2]))
+    image = np.stack([np.tile(sample.channel(c), reps)[:size, :size] for c in range(3)])
+else:
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 65536, (3, size, size), dtype=np.uint16)
+    image[1] = image[0] // 2 + rng.integers(0, 30000, (size, size), dtype=np.uint16)
+thresholds = [float(channel.mean()) for channel in image]  # no copy: keeps the baseline
+warnings.simplefilter("ignore")
+
+
+def status(field):  # kB
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith(field + ":"))
+
+
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")  # resets the peak resident size (VmHWM) to the current one
+before = status("VmRSS")
+start = time.perf_counter()
+table = colocalize.coefficient_table(image, channel_axis=0, thresholds=thresholds)
+seconds = time.perf_counter() - start
+after = status("VmHWM")
+print(json.dumps({"input_mib": image.nbytes / 2**20, "extra_mib": (after - before) / 1024,
+                  "peak_mib": after / 1024, "seconds": seconds,
+                  "kendall": table["kendall_tau"].tolist()}))
+"""
+
+
+def memory() -> None:
+    """Peak RSS of coefficient_table in fresh processes (see the module docstring)."""
+    print("peak memory of coefficient_table, 3-channel uint16, all coefficients (fresh process)")
+    for kind in ("neuron", "random"):
+        for size in (2048, 4096):
+            proc = subprocess.run(
+                [sys.executable, "-c", _MEMORY_CHILD, str(size), kind],
+                capture_output=True, text=True, check=True,
+            )
+            r = json.loads(proc.stdout)
+            print(f"  {kind:6s} {size}x{size}: input {r['input_mib']:5.0f} MiB, extra peak RSS "
+                  f"{r['extra_mib']:6.0f} MiB ({r['extra_mib'] / r['input_mib']:4.1f}x), "
+                  f"process peak {r['peak_mib']:6.0f} MiB, {r['seconds']:6.2f} s")
 
 
 def peer_set(image: np.ndarray, thresholds: list[float]) -> list[dict[str, float]]:
@@ -60,7 +121,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=2048)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--memory", action="store_true", help="measure peak memory instead")
     args = parser.parse_args()
+    if args.memory:
+        memory()
+        return
 
     from colocalize import coefficient_table, data
 

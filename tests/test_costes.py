@@ -58,10 +58,11 @@ def _naive_pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(r) if np.isfinite(r) else math.nan
 
 
-def _naive_costes(a0, b0, method):
+def _naive_costes(a0, b0, method, step=1.0):
+    """Coloc 2's search, candidates in units of ``step`` (thresholds returned in image units)."""
     lo_t, hi_t = _costes._type_range(a0.dtype)
-    a = a0.astype(np.float64).ravel()
-    b = b0.astype(np.float64).ravel()
+    a = a0.astype(np.float64).ravel() / step
+    b = b0.astype(np.float64).ravel() / step
     n = a.size
     ma, mb = a.mean(), b.mean()
     va = ((a - ma) ** 2).sum() / (n - 1)
@@ -80,8 +81,8 @@ def _naive_costes(a0, b0, method):
         w_max, w_min = b.max(), b.min()
 
     def store(v):
-        v = min(max(v, lo_t), hi_t)
-        return float(np.float32(v)) if a0.dtype == np.float32 else v
+        v = min(max(v * step, lo_t), hi_t)
+        return (float(np.float32(v)) if a0.dtype == np.float32 else v) / step
 
     def r_at(t):
         t0, t1 = mapper(t)
@@ -109,7 +110,7 @@ def _naive_costes(a0, b0, method):
                 t1 = t1 - diff * 0.5
             diff = abs(t1 - t2)
             it += 1
-    return th0, th1, r
+    return th0 * step, th1 * step, r
 
 
 def _pair(rng, shape, dtype, *, negative=False, scale=200.0):
@@ -225,23 +226,29 @@ def test_matches_naive_port(dtype, shape, negative, method):
     rng = np.random.default_rng(zlib.crc32(repr((np.dtype(dtype).str, shape, negative)).encode()))
     a, b = _pair(rng, shape, dtype, negative=negative)
     res = costes_threshold(a, b, method=method)
-    th0, th1, r = _naive_costes(a, b, method)
+    th0, th1, r = _naive_costes(a, b, method, res.step)
     assert (res.threshold0, res.threshold1) == (th0, th1)
     np.testing.assert_allclose(res.pearson_below, r, rtol=1e-9, atol=1e-12)
+    if np.dtype(dtype).kind == "f":  # fractional values: 2**16 to 2**17 steps over the range
+        span = max(np.ptp(a.astype(np.float64)), np.ptp(b.astype(np.float64)))
+        assert 2**16 <= span / res.step < 2**17
+        assert math.log2(res.step).is_integer()
+    else:
+        assert res.step == 1.0
 
 
 @pytest.mark.parametrize("method", ["classic", "bisection"])
 @pytest.mark.parametrize("scale", [1.0, 2.5])
-def test_normalised_float_images_follow_coloc2(method, scale):
-    """On [0, 1]-scaled data Coloc 2's integer thresholds are coarse; we reproduce them."""
+def test_normalised_float_images_search_a_fine_grid(method, scale):
+    """On [0, 1]-scaled data Coloc 2's whole grey levels would evaluate nothing; the search
+    runs on a fine power-of-two grid instead, exactly as Coloc 2's on the rescaled pixels."""
     rng = np.random.default_rng(8)
     a, b = _pair(rng, (30, 30), np.float32, scale=scale)
     res = costes_threshold(a, b, method=method)
-    th0, th1, _ = _naive_costes(a, b, method)
+    assert res.step < 1e-4
+    assert res.iterations > 10
+    th0, th1, _ = _naive_costes(a, b, method, res.step)
     assert (res.threshold0, res.threshold1) == (th0, th1)
-    if method == "bisection" and scale == 1.0:  # |max - min| / 2 < 1: nothing evaluated
-        assert res.iterations == 0
-        assert (res.threshold0, res.threshold1) == (float(a.max()), float(b.max()))
 
 
 @pytest.mark.parametrize("method", ["classic", "bisection"])
@@ -668,3 +675,16 @@ def test_compiled_is_lazy_optional_and_can_be_disabled(monkeypatch):
     monkeypatch.setattr(_compiled, "_cache", {})
     monkeypatch.setitem(sys.modules, "numba", None)  # as if it were not installed
     assert _compiled.kernels(1 << 22) is None
+
+
+@pytest.mark.parametrize("method", ["classic", "bisection"])
+@pytest.mark.parametrize("negative", [False, True])
+def test_float_floor_table_equals_binary_search(monkeypatch, method, negative):
+    """Float pixels are looked up by floor(value) (whole-number thresholds); the per-pixel
+    binary search it replaces gives the same result."""
+    rng = np.random.default_rng(9)
+    a, b = _pair(rng, (40, 50), np.float32, negative=negative, scale=300.0)
+    fast = costes_threshold(a, b, method=method)
+    monkeypatch.setattr(_costes._Pairs, "floors", lambda self, which: None)
+    slow = costes_threshold(a, b, method=method)
+    assert fast == slow

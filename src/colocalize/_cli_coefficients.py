@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,7 +93,7 @@ def _is_number(text: str) -> bool:
 def _run_coefficients(args: argparse.Namespace) -> int:
     from colocalize._io import read_image, read_mask_file
     from colocalize._table import coefficient_table
-    from colocalize._validation import channel_index
+    from colocalize._validation import ColocalizeWarning, channel_index
 
     image = read_image(args.file)
     if "C" not in image.axes:
@@ -111,17 +112,21 @@ def _run_coefficients(args: argparse.Namespace) -> int:
         names = [names[i] for i in index]
     mask = read_mask_file(args.mask, what="--mask") if args.mask else None
     labels = read_mask_file(args.labels, what="--labels") if args.labels else None
-    table = coefficient_table(
-        data,
-        channel_axis=channel_axis,
-        channel_names=names,
-        mask=mask,
-        labels=labels.astype(np.int64) if labels is not None else None,
-        thresholds=_parse_thresholds(args.thresholds),
-        triples=args.triples,
-        exclude_zero_zero=args.exclude_zero_zero,
-        saturated=True if args.saturated else None,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ColocalizeWarning)
+        table = coefficient_table(
+            data,
+            channel_axis=channel_axis,
+            channel_names=names,
+            mask=mask,
+            labels=labels.astype(np.int64) if labels is not None else None,
+            thresholds=_parse_thresholds(args.thresholds),
+            triples=args.triples,
+            exclude_zero_zero=args.exclude_zero_zero,
+            saturated=True if args.saturated else None,
+        )
+    for warning in caught:  # one plain line each, not Python's file:line dump
+        print(f"colocalize coefficients: warning: {warning.message}", file=sys.stderr)
     if args.csv:
         table.to_csv(sys.stdout, index=False)
     elif args.json:

@@ -1,10 +1,12 @@
 """Colocalization coefficients for channel pairs and triples.
 
-The engine works on *weighted points*: for integer channels every pair is reduced once to the
-non-empty cells of its joint histogram (value0, value1, count), so every coefficient costs
-O(distinct value pairs) after one O(n) pass, and Kendall's tau-b comes from the same histogram.
-Float channels with many distinct values are processed pixel by pixel (weight 1). Per-channel
-work (sums, distinct values, ranks) is done once and shared by all pairs and triples.
+The engine works on *weighted points*: for integer channels (and ranked float channels) every
+pair is reduced once to the non-empty cells of its joint histogram (value0, value1, count, see
+``colocalize._ranks``), so every coefficient costs O(cells) after one pass over the pixels, and
+Kendall's tau-b comes from the same cells. Float channels without ranks are read pixel by pixel
+(weight 1). Every pass runs in chunks; per-channel work (codes, ranks, range, mean) is done once
+and shared by all pairs and triples. Values enter the sums exactly pivoted and scaled by a power
+of two (see ``_Stats``), so no dtype overflows, underflows or loses its variance.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from typing import Any
 import numpy as np
 
 from colocalize._ranks import (
-    MAX_JOINT_CELLS,
     ChannelCodes,
+    JointCells,
     channel_codes,
-    joint_histogram,
+    chunks,
+    joint_cells,
     kendall_tau_b,
 )
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
@@ -160,39 +163,95 @@ class _Reasons:
             warn_degenerate(f"{what}: NaN for " + "; ".join(self.items), stacklevel=5)
 
 
+def _at_least(values: np.ndarray, t: float, *, strict: bool = False) -> np.ndarray:
+    """``values >= t`` (or ``> t``), exact for every dtype (no rounding of 64-bit integers)."""
+    if values.dtype.kind in "iu" and math.isfinite(t):
+        # for integers, x >= t <=> x >= ceil(t) and x > t <=> x >= floor(t) + 1
+        bound = math.floor(t) + 1 if strict else math.ceil(t)
+        info = np.iinfo(values.dtype)
+        if bound <= info.min:
+            return np.ones(values.shape, dtype=bool)
+        if bound > info.max:
+            return np.zeros(values.shape, dtype=bool)
+        return values >= values.dtype.type(bound)
+    wide = values.astype(np.float64, copy=False)
+    return wide > np.float64(t) if strict else wide >= np.float64(t)
+
+
+def _exponent(span: float) -> int:
+    """e such that span * 2**-e lies in [0.5, 1) (0 for a zero span)."""
+    return math.frexp(float(span))[1] if span else 0
+
+
+@dataclass(frozen=True)
+class _Stats:
+    """One channel's selected pixels: exact range, scaling exponents, mean and total.
+
+    Values are used as ``ldexp(x - pivot, -rel_exp)`` (in [0, 1): centred sums neither overflow,
+    underflow nor lose the variance of data far from zero) and ``ldexp(x, -abs_exp)`` (in [0, 1):
+    sums of products never overflow). ``mean`` and ``total`` are their means and sums.
+    """
+
+    low: float
+    high: float
+    pivot: float
+    rel_exp: int
+    abs_exp: int
+    mean: float
+    total: float
+
+    @property
+    def constant(self) -> bool:
+        return self.low == self.high
+
+
 class _Channels:
-    """Selected pixels of several channels, with per-channel codes computed once on demand."""
+    """Selected pixels of several channels, with per-channel codes computed once on demand.
+
+    Integer channels, and float channels once ranked, are reduced per pair to their joint cells
+    (value0, value1, count); other float channels are read pixel by pixel. Every pass runs in
+    chunks, so the memory beyond the codes and cells is a few MiB.
+    """
 
     def __init__(self, flats: list[np.ndarray], names: Sequence[str]) -> None:
         self.flats = flats
         self.names = list(names)
         self.n = flats[0].size if flats else 0
         self._codes: dict[int, ChannelCodes] = {}
-        self._sums: dict[int, float] = {}
-        self._constant: dict[int, bool] = {}
+        self._stats: dict[int, _Stats] = {}
 
     def codes(self, i: int) -> ChannelCodes:
         if i not in self._codes:
             self._codes[i] = channel_codes(self.flats[i])
         return self._codes[i]
 
-    def total(self, i: int) -> float:
-        if i not in self._sums:
-            flat = self.flats[i]
-            if flat.dtype.kind in "iub":
-                self._sums[i] = float(np.sum(flat, dtype=np.int64))
-            else:
-                self._sums[i] = float(np.sum(flat, dtype=np.float64))
-        return self._sums[i]
-
-    def is_constant(self, i: int) -> bool:
-        if i not in self._constant:
-            flat = self.flats[i]
-            self._constant[i] = bool(flat.min() == flat.max())
-        return self._constant[i]
-
-    def _cheap_codes(self, i: int) -> bool:
+    def _coded(self, i: int) -> bool:
         return i in self._codes or self.flats[i].dtype.kind in "iub"
+
+    def stats(self, i: int) -> _Stats:
+        if i not in self._stats:
+            if self._coded(i):
+                c = self.codes(i)
+                present = np.flatnonzero(c.counts)
+                low, high = c.exact[present[0]].item(), c.exact[present[-1]].item()
+                pivot = c.exact[0].item()
+                rel_exp, abs_exp = _exponent(high - pivot), _exponent(high)
+                mean = float(np.sum(c.counts * np.ldexp(c.relative, -rel_exp))) / self.n
+                total = float(np.sum(c.counts * np.ldexp(c.values, -abs_exp)))
+            else:
+                flat = self.flats[i]
+                low, high = flat.min().item(), flat.max().item()
+                pivot = low
+                rel_exp, abs_exp = _exponent(high - low), _exponent(high)
+                rel_sums, abs_sums = [], []
+                for part in chunks(self.n):
+                    x = flat[part].astype(np.float64)
+                    abs_sums.append(float(np.sum(np.ldexp(x, -abs_exp))))
+                    x -= pivot
+                    rel_sums.append(float(np.sum(np.ldexp(x, -rel_exp))))
+                mean, total = math.fsum(rel_sums) / self.n, math.fsum(abs_sums)
+            self._stats[i] = _Stats(low, high, pivot, rel_exp, abs_exp, mean, total)
+        return self._stats[i]
 
     def pair(
         self,
@@ -207,6 +266,22 @@ class _Channels:
         reasons.warn(f"coefficients of {self.names[i]} and {self.names[j]}")
         return result
 
+    def _sides(
+        self, i: int, j: int, thresholds: tuple[float, float] | None, ranks: bool
+    ) -> tuple[list[_Side], JointCells | None]:
+        cells = None
+        if ranks or (self._coded(i) and self._coded(j)):
+            cells = joint_cells(self.codes(i), self.codes(j))
+        sides = []
+        for c, index, t in (
+            (i, None if cells is None else cells.code0, 0),
+            (j, None if cells is None else cells.code1, 1),
+        ):
+            threshold = None if thresholds is None else thresholds[t]
+            codes = self.codes(c) if cells is not None else None
+            sides.append(_Side(self.flats[c], codes, index, self.stats(c), threshold, ranks))
+        return sides, cells
+
     def _pair(
         self,
         i: int,
@@ -216,104 +291,134 @@ class _Channels:
         reasons: _Reasons,
     ) -> Coefficients:
         t0, t1 = thresholds if thresholds is not None else (_NAN, _NAN)
+        if thresholds is not None and (math.isnan(t0) or math.isnan(t1)):  # e.g. no Costes
+            thresholds = None
+            reasons.add(
+                "pearson_below, pearson_above, tm1, tm2, tm1_own, tm2_own, fraction_colocalized",
+                "the thresholds are NaN",
+            )
         n = self.n
         if n == 0:
             reasons.add("every coefficient", "no pixel is selected (empty mask or all excluded)")
             empty = dict.fromkeys(_FLOAT_FIELDS, _NAN)
             return Coefficients(**empty, n_pixels=0, threshold0=t0, threshold1=t1)
-        # weighted points (u, v, w): the joint histogram's cells when it is small enough,
-        # else every pixel with weight 1 (w None)
-        joint = None
-        ru = rv = None
-        w: np.ndarray | None = None
-        if rank_coefficients or (self._cheap_codes(i) and self._cheap_codes(j)):
-            ci, cj = self.codes(i), self.codes(j)
-            if ci.n_codes * cj.n_codes <= MAX_JOINT_CELLS:
-                joint = joint_histogram(ci, cj)
-                cells = np.flatnonzero(joint)
-                iu, iv = np.divmod(cells, cj.n_codes)
-                u, v = ci.values[iu], cj.values[iv]
-                w = joint.ravel()[cells].astype(np.float64)
-                if rank_coefficients:
-                    ru, rv = ci.average_rank[iu], cj.average_rank[iv]
-            elif rank_coefficients:
-                ru, rv = ci.average_rank[ci.codes], cj.average_rank[cj.codes]
-        if joint is None:
-            u = self.flats[i].astype(np.float64, copy=False)
-            v = self.flats[j].astype(np.float64, copy=False)
+        (a, b), cells = self._sides(i, j, thresholds, rank_coefficients)
+        size = n if cells is None else cells.counts.size
+        weights = None if cells is None else cells.counts
+        sums: dict[str, float] = {}
+        subsets: dict[str, _Subset] = {}
+        if thresholds is not None:
+            subsets = {"below": _Subset(), "above": _Subset()}
+        centre = (n + 1) / 2.0
+        for part in chunks(size):
+            w = None if weights is None else weights[part].astype(np.float64)
 
-        def wsum(x: np.ndarray) -> float:
-            # pairwise summation, not BLAS: more accurate, and no thread start-up per call
-            return float(np.sum(x * w)) if w is not None else float(np.sum(x))
+            def add(key: str, term: np.ndarray, w: np.ndarray | None = w) -> None:
+                # pairwise summation, not BLAS: more accurate, no thread start-up per call
+                value = float(np.sum(term * w)) if w is not None else float(np.sum(term))
+                sums[key] = sums.get(key, 0.0) + value
 
-        def wcount(selected: np.ndarray) -> float:
-            return float(np.sum(w, where=selected)) if w is not None else float(
-                np.count_nonzero(selected)
-            )
-
-        sum_u, sum_v = self.total(i), self.total(j)
-        mean_u, mean_v = sum_u / n, sum_v / n
-        uc, vc = u - mean_u, v - mean_v
-        suu, svv, suv = wsum(uc * uc), wsum(vc * vc), wsum(uc * vc)
+            a.load(part)
+            b.load(part)
+            uc, vc = a.centred, b.centred
+            add("u", uc)
+            add("v", vc)
+            add("uu", uc * uc)
+            add("vv", vc * vc)
+            add("uv", uc * vc)
+            add("icq", (((uc > 0) & (vc < 0)) | ((uc < 0) & (vc > 0))).astype(np.float64))
+            add("a", a.absolute)
+            add("b", b.absolute)
+            add("ab", a.absolute * b.absolute)
+            add("aa", a.absolute * a.absolute)
+            add("bb", b.absolute * b.absolute)
+            add("m1", np.where(b.positive, a.absolute, 0.0))
+            add("m2", np.where(a.positive, b.absolute, 0.0))
+            if rank_coefficients:
+                ru, rv = a.rank - centre, b.rank - centre
+                add("ruu", ru * ru)
+                add("rvv", rv * rv)
+                add("ruv", ru * rv)
+            if thresholds is not None:
+                above_u, above_v = a.above, b.above
+                both = above_u & above_v
+                add("tm1", np.where(b.at_least & b.positive, a.absolute, 0.0))
+                add("tm2", np.where(a.at_least & a.positive, b.absolute, 0.0))
+                add("own_u", np.where(above_u, a.absolute, 0.0))
+                add("own_v", np.where(above_v, b.absolute, 0.0))
+                add("both_u", np.where(both, a.absolute, 0.0))
+                add("both_v", np.where(both, b.absolute, 0.0))
+                add("both", both.astype(np.float64))
+                subsets["below"].first(uc, vc, w, ~(a.at_least & b.at_least), part)
+                subsets["above"].first(uc, vc, w, above_u | above_v, part)
+        # corrected two-pass sums (Chan, Golub & LeVeque 1983): the means' rounding cancels
+        suu = sums["uu"] - sums["u"] ** 2 / n
+        svv = sums["vv"] - sums["v"] ** 2 / n
+        suv = sums["uv"] - sums["u"] * sums["v"] / n
         # exact test: a constant channel's centred values may be rounding noise, not zero
-        suu, svv = (0.0 if self.is_constant(i) else suu), (0.0 if self.is_constant(j) else svv)
-        constant = [nm for nm, s in ((self.names[i], suu), (self.names[j], svv)) if s == 0]
+        sa, sb = self.stats(i), self.stats(j)
+        suu, svv = (0.0 if sa.constant else suu), (0.0 if sb.constant else svv)
+        constant = [nm for nm, s in ((self.names[i], suu), (self.names[j], svv)) if s <= 0]
         if constant:
             reasons.add(
                 "pearson, spearman, kendall_tau, icq", f"{' and '.join(constant)} is constant"
             )
-        pearson = suv / math.sqrt(suu * svv) if suu > 0 and svv > 0 else _NAN
-
-        sab, saa, sbb = wsum(u * v), wsum(u * u), wsum(v * v)
-        m1 = _ratio(wsum(np.where(v > 0, u, 0.0)), sum_u)
-        m2 = _ratio(wsum(np.where(u > 0, v, 0.0)), sum_v)
+        pearson = _clip(suv / math.sqrt(suu * svv)) if suu > 0 and svv > 0 else _NAN
+        sum_u, sum_v = sums["a"], sums["b"]
         zero = [nm for nm, s in ((self.names[i], sum_u), (self.names[j], sum_v)) if s == 0]
         if zero:
             reasons.add("overlap, k1, k2, m1, m2", f"{' and '.join(zero)} is zero everywhere")
-        overlap = sab / math.sqrt(saa * sbb) if saa > 0 and sbb > 0 else _NAN
-        icq = _NAN
-        if not constant:
-            icq = (n - wcount(((uc > 0) & (vc < 0)) | ((uc < 0) & (vc > 0)))) / n - 0.5
+        sab, saa, sbb = sums["ab"], sums["aa"], sums["bb"]
+        overlap = _clip(sab / math.sqrt(saa * sbb)) if saa > 0 and sbb > 0 else _NAN
+        # k1 and k2 are not scale-free: undo the two channels' scalings
+        k1 = _ldexp(sab / saa, sb.abs_exp - sa.abs_exp) if saa > 0 else _NAN
+        k2 = _ldexp(sab / sbb, sa.abs_exp - sb.abs_exp) if sbb > 0 else _NAN
+        icq = _NAN if constant else (n - sums["icq"]) / n - 0.5
 
         spearman = kendall = _NAN
-        if rank_coefficients and ru is not None and rv is not None:
-            centre = (n + 1) / 2.0
-            rcu, rcv = ru - centre, rv - centre
-            ruu, rvv = wsum(rcu * rcu), wsum(rcv * rcv)
+        if rank_coefficients and cells is not None:
+            ruu, rvv = sums["ruu"], sums["rvv"]
             if ruu > 0 and rvv > 0:
-                spearman = wsum(rcu * rcv) / math.sqrt(ruu * rvv)
-            kendall = kendall_tau_b(self.codes(i), self.codes(j), joint=joint)
+                spearman = _clip(sums["ruv"] / math.sqrt(ruu * rvv))
+            kendall = kendall_tau_b(self.codes(i), self.codes(j), cells)
 
         below = above = tm1 = tm2 = tm1_own = tm2_own = fraction = _NAN
         if thresholds is not None:
-            tm1 = _ratio(wsum(np.where((v >= t1) & (v > 0), u, 0.0)), sum_u)
-            tm2 = _ratio(wsum(np.where((u >= t0) & (u > 0), v, 0.0)), sum_v)
-            above_u, above_v = u > t0, v > t1
-            both = above_u & above_v
-            own_u = wsum(np.where(above_u, u, 0.0))
-            own_v = wsum(np.where(above_v, v, 0.0))
-            tm1_own = _ratio(wsum(np.where(both, u, 0.0)), own_u)
-            tm2_own = _ratio(wsum(np.where(both, v, 0.0)), own_v)
+            tm1 = _ratio(sums["tm1"], sum_u)
+            tm2 = _ratio(sums["tm2"], sum_v)
+            own_u, own_v = sums["own_u"], sums["own_v"]
+            tm1_own = _ratio(sums["both_u"], own_u)
+            tm2_own = _ratio(sums["both_v"], own_v)
             for field_name, own, nm in (("tm1_own", own_u, i), ("tm2_own", own_v, j)):
                 if own == 0:
                     reasons.add(field_name, f"nothing in {self.names[nm]} is above its threshold")
-            fraction = wcount(both) / n
-            below = _subset_pearson(u, v, w, (u < t0) | (v < t1))
-            above = _subset_pearson(u, v, w, above_u | above_v)
+            fraction = sums["both"] / n
+            for part in chunks(size):
+                w = None if weights is None else weights[part].astype(np.float64)
+                a.load(part)
+                b.load(part)
+                for subset in subsets.values():
+                    subset.second(a.centred, b.centred, w, part)
+            below, above = subsets["below"].pearson(), subsets["above"].pearson()
             if math.isnan(below) or math.isnan(above):
                 reasons.add(
                     "pearson_below or pearson_above",
                     "fewer than two distinct pixels lie below or above the thresholds",
                 )
+        values = {"k1": k1, "k2": k2}
+        for key, value in values.items():
+            if math.isinf(value):
+                reasons.add(key, "the ratio is beyond the float64 range")
+                values[key] = _NAN
         return Coefficients(
             pearson=pearson,
             pearson_below=below,
             pearson_above=above,
             overlap=overlap,
-            k1=_ratio(sab, saa),
-            k2=_ratio(sab, sbb),
-            m1=m1,
-            m2=m2,
+            k1=values["k1"],
+            k2=values["k2"],
+            m1=_ratio(sums["m1"], sum_u),
+            m2=_ratio(sums["m2"], sum_v),
             tm1=tm1,
             tm2=tm2,
             tm1_own=tm1_own,
@@ -338,15 +443,25 @@ class _Channels:
             reasons.add("every coefficient", "no pixel is selected")
             reasons.warn(f"coefficients of {self.names[i]}, {self.names[j]}, {self.names[k]}")
             return TripleCoefficients(_NAN, _NAN, _NAN, _NAN, _NAN, 0, *map(float, recorded))
-        xs = [self.flats[c].astype(np.float64, copy=False) for c in (i, j, k)]
-        above = [x > t for x, t in zip(xs, levels)]
-        fractions = []
-        for c in range(3):
-            others = above[(c + 1) % 3] & above[(c + 2) % 3]
-            fractions.append(_ratio(float(np.sum(xs[c], where=others)), self.total((i, j, k)[c])))
-        cubes = [float(np.sum(x * x * x)) for x in xs]
+        channels = (i, j, k)
+        exps = [self.stats(c).abs_exp for c in channels]
+        inside = [0.0, 0.0, 0.0]
+        cubes = [0.0, 0.0, 0.0]
+        product = 0.0
+        count = 0
+        for part in chunks(n):
+            raw = [self.flats[c][part] for c in channels]
+            xs = [np.ldexp(x.astype(np.float64), -e) for x, e in zip(raw, exps)]
+            above = [_at_least(x, t, strict=True) for x, t in zip(raw, levels)]
+            for c in range(3):
+                others = above[(c + 1) % 3] & above[(c + 2) % 3]
+                inside[c] += float(np.sum(xs[c], where=others))
+                cubes[c] += float(np.sum(xs[c] * xs[c] * xs[c]))
+            product += float(np.sum(xs[0] * xs[1] * xs[2]))
+            count += int(np.count_nonzero(above[0] & above[1] & above[2]))
+        fractions = [_ratio(inside[c], self.stats(channels[c]).total) for c in range(3)]
         denominator = math.prod(cubes) ** (1.0 / 3.0)
-        overlap = float(np.sum(xs[0] * xs[1] * xs[2])) / denominator if denominator > 0 else _NAN
+        overlap = _clip(product / denominator) if denominator > 0 else _NAN
         if math.isnan(overlap) or any(math.isnan(f) for f in fractions):
             reasons.add("overlap and fractions", "a channel is zero everywhere")
         reasons.warn(f"coefficients of {self.names[i]}, {self.names[j]}, {self.names[k]}")
@@ -354,7 +469,7 @@ class _Channels:
             m0=fractions[0],
             m1=fractions[1],
             m2=fractions[2],
-            fraction_colocalized=float(np.count_nonzero(above[0] & above[1] & above[2])) / n,
+            fraction_colocalized=count / n,
             overlap=overlap,
             n_pixels=int(n),
             threshold0=float(recorded[0]),
@@ -363,24 +478,114 @@ class _Channels:
         )
 
 
-def _subset_pearson(
-    u: np.ndarray, v: np.ndarray, w: np.ndarray | None, selected: np.ndarray
-) -> float:
-    us, vs = u[selected], v[selected]
-    ws = w[selected] if w is not None else None
-    n = float(ws.sum()) if ws is not None else float(us.size)
-    if n < 2 or us.min() == us.max() or vs.min() == vs.max():
-        return _NAN
-    weights = ws if ws is not None else 1.0
-    mu = float(np.sum(us * weights)) / n
-    mv = float(np.sum(vs * weights)) / n
-    uc, vc = us - mu, vs - mv
-    suu = float(np.sum(uc * uc * weights))
-    svv = float(np.sum(vc * vc * weights))
-    suv = float(np.sum(uc * vc * weights))
-    if suu <= 0 or svv <= 0:
-        return _NAN
-    return float(suv / math.sqrt(suu * svv))
+def _ldexp(x: float, exponent: int) -> float:
+    """``x * 2**exponent``, inf beyond the float64 range (math.ldexp raises there)."""
+    try:
+        return math.ldexp(x, exponent)
+    except OverflowError:
+        return math.copysign(math.inf, x)
+
+
+def _clip(r: float) -> float:
+    """A correlation-like ratio, with rounding beyond +-1 removed."""
+    return min(1.0, max(-1.0, r))
+
+
+class _Side:
+    """One channel of a pair, one chunk of points at a time (cells or pixels).
+
+    After :meth:`load`: ``centred`` and ``absolute`` (scaled float64, see :class:`_Stats`),
+    ``rank`` (average ranks), ``positive`` (x > 0), ``at_least`` (x >= T) and ``above``
+    (x > T), every test exact on the raw values.
+    """
+
+    def __init__(
+        self,
+        flat: np.ndarray,
+        codes: ChannelCodes | None,
+        index: np.ndarray | None,
+        stats: _Stats,
+        threshold: float | None,
+        ranks: bool,
+    ) -> None:
+        self.flat, self.index, self.threshold = flat, index, threshold
+        self.stats = stats
+        self.tables: dict[str, np.ndarray] = {}
+        if codes is not None:
+            exact = codes.exact
+            self.tables = {
+                "centred": np.ldexp(codes.relative, -stats.rel_exp) - stats.mean,
+                "absolute": np.ldexp(codes.values, -stats.abs_exp),
+                "positive": _at_least(exact, 0.0, strict=True),
+            }
+            if ranks:
+                self.tables["rank"] = codes.average_rank
+            if threshold is not None:
+                self.tables["at_least"] = _at_least(exact, threshold)
+                self.tables["above"] = _at_least(exact, threshold, strict=True)
+        self.centred = self.absolute = self.rank = np.empty(0)
+        self.positive = self.at_least = self.above = np.empty(0, dtype=bool)
+
+    def load(self, part: slice) -> None:
+        if self.index is not None:
+            index = self.index[part]
+            for name, table in self.tables.items():
+                setattr(self, name, table[index])
+            return
+        raw = self.flat[part]
+        x = raw.astype(np.float64)
+        self.absolute = np.ldexp(x, -self.stats.abs_exp)
+        self.centred = np.ldexp(x - self.stats.pivot, -self.stats.rel_exp) - self.stats.mean
+        self.positive = x > 0
+        if self.threshold is not None:
+            self.at_least = _at_least(raw, self.threshold)
+            self.above = _at_least(raw, self.threshold, strict=True)
+
+
+class _Subset:
+    """Pearson's r of a subset of the points, by a corrected two-pass in chunks."""
+
+    def __init__(self) -> None:
+        self.selected: dict[int, np.ndarray] = {}
+        self.n = self.su = self.sv = 0.0
+        self.lo = [math.inf, math.inf]
+        self.hi = [-math.inf, -math.inf]
+        self.sums = [0.0] * 5
+
+    def first(
+        self, uc: np.ndarray, vc: np.ndarray, w: np.ndarray | None, sel: np.ndarray, part: slice
+    ) -> None:
+        self.selected[part.start] = sel
+        if not sel.any():
+            return
+        weights = sel if w is None else np.where(sel, w, 0.0)
+        self.n += float(np.sum(weights))
+        self.su += float(np.sum(uc * weights))
+        self.sv += float(np.sum(vc * weights))
+        for k, x in enumerate((uc, vc)):
+            self.lo[k] = min(self.lo[k], float(x[sel].min()))
+            self.hi[k] = max(self.hi[k], float(x[sel].max()))
+
+    def second(self, uc: np.ndarray, vc: np.ndarray, w: np.ndarray | None, part: slice) -> None:
+        sel = self.selected.pop(part.start)
+        if self.n < 2 or not sel.any():
+            return
+        du = uc - self.su / self.n
+        dv = vc - self.sv / self.n
+        weights = sel if w is None else np.where(sel, w, 0.0)
+        for k, term in enumerate((du, dv, du * du, dv * dv, du * dv)):
+            self.sums[k] += float(np.sum(term * weights))
+
+    def pearson(self) -> float:
+        if self.n < 2 or self.lo[0] == self.hi[0] or self.lo[1] == self.hi[1]:
+            return _NAN
+        du, dv, suu, svv, suv = self.sums
+        suu -= du * du / self.n
+        svv -= dv * dv / self.n
+        suv -= du * dv / self.n
+        if suu <= 0 or svv <= 0:
+            return _NAN
+        return _clip(suv / math.sqrt(suu * svv))
 
 
 def saturation_levels(saturated: Saturated, images: Sequence[np.ndarray]) -> list[float] | None:
@@ -397,8 +602,13 @@ def saturation_levels(saturated: Saturated, images: Sequence[np.ndarray]) -> lis
                 )
             levels.append(float(np.iinfo(img.dtype).max))
         return levels
+    fix = "pass True (the dtype maximum), a level in the images' units, or one level per image"
     if isinstance(saturated, (int, float, np.number)):
         return [float(saturated)] * len(images)
+    if isinstance(saturated, (str, bytes)) or not isinstance(saturated, (Sequence, np.ndarray)):
+        raise ValueError(f"saturated={saturated!r} is not valid: {fix}")
+    if not all(_is_real(s) for s in saturated):
+        raise ValueError(f"saturated={saturated!r} has a value that is not a number: {fix}")
     values = [float(s) for s in saturated]
     if len(values) != len(images):
         raise ValueError(
@@ -462,6 +672,14 @@ def resolve_thresholds(
         from colocalize._threshold import threshold
 
         return tuple(float(threshold(img, thresholds, mask=selection)) for img in images)
+    if not isinstance(thresholds, (Sequence, np.ndarray)) or not all(
+        _is_real(t) for t in thresholds
+    ):
+        raise ValueError(
+            f"thresholds={thresholds!r} is not valid: pass one number per image in the images' "
+            f"units, 'costes', or one auto-threshold method name for every image (e.g. "
+            f"thresholds='Otsu')"
+        )
     values = tuple(float(t) for t in thresholds)
     if len(values) != len(images):
         raise ValueError(
@@ -470,7 +688,21 @@ def resolve_thresholds(
         )
     if any(math.isnan(t) for t in values):
         raise ValueError(f"thresholds contains NaN: {values}; pass finite thresholds")
+    for idx, (t, img) in enumerate(zip(values, images)):
+        if t < 0 and (img.dtype.kind in "ub" or img.min() >= 0):
+            raise ValueError(
+                f"thresholds has the negative value {t:g} for image {idx}, which has no "
+                f"negative intensities: every pixel would be above it. Pass a threshold >= 0 "
+                f"in the image's units"
+            )
     return values
+
+
+def _is_real(value: object) -> bool:
+    """Whether ``value`` is a real number (not a bool, string or array)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, bool
+    )
 
 
 def check_images(images: Sequence[Any], names: Sequence[str]) -> list[np.ndarray]:
@@ -522,7 +754,7 @@ def coefficients(
     ------
     ValueError
         Shapes differ, the mask has the wrong shape, an image has NaN/inf or negative values,
-        or the thresholds are malformed.
+        the thresholds or ``saturated`` are malformed, or a threshold is negative.
 
     Warns
     -----
@@ -535,9 +767,12 @@ def coefficients(
     The definitions follow Coloc 2 (Fiji) exactly: Pearson below/above thresholds, tM1/tM2 with
     the other channel >= its threshold and the total denominator, ICQ counting zero products as
     positive, Kendall's tau-b. ``tm1_own``/``tm2_own`` are the JACoP/CellProfiler variant.
-    Differences from Coloc 2: every pixel set is exact (no 2D-histogram binning), integer
-    images never overflow (sums in int64/float64), and degenerate cases give NaN plus a warning
-    rather than an exception.
+    Differences from Coloc 2: every pixel set is exact (no 2D-histogram binning), no image
+    overflows (each channel is taken relative to its minimum by exact subtraction, also for
+    64-bit integers, and scaled by a power of two into [0, 1) before any sum; sums of centred
+    values are corrected two-pass sums, so floats far from zero keep their variance), threshold
+    tests are exact for every dtype, and degenerate cases give NaN plus a warning rather than an
+    exception.
 
     References
     ----------
@@ -612,5 +847,3 @@ def triple_coefficients(
     resolved = resolve_thresholds(thresholds, arrays, selection)
     triple = None if resolved is None else (resolved[0], resolved[1], resolved[2])
     return _Channels(flats, names).triple(0, 1, 2, triple)
-
-

@@ -2,11 +2,12 @@
 
 Every kernel here has a pure-numpy counterpart next to its caller, which gives identical
 results: the kernels only accumulate whole numbers in int64, so the order of the sums does not
-matter. numba is imported on first use, never at ``import colocalize``; without it, or with the
-environment variable ``COLOCALIZE_NUMBA=0``, :func:`kernels` returns None and the callers use
-numpy. Compiled code is cached on disk (numba's ``cache=True``): the first use in a process
-costs the numba import and the cache load (about 0.6 s on our 2-core machine), the first use on
-a machine the compilation (about 1.4 s).
+matter (``kendall_score`` has numpy counterparts in ``colocalize._ranks``: a blocked dense table,
+and SciPy's merge sort beyond it). numba is imported on first use, never at ``import
+colocalize``; without it, or with the environment variable ``COLOCALIZE_NUMBA=0``,
+:func:`kernels` returns None and the callers use numpy. Compiled code is cached on disk
+(numba's ``cache=True``): the first use in a process costs the numba import and the cache load
+(about 0.6 s on our 2-core machine), the first use on a machine the compilation (about 1.4 s).
 """
 
 from __future__ import annotations
@@ -155,7 +156,41 @@ def _build() -> SimpleNamespace | None:
             out_out[y, 2] += s * s
         return out_in, out_out
 
+    @jit
+    def kendall_score(code0, code1, counts, k1):
+        """n_c - n_d of joint cells sorted by (code0, code1), with a Fenwick tree over code1."""
+        tree = np.zeros(k1 + 1, dtype=np.int64)
+        total = np.int64(0)
+        score = np.int64(0)
+        m = code0.size
+        start = 0
+        while start < m:
+            stop = start
+            while stop < m and code0[stop] == code0[start]:
+                # earlier cells have a smaller code0: concordant below, discordant above
+                below = np.int64(0)
+                k = np.int64(code1[stop])
+                while k > 0:
+                    below += tree[k]
+                    k -= k & -k
+                k = np.int64(code1[stop]) + 1
+                upto = np.int64(0)
+                while k > 0:
+                    upto += tree[k]
+                    k -= k & -k
+                score += counts[stop] * (below - (total - upto))
+                stop += 1
+            for i in range(start, stop):
+                k = np.int64(code1[i]) + 1
+                while k <= k1:
+                    tree[k] += counts[i]
+                    k += k & -k
+                total += counts[i]
+            start = stop
+        return score
+
     return SimpleNamespace(
+        kendall_score=kendall_score,
         summary=summary,
         box_moments=box_moments,
         ring_select=ring_select,

@@ -70,6 +70,11 @@ class CostesResult:
         Pearson's r of the pixels with ``image0 > threshold0`` OR ``image1 > threshold1``.
     iterations : int
         How many candidate thresholds the stepper evaluated.
+    step : float
+        The spacing of the candidate thresholds, in the images' units: 1.0 (whole grey levels,
+        as Coloc 2) for integer images and float images of whole numbers; for other float
+        images a power of two that gives 2**16 to 2**17 steps over the wider channel's range,
+        so that the thresholds do not depend on the images' scale.
     """
 
     threshold0: float
@@ -79,6 +84,7 @@ class CostesResult:
     pearson_below: float
     pearson_above: float
     iterations: int
+    step: float
 
 
 @dataclass(frozen=True)
@@ -131,13 +137,38 @@ def _type_range(dtype: np.dtype) -> tuple[float, float]:
     return -float(finfo.max), float(finfo.max)
 
 
-def _store(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Clamp to the type range and store as the pixel type would (``T.setReal``)."""
+def _store(values: np.ndarray, dtype: np.dtype, shift: int = 0) -> np.ndarray:
+    """Clamp to the type range and store as the pixel type would (``T.setReal``).
+
+    ``values`` are in steps of ``2**shift`` (see :func:`_grid_shift`); so is the result.
+    """
     lo, hi = _type_range(dtype)
-    out = np.clip(values, lo, hi)
+    out = np.clip(np.ldexp(values, shift), lo, hi)
     if dtype == np.float32:
         out = out.astype(np.float32).astype(np.float64)
-    return out
+    return np.ldexp(out, -shift)
+
+
+# Float images with a fractional value, or a range beyond this, are searched on a grid of
+# 2**16 to 2**17 steps over the wider channel's range.
+_GRID_LEVELS = 1 << 16
+
+
+def _grid_shift(a: np.ndarray, b: np.ndarray) -> int:
+    """The candidates' spacing ``2**shift``: 0 (whole grey levels, as Coloc 2) for integer
+    images and float images of whole numbers with a range below ``2 * _GRID_LEVELS``, else
+    the power of two that gives ``_GRID_LEVELS`` to twice as many steps over the wider range.
+
+    A power of two, so that scaling the pixels by it is exact; the search then depends on the
+    images' scale only through that rounding of the step.
+    """
+    if a.dtype.kind in "iu" and b.dtype.kind in "iu":
+        return 0
+    span = max(float(x.max()) - float(x.min()) for x in (a, b))
+    whole = all(x.dtype.kind in "iu" or bool(np.all(np.floor(x) == x)) for x in (a, b))
+    if span == 0 or (whole and span < 2 * _GRID_LEVELS):
+        return 0
+    return math.frexp(span)[1] - 1 - _GRID_LEVELS.bit_length() + 1
 
 
 def _pearson_of(sums: np.ndarray) -> float:
@@ -196,6 +227,7 @@ class _Pairs:
         self.counts = counts
         self.n = float(a.size if counts is None else counts.sum())
         self._weights: list[np.ndarray | None] | None = None
+        self._floors: dict[int, tuple[np.ndarray, int] | None] = {}
         self._totals: np.ndarray | None = None
         # Integer values small enough for per-level lookup tables and exact int64 moments.
         self.levels = (
@@ -447,7 +479,28 @@ class _Pairs:
             lut = np.searchsorted(key, -levels if decreasing else levels, side=side)
             return lut[raw.astype(np.intp) - lo] if lo else lut[raw]
         values = self.x if which == 0 else self.y
+        floors = self.floors(which) if bool(np.all(np.floor(thresholds) == thresholds)) else None
+        if floors is not None:
+            # whole-number thresholds: v < T <=> floor(v) < T, so a table over floor(v) serves
+            index, lo = floors
+            levels = np.arange(lo, lo + int(index.max()) + 1, dtype=np.float64)
+            lut = np.searchsorted(key, -levels if decreasing else levels, side=side)
+            return lut[index]
         return np.searchsorted(key, -values if decreasing else values, side=side)
+
+    def floors(self, which: int) -> tuple[np.ndarray, int] | None:
+        """``floor(value) - lo`` of a float channel as an index, and ``lo``; None if the
+        floors span more than a few levels per pixel."""
+        if which not in self._floors:
+            values = self.x if which == 0 else self.y
+            floor = np.floor(values)
+            lo, hi = float(floor.min()), float(floor.max())
+            found = None
+            if hi - lo + 1 <= max(4 * values.size, 1024):
+                floor -= lo
+                found = (floor.astype(np.intp), int(lo))
+            self._floors[which] = found
+        return self._floors[which]
 
 
 def _below_pearson_path(pairs: _Pairs, th0: np.ndarray, th1: np.ndarray) -> np.ndarray:
@@ -752,11 +805,16 @@ def costes_threshold(
       regression uses the exact integer moments, where Coloc 2's two-pass double sums may
       differ in the last bits of the slope. For float images (and integers beyond +-65536)
       the sums are float64 and differ from Java's by float64 rounding.
+    - Candidates of float images with fractional values are not whole grey levels but
+      multiples of a power-of-two ``step`` giving 2**16 to 2**17 steps over the wider channel's
+      range (``CostesResult.step``): the search is Coloc 2's on the pixels divided by ``step``
+      (exact), and the thresholds do not depend on the images' scale (up to that rounding of
+      the step: scaling by a power of two scales the result exactly). On [0, 1] data Coloc 2's
+      whole grey levels would evaluate nothing and report the channel maxima. Integer images,
+      and float images of whole numbers with a range below 2**17, use whole grey levels as
+      Coloc 2 does.
 
     A negative slope is handled exactly as by Coloc 2 (napari-colocalization returns NaN).
-    The candidates are whole grey levels, so on images scaled to [0, 1] the search is
-    meaningless (bisection then evaluates nothing and, like Coloc 2, reports the channel
-    maxima, with ``iterations == 0``): use the images' acquisition units.
 
     References
     ----------
@@ -802,15 +860,20 @@ def costes_threshold(
             "a regression line needs at least two pixels and two non-constant channels; "
             "all results are NaN."
         )
-        return CostesResult(nan, nan, nan, nan, nan, nan, 0)
+        return CostesResult(nan, nan, nan, nan, nan, nan, 0, nan)
 
+    dtype0, dtype1 = a.dtype, b.dtype
+    shift = _grid_shift(a, b)
+    step = math.ldexp(1.0, shift)
+    if shift:  # search in units of the step: exact, as the step is a power of two
+        pairs = _Pairs(np.ldexp(a, -shift, dtype=np.float64), np.ldexp(b, -shift, dtype=np.float64))
     slope, intercept = pairs.regression()
     if not (math.isfinite(slope) and math.isfinite(intercept)):
         warn_degenerate(
             f"costes_threshold: the two channels have zero covariance (slope {slope}), so "
             "there is no regression line to walk; all results are NaN."
         )
-        return CostesResult(nan, nan, slope, intercept, nan, nan, 0)
+        return CostesResult(nan, nan, slope, intercept * step, nan, nan, 0, step)
     walk_on_0 = -1 < slope < 1.0
     if walk_on_0:
         w_min, w_max = float(pairs.a_min), float(pairs.a_max)
@@ -823,7 +886,7 @@ def costes_threshold(
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 t0, t1 = (t - intercept) / slope, t
-        return _store(_java_round(t0), a.dtype), _store(_java_round(t1), b.dtype)
+        return _store(_java_round(t0), dtype0, shift), _store(_java_round(t1), dtype1, shift)
 
     if method == "classic":
         th0_final, th1_final, r_last, iterations = _classic(pairs, thresholds, w_max)
@@ -831,18 +894,19 @@ def costes_threshold(
         th0_final, th1_final, r_last, iterations = _bisection(pairs, thresholds, w_min, w_max)
     if iterations == 0:
         # Coloc 2 never evaluated a candidate: it reports the channel maxima.
-        th0_final = float(_store(np.asarray(float(pairs.a_max)), a.dtype))
-        th1_final = float(_store(np.asarray(float(pairs.b_max)), b.dtype))
+        th0_final = float(_store(np.asarray(float(pairs.a_max)), dtype0, shift))
+        th1_final = float(_store(np.asarray(float(pairs.b_max)), dtype1, shift))
         r_last = pairs.subset_pearson(pairs.outside(th0_final, th1_final, below=True))
     above = pairs.above_pearson(th0_final, th1_final)
     return CostesResult(
-        threshold0=float(th0_final),
-        threshold1=float(th1_final),
+        threshold0=math.ldexp(float(th0_final), shift),
+        threshold1=math.ldexp(float(th1_final), shift),
         slope=float(slope),
-        intercept=float(intercept),
+        intercept=math.ldexp(float(intercept), shift),
         pearson_below=float(r_last),
         pearson_above=float(above),
         iterations=int(iterations),
+        step=step,
     )
 
 

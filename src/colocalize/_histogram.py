@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from colocalize._coefficients import Saturated, check_images, select_pixels
+from colocalize._ranks import subtract_exact
 
 __all__ = ["BivariateHistogram", "bivariate_histogram"]
 
@@ -39,21 +40,29 @@ class BivariateHistogram:
             return np.log10(self.counts / max(self.n_pixels, 1))
 
 
-def _edges(values: np.ndarray, nbins: int) -> np.ndarray:
+def _bins(values: np.ndarray, nbins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's bin index and the bin edges (``nbins + 1``, or one bin per integer value).
+
+    Integer values are binned relative to their minimum by exact subtraction, so 64-bit values
+    near the dtype limits (where float64 cannot tell neighbours apart) are counted right; their
+    edges are float64, rounded like any float64 near those values.
+    """
     if values.size == 0:
-        return np.linspace(0.0, 1.0, nbins + 1)
-    low, high = float(values.min()), float(values.max())
-    if values.dtype.kind in "iu" and high - low + 1 <= nbins:
-        # one bin per integer value, centred on it
-        return np.arange(low, high + 2) - 0.5
-    if high == low:
-        high = low + 1.0
-    return np.linspace(low, high, nbins + 1)
-
-
-def _bin_index(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+        return np.zeros(0, dtype=np.intp), np.linspace(0.0, 1.0, nbins + 1)
+    if values.dtype.kind in "iu":
+        low, high = int(values.min()), int(values.max())
+        relative = subtract_exact(values, low)
+        if high - low + 1 <= nbins:  # one bin per integer value, centred on it
+            return relative.astype(np.intp), float(low) + np.arange(high - low + 2) - 0.5
+        steps = np.linspace(0.0, float(high - low), nbins + 1)
+        index = np.searchsorted(steps, relative.astype(np.float64), side="right") - 1
+        return np.clip(index, 0, nbins - 1), float(low) + steps
+    low_f, high_f = float(values.min()), float(values.max())
+    if high_f == low_f:
+        high_f = low_f + 1.0
+    edges = np.linspace(low_f, high_f, nbins + 1)
     index = np.searchsorted(edges, values, side="right") - 1
-    return np.clip(index, 0, edges.size - 2)
+    return np.clip(index, 0, nbins - 1), edges
 
 
 def bivariate_histogram(
@@ -96,8 +105,7 @@ def bivariate_histogram(
     _, (flat0, flat1) = select_pixels(
         arrays, mask=mask, exclude_zero_zero=exclude_zero_zero, saturated=saturated
     )
-    edges0, edges1 = _edges(flat0, int(nbins)), _edges(flat1, int(nbins))
-    i0, i1 = _bin_index(flat0, edges0), _bin_index(flat1, edges1)
+    (i0, edges0), (i1, edges1) = _bins(flat0, int(nbins)), _bins(flat1, int(nbins))
     k0, k1 = edges0.size - 1, edges1.size - 1
     counts = np.bincount(i0 * k1 + i1, minlength=k0 * k1).reshape(k0, k1)
     return BivariateHistogram(counts=counts, edges0=edges0, edges1=edges1)

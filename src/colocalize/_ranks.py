@@ -1,29 +1,72 @@
-"""Per-channel ranks and Kendall's tau-b for large images.
+"""Per-channel codes and ranks, joint cells of a channel pair, and Kendall's tau-b.
 
-Ranks are computed once per channel and shared by every pair. Each channel is reduced to dense
-codes (the index of each pixel's value among the channel's sorted distinct values); for integer
-images this is a table look-up in O(n), otherwise a sort. Kendall's tau-b is then counted exactly
-on the joint histogram of the codes in O(n + K0 K1) time (K0, K1 the numbers of distinct values),
-or with SciPy's O(n log n) merge sort when that histogram would be too large.
+Each channel is reduced once to dense codes: the index of each pixel's value among the channel's
+sorted distinct values, stored in the narrowest unsigned dtype that holds them (one byte per pixel
+for up to 256 values, two for up to 65536). For integer images this is a table look-up in O(n),
+otherwise a sort. A channel pair is then reduced to its non-empty *joint cells* (code0, code1,
+count): by a histogram when the two channels have few values, else by sorting one packed key per
+pixel. Every coefficient, including Kendall's tau-b, is computed on the cells, so the memory
+beyond the codes stays a few bytes per pixel for any integer dtype.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
-__all__ = ["MAX_JOINT_CELLS", "ChannelCodes", "channel_codes", "kendall_tau_b"]
+from colocalize import _compiled
 
-# Largest joint histogram (cells) built for a channel pair; beyond it the pair is processed pixel
-# by pixel and Kendall's tau falls back to SciPy's merge sort.
-MAX_JOINT_CELLS = 1 << 24
+__all__ = [
+    "ChannelCodes",
+    "JointCells",
+    "channel_codes",
+    "chunks",
+    "joint_cells",
+    "kendall_tau_b",
+    "subtract_exact",
+]
+
 # Integer channels whose value range is at most this are coded by a bincount look-up, not a sort.
 _MAX_LOOKUP_RANGE = 1 << 22
 # Integer channels whose value range is at most this use their values as codes directly.
 _MAX_DIRECT_RANGE = 1 << 10
+# Pairs with at most this many joint cells are counted in a dense histogram, not sorted.
+_MAX_DENSE_CELLS = 1 << 16
+# Kendall's tau from a dense table processed in row blocks of about this many cells, up to
+# _MAX_TABLE_CELLS in all; beyond that a compiled Fenwick tree (or SciPy's merge sort).
+_BLOCK_CELLS = 1 << 16
+_MAX_TABLE_CELLS = 1 << 26
+# Pixels per chunk of the per-pixel passes (temporaries of a few MiB).
+CHUNK = 1 << 16
+# ... and of the histogram passes (bincount's own int64 copy of its input: 8 MiB).
+_COUNT_CHUNK = 1 << 20
+
+
+def chunks(n: int, size: int = CHUNK) -> Iterator[slice]:
+    """Slices covering ``range(n)`` in pieces of ``size``."""
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n))
+
+
+def _code_dtype(n_codes: int) -> np.dtype:
+    """The narrowest unsigned dtype that holds the codes 0..n_codes-1."""
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if n_codes <= np.iinfo(dtype).max + 1:
+            return np.dtype(dtype)
+    return np.dtype(np.uint64)
+
+
+def subtract_exact(values: np.ndarray, low: int | float) -> np.ndarray:
+    """``values - low`` without wrapping: exact for integers (as uint64), float64 otherwise."""
+    if values.dtype.kind in "iu":
+        # the true difference lies in [0, 2**64): two's complement wrap-around gives it exactly
+        wide = values.astype(np.uint64) if values.dtype.kind == "u" else values.astype(np.int64)
+        return np.subtract(wide, wide.dtype.type(low)).view(np.uint64)
+    return values.astype(np.float64) - low
 
 
 @dataclass(frozen=True)
@@ -32,32 +75,70 @@ class ChannelCodes:
 
     Attributes
     ----------
-    codes : ndarray of unsigned or intp integers, shape (n,)
-        ``values[codes]`` recovers the pixels.
-    values : ndarray of float64, shape (K,)
-        Sorted values: the distinct values, or for integer channels with a small range every
-        value from the minimum to the maximum (some may have no pixels).
-    counts : ndarray of int, shape (K,), optional
-        Pixels per value, when already known.
+    codes : ndarray of unsigned integers, shape (n,)
+        ``exact[codes]`` recovers the pixels; the narrowest unsigned dtype that holds them.
+    exact : ndarray, shape (K,)
+        Sorted values in the channel's own dtype: the distinct values, or for integer channels
+        with a small range every value from the minimum to the maximum (some may have no pixels).
+    counts : ndarray of int64, shape (K,)
+        Pixels per value.
 
-    The 1-based average rank of each value (ties share the mean of their positions, as
-    ``scipy.stats.rankdata(method="average")``) is computed on first use, as ``average_rank``.
+    Derived tables (computed on first use): ``values`` (float64), ``relative`` (float64 of
+    ``exact - exact[0]``, exact for integers: no wrap-around for 64-bit images) and the 1-based
+    ``average_rank`` of each value (ties share the mean of their positions, as
+    ``scipy.stats.rankdata(method="average")``).
     """
 
     codes: np.ndarray
-    values: np.ndarray
-    counts: np.ndarray | None = None
+    exact: np.ndarray
+    counts: np.ndarray
+
+    @cached_property
+    def values(self) -> np.ndarray:
+        return self.exact.astype(np.float64)
+
+    @cached_property
+    def relative(self) -> np.ndarray:
+        low = self.exact[0].item()
+        return subtract_exact(self.exact, low).astype(np.float64)
 
     @cached_property
     def average_rank(self) -> np.ndarray:
-        counts = self.counts
-        if counts is None:
-            counts = np.bincount(self.codes, minlength=self.values.size)
-        return np.cumsum(counts) - (counts - 1) / 2.0
+        return np.cumsum(self.counts) - (self.counts - 1) / 2.0
 
     @property
     def n_codes(self) -> int:
-        return int(self.values.size)
+        return int(self.exact.size)
+
+
+def _lookup_codes(values: np.ndarray, low: int, span: int) -> ChannelCodes:
+    """Codes of an integer channel with a small range, by a table over ``low..low+span-1``."""
+    dtype = values.dtype
+    # non-negative values that numpy's bincount and indexing take as they are
+    unshifted = low == 0 and dtype.kind == "u" and dtype.itemsize < 8
+
+    def shifted(part: slice) -> np.ndarray:
+        return values[part] if unshifted else subtract_exact(values[part], low).astype(np.intp)
+
+    counts = np.zeros(span, dtype=np.int64)
+    for part in chunks(values.size, max(_COUNT_CHUNK, span)):
+        counts += np.bincount(shifted(part), minlength=span)
+    exact = np.arange(span, dtype=np.uint64).astype(dtype) + dtype.type(low)
+    if span <= _MAX_DIRECT_RANGE:
+        # the values themselves (minus the minimum) are the codes; absent values have no pixels
+        code_dtype = _code_dtype(span)
+        if unshifted and dtype.itemsize <= code_dtype.itemsize:
+            return ChannelCodes(codes=values, exact=exact, counts=counts)
+        codes = np.empty(values.size, dtype=code_dtype)
+        for part in chunks(values.size):
+            codes[part] = shifted(part)
+        return ChannelCodes(codes=codes, exact=exact, counts=counts)
+    present = np.flatnonzero(counts)
+    lookup = (np.cumsum(counts > 0) - 1).astype(_code_dtype(present.size))
+    codes = np.empty(values.size, dtype=lookup.dtype)
+    for part in chunks(values.size, _COUNT_CHUNK):
+        codes[part] = lookup[shifted(part)]
+    return ChannelCodes(codes=codes, exact=exact[present], counts=counts[present])
 
 
 def channel_codes(values: np.ndarray) -> ChannelCodes:
@@ -73,34 +154,88 @@ def channel_codes(values: np.ndarray) -> ChannelCodes:
     ([0, 2, 0], [12.0, 13.0, 14.0], [1.5, 3.0, 1.5])
     """
     values = np.asarray(values).reshape(-1)
-    if values.dtype.kind in "iub" and values.size:
-        if values.dtype.itemsize == 1 and values.dtype.kind in "ub":
+    if values.dtype == bool:
+        values = values.view(np.uint8)
+    if values.dtype.kind in "iu" and values.size:
+        if values.dtype.itemsize == 1 and values.dtype.kind == "u":
             low, span = 0, 256  # no min/max passes: every 8-bit value is its own code
         else:
             low = int(values.min())
             span = int(values.max()) - low + 1
         if span <= _MAX_LOOKUP_RANGE:
-            unshifted = low == 0 and values.dtype.kind in "ub"
-            shifted = values if unshifted else values.astype(np.intp) - low
-            if span <= _MAX_DIRECT_RANGE:
-                # the values themselves (minus the minimum) are the codes: no pass over the
-                # pixels at all; codes of absent values simply have no pixels
-                return ChannelCodes(
-                    codes=shifted, values=np.arange(low, low + span, dtype=np.float64)
-                )
-            counts = np.bincount(shifted, minlength=span)
-            present = np.flatnonzero(counts)
-            lookup = np.cumsum(counts > 0) - 1
-            return ChannelCodes(
-                codes=lookup[shifted],
-                values=(present + low).astype(np.float64),
-                counts=counts[present],
-            )
+            return _lookup_codes(values, low, span)
     uniq, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
     return ChannelCodes(
-        codes=inverse.reshape(-1).astype(np.intp, copy=False),
-        values=uniq.astype(np.float64),
-        counts=counts,
+        codes=inverse.reshape(-1).astype(_code_dtype(uniq.size)),
+        exact=uniq,
+        counts=counts.astype(np.int64),
+    )
+
+
+@dataclass(frozen=True)
+class JointCells:
+    """The non-empty cells of two coded channels' joint histogram, sorted by (code0, code1).
+
+    Attributes
+    ----------
+    code0, code1 : ndarray of unsigned integers, shape (m,)
+        The cell's code in each channel.
+    counts : ndarray of unsigned or int64 integers, shape (m,)
+        Pixels per cell.
+    """
+
+    code0: np.ndarray
+    code1: np.ndarray
+    counts: np.ndarray
+
+
+def joint_cells(codes0: ChannelCodes, codes1: ChannelCodes) -> JointCells:
+    """The joint cells of two coded channels over the same pixels.
+
+    A dense histogram when there are at most ``_MAX_DENSE_CELLS`` possible cells, else one
+    packed key ``code0 * K1 + code1`` per pixel, sorted (a few bytes per pixel, O(n log n)).
+    """
+    k0, k1 = codes0.n_codes, codes1.n_codes
+    key_dtype = _code_dtype(k0 * k1)
+    n = codes0.codes.size
+    if k0 * k1 <= _MAX_DENSE_CELLS:
+        hist = np.zeros(k0 * k1, dtype=np.int64)
+        for part in chunks(n, _COUNT_CHUNK):
+            key = codes0.codes[part].astype(key_dtype)
+            key *= key_dtype.type(k1)
+            key += codes1.codes[part]
+            hist += np.bincount(key, minlength=k0 * k1)
+        cells = np.flatnonzero(hist)
+        counts = hist[cells]
+        del hist
+    else:
+        key = codes0.codes.astype(key_dtype)
+        key *= key_dtype.type(k1)
+        key += codes1.codes
+        key.sort()
+        first = np.empty(n, dtype=bool)  # where a run of equal keys (a cell) starts
+        first[0] = True
+        np.not_equal(key[1:], key[:-1], out=first[1:])
+        cells = key[first]
+        del key
+        counts = np.empty(cells.size, dtype=_code_dtype(n + 1))
+        filled, previous = 0, 0
+        for part in chunks(n):  # run lengths, without an index of every start
+            found = np.flatnonzero(first[part]) + part.start
+            if found.size:
+                if filled:
+                    counts[filled - 1] = found[0] - previous
+                counts[filled : filled + found.size - 1] = np.diff(found)
+                filled += found.size
+                previous = int(found[-1])
+        counts[filled - 1] = n - previous
+        del first
+    code0 = np.empty(cells.size, dtype=_code_dtype(k0))
+    code1 = np.empty(cells.size, dtype=_code_dtype(k1))
+    for part in chunks(cells.size):
+        code0[part], code1[part] = np.divmod(cells[part], cells.dtype.type(k1))
+    return JointCells(
+        code0=code0.astype(_code_dtype(k0)), code1=code1.astype(_code_dtype(k1)), counts=counts
     )
 
 
@@ -109,65 +244,82 @@ def _tie_pairs(counts: np.ndarray) -> int:
     return int(np.sum(counts * (counts - 1) // 2))
 
 
-def kendall_tau_b(
-    codes0: ChannelCodes, codes1: ChannelCodes, *, joint: np.ndarray | None = None
-) -> float:
+def _score_table(cells: JointCells, k0: int, k1: int) -> int:
+    """n_c - n_d from dense row blocks of the joint histogram, O(m + K0 K1), small memory.
+
+    For a cell (i, j) the bracket sum_{i'>i, j'>j} H - sum_{i'>i, j'<j} H is, with R[i] the
+    histogram of the rows after i and C[i] its cumulative sum over j (T[i] = C[i, -1]),
+    (T[i] - C[i, j]) - (C[i, j] - R[i, j]). Rows are processed from the last block up, carrying
+    the column histogram of the rows below the block.
+    """
+    rows = max(1, _BLOCK_CELLS // k1)
+    bounds = np.searchsorted(cells.code0, np.arange(0, k0 + rows, rows), side="left")
+    below = np.zeros(k1, dtype=np.int64)  # column histogram of the rows after the block
+    score = 0
+    for block in range(bounds.size - 2, -1, -1):
+        start, stop = int(bounds[block]), int(bounds[block + 1])
+        if start == stop:
+            continue
+        first_row = block * rows
+        height = min(rows, k0 - first_row)
+        ii = cells.code0[start:stop].astype(np.intp) - first_row
+        jj = cells.code1[start:stop].astype(np.intp)
+        ww = cells.counts[start:stop]
+        table = np.zeros((height, k1), dtype=np.int64)
+        table[ii, jj] = ww
+        after = np.cumsum(table[::-1], axis=0)[::-1]  # rows i..end of the block
+        block_total = after[0].copy()
+        after -= table
+        after += below
+        cumulative = np.cumsum(after, axis=1)
+        c = cumulative[ii, jj]
+        bracket = cumulative[ii, -1] - 2 * c + after[ii, jj]
+        score += int(np.dot(ww, bracket))
+        below += block_total
+    return score
+
+
+def kendall_tau_b(codes0: ChannelCodes, codes1: ChannelCodes, cells: JointCells) -> float:
     """Kendall's tau-b of two coded channels; NaN when either channel is constant.
 
     tau_b = (n_c - n_d) / sqrt((n_0 - n_1)(n_0 - n_2)), with n_c and n_d the concordant and
     discordant pairs, n_0 = n(n-1)/2 and n_1, n_2 the pairs tied in each channel (Kendall 1945,
     doi:10.1093/biomet/33.3.239). This equals Coloc 2's ``KendallTauRankCorrelation`` and
-    ``scipy.stats.kendalltau(variant="b")``.
+    ``scipy.stats.kendalltau(variant="b")``. n_c - n_d is counted exactly in integers: on dense
+    row blocks of the joint histogram when it has at most ``_MAX_TABLE_CELLS`` cells, else with
+    a compiled Fenwick tree over the sorted cells (numba), else with SciPy's merge sort.
 
     Parameters
     ----------
     codes0, codes1 : ChannelCodes
         The two channels, over the same pixels.
-    joint : ndarray of int64, shape (K0, K1), optional
-        Their joint histogram of codes, when the caller has it already.
+    cells : JointCells
+        Their joint cells (:func:`joint_cells`).
 
     Examples
     --------
     >>> a = channel_codes(np.array([4, 10, 3, 1, 9, 2, 6, 7, 8, 5]))
     >>> b = channel_codes(np.array([5, 8, 6, 2, 10, 3, 9, 4, 7, 1]))
-    >>> round(kendall_tau_b(a, b) * 45)
+    >>> round(kendall_tau_b(a, b, joint_cells(a, b)) * 45)
     23
     """
     n = codes0.codes.size
     k0, k1 = codes0.n_codes, codes1.n_codes
     if n < 2 or k0 < 2 or k1 < 2:
         return math.nan
-    if joint is None:
-        if k0 * k1 > MAX_JOINT_CELLS:
+    if k0 * k1 <= _MAX_TABLE_CELLS:
+        score = _score_table(cells, k0, k1)
+    else:
+        compiled = _compiled.kernels(n)
+        if compiled is None:
             from scipy.stats import kendalltau
 
             return float(kendalltau(codes0.codes, codes1.codes, variant="b").statistic)
-        joint = joint_histogram(codes0, codes1)
-    # n_c - n_d = sum_ij H[i, j] (sum_{i'>i, j'>j} H - sum_{i'>i, j'<j} H). With R[i] the
-    # histogram of the rows after i and C[i] its cumulative sum over j (T[i] = C[i, -1]), the
-    # bracket is (T[i] - C[i, j]) - (C[i, j] - R[i, j]): two cumulative sums, all contiguous.
-    rows_after = np.cumsum(joint, axis=0)
-    np.subtract(rows_after[-1], rows_after, out=rows_after)
-    cumulative = np.cumsum(rows_after, axis=1)
-    totals = cumulative[:, -1:].copy()
-    cumulative *= -2
-    cumulative += rows_after
-    cumulative += totals
-    del rows_after
-    score = int(np.einsum("ij,ij->", joint, cumulative))
-    del cumulative
+        score = int(compiled.kendall_score(cells.code0, cells.code1, cells.counts, k1))
     n0 = n * (n - 1) // 2
-    n1 = _tie_pairs(joint.sum(axis=1))
-    n2 = _tie_pairs(joint.sum(axis=0))
-    denominator = math.sqrt(float(n0 - n1) * float(n0 - n2))
+    denominator = math.sqrt(
+        float(n0 - _tie_pairs(codes0.counts)) * float(n0 - _tie_pairs(codes1.counts))
+    )
     if denominator == 0.0:
         return math.nan
     return score / denominator
-
-
-def joint_histogram(codes0: ChannelCodes, codes1: ChannelCodes) -> np.ndarray:
-    """The (K0, K1) int64 histogram of code pairs."""
-    k0, k1 = codes0.n_codes, codes1.n_codes
-    wide = np.uint16 if k0 * k1 <= 2**16 else np.uint32 if k0 * k1 <= 2**32 else np.int64
-    pair = codes0.codes.astype(wide) * wide(k1) + codes1.codes
-    return np.bincount(pair, minlength=k0 * k1).reshape(k0, k1)

@@ -19,7 +19,7 @@ from colocalize._coefficients import (
     resolve_thresholds,
     select_pixels,
 )
-from colocalize._validation import axis_of, channel_index
+from colocalize._validation import axis_of, channel_index, warn_degenerate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,6 +94,8 @@ def coefficient_table(
         Pixels to use, shape of one channel (or of its last axes, applied to every plane).
     labels : array_like of int, optional
         A label image (shape of one channel, 0 = background): one row per object and pair.
+        Negative labels raise a ValueError; a label image with no object (all 0) gives an
+        empty table and a ColocalizeWarning.
     pairs : "all" or sequence of (channel, channel), optional
         Channel pairs by index or name (default: all pairs i < j).
     triples : bool, optional
@@ -154,7 +156,7 @@ def coefficient_table(
     channels, names = _split_channels(image, channel_axis, channel_names)
     arrays = check_images(channels, names)
     shape = arrays[0].shape
-    if pairs == "all":
+    if isinstance(pairs, str) and pairs == "all":
         pair_list = list(itertools.combinations(range(len(arrays)), 2))
     else:
         pair_list = [
@@ -162,7 +164,7 @@ def coefficient_table(
                 channel_index(a, len(names), names, name="pairs"),
                 channel_index(b, len(names), names, name="pairs"),
             )
-            for a, b in pairs
+            for a, b in _pair_keys(pairs)
         ]
     triple_list = list(itertools.combinations(range(len(arrays)), 3)) if triples else []
 
@@ -198,6 +200,20 @@ def coefficient_table(
     for col in ("n_pixels", "triple_n_pixels"):
         table[col] = table[col].astype("Int64")
     return table
+
+
+def _pair_keys(pairs: Any) -> list[tuple[Any, Any]]:
+    """The ``pairs`` option as (channel, channel) keys, or a ValueError naming the fix."""
+    fix = "pass 'all' or a list of (channel, channel) pairs by index or name, e.g. [(0, 1)]"
+    if isinstance(pairs, (str, bytes)) or not isinstance(pairs, (Sequence, np.ndarray)):
+        raise ValueError(f"pairs={pairs!r} is not valid: {fix}")
+    keys = []
+    for pair in pairs:
+        sequence = isinstance(pair, (Sequence, np.ndarray)) and not isinstance(pair, (str, bytes))
+        if not sequence or len(pair) != 2:
+            raise ValueError(f"pairs={pairs!r} has the item {pair!r}, not a pair: {fix}")
+        keys.append((pair[0], pair[1]))
+    return keys
 
 
 def _per_frame(
@@ -276,7 +292,20 @@ def _groups(
             f"labels must be an integer label image, got dtype {label_image.dtype}; convert "
             f"it with labels.astype(int)"
         )
-    objects = [int(v) for v in np.unique(label_image) if v > 0]  # before any broadcast
+    present = np.unique(label_image)  # before any broadcast
+    if present.size and present[0] < 0:
+        raise ValueError(
+            f"labels has negative values (minimum {present[0]}); a label image has 0 for the "
+            f"background and positive object labels: relabel it, e.g. with "
+            f"skimage.segmentation.relabel_sequential"
+        )
+    objects = [int(v) for v in present if v > 0]
+    if not objects:
+        warn_degenerate(
+            "labels has no object (every label is 0, the background): the table has no rows; "
+            "pass a label image with positive object labels",
+            stacklevel=4,
+        )
     if label_image.shape != shape:
         trailing = shape[len(shape) - label_image.ndim :]
         if label_image.ndim >= len(shape) or label_image.shape != trailing:
