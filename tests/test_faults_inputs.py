@@ -448,3 +448,13 @@ def test_threshold_model_save_refuses_an_existing_file(tmp_path):
         model.save(path)
     model.save(path, overwrite=True)
     assert ThresholdModel.load(path) == model
+
+
+def test_coefficients_thresholds_method_error_names_the_option(tmp_path):
+    path = tmp_path / "two.tif"
+    write_image(path, _image(np.random.default_rng(5)), axes="CYX")
+    with inputs_unchanged(path):
+        proc = run_cli("coefficients", path, "--thresholds", "Foo")
+    assert_clean_error(proc, "--thresholds", "'Foo'", "Otsu", "costes")
+    ok = run_cli("coefficients", path, "--thresholds", "otsu", "--csv")
+    assert ok.returncode == 0, ok.stderr

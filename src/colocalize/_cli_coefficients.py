@@ -73,7 +73,14 @@ def _parse_thresholds(values: list[str] | None) -> Any:
     if not values:
         return None
     if len(values) == 1 and not _is_number(values[0]):
-        return values[0]
+        if values[0].lower() == "costes":
+            return "costes"
+        from colocalize._threshold import resolve_method
+
+        try:
+            return resolve_method(values[0], name="--thresholds")
+        except ValueError as exc:
+            raise ValueError(f"{exc} Or 'costes', or one number per channel.") from None
     if not all(_is_number(v) for v in values):
         raise ValueError(
             f"--thresholds takes numbers (one per channel), 'costes' or one method name, "
