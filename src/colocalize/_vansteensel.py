@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import OptimizeWarning, curve_fit
 
 from colocalize._segment import resolve_spacing
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
@@ -134,6 +133,9 @@ def _fit_gaussian(
     dx: np.ndarray, r: np.ndarray, start: tuple[float, float, float, float]
 ) -> tuple[float, float, float, float]:
     """JACoP's Gaussian fit of r(dx), or four NaN and a warning when it fails."""
+    # imported here: scipy.optimize costs every `import colocalize` (CLI start, batch workers)
+    from scipy.optimize import OptimizeWarning, curve_fit
+
     ok = np.isfinite(r)
     if np.count_nonzero(ok) < 5:
         warn_degenerate(
