@@ -34,6 +34,7 @@ from colocalize._costes import (
     costes_threshold,
 )
 from colocalize._histogram import BivariateHistogram, bivariate_histogram
+from colocalize._ica import LiICA, LiICAHistograms, li_ica
 from colocalize._io import Image, read_image, write_image
 from colocalize._objects import (
     LabelMatch,
@@ -61,6 +62,7 @@ from colocalize._threshold import (
 )
 from colocalize._translocation import link_labels, translocation
 from colocalize._validation import ColocalizeWarning
+from colocalize._vansteensel import VanSteenselCCF, van_steensel_ccf
 
 __version__ = "0.1.0.dev0"
 
@@ -77,6 +79,8 @@ __all__ = [
     "GaussianComponent",
     "Image",
     "LabelMatch",
+    "LiICA",
+    "LiICAHistograms",
     "ObjectColocalization",
     "PlacementTest",
     "SignificanceResult",
@@ -84,6 +88,7 @@ __all__ = [
     "ThresholdModel",
     "ThresholdRange",
     "TripleCoefficients",
+    "VanSteenselCCF",
     "__version__",
     "apply_threshold",
     "batch",
@@ -97,6 +102,7 @@ __all__ = [
     "expand_labels",
     "histogram_deciles",
     "label_puncta",
+    "li_ica",
     "link_labels",
     "match_labels",
     "measure_objects",
@@ -112,6 +118,7 @@ __all__ = [
     "threshold_per_slice",
     "translocation",
     "triple_coefficients",
+    "van_steensel_ccf",
     "write_image",
     "write_report",
 ]

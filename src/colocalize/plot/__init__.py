@@ -6,15 +6,18 @@ drew on, and never calls ``show()``.
 
 from colocalize.plot._batch import coefficient_strips, histogram_panel, summary_table
 from colocalize.plot._ccc import correlation_heatmap, correlation_profile
+from colocalize.plot._diagnostics import ccf_plot, ica_plot
 from colocalize.plot._histogram import bivariate_histogram
 from colocalize.plot._translocation import translocation
 
 __all__ = [
     "bivariate_histogram",
+    "ccf_plot",
     "coefficient_strips",
     "correlation_heatmap",
     "correlation_profile",
     "histogram_panel",
+    "ica_plot",
     "summary_table",
     "translocation",
 ]
