@@ -5,38 +5,81 @@ size ``N`` whose pixel ``x`` holds the linear, zero-padded correlation at shift 
 ``out[x] = sum_m a[m + s] * b[m]``. A circular correlation of length ``P`` holds shift ``s`` at
 index ``s mod P`` without aliasing as long as ``P >= N + max(-s_min, s_max)``, so the padded size is
 about ``1.5 N`` for the plugin's full range of shifts and ``N + lag`` with a distance cut-off,
-instead of the ``2N - 1`` of a full correlation.
+instead of the ``2N - 1`` of a full correlation. Image ``a`` is placed ``-s_min`` voxels into its
+padded buffer, which moves shift ``s`` to index ``s - s_min``: the window of shifts is then the
+first ``s_max - s_min + 1`` voxels per axis of the circular result, a view rather than a copy.
+
+Every FFT goes through :data:`fft`, the one place that names an FFT library (see "Compute
+backends" in docs/contributing.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["box_correlation", "contribution_images", "correlate_window", "padded_shape", "spectrum"]
+__all__ = [
+    "ScipyFFT",
+    "box_correlation",
+    "contribution_images",
+    "correlate_window",
+    "fft",
+    "image_offset",
+    "padded",
+    "padded_shape",
+]
+
+
+class ScipyFFT:
+    """The FFT backend: ``scipy.fft`` (pocketfft) on the CPU, threads from ``workers``.
+
+    scipy is imported on first use, not with colocalize (it costs ~0.2 s of every import). Another
+    backend (CuPy, say) provides the same three methods on its own arrays.
+    """
+
+    name = "scipy"
+
+    def next_fast_len(self, n: int) -> int:
+        """The smallest size ``>= n`` that this library's real FFT handles fast."""
+        import scipy.fft
+
+        return int(scipy.fft.next_fast_len(n, real=True))
+
+    def rfftn(self, image: np.ndarray, shape: Sequence[int], workers: int) -> np.ndarray:
+        """Real FFT (complex64 for float32 input) of ``image`` zero-padded to ``shape``."""
+        import scipy.fft
+
+        return scipy.fft.rfftn(image, s=tuple(shape), workers=workers)
+
+    def irfftn(self, spec: np.ndarray, shape: Sequence[int], workers: int) -> np.ndarray:
+        """Inverse of :meth:`rfftn` for a real result of ``shape``; may overwrite ``spec``."""
+        import scipy.fft
+
+        return scipy.fft.irfftn(spec, s=tuple(shape), workers=workers, overwrite_x=True)
+
+
+fft = ScipyFFT()
 
 
 def padded_shape(shape: Sequence[int], lags: Sequence[tuple[int, int]]) -> tuple[int, ...]:
     """Fast real-FFT sizes that hold the shifts ``lags[i] = (s_min, s_max)`` without wrap-around."""
-    import scipy.fft  # here, not at import: it costs ~0.2 s of every `import colocalize`
-
-    return tuple(
-        scipy.fft.next_fast_len(n + max(-lo, hi, 0), real=True) for n, (lo, hi) in zip(shape, lags)
-    )
+    return tuple(fft.next_fast_len(n + max(-lo, hi, 0)) for n, (lo, hi) in zip(shape, lags))
 
 
-def _take_lags(full: np.ndarray, lags: Sequence[tuple[int, int]]) -> np.ndarray:
-    """The window of shifts ``s_min .. s_max`` per axis from a circular correlation (a copy)."""
-    index = [np.arange(lo, hi + 1) % p for (lo, hi), p in zip(lags, full.shape)]
-    return full[np.ix_(*index)]
+def padded(
+    shape: Sequence[int], inner: Sequence[int], offset: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """A zero float32 buffer of ``shape`` and its view of shape ``inner`` starting at ``offset``."""
+    buffer = np.zeros(tuple(shape), np.float32)
+    view = buffer[tuple(slice(o, o + n) for o, n in zip(offset, inner))]
+    return buffer, view
 
 
-def spectrum(image: np.ndarray, shape: Sequence[int], workers: int) -> np.ndarray:
-    """Real FFT (complex64 for float32 input) of ``image`` zero-padded to ``shape``."""
-    import scipy.fft
-
-    return scipy.fft.rfftn(image, s=tuple(shape), workers=workers)
+def image_offset(lags: Sequence[tuple[int, int]]) -> tuple[int, ...]:
+    """Where image ``a`` of ``sum_m a[m + s] b[m]`` goes in its padded buffer (``b`` goes at 0):
+    ``-s_min`` per axis, so that the window of shifts starts at index 0 of the result."""
+    return tuple(-lo for lo, _ in lags)
 
 
 def correlate_window(
@@ -46,34 +89,51 @@ def correlate_window(
     lags: Sequence[tuple[int, int]],
     workers: int,
 ) -> np.ndarray:
-    """Window of ``sum_m a[m + s] b[m]`` from ``FFT(a)`` and ``conj(FFT(b))``.
+    """Window of ``sum_m a[m + s] b[m]`` from ``FFT(a)`` (``a`` padded at :func:`image_offset`)
+    and ``conj(FFT(b))``: a view of the circular result of ``shape``.
 
     Overwrites ``spec_a``.
     """
-    import scipy.fft
-
     spec_a *= conj_spec_b
-    full = scipy.fft.irfftn(spec_a, s=tuple(shape), workers=workers, overwrite_x=True)
-    return _take_lags(full, lags)
+    full = fft.irfftn(spec_a, shape, workers)
+    return full[tuple(slice(0, hi - lo + 1) for lo, hi in lags)]
 
 
-def box_correlation(image: np.ndarray, lags: Sequence[tuple[int, int]]) -> np.ndarray:
+def box_correlation(
+    image: np.ndarray,
+    lags: Sequence[tuple[int, int]],
+    then: Callable[[np.ndarray, int], np.ndarray] | None = None,
+) -> np.ndarray:
     """``sum_m 1[0 <= m + s < N] * image[m]`` for the shifts in ``lags``: the correlation of an
     all-ones mask with ``image``, as box sums from cumulative sums, one axis at a time (float64,
-    no FFT)."""
-    out = np.asarray(image, dtype=np.float64)
+    no FFT). ``then(out, axis)``, when given, transforms the result after each axis (a radial
+    fold, which halves the work left for the next axes)."""
+    out = image
     for axis, ((lo, hi), n) in enumerate(zip(lags, image.shape)):
+
+        def along(index: slice | int, ndim: int = out.ndim, axis: int = axis) -> tuple:
+            return (slice(None),) * axis + (index,) + (slice(None),) * (ndim - axis - 1)
+
         shape = list(out.shape)
         shape[axis] = n + 1
-        table = np.zeros(shape)
-        inner = [slice(None)] * out.ndim
-        inner[axis] = slice(1, None)
-        _cumsum(out, axis, table[tuple(inner)])
-        # for shift s the summed range of m is [max(0, -s), min(n, n - s))
-        s = np.arange(lo, hi + 1)
-        out = np.take(table, np.clip(n - s, 0, n), axis=axis)
-        out -= np.take(table, np.clip(-s, 0, n), axis=axis)
+        table = np.empty(shape)  # table[k] = sum of image[:k] along the axis
+        table[along(0)] = 0
+        _cumsum(out, axis, table[along(slice(1, None))])
+        # the summed range of m is [max(0, -s), min(n, n - s)): for s < 0 it is
+        # table[n] - table[-s], for s >= 0 table[n - s]
+        shape[axis] = hi - lo + 1
+        out = np.empty(shape)
+        neg = min(max(-lo, 0), hi - lo + 1)  # how many shifts are negative
+        np.subtract(
+            table[along(slice(n, n + 1))],
+            table[along(slice(-lo, -lo - neg, -1))],
+            out=out[along(slice(0, neg))],
+        )
+        first = max(lo, 0)
+        out[along(slice(neg, None))] = table[along(slice(n - first, n - hi - 1, -1))]
         del table
+        if then is not None:
+            out = then(out, axis)
     return out
 
 
@@ -81,7 +141,7 @@ def _cumsum(values: np.ndarray, axis: int, out: np.ndarray) -> None:
     """``np.cumsum(values, axis, out=out)``; plane by plane except on the last axis, because
     numpy's cumsum along an outer axis is several times slower than adding whole planes."""
     if axis == values.ndim - 1:
-        np.cumsum(values, axis=axis, out=out)
+        np.cumsum(values, axis=axis, dtype=out.dtype, out=out)
         return
     src = np.moveaxis(values, axis, 0)
     dst = np.moveaxis(out, axis, 0)
@@ -105,32 +165,28 @@ def contribution_images(
         C0(x) = image0(x) * sum_s G(s) image1(x - s)    (a convolution)
         C1(x) = image1(x) * sum_s G(s) image0(x + s)    (a correlation)
     """
-    import scipy.fft
-
     shape = image0.shape
     before0 = [(hi, -lo) for lo, hi in lags]  # image1(x - s) needs s_max before, -s_min after
     before1 = [(-lo, hi) for lo, hi in lags]
-    fft_shape = tuple(
-        scipy.fft.next_fast_len(n + k - 1, real=True) for n, k in zip(shape, kernel.shape)
-    )
-    kspec = spectrum(kernel.astype(np.float32, copy=False), fft_shape, workers)
+    fft_shape = tuple(fft.next_fast_len(n + k - 1) for n, k in zip(shape, kernel.shape))
+    kspec = fft.rfftn(kernel.astype(np.float32, copy=False), fft_shape, workers)
     ext = np.pad(image1, [(max(a, 0), max(b, 0)) for a, b in before0], mode="reflect")
-    spec = spectrum(ext, fft_shape, workers)
+    spec = fft.rfftn(ext, fft_shape, workers)
     del ext
     spec *= kspec
-    full = scipy.fft.irfftn(spec, s=fft_shape, workers=workers, overwrite_x=True)
+    full = fft.irfftn(spec, fft_shape, workers)
     del spec
     start = [k - 1 for k in kernel.shape]
     conv = full[tuple(slice(s0, s0 + n) for s0, n in zip(start, shape))]
     c0 = (image0 * conv).astype(np.float32)
     del full, conv
     ext = np.pad(image0, [(max(a, 0), max(b, 0)) for a, b in before1], mode="reflect")
-    spec = spectrum(ext, fft_shape, workers)
+    spec = fft.rfftn(ext, fft_shape, workers)
     del ext
     np.conjugate(kspec, out=kspec)
     spec *= kspec
     del kspec
-    full = scipy.fft.irfftn(spec, s=fft_shape, workers=workers, overwrite_x=True)
+    full = fft.irfftn(spec, fft_shape, workers)
     del spec
     c1 = (image1 * full[tuple(slice(0, n) for n in shape)]).astype(np.float32)
     return c0, c1

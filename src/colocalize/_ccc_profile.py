@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ProfileBins", "fold", "profile_bins", "window"]
+__all__ = ["ProfileBins", "fold", "fold_axis", "profile_bins", "window"]
 
 
 def _axis_window(n: int, spacing: float, max_distance: float | None) -> tuple[int, int]:
@@ -44,30 +44,34 @@ def window(shape: Sequence[int], spacing: Sequence[float], max_distance: float |
     return tuple(_axis_window(n, s, max_distance) for n, s in zip(shape, spacing))
 
 
+def fold_axis(values: np.ndarray, axis: int, n: int, lo: int) -> np.ndarray:
+    """Sum the mirror positions of one axis of a window (of an axis of size ``n``, starting at
+    ``lo``) that is symmetric about the centre: index ``j`` holds the positions at distance ``j``
+    from the centre (odd size ``2k + 1``: ``k - j`` and ``k + j``; even size ``2k``: ``k - 1 - j``
+    and ``k + j``), accumulated in float64."""
+    split = n // 2 - lo  # window index of the first position of the upper half
+    upper_index = [slice(None)] * values.ndim
+    upper_index[axis] = slice(split, None)
+    lower_index = [slice(None)] * values.ndim
+    lower_index[axis] = slice(0, split)
+    upper = np.array(values[tuple(upper_index)], dtype=np.float64)  # half-size float64 copy
+    lower = np.flip(values[tuple(lower_index)], axis=axis)  # a view
+    if n % 2:  # odd: the centre is counted once, lower pairs with upper[1:]
+        upper_index[axis] = slice(1, None)
+        upper[tuple(upper_index)] += lower
+    else:
+        upper += lower
+    return upper
+
+
 def fold(values: np.ndarray, full_shape: Sequence[int], lows: Sequence[int]) -> np.ndarray:
-    """Sum ``values`` over mirror positions.
+    """Sum ``values`` over mirror positions (:func:`fold_axis` on every axis).
 
     ``values`` is a window of an image of ``full_shape`` starting at ``lows``.
-
-    The window must be symmetric about the centre. The result has index ``j`` on each axis for the
-    positions at distance ``j`` from the centre (odd size ``2k + 1``: ``k - j`` and ``k + j``; even
-    size ``2k``: ``k - 1 - j`` and ``k + j``), accumulated in float64.
     """
     out = values
     for axis, (n, lo) in enumerate(zip(full_shape, lows)):
-        split = n // 2 - lo  # window index of the first position of the upper half
-        upper_index = [slice(None)] * out.ndim
-        upper_index[axis] = slice(split, None)
-        lower_index = [slice(None)] * out.ndim
-        lower_index[axis] = slice(0, split)
-        upper = np.array(out[tuple(upper_index)], dtype=np.float64)  # half-size float64 copy
-        lower = np.flip(out[tuple(lower_index)], axis=axis)  # a view
-        if n % 2:  # odd: the centre is counted once, lower pairs with upper[1:]
-            upper_index[axis] = slice(1, None)
-            upper[tuple(upper_index)] += lower
-        else:
-            upper += lower
-        out = upper
+        out = fold_axis(out, axis, n, lo)
     return np.asarray(out, dtype=np.float64)
 
 
@@ -83,7 +87,15 @@ class ProfileBins:
 
     def mean(self, image: np.ndarray) -> np.ndarray:
         """Mean of ``image`` (the correlation window) over the voxels of each bin."""
-        folded = fold(image, self.full_shape, self.lows).ravel()
+        return self.mean_folded(fold(image, self.full_shape, self.lows))
+
+    def fold_axis(self, values: np.ndarray, axis: int) -> np.ndarray:
+        """:func:`fold_axis` of one axis of the correlation window."""
+        return fold_axis(values, axis, self.full_shape[axis], self.lows[axis])
+
+    def mean_folded(self, folded: np.ndarray) -> np.ndarray:
+        """:meth:`mean` of a window that is already folded."""
+        folded = folded.ravel()
         if self.inverse.size and self.inverse.min() < 0:  # cells beyond max_distance
             keep = self.inverse >= 0
             index, folded = self.inverse[keep], folded[keep]
@@ -159,9 +171,14 @@ def _bins_integer(ikey, fkey, counts, inside, exact):
     fk = fkey[inside]
     present = np.zeros(int(ik.max()) + 1 if ik.size else 1, dtype=bool)
     present[ik] = True
-    group_of_key = np.cumsum(present) - 1
+    present_keys = np.flatnonzero(present)
+    del present
+    n_groups = present_keys.size
+    # group of each key: a scatter of the few present keys (not a cumsum over every integer)
+    group_of_key = np.empty(int(present_keys[-1]) + 1 if n_groups else 1, dtype=np.int32)
+    group_of_key[present_keys] = np.arange(n_groups, dtype=np.int32)
     group = group_of_key[ik]
-    n_groups = int(present.sum())
+    del group_of_key
     low = np.full(n_groups, np.inf)
     if exact:
         low[group] = fk
