@@ -19,6 +19,7 @@ from colocalize._ccc_fft import (
     contribution_images,
     correlate_window,
     fft,
+    folded_box_correlation,
     image_offset,
     padded,
     padded_shape,
@@ -251,7 +252,7 @@ class _Plan:
         *,
         original: bool,
         subtracted: bool,
-        original_image: bool,
+        images: bool,
         keep_inputs: bool,
         workers: int,
     ) -> _Correlations:
@@ -265,7 +266,7 @@ class _Plan:
             self.bins,
             original=original,
             subtracted=subtracted,
-            original_image=original_image,
+            images=images,
             keep_inputs=keep_inputs,
             workers=workers,
         )
@@ -391,16 +392,17 @@ def _correlate_frame(
     *,
     original: bool,
     subtracted: bool,
-    original_image: bool,
+    images: bool,
     keep_inputs: bool,
     workers: int,
 ) -> _Correlations:
-    """The plugin's oCorr and/or sCorr profiles; sCorr as an image (a view into the FFT output),
-    oCorr as an image only with ``original_image``.
+    """The plugin's oCorr and/or sCorr profiles, and with ``images`` their images.
 
     Two forward and one inverse FFT without a mask (three and two with one): ``b`` and
     ``(a - mean) M`` are transformed, and ``oCorr = sCorr + mean * corr(M, b)`` (as
     ``FFT(a) = FFT((a - mean) M) + mean FFT(M)``), where ``corr(1, b)`` is a box sum of ``b``.
+    Profiles are linear, so the profile of oCorr is that of sCorr plus ``mean / V`` times that of
+    ``corr(M, b)``; oCorr itself is built only for ``images``.
     """
     shape = a_in.shape
     pshape = padded_shape(shape, lags)
@@ -415,8 +417,14 @@ def _correlate_frame(
         outside = None
         count = b.size
     volume = count * math.prod(spacing)
+    box = box_image = None
+    if m is None and subtracted and original:  # corr(1, b), before the FFT buffers exist
+        box = folded_box_correlation(b, lags)
+        box_image = box_correlation(b, lags) if images else None
     conj_b = fft.rfftn(b_pad, pshape, workers)
     np.conjugate(conj_b, out=conj_b)
+    masked1 = b if keep_inputs else None
+    del b_pad, b
     # the masked image 0 (kept for the contribution images), then (a - mean) M into its buffer
     s_pad, s = padded(pshape, shape, a_at)
     a = np.array(a_in, dtype=np.float32) if keep_inputs else s
@@ -424,13 +432,13 @@ def _correlate_frame(
         np.copyto(s, a_in, casting="unsafe")
     if outside is not None:
         a[outside] = 0
-    masked = (a if keep_inputs else None, b if keep_inputs else None)
+    masked0 = a if keep_inputs else None
     if not subtracted:  # "Just Cross Correlation"
         if keep_inputs:
             s[...] = a
         jcc = correlate_window(fft.rfftn(s_pad, pshape, workers), conj_b, pshape, lags, workers)
         jcc /= np.float32(volume)
-        return _Correlations(bins.mean(jcc), None, None, None, *masked)
+        return _Correlations(bins.mean(jcc), None, jcc if images else None, None, masked0, masked1)
     # (a - mean) inside the mask, computed in float64 and stored in float32 as the plugin does
     mean = float(a.sum(dtype=np.float64)) / count
     np.subtract(a, mean, out=s, dtype=np.float64, casting="unsafe")
@@ -439,30 +447,33 @@ def _correlate_frame(
     del s, a  # the buffer below is the only reference
     spec_s = fft.rfftn(s_pad, pshape, workers)
     del s_pad
-    sc = correlate_window(spec_s, conj_b, pshape, lags, workers)
+    sc = correlate_window(spec_s, conj_b, pshape, lags, workers)  # a view of the whole result
     del spec_s
     sc /= np.float32(volume)
     prof_s = bins.mean(sc)
-    if not original:
-        return _Correlations(None, prof_s, None, sc, *masked)
-    # the profile is linear: profile(oCorr) = profile(sCorr) + mean / V * profile(corr(M, b))
-    if m is None:
-        del conj_b
-        mask_corr = box_correlation(b, lags) if original_image else None
-        folded = box_correlation(b, lags, then=bins.fold_axis)
-    else:
-        m_pad, m_view = padded(pshape, shape, a_at)
-        m_view[...] = m
-        mask_corr = correlate_window(
-            fft.rfftn(m_pad, pshape, workers), conj_b, pshape, lags, workers
-        )
-        del m_pad, m_view, conj_b
-        folded = fold(mask_corr, bins.full_shape, bins.lows)
-    prof_o = prof_s + (mean / volume) * bins.mean_folded(folded)
-    o = None
-    if mask_corr is not None and original_image:
-        o = (sc + (mean / volume) * mask_corr).astype(np.float32)
-    return _Correlations(prof_o, prof_s, o, sc, *masked)
+    prof_o = o = None
+    if original:
+        if m is None:
+            del conj_b
+            mask_corr = box_image
+        else:
+            m_pad, m_view = padded(pshape, shape, a_at)
+            m_view[...] = m
+            del m_view
+            mask_corr = correlate_window(
+                fft.rfftn(m_pad, pshape, workers), conj_b, pshape, lags, workers
+            )
+            del m_pad, conj_b
+            box = fold(mask_corr, bins.full_shape, bins.lows)
+        assert box is not None
+        prof_o = prof_s + (mean / volume) * bins.mean_folded(box)
+        if images:
+            assert mask_corr is not None
+            o = (sc + (mean / volume) * mask_corr).astype(np.float32)
+        del mask_corr
+    if images:
+        sc = np.ascontiguousarray(sc)  # not a view that keeps the whole FFT result
+    return _Correlations(prof_o, prof_s, o, sc if images else None, masked0, masked1)
 
 
 @dataclass
@@ -717,17 +728,17 @@ def cross_correlation(
             t,
             original=confidence,
             subtracted=True,
-            original_image=intermediates,
+            images=contributions or intermediates,
             keep_inputs=contributions,
             workers=workers,
         )
-        assert corr.subtracted is not None
         assert corr.profile_subtracted is not None
         prof_o, prof_s = corr.profile_original, corr.profile_subtracted
         res = _fit_frame(bins, prof_o, prof_s, pixel, n_gaussians)
         results.append(res)
         weighted = None
         if distances is not None:
+            assert corr.subtracted is not None
             weighted = (
                 np.full(corr.subtracted.shape, np.nan, np.float32)
                 if res.params is None
@@ -753,9 +764,10 @@ def cross_correlation(
                 images["c0"][-1], images["c1"][-1] = c0, c1
         if intermediates:
             assert weighted is not None
+            assert corr.subtracted is not None
             if corr.original is not None:
                 images["o"].append(corr.original)
-            images["s"].append(np.ascontiguousarray(corr.subtracted))  # not the FFT buffer
+            images["s"].append(corr.subtracted)
             images["w"].append(weighted)
         del corr
 
@@ -882,7 +894,7 @@ def cross_correlation_profile(
             t,
             original=True,
             subtracted=False,
-            original_image=False,
+            images=False,
             keep_inputs=False,
             workers=workers,
         )

@@ -15,7 +15,7 @@ backends" in docs/contributing.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -25,6 +25,7 @@ __all__ = [
     "contribution_images",
     "correlate_window",
     "fft",
+    "folded_box_correlation",
     "image_offset",
     "padded",
     "padded_shape",
@@ -99,15 +100,10 @@ def correlate_window(
     return full[tuple(slice(0, hi - lo + 1) for lo, hi in lags)]
 
 
-def box_correlation(
-    image: np.ndarray,
-    lags: Sequence[tuple[int, int]],
-    then: Callable[[np.ndarray, int], np.ndarray] | None = None,
-) -> np.ndarray:
+def box_correlation(image: np.ndarray, lags: Sequence[tuple[int, int]]) -> np.ndarray:
     """``sum_m 1[0 <= m + s < N] * image[m]`` for the shifts in ``lags``: the correlation of an
     all-ones mask with ``image``, as box sums from cumulative sums, one axis at a time (float64,
-    no FFT). ``then(out, axis)``, when given, transforms the result after each axis (a radial
-    fold, which halves the work left for the next axes)."""
+    no FFT)."""
     out = image
     for axis, ((lo, hi), n) in enumerate(zip(lags, image.shape)):
 
@@ -132,8 +128,42 @@ def box_correlation(
         first = max(lo, 0)
         out[along(slice(neg, None))] = table[along(slice(n - first, n - hi - 1, -1))]
         del table
-        if then is not None:
-            out = then(out, axis)
+    return out
+
+
+def folded_box_correlation(image: np.ndarray, lags: Sequence[tuple[int, int]]) -> np.ndarray:
+    """:func:`box_correlation` summed over mirror positions as
+    :func:`colocalize._ccc_profile.fold` sums it, without the unfolded result (float64).
+
+    The window of ``lags`` must be symmetric about the centre. On one axis of size ``n = 2k``
+    (``k = n // 2`` is the zero shift), the fold pairs shifts ``j`` and ``-1 - j``, whose box sums
+    add up to the total plus the sum over ``[j + 1, n - j)``, centred on ``k``; for ``n = 2k + 1``
+    shifts ``j`` and ``-j`` give the total plus the sum over ``[j, n - j)`` (the zero shift once:
+    the total). The central sums are a cumulative sum of ``image[k - d] + image[k + d]``, so each
+    axis costs one pass over half of what is left.
+    """
+    out = image
+    for axis, ((_, hi), n) in enumerate(zip(lags, image.shape)):
+        src = np.moveaxis(out, axis, 0)
+        k = n // 2
+        reach = k - 1 + n % 2  # d = 1 .. reach pairs image[k - d] with image[k + d]
+        central = np.empty((reach + 1, *src.shape[1:]))  # central[d]: sum of image[k-d : k+d+1]
+        central[0] = src[k]
+        if reach:
+            pairs = (np.flip(src[k - reach : k], axis=0), src[k + 1 : k + 1 + reach])
+            np.add(*pairs, out=central[1:], dtype=np.float64)
+            _cumsum(central[1:], 0, central[1:])
+            central[1:] += central[0]
+        total = src.sum(axis=0, dtype=np.float64)
+        folded = np.empty((hi + 1, *src.shape[1:]))  # fold index j = 0 .. s_max
+        if n % 2:
+            folded[0] = 0  # the zero shift is not paired
+            folded[1:] = np.flip(central[k - hi : k], axis=0)
+        else:
+            folded[:] = np.flip(central[k - 1 - hi : k], axis=0)
+        del central
+        folded += total
+        out = np.moveaxis(folded, 0, axis)
     return out
 
 

@@ -89,10 +89,6 @@ class ProfileBins:
         """Mean of ``image`` (the correlation window) over the voxels of each bin."""
         return self.mean_folded(fold(image, self.full_shape, self.lows))
 
-    def fold_axis(self, values: np.ndarray, axis: int) -> np.ndarray:
-        """:func:`fold_axis` of one axis of the correlation window."""
-        return fold_axis(values, axis, self.full_shape[axis], self.lows[axis])
-
     def mean_folded(self, folded: np.ndarray) -> np.ndarray:
         """:meth:`mean` of a window that is already folded."""
         folded = folded.ravel()
