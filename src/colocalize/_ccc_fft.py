@@ -107,13 +107,13 @@ def box_correlation(image: np.ndarray, lags: Sequence[tuple[int, int]]) -> np.nd
     out = image
     for axis, ((lo, hi), n) in enumerate(zip(lags, image.shape)):
 
-        def along(index: slice | int, ndim: int = out.ndim, axis: int = axis) -> tuple:
-            return (slice(None),) * axis + (index,) + (slice(None),) * (ndim - axis - 1)
+        def along(index: slice, ndim: int = out.ndim, axis: int = axis) -> tuple[slice, ...]:
+            return _along(ndim, axis, index)
 
         shape = list(out.shape)
         shape[axis] = n + 1
         table = np.empty(shape)  # table[k] = sum of image[:k] along the axis
-        table[along(0)] = 0
+        table[along(slice(0, 1))] = 0
         _cumsum(out, axis, table[along(slice(1, None))])
         # the summed range of m is [max(0, -s), min(n, n - s)): for s < 0 it is
         # table[n] - table[-s], for s >= 0 table[n - s]
@@ -144,27 +144,37 @@ def folded_box_correlation(image: np.ndarray, lags: Sequence[tuple[int, int]]) -
     """
     out = image
     for axis, ((_, hi), n) in enumerate(zip(lags, image.shape)):
-        src = np.moveaxis(out, axis, 0)
+        ndim = out.ndim
         k = n // 2
         reach = k - 1 + n % 2  # d = 1 .. reach pairs image[k - d] with image[k + d]
-        central = np.empty((reach + 1, *src.shape[1:]))  # central[d]: sum of image[k-d : k+d+1]
-        central[0] = src[k]
-        if reach:
-            pairs = (np.flip(src[k - reach : k], axis=0), src[k + 1 : k + 1 + reach])
-            np.add(*pairs, out=central[1:], dtype=np.float64)
-            _cumsum(central[1:], 0, central[1:])
-            central[1:] += central[0]
-        total = src.sum(axis=0, dtype=np.float64)
-        folded = np.empty((hi + 1, *src.shape[1:]))  # fold index j = 0 .. s_max
-        if n % 2:
-            folded[0] = 0  # the zero shift is not paired
-            folded[1:] = np.flip(central[k - hi : k], axis=0)
-        else:
-            folded[:] = np.flip(central[k - 1 - hi : k], axis=0)
-        del central
-        folded += total
-        out = np.moveaxis(folded, 0, axis)
+        shape = list(out.shape)
+        shape[axis] = reach + 1
+        central = np.empty(shape)  # central[d]: sum of image[k - d : k + d + 1] along the axis
+        central[_along(ndim, axis, slice(0, 1))] = out[_along(ndim, axis, slice(k, k + 1))]
+        np.add(
+            np.flip(out[_along(ndim, axis, slice(k - reach, k))], axis=axis),
+            out[_along(ndim, axis, slice(k + 1, k + 1 + reach))],
+            out=central[_along(ndim, axis, slice(1, None))],
+            dtype=np.float64,
+        )
+        _cumsum(central, axis, central)
+        total = out.sum(axis=axis, dtype=np.float64, keepdims=True)
+        shape[axis] = hi + 1
+        folded = np.empty(shape)  # fold index j = 0 .. s_max
+        first = n % 2  # odd: the zero shift is not paired, its box sum is the total
+        folded[_along(ndim, axis, slice(0, first))] = total
+        np.add(
+            np.flip(central[_along(ndim, axis, slice(k - 1 + first - hi, k))], axis=axis),
+            total,
+            out=folded[_along(ndim, axis, slice(first, None))],
+        )
+        out = folded
     return out
+
+
+def _along(ndim: int, axis: int, index: slice) -> tuple[slice, ...]:
+    """Index ``index`` along ``axis`` of an ``ndim``-dimensional array."""
+    return (slice(None),) * axis + (index,) + (slice(None),) * (ndim - axis - 1)
 
 
 def _cumsum(values: np.ndarray, axis: int, out: np.ndarray) -> None:
