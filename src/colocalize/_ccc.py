@@ -417,10 +417,6 @@ def _correlate_frame(
         outside = None
         count = b.size
     volume = count * math.prod(spacing)
-    box = box_image = None
-    if m is None and subtracted and original:  # corr(1, b), before the FFT buffers exist
-        box = folded_box_correlation(b, lags)
-        box_image = box_correlation(b, lags) if images else None
     conj_b = fft.rfftn(b_pad, pshape, workers)
     np.conjugate(conj_b, out=conj_b)
     masked1 = b if keep_inputs else None
@@ -451,11 +447,16 @@ def _correlate_frame(
     del spec_s
     sc /= np.float32(volume)
     prof_s = bins.mean(sc)
+    if not images:
+        del sc  # and with it the whole FFT result
     prof_o = o = None
     if original:
         if m is None:
             del conj_b
-            mask_corr = box_image
+            b = np.asarray(b_in, dtype=np.float32)
+            box = folded_box_correlation(b, lags)
+            mask_corr = box_correlation(b, lags) if images else None
+            del b
         else:
             m_pad, m_view = padded(pshape, shape, a_at)
             m_view[...] = m
@@ -465,15 +466,15 @@ def _correlate_frame(
             )
             del m_pad, conj_b
             box = fold(mask_corr, bins.full_shape, bins.lows)
-        assert box is not None
         prof_o = prof_s + (mean / volume) * bins.mean_folded(box)
         if images:
             assert mask_corr is not None
             o = (sc + (mean / volume) * mask_corr).astype(np.float32)
         del mask_corr
-    if images:
-        sc = np.ascontiguousarray(sc)  # not a view that keeps the whole FFT result
-    return _Correlations(prof_o, prof_s, o, sc if images else None, masked0, masked1)
+    if not images:
+        return _Correlations(prof_o, prof_s, None, None, masked0, masked1)
+    sc = np.ascontiguousarray(sc)  # not a view that keeps the whole FFT result
+    return _Correlations(prof_o, prof_s, o, sc, masked0, masked1)
 
 
 @dataclass
