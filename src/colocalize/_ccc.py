@@ -396,7 +396,8 @@ def _correlate_frame(
     keep_inputs: bool,
     workers: int,
 ) -> _Correlations:
-    """The plugin's oCorr and/or sCorr profiles, and with ``images`` their images.
+    """The plugin's oCorr and/or sCorr profiles, and with ``images`` their images (CCC only:
+    ``subtracted=False``, "Just Cross Correlation", gives the oCorr profile alone).
 
     Two forward and one inverse FFT without a mask (three and two with one): ``b`` and
     ``(a - mean) M`` are transformed, and ``oCorr = sCorr + mean * corr(M, b)`` (as
@@ -434,7 +435,7 @@ def _correlate_frame(
             s[...] = a
         jcc = correlate_window(fft.rfftn(s_pad, pshape, workers), conj_b, pshape, lags, workers)
         jcc /= np.float32(volume)
-        return _Correlations(bins.mean(jcc), None, jcc if images else None, None, masked0, masked1)
+        return _Correlations(bins.mean(jcc), None, None, None, masked0, masked1)
     # (a - mean) inside the mask, computed in float64 and stored in float32 as the plugin does
     mean = float(a.sum(dtype=np.float64)) / count
     np.subtract(a, mean, out=s, dtype=np.float64, casting="unsafe")
