@@ -20,7 +20,6 @@ from colocalize._ccc_fft import (
     correlate_window,
     fft,
     folded_box_correlation,
-    image_offset,
     padded,
     padded_shape,
 )
@@ -407,8 +406,7 @@ def _correlate_frame(
     """
     shape = a_in.shape
     pshape = padded_shape(shape, lags)
-    a_at = image_offset(lags)
-    b_pad, b = padded(pshape, shape, (0,) * len(shape))
+    b_pad, b = padded(pshape, shape, reverse=True)
     np.copyto(b, b_in, casting="unsafe")
     if m is not None:
         outside = ~m
@@ -418,12 +416,11 @@ def _correlate_frame(
         outside = None
         count = b.size
     volume = count * math.prod(spacing)
-    conj_b = fft.rfftn(b_pad, pshape, workers)
-    np.conjugate(conj_b, out=conj_b)
+    spec_b = fft.rfftn(b_pad, pshape, workers)
     masked1 = b if keep_inputs else None
     del b_pad, b
     # the masked image 0 (kept for the contribution images), then (a - mean) M into its buffer
-    s_pad, s = padded(pshape, shape, a_at)
+    s_pad, s = padded(pshape, shape)
     a = np.array(a_in, dtype=np.float32) if keep_inputs else s
     if not keep_inputs:
         np.copyto(s, a_in, casting="unsafe")
@@ -433,9 +430,8 @@ def _correlate_frame(
     if not subtracted:  # "Just Cross Correlation"
         if keep_inputs:
             s[...] = a
-        jcc = correlate_window(fft.rfftn(s_pad, pshape, workers), conj_b, pshape, lags, workers)
-        jcc /= np.float32(volume)
-        return _Correlations(bins.mean(jcc), None, None, None, masked0, masked1)
+        jcc = correlate_window(fft.rfftn(s_pad, pshape, workers), spec_b, shape, lags, workers)
+        return _Correlations(bins.mean(jcc) / volume, None, None, None, masked0, masked1)
     # (a - mean) inside the mask, computed in float64 and stored in float32 as the plugin does
     mean = float(a.sum(dtype=np.float64)) / count
     np.subtract(a, mean, out=s, dtype=np.float64, casting="unsafe")
@@ -444,28 +440,29 @@ def _correlate_frame(
     del s, a  # the buffer below is the only reference
     spec_s = fft.rfftn(s_pad, pshape, workers)
     del s_pad
-    sc = correlate_window(spec_s, conj_b, pshape, lags, workers)  # a view of the whole result
+    sc = correlate_window(spec_s, spec_b, shape, lags, workers)  # a view of the whole result
     del spec_s
-    sc /= np.float32(volume)
-    prof_s = bins.mean(sc)
-    if not images:
+    prof_s = bins.mean(sc) / volume  # (the image is divided by the volume only when kept)
+    if images:
+        sc = sc / np.float32(volume)  # a copy: not a view that keeps the whole FFT result
+    else:
         del sc  # and with it the whole FFT result
     prof_o = o = None
     if original:
         if m is None:
-            del conj_b
+            del spec_b
             b = np.asarray(b_in, dtype=np.float32)
             box = folded_box_correlation(b, lags)
             mask_corr = box_correlation(b, lags) if images else None
             del b
         else:
-            m_pad, m_view = padded(pshape, shape, a_at)
+            m_pad, m_view = padded(pshape, shape)
             m_view[...] = m
             del m_view
             mask_corr = correlate_window(
-                fft.rfftn(m_pad, pshape, workers), conj_b, pshape, lags, workers
+                fft.rfftn(m_pad, pshape, workers), spec_b, shape, lags, workers
             )
-            del m_pad, conj_b
+            del m_pad, spec_b
             box = fold(mask_corr, bins.full_shape, bins.lows)
         prof_o = prof_s + (mean / volume) * bins.mean_folded(box)
         if images:
@@ -474,7 +471,6 @@ def _correlate_frame(
         del mask_corr
     if not images:
         return _Correlations(prof_o, prof_s, None, None, masked0, masked1)
-    sc = np.ascontiguousarray(sc)  # not a view that keeps the whole FFT result
     return _Correlations(prof_o, prof_s, o, sc, masked0, masked1)
 
 

@@ -2,12 +2,12 @@
 
 CCC 2.2.3 (imglib2 ``FFTConvolution`` with ``complexConjugate``) returns an image of the input's
 size ``N`` whose pixel ``x`` holds the linear, zero-padded correlation at shift ``s = x - N // 2``:
-``out[x] = sum_m a[m + s] * b[m]``. A circular correlation of length ``P`` holds shift ``s`` at
-index ``s mod P`` without aliasing as long as ``P >= N + max(-s_min, s_max)``, so the padded size is
-about ``1.5 N`` for the plugin's full range of shifts and ``N + lag`` with a distance cut-off,
-instead of the ``2N - 1`` of a full correlation. Image ``a`` is placed ``-s_min`` voxels into its
-padded buffer, which moves shift ``s`` to index ``s - s_min``: the window of shifts is then the
-first ``s_max - s_min + 1`` voxels per axis of the circular result, a view rather than a copy.
+``out[x] = sum_m a[m + s] * b[m]``. We compute it as the circular convolution of ``a`` with ``b``
+reversed (both at the start of their padded buffers): index ``k`` of the result holds shift
+``s = k - (N - 1)``, without aliasing as long as the padded size ``P >= N + max(-s_min, s_max)``,
+so ``P`` is about ``1.5 N`` for the plugin's full range of shifts and ``N + lag`` with a distance
+cut-off, instead of the ``2N - 1`` of a full correlation. The window of shifts is then a slice of
+the result (a view, not a copy), and no spectrum needs conjugating.
 
 Every FFT goes through :data:`fft`, the one place that names an FFT library (see "Compute
 backends" in docs/contributing.md).
@@ -26,7 +26,6 @@ __all__ = [
     "correlate_window",
     "fft",
     "folded_box_correlation",
-    "image_offset",
     "padded",
     "padded_shape",
 ]
@@ -69,35 +68,31 @@ def padded_shape(shape: Sequence[int], lags: Sequence[tuple[int, int]]) -> tuple
 
 
 def padded(
-    shape: Sequence[int], inner: Sequence[int], offset: Sequence[int]
+    shape: Sequence[int], inner: Sequence[int], *, reverse: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A zero float32 buffer of ``shape`` and its view of shape ``inner`` starting at ``offset``."""
+    """A zero float32 buffer of ``shape`` and a view of its first ``inner`` voxels per axis; with
+    ``reverse``, a view that fills them in reverse order (``b`` of :func:`correlate_window`)."""
     buffer = np.zeros(tuple(shape), np.float32)
-    view = buffer[tuple(slice(o, o + n) for o, n in zip(offset, inner))]
-    return buffer, view
-
-
-def image_offset(lags: Sequence[tuple[int, int]]) -> tuple[int, ...]:
-    """Where image ``a`` of ``sum_m a[m + s] b[m]`` goes in its padded buffer (``b`` goes at 0):
-    ``-s_min`` per axis, so that the window of shifts starts at index 0 of the result."""
-    return tuple(-lo for lo, _ in lags)
+    view = buffer[tuple(slice(0, n) for n in inner)]
+    return buffer, np.flip(view) if reverse else view
 
 
 def correlate_window(
     spec_a: np.ndarray,
-    conj_spec_b: np.ndarray,
-    shape: Sequence[int],
+    spec_b_reversed: np.ndarray,
+    image_shape: Sequence[int],
     lags: Sequence[tuple[int, int]],
     workers: int,
 ) -> np.ndarray:
-    """Window of ``sum_m a[m + s] b[m]`` from ``FFT(a)`` (``a`` padded at :func:`image_offset`)
-    and ``conj(FFT(b))``: a view of the circular result of ``shape``.
+    """Window of ``sum_m a[m + s] b[m]`` for the shifts in ``lags`` (images of ``image_shape``),
+    from the FFT of ``a`` and that of ``b`` reversed (:func:`padded` with ``reverse=True``) at
+    :func:`padded_shape`: a view of the circular result.
 
     Overwrites ``spec_a``.
     """
-    spec_a *= conj_spec_b
-    full = fft.irfftn(spec_a, shape, workers)
-    return full[tuple(slice(0, hi - lo + 1) for lo, hi in lags)]
+    spec_a *= spec_b_reversed
+    full = fft.irfftn(spec_a, padded_shape(image_shape, lags), workers)
+    return full[tuple(slice(n - 1 + lo, n + hi) for n, (lo, hi) in zip(image_shape, lags))]
 
 
 def box_correlation(image: np.ndarray, lags: Sequence[tuple[int, int]]) -> np.ndarray:
