@@ -38,8 +38,6 @@ class ScipyFFT:
     backend (CuPy, say) provides the same three methods on its own arrays.
     """
 
-    name = "scipy"
-
     def next_fast_len(self, n: int) -> int:
         """The smallest size ``>= n`` that this library's real FFT handles fast."""
         import scipy.fft
