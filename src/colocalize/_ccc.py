@@ -406,7 +406,7 @@ def _correlate_frame(
     """
     shape = a_in.shape
     pshape = padded_shape(shape, lags)
-    b_pad, b = padded(pshape, shape, reverse=True)
+    buffer, b = padded(pshape, shape, reverse=True)  # b reversed, then (a - mean) M: one buffer
     np.copyto(b, b_in, casting="unsafe")
     if m is not None:
         outside = ~m
@@ -416,11 +416,12 @@ def _correlate_frame(
         outside = None
         count = b.size
     volume = count * math.prod(spacing)
-    spec_b = fft.rfftn(b_pad, pshape, workers)
-    masked1 = b if keep_inputs else None
-    del b_pad, b
-    # the masked image 0 (kept for the contribution images), then (a - mean) M into its buffer
-    s_pad, s = padded(pshape, shape)
+    spec_b = fft.rfftn(buffer, pshape, workers)
+    masked1 = b.copy() if keep_inputs else None
+    # the masked image 0 (kept for the contribution images), then (a - mean) M over the same
+    # voxels in their own order (at the start of the buffer, not reversed)
+    s = np.flip(b)
+    del b
     a = np.array(a_in, dtype=np.float32) if keep_inputs else s
     if not keep_inputs:
         np.copyto(s, a_in, casting="unsafe")
@@ -430,7 +431,7 @@ def _correlate_frame(
     if not subtracted:  # "Just Cross Correlation"
         if keep_inputs:
             s[...] = a
-        jcc = correlate_window(fft.rfftn(s_pad, pshape, workers), spec_b, shape, lags, workers)
+        jcc = correlate_window(fft.rfftn(buffer, pshape, workers), spec_b, shape, lags, workers)
         return _Correlations(bins.mean(jcc) / volume, None, None, None, masked0, masked1)
     # (a - mean) inside the mask, computed in float64 and stored in float32 as the plugin does
     mean = float(a.sum(dtype=np.float64)) / count
@@ -438,8 +439,8 @@ def _correlate_frame(
     if outside is not None:
         s[outside] = 0
     del s, a  # the buffer below is the only reference
-    spec_s = fft.rfftn(s_pad, pshape, workers)
-    del s_pad
+    spec_s = fft.rfftn(buffer, pshape, workers)
+    del buffer
     sc = correlate_window(spec_s, spec_b, shape, lags, workers)  # a view of the whole result
     del spec_s
     prof_s = bins.mean(sc) / volume  # (the image is divided by the volume only when kept)
