@@ -21,6 +21,7 @@ from scipy import ndimage, signal
 
 import colocalize
 from colocalize import ColocalizeWarning, Image, cross_correlation, cross_correlation_profile
+from colocalize._ccc_fft import box_correlation, folded_box_correlation
 from colocalize._ccc_fit import (
     area_under_curve,
     commons_guess,
@@ -28,7 +29,7 @@ from colocalize._ccc_fit import (
     moving_average,
     r_squared,
 )
-from colocalize._ccc_profile import profile_bins
+from colocalize._ccc_profile import fold, profile_bins
 
 JAVA_SOURCE = Path(__file__).parent / "java" / "CccFitReference.java"
 COMMONS_MATH = Path("/usr/share/java/commons-math3.jar")
@@ -140,6 +141,54 @@ def test_just_cross_correlation_profile_is_original_profile():
     np.testing.assert_array_equal(prof.distance, keys)
     np.testing.assert_array_equal(prof.count, counts)
     np.testing.assert_allclose(prof.original, means, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(12, 13), (9, 8, 7)])
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("max_distance", [None, 3.5])
+def test_original_profile_is_the_profile_of_the_original_correlation(
+    dtype, shape, masked, max_distance
+):
+    # the fast path sums profiles (sCorr + mean / V * corr(M, b), the box sums folded directly);
+    # the slow one averages the original correlation image itself
+    rng = np.random.default_rng(len(shape))
+    a = (rng.random(shape) * 200).astype(dtype)
+    b = (rng.random(shape) * 200).astype(dtype)
+    mask = rng.random(shape) > 0.3 if masked else None
+    with _maybe_warns():
+        res = cross_correlation(a, b, mask=mask, intermediates=True, max_distance=max_distance)
+    bins = profile_bins(shape, (1.0,) * len(shape), max_distance)
+    scale = np.abs(res.original_correlation).max()
+    np.testing.assert_allclose(
+        res.profile.original, bins.mean(res.original_correlation), rtol=1e-6, atol=1e-6 * scale
+    )
+    np.testing.assert_allclose(
+        res.profile.subtracted,
+        bins.mean(res.subtracted_correlation),
+        rtol=1e-6,
+        atol=1e-6 * scale,
+    )
+    prof = cross_correlation_profile(a, b, mask=mask, max_distance=max_distance)
+    np.testing.assert_allclose(prof.original, res.profile.original, rtol=1e-5, atol=1e-6 * scale)
+
+
+@pytest.mark.parametrize("shape", [(7, 6), (6, 6), (1, 1), (2, 3), (5, 4, 3), (8, 9, 10)])
+@pytest.mark.parametrize("max_distance", [None, 0.5, 1.0, 2.5])
+def test_folded_box_correlation_is_the_fold_of_the_box_correlation(shape, max_distance):
+    rng = np.random.default_rng(sum(shape))
+    image = (rng.random(shape) * 1000).astype(np.float32)
+    bins = profile_bins(shape, (1.0,) * len(shape), max_distance)
+    lags = [(lo - n // 2, n - 1 - lo - n // 2) for n, lo in zip(shape, bins.lows)]
+    full = box_correlation(image, lags)
+    # the box sums by their definition: sum of image[m] over 0 <= m + s < N
+    for index in np.ndindex(full.shape):
+        s = [i + lo for i, (lo, _) in zip(index, lags)]
+        region = tuple(slice(max(0, -si), min(n, n - si)) for si, n in zip(s, shape))
+        assert full[index] == pytest.approx(image[region].sum(dtype=np.float64), rel=1e-12)
+    np.testing.assert_allclose(
+        folded_box_correlation(image, lags), fold(full, shape, bins.lows), rtol=1e-12
+    )
 
 
 # --------------------------------------------------------------------------- radial profile

@@ -18,8 +18,10 @@ from colocalize._ccc_fft import (
     box_correlation,
     contribution_images,
     correlate_window,
+    fft,
+    folded_box_correlation,
+    padded,
     padded_shape,
-    spectrum,
 )
 from colocalize._ccc_fit import (
     area_under_curve,
@@ -28,7 +30,7 @@ from colocalize._ccc_fit import (
     gaussian,
     r_squared,
 )
-from colocalize._ccc_profile import ProfileBins, profile_bins, window
+from colocalize._ccc_profile import ProfileBins, fold, profile_bins, window
 from colocalize._segment import resolve_spacing
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 
@@ -244,7 +246,14 @@ class _Plan:
     bins: ProfileBins
 
     def correlate(
-        self, t: int, *, original: bool, subtracted: bool, keep_inputs: bool, workers: int
+        self,
+        t: int,
+        *,
+        original: bool,
+        subtracted: bool,
+        images: bool,
+        keep_inputs: bool,
+        workers: int,
     ) -> _Correlations:
         """The correlations of frame ``t`` (see :func:`_correlate_frame`)."""
         return _correlate_frame(
@@ -253,8 +262,10 @@ class _Plan:
             None if self.frames_m is None else self.frames_m[t],
             self.spacing,
             self.lags,
+            self.bins,
             original=original,
             subtracted=subtracted,
+            images=images,
             keep_inputs=keep_inputs,
             workers=workers,
         )
@@ -360,6 +371,10 @@ def _plan(image0, image1, mask, spacing, unit, time_axis, max_distance, workers)
 
 @dataclass
 class _Correlations:
+    """One frame's correlation profiles and, as asked, images (float32, divided by the volume)."""
+
+    profile_original: np.ndarray | None
+    profile_subtracted: np.ndarray | None
     original: np.ndarray | None
     subtracted: np.ndarray | None
     masked0: np.ndarray | None
@@ -372,58 +387,92 @@ def _correlate_frame(
     m: np.ndarray | None,
     spacing: Sequence[float],
     lags: Sequence[tuple[int, int]],
+    bins: ProfileBins,
     *,
     original: bool,
     subtracted: bool,
+    images: bool,
     keep_inputs: bool,
     workers: int,
 ) -> _Correlations:
-    """The plugin's oCorr and/or sCorr windows (float32, divided by the mask volume)."""
-    pshape = padded_shape(a_in.shape, lags)
-    a = np.array(a_in, dtype=np.float32)
-    b = np.array(b_in, dtype=np.float32)
+    """The plugin's oCorr and/or sCorr profiles, and with ``images`` their images (CCC only:
+    ``subtracted=False``, "Just Cross Correlation", gives the oCorr profile alone).
+
+    Two forward and one inverse FFT without a mask (three and two with one): ``b`` and
+    ``(a - mean) M`` are transformed, and ``oCorr = sCorr + mean * corr(M, b)`` (as
+    ``FFT(a) = FFT((a - mean) M) + mean FFT(M)``), where ``corr(1, b)`` is a box sum of ``b``.
+    Profiles are linear, so the profile of oCorr is that of sCorr plus ``mean / V`` times that of
+    ``corr(M, b)``; oCorr itself is built only for ``images``.
+    """
+    shape = a_in.shape
+    pshape = padded_shape(shape, lags)
+    buffer, b = padded(pshape, shape, reverse=True)  # b reversed, then (a - mean) M: one buffer
+    np.copyto(b, b_in, casting="unsafe")
     if m is not None:
         outside = ~m
-        a[outside] = 0
         b[outside] = 0
         count = int(np.count_nonzero(m))
     else:
         outside = None
-        count = a.size
+        count = b.size
     volume = count * math.prod(spacing)
-    mean = float(a.sum(dtype=np.float64)) / count
-    conj_b = spectrum(b, pshape, workers)
-    np.conjugate(conj_b, out=conj_b)
+    spec_b = fft.rfftn(buffer, pshape, workers)
+    masked1 = b.copy() if keep_inputs else None
+    # the masked image 0 (kept for the contribution images), then (a - mean) M over the same
+    # voxels in their own order (at the start of the buffer, not reversed)
+    s = np.flip(b)
+    del b
+    a = np.array(a_in, dtype=np.float32) if keep_inputs else s
+    if not keep_inputs:
+        np.copyto(s, a_in, casting="unsafe")
+    if outside is not None:
+        a[outside] = 0
+    masked0 = a if keep_inputs else None
     if not subtracted:  # "Just Cross Correlation"
-        jcc = correlate_window(spectrum(a, pshape, workers), conj_b, pshape, lags, workers)
-        jcc /= np.float32(volume)
-        return _Correlations(jcc, None, a if keep_inputs else None, b if keep_inputs else None)
+        if keep_inputs:
+            s[...] = a
+        jcc = correlate_window(fft.rfftn(buffer, pshape, workers), spec_b, shape, lags, workers)
+        return _Correlations(bins.mean(jcc) / volume, None, None, None, masked0, masked1)
     # (a - mean) inside the mask, computed in float64 and stored in float32 as the plugin does
-    s = np.empty_like(a) if keep_inputs else a
+    mean = float(a.sum(dtype=np.float64)) / count
     np.subtract(a, mean, out=s, dtype=np.float64, casting="unsafe")
     if outside is not None:
         s[outside] = 0
-    spec_s = spectrum(s, pshape, workers)
-    del s
-    if not keep_inputs:
-        del a
-    sc = correlate_window(spec_s, conj_b, pshape, lags, workers)
+    del s, a  # the buffer below is the only reference
+    spec_s = fft.rfftn(buffer, pshape, workers)
+    del buffer
+    sc = correlate_window(spec_s, spec_b, shape, lags, workers)  # a view of the whole result
     del spec_s
-    sc /= np.float32(volume)
-    o: np.ndarray | None = None
+    prof_s = bins.mean(sc) / volume  # (the image is divided by the volume only when kept)
+    if images:
+        sc = sc / np.float32(volume)  # a copy: not a view that keeps the whole FFT result
+    else:
+        del sc  # and with it the whole FFT result
+    prof_o = o = None
     if original:
-        # FFT(a) = FFT((a - mean) M) + mean FFT(M), so oCorr = sCorr + mean * corr(M, b);
-        # without a mask corr(1, b) is a box sum of b (no FFT)
         if m is None:
-            del conj_b
-            mask_corr = box_correlation(b, lags)
+            del spec_b
+            b = np.asarray(b_in, dtype=np.float32)
+            box = folded_box_correlation(b, lags)
+            mask_corr = box_correlation(b, lags) if images else None
+            del b
         else:
-            spec_m = spectrum(m.astype(np.float32), pshape, workers)
-            mask_corr = correlate_window(spec_m, conj_b, pshape, lags, workers)
-            del spec_m, conj_b
-        o = (sc + (mean / volume) * mask_corr).astype(np.float32)
+            m_pad, m_view = padded(pshape, shape)
+            m_view[...] = m
+            del m_view
+            mask_corr = correlate_window(
+                fft.rfftn(m_pad, pshape, workers), spec_b, shape, lags, workers
+            )
+            del m_pad, spec_b
+            box = fold(mask_corr, bins.full_shape, bins.lows)
+        prof_o = prof_s + (mean / volume) * bins.mean_folded(box)
+        if images:
+            assert mask_corr is not None
+            o = (sc + (mean / volume) * mask_corr).astype(np.float32)
         del mask_corr
-    return _Correlations(o, sc, a if keep_inputs else None, b if keep_inputs else None)
+    if not images:
+        return _Correlations(prof_o, prof_s, None, None, masked0, masked1)
+    return _Correlations(prof_o, prof_s, o, sc, masked0, masked1)
 
 
 @dataclass
@@ -675,15 +724,20 @@ def cross_correlation(
     distances = _distance_grid(shape, lims, spacing) if (contributions or intermediates) else None
     for t in range(plan.frames_a.shape[0]):
         corr = plan.correlate(
-            t, original=confidence, subtracted=True, keep_inputs=contributions, workers=workers
+            t,
+            original=confidence,
+            subtracted=True,
+            images=contributions or intermediates,
+            keep_inputs=contributions,
+            workers=workers,
         )
-        assert corr.subtracted is not None
-        prof_o = None if corr.original is None else bins.mean(corr.original)
-        prof_s = bins.mean(corr.subtracted)
+        assert corr.profile_subtracted is not None
+        prof_o, prof_s = corr.profile_original, corr.profile_subtracted
         res = _fit_frame(bins, prof_o, prof_s, pixel, n_gaussians)
         results.append(res)
         weighted = None
         if distances is not None:
+            assert corr.subtracted is not None
             weighted = (
                 np.full(corr.subtracted.shape, np.nan, np.float32)
                 if res.params is None
@@ -709,6 +763,7 @@ def cross_correlation(
                 images["c0"][-1], images["c1"][-1] = c0, c1
         if intermediates:
             assert weighted is not None
+            assert corr.subtracted is not None
             if corr.original is not None:
                 images["o"].append(corr.original)
             images["s"].append(corr.subtracted)
@@ -835,10 +890,15 @@ def cross_correlation_profile(
     rows = []
     for t in range(plan.frames_a.shape[0]):
         corr = plan.correlate(
-            t, original=True, subtracted=False, keep_inputs=False, workers=workers
+            t,
+            original=True,
+            subtracted=False,
+            images=False,
+            keep_inputs=False,
+            workers=workers,
         )
-        assert corr.original is not None
-        rows.append(plan.bins.mean(corr.original))
+        assert corr.profile_original is not None
+        rows.append(corr.profile_original)
     return CorrelationProfile(
         distance=plan.bins.distance,
         count=plan.bins.count,

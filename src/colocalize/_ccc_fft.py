@@ -2,10 +2,15 @@
 
 CCC 2.2.3 (imglib2 ``FFTConvolution`` with ``complexConjugate``) returns an image of the input's
 size ``N`` whose pixel ``x`` holds the linear, zero-padded correlation at shift ``s = x - N // 2``:
-``out[x] = sum_m a[m + s] * b[m]``. A circular correlation of length ``P`` holds shift ``s`` at
-index ``s mod P`` without aliasing as long as ``P >= N + max(-s_min, s_max)``, so the padded size is
-about ``1.5 N`` for the plugin's full range of shifts and ``N + lag`` with a distance cut-off,
-instead of the ``2N - 1`` of a full correlation.
+``out[x] = sum_m a[m + s] * b[m]``. We compute it as the circular convolution of ``a`` with ``b``
+reversed (both at the start of their padded buffers): index ``k`` of the result holds shift
+``s = k - (N - 1)``, without aliasing as long as the padded size ``P >= N + max(-s_min, s_max)``,
+so ``P`` is about ``1.5 N`` for the plugin's full range of shifts and ``N + lag`` with a distance
+cut-off, instead of the ``2N - 1`` of a full correlation. The window of shifts is then a slice of
+the result (a view, not a copy), and no spectrum needs conjugating.
+
+Every FFT goes through :data:`fft`, the one place that names an FFT library (see "Compute
+backends" in docs/contributing.md).
 """
 
 from __future__ import annotations
@@ -14,74 +19,162 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["box_correlation", "contribution_images", "correlate_window", "padded_shape", "spectrum"]
+__all__ = [
+    "ScipyFFT",
+    "box_correlation",
+    "contribution_images",
+    "correlate_window",
+    "fft",
+    "folded_box_correlation",
+    "padded",
+    "padded_shape",
+]
+
+
+class ScipyFFT:
+    """The FFT backend: ``scipy.fft`` (pocketfft) on the CPU, threads from ``workers``.
+
+    scipy is imported on first use, not with colocalize (it costs ~0.2 s of every import). Another
+    backend (CuPy, say) provides the same three methods on its own arrays.
+    """
+
+    def next_fast_len(self, n: int) -> int:
+        """The smallest size ``>= n`` that this library's real FFT handles fast."""
+        import scipy.fft
+
+        return int(scipy.fft.next_fast_len(n, real=True))
+
+    def rfftn(self, image: np.ndarray, shape: Sequence[int], workers: int) -> np.ndarray:
+        """Real FFT (complex64 for float32 input) of ``image`` zero-padded to ``shape``."""
+        import scipy.fft
+
+        return scipy.fft.rfftn(image, s=tuple(shape), workers=workers)
+
+    def irfftn(self, spec: np.ndarray, shape: Sequence[int], workers: int) -> np.ndarray:
+        """Inverse of :meth:`rfftn` for a real result of ``shape``; may overwrite ``spec``."""
+        import scipy.fft
+
+        return scipy.fft.irfftn(spec, s=tuple(shape), workers=workers, overwrite_x=True)
+
+
+fft = ScipyFFT()
 
 
 def padded_shape(shape: Sequence[int], lags: Sequence[tuple[int, int]]) -> tuple[int, ...]:
     """Fast real-FFT sizes that hold the shifts ``lags[i] = (s_min, s_max)`` without wrap-around."""
-    import scipy.fft  # here, not at import: it costs ~0.2 s of every `import colocalize`
-
-    return tuple(
-        scipy.fft.next_fast_len(n + max(-lo, hi, 0), real=True) for n, (lo, hi) in zip(shape, lags)
-    )
+    return tuple(fft.next_fast_len(n + max(-lo, hi, 0)) for n, (lo, hi) in zip(shape, lags))
 
 
-def _take_lags(full: np.ndarray, lags: Sequence[tuple[int, int]]) -> np.ndarray:
-    """The window of shifts ``s_min .. s_max`` per axis from a circular correlation (a copy)."""
-    index = [np.arange(lo, hi + 1) % p for (lo, hi), p in zip(lags, full.shape)]
-    return full[np.ix_(*index)]
-
-
-def spectrum(image: np.ndarray, shape: Sequence[int], workers: int) -> np.ndarray:
-    """Real FFT (complex64 for float32 input) of ``image`` zero-padded to ``shape``."""
-    import scipy.fft
-
-    return scipy.fft.rfftn(image, s=tuple(shape), workers=workers)
+def padded(
+    shape: Sequence[int], inner: Sequence[int], *, reverse: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """A zero float32 buffer of ``shape`` and a view of its first ``inner`` voxels per axis; with
+    ``reverse``, a view that fills them in reverse order (``b`` of :func:`correlate_window`)."""
+    buffer = np.zeros(tuple(shape), np.float32)
+    view = buffer[tuple(slice(0, n) for n in inner)]
+    return buffer, np.flip(view) if reverse else view
 
 
 def correlate_window(
     spec_a: np.ndarray,
-    conj_spec_b: np.ndarray,
-    shape: Sequence[int],
+    spec_b_reversed: np.ndarray,
+    image_shape: Sequence[int],
     lags: Sequence[tuple[int, int]],
     workers: int,
 ) -> np.ndarray:
-    """Window of ``sum_m a[m + s] b[m]`` from ``FFT(a)`` and ``conj(FFT(b))``.
+    """Window of ``sum_m a[m + s] b[m]`` for the shifts in ``lags`` (images of ``image_shape``),
+    from the FFT of ``a`` and that of ``b`` reversed (:func:`padded` with ``reverse=True``) at
+    :func:`padded_shape`: a view of the circular result.
 
     Overwrites ``spec_a``.
     """
-    import scipy.fft
-
-    spec_a *= conj_spec_b
-    full = scipy.fft.irfftn(spec_a, s=tuple(shape), workers=workers, overwrite_x=True)
-    return _take_lags(full, lags)
+    spec_a *= spec_b_reversed
+    full = fft.irfftn(spec_a, padded_shape(image_shape, lags), workers)
+    return full[tuple(slice(n - 1 + lo, n + hi) for n, (lo, hi) in zip(image_shape, lags))]
 
 
 def box_correlation(image: np.ndarray, lags: Sequence[tuple[int, int]]) -> np.ndarray:
     """``sum_m 1[0 <= m + s < N] * image[m]`` for the shifts in ``lags``: the correlation of an
     all-ones mask with ``image``, as box sums from cumulative sums, one axis at a time (float64,
     no FFT)."""
-    out = np.asarray(image, dtype=np.float64)
+    out = image
     for axis, ((lo, hi), n) in enumerate(zip(lags, image.shape)):
+
+        def along(index: slice, ndim: int = out.ndim, axis: int = axis) -> tuple[slice, ...]:
+            return _along(ndim, axis, index)
+
         shape = list(out.shape)
         shape[axis] = n + 1
-        table = np.zeros(shape)
-        inner = [slice(None)] * out.ndim
-        inner[axis] = slice(1, None)
-        _cumsum(out, axis, table[tuple(inner)])
-        # for shift s the summed range of m is [max(0, -s), min(n, n - s))
-        s = np.arange(lo, hi + 1)
-        out = np.take(table, np.clip(n - s, 0, n), axis=axis)
-        out -= np.take(table, np.clip(-s, 0, n), axis=axis)
+        table = np.empty(shape)  # table[k] = sum of image[:k] along the axis
+        table[along(slice(0, 1))] = 0
+        _cumsum(out, axis, table[along(slice(1, None))])
+        # the summed range of m is [max(0, -s), min(n, n - s)): for s < 0 it is
+        # table[n] - table[-s], for s >= 0 table[n - s]
+        shape[axis] = hi - lo + 1
+        out = np.empty(shape)
+        neg = min(max(-lo, 0), hi - lo + 1)  # how many shifts are negative
+        np.subtract(
+            table[along(slice(n, n + 1))],
+            table[along(slice(-lo, -lo - neg, -1))],
+            out=out[along(slice(0, neg))],
+        )
+        first = max(lo, 0)
+        out[along(slice(neg, None))] = table[along(slice(n - first, n - hi - 1, -1))]
         del table
     return out
+
+
+def folded_box_correlation(image: np.ndarray, lags: Sequence[tuple[int, int]]) -> np.ndarray:
+    """:func:`box_correlation` summed over mirror positions as
+    :func:`colocalize._ccc_profile.fold` sums it, without the unfolded result (float64).
+
+    The window of ``lags`` must be symmetric about the centre. On one axis of size ``n = 2k``
+    (``k = n // 2`` is the zero shift), the fold pairs shifts ``j`` and ``-1 - j``, whose box sums
+    add up to the total plus the sum over ``[j + 1, n - j)``, centred on ``k``; for ``n = 2k + 1``
+    shifts ``j`` and ``-j`` give the total plus the sum over ``[j, n - j)`` (the zero shift once:
+    the total). The central sums are a cumulative sum of ``image[k - d] + image[k + d]``, so each
+    axis costs one pass over half of what is left.
+    """
+    out = image
+    for axis, ((_, hi), n) in enumerate(zip(lags, image.shape)):
+        ndim = out.ndim
+        k = n // 2
+        reach = k - 1 + n % 2  # d = 1 .. reach pairs image[k - d] with image[k + d]
+        shape = list(out.shape)
+        shape[axis] = reach + 1
+        central = np.empty(shape)  # central[d]: sum of image[k - d : k + d + 1] along the axis
+        central[_along(ndim, axis, slice(0, 1))] = out[_along(ndim, axis, slice(k, k + 1))]
+        np.add(
+            np.flip(out[_along(ndim, axis, slice(k - reach, k))], axis=axis),
+            out[_along(ndim, axis, slice(k + 1, k + 1 + reach))],
+            out=central[_along(ndim, axis, slice(1, None))],
+            dtype=np.float64,
+        )
+        _cumsum(central, axis, central)
+        total = out.sum(axis=axis, dtype=np.float64, keepdims=True)
+        shape[axis] = hi + 1
+        folded = np.empty(shape)  # fold index j = 0 .. s_max
+        first = n % 2  # odd: the zero shift is not paired, its box sum is the total
+        folded[_along(ndim, axis, slice(0, first))] = total
+        np.add(
+            np.flip(central[_along(ndim, axis, slice(k - 1 + first - hi, k))], axis=axis),
+            total,
+            out=folded[_along(ndim, axis, slice(first, None))],
+        )
+        out = folded
+    return out
+
+
+def _along(ndim: int, axis: int, index: slice) -> tuple[slice, ...]:
+    """Index ``index`` along ``axis`` of an ``ndim``-dimensional array."""
+    return (slice(None),) * axis + (index,) + (slice(None),) * (ndim - axis - 1)
 
 
 def _cumsum(values: np.ndarray, axis: int, out: np.ndarray) -> None:
     """``np.cumsum(values, axis, out=out)``; plane by plane except on the last axis, because
     numpy's cumsum along an outer axis is several times slower than adding whole planes."""
     if axis == values.ndim - 1:
-        np.cumsum(values, axis=axis, out=out)
+        np.cumsum(values, axis=axis, dtype=out.dtype, out=out)
         return
     src = np.moveaxis(values, axis, 0)
     dst = np.moveaxis(out, axis, 0)
@@ -105,32 +198,28 @@ def contribution_images(
         C0(x) = image0(x) * sum_s G(s) image1(x - s)    (a convolution)
         C1(x) = image1(x) * sum_s G(s) image0(x + s)    (a correlation)
     """
-    import scipy.fft
-
     shape = image0.shape
     before0 = [(hi, -lo) for lo, hi in lags]  # image1(x - s) needs s_max before, -s_min after
     before1 = [(-lo, hi) for lo, hi in lags]
-    fft_shape = tuple(
-        scipy.fft.next_fast_len(n + k - 1, real=True) for n, k in zip(shape, kernel.shape)
-    )
-    kspec = spectrum(kernel.astype(np.float32, copy=False), fft_shape, workers)
+    fft_shape = tuple(fft.next_fast_len(n + k - 1) for n, k in zip(shape, kernel.shape))
+    kspec = fft.rfftn(kernel.astype(np.float32, copy=False), fft_shape, workers)
     ext = np.pad(image1, [(max(a, 0), max(b, 0)) for a, b in before0], mode="reflect")
-    spec = spectrum(ext, fft_shape, workers)
+    spec = fft.rfftn(ext, fft_shape, workers)
     del ext
     spec *= kspec
-    full = scipy.fft.irfftn(spec, s=fft_shape, workers=workers, overwrite_x=True)
+    full = fft.irfftn(spec, fft_shape, workers)
     del spec
     start = [k - 1 for k in kernel.shape]
     conv = full[tuple(slice(s0, s0 + n) for s0, n in zip(start, shape))]
     c0 = (image0 * conv).astype(np.float32)
     del full, conv
     ext = np.pad(image0, [(max(a, 0), max(b, 0)) for a, b in before1], mode="reflect")
-    spec = spectrum(ext, fft_shape, workers)
+    spec = fft.rfftn(ext, fft_shape, workers)
     del ext
     np.conjugate(kspec, out=kspec)
     spec *= kspec
     del kspec
-    full = scipy.fft.irfftn(spec, s=fft_shape, workers=workers, overwrite_x=True)
+    full = fft.irfftn(spec, fft_shape, workers)
     del spec
     c1 = (image1 * full[tuple(slice(0, n) for n in shape)]).astype(np.float32)
     return c0, c1

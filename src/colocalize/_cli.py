@@ -2,6 +2,8 @@
 
 Each sub-command lives in its own ``_cli_*.py`` module with a ``register(subparsers)`` function
 that adds its parser and sets ``func`` (called with the parsed arguments, returning an exit code).
+Only the module of the command being run is imported: the others appear in ``--help`` from
+:data:`COMMANDS` alone, so ``--version`` and ``--help`` load neither numpy nor scipy.
 """
 
 from __future__ import annotations
@@ -11,21 +13,78 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-__all__ = ["main"]
+__all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMAND_MODULES: tuple[str, ...] = (
-    "colocalize._cli_coefficients",
-    "colocalize._cli_threshold",
-    "colocalize._cli_threshold_model",
-    "colocalize._cli_ccc",
-    "colocalize._cli_segment",
-    "colocalize._cli_batch",
-    "colocalize._cli_imagej",
-    "colocalize._cli_puncta",
+# (command, module that registers it, its one-line help as that module gives it), in --help order.
+# tests/test_cli_startup.py checks this table against the modules' own parsers.
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    (
+        "coefficients",
+        "colocalize._cli_coefficients",
+        "colocalization coefficients of every channel pair of a TIFF image",
+    ),
+    (
+        "demo",
+        "colocalize._cli_coefficients",
+        "the main job on the neuron-4Ch sample: tables and figures in --out",
+    ),
+    ("threshold", "colocalize._cli_threshold", "ImageJ's automatic threshold of each channel"),
+    (
+        "threshold-model",
+        "colocalize._cli_threshold_model",
+        "learn background thresholds from expert ranges (fit, predict, evaluate)",
+    ),
+    (
+        "ccc",
+        "colocalize._cli_ccc",
+        "colocalization by cross correlation (distance between two labels)",
+    ),
+    (
+        "objects",
+        "colocalize._cli_puncta",
+        "object-based colocalization of two channels (puncta)",
+    ),
+    ("segment-nuclei", "colocalize._cli_segment", "segment nuclei into a label image"),
+    (
+        "segment-cells",
+        "colocalize._cli_segment",
+        "segment cells or rod-shaped bacteria into a label image",
+    ),
+    ("cytoplasm-rings", "colocalize._cli_segment", "cytoplasm rings around labelled nuclei"),
+    (
+        "translocation",
+        "colocalize._cli_segment",
+        "nuclear/cytoplasmic reporter ratio per cell over time",
+    ),
+    (
+        "batch",
+        "colocalize._cli_batch",
+        "measure every image of a folder tree; tables, summary and errors in --out",
+    ),
+    ("report", "colocalize._cli_batch", "self-contained HTML report of a finished batch"),
+    (
+        "imagej",
+        "colocalize._cli_imagej",
+        "start ImageJ/Fiji with colocalize's commands under Analyze > Colocalization",
+    ),
+    ("doctor", "colocalize._cli_imagej", "report Java, ImageJ/Fiji and PyImageJ status"),
+    (
+        "install-fiji",
+        "colocalize._cli_imagej",
+        "copy colocalize's ImageJ shim and Python-mode scripts into a Fiji.app",
+    ),
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen_command(argv: Sequence[str]) -> str | None:
+    """The sub-command named in ``argv``: its first word that is not an option (the top-level
+    options, ``--version`` and ``--help``, take no value)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser with the full sub-parser of ``command`` (and of the commands its module
+    registers too; every command with ``command="all"``) and a help-only entry for the others."""
     from colocalize import __version__
 
     parser = argparse.ArgumentParser(
@@ -34,14 +93,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"colocalize {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    wanted = {module for name, module, _ in COMMANDS if command in (name, "all")}
+    for name, module, text in COMMANDS:
+        if name in subparsers.choices:  # registered with an earlier command of its module
+            continue
+        if module in wanted:
+            importlib.import_module(module).register(subparsers)
+        else:
+            subparsers.add_parser(name, help=text, add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 for bad input, with a one-line error)."""
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(_chosen_command(argv))
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -8,8 +8,6 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -98,6 +96,8 @@ def _is_number(text: str) -> bool:
 
 
 def _run_coefficients(args: argparse.Namespace) -> int:
+    import numpy as np  # here, not at import: `colocalize coefficients --help` needs no numpy
+
     from colocalize._io import read_image, read_mask_file
     from colocalize._table import coefficient_table
     from colocalize._validation import ColocalizeWarning, channel_index
