@@ -15,6 +15,7 @@ import datetime as _dt
 import hashlib
 import itertools
 import json
+import math
 import multiprocessing
 import numbers
 import os
@@ -41,6 +42,7 @@ from colocalize._batch_commit import (
 from colocalize._batch_inputs import ImageEntry, find_images, read_manifest, read_manual
 from colocalize._batch_worker import (
     ImageTask,
+    ObjectSpec,
     Variant,
     empty_result,
     exit_with_parent,
@@ -95,6 +97,10 @@ class BatchResult:
     removed : tuple of str
         Inputs of the previous run in ``out`` that are not in this one (deleted, or no longer
         selected by the pattern or manifest).
+    objects, objects_summary, objects_conditions : Path or None
+        With ``objects=True``: ``objects.csv`` (one row per object), ``objects_summary.csv``
+        (one row per image x threshold source x channel pair) and ``objects_conditions.csv``
+        (mean, standard error and n per condition); None otherwise.
     """
 
     out: Path
@@ -112,6 +118,9 @@ class BatchResult:
     seconds: float
     n_pixels: int
     removed: tuple[str, ...]
+    objects: Path | None = None
+    objects_summary: Path | None = None
+    objects_conditions: Path | None = None
 
     def read_coefficients(self) -> pd.DataFrame:
         """``coefficients.csv`` as a DataFrame (metadata fields keep their types)."""
@@ -125,6 +134,24 @@ class BatchResult:
         """``errors.csv`` as a DataFrame (columns path, threshold_source, error)."""
         return _read_errors(self.errors)
 
+    def read_objects(self) -> pd.DataFrame:
+        """``objects.csv`` as a DataFrame (needs a batch run with ``objects=True``)."""
+        return _read_csv(_objects_file(self.objects, "objects.csv"))
+
+    def read_objects_summary(self) -> pd.DataFrame:
+        """``objects_summary.csv`` as a DataFrame (needs ``objects=True``)."""
+        return _read_csv(_objects_file(self.objects_summary, "objects_summary.csv"))
+
+    def read_objects_conditions(self) -> pd.DataFrame:
+        """``objects_conditions.csv`` as a DataFrame (needs ``objects=True``)."""
+        return _read_csv(_objects_file(self.objects_conditions, "objects_conditions.csv"))
+
+
+def _objects_file(path: Path | None, name: str) -> Path:
+    if path is None:
+        raise ValueError(f"this batch measured no objects (no {name}); run it with objects=True")
+    return path
+
 
 def _read_errors(path: Path) -> pd.DataFrame:
     import pandas as pd
@@ -136,7 +163,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
     import pandas as pd
 
     table = pd.read_csv(path, keep_default_na=True, na_values=[""])
-    for col in ("channel0", "channel1", "channel2", "warnings", "path", "threshold_source"):
+    text = ("channel0", "channel1", "channel2", "channel", "warnings", "path", "threshold_source")
+    for col in text:
         if col in table.columns:
             table[col] = table[col].astype(object).where(table[col].notna(), "").astype(str)
     return table
@@ -160,6 +188,13 @@ def batch(
     saturated: bool = False,
     triples: bool = False,
     rank_coefficients: bool = True,
+    objects: bool = False,
+    object_pairs: Sequence[Sequence[str | int]] | None = None,
+    object_method: str | None = None,
+    min_overlap: float = 0.0,
+    max_distance: float | None = None,
+    randomizations: int = 0,
+    seed: int = 0,
     workers: int | None = None,
     scheduler: str | None = None,
     client: Any = None,
@@ -244,6 +279,27 @@ def batch(
     exclude_zero_zero, saturated, triples, rank_coefficients
         As in :func:`colocalize.coefficient_table` (``saturated=True`` drops pixels at the
         dtype maximum).
+    objects : bool, optional
+        Also measure object-based colocalization (:func:`colocalize.object_colocalization`) and
+        write ``objects.csv``, ``objects_summary.csv`` and ``objects_conditions.csv`` (see
+        Notes). Default False.
+    object_pairs : sequence of (channel, channel), optional
+        The channel pairs of the objects, by name or index (default: the pairs of the
+        coefficients, every pair of ``channels``).
+    object_method : str, optional
+        The auto-threshold method that finds every channel's objects (source named by the
+        method). Default: the threshold sources of the batch that threshold each channel
+        (``thresholds``, ``model``, each ``method`` but ``"costes"``), or ``"Otsu"`` when
+        there is none.
+    min_overlap, max_distance : float, optional
+        As in :func:`colocalize.object_colocalization` (``max_distance`` in the image's
+        calibrated units).
+    randomizations : int, optional
+        Random placements of the objects per image and pair for the DiAna-style test (default
+        0: no test).
+    seed : int, optional
+        Seed of the randomizations; with the image's path and the pair it seeds each image, so
+        the p-values do not depend on the workers or the order images are measured in.
     workers : int, optional
         Local worker processes (default: the CPU count, at most the number of images; 1 runs
         in this process). Ignored with ``scheduler`` or ``client``.
@@ -281,6 +337,16 @@ def batch(
 
     Standard errors are over the rows of a group (images, or objects with labels), the seed
     paper's Table 1 convention of one value per image.
+
+    Objects. Each channel's objects are its pixels above the source's threshold (manual and
+    model: the background threshold of the channel, in the image's units; a method: computed
+    per channel inside the mask), inside the batch's mask; ``labels`` of a manifest are not
+    used for objects. ``objects.csv`` has ``path``, the metadata fields, ``threshold_source``,
+    ``channel0``/``channel1`` (the pair), ``channel`` (the object's channel) and the columns of
+    :meth:`colocalize.ObjectColocalization.object_table`; ``objects_summary.csv`` those of
+    :meth:`~colocalize.ObjectColocalization.summary_table` (suffix 0 for ``channel0``'s objects,
+    1 for ``channel1``'s) with ``warnings``; ``objects_conditions.csv`` summarises every numeric
+    column of ``objects_summary.csv`` per ``group_by`` + source + pair as ``summary.csv`` does.
 
     References
     ----------
@@ -326,6 +392,12 @@ def batch(
     groups = _group_fields(group_by, fields, replicate)
 
     sources, manual = _sources(thresholds, model, method, entries, root_path)
+    object_spec = (
+        _object_spec(
+            sources, object_pairs, object_method, min_overlap, max_distance, randomizations, seed
+        )
+        if objects else None
+    )
     options = {
         "channels": tuple(str(c) for c in channels) if channels else None,
         "mask_channel": None if mask_channel is None else str(mask_channel),
@@ -334,6 +406,7 @@ def batch(
         "saturated": bool(saturated),
         "triples": bool(triples),
         "rank_coefficients": bool(rank_coefficients),
+        "objects": object_spec,
     }
     tasks = [_task(e, sources, manual, options) for e in entries]
     out_path.mkdir(parents=True, exist_ok=True)
@@ -390,7 +463,7 @@ def batch(
                 "manifest": None if manifest is None else str(Path(manifest).resolve()),
                 "thresholds": None if thresholds is None else str(Path(thresholds).resolve()),
                 "model": _model_description(model), "method": _as_list(method),
-                **{k: list(v) if isinstance(v, tuple) else v for k, v in options.items()},
+                **{k: _parameter(v) for k, v in options.items()},
                 "group_by": groups, "replicate": replicate,
                 "workers": workers,
                 "scheduler": scheduler or (None if client is None else "dask client"),
@@ -404,6 +477,64 @@ def batch(
 
 
 # ---------------------------------------------------------------- inputs
+
+
+def _parameter(value: Any) -> Any:
+    """An option as JSON: tuples as lists, the object options as a dict."""
+    if isinstance(value, ObjectSpec):
+        return {k: _parameter(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, tuple):
+        return [_parameter(v) for v in value]
+    return value
+
+
+def _object_spec(
+    sources: list[Variant],
+    pairs: Sequence[Sequence[str | int]] | None,
+    method: str | None,
+    min_overlap: float,
+    max_distance: float | None,
+    randomizations: int,
+    seed: int,
+) -> ObjectSpec:
+    """The object options of a batch, checked up front (not once per image)."""
+    from colocalize._threshold import resolve_method
+
+    checked = []
+    for pair in pairs or ():
+        if isinstance(pair, (str, bytes)) or len(pair) != 2:
+            raise ValueError(
+                f"object_pairs must be pairs of channels (name or index), got {pair!r}; e.g. "
+                f"[('red', 'green')] (CLI: --object-pairs red:green)"
+            )
+        checked.append((str(pair[0]), str(pair[1])))
+    own = resolve_method(method, name="object_method") if method else ""
+    names = tuple(s.name for s in sources if s.kind in ("manual", "model") or (
+        s.kind == "method" and s.method != "costes"))
+    if not own and not names:
+        own = "Otsu"
+    try:
+        min_overlap = float(min_overlap)
+    except (TypeError, ValueError):
+        min_overlap = math.nan
+    if not 0.0 <= min_overlap < 1.0:
+        raise ValueError(f"min_overlap must be a fraction in [0, 1), got {min_overlap!r}")
+    if max_distance is not None:
+        distance = float(max_distance)
+        if not (math.isfinite(distance) and distance >= 0):
+            raise ValueError(
+                f"max_distance must be a number >= 0 in the images' calibrated units, got "
+                f"{max_distance!r}; omit it for no distance criterion"
+            )
+        max_distance = distance
+    for name, value in (("randomizations", randomizations), ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return ObjectSpec(
+        pairs=tuple(checked), sources=() if own else names, method=own,
+        min_overlap=min_overlap, max_distance=max_distance,
+        randomizations=int(randomizations), seed=int(seed),
+    )
 
 
 def _as_list(method: str | Sequence[str] | None) -> list[str]:
@@ -810,6 +941,8 @@ def _write_outputs(
     from colocalize import __version__
 
     rows: list[dict[str, Any]] = []
+    object_rows: list[dict[str, Any]] = []
+    object_summary: list[dict[str, Any]] = []
     errors: list[dict[str, str]] = []
     for entry in entries:
         res = results.get(entry.relpath)
@@ -819,6 +952,10 @@ def _write_outputs(
         warn = "; ".join(res.get("warnings", []))
         for row in res["rows"]:
             rows.append({"path": entry.relpath, **meta, **row, "warnings": warn})
+        for row in res.get("objects", []):
+            object_rows.append({"path": entry.relpath, **meta, **row})
+        for row in res.get("object_summary", []):
+            object_summary.append({"path": entry.relpath, **meta, **row, "warnings": warn})
         for source, message in res["errors"]:
             errors.append({"path": entry.relpath, "threshold_source": source, "error": message})
     table = _coefficient_frame(rows, fields)
@@ -830,6 +967,14 @@ def _write_outputs(
         "summary.csv": lambda tmp: summary.to_csv(tmp, index=False),
         "errors.csv": lambda tmp: error_table.to_csv(tmp, index=False),
     }
+    with_objects = parameters.get("objects") is not None
+    if with_objects:
+        objects = _object_frame(object_rows, fields, ["channel"])
+        per_image = _object_frame(object_summary, fields, [])
+        conditions = _object_conditions(per_image, fields, groups)
+        writers["objects.csv"] = lambda tmp: objects.to_csv(tmp, index=False)
+        writers["objects_summary.csv"] = lambda tmp: per_image.to_csv(tmp, index=False)
+        writers["objects_conditions.csv"] = lambda tmp: conditions.to_csv(tmp, index=False)
     try:
         import pyarrow  # noqa: F401
     except ImportError:
@@ -883,6 +1028,13 @@ def _write_outputs(
         n_images=len(entries), n_computed=counts["n_computed"], n_resumed=counts["n_resumed"],
         n_failed=len(failed), n_rows=len(table), seconds=seconds, n_pixels=counts["n_pixels"],
         removed=tuple(r["path"] for r in removed),
+        **{
+            key: out / f"{name}.csv" if with_objects else None
+            for key, name in (
+                ("objects", "objects"), ("objects_summary", "objects_summary"),
+                ("objects_conditions", "objects_conditions"),
+            )
+        },
     )
 
 
@@ -913,6 +1065,30 @@ def _coefficient_frame(rows: list[dict[str, Any]], fields: list[str]) -> pd.Data
     for col in ("n_pixels", "triple_n_pixels", *(["label"] if has_label else [])):
         table[col] = table[col].astype("Int64")
     return table
+
+
+def _object_frame(rows: list[dict[str, Any]], fields: list[str], lead: list[str]) -> pd.DataFrame:
+    """Object rows (or per-image object summaries) with the key columns first."""
+    import pandas as pd
+
+    keys = ["path", *fields, "threshold_source", "channel0", "channel1", *lead]
+    rest: dict[str, None] = {}
+    for row in rows:
+        rest.update(dict.fromkeys(k for k in row if k not in keys))
+    table = pd.DataFrame(rows, columns=[*keys, *rest])
+    for field in fields:
+        table[field] = _typed(table[field])
+    return table
+
+
+def _object_conditions(
+    per_image: pd.DataFrame, fields: list[str], groups: list[str]
+) -> pd.DataFrame:
+    """Mean, standard error and n of every numeric object summary per condition and pair."""
+    keys = {"path", *fields, "min_overlap", "max_distance", "randomizations"}
+    numeric = [c for c in per_image.columns if c not in keys and per_image[c].dtype.kind in "biuf"]
+    summary = summarize(per_image.assign(channel2=""), group_by=groups, coefficients=numeric)
+    return summary.drop(columns="channel2")
 
 
 def _typed(column: pd.Series) -> pd.Series:

@@ -52,6 +52,7 @@ LOCK = ".lock"
 OUTPUT_NAMES = (
     "coefficients.csv", "summary.csv", "errors.csv", "provenance.json",
     "coefficients.parquet", "summary.parquet",
+    "objects.csv", "objects_summary.csv", "objects_conditions.csv",
 )
 # A lock file still empty after this long belongs to a process killed while creating it.
 _EMPTY_LOCK_SECONDS = 10.0
