@@ -26,6 +26,7 @@ import numpy as np
 from colocalize._validation import channel_index
 
 __all__ = [
+    "WORKER_MODULES",
     "ImageTask",
     "ObjectSpec",
     "Variant",
@@ -36,6 +37,13 @@ __all__ = [
     "process_image",
     "sha256_file",
 ]
+
+# What process_image imports, directly or lazily: the fork server of a local batch imports
+# these once so that its workers start warm (an absent optional module is skipped).
+WORKER_MODULES = (
+    "colocalize._batch_worker", "pandas", "tifffile", "imagecodecs", "scipy.ndimage",
+    "scipy.sparse", "scipy.spatial",
+)
 
 # The threshold sources whose thresholds remove the background (apply_threshold, seed paper);
 # the others gate pixels inside the coefficients (Coloc 2 convention).
