@@ -618,3 +618,26 @@ def test_cli_batch_objects(puncta, tmp_path: Path, capsys: pytest.CaptureFixture
               "--objects", "--object-pairs", "a-b"])
     assert exit_info.value.code == 2
     assert "joined by ':'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_scheduler_on_a_local_process_cluster(puncta, tmp_path: Path) -> None:
+    """``--scheduler`` on a LocalCluster of 2 worker processes writes the local run's outputs."""
+    distributed = pytest.importorskip("distributed")
+    root, _ = puncta
+    args = ["batch", str(root), "--pattern", PUNCTA, "--method", "Otsu", "Li", "--objects",
+            "--randomizations", "3", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "local"), "--workers", "2"]) == 0
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        code = main([*args, "--out", str(tmp_path / "dask"), "--scheduler",
+                     cluster.scheduler_address])
+    assert code == 0
+    record = json.loads((tmp_path / "local" / "outputs.json").read_text())
+    names = [n for n in record["files"] if n != "provenance.json"]
+    assert {"objects.csv", "coefficients.csv", "objects_conditions.csv"} <= set(names)
+    for name in names:
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+    prov = json.loads((tmp_path / "dask" / "provenance.json").read_text())
+    assert prov["parameters"]["scheduler"] == cluster.scheduler_address
