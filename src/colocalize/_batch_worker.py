@@ -35,6 +35,7 @@ __all__ = [
     "load_channels",
     "process_alive",
     "process_image",
+    "process_images",
     "sha256_file",
 ]
 
@@ -405,6 +406,11 @@ def process_image(task: ImageTask) -> dict[str, Any]:
     result["warnings"] = seen
     result["seconds"] = time.perf_counter() - start
     return _jsonable(result)
+
+
+def process_images(tasks: list[ImageTask]) -> list[dict[str, Any]]:
+    """:func:`process_image` of each task (one Dask task for a few images)."""
+    return [process_image(task) for task in tasks]
 
 
 def _describe(exc: BaseException) -> str:
