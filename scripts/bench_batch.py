@@ -5,8 +5,10 @@ Generates a repository in the seed paper's layout (organelle x time x series, th
 on local worker processes, back to back ``--repeat`` times (the machine may be shared: the
 spread of the ratios says how much), and, when dask.distributed is installed, on a LocalCluster
 of worker processes. Prints images/s and Mpx/s (pixels per channel) of each run, the load
-average before it, the ratio of every serial/parallel pair and their spread, and checks that
-every run gives the same table. Times are wall times of the whole ``batch`` call: they include
+average before it, the CPU time per image and how many cores were busy measuring images (on a
+shared machine the second says whether the workers got the CPU they asked for), the ratio of
+every serial/parallel pair and their spread, and checks that every run gives the same table.
+Times are wall times of the whole ``batch`` call: they include
 starting the worker processes and writing the outputs.
 
     .venv/bin/python scripts/bench_batch.py [--images 216] [--size 512] [--workers 2] [--repeat 3]
@@ -15,6 +17,7 @@ starting the worker processes and writing the outputs.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import tempfile
@@ -37,10 +40,13 @@ def run(root: Path, out: Path, label: str, **kwargs) -> tuple[colocalize.BatchRe
     )
     seconds = time.perf_counter() - start
     mpx = result.n_pixels / 1e6
+    # CPU time of every image, in whatever process measured it (kept in the part files)
+    cpu = sum(json.loads(p.read_text())["cpu_seconds"] for p in (out / ".parts").glob("*.json"))
     print(
         f"{label:<30} {result.n_computed:5d} images {seconds:7.2f} s "
         f"{result.n_computed / seconds:7.1f} images/s {mpx / seconds:7.2f} Mpx/s  "
-        f"(load before {load:.1f})",
+        f"CPU {1e3 * cpu / result.n_computed:5.1f} ms/image, {cpu / seconds:4.2f} cores busy "
+        f"measuring (load before {load:.1f})",
         flush=True,
     )
     return result, seconds
@@ -78,7 +84,7 @@ def main() -> None:
               f"{os.cpu_count()} CPUs", flush=True)
         ratios = []
         reference = None
-        for k in range(args.repeat):
+        for _ in range(args.repeat):
             serial, t_serial = run(root, Path(tmp) / "serial", "serial (workers=1)",
                                    workers=1, method=method)
             parallel, t_par = run(root, Path(tmp) / "processes",
@@ -92,10 +98,16 @@ def main() -> None:
         if args.no_dask:
             return
         try:
+            import dask
             from distributed import Client, LocalCluster
         except ImportError:
             print("dask.distributed not installed: no cluster run")
             return
+        # dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536, which freezes glibc's thresholds:
+        # every array is mapped and unmapped, 3x the CPU per image (docs/batch.md, Scale)
+        dask.config.set({"distributed.nanny.pre-spawn-environ": {
+            "MALLOC_TRIM_THRESHOLD_": 128 << 20, "MALLOC_MMAP_THRESHOLD_": 64 << 20,
+        }})
         start = time.perf_counter()
         with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                           dashboard_address=None) as cluster, Client(cluster) as client:

@@ -46,7 +46,7 @@ from colocalize._batch_worker import (
     ObjectSpec,
     Variant,
     empty_result,
-    exit_with_parent,
+    init_worker,
     process_image,
     process_images,
     sha256_file,
@@ -823,9 +823,10 @@ def _mp_context() -> Any:
 
 
 def _pool(n: int) -> ProcessPoolExecutor:
-    """``n`` worker processes that end when this process dies (even by ``kill -9``)."""
+    """``n`` worker processes that end when this process dies (even by ``kill -9``) and keep
+    freed arrays for the next image (see :func:`colocalize._batch_worker.keep_freed_memory`)."""
     return ProcessPoolExecutor(
-        max_workers=n, mp_context=_mp_context(), initializer=exit_with_parent,
+        max_workers=n, mp_context=_mp_context(), initializer=init_worker,
         initargs=(os.getpid(),),
     )
 

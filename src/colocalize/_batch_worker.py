@@ -32,6 +32,8 @@ __all__ = [
     "Variant",
     "empty_result",
     "exit_with_parent",
+    "init_worker",
+    "keep_freed_memory",
     "load_channels",
     "process_alive",
     "process_image",
@@ -152,6 +154,40 @@ def exit_with_parent(main_pid: int, *, poll: float = 0.25) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, name="colocalize-watch-parent", daemon=True).start()
+
+
+# glibc mallopt parameters, and the values a worker uses: arrays up to 64 MiB come from the heap
+# and up to 128 MiB of freed heap is kept for the next image.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_TRIM_THRESHOLD, _MMAP_THRESHOLD = 128 << 20, 64 << 20
+
+
+def keep_freed_memory() -> bool:
+    """Let this process's allocator reuse freed arrays instead of returning them (glibc only).
+
+    A fresh process starts with glibc's default thresholds: the arrays of each image (a few
+    MiB each) are mapped from the system and unmapped when freed, so the next image faults
+    every page in again. On 512 x 512 x 3 images that is 220,000 page faults and about 30%
+    more CPU per image than in a process whose thresholds have grown; on Dask workers, whose
+    nanny sets ``MALLOC_TRIM_THRESHOLD_`` (which freezes the thresholds), it is 3x. Returns
+    whether the thresholds were set (False off glibc).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        return bool(
+            libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+            and libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
+        )
+    except (OSError, AttributeError):
+        return False
+
+
+def init_worker(main_pid: int) -> None:
+    """Pool initializer: end with the batch's main process, and keep freed arrays for reuse."""
+    exit_with_parent(main_pid)
+    keep_freed_memory()
 
 
 def load_channels(
@@ -355,6 +391,7 @@ def empty_result(relpath: str) -> dict[str, Any]:
         "relpath": relpath, "sha256": "", "size": -1, "mtime_ns": -1, "n_pixels": 0,
         "mask_sha256": "", "labels_sha256": "", "rows": [], "objects": [],
         "object_summary": [], "errors": [], "warnings": [], "seconds": 0.0,
+        "cpu_seconds": 0.0,
     }
 
 
@@ -363,11 +400,12 @@ def process_image(task: ImageTask) -> dict[str, Any]:
 
     Returns a JSON-able dict: ``relpath``, ``sha256``, ``size``, ``mtime_ns``,
     ``mask_sha256`` and ``labels_sha256`` (empty without those files), ``n_pixels`` (pixels per
-    channel), ``seconds``, ``rows`` (coefficient rows of every variant), ``objects`` and
+    channel), ``seconds`` and ``cpu_seconds`` (wall and CPU time of this process), ``rows``
+    (coefficient rows of every variant), ``objects`` and
     ``object_summary`` (rows per object and per pair, with ``task.objects``),
     ``errors`` (list of ``[variant, message]``) and ``warnings`` (messages).
     """
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     result = empty_result(task.relpath)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -405,6 +443,7 @@ def process_image(task: ImageTask) -> dict[str, Any]:
             seen.append(text)
     result["warnings"] = seen
     result["seconds"] = time.perf_counter() - start
+    result["cpu_seconds"] = time.process_time() - cpu_start
     return _jsonable(result)
 
 
