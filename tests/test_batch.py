@@ -641,3 +641,27 @@ def test_scheduler_on_a_local_process_cluster(puncta, tmp_path: Path) -> None:
         assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
     prov = json.loads((tmp_path / "dask" / "provenance.json").read_text())
     assert prov["parameters"]["scheduler"] == cluster.scheduler_address
+
+
+def test_pool_workers_reuse_freed_arrays(tmp_path: Path) -> None:
+    """A fresh worker used to fault every page of every array in again (~2300 faults/image)."""
+    import resource
+
+    from colocalize._batch import _pool
+    from colocalize._batch_worker import ImageTask, Variant, process_images
+
+    image = np.random.default_rng(0).integers(0, 255, (3, 512, 512), dtype=np.uint8)
+    colocalize.write_image(tmp_path / "x.tif", image, axes="CYX")
+    task = ImageTask(
+        path=str(tmp_path / "x.tif"), relpath="x.tif", metadata=(),
+        variants=(Variant("Otsu", "method", method="Otsu"),),
+    )
+    pool = _pool(1)
+    try:
+        assert not pool.submit(process_images, [task] * 3).result()[0]["errors"]
+        before = pool.submit(resource.getrusage, resource.RUSAGE_SELF).result().ru_minflt
+        pool.submit(process_images, [task] * 5).result()
+        after = pool.submit(resource.getrusage, resource.RUSAGE_SELF).result().ru_minflt
+    finally:
+        pool.shutdown()
+    assert (after - before) / 5 < 800
