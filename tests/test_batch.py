@@ -665,3 +665,24 @@ def test_pool_workers_reuse_freed_arrays(tmp_path: Path) -> None:
     finally:
         pool.shutdown()
     assert (after - before) / 5 < 800
+
+
+def test_dask_task_failure_reports_each_image(
+    repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Images go to Dask in chunks: a chunk that fails names every one of its images."""
+    distributed = pytest.importorskip("distributed")
+    from colocalize import _batch
+
+    def lost(chunk):
+        raise RuntimeError(f"worker lost with {len(chunk)} images")
+
+    monkeypatch.setattr(_batch, "process_images", lost)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        result = colocalize.batch(repository[0], pattern=PATTERN, out=tmp_path, client=client)
+    errors = result.read_errors()
+    assert result.n_failed == result.n_images == len(errors) == 13
+    assert errors["error"].str.match(r"RuntimeError: worker lost with [1-8] images").all()
+    assert result.read_coefficients().empty
