@@ -1,19 +1,25 @@
-"""Throughput of ``colocalize.batch``: serial vs local processes (vs a Dask LocalCluster).
+"""Throughput of ``colocalize.batch``: serial vs local processes vs a Dask LocalCluster.
 
 Generates a repository in the seed paper's layout (organelle x time x series, three-channel
-8-bit images), then measures the same batch serially (``workers=1``), on local processes
-and, when dask.distributed is installed, on a LocalCluster of worker processes (twice: the
-second run has warm workers). Prints images/s and Mpx/s (pixels per channel) for each, and
-checks that all runs give the same table. Times include starting the worker processes (about
-1-2 s on a small machine), which dominates small batches.
+8-bit images, 512 x 512 by default), then measures the same batch serially (``workers=1``) and
+on local worker processes, back to back ``--repeat`` times (the machine may be shared: the
+spread of the ratios says how much), and, when dask.distributed is installed, on a LocalCluster
+of worker processes. Prints images/s and Mpx/s (pixels per channel) of each run, the load
+average before it, the CPU time per image and how many cores were busy measuring images (on a
+shared machine the second says whether the workers got the CPU they asked for), the ratio of
+every serial/parallel pair and their spread, and checks that every run gives the same table.
+Times are wall times of the whole ``batch`` call: they include
+starting the worker processes and writing the outputs.
 
-    .venv/bin/python scripts/bench_batch.py [--images 216] [--size 256] [--workers 2]
+    .venv/bin/python scripts/bench_batch.py [--images 216] [--size 512] [--workers 2] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -27,23 +33,41 @@ PATTERN = "{organelle}/{time}min/series{series}/*.tif"
 
 
 def run(root: Path, out: Path, label: str, **kwargs) -> tuple[colocalize.BatchResult, float]:
+    load = os.getloadavg()[0]
     start = time.perf_counter()
-    result = colocalize.batch(root, pattern=PATTERN, out=out, progress=False, **kwargs)
+    result = colocalize.batch(
+        root, pattern=PATTERN, out=out, progress=False, resume=False, **kwargs
+    )
     seconds = time.perf_counter() - start
     mpx = result.n_pixels / 1e6
+    # CPU time of every image, in whatever process measured it (kept in the part files)
+    cpu = sum(json.loads(p.read_text())["cpu_seconds"] for p in (out / ".parts").glob("*.json"))
     print(
-        f"{label:<28} {result.n_computed:5d} images {seconds:8.2f} s "
-        f"{result.n_computed / seconds:8.1f} images/s {mpx / seconds:8.2f} Mpx/s"
+        f"{label:<30} {result.n_computed:5d} images {seconds:7.2f} s "
+        f"{result.n_computed / seconds:7.1f} images/s {mpx / seconds:7.2f} Mpx/s  "
+        f"CPU {1e3 * cpu / result.n_computed:5.1f} ms/image, {cpu / seconds:4.2f} cores busy "
+        f"measuring (load before {load:.1f})",
+        flush=True,
     )
     return result, seconds
+
+
+def spread(name: str, ratios: list[float]) -> None:
+    print(
+        f"speed-up {name}: median {statistics.median(ratios):.2f}x, min {min(ratios):.2f}x, "
+        f"max {max(ratios):.2f}x over {len(ratios)} back-to-back pairs "
+        f"({', '.join(f'{r:.2f}' for r in ratios)})"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=216, help="at least this many images")
-    parser.add_argument("--size", type=int, default=256, help="image side (pixels)")
+    parser.add_argument("--size", type=int, default=512, help="image side (pixels)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--repeat", type=int, default=3, help="serial/parallel pairs")
     parser.add_argument("--method", default="Otsu", help="threshold source ('none' for none)")
+    parser.add_argument("--no-dask", action="store_true", help="skip the LocalCluster runs")
     args = parser.parse_args()
 
     organelles, times = ("er", "golgi", "lysosome"), (0, 5, 15, 30, 60, 120)
@@ -57,31 +81,48 @@ def main() -> None:
         n = sum(1 for _ in root.rglob("*.tif"))
         print(f"generated {n} images of 3 x {args.size} x {args.size} uint8 in "
               f"{time.perf_counter() - start:.1f} s; threshold source {args.method}; "
-              f"{os.cpu_count()} CPUs")
-        serial, t_serial = run(root, Path(tmp) / "serial", "serial (workers=1)",
-                               workers=1, method=method)
-        parallel, t_par = run(root, Path(tmp) / "processes", f"processes (workers={args.workers})",
-                              workers=args.workers, method=method)
-        pd.testing.assert_frame_equal(serial.read_coefficients(), parallel.read_coefficients())
-        print(f"speed-up processes / serial: {t_serial / t_par:.2f}x")
-        resumed, _ = run(root, Path(tmp) / "processes", "rerun (all resumed)",
-                     workers=args.workers, method=method)
-        assert resumed.n_resumed == n
+              f"{os.cpu_count()} CPUs", flush=True)
+        ratios = []
+        reference = None
+        for _ in range(args.repeat):
+            serial, t_serial = run(root, Path(tmp) / "serial", "serial (workers=1)",
+                                   workers=1, method=method)
+            parallel, t_par = run(root, Path(tmp) / "processes",
+                                  f"processes (workers={args.workers})",
+                                  workers=args.workers, method=method)
+            ratios.append(t_serial / t_par)
+            reference = serial.read_coefficients() if reference is None else reference
+            pd.testing.assert_frame_equal(reference, serial.read_coefficients())
+            pd.testing.assert_frame_equal(reference, parallel.read_coefficients())
+        spread(f"processes ({args.workers}) / serial", ratios)
+        if args.no_dask:
+            return
         try:
+            import dask
             from distributed import Client, LocalCluster
         except ImportError:
             print("dask.distributed not installed: no cluster run")
             return
+        # dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536, which freezes glibc's thresholds:
+        # every array is mapped and unmapped, 3x the CPU per image (docs/batch.md, Scale)
+        dask.config.set({"distributed.nanny.pre-spawn-environ": {
+            "MALLOC_TRIM_THRESHOLD_": 128 << 20, "MALLOC_MMAP_THRESHOLD_": 64 << 20,
+        }})
+        start = time.perf_counter()
         with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                           dashboard_address=None) as cluster, Client(cluster) as client:
+            print(f"LocalCluster ({args.workers} worker processes) up in "
+                  f"{time.perf_counter() - start:.1f} s", flush=True)
             on_dask, t_dask = run(root, Path(tmp) / "dask",
-                                  f"dask LocalCluster ({args.workers} procs)",
-                                  client=client, method=method)
+                                  f"dask LocalCluster ({args.workers} procs)", client=client,
+                                  method=method)
             # the same cluster again: workers have imported everything (steady throughput)
             run(root, Path(tmp) / "dask-warm", "dask, warm workers", client=client,
                 method=method)
-        pd.testing.assert_frame_equal(serial.read_coefficients(), on_dask.read_coefficients())
-        print(f"speed-up dask / serial: {t_serial / t_dask:.2f}x")
+        pd.testing.assert_frame_equal(reference, on_dask.read_coefficients())
+        _, t_serial = run(root, Path(tmp) / "serial", "serial (workers=1)", workers=1,
+                          method=method)
+        print(f"speed-up dask / serial (cluster start not counted): {t_serial / t_dask:.2f}x")
 
 
 if __name__ == "__main__":

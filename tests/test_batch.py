@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import colocalize
 from colocalize._batch import summarize
 from colocalize._batch_inputs import parse_pattern
-from colocalize._batch_synthetic import make_repository
+from colocalize._batch_synthetic import make_puncta_repository, make_repository
 from colocalize._cli import main
 from colocalize._output import write_atomic
 
@@ -468,3 +468,221 @@ def test_a_dying_worker_is_reported_and_replaced(repository, tmp_path: Path) -> 
     assert by_path["bad.tif"]["errors"]
     assert by_path["good.tif"]["errors"] == []
     assert len(by_path["good.tif"]["rows"]) == 3
+
+
+# ---------------------------------------------------------------- objects
+
+PUNCTA = "{condition}/series{series}.tif"
+
+
+@pytest.fixture(scope="module")
+def puncta(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, float]]:
+    root = tmp_path_factory.mktemp("puncta")
+    return root, make_puncta_repository(root)
+
+
+def test_objects_known_answer(puncta, tmp_path: Path) -> None:
+    root, distance = puncta
+    result = colocalize.batch(
+        root, pattern=PUNCTA, out=tmp_path, workers=1, objects=True, max_distance=2.0,
+        randomizations=9, seed=3,
+    )
+    assert result.n_failed == 0
+    objects = result.read_objects()
+    # 4 x 4 discs per channel, both channels, 2 images per condition
+    assert len(objects) == 2 * 16 * 2 * 2
+    assert set(objects.columns[:7]) == {
+        "path", "condition", "series", "threshold_source", "channel0", "channel1", "channel"
+    }
+    assert (objects["n_pixels"] == 29).all()  # a disc of radius 3
+    for condition, expected in distance.items():
+        rows = objects[objects["condition"] == condition]
+        np.testing.assert_allclose(rows["nearest_distance"], expected, atol=1e-9)
+        assert (rows["overlapping"] == (condition == "together")).all()
+        assert (rows["near"] == (condition == "together")).all()
+    per_image = result.read_objects_summary().set_index("path")
+    assert len(per_image) == 4
+    assert (per_image["threshold_source"] == "Otsu").all()  # no source: Otsu
+    assert (per_image[["n_objects0", "n_objects1"]] == 16).all(axis=None)
+    together = per_image[per_image["condition"] == "together"]
+    apart = per_image[per_image["condition"] == "apart"]
+    assert (together["fraction_overlapping0"] == 1.0).all()
+    assert (apart["fraction_overlapping0"] == 0.0).all()
+    # every centre in the other channel's objects: no random placement does as well
+    np.testing.assert_allclose(together[["p_centre0", "p_centre1"]], 1 / 10)
+    np.testing.assert_allclose(apart[["p_centre0", "p_centre1"]], 1.0)
+    conditions = result.read_objects_conditions().set_index("condition")
+    assert (conditions["n_images"] == 2).all()
+    assert conditions.loc["apart", "mean_distance0_mean"] == pytest.approx(distance["apart"])
+    assert conditions.loc["together", "fraction_near1_mean"] == 1.0
+    assert conditions.loc["together", "fraction_near1_n"] == 2
+    assert conditions.loc["apart", "mean_distance0_sem"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_objects_follow_the_threshold_sources(puncta, tmp_path: Path) -> None:
+    root, _ = puncta
+    csv = tmp_path / "manual.csv"
+    rows = [f"{f.relative_to(root).as_posix()},{c},150" for f in root.rglob("*.tif") for c in "ab"]
+    csv.write_text("image,channel,threshold\n" + "\n".join(rows) + "\n")
+    result = colocalize.batch(
+        root, pattern=PUNCTA, out=tmp_path / "out", workers=1, objects=True,
+        thresholds=csv, method=["Li", "costes"], object_pairs=[("b", 0)],
+    )
+    summary = result.read_objects_summary()
+    # costes is a regression threshold of a pair, not a foreground: no objects from it
+    assert sorted(set(summary["threshold_source"])) == ["Li", "manual"]
+    assert (summary[summary["threshold_source"] == "manual"]["threshold0"] == 150).all()
+    assert set(zip(summary["channel0"], summary["channel1"])) == {("b", "a")}
+    own = colocalize.batch(
+        root, pattern=PUNCTA, out=tmp_path / "own", workers=1, objects=True,
+        method="Li", object_method="Huang",
+    )
+    assert set(own.read_objects_summary()["threshold_source"]) == {"Huang"}
+
+
+def test_objects_resume_and_rerun_when_options_change(puncta, tmp_path: Path) -> None:
+    root, _ = puncta
+    out = tmp_path / "out"
+    first = colocalize.batch(root, pattern=PUNCTA, out=out, workers=1, objects=True,
+                             randomizations=4)
+    tables = {p.name: p.read_bytes() for p in (first.objects, first.objects_summary)}
+    again = colocalize.batch(root, pattern=PUNCTA, out=out, workers=1, objects=True,
+                             randomizations=4)
+    assert (again.n_resumed, again.n_computed) == (4, 0)
+    # p-values seeded per image: resumed and measured rows are the same bytes
+    assert {p.name: p.read_bytes() for p in (again.objects, again.objects_summary)} == tables
+    changed = colocalize.batch(root, pattern=PUNCTA, out=out, workers=1, objects=True,
+                               randomizations=4, max_distance=1.0)
+    assert (changed.n_resumed, changed.n_computed) == (0, 4)
+    assert (changed.read_objects()["near"].notna()).all()
+    # a run without objects removes the object tables of the previous one
+    plain = colocalize.batch(root, pattern=PUNCTA, out=out, workers=1)
+    assert plain.objects is None
+    assert not (out / "objects.csv").exists()
+    with pytest.raises(ValueError, match="objects=True"):
+        plain.read_objects()
+
+
+def test_objects_workers_match_serial(puncta, tmp_path: Path) -> None:
+    root, _ = puncta
+    options = {"objects": True, "randomizations": 3, "seed": 1}
+    serial = colocalize.batch(root, pattern=PUNCTA, out=tmp_path / "1", workers=1, **options)
+    parallel = colocalize.batch(root, pattern=PUNCTA, out=tmp_path / "2", workers=2, **options)
+    for name in ("objects.csv", "objects_summary.csv", "objects_conditions.csv"):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes()
+    assert serial.n_computed == parallel.n_computed == 4
+
+
+def test_object_failures_go_to_errors(puncta, tmp_path: Path) -> None:
+    root, _ = puncta
+    result = colocalize.batch(root, pattern=PUNCTA, out=tmp_path, workers=1, objects=True,
+                              object_pairs=[("a", "c")])
+    assert result.n_failed == 4
+    errors = result.read_errors()
+    assert errors["error"].str.contains("objects: ValueError: .*'c'.*names \\['a', 'b'\\]").all()
+    assert len(result.read_coefficients()) == 4  # the coefficients are still measured
+    assert result.read_objects().empty
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"object_pairs": ["ab"]}, "object_pairs must be pairs"),
+        ({"object_method": "Otsoo"}, "Otsoo"),
+        ({"min_overlap": 1.0}, "min_overlap must be a fraction in \\[0, 1\\), got 1.0"),
+        ({"max_distance": -1}, "max_distance must be a number >= 0.*got -1"),
+        ({"randomizations": 2.5}, "randomizations must be an integer >= 0, got 2.5"),
+        ({"seed": -1}, "seed must be an integer >= 0, got -1"),
+    ],
+)
+def test_object_options_checked_up_front(puncta, tmp_path: Path, kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        colocalize.batch(puncta[0], pattern=PUNCTA, out=tmp_path / "out", objects=True, **kwargs)
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_batch_objects(puncta, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = puncta[0]
+    code = main([
+        "batch", str(root), "--pattern", PUNCTA, "--out", str(tmp_path), "--workers", "1",
+        "--objects", "--object-pairs", "b:a", "--max-distance", "12", "--min-overlap", "0.5",
+    ])
+    assert code == 0
+    assert "objects.csv, objects_summary.csv, objects_conditions.csv" in capsys.readouterr().out
+    summary = pd.read_csv(tmp_path / "objects_summary.csv")
+    assert (summary["channel0"] == "b").all()
+    assert (summary["fraction_near0"] == 1.0).all()  # 8 sqrt 2 < 12
+    assert (summary["min_overlap"] == 0.5).all()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["batch", str(root), "--pattern", PUNCTA, "--out", str(tmp_path / "x"),
+              "--objects", "--object-pairs", "a-b"])
+    assert exit_info.value.code == 2
+    assert "joined by ':'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_scheduler_on_a_local_process_cluster(puncta, tmp_path: Path) -> None:
+    """``--scheduler`` on a LocalCluster of 2 worker processes writes the local run's outputs."""
+    distributed = pytest.importorskip("distributed")
+    root, _ = puncta
+    args = ["batch", str(root), "--pattern", PUNCTA, "--method", "Otsu", "Li", "--objects",
+            "--randomizations", "3", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "local"), "--workers", "2"]) == 0
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        code = main([*args, "--out", str(tmp_path / "dask"), "--scheduler",
+                     cluster.scheduler_address])
+    assert code == 0
+    record = json.loads((tmp_path / "local" / "outputs.json").read_text())
+    names = [n for n in record["files"] if n != "provenance.json"]
+    assert {"objects.csv", "coefficients.csv", "objects_conditions.csv"} <= set(names)
+    for name in names:
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+    prov = json.loads((tmp_path / "dask" / "provenance.json").read_text())
+    assert prov["parameters"]["scheduler"] == cluster.scheduler_address
+
+
+def test_pool_workers_reuse_freed_arrays(tmp_path: Path) -> None:
+    """A fresh worker used to fault every page of every array in again (~2300 faults/image)."""
+    import resource
+
+    from colocalize._batch import _pool
+    from colocalize._batch_worker import ImageTask, Variant, process_images
+
+    image = np.random.default_rng(0).integers(0, 255, (3, 512, 512), dtype=np.uint8)
+    colocalize.write_image(tmp_path / "x.tif", image, axes="CYX")
+    task = ImageTask(
+        path=str(tmp_path / "x.tif"), relpath="x.tif", metadata=(),
+        variants=(Variant("Otsu", "method", method="Otsu"),),
+    )
+    pool = _pool(1)
+    try:
+        assert not pool.submit(process_images, [task] * 3).result()[0]["errors"]
+        before = pool.submit(resource.getrusage, resource.RUSAGE_SELF).result().ru_minflt
+        pool.submit(process_images, [task] * 5).result()
+        after = pool.submit(resource.getrusage, resource.RUSAGE_SELF).result().ru_minflt
+    finally:
+        pool.shutdown()
+    assert (after - before) / 5 < 800
+
+
+def test_dask_task_failure_reports_each_image(
+    repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Images go to Dask in chunks: a chunk that fails names every one of its images."""
+    distributed = pytest.importorskip("distributed")
+    from colocalize import _batch
+
+    def lost(chunk):
+        raise RuntimeError(f"worker lost with {len(chunk)} images")
+
+    monkeypatch.setattr(_batch, "process_images", lost)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        result = colocalize.batch(repository[0], pattern=PATTERN, out=tmp_path, client=client)
+    errors = result.read_errors()
+    assert result.n_failed == result.n_images == len(errors) == 13
+    assert errors["error"].str.match(r"RuntimeError: worker lost with [1-8] images").all()
+    assert result.read_coefficients().empty

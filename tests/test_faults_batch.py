@@ -586,3 +586,43 @@ def test_negative_manual_threshold_of_an_unsigned_image(root: Path, tmp_path: Pa
         text = row["error"].iloc[0]
         for part in ("manual.csv:3", "negative", "uint8"):
             assert part in text
+
+
+@pytest.mark.slow
+def test_object_tables_are_committed_with_the_others(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run killed at any rename of its commit never leaves object tables of another run."""
+    old_out = tmp_path / "old"
+    colocalize.batch(root, pattern=PATTERN, out=old_out, workers=1, objects=True)
+    old_state = _state(old_out)
+    assert {"objects.csv", "objects_summary.csv", "objects_conditions.csv"} <= set(old_state)
+    clean = colocalize.batch(
+        root, pattern=PATTERN, out=tmp_path / "clean", workers=1, objects=True, max_distance=3.0
+    )
+    for step in range(20):
+        out = tmp_path / f"run-{step}"
+        shutil.copytree(old_out, out)
+        wrap, _ = _fail_at(step)
+        with monkeypatch.context() as m:
+            m.setattr(_batch_commit, "_rename", wrap(_batch_commit._rename))
+            try:
+                colocalize.batch(root, pattern=PATTERN, out=out, workers=1, objects=True,
+                                 max_distance=3.0)
+            except _Injected:
+                pass
+            else:
+                break
+        journal = json.loads((out / _batch_commit.STAGING / _batch_commit.OUTPUTS).read_text())
+        for name, digest in _state(out).items():
+            assert digest in (old_state.get(name), journal["files"].get(name))
+        with pytest.raises(ValueError, match="interrupted commit"):
+            _batch_commit.check_outputs(out)
+        rerun = colocalize.batch(root, pattern=PATTERN, out=out, workers=1, objects=True,
+                                 max_distance=3.0)
+        assert rerun.n_resumed == rerun.n_images  # the parts survived the kill
+        for name in ("objects.csv", "objects_summary.csv", "objects_conditions.csv"):
+            assert (out / name).read_bytes() == (clean.out / name).read_bytes()
+    else:
+        pytest.fail("more renames than expected")
+    assert step > 3  # the three object tables are among the renames

@@ -15,6 +15,7 @@ import datetime as _dt
 import hashlib
 import itertools
 import json
+import math
 import multiprocessing
 import numbers
 import os
@@ -40,11 +41,14 @@ from colocalize._batch_commit import (
 )
 from colocalize._batch_inputs import ImageEntry, find_images, read_manifest, read_manual
 from colocalize._batch_worker import (
+    WORKER_MODULES,
     ImageTask,
+    ObjectSpec,
     Variant,
     empty_result,
-    exit_with_parent,
+    init_worker,
     process_image,
+    process_images,
     sha256_file,
 )
 from colocalize._output import remove_stale_temporaries, same_file, write_atomic
@@ -63,6 +67,8 @@ TRIPLE_COEFFICIENTS = (
     "triple_m0", "triple_m1", "triple_m2", "triple_fraction_colocalized", "triple_overlap",
 )
 PARTS = ".parts"
+# At most this many images per Dask task (see _execute_dask).
+_DASK_CHUNK = 8
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,10 @@ class BatchResult:
     removed : tuple of str
         Inputs of the previous run in ``out`` that are not in this one (deleted, or no longer
         selected by the pattern or manifest).
+    objects, objects_summary, objects_conditions : Path or None
+        With ``objects=True``: ``objects.csv`` (one row per object), ``objects_summary.csv``
+        (one row per image x threshold source x channel pair) and ``objects_conditions.csv``
+        (mean, standard error and n per condition); None otherwise.
     """
 
     out: Path
@@ -112,6 +122,9 @@ class BatchResult:
     seconds: float
     n_pixels: int
     removed: tuple[str, ...]
+    objects: Path | None = None
+    objects_summary: Path | None = None
+    objects_conditions: Path | None = None
 
     def read_coefficients(self) -> pd.DataFrame:
         """``coefficients.csv`` as a DataFrame (metadata fields keep their types)."""
@@ -125,6 +138,24 @@ class BatchResult:
         """``errors.csv`` as a DataFrame (columns path, threshold_source, error)."""
         return _read_errors(self.errors)
 
+    def read_objects(self) -> pd.DataFrame:
+        """``objects.csv`` as a DataFrame (needs a batch run with ``objects=True``)."""
+        return _read_csv(_objects_file(self.objects, "objects.csv"))
+
+    def read_objects_summary(self) -> pd.DataFrame:
+        """``objects_summary.csv`` as a DataFrame (needs ``objects=True``)."""
+        return _read_csv(_objects_file(self.objects_summary, "objects_summary.csv"))
+
+    def read_objects_conditions(self) -> pd.DataFrame:
+        """``objects_conditions.csv`` as a DataFrame (needs ``objects=True``)."""
+        return _read_csv(_objects_file(self.objects_conditions, "objects_conditions.csv"))
+
+
+def _objects_file(path: Path | None, name: str) -> Path:
+    if path is None:
+        raise ValueError(f"this batch measured no objects (no {name}); run it with objects=True")
+    return path
+
 
 def _read_errors(path: Path) -> pd.DataFrame:
     import pandas as pd
@@ -136,7 +167,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
     import pandas as pd
 
     table = pd.read_csv(path, keep_default_na=True, na_values=[""])
-    for col in ("channel0", "channel1", "channel2", "warnings", "path", "threshold_source"):
+    text = ("channel0", "channel1", "channel2", "channel", "warnings", "path", "threshold_source")
+    for col in text:
         if col in table.columns:
             table[col] = table[col].astype(object).where(table[col].notna(), "").astype(str)
     return table
@@ -160,6 +192,13 @@ def batch(
     saturated: bool = False,
     triples: bool = False,
     rank_coefficients: bool = True,
+    objects: bool = False,
+    object_pairs: Sequence[Sequence[str | int]] | None = None,
+    object_method: str | None = None,
+    min_overlap: float = 0.0,
+    max_distance: float | None = None,
+    randomizations: int = 0,
+    seed: int = 0,
     workers: int | None = None,
     scheduler: str | None = None,
     client: Any = None,
@@ -244,6 +283,27 @@ def batch(
     exclude_zero_zero, saturated, triples, rank_coefficients
         As in :func:`colocalize.coefficient_table` (``saturated=True`` drops pixels at the
         dtype maximum).
+    objects : bool, optional
+        Also measure object-based colocalization (:func:`colocalize.object_colocalization`) and
+        write ``objects.csv``, ``objects_summary.csv`` and ``objects_conditions.csv`` (see
+        Notes). Default False.
+    object_pairs : sequence of (channel, channel), optional
+        The channel pairs of the objects, by name or index (default: the pairs of the
+        coefficients, every pair of ``channels``).
+    object_method : str, optional
+        The auto-threshold method that finds every channel's objects (source named by the
+        method). Default: the threshold sources of the batch that threshold each channel
+        (``thresholds``, ``model``, each ``method`` but ``"costes"``), or ``"Otsu"`` when
+        there is none.
+    min_overlap, max_distance : float, optional
+        As in :func:`colocalize.object_colocalization` (``max_distance`` in the image's
+        calibrated units).
+    randomizations : int, optional
+        Random placements of the objects per image and pair for the DiAna-style test (default
+        0: no test).
+    seed : int, optional
+        Seed of the randomizations; with the image's path and the pair it seeds each image, so
+        the p-values do not depend on the workers or the order images are measured in.
     workers : int, optional
         Local worker processes (default: the CPU count, at most the number of images; 1 runs
         in this process). Ignored with ``scheduler`` or ``client``.
@@ -281,6 +341,16 @@ def batch(
 
     Standard errors are over the rows of a group (images, or objects with labels), the seed
     paper's Table 1 convention of one value per image.
+
+    Objects. Each channel's objects are its pixels above the source's threshold (manual and
+    model: the background threshold of the channel, in the image's units; a method: computed
+    per channel inside the mask), inside the batch's mask; ``labels`` of a manifest are not
+    used for objects. ``objects.csv`` has ``path``, the metadata fields, ``threshold_source``,
+    ``channel0``/``channel1`` (the pair), ``channel`` (the object's channel) and the columns of
+    :meth:`colocalize.ObjectColocalization.object_table`; ``objects_summary.csv`` those of
+    :meth:`~colocalize.ObjectColocalization.summary_table` (suffix 0 for ``channel0``'s objects,
+    1 for ``channel1``'s) with ``warnings``; ``objects_conditions.csv`` summarises every numeric
+    column of ``objects_summary.csv`` per ``group_by`` + source + pair as ``summary.csv`` does.
 
     References
     ----------
@@ -326,6 +396,12 @@ def batch(
     groups = _group_fields(group_by, fields, replicate)
 
     sources, manual = _sources(thresholds, model, method, entries, root_path)
+    object_spec = (
+        _object_spec(
+            sources, object_pairs, object_method, min_overlap, max_distance, randomizations, seed
+        )
+        if objects else None
+    )
     options = {
         "channels": tuple(str(c) for c in channels) if channels else None,
         "mask_channel": None if mask_channel is None else str(mask_channel),
@@ -334,6 +410,7 @@ def batch(
         "saturated": bool(saturated),
         "triples": bool(triples),
         "rank_coefficients": bool(rank_coefficients),
+        "objects": object_spec,
     }
     tasks = [_task(e, sources, manual, options) for e in entries]
     out_path.mkdir(parents=True, exist_ok=True)
@@ -390,7 +467,7 @@ def batch(
                 "manifest": None if manifest is None else str(Path(manifest).resolve()),
                 "thresholds": None if thresholds is None else str(Path(thresholds).resolve()),
                 "model": _model_description(model), "method": _as_list(method),
-                **{k: list(v) if isinstance(v, tuple) else v for k, v in options.items()},
+                **{k: _parameter(v) for k, v in options.items()},
                 "group_by": groups, "replicate": replicate,
                 "workers": workers,
                 "scheduler": scheduler or (None if client is None else "dask client"),
@@ -404,6 +481,64 @@ def batch(
 
 
 # ---------------------------------------------------------------- inputs
+
+
+def _parameter(value: Any) -> Any:
+    """An option as JSON: tuples as lists, the object options as a dict."""
+    if isinstance(value, ObjectSpec):
+        return {k: _parameter(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, tuple):
+        return [_parameter(v) for v in value]
+    return value
+
+
+def _object_spec(
+    sources: list[Variant],
+    pairs: Sequence[Sequence[str | int]] | None,
+    method: str | None,
+    min_overlap: float,
+    max_distance: float | None,
+    randomizations: int,
+    seed: int,
+) -> ObjectSpec:
+    """The object options of a batch, checked up front (not once per image)."""
+    from colocalize._threshold import resolve_method
+
+    checked = []
+    for pair in pairs or ():
+        if isinstance(pair, (str, bytes)) or len(pair) != 2:
+            raise ValueError(
+                f"object_pairs must be pairs of channels (name or index), got {pair!r}; e.g. "
+                f"[('red', 'green')] (CLI: --object-pairs red:green)"
+            )
+        checked.append((str(pair[0]), str(pair[1])))
+    own = resolve_method(method, name="object_method") if method else ""
+    names = tuple(s.name for s in sources if s.kind in ("manual", "model") or (
+        s.kind == "method" and s.method != "costes"))
+    if not own and not names:
+        own = "Otsu"
+    try:
+        min_overlap = float(min_overlap)
+    except (TypeError, ValueError):
+        min_overlap = math.nan
+    if not 0.0 <= min_overlap < 1.0:
+        raise ValueError(f"min_overlap must be a fraction in [0, 1), got {min_overlap!r}")
+    if max_distance is not None:
+        distance = float(max_distance)
+        if not (math.isfinite(distance) and distance >= 0):
+            raise ValueError(
+                f"max_distance must be a number >= 0 in the images' calibrated units, got "
+                f"{max_distance!r}; omit it for no distance criterion"
+            )
+        max_distance = distance
+    for name, value in (("randomizations", randomizations), ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return ObjectSpec(
+        pairs=tuple(checked), sources=() if own else names, method=own,
+        min_overlap=min_overlap, max_distance=max_distance,
+        randomizations=int(randomizations), seed=int(seed),
+    )
 
 
 def _as_list(method: str | Sequence[str] | None) -> list[str]:
@@ -671,16 +806,27 @@ def _execute(
 
 
 def _mp_context() -> Any:
-    # Never fork: the parent may hold a JVM (Fiji) or threads. forkserver starts workers from
-    # a clean server process; spawn everywhere else.
+    """forkserver with the workers' modules preloaded; spawn where there is no forkserver.
+
+    Never fork: the parent may hold a JVM (Fiji) or threads. forkserver starts workers from a
+    clean server process; that server imports what :func:`process_image` needs (about 0.2 s
+    of CPU: pandas, tifffile, scipy.ndimage...) once, so every worker starts warm instead of
+    importing it again (the preload takes effect when this process starts its fork server,
+    i.e. at its first batch).
+    """
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" not in methods:
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", *WORKER_MODULES])
+    return context
 
 
 def _pool(n: int) -> ProcessPoolExecutor:
-    """``n`` worker processes that end when this process dies (even by ``kill -9``)."""
+    """``n`` worker processes that end when this process dies (even by ``kill -9``) and keep
+    freed arrays for the next image (see :func:`colocalize._batch_worker.keep_freed_memory`)."""
     return ProcessPoolExecutor(
-        max_workers=n, mp_context=_mp_context(), initializer=exit_with_parent,
+        max_workers=n, mp_context=_mp_context(), initializer=init_worker,
         initargs=(os.getpid(),),
     )
 
@@ -747,6 +893,13 @@ def _execute_processes(
 def _execute_dask(
     tasks: list[ImageTask], scheduler: str | None, client: Any
 ) -> Iterator[dict[str, Any]]:
+    """Run on a Dask cluster, a few images per Dask task.
+
+    Each Dask task costs the client and the scheduler a few milliseconds of CPU (about 5 ms on
+    a LocalCluster), as much as measuring a small image: images go in chunks of up to 8, with
+    at least 4 chunks per worker thread so that every thread stays busy until the end. A chunk
+    whose worker is lost reports each of its images as failed (retried by the next run).
+    """
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -757,25 +910,27 @@ def _execute_dask(
     if own:
         client = Client(scheduler)
     try:
-        # queued tasks hold no pixels (each reads its image when it runs): keep every worker
-        # thread busy despite the scheduler's round trips
-        n = max(8 * sum(client.nthreads().values()), 8)
-        pending = iter(tasks)
-        by_key: dict[str, ImageTask] = {}
+        threads = max(sum(client.nthreads().values()), 1)
+        size = max(1, min(_DASK_CHUNK, len(tasks) // (4 * threads)))
+        chunks = iter([tasks[i : i + size] for i in range(0, len(tasks), size)])
+        by_key: dict[str, list[ImageTask]] = {}
 
-        def submit(task: ImageTask) -> Any:
-            future = client.submit(process_image, task, pure=False)
-            by_key[future.key] = task
+        def submit(chunk: list[ImageTask]) -> Any:
+            future = client.submit(process_images, chunk, pure=False)
+            by_key[future.key] = chunk
             return future
 
-        queue = as_completed([submit(t) for t in itertools.islice(pending, n)])
+        # queued chunks hold no pixels (each image is read when it runs): keep every worker
+        # thread busy despite the scheduler's round trips
+        queue = as_completed([submit(c) for c in itertools.islice(chunks, 2 * threads)])
         for future in queue:
-            task = by_key.pop(future.key)
+            chunk = by_key.pop(future.key)
             try:
-                yield future.result()
+                results = future.result()
             except Exception as exc:  # worker lost, serialisation...
-                yield _failure(task, f"{type(exc).__name__}: {exc}")
-            following = next(pending, None)
+                results = [_failure(task, f"{type(exc).__name__}: {exc}") for task in chunk]
+            yield from results
+            following = next(chunks, None)
             if following is not None:
                 queue.add(submit(following))
     finally:
@@ -810,6 +965,8 @@ def _write_outputs(
     from colocalize import __version__
 
     rows: list[dict[str, Any]] = []
+    object_rows: list[dict[str, Any]] = []
+    object_summary: list[dict[str, Any]] = []
     errors: list[dict[str, str]] = []
     for entry in entries:
         res = results.get(entry.relpath)
@@ -819,6 +976,10 @@ def _write_outputs(
         warn = "; ".join(res.get("warnings", []))
         for row in res["rows"]:
             rows.append({"path": entry.relpath, **meta, **row, "warnings": warn})
+        for row in res.get("objects", []):
+            object_rows.append({"path": entry.relpath, **meta, **row})
+        for row in res.get("object_summary", []):
+            object_summary.append({"path": entry.relpath, **meta, **row, "warnings": warn})
         for source, message in res["errors"]:
             errors.append({"path": entry.relpath, "threshold_source": source, "error": message})
     table = _coefficient_frame(rows, fields)
@@ -830,6 +991,14 @@ def _write_outputs(
         "summary.csv": lambda tmp: summary.to_csv(tmp, index=False),
         "errors.csv": lambda tmp: error_table.to_csv(tmp, index=False),
     }
+    with_objects = parameters.get("objects") is not None
+    if with_objects:
+        objects = _object_frame(object_rows, fields, ["channel"])
+        per_image = _object_frame(object_summary, fields, [])
+        conditions = _object_conditions(per_image, fields, groups)
+        writers["objects.csv"] = lambda tmp: objects.to_csv(tmp, index=False)
+        writers["objects_summary.csv"] = lambda tmp: per_image.to_csv(tmp, index=False)
+        writers["objects_conditions.csv"] = lambda tmp: conditions.to_csv(tmp, index=False)
     try:
         import pyarrow  # noqa: F401
     except ImportError:
@@ -883,6 +1052,13 @@ def _write_outputs(
         n_images=len(entries), n_computed=counts["n_computed"], n_resumed=counts["n_resumed"],
         n_failed=len(failed), n_rows=len(table), seconds=seconds, n_pixels=counts["n_pixels"],
         removed=tuple(r["path"] for r in removed),
+        **{
+            key: out / f"{name}.csv" if with_objects else None
+            for key, name in (
+                ("objects", "objects"), ("objects_summary", "objects_summary"),
+                ("objects_conditions", "objects_conditions"),
+            )
+        },
     )
 
 
@@ -913,6 +1089,30 @@ def _coefficient_frame(rows: list[dict[str, Any]], fields: list[str]) -> pd.Data
     for col in ("n_pixels", "triple_n_pixels", *(["label"] if has_label else [])):
         table[col] = table[col].astype("Int64")
     return table
+
+
+def _object_frame(rows: list[dict[str, Any]], fields: list[str], lead: list[str]) -> pd.DataFrame:
+    """Object rows (or per-image object summaries) with the key columns first."""
+    import pandas as pd
+
+    keys = ["path", *fields, "threshold_source", "channel0", "channel1", *lead]
+    rest: dict[str, None] = {}
+    for row in rows:
+        rest.update(dict.fromkeys(k for k in row if k not in keys))
+    table = pd.DataFrame(rows, columns=[*keys, *rest])
+    for field in fields:
+        table[field] = _typed(table[field])
+    return table
+
+
+def _object_conditions(
+    per_image: pd.DataFrame, fields: list[str], groups: list[str]
+) -> pd.DataFrame:
+    """Mean, standard error and n of every numeric object summary per condition and pair."""
+    keys = {"path", *fields, "min_overlap", "max_distance", "randomizations"}
+    numeric = [c for c in per_image.columns if c not in keys and per_image[c].dtype.kind in "biuf"]
+    summary = summarize(per_image.assign(channel2=""), group_by=groups, coefficients=numeric)
+    return summary.drop(columns="channel2")
 
 
 def _typed(column: pd.Series) -> pd.Series:

@@ -191,7 +191,7 @@ def condition_histograms(
         )
 
     def pixels(path: str) -> tuple[dict[str, np.ndarray], np.ndarray | None, np.dtype]:
-        channels, names, mask, _ = load_channels(task(path))
+        channels, names, mask, _, _ = load_channels(task(path))
         return dict(zip(names, channels)), mask, channels[0].dtype
 
     # the bins of float images span the largest value of every float image: integer images are

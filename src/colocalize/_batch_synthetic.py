@@ -2,7 +2,8 @@
 
 Used by the batch tests and ``scripts/bench_batch.py``: ``{organelle}/{time}min/series{series}/
 image{k}.tif`` three-channel 8-bit images whose red-green correlation grows with a known
-per-condition mixing weight.
+per-condition mixing weight, and ``{condition}/series{series}.tif`` two-channel images of puncta
+that coincide or sit a known distance apart.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["make_repository", "mixing_weight"]
+__all__ = ["make_puncta_repository", "make_repository", "mixing_weight"]
 
 
 def mixing_weight(organelle_index: int, time_index: int) -> float:
@@ -68,3 +69,48 @@ def make_repository(
                     write_image(folder / f"image{k}.tif", data, axes=axes,
                                 channel_names=["red", "green", "blue"])
     return weights
+
+
+def make_puncta_repository(
+    root: str | os.PathLike[str],
+    *,
+    series: Sequence[int] = (1, 2),
+    grid: int = 4,
+    pitch: int = 16,
+    radius: int = 3,
+    shift: int = 8,
+) -> dict[str, float]:
+    """Write puncta images with a known answer; returns ``{condition: nearest distance}``.
+
+    Each image ``{condition}/series{s}.tif`` (``CYX`` uint8, channels ``a`` and ``b``) holds a
+    ``grid x grid`` lattice of discs of ``radius`` pixels, ``pitch`` pixels apart, in channel
+    ``a`` (intensity 200 on a background of 10 to 19). In condition ``together`` channel ``b``
+    has the same discs (every object overlaps its partner, centre distance 0); in ``apart``
+    they are moved by ``shift`` pixels along y and x (no overlap for ``shift > 2 radius /
+    sqrt 2``, centre distance ``shift sqrt 2`` when ``shift < pitch / 2``).
+    """
+    from colocalize._io import write_image
+
+    rng = np.random.default_rng(0)
+    size = grid * pitch + 2 * pitch
+    yy, xx = np.mgrid[:size, :size]
+
+    def discs(offset: int) -> np.ndarray:
+        image = np.zeros((size, size), bool)
+        for gy in range(grid):
+            for gx in range(grid):
+                cy, cx = pitch + gy * pitch + offset, pitch + gx * pitch + offset
+                image |= (yy - cy) ** 2 + (xx - cx) ** 2 <= radius**2
+        return image
+
+    answers = {"together": 0.0, "apart": float(np.hypot(shift, shift))}
+    for condition, distance in answers.items():
+        folder = Path(root) / condition
+        folder.mkdir(parents=True, exist_ok=True)
+        b = discs(0 if distance == 0 else shift)
+        for s in series:
+            a = discs(0)
+            data = np.stack([np.where(m, 200, 10 + rng.integers(0, 10, m.shape)) for m in (a, b)])
+            write_image(folder / f"series{s}.tif", data.astype(np.uint8), axes="CYX",
+                        channel_names=["a", "b"])
+    return answers

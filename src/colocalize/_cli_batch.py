@@ -58,6 +58,33 @@ def register(subparsers: Any) -> None:
     )
     b.add_argument("--saturated", action="store_true", help="drop pixels at the dtype maximum")
     b.add_argument("--triples", action="store_true", help="also measure channel triples")
+    o = b.add_argument_group("objects (object-based colocalization of puncta, docs/objects.md)")
+    o.add_argument(
+        "--objects", action="store_true",
+        help="also write objects.csv, objects_summary.csv and objects_conditions.csv",
+    )
+    o.add_argument(
+        "--object-pairs", nargs="+", metavar="A:B", type=_pair,
+        help="channel pairs of the objects (default: the coefficients' pairs)",
+    )
+    o.add_argument(
+        "--object-method", metavar="NAME",
+        help="threshold method of the objects (default: the batch's per-channel threshold "
+        "sources, else Otsu)",
+    )
+    o.add_argument(
+        "--min-overlap", type=float, default=0.0,
+        help="an object overlaps when its overlap fraction is above this (0)",
+    )
+    o.add_argument(
+        "--max-distance", type=float,
+        help="an object is near when its nearest centre distance is at most this (calibrated)",
+    )
+    o.add_argument(
+        "--randomizations", type=int, default=0,
+        help="random placements per image and pair for the randomization test (0: none)",
+    )
+    o.add_argument("--seed", type=int, default=0, help="seed of the randomizations (0)")
     b.add_argument("--workers", type=int, help="local worker processes (default: CPU count)")
     b.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
     b.add_argument("--no-resume", action="store_true", help="measure every image again")
@@ -92,6 +119,17 @@ def register(subparsers: Any) -> None:
     r.set_defaults(func=_run_report)
 
 
+def _pair(text: str) -> tuple[str, str]:
+    """A channel pair ``A:B`` (names or indices)."""
+    first, sep, second = text.partition(":")
+    if not sep or not first or not second or ":" in second:
+        raise argparse.ArgumentTypeError(
+            f"a channel pair is two channels (name or index) joined by ':', e.g. red:green or "
+            f"0:1; got {text!r}"
+        )
+    return first, second
+
+
 def _run_batch(args: argparse.Namespace) -> int:
     from colocalize._batch import batch
     from colocalize._validation import ColocalizeWarning
@@ -114,6 +152,13 @@ def _run_batch(args: argparse.Namespace) -> int:
             exclude_zero_zero=args.exclude_zero_zero,
             saturated=args.saturated,
             triples=args.triples,
+            objects=args.objects,
+            object_pairs=args.object_pairs,
+            object_method=args.object_method,
+            min_overlap=args.min_overlap,
+            max_distance=args.max_distance,
+            randomizations=args.randomizations,
+            seed=args.seed,
             workers=args.workers,
             scheduler=args.scheduler,
             resume=not args.no_resume,
@@ -131,8 +176,9 @@ def _run_batch(args: argparse.Namespace) -> int:
         f"{result.n_images} images: {result.n_computed} measured ({rate:.2f} images/s), "
         f"{result.n_resumed} resumed, {result.n_failed} failed; {result.n_rows} rows"
     )
+    extra = [*result.parquet, result.objects, result.objects_summary, result.objects_conditions]
     print(f"Wrote {result.coefficients}, {result.summary.name}, {result.errors.name}, "
-          f"{result.provenance.name}" + "".join(f", {p.name}" for p in result.parquet))
+          f"{result.provenance.name}" + "".join(f", {p.name}" for p in extra if p is not None))
     if args.report:
         from colocalize._report import write_report
 
