@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -110,11 +111,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = sys.argv[1:]
     parser = build_parser(_chosen_command(argv))
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError, OSError) as exc:
-        print(f"colocalize {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning(args.command)
+        try:
+            return int(args.func(args) or 0)
+        except (ValueError, TypeError, FileNotFoundError, OSError) as exc:
+            print(f"colocalize {args.command}: error: {exc}", file=sys.stderr)
+            return 2
+
+
+def _one_line_warning(command: str) -> Callable[..., None]:
+    """A ``warnings.showwarning`` that prints ``colocalize COMMAND: warning: MESSAGE``: users see
+    what happened, not the Python source line that warned."""
+
+    def show(message: Warning | str, *args: object, **kwargs: object) -> None:
+        print(f"colocalize {command}: warning: {message}", file=sys.stderr)
+
+    return show
 
 
 if __name__ == "__main__":  # pragma: no cover
