@@ -15,8 +15,10 @@ from scipy import stats
 
 import colocalize
 from colocalize import ColocalizeWarning, coefficients, triple_coefficients
+from colocalize._coefficients import MEASURES
 
 DTYPES = [np.uint8, np.uint16, np.int32, np.float32, np.float64]
+ALL_MEASURED = [f for group in MEASURES.values() for f in group]
 
 
 @pytest.fixture(scope="module")
@@ -148,9 +150,7 @@ def test_matches_scipy_and_skimage(dtype, shape):
     assert c.m1 == pytest.approx(measure.manders_coloc_coeff(af, bf > 0), rel=1e-10)
     assert c.m2 == pytest.approx(measure.manders_coloc_coeff(bf, af > 0), rel=1e-10)
     tb = c.threshold1
-    assert c.tm1 == pytest.approx(
-        measure.manders_coloc_coeff(af, (bf >= tb) & (bf > 0)), rel=1e-10
-    )
+    assert c.tm1 == pytest.approx(measure.manders_coloc_coeff(af, (bf >= tb) & (bf > 0)), rel=1e-10)
     assert c.spearman == pytest.approx(stats.spearmanr(af.ravel(), bf.ravel())[0], rel=1e-10)
     tau = stats.kendalltau(af.ravel(), bf.ravel(), variant="b").statistic
     assert c.kendall_tau == pytest.approx(tau, rel=1e-10)
@@ -257,7 +257,8 @@ def test_result_is_frozen_python_floats():
         c.pearson = 0.0  # type: ignore[misc]
     for f in dataclasses.fields(c):
         value = getattr(c, f.name)
-        assert type(value) is (int if f.name == "n_pixels" else float), f.name
+        expected = {"n_pixels": int, "measures": tuple}.get(f.name, float)
+        assert type(value) is expected, f.name
 
 
 # --- degenerate input and errors -------------------------------------------------------------
@@ -319,9 +320,7 @@ def test_complex_image_rejected():
 
 # --- properties -------------------------------------------------------------------------------
 
-small_images = arrays(
-    np.uint8, st.integers(2, 60), elements=st.integers(0, 255)
-)
+small_images = arrays(np.uint8, st.integers(2, 60), elements=st.integers(0, 255))
 
 
 @settings(max_examples=60, deadline=None)
@@ -367,8 +366,9 @@ def test_scaling_invariance(a, scale):
         c1 = coefficients(a, b)
         c2 = coefficients(a * scale, b)
     for x in ["pearson", "overlap", "m1", "m2", "spearman", "kendall_tau"]:
-        np.testing.assert_allclose(getattr(c1, x), getattr(c2, x), rtol=1e-9, atol=1e-12,
-                                   equal_nan=True)
+        np.testing.assert_allclose(
+            getattr(c1, x), getattr(c2, x), rtol=1e-9, atol=1e-12, equal_nan=True
+        )
 
 
 # --- triples ----------------------------------------------------------------------------------
@@ -400,3 +400,81 @@ def test_triple_overlap_is_one_for_proportional_channels():
 def test_public_api_exports():
     for name in ["coefficients", "coefficient_table", "triple_coefficients", "Coefficients"]:
         assert name in colocalize.__all__
+
+
+# --- measures: pay for what you ask ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "measures",
+    [
+        ("pearson",),
+        ("manders", "overlap"),
+        ("thresholded_manders", "icq"),
+        ("spearman",),
+        ("kendall",),
+        ("pearson", "kendall"),
+    ],
+)
+def test_measures_subset_equals_full_result_and_is_nan_elsewhere(dtype, measures):
+    rng = np.random.default_rng(7)
+    a, b = _random_pair(rng, dtype, (30, 40))
+    full = coefficients(a, b, thresholds=(0.3, 0.4))
+    part = coefficients(a, b, thresholds=(0.3, 0.4), measures=measures)
+    assert part.measures == tuple(m for m in MEASURES if m in measures)
+    asked = {f for m in measures for f in MEASURES[m]}
+    for name in asked:
+        assert getattr(part, name) == pytest.approx(getattr(full, name), rel=1e-12, abs=1e-14)
+    for name in set(ALL_MEASURED) - asked:
+        assert math.isnan(getattr(part, name)), name
+    assert part.n_pixels == full.n_pixels
+    assert full.measures == tuple(MEASURES)
+
+
+def test_measures_without_ranks_never_rank(monkeypatch):
+    from colocalize import _coefficients, _ranks
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("rank code called for a subset without rank measures")
+
+    monkeypatch.setattr(_coefficients, "kendall_tau_b", forbidden)
+    monkeypatch.setattr(_ranks.ChannelCodes, "average_rank", property(forbidden))
+    rng = np.random.default_rng(3)
+    for dtype in (np.uint8, np.uint16, np.float32):
+        a, b = _random_pair(rng, dtype, (64, 64))
+        c = coefficients(a, b, thresholds=(0.2, 0.2), measures=("pearson", "manders"))
+        assert not math.isnan(c.pearson)
+        assert math.isnan(c.kendall_tau)
+    # floats without ranks are never coded nor reduced to joint cells
+    monkeypatch.setattr(_coefficients, "joint_cells", forbidden)
+    monkeypatch.setattr(_coefficients, "channel_codes", forbidden)
+    a, b = _random_pair(rng, np.float64, (64, 64))
+    coefficients(a, b, measures=["overlap", "icq", "thresholded_manders"], thresholds=(0.1, 0.1))
+    with pytest.raises(AssertionError, match="rank code"):
+        coefficients(a, b, measures="kendall")
+
+
+def test_rank_coefficients_false_drops_the_rank_measures():
+    a = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    c = coefficients(a, a[::-1], rank_coefficients=False, measures=("pearson", "spearman"))
+    assert c.measures == ("pearson",)
+    assert math.isnan(c.spearman)
+
+
+@pytest.mark.parametrize("bad", ["pearsons", ("pearson", "tau"), (), [3]])
+def test_unknown_measures_raise_naming_the_valid_ones(bad):
+    a = np.arange(12, dtype=np.uint8)
+    with pytest.raises(ValueError, match=r"measures=.*thresholded_manders"):
+        coefficients(a, a, measures=bad)
+
+
+def test_table_measures_columns_and_attrs():
+    rng = np.random.default_rng(2)
+    img = rng.integers(0, 200, (3, 20, 20), dtype=np.uint8)
+    table = colocalize.coefficient_table(img, channel_axis=0, measures=["manders"])
+    assert table.attrs["measures"] == ["manders"]
+    assert table.m1.notna().all()
+    assert table.pearson.isna().all()
+    with pytest.raises(ValueError, match="measures="):
+        colocalize.coefficient_table(img, channel_axis=0, measures=["nope"])
