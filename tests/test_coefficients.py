@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -478,3 +479,57 @@ def test_table_measures_columns_and_attrs():
     assert table.pearson.isna().all()
     with pytest.raises(ValueError, match="measures="):
         colocalize.coefficient_table(img, channel_axis=0, measures=["nope"])
+
+
+# --- the fused compiled pass (8/16-bit) against the numpy engine -----------------------------
+
+
+def _int_pair(rng, dtype, shape):
+    high = {np.uint8: 256, np.int8: 128, np.uint16: 65536, np.int16: 32768}.get(dtype, 2)
+    a = rng.integers(0, high, shape)
+    b = (a // 2 + rng.integers(0, high // 2 + 1, shape)) % high
+    b[rng.random(shape) < 0.2] = 0
+    return a.astype(dtype), b.astype(dtype)
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [np.uint8, np.int8, np.uint16, np.int16, bool, np.int32, np.uint64, np.float32, np.float64],
+)
+@pytest.mark.parametrize("seed", range(4))
+def test_fused_pass_equals_numpy_engine(monkeypatch, dtype, seed):
+    from colocalize import _compiled
+
+    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)  # compiled even for small test images
+    compiled = _compiled.kernels(1)
+    calls = []
+
+    def counted(*args):
+        calls.append(1)
+        return pair_sums(*args)
+
+    pair_sums = compiled.pair_sums
+    monkeypatch.setattr(compiled, "pair_sums", counted)
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(1, 50)), int(rng.integers(1, 50)))
+    if np.dtype(dtype).kind == "f":
+        a, b = _random_pair(rng, dtype, shape)
+    else:
+        a, b = _int_pair(rng, dtype, shape)
+    mean_a, mean_b = float(np.mean(a)), float(np.mean(b))
+    thresholds = [None, (mean_a, mean_b), (0.0, 0.0), (1e30, 2.5)][seed]
+    mask = rng.random(shape) > 0.3 if seed % 2 else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ColocalizeWarning)
+        fast = coefficients(a, b, thresholds=thresholds, mask=mask)
+        monkeypatch.setenv("COLOCALIZE_NUMBA", "0")
+        slow = coefficients(a, b, thresholds=thresholds, mask=mask)
+    small_int = np.dtype(dtype).kind in "iub" and np.dtype(dtype).itemsize <= 2
+    assert len(calls) == (1 if small_int else 0)
+    for f in dataclasses.fields(fast):
+        value, expected = getattr(fast, f.name), getattr(slow, f.name)
+        if isinstance(value, float):
+            assert value == pytest.approx(expected, rel=1e-12, abs=1e-14, nan_ok=True), f.name
+        else:
+            assert value == expected, f.name

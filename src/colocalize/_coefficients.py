@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from colocalize import _compiled
 from colocalize._ranks import (
     ChannelCodes,
     JointCells,
@@ -349,12 +350,9 @@ class _Channels:
                 **values, n_pixels=0, threshold0=t0, threshold1=t1, measures=measures
             )
         sums = self._pixel_sums(i, j, thresholds, wanted)
-        sa, sb = self.stats(i), self.stats(j)
         centred = wanted & {"pearson", "icq", "spearman", "kendall"}
         if centred:
-            # exact test: a constant channel's centred values may be rounding noise, not zero
-            suu = 0.0 if sa.constant else sums["suu"]
-            svv = 0.0 if sb.constant else sums["svv"]
+            suu, svv = sums["suu"], sums["svv"]
             constant = [nm for nm, s in ((self.names[i], suu), (self.names[j], svv)) if s <= 0]
             if constant:
                 asked = [
@@ -422,6 +420,59 @@ class _Channels:
             measures=measures,
         )
 
+    def _fused_sums(
+        self, i: int, j: int, thresholds: tuple[float, float] | None, wanted: set[str]
+    ) -> dict[str, float] | None:
+        """The non-rank sums of two 8/16-bit channels in exact integers, by one compiled pass
+        after one read (None when that path does not apply: other dtypes, no compiled kernels,
+        only rank measures asked for).
+
+        Same keys as :meth:`_pixel_sums`, unscaled (``k_exp`` 0); centred sums are n times the
+        exact ones, so every ratio is the exact one rounded once or twice.
+        """
+        a, b = self.flats[i], self.flats[j]
+        n = self.n
+        small = all(x.dtype.kind in "iu" and x.dtype.itemsize <= 2 for x in (a, b))
+        if not small or not wanted - set(_RANKED) or n >= 1 << 31:  # int64 sums stay exact
+            return None
+        compiled = _compiled.loaded_kernels(n)
+        if compiled is None:
+            return None
+        sum_a, sum_b = int(a.sum(dtype=np.int64)), int(b.sum(dtype=np.int64))
+        t = thresholds if thresholds is not None else (0.0, 0.0)
+        bounds = [
+            # above the mean: n x > S <=> x >= floor(S / n) + 1; below: x <= ceil(S / n) - 1
+            sum_a // n + 1,
+            -(-sum_a // n) - 1,
+            sum_b // n + 1,
+            -(-sum_b // n) - 1,
+            _integer_bound(t[0]),
+            _integer_bound(t[0], strict=True),
+            _integer_bound(t[1]),
+            _integer_bound(t[1], strict=True),
+        ]
+        raw = [int(v) for v in compiled.pair_sums(a, b, np.array(bounds, dtype=np.int64))]
+        saa, sbb, sab, disc, m1, m2, tm1, tm2, own0, own1, both0, both1, nboth = raw[:13]
+        sums: dict[str, float] = {
+            "suu": n * saa - sum_a * sum_a,
+            "svv": n * sbb - sum_b * sum_b,
+            "suv": n * sab - sum_a * sum_b,
+            "icq": disc,
+            "a": sum_a,
+            "b": sum_b,
+            "aa": saa,
+            "bb": sbb,
+            "ab": sab,
+            "k_exp": 0,
+            "m1": m1,
+            "m2": m2,
+        }
+        if thresholds is not None:
+            sums.update(tm1=tm1, tm2=tm2, own_u=own0, own_v=own1, both_u=both0, both_v=both1)
+            sums["both"] = nboth
+            sums["below"], sums["above"] = _exact_pearson(*raw[13:19]), _exact_pearson(*raw[19:])
+        return sums
+
     def _pixel_sums(
         self, i: int, j: int, thresholds: tuple[float, float] | None, wanted: set[str]
     ) -> dict[str, float]:
@@ -432,6 +483,12 @@ class _Channels:
         and ``kendall`` is Kendall's tau-b.
         """
         n = self.n
+        fused = self._fused_sums(i, j, thresholds, wanted)
+        if fused is not None:
+            ranked = wanted & set(_RANKED)
+            both = self._pixel_sums(i, j, thresholds, ranked) if ranked else {}
+            both.update(fused)
+            return both
         ranks = bool(wanted & set(_RANKED))
         centred = bool(wanted & {"pearson", "icq", "spearman", "kendall"})
         absolute = bool(wanted & {"overlap", "manders", "thresholded_manders"})
@@ -499,6 +556,10 @@ class _Channels:
             sums["suu"] = sums["uu"] - sums["u"] ** 2 / n
             sums["svv"] = sums["vv"] - sums["v"] ** 2 / n
             sums["suv"] = sums["uv"] - sums["u"] * sums["v"] / n
+            # exact test: a constant channel's centred values may be rounding noise, not zero
+            for key, c in (("suu", i), ("svv", j)):
+                if self.stats(c).constant:
+                    sums[key] = 0.0
         sums["k_exp"] = self.stats(j).abs_exp - self.stats(i).abs_exp
         if "kendall" in wanted and cells is not None:
             sums["kendall"] = kendall_tau_b(self.codes(i), self.codes(j), cells)
@@ -556,6 +617,23 @@ class _Channels:
             threshold1=float(recorded[1]),
             threshold2=float(recorded[2]),
         )
+
+
+def _integer_bound(t: float, *, strict: bool = False) -> int:
+    """The least integer x with x >= t (or x > t), clipped to [-1, 2**20] (8/16-bit data)."""
+    if t >= 1 << 20:
+        return (1 << 20) + 1
+    if t < -1:
+        return -1
+    return math.floor(t) + 1 if strict else math.ceil(t)
+
+
+def _exact_pearson(n: int, sa: int, sb: int, saa: int, sbb: int, sab: int) -> float:
+    """Pearson's r from exact integer sums; NaN for fewer than two pixels or a constant one."""
+    suu, svv = n * saa - sa * sa, n * sbb - sb * sb
+    if n < 2 or suu <= 0 or svv <= 0:
+        return _NAN
+    return _clip((n * sab - sa * sb) / math.sqrt(suu * svv))
 
 
 def _ldexp(x: float, exponent: int) -> float:

@@ -7,29 +7,60 @@ and SciPy's merge sort beyond it). numba is imported on first use, never at ``im
 colocalize``; without it, or with the environment variable ``COLOCALIZE_NUMBA=0``,
 :func:`kernels` returns None and the callers use numpy. Compiled code is cached on disk
 (numba's ``cache=True``): the first use in a process costs the numba import and the cache load
-(about 0.6 s on our 2-core machine), the first use on a machine the compilation (about 1.4 s).
+(about 0.6 s on our 2-core machine), the first use on a machine the compilation (about 3 s).
+Callers that must never wait for that use :func:`loaded_kernels`, which answers None (numpy)
+until the kernels are loaded and loads them in a background thread.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from types import SimpleNamespace
 
-__all__ = ["kernels"]
+__all__ = ["kernels", "loaded_kernels"]
 
 # Inputs below this many pixels use numpy: loading the compiled code costs more than it saves.
 MIN_PIXELS = 1 << 20
+# An input of this many pixels starts loading the compiled code in the background (see
+# loaded_kernels): numpy then costs about as much as the load, and later calls gain.
+PREFETCH_PIXELS = 1 << 22
 
 _cache: dict[str, SimpleNamespace | None] = {}
+_lock = threading.Lock()
+_loader: list[threading.Thread] = []
+
+
+def _enabled(size: int) -> bool:
+    return size >= MIN_PIXELS and os.environ.get("COLOCALIZE_NUMBA", "1") != "0"
 
 
 def kernels(size: int) -> SimpleNamespace | None:
-    """The compiled kernels for an input of ``size`` pixels, or None to use numpy."""
-    if size < MIN_PIXELS or os.environ.get("COLOCALIZE_NUMBA", "1") == "0":
+    """The compiled kernels for an input of ``size`` pixels (loading them now), or None to use
+    numpy."""
+    if not _enabled(size):
         return None
-    if "numba" not in _cache:
-        _cache["numba"] = _build()
+    with _lock:
+        if "numba" not in _cache:
+            _cache["numba"] = _build()
     return _cache["numba"]
+
+
+def loaded_kernels(size: int) -> SimpleNamespace | None:
+    """The compiled kernels if they are loaded already, else None (use numpy): never waits.
+
+    A first input of at least ``PREFETCH_PIXELS`` pixels starts loading them in a background
+    thread, so that a fresh process's first call is never slower than numpy and later calls
+    use the compiled code.
+    """
+    if not _enabled(size):
+        return None
+    if "numba" in _cache:
+        return _cache["numba"]
+    if size >= PREFETCH_PIXELS and not _loader:
+        _loader.append(threading.Thread(target=kernels, args=(size,), daemon=True))
+        _loader[0].start()
+    return None
 
 
 def _build() -> SimpleNamespace | None:
@@ -81,6 +112,65 @@ def _build() -> SimpleNamespace | None:
             sbb += y * y
             sab += x * y
         return np.array([n, sa, sb, saa, sbb, sab])
+
+    @jit
+    def pair_sums(a, b, bounds):
+        """Every non-rank coefficient's integer sums of a pair of 8/16-bit channels, one pass.
+
+        ``bounds`` (int64): a value is above its channel's mean if >= bounds[0] (a) / bounds[2]
+        (b), below it if <= bounds[1] / bounds[3]; at least T if >= bounds[4] / bounds[6],
+        above T if >= bounds[5] / bounds[7]. Returns (int64) Saa, Sbb, Sab, discordant count,
+        Sa[b > 0], Sb[a > 0], Sa[b >= Tb, b > 0], Sb[a >= Ta, a > 0], Sa[a > Ta], Sb[b > Tb],
+        Sa[both > T], Sb[both > T], #both > T, then n, Sa, Sb, Saa, Sbb, Sab of the pixels
+        below (not both >= T) and of those above (either > T). Branch-free.
+        """
+        pos0, neg0, pos1, neg1, ge0, gt0, ge1, gt1 = bounds
+        out = np.zeros(25, dtype=np.int64)
+        saa = sbb = sab = disc = m1 = m2 = tm1 = tm2 = own0 = own1 = np.int64(0)
+        both0 = both1 = nboth = np.int64(0)
+        nb = sab_b = sbb_b = saa_b = sa_b = sb_b = np.int64(0)
+        na = sab_a = sbb_a = saa_a = sa_a = sb_a = np.int64(0)
+        for i in range(a.size):
+            x = np.int64(a[i])
+            y = np.int64(b[i])
+            xx = x * x
+            yy = y * y
+            xy = x * y
+            saa += xx
+            sbb += yy
+            sab += xy
+            disc += ((x >= pos0) & (y <= neg1)) | ((x <= neg0) & (y >= pos1))
+            m1 += x * (y > 0)
+            m2 += y * (x > 0)
+            tm1 += x * ((y >= ge1) & (y > 0))
+            tm2 += y * ((x >= ge0) & (x > 0))
+            above0 = x >= gt0
+            above1 = y >= gt1
+            own0 += x * above0
+            own1 += y * above1
+            both = above0 & above1
+            both0 += x * both
+            both1 += y * both
+            nboth += both
+            below = 1 - np.int64((x >= ge0) & (y >= ge1))
+            nb += below
+            sa_b += x * below
+            sb_b += y * below
+            saa_b += xx * below
+            sbb_b += yy * below
+            sab_b += xy * below
+            above = np.int64(above0 | above1)
+            na += above
+            sa_a += x * above
+            sb_a += y * above
+            saa_a += xx * above
+            sbb_a += yy * above
+            sab_a += xy * above
+        out[:] = (
+            saa, sbb, sab, disc, m1, m2, tm1, tm2, own0, own1, both0, both1, nboth,
+            nb, sa_b, sb_b, saa_b, sbb_b, sab_b, na, sa_a, sb_a, saa_a, sbb_a, sab_a,
+        )
+        return out
 
     # Array indices are cast to unsigned: numba then skips its negative-index wraparound
     # checks, which otherwise make these scatter loops 2-3 times slower.
@@ -191,6 +281,7 @@ def _build() -> SimpleNamespace | None:
 
     return SimpleNamespace(
         kendall_score=kendall_score,
+        pair_sums=pair_sums,
         summary=summary,
         box_moments=box_moments,
         ring_select=ring_select,
