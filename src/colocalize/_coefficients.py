@@ -486,9 +486,9 @@ class _Channels:
         fused = self._fused_sums(i, j, thresholds, wanted)
         if fused is not None:
             ranked = wanted & set(_RANKED)
-            both = self._pixel_sums(i, j, thresholds, ranked) if ranked else {}
-            both.update(fused)
-            return both
+            merged = self._pixel_sums(i, j, thresholds, ranked) if ranked else {}
+            merged.update(fused)
+            return merged
         ranks = bool(wanted & set(_RANKED))
         centred = bool(wanted & {"pearson", "icq", "spearman", "kendall"})
         absolute = bool(wanted & {"overlap", "manders", "thresholded_manders"})
