@@ -8,27 +8,29 @@ colocalize``; without it, or with the environment variable ``COLOCALIZE_NUMBA=0`
 :func:`kernels` returns None and the callers use numpy. Compiled code is cached on disk
 (numba's ``cache=True``): the first use in a process costs the numba import and the cache load
 (about 0.6 s on our 2-core machine), the first use on a machine the compilation (about 3 s).
-Callers that must never wait for that use :func:`loaded_kernels`, which answers None (numpy)
-until the kernels are loaded and loads them in a background thread.
+Callers that should not pay that on a first call use :func:`loaded_kernels`, which answers
+None (numpy) until the kernels are loaded or the numpy time they would have saved (reported
+with :func:`spent`) exceeds the load's cost. (Loading them in a background thread instead
+slowed the numpy calls meanwhile 2-5x on 2 cores: the import holds the GIL.)
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from types import SimpleNamespace
 
-__all__ = ["kernels", "loaded_kernels"]
+__all__ = ["kernels", "loaded_kernels", "spent"]
 
 # Inputs below this many pixels use numpy: loading the compiled code costs more than it saves.
 MIN_PIXELS = 1 << 20
-# An input of this many pixels starts loading the compiled code in the background (see
-# loaded_kernels): numpy then costs about as much as the load, and later calls gain.
-PREFETCH_PIXELS = 1 << 22
+# What loading the kernels costs in a fresh process (numba's import and disk-cache loads, our
+# 2-core machine): callers use numpy until they have spent this long in numpy paths that the
+# kernels would have replaced, then load them (the ski-rental rule: never more than twice the
+# time of the better choice made in hindsight, and a first call never slower than numpy).
+LOAD_SECONDS = 0.6
 
 _cache: dict[str, SimpleNamespace | None] = {}
-_lock = threading.Lock()
-_loader: list[threading.Thread] = []
+_spent = [0.0]  # seconds spent in numpy paths the kernels would have replaced
 
 
 def _enabled(size: int) -> bool:
@@ -40,27 +42,29 @@ def kernels(size: int) -> SimpleNamespace | None:
     numpy."""
     if not _enabled(size):
         return None
-    with _lock:
-        if "numba" not in _cache:
-            _cache["numba"] = _build()
+    if "numba" not in _cache:
+        _cache["numba"] = _build()
     return _cache["numba"]
 
 
 def loaded_kernels(size: int) -> SimpleNamespace | None:
-    """The compiled kernels if they are loaded already, else None (use numpy): never waits.
+    """The compiled kernels when they are loaded or have earned their load, else None (numpy).
 
-    A first input of at least ``PREFETCH_PIXELS`` pixels starts loading them in a background
-    thread, so that a fresh process's first call is never slower than numpy and later calls
-    use the compiled code.
+    They are loaded once callers have spent ``LOAD_SECONDS`` in numpy paths they replace
+    (reported with :func:`spent`), so a fresh process's first call costs what numpy costs.
     """
     if not _enabled(size):
         return None
-    if "numba" in _cache:
-        return _cache["numba"]
-    if size >= PREFETCH_PIXELS and not _loader:
-        _loader.append(threading.Thread(target=kernels, args=(size,), daemon=True))
-        _loader[0].start()
+    if "numba" in _cache or _spent[0] >= LOAD_SECONDS:
+        return kernels(size)
     return None
+
+
+def spent(size: int, seconds: float) -> None:
+    """Report ``seconds`` spent in a numpy path on ``size`` pixels because
+    :func:`loaded_kernels` answered None (ignored when the kernels would not apply)."""
+    if _enabled(size) and "numba" not in _cache:
+        _spent[0] += seconds
 
 
 def _build() -> SimpleNamespace | None:
@@ -167,8 +171,31 @@ def _build() -> SimpleNamespace | None:
             sbb_a += yy * above
             sab_a += xy * above
         out[:] = (
-            saa, sbb, sab, disc, m1, m2, tm1, tm2, own0, own1, both0, both1, nboth,
-            nb, sa_b, sb_b, saa_b, sbb_b, sab_b, na, sa_a, sb_a, saa_a, sbb_a, sab_a,
+            saa,
+            sbb,
+            sab,
+            disc,
+            m1,
+            m2,
+            tm1,
+            tm2,
+            own0,
+            own1,
+            both0,
+            both1,
+            nboth,
+            nb,
+            sa_b,
+            sb_b,
+            saa_b,
+            sbb_b,
+            sab_b,
+            na,
+            sa_a,
+            sb_a,
+            saa_a,
+            sbb_a,
+            sab_a,
         )
         return out
 
