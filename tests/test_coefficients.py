@@ -533,3 +533,21 @@ def test_fused_pass_equals_numpy_engine(monkeypatch, dtype, seed):
             assert value == pytest.approx(expected, rel=1e-12, abs=1e-14, nan_ok=True), f.name
         else:
             assert value == expected, f.name
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.uint32, bool])
+@pytest.mark.parametrize(("low", "span"), [(0, 50), (700, 900), (3, 40000), (20000, 45000)])
+def test_channel_codes_equal_unique(dtype, low, span):
+    from colocalize._ranks import channel_codes
+
+    info = np.iinfo(np.uint8 if dtype is bool else dtype)
+    rng = np.random.default_rng(span)
+    values = rng.integers(low, low + span, 5000)
+    values = np.clip(values, 0, info.max).astype(dtype)
+    c = channel_codes(values)
+    uniq, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    present = c.counts > 0
+    np.testing.assert_array_equal(c.exact[present], uniq)
+    np.testing.assert_array_equal(c.counts[present], counts)
+    np.testing.assert_array_equal(c.exact[c.codes], values)
+    np.testing.assert_array_equal(np.flatnonzero(present)[inverse.ravel()], c.codes)
