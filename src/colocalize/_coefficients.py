@@ -480,6 +480,26 @@ class _Channels:
             sums["below"], sums["above"] = _exact_pearson(*raw[13:19]), _exact_pearson(*raw[19:])
         return sums
 
+    def _rank_sums(self, i: int, j: int, wanted: set[str]) -> dict[str, float]:
+        """Spearman's centred rank sums and Kendall's tau-b from the joint cells, with the
+        compiled kernels (after :meth:`_fused_sums`)."""
+        sums: dict[str, float] = {}
+        if not wanted & set(_RANKED):
+            return sums
+        ci, cj = self.codes(i), self.codes(j)
+        cells = joint_cells(ci, cj)
+        if "spearman" in wanted:
+            compiled = _compiled.kernels(self.n)
+            assert compiled is not None  # the fused sums ran with it
+            centre = (self.n + 1) / 2.0
+            ru, rv = ci.average_rank - centre, cj.average_rank - centre
+            sums["ruu"] = float(np.dot(ci.counts, ru * ru))
+            sums["rvv"] = float(np.dot(cj.counts, rv * rv))
+            sums["ruv"] = compiled.rank_product(cells.code0, cells.code1, cells.counts, ru, rv)
+        if "kendall" in wanted:
+            sums["kendall"] = kendall_tau_b(ci, cj, cells)
+        return sums
+
     def _pixel_sums(
         self, i: int, j: int, thresholds: tuple[float, float] | None, wanted: set[str]
     ) -> dict[str, float]:
@@ -493,10 +513,8 @@ class _Channels:
         start = time.perf_counter()
         fused = self._fused_sums(i, j, thresholds, wanted)
         if fused is not None:
-            ranked = wanted & set(_RANKED)
-            merged = self._pixel_sums(i, j, thresholds, ranked) if ranked else {}
-            merged.update(fused)
-            return merged
+            fused.update(self._rank_sums(i, j, wanted))
+            return fused
         ranks = bool(wanted & set(_RANKED))
         centred = bool(wanted & {"pearson", "icq", "spearman", "kendall"})
         absolute = bool(wanted & {"overlap", "manders", "thresholded_manders"})

@@ -275,8 +275,10 @@ def _build() -> SimpleNamespace | None:
 
     @jit
     def kendall_score(code0, code1, counts, k1):
-        """n_c - n_d of joint cells sorted by (code0, code1), with a Fenwick tree over code1."""
+        """n_c - n_d of joint cells sorted by (code0, code1), with a Fenwick tree over code1
+        (and a plain count per code1: the cells of earlier rows in the same column)."""
         tree = np.zeros(k1 + 1, dtype=np.int64)
+        column = np.zeros(k1, dtype=np.int64)
         total = np.int64(0)
         score = np.int64(0)
         m = code0.size
@@ -288,26 +290,33 @@ def _build() -> SimpleNamespace | None:
                 below = np.int64(0)
                 k = np.int64(code1[stop])
                 while k > 0:
-                    below += tree[k]
+                    below += tree[u(k)]
                     k -= k & -k
-                k = np.int64(code1[stop]) + 1
-                upto = np.int64(0)
-                while k > 0:
-                    upto += tree[k]
-                    k -= k & -k
-                score += counts[stop] * (below - (total - upto))
+                above = total - below - column[u(code1[stop])]
+                score += np.int64(counts[stop]) * (below - above)
                 stop += 1
             for i in range(start, stop):
+                c = np.int64(counts[i])
+                column[u(code1[i])] += c
                 k = np.int64(code1[i]) + 1
                 while k <= k1:
-                    tree[k] += counts[i]
+                    tree[u(k)] += c
                     k += k & -k
-                total += counts[i]
+                total += c
             start = stop
         return score
 
+    @jit
+    def rank_product(code0, code1, counts, rank0, rank1):
+        """sum(count * rank0[code0] * rank1[code1]) over joint cells (float64)."""
+        total = 0.0
+        for i in range(code0.size):
+            total += counts[i] * rank0[u(code0[i])] * rank1[u(code1[i])]
+        return total
+
     return SimpleNamespace(
         kendall_score=kendall_score,
+        rank_product=rank_product,
         pair_sums=pair_sums,
         summary=summary,
         box_moments=box_moments,
