@@ -17,7 +17,7 @@ Our time is measured twice: as installed (with the numba kernels of the ``fast``
 numba is importable) and with ``COLOCALIZE_NUMBA=0`` (numpy only). The first call that
 compiles or loads the kernels is timed separately and not counted in the best-of runs.
 
-``--first-call`` instead times the first six calls of ``costes_threshold`` each in a fresh
+``--first-call`` instead times the first twelve calls of ``costes_threshold`` each in a fresh
 process (the cold start: numba's import and cache load), with numba as installed and with
 ``COLOCALIZE_NUMBA=0``; ``PYTHONPATH=<other checkout>/src`` times another version.
 
@@ -65,7 +65,7 @@ rng = np.random.default_rng(7)
 a = rng.integers(0, 40000, (size, size), dtype=np.uint16)
 b = (a // 2 + rng.integers(0, 20000, (size, size), dtype=np.uint16)).astype(np.uint16)
 times = []
-for _ in range(6):
+for _ in range(12):
     t0 = time.perf_counter()
     colocalize.costes_threshold(a, b)
     times.append(time.perf_counter() - t0)
@@ -74,12 +74,12 @@ print(" ".join(f"{t:.3f}" for t in times), "numba" in sys.modules)
 
 
 def first_call(size: int, repeat: int) -> None:
-    """The first six calls in fresh processes, numba as installed and numpy only."""
+    """The first twelve calls in fresh processes, numba as installed and numpy only."""
     import subprocess
     import sys
 
     print(f"costes_threshold on uint16 {size} x {size}, each run a fresh process")
-    print(f"{'kernels':>20}  seconds of calls 1-6 (fresh process)  numba imported")
+    print(f"{'kernels':>20}  seconds of calls 1-12 (fresh process)  numba imported")
     for label, numba_env in (("as installed", None), ("COLOCALIZE_NUMBA=0", "0")):
         env = {k: v for k, v in os.environ.items() if k != "COLOCALIZE_NUMBA"}
         if numba_env is not None:
@@ -92,7 +92,7 @@ def first_call(size: int, repeat: int) -> None:
                 env=env,
                 check=True,
             ).stdout.split()
-            print(f"{label:>20}  {' '.join(out[:6])}  {out[6]}")
+            print(f"{label:>20}  {' '.join(out[:12])}  {out[12]}")
 
 
 def main() -> None:
