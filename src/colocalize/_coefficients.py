@@ -82,9 +82,10 @@ class Coefficients:
         Number of pixels used.
     threshold0, threshold1 : float
         The thresholds used, in the images' units (NaN when none).
-    measures : tuple of str
-        The measure groups computed (see :data:`MEASURES`); the fields of the other groups are
-        NaN because they were not asked for.
+
+    The property ``measures`` (not a field, so tables keep their columns) lists the measure
+    groups computed (see :data:`MEASURES`): all of them unless ``measures=`` asked for fewer;
+    the fields of the other groups are NaN because they were not asked for.
     """
 
     pearson: float
@@ -106,7 +107,12 @@ class Coefficients:
     n_pixels: int
     threshold0: float
     threshold1: float
-    measures: tuple[str, ...] = ()
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        """The measure groups computed (:data:`MEASURES`)."""
+        computed: tuple[str, ...] = self.__dict__.get("_measures", tuple(MEASURES))
+        return computed
 
 
 @dataclass(frozen=True)
@@ -146,9 +152,7 @@ class TripleCoefficients:
 
 
 _FLOAT_FIELDS = tuple(
-    f.name
-    for f in fields(Coefficients)
-    if f.name not in ("n_pixels", "threshold0", "threshold1", "measures")
+    f.name for f in fields(Coefficients) if f.name not in ("n_pixels", "threshold0", "threshold1")
 )
 
 #: The measure groups of :func:`coefficients` (``measures=``) and the fields each one fills.
@@ -347,9 +351,8 @@ class _Channels:
         values = dict.fromkeys(_FLOAT_FIELDS, _NAN)
         if n == 0:
             reasons.add("every coefficient", "no pixel is selected (empty mask or all excluded)")
-            return Coefficients(
-                **values, n_pixels=0, threshold0=t0, threshold1=t1, measures=measures
-            )
+            empty = Coefficients(**values, n_pixels=0, threshold0=t0, threshold1=t1)
+            return _computed(empty, measures)
         sums = self._pixel_sums(i, j, thresholds, wanted)
         centred = wanted & {"pearson", "icq", "spearman", "kendall"}
         if centred:
@@ -413,13 +416,8 @@ class _Channels:
                     "pearson_below or pearson_above",
                     "fewer than two distinct pixels lie below or above the thresholds",
                 )
-        return Coefficients(
-            **values,
-            n_pixels=int(n),
-            threshold0=float(t0),
-            threshold1=float(t1),
-            measures=measures,
-        )
+        result = Coefficients(**values, n_pixels=int(n), threshold0=float(t0), threshold1=float(t1))
+        return _computed(result, measures)
 
     def _fusable(self, i: int, j: int, wanted: set[str]) -> bool:
         """Whether :meth:`_fused_sums` applies (with the compiled kernels)."""
@@ -645,6 +643,12 @@ class _Channels:
             threshold1=float(recorded[1]),
             threshold2=float(recorded[2]),
         )
+
+
+def _computed(result: Coefficients, measures: tuple[str, ...]) -> Coefficients:
+    """``result`` with its ``measures`` property set (an attribute outside the fields)."""
+    object.__setattr__(result, "_measures", measures)
+    return result
 
 
 def _integer_bound(t: float, *, strict: bool = False) -> int:

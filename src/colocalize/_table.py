@@ -29,7 +29,7 @@ __all__ = ["coefficient_table"]
 
 Pairs = Literal["all"] | Sequence[tuple[int | str, int | str]]
 
-PAIR_FIELDS = tuple(f.name for f in dataclasses.fields(Coefficients) if f.name != "measures")
+PAIR_FIELDS = tuple(f.name for f in dataclasses.fields(Coefficients))
 TRIPLE_FIELDS = tuple(f"triple_{f.name}" for f in dataclasses.fields(TripleCoefficients))
 
 
