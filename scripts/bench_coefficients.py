@@ -16,7 +16,16 @@ process: the tiled neuron-4Ch sample and random 16-bit data (~65536 levels per c
 figure is the peak resident size during the call (Linux VmHWM, reset just before it) minus the
 resident size before it, over the image's size.
 
+Floors (``--floors``, also printed first by a full run; issue 14 item 1): one uint16 pair
+(the tiled neuron-4Ch channels 0 and 1, and random 16-bit data), timed back to back in rounds,
+best of ``--repeat`` (at least 7): every non-rank coefficient with thresholds against the one-read
+floor ``a.sum(); b.sum()`` and against JACoP's 40 ms (its Java code, warm JVM, on this machine),
+and all coefficients (Spearman and Kendall included) against one stable sort of one channel.
+The compiled kernels are loaded (and run once) first: their cold start is timed by
+``scripts/bench_costes.py --first-call``.
+
 Run: .venv/bin/python scripts/bench_coefficients.py [--size 2048] [--repeat 3] [--memory]
+[--floors]
 """
 
 from __future__ import annotations
@@ -91,6 +100,56 @@ def memory() -> None:
                   f"process peak {r['peak_mib']:6.0f} MiB, {r['seconds']:6.2f} s")
 
 
+JACOP_SECONDS = 0.040  # JACoP's Pearson + Manders with thresholds, 2048 x 2048 uint16, warm JVM
+
+
+def floors(size: int, repeat: int) -> None:
+    """Our per-pixel engine against the one-read floor and one stable sort (issue 14 item 1)."""
+    import time
+
+    from colocalize import _compiled, coefficients, data
+
+    compiled = _compiled.kernels(size * size)
+    sample = data.neuron_4ch()
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 65536, (size, size), dtype=np.uint16)
+    pairs = {
+        "neuron-4Ch": (_tile(sample.channel(0), size), _tile(sample.channel(1), size)),
+        "random 16-bit": (noise, noise // 2 + rng.integers(0, 30000, (size, size), np.uint16)),
+    }
+    print(f"floors: one uint16 pair {size}x{size}, best of {max(repeat, 7)} rounds (compiled "
+          f"kernels: {'on' if compiled is not None else 'OFF'})")
+    for name, (a, b) in pairs.items():
+        a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+        th = (float(a.mean()), float(b.mean()))
+        runs = {
+            "floor": lambda a=a, b=b: (a.sum(), b.sum()),
+            "non-rank": lambda a=a, b=b, th=th: coefficients(
+                a, b, thresholds=th, rank_coefficients=False
+            ),
+            "sort": lambda a=a: np.sort(a.ravel(), kind="stable"),
+            "all": lambda a=a, b=b, th=th: coefficients(a, b, thresholds=th),
+        }
+        best = dict.fromkeys(runs, float("inf"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for fn in runs.values():
+                fn()  # first use: numba's per-signature cache load
+            for _ in range(max(repeat, 7)):
+                for key, fn in runs.items():  # back to back, in rounds
+                    start = time.perf_counter()
+                    fn()
+                    best[key] = min(best[key], time.perf_counter() - start)
+        ms = {k: v * 1e3 for k, v in best.items()}
+        print(
+            f"  {name:13s}: floor {ms['floor']:5.1f} ms | non-rank {ms['non-rank']:6.1f} ms = "
+            f"{best['non-rank'] / best['floor']:4.1f}x floor (target <= 5x), "
+            f"{JACOP_SECONDS / best['non-rank']:4.1f}x faster than JACoP's 40 ms (target >= 2x)"
+            f" | stable sort {ms['sort']:5.1f} ms | all {ms['all']:6.1f} ms = "
+            f"{best['all'] / best['sort']:4.1f}x sort (target <= 3x)"
+        )
+
+
 def peer_set(image: np.ndarray, thresholds: list[float]) -> list[dict[str, float]]:
     """The same outputs from scikit-image and SciPy, one call per coefficient and pair."""
     from scipy import stats
@@ -122,9 +181,13 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=2048)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--memory", action="store_true", help="measure peak memory instead")
+    parser.add_argument("--floors", action="store_true", help="only the floor ratios")
     args = parser.parse_args()
     if args.memory:
         memory()
+        return
+    floors(args.size, args.repeat)
+    if args.floors:
         return
 
     from colocalize import coefficient_table, data

@@ -17,7 +17,11 @@ Our time is measured twice: as installed (with the numba kernels of the ``fast``
 numba is importable) and with ``COLOCALIZE_NUMBA=0`` (numpy only). The first call that
 compiles or loads the kernels is timed separately and not counted in the best-of runs.
 
-Usage: python scripts/bench_costes.py [--size 2048] [--pairs 2] [--repeat 3]
+``--first-call`` instead times the first twelve calls of ``costes_threshold`` each in a fresh
+process (the cold start: numba's import and cache load), with numba as installed and with
+``COLOCALIZE_NUMBA=0``; ``PYTHONPATH=<other checkout>/src`` times another version.
+
+Usage: python scripts/bench_costes.py [--size 2048] [--pairs 2] [--repeat 3] [--first-call]
 """
 
 from __future__ import annotations
@@ -52,6 +56,43 @@ def make_pair(
     return a.astype(np.uint16), b.astype(np.uint16)
 
 
+_FIRST_CALL_CHILD = """
+import sys, time
+import numpy as np
+import colocalize
+size = int(sys.argv[1])
+rng = np.random.default_rng(7)
+a = rng.integers(0, 40000, (size, size), dtype=np.uint16)
+b = (a // 2 + rng.integers(0, 20000, (size, size), dtype=np.uint16)).astype(np.uint16)
+times = []
+for _ in range(12):
+    t0 = time.perf_counter()
+    colocalize.costes_threshold(a, b)
+    times.append(time.perf_counter() - t0)
+print(" ".join(f"{t:.3f}" for t in times), "numba" in sys.modules)
+"""
+
+
+def first_call(size: int, repeat: int) -> None:
+    """The first twelve calls in fresh processes, numba as installed and numpy only."""
+    import subprocess
+    import sys
+
+    print(f"costes_threshold on uint16 {size} x {size}, each run a fresh process")
+    print(f"{'kernels':>20}  seconds of calls 1-12 (fresh process)  numba imported")
+    for label, numba_env in (("as installed", None), ("COLOCALIZE_NUMBA=0", "0")):
+        env = {k: v for k, v in os.environ.items() if k != "COLOCALIZE_NUMBA"}
+        if numba_env is not None:
+            env["COLOCALIZE_NUMBA"] = numba_env
+        for _ in range(repeat):
+            out = subprocess.run(
+                [sys.executable, "-c", _FIRST_CALL_CHILD, str(size)],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+            ).stdout.split()
+            print(f"{label:>20}  {' '.join(out[:12])}  {out[12]}")
 
 
 def main() -> None:
@@ -59,7 +100,11 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=2048)
     parser.add_argument("--pairs", type=int, default=2, help="pairs per intensity range")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--first-call", action="store_true", help="cold-start timings only")
     args = parser.parse_args()
+    if args.first_call:
+        first_call(args.size, args.repeat)
+        return
     from napari_colocalization import _metrics as peer
 
     rng = np.random.default_rng(2013)
@@ -70,8 +115,11 @@ def main() -> None:
     else:
         import numba
 
+        from colocalize import _compiled
+
         a, b = make_pair(np.random.default_rng(1), args.size, frac=0.5)
         t0 = time.perf_counter()
+        _compiled.kernels(a.size)  # calls never wait for the kernels: load them now
         colocalize.costes_threshold(a, b)
         colocalize.costes_threshold(a, b, method="classic")
         print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -15,8 +16,10 @@ from scipy import stats
 
 import colocalize
 from colocalize import ColocalizeWarning, coefficients, triple_coefficients
+from colocalize._coefficients import MEASURES
 
 DTYPES = [np.uint8, np.uint16, np.int32, np.float32, np.float64]
+ALL_MEASURED = [f for group in MEASURES.values() for f in group]
 
 
 @pytest.fixture(scope="module")
@@ -148,9 +151,7 @@ def test_matches_scipy_and_skimage(dtype, shape):
     assert c.m1 == pytest.approx(measure.manders_coloc_coeff(af, bf > 0), rel=1e-10)
     assert c.m2 == pytest.approx(measure.manders_coloc_coeff(bf, af > 0), rel=1e-10)
     tb = c.threshold1
-    assert c.tm1 == pytest.approx(
-        measure.manders_coloc_coeff(af, (bf >= tb) & (bf > 0)), rel=1e-10
-    )
+    assert c.tm1 == pytest.approx(measure.manders_coloc_coeff(af, (bf >= tb) & (bf > 0)), rel=1e-10)
     assert c.spearman == pytest.approx(stats.spearmanr(af.ravel(), bf.ravel())[0], rel=1e-10)
     tau = stats.kendalltau(af.ravel(), bf.ravel(), variant="b").statistic
     assert c.kendall_tau == pytest.approx(tau, rel=1e-10)
@@ -319,9 +320,7 @@ def test_complex_image_rejected():
 
 # --- properties -------------------------------------------------------------------------------
 
-small_images = arrays(
-    np.uint8, st.integers(2, 60), elements=st.integers(0, 255)
-)
+small_images = arrays(np.uint8, st.integers(2, 60), elements=st.integers(0, 255))
 
 
 @settings(max_examples=60, deadline=None)
@@ -367,8 +366,9 @@ def test_scaling_invariance(a, scale):
         c1 = coefficients(a, b)
         c2 = coefficients(a * scale, b)
     for x in ["pearson", "overlap", "m1", "m2", "spearman", "kendall_tau"]:
-        np.testing.assert_allclose(getattr(c1, x), getattr(c2, x), rtol=1e-9, atol=1e-12,
-                                   equal_nan=True)
+        np.testing.assert_allclose(
+            getattr(c1, x), getattr(c2, x), rtol=1e-9, atol=1e-12, equal_nan=True
+        )
 
 
 # --- triples ----------------------------------------------------------------------------------
@@ -400,3 +400,173 @@ def test_triple_overlap_is_one_for_proportional_channels():
 def test_public_api_exports():
     for name in ["coefficients", "coefficient_table", "triple_coefficients", "Coefficients"]:
         assert name in colocalize.__all__
+
+
+# --- measures: pay for what you ask ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "measures",
+    [
+        ("pearson",),
+        ("manders", "overlap"),
+        ("thresholded_manders", "icq"),
+        ("spearman",),
+        ("kendall",),
+        ("pearson", "kendall"),
+    ],
+)
+def test_measures_subset_equals_full_result_and_is_nan_elsewhere(dtype, measures):
+    rng = np.random.default_rng(7)
+    a, b = _random_pair(rng, dtype, (30, 40))
+    full = coefficients(a, b, thresholds=(0.3, 0.4))
+    part = coefficients(a, b, thresholds=(0.3, 0.4), measures=measures)
+    assert part.measures == tuple(m for m in MEASURES if m in measures)
+    asked = {f for m in measures for f in MEASURES[m]}
+    for name in asked:
+        assert getattr(part, name) == pytest.approx(getattr(full, name), rel=1e-12, abs=1e-14)
+    for name in set(ALL_MEASURED) - asked:
+        assert math.isnan(getattr(part, name)), name
+    assert part.n_pixels == full.n_pixels
+    assert full.measures == tuple(MEASURES)
+
+
+def test_measures_without_ranks_never_rank(monkeypatch):
+    from colocalize import _coefficients, _ranks
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("rank code called for a subset without rank measures")
+
+    monkeypatch.setattr(_coefficients, "kendall_tau_b", forbidden)
+    monkeypatch.setattr(_ranks.ChannelCodes, "average_rank", property(forbidden))
+    rng = np.random.default_rng(3)
+    for dtype in (np.uint8, np.uint16, np.float32):
+        a, b = _random_pair(rng, dtype, (64, 64))
+        c = coefficients(a, b, thresholds=(0.2, 0.2), measures=("pearson", "manders"))
+        assert not math.isnan(c.pearson)
+        assert math.isnan(c.kendall_tau)
+    # floats without ranks are never coded nor reduced to joint cells
+    monkeypatch.setattr(_coefficients, "joint_cells", forbidden)
+    monkeypatch.setattr(_coefficients, "channel_codes", forbidden)
+    a, b = _random_pair(rng, np.float64, (64, 64))
+    coefficients(a, b, measures=["overlap", "icq", "thresholded_manders"], thresholds=(0.1, 0.1))
+    with pytest.raises(AssertionError, match="rank code"):
+        coefficients(a, b, measures="kendall")
+
+
+def test_rank_coefficients_false_drops_the_rank_measures():
+    a = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    c = coefficients(a, a[::-1], rank_coefficients=False, measures=("pearson", "spearman"))
+    assert c.measures == ("pearson",)
+    assert math.isnan(c.spearman)
+
+
+@pytest.mark.parametrize("bad", ["pearsons", ("pearson", "tau"), (), [3]])
+def test_unknown_measures_raise_naming_the_valid_ones(bad):
+    a = np.arange(12, dtype=np.uint8)
+    with pytest.raises(ValueError, match=r"measures=.*thresholded_manders"):
+        coefficients(a, a, measures=bad)
+
+
+def test_table_measures_columns_and_attrs():
+    rng = np.random.default_rng(2)
+    img = rng.integers(0, 200, (3, 20, 20), dtype=np.uint8)
+    table = colocalize.coefficient_table(img, channel_axis=0, measures=["manders"])
+    assert table.attrs["measures"] == ["manders"]
+    assert table.m1.notna().all()
+    assert table.pearson.isna().all()
+    with pytest.raises(ValueError, match="measures="):
+        colocalize.coefficient_table(img, channel_axis=0, measures=["nope"])
+
+
+# --- the fused compiled pass (8/16-bit) against the numpy engine -----------------------------
+
+
+def _int_pair(rng, dtype, shape):
+    high = {np.uint8: 256, np.int8: 128, np.uint16: 65536, np.int16: 32768}.get(dtype, 2)
+    a = rng.integers(0, high, shape)
+    b = (a // 2 + rng.integers(0, high // 2 + 1, shape)) % high
+    b[rng.random(shape) < 0.2] = 0
+    return a.astype(dtype), b.astype(dtype)
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [np.uint8, np.int8, np.uint16, np.int16, bool, np.int32, np.uint64, np.float32, np.float64],
+)
+@pytest.mark.parametrize("seed", range(4))
+def test_fused_pass_equals_numpy_engine(monkeypatch, dtype, seed):
+    from colocalize import _compiled
+
+    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)  # compiled even for small test images
+    compiled = _compiled.kernels(1)
+    calls = []
+
+    def counted(*args):
+        calls.append(1)
+        return pair_sums(*args)
+
+    pair_sums = compiled.pair_sums
+    monkeypatch.setattr(compiled, "pair_sums", counted)
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(1, 50)), int(rng.integers(1, 50)))
+    if np.dtype(dtype).kind == "f":
+        a, b = _random_pair(rng, dtype, shape)
+    else:
+        a, b = _int_pair(rng, dtype, shape)
+    mean_a, mean_b = float(np.mean(a)), float(np.mean(b))
+    thresholds = [None, (mean_a, mean_b), (0.0, 0.0), (1e30, 2.5)][seed]
+    mask = rng.random(shape) > 0.3 if seed % 2 else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ColocalizeWarning)
+        fast = coefficients(a, b, thresholds=thresholds, mask=mask)
+        monkeypatch.setenv("COLOCALIZE_NUMBA", "0")
+        slow = coefficients(a, b, thresholds=thresholds, mask=mask)
+    small_int = np.dtype(dtype).kind in "iub" and np.dtype(dtype).itemsize <= 2
+    assert len(calls) == (1 if small_int else 0)
+    for f in dataclasses.fields(fast):
+        value, expected = getattr(fast, f.name), getattr(slow, f.name)
+        if isinstance(value, float):
+            assert value == pytest.approx(expected, rel=1e-12, abs=1e-14, nan_ok=True), f.name
+        else:
+            assert value == expected, f.name
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.uint32, bool])
+@pytest.mark.parametrize(("low", "span"), [(0, 50), (700, 900), (3, 40000), (20000, 45000)])
+def test_channel_codes_equal_unique(dtype, low, span):
+    from colocalize._ranks import channel_codes
+
+    info = np.iinfo(np.uint8 if dtype is bool else dtype)
+    rng = np.random.default_rng(span)
+    values = rng.integers(low, low + span, 5000)
+    values = np.clip(values, 0, info.max).astype(dtype)
+    c = channel_codes(values)
+    uniq, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    present = c.counts > 0
+    np.testing.assert_array_equal(c.exact[present], uniq)
+    np.testing.assert_array_equal(c.counts[present], counts)
+    np.testing.assert_array_equal(c.exact[c.codes], values)
+    np.testing.assert_array_equal(np.flatnonzero(present)[inverse.ravel()], c.codes)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_compiled_kendall_and_rank_product_equal_numpy(seed):
+    from colocalize import _compiled
+    from colocalize._ranks import _score_table, channel_codes, joint_cells
+
+    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    compiled = _compiled.kernels(_compiled.MIN_PIXELS)
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 300, 3000).astype(np.uint16)
+    b = (a // 3 + rng.integers(0, 200, 3000)).astype(np.uint16)
+    ca, cb = channel_codes(a), channel_codes(b)
+    cells = joint_cells(ca, cb)
+    k0, k1 = ca.n_codes, cb.n_codes
+    fenwick = compiled.kendall_score(cells.code0, cells.code1, cells.counts, k1)
+    assert fenwick == _score_table(cells, k0, k1)
+    ru, rv = ca.average_rank - 1500.5, cb.average_rank - 1500.5
+    product = compiled.rank_product(cells.code0, cells.code1, cells.counts, ru, rv)
+    assert product == pytest.approx(float(np.dot(ru[ca.codes], rv[cb.codes])), rel=1e-12)

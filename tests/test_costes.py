@@ -34,6 +34,7 @@ def kernels(request, monkeypatch):
     else:
         pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
         monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)  # compiled even for small test images
+        assert _compiled.kernels(1) is not None  # loaded now: calls never wait for them
     return request.param
 
 # ------------------------------------------------------------------------------------------
@@ -688,3 +689,26 @@ def test_float_floor_table_equals_binary_search(monkeypatch, method, negative):
     monkeypatch.setattr(_costes._Pairs, "floors", lambda self, which: None)
     slow = costes_threshold(a, b, method=method)
     assert fast == slow
+
+
+@pytest.mark.compiled_only
+def test_first_calls_use_numpy_until_the_load_has_paid_for_itself(monkeypatch):
+    """A fresh process's first call never waits for numba: numpy until the numpy time spent on
+    calls the kernels would have replaced reaches the load's cost, then the kernels."""
+    monkeypatch.setattr(_compiled, "_cache", {})
+    monkeypatch.setattr(_compiled, "_spent", [0.0])
+    monkeypatch.setattr(_compiled, "LOAD_SECONDS", 1e-9)  # one numpy call pays for the load
+    rng = np.random.default_rng(4)
+    a = rng.integers(0, 3000, (40, 50)).astype(np.uint16)
+    b = (a // 2 + rng.integers(0, 900, (40, 50))).astype(np.uint16)
+    assert _compiled.loaded_kernels(a.size) is None
+    first = costes_threshold(a, b)
+    assert "numba" not in _compiled._cache  # the first call ran on numpy
+    assert _compiled._spent[0] > 0
+    assert _compiled.loaded_kernels(a.size) is not None  # it has earned the load
+    assert costes_threshold(a, b) == first
+    # floats never use the kernels: their time does not count
+    monkeypatch.setattr(_compiled, "_cache", {})
+    monkeypatch.setattr(_compiled, "_spent", [0.0])
+    costes_threshold(a.astype(np.float32), b.astype(np.float32))
+    assert _compiled._spent == [0.0]

@@ -43,6 +43,7 @@ def test_table_rows_equal_pairwise_calls(dtype):
         expected = coefficients(img[i], img[j], mask=mask, thresholds=(t[i], t[j]))
         for f in dataclasses.fields(expected):
             np.testing.assert_allclose(row[f.name], getattr(expected, f.name), equal_nan=True)
+    assert table.attrs["measures"] == list(expected.measures)
 
 
 def test_channel_axis_last_and_names_and_pairs():
@@ -240,3 +241,20 @@ def test_time_axis_gives_rows_per_frame():
     assert pooled.n_pixels.iloc[0] == 4 * 16 * 18
     with pytest.raises(ValueError, match="must differ"):
         coefficient_table(movie, channel_axis=1, time_axis=1)
+
+
+def test_cli_measures_subset_and_unknown_name(tiff, capsys):
+    assert main(["coefficients", str(tiff), "--measures", "pearson", "manders", "--csv"]) == 0
+    from io import StringIO
+
+    table = pd.read_csv(StringIO(capsys.readouterr().out), keep_default_na=False, na_values=[""])
+    expected = coefficient_table(_image(), channel_axis=0, measures=["pearson", "manders"])
+    np.testing.assert_allclose(table.pearson, expected.pearson)
+    np.testing.assert_allclose(table.m1, expected.m1)
+    assert table.kendall_tau.isna().all()
+    assert table.overlap.isna().all()
+    assert main(["coefficients", str(tiff), "--measures", "pearson", "tau"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "--measures got tau" in err
+    assert "thresholded_manders" in err

@@ -43,6 +43,11 @@ def register(subparsers: Any) -> None:
         help="one threshold per used channel (image units), 'costes', or an auto-threshold "
         "method name such as Otsu",
     )
+    p.add_argument(
+        "--measures", nargs="+", metavar="M",
+        help="compute only these measure groups (default: all): pearson, overlap, manders, "
+        "thresholded_manders, icq, spearman, kendall; the other columns are NaN",
+    )
     p.add_argument("--triples", action="store_true", help="also compute channel triples")
     p.add_argument(
         "--exclude-zero-zero", action="store_true",
@@ -85,6 +90,17 @@ def _parse_thresholds(values: list[str] | None) -> Any:
             f"got {values}"
         )
     return [float(v) for v in values]
+
+
+def _parse_measures(values: list[str] | None) -> list[str] | None:
+    from colocalize._coefficients import MEASURES
+
+    unknown = [v for v in values or [] if v.lower() not in MEASURES]
+    if unknown:
+        raise ValueError(
+            f"--measures got {', '.join(unknown)}: use one or more of {', '.join(MEASURES)}"
+        )
+    return values
 
 
 def _is_number(text: str) -> bool:
@@ -131,6 +147,7 @@ def _run_coefficients(args: argparse.Namespace) -> int:
             triples=args.triples,
             exclude_zero_zero=args.exclude_zero_zero,
             saturated=True if args.saturated else None,
+            measures=_parse_measures(args.measures),
         )
     for warning in caught:  # one plain line each, not Python's file:line dump
         print(f"colocalize coefficients: warning: {warning.message}", file=sys.stderr)

@@ -12,12 +12,14 @@ of two (see ``_Stats``), so no dtype overflows, underflows or loses its variance
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
+from colocalize import _compiled
 from colocalize._ranks import (
     ChannelCodes,
     JointCells,
@@ -29,6 +31,7 @@ from colocalize._ranks import (
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 
 __all__ = [
+    "MEASURES",
     "Coefficients",
     "TripleCoefficients",
     "coefficients",
@@ -79,6 +82,10 @@ class Coefficients:
         Number of pixels used.
     threshold0, threshold1 : float
         The thresholds used, in the images' units (NaN when none).
+
+    The property ``measures`` (not a field, so tables keep their columns) lists the measure
+    groups computed (see :data:`MEASURES`): all of them unless ``measures=`` asked for fewer;
+    the fields of the other groups are NaN because they were not asked for.
     """
 
     pearson: float
@@ -100,6 +107,12 @@ class Coefficients:
     n_pixels: int
     threshold0: float
     threshold1: float
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        """The measure groups computed (:data:`MEASURES`)."""
+        computed: tuple[str, ...] = self.__dict__.get("_measures", tuple(MEASURES))
+        return computed
 
 
 @dataclass(frozen=True)
@@ -139,10 +152,44 @@ class TripleCoefficients:
 
 
 _FLOAT_FIELDS = tuple(
-    f.name
-    for f in fields(Coefficients)
-    if f.name not in ("n_pixels", "threshold0", "threshold1")
+    f.name for f in fields(Coefficients) if f.name not in ("n_pixels", "threshold0", "threshold1")
 )
+
+#: The measure groups of :func:`coefficients` (``measures=``) and the fields each one fills.
+#: Fields of thresholded measures also need ``thresholds``.
+MEASURES: dict[str, tuple[str, ...]] = {
+    "pearson": ("pearson", "pearson_below", "pearson_above"),
+    "overlap": ("overlap", "k1", "k2"),
+    "manders": ("m1", "m2"),
+    "thresholded_manders": ("tm1", "tm2", "tm1_own", "tm2_own", "fraction_colocalized"),
+    "icq": ("icq",),
+    "spearman": ("spearman",),
+    "kendall": ("kendall_tau",),
+}
+_RANKED = ("spearman", "kendall")
+
+
+def resolve_measures(
+    measures: str | Sequence[str] | None, *, rank_coefficients: bool = True
+) -> tuple[str, ...]:
+    """The requested measure groups, in :data:`MEASURES` order (None: all of them).
+
+    ``rank_coefficients=False`` drops ``spearman`` and ``kendall``.
+    """
+    if measures is None:
+        wanted = set(MEASURES)
+    else:
+        names = [measures] if isinstance(measures, str) else list(measures)
+        unknown = [m for m in names if not isinstance(m, str) or m.lower() not in MEASURES]
+        if unknown or not names:
+            raise ValueError(
+                f"measures={measures!r} is not valid: pass one or more of "
+                f"{', '.join(MEASURES)} (or None for all)"
+            )
+        wanted = {m.lower() for m in names}
+    if not rank_coefficients:
+        wanted -= set(_RANKED)
+    return tuple(m for m in MEASURES if m in wanted)
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -259,10 +306,10 @@ class _Channels:
         j: int,
         thresholds: tuple[float, float] | None,
         *,
-        rank_coefficients: bool = True,
+        measures: tuple[str, ...] = tuple(MEASURES),
     ) -> Coefficients:
         reasons = _Reasons()
-        result = self._pair(i, j, thresholds, rank_coefficients, reasons)
+        result = self._pair(i, j, thresholds, measures, reasons)
         reasons.warn(f"coefficients of {self.names[i]} and {self.names[j]}")
         return result
 
@@ -287,27 +334,197 @@ class _Channels:
         i: int,
         j: int,
         thresholds: tuple[float, float] | None,
-        rank_coefficients: bool,
+        measures: tuple[str, ...],
         reasons: _Reasons,
     ) -> Coefficients:
         t0, t1 = thresholds if thresholds is not None else (_NAN, _NAN)
+        wanted = set(measures)
         if thresholds is not None and (math.isnan(t0) or math.isnan(t1)):  # e.g. no Costes
             thresholds = None
-            reasons.add(
-                "pearson_below, pearson_above, tm1, tm2, tm1_own, tm2_own, fraction_colocalized",
-                "the thresholds are NaN",
-            )
+            lost = [
+                f for m in ("pearson", "thresholded_manders") if m in wanted for f in MEASURES[m]
+            ]
+            lost = [f for f in lost if f != "pearson"]
+            if lost:
+                reasons.add(", ".join(lost), "the thresholds are NaN")
         n = self.n
+        values = dict.fromkeys(_FLOAT_FIELDS, _NAN)
         if n == 0:
             reasons.add("every coefficient", "no pixel is selected (empty mask or all excluded)")
-            empty = dict.fromkeys(_FLOAT_FIELDS, _NAN)
-            return Coefficients(**empty, n_pixels=0, threshold0=t0, threshold1=t1)
-        (a, b), cells = self._sides(i, j, thresholds, rank_coefficients)
+            empty = Coefficients(**values, n_pixels=0, threshold0=t0, threshold1=t1)
+            return _computed(empty, measures)
+        sums = self._pixel_sums(i, j, thresholds, wanted)
+        centred = wanted & {"pearson", "icq", "spearman", "kendall"}
+        if centred:
+            suu, svv = sums["suu"], sums["svv"]
+            constant = [nm for nm, s in ((self.names[i], suu), (self.names[j], svv)) if s <= 0]
+            if constant:
+                asked = [
+                    f
+                    for m in ("pearson", "spearman", "kendall", "icq")
+                    if m in wanted
+                    for f in MEASURES[m][:1]
+                ]
+                reasons.add(", ".join(asked), f"{' and '.join(constant)} is constant")
+            if "pearson" in wanted:
+                values["pearson"] = (
+                    _clip(sums["suv"] / math.sqrt(suu * svv)) if not constant else _NAN
+                )
+            if "icq" in wanted:
+                values["icq"] = _NAN if constant else (n - sums["icq"]) / n - 0.5
+            if "spearman" in wanted:
+                ruu, rvv = sums["ruu"], sums["rvv"]
+                if ruu > 0 and rvv > 0:
+                    values["spearman"] = _clip(sums["ruv"] / math.sqrt(ruu * rvv))
+            if "kendall" in wanted:
+                values["kendall_tau"] = sums["kendall"]
+        sum_u, sum_v = sums.get("a", _NAN), sums.get("b", _NAN)
+        if wanted & {"overlap", "manders"}:
+            zero = [nm for nm, s in ((self.names[i], sum_u), (self.names[j], sum_v)) if s == 0]
+            if zero:
+                asked = [f for m in ("overlap", "manders") if m in wanted for f in MEASURES[m]]
+                reasons.add(", ".join(asked), f"{' and '.join(zero)} is zero everywhere")
+        if "overlap" in wanted:
+            sab, saa, sbb = sums["ab"], sums["aa"], sums["bb"]
+            values["overlap"] = _clip(sab / math.sqrt(saa * sbb)) if saa > 0 and sbb > 0 else _NAN
+            # k1 and k2 are not scale-free: undo the two channels' scalings
+            scale = int(sums["k_exp"])
+            for key, value in (
+                ("k1", _ldexp(sab / saa, scale) if saa > 0 else _NAN),
+                ("k2", _ldexp(sab / sbb, -scale) if sbb > 0 else _NAN),
+            ):
+                if math.isinf(value):
+                    reasons.add(key, "the ratio is beyond the float64 range")
+                    value = _NAN
+                values[key] = value
+        if "manders" in wanted:
+            values["m1"], values["m2"] = _ratio(sums["m1"], sum_u), _ratio(sums["m2"], sum_v)
+        if thresholds is not None and "thresholded_manders" in wanted:
+            values["tm1"] = _ratio(sums["tm1"], sum_u)
+            values["tm2"] = _ratio(sums["tm2"], sum_v)
+            own_u, own_v = sums["own_u"], sums["own_v"]
+            values["tm1_own"] = _ratio(sums["both_u"], own_u)
+            values["tm2_own"] = _ratio(sums["both_v"], own_v)
+            for field_name, own, nm in (("tm1_own", own_u, i), ("tm2_own", own_v, j)):
+                if own == 0:
+                    reasons.add(field_name, f"nothing in {self.names[nm]} is above its threshold")
+            values["fraction_colocalized"] = sums["both"] / n
+        if thresholds is not None and "pearson" in wanted:
+            values["pearson_below"], values["pearson_above"] = sums["below"], sums["above"]
+            if math.isnan(sums["below"]) or math.isnan(sums["above"]):
+                reasons.add(
+                    "pearson_below or pearson_above",
+                    "fewer than two distinct pixels lie below or above the thresholds",
+                )
+        result = Coefficients(**values, n_pixels=int(n), threshold0=float(t0), threshold1=float(t1))
+        return _computed(result, measures)
+
+    def _fusable(self, i: int, j: int, wanted: set[str]) -> bool:
+        """Whether :meth:`_fused_sums` applies (with the compiled kernels)."""
+        small = all(
+            self.flats[c].dtype.kind in "iu" and self.flats[c].dtype.itemsize <= 2 for c in (i, j)
+        )
+        return small and bool(wanted - set(_RANKED)) and self.n < 1 << 31  # int64 stays exact
+
+    def _fused_sums(
+        self, i: int, j: int, thresholds: tuple[float, float] | None, wanted: set[str]
+    ) -> dict[str, float] | None:
+        """The non-rank sums of two 8/16-bit channels in exact integers, by one compiled pass
+        after one read (None when that path does not apply: other dtypes, no compiled kernels,
+        only rank measures asked for).
+
+        Same keys as :meth:`_pixel_sums`, unscaled (``k_exp`` 0); centred sums are n times the
+        exact ones, so every ratio is the exact one rounded once or twice.
+        """
+        a, b = self.flats[i], self.flats[j]
+        n = self.n
+        if not self._fusable(i, j, wanted):
+            return None
+        compiled = _compiled.loaded_kernels(n)
+        if compiled is None:
+            return None
+        sum_a, sum_b = int(a.sum(dtype=np.int64)), int(b.sum(dtype=np.int64))
+        t = thresholds if thresholds is not None else (0.0, 0.0)
+        bounds = [
+            # above the mean: n x > S <=> x >= floor(S / n) + 1; below: x <= ceil(S / n) - 1
+            sum_a // n + 1,
+            -(-sum_a // n) - 1,
+            sum_b // n + 1,
+            -(-sum_b // n) - 1,
+            _integer_bound(t[0]),
+            _integer_bound(t[0], strict=True),
+            _integer_bound(t[1]),
+            _integer_bound(t[1], strict=True),
+        ]
+        raw = [int(v) for v in compiled.pair_sums(a, b, np.array(bounds, dtype=np.int64))]
+        saa, sbb, sab, disc, m1, m2, tm1, tm2, own0, own1, both0, both1, nboth = raw[:13]
+        sums: dict[str, float] = {
+            "suu": n * saa - sum_a * sum_a,
+            "svv": n * sbb - sum_b * sum_b,
+            "suv": n * sab - sum_a * sum_b,
+            "icq": disc,
+            "a": sum_a,
+            "b": sum_b,
+            "aa": saa,
+            "bb": sbb,
+            "ab": sab,
+            "k_exp": 0,
+            "m1": m1,
+            "m2": m2,
+        }
+        if thresholds is not None:
+            sums.update(tm1=tm1, tm2=tm2, own_u=own0, own_v=own1, both_u=both0, both_v=both1)
+            sums["both"] = nboth
+            sums["below"], sums["above"] = _exact_pearson(*raw[13:19]), _exact_pearson(*raw[19:])
+        return sums
+
+    def _rank_sums(self, i: int, j: int, wanted: set[str]) -> dict[str, float]:
+        """Spearman's centred rank sums and Kendall's tau-b from the joint cells, with the
+        compiled kernels (after :meth:`_fused_sums`)."""
+        sums: dict[str, float] = {}
+        if not wanted & set(_RANKED):
+            return sums
+        ci, cj = self.codes(i), self.codes(j)
+        cells = joint_cells(ci, cj)
+        if "spearman" in wanted:
+            compiled = _compiled.kernels(self.n)
+            assert compiled is not None  # the fused sums ran with it
+            centre = (self.n + 1) / 2.0
+            ru, rv = ci.average_rank - centre, cj.average_rank - centre
+            sums["ruu"] = float(np.dot(ci.counts, ru * ru))
+            sums["rvv"] = float(np.dot(cj.counts, rv * rv))
+            sums["ruv"] = compiled.rank_product(cells.code0, cells.code1, cells.counts, ru, rv)
+        if "kendall" in wanted:
+            sums["kendall"] = kendall_tau_b(ci, cj, cells)
+        return sums
+
+    def _pixel_sums(
+        self, i: int, j: int, thresholds: tuple[float, float] | None, wanted: set[str]
+    ) -> dict[str, float]:
+        """The sums the wanted measures need, by chunked passes over the points (numpy).
+
+        Values are scaled (see :class:`_Stats`); ``suu``, ``svv``, ``suv`` are centred sums,
+        ``k_exp`` undoes the scaling in k1, ``below``/``above`` are Pearson's r of the subsets
+        and ``kendall`` is Kendall's tau-b.
+        """
+        n = self.n
+        start = time.perf_counter()
+        fused = self._fused_sums(i, j, thresholds, wanted)
+        if fused is not None:
+            fused.update(self._rank_sums(i, j, wanted))
+            return fused
+        ranks = bool(wanted & set(_RANKED))
+        centred = bool(wanted & {"pearson", "icq", "spearman", "kendall"})
+        absolute = bool(wanted & {"overlap", "manders", "thresholded_manders"})
+        if "thresholded_manders" not in wanted and "pearson" not in wanted:
+            thresholds = None
+        (a, b), cells = self._sides(i, j, thresholds, ranks)
         size = n if cells is None else cells.counts.size
         weights = None if cells is None else cells.counts
         sums: dict[str, float] = {}
         subsets: dict[str, _Subset] = {}
-        if thresholds is not None:
+        pearson_subsets = thresholds is not None and "pearson" in wanted
+        if pearson_subsets:
             subsets = {"below": _Subset(), "above": _Subset()}
         centre = (n + 1) / 2.0
         for part in chunks(size):
@@ -320,26 +537,31 @@ class _Channels:
 
             a.load(part)
             b.load(part)
-            uc, vc = a.centred, b.centred
-            add("u", uc)
-            add("v", vc)
-            add("uu", uc * uc)
-            add("vv", vc * vc)
-            add("uv", uc * vc)
-            add("icq", (((uc > 0) & (vc < 0)) | ((uc < 0) & (vc > 0))).astype(np.float64))
-            add("a", a.absolute)
-            add("b", b.absolute)
-            add("ab", a.absolute * b.absolute)
-            add("aa", a.absolute * a.absolute)
-            add("bb", b.absolute * b.absolute)
-            add("m1", np.where(b.positive, a.absolute, 0.0))
-            add("m2", np.where(a.positive, b.absolute, 0.0))
-            if rank_coefficients:
+            if centred:
+                uc, vc = a.centred, b.centred
+                add("u", uc)
+                add("v", vc)
+                add("uu", uc * uc)
+                add("vv", vc * vc)
+                add("uv", uc * vc)
+                if "icq" in wanted:
+                    add("icq", (((uc > 0) & (vc < 0)) | ((uc < 0) & (vc > 0))).astype(np.float64))
+            if absolute:
+                add("a", a.absolute)
+                add("b", b.absolute)
+            if "overlap" in wanted:
+                add("ab", a.absolute * b.absolute)
+                add("aa", a.absolute * a.absolute)
+                add("bb", b.absolute * b.absolute)
+            if "manders" in wanted:
+                add("m1", np.where(b.positive, a.absolute, 0.0))
+                add("m2", np.where(a.positive, b.absolute, 0.0))
+            if "spearman" in wanted:
                 ru, rv = a.rank - centre, b.rank - centre
                 add("ruu", ru * ru)
                 add("rvv", rv * rv)
                 add("ruv", ru * rv)
-            if thresholds is not None:
+            if thresholds is not None and "thresholded_manders" in wanted:
                 above_u, above_v = a.above, b.above
                 both = above_u & above_v
                 add("tm1", np.where(b.at_least & b.positive, a.absolute, 0.0))
@@ -349,88 +571,33 @@ class _Channels:
                 add("both_u", np.where(both, a.absolute, 0.0))
                 add("both_v", np.where(both, b.absolute, 0.0))
                 add("both", both.astype(np.float64))
+            if pearson_subsets:
+                uc, vc = a.centred, b.centred
                 subsets["below"].first(uc, vc, w, ~(a.at_least & b.at_least), part)
-                subsets["above"].first(uc, vc, w, above_u | above_v, part)
-        # corrected two-pass sums (Chan, Golub & LeVeque 1983): the means' rounding cancels
-        suu = sums["uu"] - sums["u"] ** 2 / n
-        svv = sums["vv"] - sums["v"] ** 2 / n
-        suv = sums["uv"] - sums["u"] * sums["v"] / n
-        # exact test: a constant channel's centred values may be rounding noise, not zero
-        sa, sb = self.stats(i), self.stats(j)
-        suu, svv = (0.0 if sa.constant else suu), (0.0 if sb.constant else svv)
-        constant = [nm for nm, s in ((self.names[i], suu), (self.names[j], svv)) if s <= 0]
-        if constant:
-            reasons.add(
-                "pearson, spearman, kendall_tau, icq", f"{' and '.join(constant)} is constant"
-            )
-        pearson = _clip(suv / math.sqrt(suu * svv)) if suu > 0 and svv > 0 else _NAN
-        sum_u, sum_v = sums["a"], sums["b"]
-        zero = [nm for nm, s in ((self.names[i], sum_u), (self.names[j], sum_v)) if s == 0]
-        if zero:
-            reasons.add("overlap, k1, k2, m1, m2", f"{' and '.join(zero)} is zero everywhere")
-        sab, saa, sbb = sums["ab"], sums["aa"], sums["bb"]
-        overlap = _clip(sab / math.sqrt(saa * sbb)) if saa > 0 and sbb > 0 else _NAN
-        # k1 and k2 are not scale-free: undo the two channels' scalings
-        k1 = _ldexp(sab / saa, sb.abs_exp - sa.abs_exp) if saa > 0 else _NAN
-        k2 = _ldexp(sab / sbb, sa.abs_exp - sb.abs_exp) if sbb > 0 else _NAN
-        icq = _NAN if constant else (n - sums["icq"]) / n - 0.5
-
-        spearman = kendall = _NAN
-        if rank_coefficients and cells is not None:
-            ruu, rvv = sums["ruu"], sums["rvv"]
-            if ruu > 0 and rvv > 0:
-                spearman = _clip(sums["ruv"] / math.sqrt(ruu * rvv))
-            kendall = kendall_tau_b(self.codes(i), self.codes(j), cells)
-
-        below = above = tm1 = tm2 = tm1_own = tm2_own = fraction = _NAN
-        if thresholds is not None:
-            tm1 = _ratio(sums["tm1"], sum_u)
-            tm2 = _ratio(sums["tm2"], sum_v)
-            own_u, own_v = sums["own_u"], sums["own_v"]
-            tm1_own = _ratio(sums["both_u"], own_u)
-            tm2_own = _ratio(sums["both_v"], own_v)
-            for field_name, own, nm in (("tm1_own", own_u, i), ("tm2_own", own_v, j)):
-                if own == 0:
-                    reasons.add(field_name, f"nothing in {self.names[nm]} is above its threshold")
-            fraction = sums["both"] / n
+                subsets["above"].first(uc, vc, w, a.above | b.above, part)
+        if centred:
+            # corrected two-pass sums (Chan, Golub & LeVeque 1983): the means' rounding cancels
+            sums["suu"] = sums["uu"] - sums["u"] ** 2 / n
+            sums["svv"] = sums["vv"] - sums["v"] ** 2 / n
+            sums["suv"] = sums["uv"] - sums["u"] * sums["v"] / n
+            # exact test: a constant channel's centred values may be rounding noise, not zero
+            for key, c in (("suu", i), ("svv", j)):
+                if self.stats(c).constant:
+                    sums[key] = 0.0
+        sums["k_exp"] = self.stats(j).abs_exp - self.stats(i).abs_exp
+        if "kendall" in wanted and cells is not None:
+            sums["kendall"] = kendall_tau_b(self.codes(i), self.codes(j), cells)
+        if pearson_subsets:
             for part in chunks(size):
                 w = None if weights is None else weights[part].astype(np.float64)
                 a.load(part)
                 b.load(part)
                 for subset in subsets.values():
                     subset.second(a.centred, b.centred, w, part)
-            below, above = subsets["below"].pearson(), subsets["above"].pearson()
-            if math.isnan(below) or math.isnan(above):
-                reasons.add(
-                    "pearson_below or pearson_above",
-                    "fewer than two distinct pixels lie below or above the thresholds",
-                )
-        values = {"k1": k1, "k2": k2}
-        for key, value in values.items():
-            if math.isinf(value):
-                reasons.add(key, "the ratio is beyond the float64 range")
-                values[key] = _NAN
-        return Coefficients(
-            pearson=pearson,
-            pearson_below=below,
-            pearson_above=above,
-            overlap=overlap,
-            k1=values["k1"],
-            k2=values["k2"],
-            m1=_ratio(sums["m1"], sum_u),
-            m2=_ratio(sums["m2"], sum_v),
-            tm1=tm1,
-            tm2=tm2,
-            tm1_own=tm1_own,
-            tm2_own=tm2_own,
-            spearman=spearman,
-            kendall_tau=kendall,
-            icq=icq,
-            fraction_colocalized=fraction,
-            n_pixels=int(n),
-            threshold0=float(t0),
-            threshold1=float(t1),
-        )
+            sums["below"], sums["above"] = subsets["below"].pearson(), subsets["above"].pearson()
+        if self._fusable(i, j, wanted) and not wanted & set(_RANKED):
+            _compiled.spent(n, time.perf_counter() - start)  # what the fused pass would save
+        return sums
 
     def triple(
         self, i: int, j: int, k: int, thresholds: tuple[float, float, float] | None
@@ -476,6 +643,29 @@ class _Channels:
             threshold1=float(recorded[1]),
             threshold2=float(recorded[2]),
         )
+
+
+def _computed(result: Coefficients, measures: tuple[str, ...]) -> Coefficients:
+    """``result`` with its ``measures`` property set (an attribute outside the fields)."""
+    object.__setattr__(result, "_measures", measures)
+    return result
+
+
+def _integer_bound(t: float, *, strict: bool = False) -> int:
+    """The least integer x with x >= t (or x > t), clipped to [-1, 2**20] (8/16-bit data)."""
+    if t >= 1 << 20:
+        return (1 << 20) + 1
+    if t < -1:
+        return -1
+    return math.floor(t) + 1 if strict else math.ceil(t)
+
+
+def _exact_pearson(n: int, sa: int, sb: int, saa: int, sbb: int, sab: int) -> float:
+    """Pearson's r from exact integer sums; NaN for fewer than two pixels or a constant one."""
+    suu, svv = n * saa - sa * sa, n * sbb - sb * sb
+    if n < 2 or suu <= 0 or svv <= 0:
+        return _NAN
+    return _clip((n * sab - sa * sb) / math.sqrt(suu * svv))
 
 
 def _ldexp(x: float, exponent: int) -> float:
@@ -700,9 +890,7 @@ def resolve_thresholds(
 
 def _is_real(value: object) -> bool:
     """Whether ``value`` is a real number (not a bool, string or array)."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, bool
-    )
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 def check_images(images: Sequence[Any], names: Sequence[str]) -> list[np.ndarray]:
@@ -721,6 +909,7 @@ def coefficients(
     exclude_zero_zero: bool = False,
     saturated: Saturated = None,
     rank_coefficients: bool = True,
+    measures: str | Sequence[str] | None = None,
 ) -> Coefficients:
     """All standard colocalization coefficients of two channels.
 
@@ -743,7 +932,16 @@ def coefficients(
         maximum (integer images), or the level(s) in the images' units.
     rank_coefficients : bool, optional
         Compute Spearman's rho and Kendall's tau (default). ``False`` skips ranking (both fields
-        are NaN), for speed on large float images.
+        are NaN), for speed on large float images: the same as leaving ``spearman`` and
+        ``kendall`` out of ``measures``.
+    measures : None, str or sequence of str, optional
+        The measure groups to compute (default: all): ``"pearson"`` (pearson, pearson_below,
+        pearson_above), ``"overlap"`` (overlap, k1, k2), ``"manders"`` (m1, m2),
+        ``"thresholded_manders"`` (tm1, tm2, tm1_own, tm2_own, fraction_colocalized),
+        ``"icq"``, ``"spearman"`` and ``"kendall"`` (kendall_tau); see :data:`MEASURES`. The
+        other fields are NaN (without a warning) and ``result.measures`` lists the groups
+        computed. A subset costs only its own passes: without ``spearman`` and ``kendall``
+        nothing is ranked.
 
     Returns
     -------
@@ -792,16 +990,18 @@ def coefficients(
     (1.0, 1.0, 1.0, 0.5)
     >>> round(c.tm1, 4), c.pearson_below, c.pearson_above
     (0.9333, 1.0, 1.0)
+    >>> c = coefficients(a, 2 * a, measures=("pearson", "manders"))
+    >>> c.pearson, c.m1, c.overlap, c.measures
+    (1.0, 1.0, nan, ('pearson', 'manders'))
     """
+    wanted = resolve_measures(measures, rank_coefficients=rank_coefficients)
     arrays = check_images([image0, image1], ["image0", "image1"])
     selection, flats = select_pixels(
         arrays, mask=mask, exclude_zero_zero=exclude_zero_zero, saturated=saturated
     )
     resolved = resolve_thresholds(thresholds, arrays, selection)
     pair_thresholds = None if resolved is None else (resolved[0], resolved[1])
-    return _Channels(flats, ["image0", "image1"]).pair(
-        0, 1, pair_thresholds, rank_coefficients=rank_coefficients
-    )
+    return _Channels(flats, ["image0", "image1"]).pair(0, 1, pair_thresholds, measures=wanted)
 
 
 def triple_coefficients(

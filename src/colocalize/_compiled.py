@@ -7,7 +7,11 @@ and SciPy's merge sort beyond it). numba is imported on first use, never at ``im
 colocalize``; without it, or with the environment variable ``COLOCALIZE_NUMBA=0``,
 :func:`kernels` returns None and the callers use numpy. Compiled code is cached on disk
 (numba's ``cache=True``): the first use in a process costs the numba import and the cache load
-(about 0.6 s on our 2-core machine), the first use on a machine the compilation (about 1.4 s).
+(about 0.6 s on our 2-core machine), the first use on a machine the compilation (about 3 s).
+Callers that should not pay that on a first call use :func:`loaded_kernels`, which answers
+None (numpy) until the kernels are loaded or the numpy time they would have saved (reported
+with :func:`spent`) exceeds the load's cost. (Loading them in a background thread instead
+slowed the numpy calls meanwhile 2-5x on 2 cores: the import holds the GIL.)
 """
 
 from __future__ import annotations
@@ -15,21 +19,52 @@ from __future__ import annotations
 import os
 from types import SimpleNamespace
 
-__all__ = ["kernels"]
+__all__ = ["kernels", "loaded_kernels", "spent"]
 
 # Inputs below this many pixels use numpy: loading the compiled code costs more than it saves.
 MIN_PIXELS = 1 << 20
+# What loading the kernels costs in a fresh process (numba's import and disk-cache loads, our
+# 2-core machine): callers use numpy until they have spent this long in numpy paths that the
+# kernels would have replaced, then load them (the ski-rental rule: never more than twice the
+# time of the better choice made in hindsight, and a first call never slower than numpy).
+LOAD_SECONDS = 0.6
 
 _cache: dict[str, SimpleNamespace | None] = {}
+_spent = [0.0]  # seconds spent in numpy paths the kernels would have replaced
+
+
+def _enabled(size: int) -> bool:
+    return size >= MIN_PIXELS and os.environ.get("COLOCALIZE_NUMBA", "1") != "0"
 
 
 def kernels(size: int) -> SimpleNamespace | None:
-    """The compiled kernels for an input of ``size`` pixels, or None to use numpy."""
-    if size < MIN_PIXELS or os.environ.get("COLOCALIZE_NUMBA", "1") == "0":
+    """The compiled kernels for an input of ``size`` pixels (loading them now), or None to use
+    numpy."""
+    if not _enabled(size):
         return None
     if "numba" not in _cache:
         _cache["numba"] = _build()
     return _cache["numba"]
+
+
+def loaded_kernels(size: int) -> SimpleNamespace | None:
+    """The compiled kernels when they are loaded or have earned their load, else None (numpy).
+
+    They are loaded once callers have spent ``LOAD_SECONDS`` in numpy paths they replace
+    (reported with :func:`spent`), so a fresh process's first call costs what numpy costs.
+    """
+    if not _enabled(size):
+        return None
+    if "numba" in _cache or _spent[0] >= LOAD_SECONDS:
+        return kernels(size)
+    return None
+
+
+def spent(size: int, seconds: float) -> None:
+    """Report ``seconds`` spent in a numpy path on ``size`` pixels because
+    :func:`loaded_kernels` answered None (ignored when the kernels would not apply)."""
+    if _enabled(size) and "numba" not in _cache:
+        _spent[0] += seconds
 
 
 def _build() -> SimpleNamespace | None:
@@ -81,6 +116,88 @@ def _build() -> SimpleNamespace | None:
             sbb += y * y
             sab += x * y
         return np.array([n, sa, sb, saa, sbb, sab])
+
+    @jit
+    def pair_sums(a, b, bounds):
+        """Every non-rank coefficient's integer sums of a pair of 8/16-bit channels, one pass.
+
+        ``bounds`` (int64): a value is above its channel's mean if >= bounds[0] (a) / bounds[2]
+        (b), below it if <= bounds[1] / bounds[3]; at least T if >= bounds[4] / bounds[6],
+        above T if >= bounds[5] / bounds[7]. Returns (int64) Saa, Sbb, Sab, discordant count,
+        Sa[b > 0], Sb[a > 0], Sa[b >= Tb, b > 0], Sb[a >= Ta, a > 0], Sa[a > Ta], Sb[b > Tb],
+        Sa[both > T], Sb[both > T], #both > T, then n, Sa, Sb, Saa, Sbb, Sab of the pixels
+        below (not both >= T) and of those above (either > T). Branch-free.
+        """
+        pos0, neg0, pos1, neg1, ge0, gt0, ge1, gt1 = bounds
+        out = np.zeros(25, dtype=np.int64)
+        saa = sbb = sab = disc = m1 = m2 = tm1 = tm2 = own0 = own1 = np.int64(0)
+        both0 = both1 = nboth = np.int64(0)
+        nb = sab_b = sbb_b = saa_b = sa_b = sb_b = np.int64(0)
+        na = sab_a = sbb_a = saa_a = sa_a = sb_a = np.int64(0)
+        for i in range(a.size):
+            x = np.int64(a[i])
+            y = np.int64(b[i])
+            xx = x * x
+            yy = y * y
+            xy = x * y
+            saa += xx
+            sbb += yy
+            sab += xy
+            disc += ((x >= pos0) & (y <= neg1)) | ((x <= neg0) & (y >= pos1))
+            m1 += x * (y > 0)
+            m2 += y * (x > 0)
+            tm1 += x * ((y >= ge1) & (y > 0))
+            tm2 += y * ((x >= ge0) & (x > 0))
+            above0 = x >= gt0
+            above1 = y >= gt1
+            own0 += x * above0
+            own1 += y * above1
+            both = above0 & above1
+            both0 += x * both
+            both1 += y * both
+            nboth += both
+            below = 1 - np.int64((x >= ge0) & (y >= ge1))
+            nb += below
+            sa_b += x * below
+            sb_b += y * below
+            saa_b += xx * below
+            sbb_b += yy * below
+            sab_b += xy * below
+            above = np.int64(above0 | above1)
+            na += above
+            sa_a += x * above
+            sb_a += y * above
+            saa_a += xx * above
+            sbb_a += yy * above
+            sab_a += xy * above
+        out[:] = (
+            saa,
+            sbb,
+            sab,
+            disc,
+            m1,
+            m2,
+            tm1,
+            tm2,
+            own0,
+            own1,
+            both0,
+            both1,
+            nboth,
+            nb,
+            sa_b,
+            sb_b,
+            saa_b,
+            sbb_b,
+            sab_b,
+            na,
+            sa_a,
+            sb_a,
+            saa_a,
+            sbb_a,
+            sab_a,
+        )
+        return out
 
     # Array indices are cast to unsigned: numba then skips its negative-index wraparound
     # checks, which otherwise make these scatter loops 2-3 times slower.
@@ -158,8 +275,10 @@ def _build() -> SimpleNamespace | None:
 
     @jit
     def kendall_score(code0, code1, counts, k1):
-        """n_c - n_d of joint cells sorted by (code0, code1), with a Fenwick tree over code1."""
+        """n_c - n_d of joint cells sorted by (code0, code1), with a Fenwick tree over code1
+        (and a plain count per code1: the cells of earlier rows in the same column)."""
         tree = np.zeros(k1 + 1, dtype=np.int64)
+        column = np.zeros(k1, dtype=np.int64)
         total = np.int64(0)
         score = np.int64(0)
         m = code0.size
@@ -171,26 +290,34 @@ def _build() -> SimpleNamespace | None:
                 below = np.int64(0)
                 k = np.int64(code1[stop])
                 while k > 0:
-                    below += tree[k]
+                    below += tree[u(k)]
                     k -= k & -k
-                k = np.int64(code1[stop]) + 1
-                upto = np.int64(0)
-                while k > 0:
-                    upto += tree[k]
-                    k -= k & -k
-                score += counts[stop] * (below - (total - upto))
+                above = total - below - column[u(code1[stop])]
+                score += np.int64(counts[stop]) * (below - above)
                 stop += 1
             for i in range(start, stop):
+                c = np.int64(counts[i])
+                column[u(code1[i])] += c
                 k = np.int64(code1[i]) + 1
                 while k <= k1:
-                    tree[k] += counts[i]
+                    tree[u(k)] += c
                     k += k & -k
-                total += counts[i]
+                total += c
             start = stop
         return score
 
+    @jit
+    def rank_product(code0, code1, counts, rank0, rank1):
+        """sum(count * rank0[code0] * rank1[code1]) over joint cells (float64)."""
+        total = 0.0
+        for i in range(code0.size):
+            total += counts[i] * rank0[u(code0[i])] * rank1[u(code1[i])]
+        return total
+
     return SimpleNamespace(
         kendall_score=kendall_score,
+        rank_product=rank_product,
+        pair_sums=pair_sums,
         summary=summary,
         box_moments=box_moments,
         ring_select=ring_select,

@@ -16,6 +16,7 @@ large 8- and 16-bit images; both paths give identical results.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -198,8 +199,10 @@ class _Pairs:
     def __init__(self, a: np.ndarray, b: np.ndarray) -> None:
         self.integer = a.dtype.kind in "ui" and b.dtype.kind in "ui"
         summary = None
+        # chosen once per call, never waiting for numba to load (numpy meanwhile)
+        self._kernels = _compiled.loaded_kernels(a.size)
         if self.integer and max(a.dtype.itemsize, b.dtype.itemsize) <= 2:
-            compiled = _compiled.kernels(a.size)
+            compiled = self._kernels
             summary = None if compiled is None else compiled.summary(a, b)
         if summary is None:
             self.a_min, self.a_max = a.min(), a.max()
@@ -250,7 +253,7 @@ class _Pairs:
         """The compiled kernels (``colocalize._compiled``) for raw integer levels, else None."""
         if not (self.levels and self.counts is None):
             return None
-        return _compiled.kernels(self.raw_a.size)
+        return self._kernels
 
     def box_sums(self, lo: tuple[int, int], hi: tuple[int, int] | None = None) -> np.ndarray:
         """Exact int64 n, Sa, Sb, Saa, Sbb, Sab of ``lo <= (a, b) <= hi`` (compiled only).
@@ -785,10 +788,12 @@ def costes_threshold(
     candidate in one pass, or, for bisection with a positive slope on channels with more
     than 49152 levels in all, sum the below-threshold quadrant of each visited point in one
     vectorised pass until the pixels that can still change side are few, then bin just those
-    for every point left. The first such call in a process imports numba and loads the
-    kernels from numba's disk cache (about 0.6 s here; 1.4 s the first time on a machine,
-    compiling them), which pays off after about ten 4-megapixel images; set
-    ``COLOCALIZE_NUMBA=0`` to use numpy only, e.g. for a single call.
+    for every point left. Loading the kernels costs the numba import and numba's disk cache
+    (about 0.6 s here; compiling them the first time on a machine, a few seconds), so calls
+    use numpy until the numpy time they would have saved adds up to that cost, then load
+    them (:func:`colocalize._compiled.loaded_kernels`): the first call in a fresh process
+    costs what numpy costs, and a long run at most what the better choice would have cost
+    plus the load. ``COLOCALIZE_NUMBA=0`` turns the kernels off.
 
     Deliberate differences from Coloc 2 (``sc.fiji.coloc.algorithms.AutoThresholdRegression``
     at commit 82af2de):
@@ -838,6 +843,7 @@ def costes_threshold(
         raise ValueError(
             f"method must be 'bisection' or 'classic' (Coloc 2's 'Costes'), got {method!r}."
         )
+    start = time.perf_counter()
     arr0 = as_image(image0, name="image0")
     arr1 = as_image(image1, name="image1")
     check_same_shape([arr0, arr1], ["image0", "image1"])
@@ -898,6 +904,8 @@ def costes_threshold(
         th1_final = float(_store(np.asarray(float(pairs.b_max)), dtype1, shift))
         r_last = pairs.subset_pearson(pairs.outside(th0_final, th1_final, below=True))
     above = pairs.above_pearson(th0_final, th1_final)
+    if pairs.levels and pairs.counts is None and pairs.compiled is None:
+        _compiled.spent(pairs.raw_a.size, time.perf_counter() - start)  # what numpy cost
     return CostesResult(
         threshold0=math.ldexp(float(th0_final), shift),
         threshold1=math.ldexp(float(th1_final), shift),

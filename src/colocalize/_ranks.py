@@ -116,13 +116,18 @@ def _lookup_codes(values: np.ndarray, low: int, span: int) -> ChannelCodes:
     dtype = values.dtype
     # non-negative values that numpy's bincount and indexing take as they are
     unshifted = low == 0 and dtype.kind == "u" and dtype.itemsize < 8
+    # 8- and 16-bit unsigned values index tables over 0..max directly (no shifted copy)
+    raw = dtype.kind == "u" and dtype.itemsize <= 2
 
     def shifted(part: slice) -> np.ndarray:
         return values[part] if unshifted else subtract_exact(values[part], low).astype(np.intp)
 
     counts = np.zeros(span, dtype=np.int64)
     for part in chunks(values.size, max(_COUNT_CHUNK, span)):
-        counts += np.bincount(shifted(part), minlength=span)
+        if raw:
+            counts += np.bincount(values[part], minlength=low + span)[low:]
+        else:
+            counts += np.bincount(shifted(part), minlength=span)
     exact = np.arange(span, dtype=np.uint64).astype(dtype) + dtype.type(low)
     if span <= _MAX_DIRECT_RANGE:
         # the values themselves (minus the minimum) are the codes; absent values have no pixels
@@ -131,13 +136,15 @@ def _lookup_codes(values: np.ndarray, low: int, span: int) -> ChannelCodes:
             return ChannelCodes(codes=values, exact=exact, counts=counts)
         codes = np.empty(values.size, dtype=code_dtype)
         for part in chunks(values.size):
-            codes[part] = shifted(part)
+            codes[part] = values[part] - dtype.type(low) if raw else shifted(part)
         return ChannelCodes(codes=codes, exact=exact, counts=counts)
     present = np.flatnonzero(counts)
     lookup = (np.cumsum(counts > 0) - 1).astype(_code_dtype(present.size))
+    if raw:  # a table over 0..max, indexed by the values themselves
+        lookup = np.concatenate([np.zeros(low, dtype=lookup.dtype), lookup])
     codes = np.empty(values.size, dtype=lookup.dtype)
     for part in chunks(values.size, _COUNT_CHUNK):
-        codes[part] = lookup[shifted(part)]
+        codes[part] = lookup[values[part] if raw else shifted(part)]
     return ChannelCodes(codes=codes, exact=exact[present], counts=counts[present])
 
 

@@ -16,6 +16,7 @@ from colocalize._coefficients import (
     TripleCoefficients,
     _Channels,
     check_images,
+    resolve_measures,
     resolve_thresholds,
     select_pixels,
 )
@@ -60,9 +61,7 @@ def _split_channels(
     else:
         names = [str(nm) for nm in channel_names]
         if len(names) != len(channels):
-            raise ValueError(
-                f"channel_names has {len(names)} names for {len(channels)} channels"
-            )
+            raise ValueError(f"channel_names has {len(names)} names for {len(channels)} channels")
     return channels, names
 
 
@@ -80,6 +79,7 @@ def coefficient_table(
     saturated: Saturated = None,
     rank_coefficients: bool = True,
     time_axis: int | None = None,
+    measures: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Coefficients of every channel pair (and triple) of a multichannel image, as a table.
 
@@ -108,8 +108,9 @@ def coefficient_table(
         Names for the channels (default: the image's names, else "C0", "C1", ...).
     exclude_zero_zero : bool, optional
         Drop the seed paper's non-responder pixels: zero in every channel of the image.
-    saturated, rank_coefficients
-        As in :func:`colocalize.coefficients`.
+    saturated, rank_coefficients, measures
+        As in :func:`colocalize.coefficients`: the columns of measures not asked for are NaN,
+        and ``table.attrs["measures"]`` lists the groups computed.
     time_axis : int, optional
         The time axis of ``image`` (counted like ``channel_axis``): one set of rows per frame,
         with a ``frame`` column. A mask or label image with a time axis (a channel's full shape)
@@ -136,6 +137,7 @@ def coefficient_table(
     """
     import pandas as pd
 
+    wanted = resolve_measures(measures, rank_coefficients=rank_coefficients)
     if time_axis is not None:
         return _per_frame(
             image,
@@ -151,6 +153,7 @@ def coefficient_table(
                 "exclude_zero_zero": exclude_zero_zero,
                 "saturated": saturated,
                 "rank_coefficients": rank_coefficients,
+                "measures": measures,
             },
         )
     channels, names = _split_channels(image, channel_axis, channel_names)
@@ -184,7 +187,7 @@ def coefficient_table(
                 pair_t = None if resolved is None else (resolved[0], resolved[1])
             elif per_channel is not None:
                 pair_t = (per_channel[i], per_channel[j])
-            result = engine.pair(i, j, pair_t, rank_coefficients=rank_coefficients)
+            result = engine.pair(i, j, pair_t, measures=wanted)
             rows.append(_row(label, (names[i], names[j], ""), dataclasses.asdict(result)))
         for i, j, k in triple_list:
             triple_t = None
@@ -199,6 +202,7 @@ def coefficient_table(
     table = pd.DataFrame(rows, columns=columns)
     for col in ("n_pixels", "triple_n_pixels"):
         table[col] = table[col].astype("Int64")
+    table.attrs["measures"] = list(wanted)
     return table
 
 
@@ -263,7 +267,9 @@ def _per_frame(
         )
         table.insert(0, "frame", t)
         tables.append(table)
-    return pd.concat(tables, ignore_index=True)
+    result = pd.concat(tables, ignore_index=True)
+    result.attrs["measures"] = tables[0].attrs["measures"] if tables else []
+    return result
 
 
 def _row(label: int | None, channels: tuple[str, str, str], values: dict[str, Any]) -> dict:
