@@ -686,3 +686,23 @@ def test_dask_task_failure_reports_each_image(
     assert result.n_failed == result.n_images == len(errors) == 13
     assert errors["error"].str.match(r"RuntimeError: worker lost with [1-8] images").all()
     assert result.read_coefficients().empty
+
+
+def test_measures_subset_in_batch_equals_the_full_run(tmp_path: Path) -> None:
+    """batch(measures=...) keeps the asked groups identical and leaves the others NaN."""
+    root = tmp_path / "data"
+    make_repository(root, series=(1,), shape=(48, 48))
+    full = colocalize.batch(root, pattern=PATTERN, out=tmp_path / "full", method="Otsu", workers=1)
+    part = colocalize.batch(
+        root, pattern=PATTERN, out=tmp_path / "part", method="Otsu", workers=1,
+        measures=("pearson", "manders"),
+    )
+    a, b = pd.read_csv(full.coefficients), pd.read_csv(part.coefficients)
+    assert len(a) == len(b) > 0
+    np.testing.assert_allclose(b["pearson"], a["pearson"], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(b["m1"], a["m1"], rtol=1e-12, atol=1e-15)
+    assert b["kendall_tau"].isna().all()
+    assert b["icq"].isna().all()
+    with pytest.raises(ValueError, match="measures"):
+        colocalize.batch(root, pattern=PATTERN, out=tmp_path / "bad", measures=("tau",))
+    assert not (tmp_path / "bad" / "coefficients.csv").exists()

@@ -51,6 +51,7 @@ from colocalize._batch_worker import (
     process_images,
     sha256_file,
 )
+from colocalize._coefficients import resolve_measures
 from colocalize._output import remove_stale_temporaries, same_file, write_atomic
 from colocalize._validation import warn_degenerate
 
@@ -192,6 +193,7 @@ def batch(
     saturated: bool = False,
     triples: bool = False,
     rank_coefficients: bool = True,
+    measures: Sequence[str] | None = None,
     objects: bool = False,
     object_pairs: Sequence[Sequence[str | int]] | None = None,
     object_method: str | None = None,
@@ -280,9 +282,10 @@ def batch(
     replicate : str, optional
         The replicate field left out of the default groups (a metadata field; default
         ``"series"`` when there is such a field).
-    exclude_zero_zero, saturated, triples, rank_coefficients
+    exclude_zero_zero, saturated, triples, rank_coefficients, measures
         As in :func:`colocalize.coefficient_table` (``saturated=True`` drops pixels at the
-        dtype maximum).
+        dtype maximum; ``measures`` computes only those groups, the other columns are NaN,
+        checked before any image is read).
     objects : bool, optional
         Also measure object-based colocalization (:func:`colocalize.object_colocalization`) and
         write ``objects.csv``, ``objects_summary.csv`` and ``objects_conditions.csv`` (see
@@ -410,6 +413,11 @@ def batch(
         "saturated": bool(saturated),
         "triples": bool(triples),
         "rank_coefficients": bool(rank_coefficients),
+        "measures": (
+            None
+            if measures is None
+            else resolve_measures(measures, rank_coefficients=bool(rank_coefficients))
+        ),
         "objects": object_spec,
     }
     tasks = [_task(e, sources, manual, options) for e in entries]

@@ -106,6 +106,7 @@ class ImageTask:
     saturated: bool = False
     triples: bool = False
     rank_coefficients: bool = True
+    measures: tuple[str, ...] | None = None
     objects: ObjectSpec | None = None
 
 
@@ -297,6 +298,7 @@ def measure(
         exclude_zero_zero=task.exclude_zero_zero,
         saturated=True if task.saturated else None,
         rank_coefficients=task.rank_coefficients,
+        measures=task.measures,
     )
     by_name = dict(zip(used_names, backgrounds))
     rows: list[dict[str, Any]] = [

@@ -58,6 +58,12 @@ def register(subparsers: Any) -> None:
     )
     b.add_argument("--saturated", action="store_true", help="drop pixels at the dtype maximum")
     b.add_argument("--triples", action="store_true", help="also measure channel triples")
+    b.add_argument(
+        "--measures",
+        nargs="+",
+        metavar="GROUP",
+        help="compute only these coefficient groups (as 'colocalize coefficients --measures')",
+    )
     o = b.add_argument_group("objects (object-based colocalization of puncta, docs/objects.md)")
     o.add_argument(
         "--objects", action="store_true",
@@ -132,6 +138,7 @@ def _pair(text: str) -> tuple[str, str]:
 
 def _run_batch(args: argparse.Namespace) -> int:
     from colocalize._batch import batch
+    from colocalize._cli_coefficients import _parse_measures
     from colocalize._validation import ColocalizeWarning
 
     with warnings.catch_warnings(record=True) as caught:
@@ -152,6 +159,7 @@ def _run_batch(args: argparse.Namespace) -> int:
             exclude_zero_zero=args.exclude_zero_zero,
             saturated=args.saturated,
             triples=args.triples,
+            measures=_parse_measures(args.measures),
             objects=args.objects,
             object_pairs=args.object_pairs,
             object_method=args.object_method,
