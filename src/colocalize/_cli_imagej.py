@@ -33,10 +33,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     i = subparsers.add_parser(
         "install-fiji",
-        help="copy colocalize's ImageJ shim and Python-mode scripts into a Fiji.app",
+        help="install colocalize's commands into a Fiji.app or ImageJ folder",
+        description=(
+            "Copy colocalize's ImageJ shim into DIR/plugins (created for a plain ImageJ folder), "
+            "record this Python in DIR/plugins/colocalize-python.txt (ImageJ started the normal "
+            "way runs the commands in a worker with it) and copy the Fiji Python-mode scripts."
+        ),
     )
-    i.add_argument("fiji", type=Path, help="the Fiji.app folder")
+    i.add_argument("fiji", type=Path, help="the Fiji.app or ImageJ folder")
     i.set_defaults(func=_install)
+
+    # started by the shim in ImageJ launches without Python inside: not for users
+    w = subparsers.add_parser("imagej-worker", add_help=False)
+    w.add_argument("rest", nargs=argparse.REMAINDER)
+    w.set_defaults(func=_worker)
 
 
 def _imagej(args: argparse.Namespace) -> int:
@@ -91,5 +101,14 @@ def _install(args: argparse.Namespace) -> int:
 
     for path in install_fiji(args.fiji):
         print(path)
-    print("Restart Fiji to see Analyze > Colocalization > Coloc ... commands.")
+    print(
+        f"ImageJ will run the commands with {sys.executable}. Restart Fiji/ImageJ to see "
+        f"Analyze > Colocalization > Coloc ... commands."
+    )
     return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from colocalize.imagej._worker import main
+
+    return main(args.rest)
