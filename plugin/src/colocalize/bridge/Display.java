@@ -20,6 +20,7 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,15 +42,18 @@ public final class Display {
      * whose arrays index the message's buffers. Used by every command and by Python's
      * {@code colocalize.imagej.show}.
      *
+     * @return what was shown, in order: a ResultsTable per table, an ImagePlus per image and per
+     *         plot
      * @throws BridgeException when an output cannot be shown or saved
      */
-    public static void show(Message outputs) throws BridgeException {
-        show(Json.parseObject(outputs.json()), outputs.buffers());
+    public static Object[] show(Message outputs) throws BridgeException {
+        return show(Json.parseObject(outputs.json()), outputs.buffers());
     }
 
-    static void show(Map<String, Object> outputs, ByteBuffer[] buffers) throws BridgeException {
+    static Object[] show(Map<String, Object> outputs, ByteBuffer[] buffers) throws BridgeException {
+        List<Object> shown = new ArrayList<Object>();
         for (Map<String, Object> table : Json.objects(outputs, "tables")) {
-            table(table);
+            shown.add(table(table));
         }
         for (Map<String, Object> image : Json.objects(outputs, "images")) {
             ImagePlus imp = image(image, buffers);
@@ -60,9 +64,10 @@ public final class Display {
             if (path != null && !(writable(path) && new FileSaver(imp).saveAsTiff(path))) {
                 throw cannotSave(imp.getTitle(), path);
             }
+            shown.add(imp);
         }
         for (Map<String, Object> plot : Json.objects(outputs, "plots")) {
-            plot(plot);
+            shown.add(plot(plot));
         }
         for (Object line : Json.list(outputs, "log")) {
             IJ.log(String.valueOf(line));
@@ -71,29 +76,49 @@ public final class Display {
         if (status != null) {
             IJ.showStatus(status);
         }
+        return shown.toArray();
+    }
+
+    /**
+     * The table shown under {@code title} ("Results": the system table), also headless or in batch
+     * mode where ImageJ 1.x keeps no window to find it by; null when there is none.
+     */
+    public static ResultsTable table(String title) {
+        if (title.equals("Results")) {
+            return ResultsTable.getResultsTable();
+        }
+        ResultsTable table = ResultsTable.getResultsTable(title);
+        if (table == null && noWindows()) {
+            synchronized (TABLES) {
+                table = TABLES.get(title);
+            }
+        }
+        return table;
+    }
+
+    private static boolean noWindows() {
+        return GraphicsEnvironment.isHeadless() || Interpreter.isBatchMode();
     }
 
     /** Adds (mode "append") or sets (mode "replace") a table's rows and shows it. */
-    private static void table(Map<String, Object> spec) throws BridgeException {
+    private static ResultsTable table(Map<String, Object> spec) throws BridgeException {
         String title = Json.string(spec, "title", "Results");
         boolean system = title.equals("Results");
-        boolean noWindows = GraphicsEnvironment.isHeadless() || Interpreter.isBatchMode();
-        ResultsTable table = system ? ResultsTable.getResultsTable() : ResultsTable.getResultsTable(title);
-        if (table == null && noWindows) {
-            table = TABLES.get(title);
-        }
+        ResultsTable table = table(title);
         if (table == null) {
             table = new ResultsTable();
         }
         if (!system) {
-            TABLES.put(title, table);
+            synchronized (TABLES) {
+                TABLES.put(title, table);
+            }
         }
         if ("replace".equals(Json.string(spec, "mode", "append"))) {
             table.reset();
         }
         addRows(table, spec);
         table.show(title);
-        if (!system && noWindows && Json.bool(spec, "results", false)) {
+        if (!system && noWindows() && Json.bool(spec, "results", false)) {
             ResultsTable results = ResultsTable.getResultsTable();
             addRows(results, spec);
             results.show("Results");
@@ -106,6 +131,7 @@ public final class Display {
                 throw cannotSave(title, path);
             }
         }
+        return table;
     }
 
     private static void addRows(ResultsTable table, Map<String, Object> spec) {
@@ -297,7 +323,7 @@ public final class Display {
         return new LUT(r, g, b);
     }
 
-    private static void plot(Map<String, Object> spec) throws BridgeException {
+    private static ImagePlus plot(Map<String, Object> spec) throws BridgeException {
         String title = Json.string(spec, "title", "Plot");
         Plot plot = new Plot(title, Json.string(spec, "x_label", "x"), Json.string(spec, "y_label", "y"));
         StringBuilder legend = new StringBuilder();
@@ -335,6 +361,7 @@ public final class Display {
         if (path != null && !(writable(path) && new FileSaver(plot.getImagePlus()).saveAsPng(path))) {
             throw cannotSave(title, path);
         }
+        return plot.getImagePlus();
     }
 
     private static int shape(String style) {
