@@ -44,8 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     i.set_defaults(func=_install)
 
     # started by the shim in ImageJ launches without Python inside: not for users
-    w = subparsers.add_parser("imagej-worker", add_help=False)
-    w.add_argument("rest", nargs=argparse.REMAINDER)
+    w = subparsers.add_parser("imagej-worker")
+    w.add_argument("--buffer-dir", type=Path, help="folder for response buffers")
     w.set_defaults(func=_worker)
 
 
@@ -111,4 +111,4 @@ def _install(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from colocalize.imagej._worker import main
 
-    return main(args.rest)
+    return main([] if args.buffer_dir is None else ["--buffer-dir", str(args.buffer_dir)])
