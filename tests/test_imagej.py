@@ -433,37 +433,39 @@ def test_failed_command_stops_the_macro(session):
 
 
 def test_unexpected_python_error_is_reported_with_its_cause(session, monkeypatch):
-    from colocalize.imagej import _registry
+    from colocalize.imagej import _spec
 
-    def broken(call):
+    def broken(request, progress):
         raise ZeroDivisionError("division by zero in a handler")
 
-    cmd = _registry.COMMANDS["auto_threshold"]
-    monkeypatch.setitem(_registry.COMMANDS, "auto_threshold", dataclasses.replace(cmd, run=broken))
-    _registry.register_all()
-    try:
-        error = run(session, "Coloc Auto Threshold...", "")
-    finally:
-        monkeypatch.undo()
-        _registry.register_all()
+    cmd = _spec.commands()["auto_threshold"]
+    monkeypatch.setitem(_spec.COMMANDS, "auto_threshold", dataclasses.replace(cmd, handler=broken))
+    put(np.zeros((4, 4), np.uint8), "any")
+    error = run(session, "Coloc Auto Threshold...", "")
     assert error is not None
     assert "internal error (ZeroDivisionError: division by zero in a handler)" in error
 
 
-def test_without_python_handlers_the_menu_entry_says_how_to_start(session):
+def test_without_an_endpoint_and_python_the_command_says_how_to_install(session):
+    """No in-process endpoint: the shim looks for a Python to start a worker with; a wrong one
+    gives the install commands, as one line per problem."""
     import jpype
 
+    from colocalize.imagej._registry import register_all
+
     registry = jpype.JClass("colocalize.bridge.Registry")
-    registry.unregister("costes_significance")
+    system = jpype.JClass("java.lang.System")
+    registry.setEndpoint(None)
+    system.setProperty("colocalize.python", "/nonexistent/bin/python3")
     try:
         error = run(session, "Coloc Costes Significance...", "")
     finally:
-        from colocalize.imagej._registry import register_all
-
+        system.clearProperty("colocalize.python")
         register_all()
     assert error is not None
-    assert "colocalize imagej" in error
-    assert "Python mode" in error
+    assert "/nonexistent/bin/python3" in error
+    assert "pip install colocalize" in error
+    assert "colocalize install-fiji" in error
 
 
 def test_degenerate_input_gives_a_logged_warning_not_an_error(session):

@@ -288,9 +288,6 @@ def from_results_table(table: Any) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-_HEADLESS_TABLES: dict[str, Any] = {}  # named tables of a headless ImageJ 1.x, by title
-
-
 def show_table(
     rows: pd.DataFrame | Mapping[str, Any] | Iterable[Mapping[str, Any]],
     title: str,
@@ -300,33 +297,23 @@ def show_table(
 ) -> Any:
     """Show ``rows`` in the ImageJ table called ``title`` (appended to it when ``append``).
 
-    With a display the table is a named table window, read from a macro with
-    ``Table.get(column, row, title)``. Headless, plain ImageJ 1.x has no named tables: the table
-    is kept for :func:`get_table`, and when ``results`` is true (a command's main table) the rows
-    are also appended to the system "Results" table, which batch macros read with
-    ``getResult(column, nResults - 1)`` and save with ``saveAs("Results", path)``.
-    Returns the table.
+    The shim's ``Display`` shows it, as it shows the commands' tables: with a display a named
+    table window (read from a macro with ``Table.get(column, row, title)``); headless, where
+    plain ImageJ 1.x has no named tables, a table kept for :func:`get_table`. With ``results``
+    (a command's main table) the rows also go to the system "Results" table headless or in batch
+    mode, which macros read with ``getResult`` and save with ``saveAs("Results", path)``.
+    Returns the ``ResultsTable``.
     """
-    from colocalize.imagej._jvm import is_headless
+    from colocalize.imagej._contract import Response, Table
+    from colocalize.imagej._registry import display
 
-    results_table = _jclass("ij.measure.ResultsTable")
-    if is_headless():
-        table = _HEADLESS_TABLES.get(title) if append else None
-        table = to_results_table(rows, table=table)
-        _HEADLESS_TABLES[title] = table
-        if results:
-            to_results_table(rows, table=results_table.getResultsTable())
-        return table
-    existing = results_table.getResultsTable(title) if append else None
-    table = to_results_table(rows, table=existing)
-    table.show(title)
-    return table
+    mode = "append" if append else "replace"
+    table = Table.from_rows(title, rows, mode=mode, results=results)
+    return display(Response(tables=(table,)))[0]
 
 
 def get_table(title: str) -> Any:
     """The ImageJ table called ``title`` (a ``ResultsTable``), or None when there is none."""
-    from colocalize.imagej._jvm import is_headless
+    from colocalize.imagej._jvm import bridge_class
 
-    if is_headless():
-        return _HEADLESS_TABLES.get(title)
-    return _jclass("ij.measure.ResultsTable").getResultsTable(title)
+    return bridge_class("Display").table(title)

@@ -12,9 +12,10 @@ import warnings
 import zipfile
 from typing import Any
 
+from colocalize.imagej._contract import Response
 from colocalize.imagej._spec import commands
 
-__all__ = ["plugins_config_labels", "register_all", "shipped_labels", "to_message"]
+__all__ = ["display", "plugins_config_labels", "register_all", "shipped_labels", "to_message"]
 
 _ENDPOINT: list[Any] = []  # keeps the JPype proxy alive
 
@@ -32,6 +33,19 @@ def to_message(text: str, arrays: list[Any]) -> Any:
         [jpype.nio.convertToDirectBuffer(memoryview(a).cast("B")) for a in arrays]
     )
     return bridge_class("Message")(jpype.JString(text), buffers)
+
+
+def display(response: Response) -> list[Any]:
+    """Show a response's outputs in this process's ImageJ through the shim's ``Display`` (as
+    the commands' outputs are shown); returns the ResultsTable / ImagePlus objects it made."""
+    import json
+
+    from colocalize.imagej._jvm import bridge_class
+    from colocalize.imagej._protocol import encode_outputs
+
+    outputs, arrays = encode_outputs(response)
+    message = to_message(json.dumps(outputs, allow_nan=False), arrays)
+    return list(bridge_class("Display").show(message))  # arrays stay alive until it returns
 
 
 def _make_endpoint() -> Any:

@@ -1,0 +1,268 @@
+"""ImageJ launched the normal way, with no Python inside it: ``java -jar ij.jar -ijpath DIR
+-batch job.ijm`` after ``colocalize install-fiji DIR``. The shim starts a Python worker (the
+Python recorded by install-fiji) and the macro's numbers, saved with ``saveAs("Results", ...)``,
+equal the Python API's on the same images.
+
+Plain ImageJ 1.53t cannot build its menus with ``java.awt.headless=true``, so these launches need
+a display: the tests are marked ``gui`` (scripts/test.sh runs them under xvfb-run) and wrap the
+launch in ``xvfb-run -a`` themselves when no display is set. One ImageJ launch runs many
+commands, to keep the suite fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+import colocalize
+from colocalize import Image
+
+pytestmark = pytest.mark.gui
+
+IJ_JAR = Path("/usr/share/java/ij.jar")
+LAUNCH_TIMEOUT = 240.0
+
+
+def _missing() -> str | None:
+    if shutil.which("java") is None:
+        return "java not found: apt-get install default-jdk-headless"
+    if not IJ_JAR.is_file():
+        return "ImageJ 1.x not found: apt-get install libij-java"
+    if not os.environ.get("DISPLAY") and shutil.which("xvfb-run") is None:
+        return "no display and no xvfb-run: apt-get install xvfb"
+    return None
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory) -> Path:
+    """A plain ImageJ folder with colocalize installed by ``colocalize install-fiji``."""
+    reason = _missing()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    folder = tmp_path_factory.mktemp("ImageJ")  # empty: install-fiji creates plugins/
+    done = subprocess.run(
+        [sys.executable, "-m", "colocalize", "install-fiji", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    recorded = (folder / "plugins" / "colocalize-python.txt").read_text().strip()
+    assert recorded == sys.executable
+    return folder
+
+
+def launch(
+    app: Path, macro: str, folder: Path, *, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``macro`` in a plain ImageJ (``-batch``) from ``app``; the macro's argument is
+    ``folder`` (with a trailing slash)."""
+    job = folder / "job.ijm"
+    job.write_text(macro)
+    command = ["java", "-jar", str(IJ_JAR), "-ijpath", str(app), "-batch", str(job), f"{folder}/"]
+    if not os.environ.get("DISPLAY"):
+        command = ["xvfb-run", "-a", *command]
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=LAUNCH_TIMEOUT,
+        env={**os.environ, **(env or {})},
+        cwd=folder,
+    )
+
+
+def read_results(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def quiet(function, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", colocalize.ColocalizeWarning)
+        return function(*args, **kwargs)
+
+
+def _pair(seed: int = 0, shape=(96, 80)) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    base = ndimage.gaussian_filter(rng.random(shape), 2)
+    a = (base * 3000 + rng.random(shape) * 300).astype(np.uint16)
+    b = (np.roll(base, 1, axis=-1) * 1500 + rng.random(shape) * 300).astype(np.uint16)
+    return a, b
+
+
+def _spots(shape=(64, 64), shift=3, seed=0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    spots = np.zeros(shape)
+    spots[tuple(rng.integers(8, min(shape) - 8, (2, 30)))] = 1
+    a = (ndimage.gaussian_filter(spots, 1.5) * 4000).astype(np.uint16)
+    b = (ndimage.gaussian_filter(np.roll(spots, shift, axis=-1), 1.5) * 4000).astype(np.uint16)
+    return a, b
+
+
+def _nuclei(shape=(80, 80)) -> np.ndarray:
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    image = np.zeros(shape)
+    for cy, cx in ((20, 20), (20, 58), (58, 30), (60, 62)):
+        image += ((yy - cy) ** 2 + (xx - cx) ** 2 < 8**2) * 1000.0
+    noise = np.random.default_rng(1).random(shape) * 50
+    return (ndimage.gaussian_filter(image, 1) + noise).astype(np.uint16)
+
+
+MACRO = r"""
+dir = getArgument();
+setBatchMode(true);
+run("Set Measurements...", "decimal=9");
+open(dir + "A.tif");
+open(dir + "B.tif");
+open(dir + "cells.tif");
+open(dir + "mask.tif");
+open(dir + "SA.tif");
+open(dir + "SB.tif");
+open(dir + "nuclei.tif");
+function step(name, command, options) {
+    run("Clear Results");
+    run(command, options);
+    saveAs("Results", dir + name + ".csv");
+    print("done " + name);
+}
+step("coefficients", "Coloc Coefficients...", "image_1=A.tif image_2=B.tif threshold=Costes");
+step("manual_mask", "Coloc Coefficients...", "image_1=A.tif image_2=B.tif mask=mask.tif "
+    + "threshold=Manual threshold_1=1200 threshold_2=700 colocalized_pixel_mask");
+selectImage("Colocalized pixels of A.tif and B.tif");
+saveAs("Tiff", dir + "out_coloc.tif");
+step("channels", "Coloc Coefficients...",
+    "image_1=cells.tif image_2=cells.tif channel_1=2 channel_2=1 threshold=Otsu");
+step("threshold", "Coloc Auto Threshold...", "image=A.tif method=Li dark_background");
+step("costes", "Coloc Costes Significance...",
+    "image_1=A.tif image_2=B.tif psf_size=3 randomizations=20 seed=42");
+step("ccc", "Coloc Cross Correlation...",
+    "image_1=SA.tif image_2=SB.tif confidence significant_digits=0");
+step("nuclei", "Coloc Segment Nuclei...", "image=nuclei.tif channel=1 method=Otsu");
+selectImage("Nuclei of nuclei.tif");
+saveAs("Tiff", dir + "out_labels.tif");
+run("Coloc Cytoplasm Rings...", "labels=out_labels.tif inner=0.2 outer=1");
+selectImage("Rings of out_labels.tif");
+saveAs("Tiff", dir + "out_rings.tif");
+print("all done");
+"""
+
+
+@pytest.fixture(scope="module")
+def session(app, tmp_path_factory):
+    """One plain ImageJ launch running every image command; returns (folder, process, inputs)."""
+    folder = tmp_path_factory.mktemp("plain")
+    a, b = _pair()
+    spacing = (0.1, 0.1)
+    colocalize.write_image(folder / "A.tif", Image(a, axes="YX", spacing=spacing, unit="um"))
+    colocalize.write_image(folder / "B.tif", Image(b, axes="YX", spacing=spacing, unit="um"))
+    cells = np.stack(_pair(seed=5))
+    colocalize.write_image(folder / "cells.tif", Image(cells, axes="CYX", spacing=(1.0, 0.2, 0.2)))
+    mask = np.zeros(a.shape, np.uint8)
+    mask[10:70, 15:60] = 255
+    colocalize.write_image(folder / "mask.tif", mask)
+    sa, sb = _spots()
+    colocalize.write_image(folder / "SA.tif", Image(sa, axes="YX", spacing=(0.05, 0.05), unit="um"))
+    colocalize.write_image(folder / "SB.tif", Image(sb, axes="YX", spacing=(0.05, 0.05), unit="um"))
+    nuclei = _nuclei()
+    colocalize.write_image(
+        folder / "nuclei.tif", Image(nuclei, axes="YX", spacing=(0.1, 0.1), unit="um")
+    )
+    inputs = {p.name: p.read_bytes() for p in folder.glob("*.tif")}
+    done = launch(app, MACRO, folder)
+    data = {"a": a, "b": b, "cells": cells, "mask": mask != 0, "sa": sa, "sb": sb, "nuclei": nuclei}
+    return folder, done, inputs, data
+
+
+def _assert_equal(row: dict[str, str], result, *, atol: float = 2e-9) -> None:
+    """Saved numbers (9 decimals) equal the Python API's."""
+    for name, value in vars(result).items():
+        if not isinstance(value, float | int) or isinstance(value, bool):
+            continue
+        saved = float(row[name]) if row[name] not in ("", "NaN") else math.nan
+        if math.isnan(value):
+            assert math.isnan(saved), name
+        else:
+            assert saved == pytest.approx(value, rel=1e-9, abs=atol), name
+
+
+def test_the_macro_runs_every_command_with_a_python_worker(session):
+    folder, done, inputs, _ = session
+    log = done.stdout + done.stderr
+    assert "all done" in done.stdout, log
+    assert "Traceback" not in log
+    # no command wrote over its inputs
+    assert {p: (folder / p).read_bytes() for p in inputs} == inputs
+
+
+def test_coefficients_equal_the_python_api(session):
+    folder, _, _, data = session
+    rows = read_results(folder / "coefficients.csv")
+    assert len(rows) == 1
+    assert (rows[0]["Image 1"], rows[0]["Image 2"]) == ("A.tif", "B.tif")
+    _assert_equal(
+        rows[0], quiet(colocalize.coefficients, data["a"], data["b"], thresholds="costes")
+    )
+
+
+def test_manual_thresholds_mask_image_and_colocalized_pixels(session):
+    folder, _, _, data = session
+    a, b, mask = data["a"], data["b"], data["mask"]
+    expected = quiet(colocalize.coefficients, a, b, mask=mask, thresholds=(1200.0, 700.0))
+    _assert_equal(read_results(folder / "manual_mask.csv")[0], expected)
+    coloc = colocalize.read_image(folder / "out_coloc.tif")
+    np.testing.assert_array_equal(coloc.data != 0, (a > 1200) & (b > 700) & mask)
+    assert coloc.spacing == (0.1, 0.1)
+    assert coloc.unit == "um"
+
+
+def test_channels_of_a_hyperstack(session):
+    folder, _, _, data = session
+    cells = data["cells"]
+    row = read_results(folder / "channels.csv")[0]
+    assert (row["Image 1"], row["Image 2"]) == ("cells.tif (C2)", "cells.tif (C1)")
+    _assert_equal(row, quiet(colocalize.coefficients, cells[1], cells[0], thresholds="Otsu"))
+
+
+def test_auto_threshold_and_costes_significance(session):
+    folder, _, _, data = session
+    row = read_results(folder / "threshold.csv")[0]
+    assert float(row["Threshold"]) == colocalize.threshold(data["a"], "Li")
+    expected = quiet(colocalize.costes_significance, data["a"], data["b"], psf=3, n=20, rng=42)
+    _assert_equal(read_results(folder / "costes.csv")[0], expected)
+
+
+def test_cross_correlation(session):
+    folder, _, _, data = session
+    rows = read_results(folder / "ccc.csv")
+    values = {r["Measure"]: float(r["Value"]) for r in rows}
+    expected = quiet(
+        colocalize.cross_correlation, data["sa"], data["sb"], spacing=(0.05, 0.05), unit="um"
+    )
+    assert values["Mean (um)"] == pytest.approx(expected.mean, rel=1e-8, abs=2e-9)
+    assert values["StDev (um)"] == pytest.approx(expected.sigma, rel=1e-8, abs=2e-9)
+    assert values["Confidence"] == pytest.approx(expected.confidence, rel=1e-8, abs=2e-9)
+
+
+def test_segment_nuclei_and_rings(session):
+    folder, _, _, data = session
+    expected = colocalize.segment_nuclei(data["nuclei"], spacing=(0.1, 0.1), method="Otsu")
+    labels = colocalize.read_image(folder / "out_labels.tif")
+    np.testing.assert_array_equal(labels.data, expected)
+    assert len(read_results(folder / "nuclei.csv")) == int(expected.max()) == 4
+    rings = colocalize.read_image(folder / "out_rings.tif")
+    np.testing.assert_array_equal(
+        rings.data, colocalize.ring_mask(expected, inner=0.2, outer=1.0, spacing=(0.1, 0.1))
+    )
