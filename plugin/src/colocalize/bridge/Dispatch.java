@@ -220,7 +220,11 @@ public class Dispatch implements PlugIn {
      * launch ImageJ then exits with status 1 ({@link ExitStatus}).
      */
     public static void report(String command, String message) {
-        String title = label(command);
+        fail(label(command), message);
+    }
+
+    /** {@link #report} for a command known by its title. */
+    static void fail(String title, String message) {
         lastError = title + ": " + message;
         boolean macro = Interpreter.getInstance() != null || Macro.getOptions() != null;
         if (macro || GraphicsEnvironment.isHeadless()) {

@@ -259,7 +259,6 @@ public final class Worker implements Endpoint, Inputs.Allocator {
     }
 
     private void handshake() throws BridgeException {
-        long deadline = System.currentTimeMillis() + READY_TIMEOUT_MS;
         Object line;
         try {
             line = lines.poll(READY_TIMEOUT_MS, TimeUnit.MILLISECONDS);
@@ -267,7 +266,7 @@ public final class Worker implements Endpoint, Inputs.Allocator {
             Thread.currentThread().interrupt();
             line = null;
         }
-        if (line == null || System.currentTimeMillis() > deadline) {
+        if (line == null) {
             kill();
             anyFailure = true;
             throw new BridgeException("The Python worker (" + python.executable + ") did not start within "
@@ -287,7 +286,7 @@ public final class Worker implements Endpoint, Inputs.Allocator {
                     + ") did not answer READY but: " + line + ". Details: " + log);
         }
         logLine("worker ready: colocalize " + Json.string(ready, "version", "?") + ", pid "
-                + Json.string(ready, "pid", "?"));
+                + (long) Json.number(ready, "pid", -1));
     }
 
     private String startFailure(int code) {
