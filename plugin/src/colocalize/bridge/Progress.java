@@ -26,7 +26,7 @@ final class Progress implements Listener {
         Map<String, Object> update = Json.parseObject(json);
         String message = Json.string(update, "message", null);
         if (message != null && !message.isEmpty()) {
-            IJ.showStatus(title + ": " + message);
+            IJ.showStatus(message.startsWith(title) ? message : title + ": " + message);
         }
         int maximum = (int) Json.number(update, "maximum", 0);
         if (maximum > 0) {
@@ -44,8 +44,9 @@ final class Progress implements Listener {
         return System.currentTimeMillis() > deadline;
     }
 
-    /** Clears the progress bar. */
+    /** Clears the progress bar and the status line. */
     void done() {
         IJ.showProgress(1.0);
+        IJ.showStatus("");
     }
 }
