@@ -130,7 +130,7 @@ public final class Inputs {
     /** The ROI Manager's area ROIs as ROI_MASKs sized like {@code imp} (empty without one). */
     public List<Object> roiManager(ImagePlus imp) throws IOException {
         List<Object> masks = new ArrayList<Object>();
-        RoiManager manager = RoiManager.getInstance();
+        RoiManager manager = RoiManager.getInstance2(); // also the batch-mode manager
         if (manager == null) {
             return masks;
         }
