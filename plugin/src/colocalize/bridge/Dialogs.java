@@ -4,6 +4,7 @@ import ij.ImagePlus;
 import ij.Macro;
 import ij.WindowManager;
 import ij.gui.GenericDialog;
+import ij.measure.Calibration;
 import java.awt.GraphicsEnvironment;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -94,7 +95,10 @@ final class Dialogs {
         return items.toArray(new String[0]);
     }
 
-    /** A field's default with "@current", "@second" and "@pixel_size" resolved. */
+    /**
+     * A field's default with "@current" (the current image), "@second" (the first other open
+     * image) and "@pixel_size" / "@pixel_size*F" (F times {@link #pixelSize}) resolved.
+     */
     static Object defaultValue(Map<String, Object> field) {
         Object value = field.get("default");
         ImagePlus current = WindowManager.getCurrentImage();
@@ -110,11 +114,22 @@ final class Dialogs {
             }
             return currentTitle != null ? currentTitle : titles.length > 0 ? titles[0] : "";
         }
-        if ("@pixel_size".equals(value)) {
-            return current == null || !current.getCalibration().scaled() ? 1.0
-                    : current.getCalibration().pixelWidth;
+        if (value instanceof String && ((String) value).startsWith("@pixel_size")) {
+            String factor = ((String) value).substring("@pixel_size".length());
+            Double times = factor.startsWith("*") ? parse(factor.substring(1)) : Double.valueOf(1);
+            return pixelSize(current) * (times == null ? 1 : times);
         }
         return value;
+    }
+
+    /** The largest spatial pixel size of {@code imp} (depth only for stacks), 1 uncalibrated. */
+    private static double pixelSize(ImagePlus imp) {
+        if (imp == null || !imp.getCalibration().scaled()) {
+            return 1.0;
+        }
+        Calibration cal = imp.getCalibration();
+        double size = Math.max(cal.pixelWidth, cal.pixelHeight);
+        return imp.getNSlices() > 1 ? Math.max(size, cal.pixelDepth) : size;
     }
 
     private static String[] titles() {

@@ -35,11 +35,6 @@ public class Dispatch implements PlugIn {
         lastError = null;
         String options = Macro.getOptions();
         Endpoint endpoint = Registry.endpoint();
-        Handler handler = Registry.get(arg);
-        if (endpoint == null && handler != null) {
-            runHandler(handler, arg, options);
-            return;
-        }
         try {
             if (endpoint == null) {
                 endpoint = Worker.shared();
@@ -49,18 +44,6 @@ public class Dispatch implements PlugIn {
             report(arg, e.getMessage());
         } catch (Exception e) {
             report(arg, "internal error (" + e + "); please report it with this message");
-        }
-    }
-
-    private void runHandler(Handler handler, String arg, String options) {
-        String error;
-        try {
-            error = handler.run(arg, options);
-        } catch (Throwable t) {
-            error = "internal error: " + t;
-        }
-        if (error != null) {
-            report(arg, error);
         }
     }
 

@@ -88,7 +88,7 @@ public final class Display {
             return ResultsTable.getResultsTable();
         }
         ResultsTable table = ResultsTable.getResultsTable(title);
-        if (table == null && noWindows()) {
+        if (table == null && (noWindows() || windowless())) {
             synchronized (TABLES) {
                 table = TABLES.get(title);
             }
@@ -96,8 +96,26 @@ public final class Display {
         return table;
     }
 
+    /**
+     * An output IMAGE (the message's JSON is one IMAGE object) as an ImagePlus, not shown: the one
+     * place where protocol pixels become an ImagePlus, also for Python's to_imageplus.
+     */
+    public static ImagePlus toImagePlus(Message image) throws BridgeException {
+        return image(Json.parseObject(image.json()), image.buffers());
+    }
+
+    /** Headless or batch mode: ImageJ keeps no table windows to find a table by. */
     private static boolean noWindows() {
         return GraphicsEnvironment.isHeadless() || Interpreter.isBatchMode();
+    }
+
+    /**
+     * Headless, or ImageJ launched with -batch: named tables get no window, so that a macro's
+     * {@code saveAs("Results", path)} (which saves the front table window) saves the system
+     * Results table.
+     */
+    private static boolean windowless() {
+        return GraphicsEnvironment.isHeadless() || ExitStatus.imagejBatchMode();
     }
 
     /** Adds (mode "append") or sets (mode "replace") a table's rows and shows it. */
@@ -117,7 +135,9 @@ public final class Display {
             table.reset();
         }
         addRows(table, spec);
-        table.show(title);
+        if (system || !windowless()) {
+            table.show(title);
+        }
         if (!system && noWindows() && Json.bool(spec, "results", false)) {
             ResultsTable results = ResultsTable.getResultsTable();
             addRows(results, spec);

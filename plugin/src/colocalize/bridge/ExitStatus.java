@@ -44,7 +44,8 @@ final class ExitStatus {
         return GraphicsEnvironment.isHeadless() || imagejBatchMode();
     }
 
-    private static boolean imagejBatchMode() {
+    /** True when ImageJ's main ran with -batch ({@code ij.ImageJ.batchMode}). */
+    static boolean imagejBatchMode() {
         try {
             Field field = ImageJ.class.getDeclaredField("batchMode");
             field.setAccessible(true);

@@ -1,14 +1,10 @@
 package colocalize.bridge;
 
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-
 /**
- * Where Python, when it hosts this JVM, registers itself: one {@link Endpoint} for every command
- * (and, until the Python side has moved to it, the older per-command {@link Handler}s).
+ * Where Python, when it hosts this JVM, registers itself: one {@link Endpoint} for every command.
+ * Without one, commands run in a {@link Worker}.
  */
 public final class Registry {
-    private static final Map<String, Handler> HANDLERS = new ConcurrentHashMap<String, Handler>();
     private static volatile Endpoint endpoint;
 
     private Registry() {
@@ -22,20 +18,5 @@ public final class Registry {
     /** The in-process endpoint, or null when none is registered. */
     public static Endpoint endpoint() {
         return endpoint;
-    }
-
-    /** Registers a per-command handler (older path, used while no endpoint is registered). */
-    public static void register(String command, Handler handler) {
-        HANDLERS.put(command, handler);
-    }
-
-    /** Removes the handler of {@code command}. */
-    public static void unregister(String command) {
-        HANDLERS.remove(command);
-    }
-
-    /** The handler of {@code command}, or null. */
-    public static Handler get(String command) {
-        return HANDLERS.get(command);
     }
 }

@@ -50,6 +50,7 @@ public final class Worker implements Endpoint, Inputs.Allocator {
     private Process process;
     private Writer stdin;
     private BlockingQueue<Object> lines;
+    private String workerPid = "";
     private int tasks;
     private int files;
 
@@ -99,6 +100,17 @@ public final class Worker implements Endpoint, Inputs.Allocator {
         if (log != null && !anyFailure) {
             log.delete();
         }
+    }
+
+    /**
+     * The process id of the session's running worker as text, "" when none runs (for macros:
+     * {@code call("colocalize.bridge.Worker.pid")}).
+     */
+    public static synchronized String pid() {
+        if (shared == null || shared.process == null || !shared.process.isAlive()) {
+            return "";
+        }
+        return shared.workerPid;
     }
 
     /** The log file the worker's stderr and error details go to. */
@@ -285,8 +297,8 @@ public final class Worker implements Endpoint, Inputs.Allocator {
             throw new BridgeException("The Python worker (" + python.executable
                     + ") did not answer READY but: " + line + ". Details: " + log);
         }
-        logLine("worker ready: colocalize " + Json.string(ready, "version", "?") + ", pid "
-                + (long) Json.number(ready, "pid", -1));
+        workerPid = Long.toString((long) Json.number(ready, "pid", -1));
+        logLine("worker ready: colocalize " + Json.string(ready, "version", "?") + ", pid " + workerPid);
     }
 
     private String startFailure(int code) {
