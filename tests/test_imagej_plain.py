@@ -15,6 +15,7 @@ import csv
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import warnings
@@ -30,7 +31,7 @@ from colocalize import Image
 pytestmark = pytest.mark.gui
 
 IJ_JAR = Path("/usr/share/java/ij.jar")
-LAUNCH_TIMEOUT = 240.0
+LAUNCH_TIMEOUT = 120.0
 
 
 def _missing() -> str | None:
@@ -72,16 +73,36 @@ def launch(
     job = folder / "job.ijm"
     job.write_text(macro)
     command = ["java", "-jar", str(IJ_JAR), "-ijpath", str(app), "-batch", str(job), f"{folder}/"]
+    return run_with_display(command, env=env, cwd=folder)
+
+
+def run_with_display(
+    command: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = LAUNCH_TIMEOUT,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` with a display (``xvfb-run -a`` when none is set) in its own process
+    group, all of which is killed on timeout (xvfb-run alone would leave ImageJ running)."""
     if not os.environ.get("DISPLAY"):
         command = ["xvfb-run", "-a", *command]
-    return subprocess.run(
+    process = subprocess.Popen(
         command,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=LAUNCH_TIMEOUT,
         env={**os.environ, **(env or {})},
-        cwd=folder,
+        cwd=cwd,
+        start_new_session=True,
     )
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
 def read_results(path: Path) -> list[dict[str, str]]:
