@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,9 @@ settings.register_profile("dev", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 REPO = Path(__file__).resolve().parents[1]
+# --import-mode=importlib keeps tests/ off sys.path: put it there for the shared test helpers
+# (tests/_faults.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 SHARED_VALIDATION = REPO.parent / "shared" / "validation"
 COLOC2_DIR = SHARED_VALIDATION / "coloc2"
 
