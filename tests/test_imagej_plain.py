@@ -133,6 +133,22 @@ def _spots(shape=(64, 64), shift=3, seed=0) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
+def _time_lapse(n_t=4, shape=(48, 64)) -> tuple[np.ndarray, np.ndarray]:
+    """Two nuclei drifting right; the reporter leaves the nucleus over time."""
+    rng = np.random.default_rng(5)
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    frames, nuclei = [], []
+    for t in range(n_t):
+        centres = [(16, 16 + t), (32, 44 + t)]
+        disks = [((yy - cy) ** 2 + (xx - cx) ** 2) < 36 for cy, cx in centres]
+        inside = disks[0] | disks[1]
+        nucleus = 20 + 200 * inside + rng.normal(0, 2, shape)
+        reporter = np.where(inside, 150.0 - 25 * t, 40.0 + 15 * t) + rng.normal(0, 2, shape)
+        frames.append([nucleus, reporter])
+        nuclei.append(disks[0] * 1 + disks[1] * 2)
+    return np.clip(np.array(frames), 0, None).astype(np.uint16), np.array(nuclei, np.uint16)
+
+
 def _nuclei(shape=(80, 80)) -> np.ndarray:
     yy, xx = np.mgrid[: shape[0], : shape[1]]
     image = np.zeros(shape)
@@ -153,6 +169,9 @@ open(dir + "mask.tif");
 open(dir + "SA.tif");
 open(dir + "SB.tif");
 open(dir + "nuclei.tif");
+open(dir + "two.tif");
+open(dir + "ktr.tif");
+open(dir + "ktr_nuclei.tif");
 function step(name, command, options) {
     run("Clear Results");
     run(command, options);
@@ -177,6 +196,14 @@ saveAs("Tiff", dir + "out_labels.tif");
 run("Coloc Cytoplasm Rings...", "labels=out_labels.tif inner=0.2 outer=1");
 selectImage("Rings of out_labels.tif");
 saveAs("Tiff", dir + "out_rings.tif");
+step("learned", "Coloc Learned Threshold...",
+    "image=two.tif model=[" + dir + "model.json] apply_threshold rescale");
+selectImage("two.tif (learned threshold)");
+saveAs("Tiff", dir + "out_learned.tif");
+step("translocation", "Coloc Translocation...",
+    "image=ktr.tif nucleus_channel=1 reporter_channel=2 nuclei=ktr_nuclei.tif inner=0.5 outer=2");
+step("batch", "Coloc Batch...", "folder=[" + dir + "batch] pattern=[{condition}/*.tif] "
+    + "output=[" + dir + "batch-out] threshold=Otsu");
 print("all done");
 """
 
@@ -201,9 +228,52 @@ def session(app, tmp_path_factory):
     colocalize.write_image(
         folder / "nuclei.tif", Image(nuclei, axes="YX", spacing=(0.1, 0.1), unit="um")
     )
-    inputs = {p.name: p.read_bytes() for p in folder.glob("*.tif")}
+    # learned threshold: a model and a two-channel image
+    rng = np.random.default_rng(0)
+    features = np.sort(rng.uniform(0, 100, (40, 9)), axis=1)
+    midpoint = 3 + 0.5 * features[:, 8] + rng.normal(0, 1, 40)
+    labels = np.array(["0", "1"] * 20)
+    model = colocalize.ThresholdModel.fit(features, labels, midpoint - 2, midpoint + 2)
+    model.save(folder / "model.json")
+    two = (rng.random((2, 32, 32)) * 200).astype(np.uint8)
+    colocalize.write_image(
+        folder / "two.tif", Image(two, axes="CYX", spacing=(1.0, 0.2, 0.2), unit="um")
+    )
+    # translocation: a calibrated time-lapse and its nuclei
+    ktr, ktr_nuclei = _time_lapse()
+    colocalize.write_image(
+        folder / "ktr.tif", Image(ktr, axes="TCYX", spacing=(30.0, 1.0, 0.5, 0.5), unit="um")
+    )
+    colocalize.write_image(
+        folder / "ktr_nuclei.tif",
+        Image(ktr_nuclei, axes="TYX", spacing=(30.0, 0.5, 0.5), unit="um"),
+    )
+    # batch: two conditions of two-channel images
+    for condition, seed in (("control", 1), ("treated", 2)):
+        (folder / "batch" / condition).mkdir(parents=True)
+        for k in range(2):
+            colocalize.write_image(
+                folder / "batch" / condition / f"cell{k}.tif",
+                Image(np.stack(_pair(seed=10 * seed + k, shape=(40, 44))), axes="CYX"),
+            )
+    inputs = {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in [*folder.rglob("*.tif"), folder / "model.json"]
+    }
     done = launch(app, MACRO, folder)
-    data = {"a": a, "b": b, "cells": cells, "mask": mask != 0, "sa": sa, "sb": sb, "nuclei": nuclei}
+    data = {
+        "a": a,
+        "b": b,
+        "cells": cells,
+        "mask": mask != 0,
+        "sa": sa,
+        "sb": sb,
+        "nuclei": nuclei,
+        "model": model,
+        "two": two,
+        "ktr": ktr,
+        "ktr_nuclei": ktr_nuclei,
+    }
     return folder, done, inputs, data
 
 
@@ -226,6 +296,7 @@ def test_the_macro_runs_every_command_with_a_python_worker(session):
     assert "Traceback" not in log
     # no command wrote over its inputs
     assert {p: (folder / p).read_bytes() for p in inputs} == inputs
+    assert "Coloc" not in done.stdout.replace("Coloc Batch: ", "")  # no error lines
 
 
 def test_coefficients_equal_the_python_api(session):
@@ -287,3 +358,52 @@ def test_segment_nuclei_and_rings(session):
     np.testing.assert_array_equal(
         rings.data, colocalize.ring_mask(expected, inner=0.2, outer=1.0, spacing=(0.1, 0.1))
     )
+
+
+def test_learned_threshold(session):
+    folder, _, _, data = session
+    model, two = data["model"], data["two"]
+    levels = model.predict_image(two, channel_axis=0, channels=["0", "1"])
+    rows = read_results(folder / "learned.csv")
+    assert [float(r["Threshold"]) for r in rows] == pytest.approx(list(levels), abs=2e-9)
+    out = colocalize.read_image(folder / "out_learned.tif")
+    for c in range(2):
+        np.testing.assert_array_equal(out.data[c], colocalize.apply_threshold(two[c], levels[c]))
+    assert out.spacing == (1.0, 0.2, 0.2)
+
+
+def test_translocation(session):
+    folder, _, _, data = session
+    image = Image(data["ktr"], axes="TCYX", spacing=(30.0, 1.0, 0.5, 0.5), unit="um")
+    expected = colocalize.translocation(
+        image,
+        nucleus_channel=0,
+        reporter_channel=1,
+        nuclei=data["ktr_nuclei"],
+        inner=0.5,
+        outer=2.0,
+    )
+    rows = read_results(folder / "translocation.csv")
+    assert len(rows) == len(expected)
+    assert [float(r["ratio"]) for r in rows] == pytest.approx(
+        expected["ratio"].tolist(), rel=1e-8, abs=2e-9
+    )
+    assert [float(r["time"]) for r in rows] == (expected["frame"] * 30.0).tolist()
+
+
+def test_batch(session, tmp_path):
+    folder, _, _, _ = session
+    expected = colocalize.batch(
+        folder / "batch",
+        out=tmp_path / "out",
+        pattern="{condition}/*.tif",
+        method="Otsu",
+        progress=False,
+        workers=1,
+    ).read_summary()
+    rows = read_results(folder / "batch.csv")
+    assert [r["condition"] for r in rows] == expected["condition"].tolist()
+    assert [float(r["pearson_mean"]) for r in rows] == pytest.approx(
+        expected["pearson_mean"].tolist(), rel=1e-8, abs=2e-9
+    )
+    assert (folder / "batch-out" / "summary.csv").is_file()
