@@ -86,12 +86,22 @@ class _Connection:
             self.stdout.flush()
 
 
+def _warm_up() -> None:
+    """Import what the first command needs (pandas, the table code, the handlers) while ImageJ
+    prepares its first request: the first call of a session is then not slowed by imports."""
+    import colocalize
+
+    tiny = np.arange(32, dtype=np.uint16).reshape(2, 4, 4)
+    colocalize.coefficient_table(tiny, channel_axis=0)
+
+
 def serve_forever(stdin: IO[str], stdout: IO[str], folder: Path) -> None:
     """Answer requests until stdin ends."""
     from colocalize.imagej._protocol import serve, version
 
     connection = _Connection(stdin, stdout)
     connection.send(json.dumps({"responseType": "READY", "version": version(), "pid": os.getpid()}))
+    threading.Thread(target=_warm_up, daemon=True).start()
     while True:
         message = connection.requests.get()
         if message is None:
