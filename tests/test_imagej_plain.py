@@ -407,3 +407,25 @@ def test_batch(session, tmp_path):
         expected["pearson_mean"].tolist(), rel=1e-8, abs=2e-9
     )
     assert (folder / "batch-out" / "summary.csv").is_file()
+
+
+def test_the_cookbook_batch_macro_runs_as_a_plain_batch_job(app, tmp_path):
+    """docs/macros.md's batch_coloc.ijm in a plain ImageJ -batch launch (no Python inside)."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "macros.md").read_text()
+    start = text.index("```ijm\n// batch_coloc.ijm")
+    macro = text[start + len("```ijm\n") : text.index("```", start + 6)]
+    pairs = {}
+    for k, name in enumerate(["cellA", "cellB"]):
+        pairs[name] = _pair(seed=30 + k)
+        colocalize.write_image(tmp_path / f"{name}_green.tif", pairs[name][0])
+        colocalize.write_image(tmp_path / f"{name}_red.tif", pairs[name][1])
+    done = launch(app, macro, tmp_path)
+    assert "wrote" in done.stdout, done.stdout + done.stderr
+    lines = (tmp_path / "coloc.csv").read_text().splitlines()
+    assert len(lines) == 3
+    for line in lines[1:]:
+        name, *values = line.split(",")
+        expected = quiet(colocalize.coefficients, *pairs[name], thresholds="costes")
+        fields = ["pearson", "m1", "m2", "tm1", "tm2", "threshold0", "threshold1"]
+        for field, value in zip(fields, values):
+            assert float(value) == pytest.approx(getattr(expected, field), abs=1e-8), field
