@@ -10,7 +10,7 @@ documents the JSON form of these objects (``_protocol.py``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,9 +134,6 @@ class Table:
         )
         return cls(title, columns, mode, results, save)
 
-    def column(self, name: str) -> tuple[float | str | None, ...]:
-        return dict(self.columns)[name]
-
 
 @dataclass(frozen=True)
 class Series:
@@ -220,10 +217,3 @@ class Progress:
     def check(self) -> None:
         if self.cancelled():
             raise Cancelled
-
-
-def rows_of(table: Table) -> Iterable[dict[str, Any]]:
-    """The rows of ``table`` as dicts (for tests and :func:`colocalize.imagej.show`)."""
-    names = [name for name, _ in table.columns]
-    for values in zip(*(v for _, v in table.columns)):
-        yield dict(zip(names, values))

@@ -30,7 +30,15 @@ from colocalize.imagej._contract import (
 )
 from colocalize.imagej._spec import NONE, CommandSpec, Field, commands
 
-__all__ = ["decode_request", "describe", "encode_outputs", "serve"]
+__all__ = [
+    "Buffers",
+    "decode_image",
+    "decode_request",
+    "describe",
+    "encode_image",
+    "encode_outputs",
+    "serve",
+]
 
 _UNCALIBRATED = ("", "pixel", "pixels")
 
@@ -45,7 +53,7 @@ def version() -> str:
 # arrays
 
 
-class _Buffers:
+class Buffers:
     """The buffer list of a message being encoded."""
 
     def __init__(self) -> None:
@@ -70,7 +78,8 @@ def _array(spec: Mapping[str, Any], buffers: Sequence[Any]) -> np.ndarray:
 # requests
 
 
-def _image(spec: Mapping[str, Any], buffers: Sequence[Any]) -> ImageData:
+def decode_image(spec: Mapping[str, Any], buffers: Sequence[Any]) -> ImageData:
+    """An IMAGE (JSON and its message's buffers) as :class:`ImageData` (no copy)."""
     data = _array(spec["data"], buffers)
     axes = str(spec["axes"])
     unit = str(spec.get("unit") or "pixel")
@@ -107,7 +116,7 @@ def _image(spec: Mapping[str, Any], buffers: Sequence[Any]) -> ImageData:
 
 def decode_request(message: Mapping[str, Any], buffers: Sequence[Any]) -> Request:
     """The :class:`Request` of an EXECUTE message."""
-    images = {str(k): _image(v, buffers) for k, v in (message.get("images") or {}).items()}
+    images = {str(k): decode_image(v, buffers) for k, v in (message.get("images") or {}).items()}
     masks = {
         str(k): tuple(
             RoiMask(str(m.get("name", "")), _array(m["data"], buffers).astype(bool, copy=False))
@@ -133,7 +142,8 @@ def _number(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
-def _encode_image(item: ImageData, buffers: _Buffers) -> dict[str, Any]:
+def encode_image(item: ImageData, buffers: Buffers) -> dict[str, Any]:
+    """The IMAGE JSON of ``item``, its pixels (in a type ImageJ stores) added to ``buffers``."""
     image = item.image
     data = imagej_pixels(np.asarray(image.data), name=image.name or "output image")
     spacing = [s for s in image.spacing]
@@ -201,10 +211,10 @@ def _encode_plot(plot: Plot) -> dict[str, Any]:
 
 def encode_outputs(response: Response) -> tuple[dict[str, Any], list[np.ndarray]]:
     """OUTPUTS JSON (as a dict) and its buffers for a :class:`Response`."""
-    buffers = _Buffers()
+    buffers = Buffers()
     outputs = {
         "tables": [_encode_table(t) for t in response.tables],
-        "images": [_encode_image(i, buffers) for i in response.images],
+        "images": [encode_image(i, buffers) for i in response.images],
         "plots": [_encode_plot(p) for p in response.plots],
         "log": list(response.log),
         "status": response.status,
