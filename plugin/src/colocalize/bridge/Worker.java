@@ -167,9 +167,7 @@ public final class Worker implements Endpoint, Inputs.Allocator {
             for (File file : sent) {
                 file.delete();
             }
-            for (int i = 0; i < request.bufferCount(); i++) {
-                allocated.remove(request.buffer(i));
-            }
+            allocated.values().removeAll(sent);
         }
     }
 
