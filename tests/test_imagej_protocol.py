@@ -309,3 +309,28 @@ def test_cancel_stops_a_running_command_at_its_next_progress_check(tmp_path):
     finally:
         process.kill()
         process.wait(timeout=30)
+
+
+@pytest.mark.parametrize(("interval", "label"), [(0.0, "Frame"), (0.5, "Time (s)")])
+def test_an_unset_frame_interval_plots_frames(interval, label):
+    """ImageJ's frame interval 0 means "not set": times are frame numbers and the plot says so."""
+    yy, xx = np.mgrid[:32, :32]
+    disk = ((yy - 16) ** 2 + (xx - 16) ** 2 < 25).astype(np.uint16)
+    movie = np.stack([np.stack([disk * 200 + 10, disk * 50 + 40]) for _ in range(3)])
+    nuclei = np.stack([disk] * 3)
+    image = _image("movie", 0, movie, axes="TCYX", spacing=[interval, 1.0, 1.0, 1.0])
+    image["channel_names"] = [None, None]
+    labels = _image("nuclei", 1, nuclei, axes="TYX", spacing=[interval, 1.0, 1.0])
+    message = {
+        "task": "3",
+        "requestType": "EXECUTE",
+        "command": "translocation",
+        "values": {"image": "movie", "nuclei": "nuclei", "inner": 1, "outer": 4, "plot": True},
+        "images": {"image": image, "nuclei": labels},
+    }
+    reply = json.loads(serve(json.dumps(message), [movie.tobytes(), nuclei.tobytes()])[0])
+    assert reply["responseType"] == "COMPLETION", reply
+    (plot,) = reply["outputs"]["plots"]
+    assert plot["x_label"] == label
+    step = interval if interval > 0 else 1.0
+    assert plot["series"][0]["x"] == [0.0, step, 2 * step]
