@@ -570,7 +570,7 @@ def test_doctor_reports_java_imagej_and_pyimagej():
 
 
 def test_install_fiji_copies_the_jar_and_scripts(tmp_path):
-    from colocalize.imagej._fiji import install_fiji
+    from colocalize.imagej._fiji import doctor, install_fiji
     from colocalize.imagej._jvm import bridge_jar
 
     fiji = tmp_path / "Fiji.app"
@@ -585,6 +585,14 @@ def test_install_fiji_copies_the_jar_and_scripts(tmp_path):
     assert 'run_in_python_mode("coefficients")' in script.read_text()
     with zipfile.ZipFile(jar) as z:
         assert "plugins.config" in z.namelist()
+    assert fiji / "plugins" / "colocalize-python.txt" in written
+    assert (fiji / "plugins" / "colocalize-python.txt").read_text().strip() == sys.executable
+    rows = {item: (ok, detail) for item, ok, detail in doctor(fiji)}
+    assert rows["Python for the worker"] == (True, f"{sys.executable} (from {written[1]})")
+    plain = tmp_path / "ImageJ"  # a plain ImageJ folder without plugins/: created
+    plain.mkdir()
+    install_fiji(plain)
+    assert (plain / "plugins" / "Colocalize_Bridge.jar").is_file()
     with pytest.raises(FileNotFoundError, match=r"not a Fiji\.app"):
         install_fiji(tmp_path / "nothing")
     assert _cli("install-fiji", str(tmp_path / "nothing")).returncode == 2

@@ -151,4 +151,18 @@ def doctor(fiji: str | os.PathLike[str] | None = None) -> list[tuple[str, bool, 
             rows.append(
                 ("shim in Fiji.app", False, f"not installed: colocalize install-fiji {root}")
             )
+        recorded = root / "plugins" / PYTHON_FILE
+        python = recorded.read_text(encoding="utf-8").strip() if recorded.is_file() else ""
+        if python and Path(python).is_file():
+            rows.append(("Python for the worker", True, f"{python} (from {recorded})"))
+        else:
+            problem = f"{python} does not exist" if python else f"no {recorded}"
+            rows.append(
+                (
+                    "Python for the worker",
+                    False,
+                    f"{problem}: run 'python -m colocalize install-fiji {root}' with the Python "
+                    f"that has colocalize",
+                )
+            )
     return rows
