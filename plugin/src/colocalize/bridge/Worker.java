@@ -47,7 +47,7 @@ public final class Worker implements Endpoint, Inputs.Allocator {
     private final File session;
     private final File log;
     private final Map<ByteBuffer, File> allocated = new IdentityHashMap<ByteBuffer, File>();
-    private Process process;
+    private volatile Process process;
     private Writer stdin;
     private BlockingQueue<Object> lines;
     private String workerPid = "";
@@ -111,16 +111,6 @@ public final class Worker implements Endpoint, Inputs.Allocator {
             return "";
         }
         return shared.workerPid;
-    }
-
-    /** The log file the worker's stderr and error details go to. */
-    public File logFile() {
-        return log;
-    }
-
-    /** The Python (or {@code colocalize} script) this worker runs. */
-    public PythonFinder.Found python() {
-        return python;
     }
 
     /** A buffer backed by a new memory-mapped file in the session folder, sent without a copy. */
@@ -342,8 +332,12 @@ public final class Worker implements Endpoint, Inputs.Allocator {
     }
 
     private int exitCode() {
+        Process running = process;
+        if (running == null) {
+            return -1;
+        }
         try {
-            return process.waitFor(2, TimeUnit.SECONDS) ? process.exitValue() : -1;
+            return running.waitFor(2, TimeUnit.SECONDS) ? running.exitValue() : -1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return -1;
@@ -351,21 +345,27 @@ public final class Worker implements Endpoint, Inputs.Allocator {
     }
 
     private void kill() {
-        if (process != null) {
-            process.destroyForcibly();
-            process = null;
+        Process running = process;
+        process = null;
+        if (running != null) {
+            running.destroyForcibly();
         }
     }
 
-    private synchronized void stop() {
-        if (process != null) {
+    /**
+     * Ends the worker (closing its stdin, then killing it after 2 s) and deletes the session
+     * folder. Not synchronized: it must not wait for a running call, which then fails.
+     */
+    private void stop() {
+        Process running = process;
+        if (running != null) {
             try {
-                stdin.close();
-                if (!process.waitFor(2, TimeUnit.SECONDS)) {
-                    kill();
+                running.getOutputStream().close();
+                if (!running.waitFor(2, TimeUnit.SECONDS)) {
+                    running.destroyForcibly();
                 }
             } catch (IOException | InterruptedException e) {
-                kill();
+                running.destroyForcibly();
             }
             process = null;
         }
