@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.IdentityHashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -38,6 +39,7 @@ public final class Worker implements Endpoint, Inputs.Allocator {
     private static final long READY_TIMEOUT_MS = 60000;
     private static final long CANCEL_GRACE_MS = 3000;
     private static final long POLL_MS = 50;
+    private static final long POOL_BYTES = 512L << 20;
     private static final Object EOF = new Object();
     private static Worker shared;
     private static boolean hookInstalled;
@@ -47,6 +49,7 @@ public final class Worker implements Endpoint, Inputs.Allocator {
     private final File session;
     private final File log;
     private final Map<ByteBuffer, File> allocated = new IdentityHashMap<ByteBuffer, File>();
+    private final List<MappedByteBuffer> idle = new ArrayList<MappedByteBuffer>();
     private volatile Process process;
     private Writer stdin;
     private BlockingQueue<Object> lines;
@@ -113,11 +116,22 @@ public final class Worker implements Endpoint, Inputs.Allocator {
         return shared.workerPid;
     }
 
-    /** A buffer backed by a new memory-mapped file in the session folder, sent without a copy. */
+    /**
+     * A buffer backed by a memory-mapped file in the session folder (a file of the same size kept
+     * from an earlier call, or a new one), sent without a copy.
+     */
     @Override
     public synchronized ByteBuffer allocate(long bytes) throws IOException {
         if (bytes > Integer.MAX_VALUE) {
             throw new IOException("an input of " + bytes + " bytes is over the 2 GiB buffer limit");
+        }
+        for (Iterator<MappedByteBuffer> it = idle.iterator(); it.hasNext();) {
+            MappedByteBuffer buffer = it.next();
+            if (buffer.capacity() == bytes) {
+                it.remove();
+                buffer.clear();
+                return buffer;
+            }
         }
         File file = new File(session, "q" + (++files) + ".bin");
         try (RandomAccessFile raf = new RandomAccessFile(file, "rw")) {
@@ -136,16 +150,16 @@ public final class Worker implements Endpoint, Inputs.Allocator {
      */
     @Override
     public synchronized Message call(Message request, Listener listener) throws Exception {
-        List<File> sent = new ArrayList<File>();
+        List<ByteBuffer> sent = new ArrayList<ByteBuffer>();
         try {
             Map<String, Object> json = Json.parseObject(request.json());
             String task = String.valueOf(++tasks);
             json.put("task", task);
             List<Object> refs = new ArrayList<Object>();
             for (int i = 0; i < request.bufferCount(); i++) {
-                File file = fileFor(request.buffer(i));
-                sent.add(file);
-                refs.add(Json.obj("path", file.getPath(), "size", file.length()));
+                ByteBuffer mapped = mapped(request.buffer(i));
+                sent.add(mapped);
+                refs.add(Json.obj("path", allocated.get(mapped).getPath(), "size", mapped.capacity()));
             }
             if (!refs.isEmpty()) {
                 json.put("buffers", refs);
@@ -154,21 +168,34 @@ public final class Worker implements Endpoint, Inputs.Allocator {
             send(Json.write(json));
             return await(task, listener);
         } finally {
-            for (File file : sent) {
-                file.delete();
-            }
-            allocated.values().removeAll(sent);
+            release(sent);
         }
     }
 
-    private File fileFor(ByteBuffer buffer) throws IOException {
-        File file = allocated.get(buffer);
-        if (file != null) {
-            return file;
+    /** {@code buffer} itself when it is one of this worker's files, else a file-backed copy. */
+    private ByteBuffer mapped(ByteBuffer buffer) throws IOException {
+        if (allocated.containsKey(buffer)) {
+            return buffer;
         }
         ByteBuffer copy = allocate(buffer.remaining());
         copy.put(buffer.duplicate());
-        return allocated.get(copy);
+        return copy;
+    }
+
+    /** Keeps used files for reuse (no new pages next call) up to {@value #POOL_BYTES} bytes. */
+    private void release(List<ByteBuffer> used) {
+        long pooled = 0;
+        for (MappedByteBuffer buffer : idle) {
+            pooled += buffer.capacity();
+        }
+        for (ByteBuffer buffer : used) {
+            if (pooled + buffer.capacity() <= POOL_BYTES) {
+                idle.add((MappedByteBuffer) buffer);
+                pooled += buffer.capacity();
+            } else {
+                allocated.remove(buffer).delete();
+            }
+        }
     }
 
     private Message await(String task, Listener listener) throws Exception {
