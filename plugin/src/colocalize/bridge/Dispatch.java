@@ -42,6 +42,11 @@ public class Dispatch implements PlugIn {
             execute(endpoint, arg, options);
         } catch (BridgeException e) {
             report(arg, e.getMessage());
+        } catch (RuntimeException e) {
+            if (Macro.MACRO_CANCELED.equals(e.getMessage())) {
+                throw e; // ImageJ's way of ending a macro whose dialog was cancelled
+            }
+            report(arg, "internal error (" + e + "); please report it with this message");
         } catch (Exception e) {
             report(arg, "internal error (" + e + "); please report it with this message");
         }
