@@ -101,8 +101,8 @@ public final class PythonFinder {
      * install colocalize and connect it to this ImageJ.
      */
     public static String installInstructions(String problem) {
-        String folder = IJ.getDirectory("imagej");
-        String target = folder == null ? "<ImageJ folder>" : quoteIfNeeded(stripSlash(folder));
+        String folder = imagejFolder();
+        String target = folder == null ? "<ImageJ folder>" : quoteIfNeeded(folder);
         return problem + " Install colocalize and connect it to this ImageJ:\n"
                 + "    python3 -m pip install colocalize\n"
                 + "    python3 -m colocalize install-fiji " + target + "\n"
@@ -118,6 +118,17 @@ public final class PythonFinder {
         }
         String plugins = IJ.getDirectory("plugins");
         return plugins == null ? null : new File(plugins, FILE_NAME);
+    }
+
+    /** The folder whose plugins/ holds this jar (what install-fiji takes), else ImageJ's folder. */
+    private static String imagejFolder() {
+        File jar = jarFile();
+        File plugins = jar == null ? null : jar.getParentFile();
+        if (plugins != null && plugins.getName().equals("plugins") && plugins.getParentFile() != null) {
+            return plugins.getParentFile().getPath();
+        }
+        String folder = IJ.getDirectory("imagej");
+        return folder == null ? null : stripSlash(folder);
     }
 
     private static File jarFile() {
