@@ -15,7 +15,8 @@ import java.util.Map;
 /**
  * A command's parameters, from its COMMAND_SPEC: an ImageJ {@code GenericDialog} when AWT has a
  * display (it reads a running macro's options itself and feeds the Macro Recorder), otherwise the
- * same macro keys read with {@code Macro.getValue}. A macro option that the dialog would reject
+ * same macro keys read with {@code Macro.getValue}; a {@code -batch} launch never shows a dialog
+ * (nobody could answer it: a command run without options takes its defaults). A macro option that the dialog would reject
  * with a modal error (a choice not in its list, text in a number field) is passed through
  * unchanged instead, for the Python side to report as one line.
  */
@@ -39,7 +40,8 @@ final class Dialogs {
      */
     static Map<String, Object> ask(Map<String, Object> spec, String options) {
         List<Map<String, Object>> fields = Json.objects(spec, "fields");
-        if (GraphicsEnvironment.isHeadless() || !dialogCanShow(fields, options)) {
+        boolean nobodyToAsk = GraphicsEnvironment.isHeadless() || (options == null && ExitStatus.imagejBatchMode());
+        if (nobodyToAsk || !dialogCanShow(fields, options)) {
             return fromOptions(fields, options);
         }
         GenericDialog dialog = new GenericDialog(Json.string(spec, "title", "colocalize"));

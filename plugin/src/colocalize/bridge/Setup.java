@@ -28,7 +28,7 @@ public class Setup implements ij.plugin.PlugIn {
         String current = current();
         String options = Macro.getOptions();
         String python;
-        if (GraphicsEnvironment.isHeadless()) {
+        if (GraphicsEnvironment.isHeadless() || ExitStatus.imagejBatchMode()) {
             python = options == null ? null : Macro.getValue(options, "python", null);
         } else {
             GenericDialog dialog = new GenericDialog(TITLE);
