@@ -220,13 +220,14 @@ public final class Worker implements Endpoint, Inputs.Allocator {
                 throw new BridgeException("The Python worker stopped during the command (exit code "
                         + code + "); the next run starts a new one. Details: " + log);
             }
-            Map<String, Object> response = Json.parseObject((String) line);
+            @SuppressWarnings("unchecked")
+            Map<String, Object> response = (Map<String, Object>) line;
             Object id = response.get("task");
             if (id != null && !task.equals(id.toString())) {
                 continue; // a late answer to an earlier, abandoned call
             }
             if ("UPDATE".equals(response.get("responseType"))) {
-                listener.update((String) line);
+                listener.update(Json.write(response));
                 continue;
             }
             if ("FAILURE".equals(response.get("responseType"))) {
@@ -305,12 +306,13 @@ public final class Worker implements Endpoint, Inputs.Allocator {
             anyFailure = true;
             throw new BridgeException(startFailure(code));
         }
-        Map<String, Object> ready = Json.parseObject((String) line);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> ready = (Map<String, Object>) line;
         if (!"READY".equals(ready.get("responseType"))) {
             kill();
             anyFailure = true;
             throw new BridgeException("The Python worker (" + python.executable
-                    + ") did not answer READY but: " + line + ". Details: " + log);
+                    + ") did not answer READY but: " + Json.write(ready) + ". Details: " + log);
         }
         workerPid = Long.toString((long) Json.number(ready, "pid", -1));
         logLine("worker ready: colocalize " + Json.string(ready, "version", "?") + ", pid " + workerPid);
@@ -419,7 +421,7 @@ public final class Worker implements Endpoint, Inputs.Allocator {
         return at > 0 ? name.substring(0, at) : Long.toString(System.nanoTime());
     }
 
-    /** Copies the worker's stdout lines into a queue; non-JSON lines go to the log. */
+    /** Parses the worker's stdout lines into a queue of JSON objects; other lines go to the log. */
     private final class Reader implements Runnable {
         private final Process source;
         private final BlockingQueue<Object> sink;
@@ -435,10 +437,12 @@ public final class Worker implements Endpoint, Inputs.Allocator {
                     new InputStreamReader(source.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = in.readLine()) != null) {
-                    if (line.startsWith("{")) {
-                        sink.add(line);
-                    } else if (!line.trim().isEmpty()) {
-                        logLine("worker stdout: " + line);
+                    try {
+                        sink.add(Json.parseObject(line));
+                    } catch (IllegalArgumentException e) {
+                        if (!line.trim().isEmpty()) {
+                            logLine("worker stdout (not a message): " + line);
+                        }
                     }
                 }
             } catch (IOException e) {
