@@ -441,7 +441,7 @@ def test_unexpected_python_error_is_reported_with_its_cause(session, monkeypatch
     cmd = _spec.commands()["auto_threshold"]
     monkeypatch.setitem(_spec.COMMANDS, "auto_threshold", dataclasses.replace(cmd, handler=broken))
     put(np.zeros((4, 4), np.uint8), "any")
-    error = run(session, "Coloc Auto Threshold...", "")
+    error = run(session, "Coloc Auto Threshold...", "image=any")
     assert error is not None
     assert "internal error (ZeroDivisionError: division by zero in a handler)" in error
 
