@@ -88,7 +88,7 @@ public final class Display {
             return ResultsTable.getResultsTable();
         }
         ResultsTable table = ResultsTable.getResultsTable(title);
-        if (table == null && (noWindows() || windowless())) {
+        if (table == null && noWindows()) {
             synchronized (TABLES) {
                 table = TABLES.get(title);
             }
@@ -104,9 +104,9 @@ public final class Display {
         return image(Json.parseObject(image.json()), image.buffers());
     }
 
-    /** Headless or batch mode: ImageJ keeps no table windows to find a table by. */
+    /** Headless, batch mode or a -batch launch: no table windows to find a table by. */
     private static boolean noWindows() {
-        return GraphicsEnvironment.isHeadless() || Interpreter.isBatchMode();
+        return windowless() || Interpreter.isBatchMode();
     }
 
     /**
