@@ -1,5 +1,6 @@
 package colocalize.bridge;
 
+import ij.IJ;
 import ij.ImageJ;
 import java.awt.GraphicsEnvironment;
 import java.lang.reflect.Field;
@@ -10,7 +11,8 @@ import java.lang.reflect.Field;
  * -macro job.ijm}), a failure sets the JVM's exit status to 1 when ImageJ exits after the macro.
  *
  * <p>How a batch launch is detected: ImageJ's {@code main} sets the private static field
- * {@code ij.ImageJ.batchMode} for {@code -batch}; a headless JVM started by the {@code java}
+ * {@code ij.ImageJ.batchMode} for {@code -batch} (and {@code -macro}, told apart by the ImageJ
+ * window that {@code -macro} opens); a headless JVM started by the {@code java}
  * launcher (the system property {@code sun.java.command} is set) counts too. A JVM hosted by Python
  * (JPype: no {@code sun.java.command}, {@code org.jpype} classes present) never counts, and this
  * class never calls {@code System.exit}: the status is set from a shutdown hook
@@ -44,8 +46,15 @@ final class ExitStatus {
         return GraphicsEnvironment.isHeadless() || imagejBatchMode();
     }
 
-    /** True when ImageJ's main ran with -batch ({@code ij.ImageJ.batchMode}). */
+    /**
+     * True when ImageJ runs a {@code -batch} job: no ImageJ window, and ImageJ's main set its
+     * private {@code ij.ImageJ.batchMode} flag (which {@code -macro} sets too, but that launch
+     * opens the ImageJ window).
+     */
     static boolean imagejBatchMode() {
+        if (IJ.getInstance() != null) {
+            return false;
+        }
         try {
             Field field = ImageJ.class.getDeclaredField("batchMode");
             field.setAccessible(true);
