@@ -233,8 +233,12 @@ public final class Worker implements Endpoint, Inputs.Allocator {
             if ("FAILURE".equals(response.get("responseType"))) {
                 anyFailure = true;
                 String detail = Json.string(response, "detail", null);
-                if (detail != null) {
+                if (detail != null && !detail.isEmpty()) {
                     logLine("FAILURE of task " + task + ":\n" + detail);
+                    String error = Json.string(response, "error", "");
+                    if (error.startsWith("internal error")) {
+                        response.put("error", error + " Details: " + log);
+                    }
                 }
             }
             return receive(response);
