@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -429,3 +430,77 @@ def test_the_cookbook_batch_macro_runs_as_a_plain_batch_job(app, tmp_path):
         fields = ["pearson", "m1", "m2", "tm1", "tm2", "threshold0", "threshold1"]
         for field, value in zip(fields, values):
             assert float(value) == pytest.approx(getattr(expected, field), abs=1e-8), field
+
+
+GUI_MACRO = r"""
+dir = getArgument();
+run("Set Measurements...", "decimal=9");
+open(dir + "A.tif");
+open(dir + "B.tif");
+run("Coloc Coefficients...");
+Table.save(dir + "dialog.csv", "Colocalization coefficients");
+"""
+
+
+def test_the_dialog_of_a_plain_imagej_window_runs_the_command(app, tmp_path):
+    """ImageJ started the normal way (a window, no Python inside): a macro without options opens
+    the command's dialog; a real mouse click on OK runs it through the worker and the named
+    table shows the Python API's numbers; a screenshot shows the result."""
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs a display: scripts/test.sh runs it under xvfb-run")
+    for tool in ("xdotool", "import"):
+        if shutil.which(tool) is None:
+            message = f"{tool} is missing: apt-get install xdotool imagemagick"
+            if os.environ.get("CI"):
+                pytest.fail(message)
+            pytest.skip(message)
+    a, b = _pair(seed=8)
+    colocalize.write_image(tmp_path / "A.tif", a)
+    colocalize.write_image(tmp_path / "B.tif", b)
+    (tmp_path / "gui.ijm").write_text(GUI_MACRO)
+    command = ["java", "-jar", str(IJ_JAR), "-ijpath", str(app), "-macro"]
+    process = subprocess.Popen(
+        [*command, str(tmp_path / "gui.ijm"), f"{tmp_path}/"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        found = subprocess.run(
+            ["xdotool", "search", "--sync", "--name", "^Coloc Coefficients$"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        window = found.stdout.split()[0]
+        time.sleep(1.0)  # let the dialog lay itself out
+        geometry = subprocess.run(
+            ["xdotool", "getwindowgeometry", "--shell", window],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        ).stdout
+        g = dict(line.split("=") for line in geometry.split())
+        x = int(g["X"]) + int(g["WIDTH"]) - 35  # the OK button, bottom right
+        y = int(g["Y"]) + int(g["HEIGHT"]) - 22
+        subprocess.run(
+            ["xdotool", "mousemove", str(x), str(y), "click", "1"], check=True, timeout=20
+        )
+        saved = tmp_path / "dialog.csv"
+        deadline = time.monotonic() + 60
+        while not saved.is_file() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)
+        subprocess.run(["import", "-window", "root", str(tmp_path / "dialog.png")], timeout=30)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+    rows = read_results(saved)
+    assert len(rows) == 1
+    # the dialog's defaults: image 1 is the current image, image 2 the other one; Costes
+    assert (rows[0]["Image 1"], rows[0]["Image 2"]) == ("B.tif", "A.tif")
+    expected = quiet(colocalize.coefficients, b, a, thresholds="costes")
+    for name in ("pearson", "m1", "m2", "tm1", "tm2", "threshold0", "threshold1"):
+        assert float(rows[0][name]) == pytest.approx(getattr(expected, name), abs=5e-4), name
+    assert (tmp_path / "dialog.png").stat().st_size > 0
