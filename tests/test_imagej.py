@@ -433,37 +433,39 @@ def test_failed_command_stops_the_macro(session):
 
 
 def test_unexpected_python_error_is_reported_with_its_cause(session, monkeypatch):
-    from colocalize.imagej import _registry
+    from colocalize.imagej import _spec
 
-    def broken(call):
+    def broken(request, progress):
         raise ZeroDivisionError("division by zero in a handler")
 
-    cmd = _registry.COMMANDS["auto_threshold"]
-    monkeypatch.setitem(_registry.COMMANDS, "auto_threshold", dataclasses.replace(cmd, run=broken))
-    _registry.register_all()
-    try:
-        error = run(session, "Coloc Auto Threshold...", "")
-    finally:
-        monkeypatch.undo()
-        _registry.register_all()
+    cmd = _spec.commands()["auto_threshold"]
+    monkeypatch.setitem(_spec.COMMANDS, "auto_threshold", dataclasses.replace(cmd, handler=broken))
+    put(np.zeros((4, 4), np.uint8), "any")
+    error = run(session, "Coloc Auto Threshold...", "image=any")
     assert error is not None
     assert "internal error (ZeroDivisionError: division by zero in a handler)" in error
 
 
-def test_without_python_handlers_the_menu_entry_says_how_to_start(session):
+def test_without_an_endpoint_and_python_the_command_says_how_to_install(session):
+    """No in-process endpoint: the shim looks for a Python to start a worker with; a wrong one
+    gives the install commands, as one line per problem."""
     import jpype
 
+    from colocalize.imagej._registry import register_all
+
     registry = jpype.JClass("colocalize.bridge.Registry")
-    registry.unregister("costes_significance")
+    system = jpype.JClass("java.lang.System")
+    registry.setEndpoint(None)
+    system.setProperty("colocalize.python", "/nonexistent/bin/python3")
     try:
         error = run(session, "Coloc Costes Significance...", "")
     finally:
-        from colocalize.imagej._registry import register_all
-
+        system.clearProperty("colocalize.python")
         register_all()
     assert error is not None
-    assert "colocalize imagej" in error
-    assert "Python mode" in error
+    assert "/nonexistent/bin/python3" in error
+    assert "pip install colocalize" in error
+    assert "colocalize install-fiji" in error
 
 
 def test_degenerate_input_gives_a_logged_warning_not_an_error(session):
@@ -568,7 +570,7 @@ def test_doctor_reports_java_imagej_and_pyimagej():
 
 
 def test_install_fiji_copies_the_jar_and_scripts(tmp_path):
-    from colocalize.imagej._fiji import install_fiji
+    from colocalize.imagej._fiji import doctor, install_fiji
     from colocalize.imagej._jvm import bridge_jar
 
     fiji = tmp_path / "Fiji.app"
@@ -583,6 +585,14 @@ def test_install_fiji_copies_the_jar_and_scripts(tmp_path):
     assert 'run_in_python_mode("coefficients")' in script.read_text()
     with zipfile.ZipFile(jar) as z:
         assert "plugins.config" in z.namelist()
+    assert fiji / "plugins" / "colocalize-python.txt" in written
+    assert (fiji / "plugins" / "colocalize-python.txt").read_text().strip() == sys.executable
+    rows = {item: (ok, detail) for item, ok, detail in doctor(fiji)}
+    assert rows["Python for the worker"] == (True, f"{sys.executable} (from {written[1]})")
+    plain = tmp_path / "ImageJ"  # a plain ImageJ folder without plugins/: created
+    plain.mkdir()
+    install_fiji(plain)
+    assert (plain / "plugins" / "Colocalize_Bridge.jar").is_file()
     with pytest.raises(FileNotFoundError, match=r"not a Fiji\.app"):
         install_fiji(tmp_path / "nothing")
     assert _cli("install-fiji", str(tmp_path / "nothing")).returncode == 2

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from colocalize.imagej._jvm import bridge_jar, find_ij_jar
-from colocalize.imagej._registry import COMMANDS, plugins_config_labels, shipped_labels
+from colocalize.imagej._registry import plugins_config_labels, shipped_labels
+from colocalize.imagej._spec import commands
 
 REPO = Path(__file__).resolve().parents[1]
 PLUGIN = REPO / "plugin"
@@ -84,12 +85,10 @@ def test_jar_name_and_config_follow_imagej_rules():
 
 
 def test_every_menu_entry_has_a_python_command_and_back():
-    from colocalize.imagej import _commands  # noqa: F401 - registers the commands
-
     labels = shipped_labels()
-    assert set(labels) == set(COMMANDS)
+    assert set(labels) == set(commands())
     for key, label in labels.items():
-        assert COMMANDS[key].label == label
+        assert commands()[key].spec.label == label
 
 
 def test_python_mode_scripts_are_in_the_jar():
@@ -106,13 +105,11 @@ def test_python_mode_scripts_are_in_the_jar():
 
 
 def test_python_mode_scripts_call_every_command_once():
-    from colocalize.imagej import _commands  # noqa: F401 - registers the commands
-
     keys = []
     for script in sorted((PLUGIN / "scripts" / "Analyze" / "Colocalization").glob("*.py")):
         text = script.read_text()
         keys.append(text.split('run_in_python_mode("')[1].split('"')[0])
-        label = COMMANDS[keys[-1]].label.rstrip(".")
+        label = commands()[keys[-1]].spec.title
         # Fiji shows "_" as a space: the entry is the menu label plus " (Python mode)"
         assert script.stem.replace("_", " ") == f"{label} (Python mode)"
-    assert sorted(keys) == sorted(COMMANDS)
+    assert sorted(keys) == sorted(commands())

@@ -33,10 +33,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     i = subparsers.add_parser(
         "install-fiji",
-        help="copy colocalize's ImageJ shim and Python-mode scripts into a Fiji.app",
+        help="install colocalize's commands into a Fiji.app or ImageJ folder",
+        description=(
+            "Copy colocalize's ImageJ shim into DIR/plugins (created for a plain ImageJ folder), "
+            "record this Python in DIR/plugins/colocalize-python.txt (ImageJ started the normal "
+            "way runs the commands in a worker with it) and copy the Fiji Python-mode scripts."
+        ),
     )
-    i.add_argument("fiji", type=Path, help="the Fiji.app folder")
+    i.add_argument("fiji", type=Path, help="the Fiji.app or ImageJ folder")
     i.set_defaults(func=_install)
+
+    # started by the shim in ImageJ launches without Python inside: not for users
+    w = subparsers.add_parser("imagej-worker")
+    w.add_argument("--buffer-dir", type=Path, help="folder for response buffers")
+    w.set_defaults(func=_worker)
 
 
 def _imagej(args: argparse.Namespace) -> int:
@@ -47,12 +57,9 @@ def _imagej(args: argparse.Namespace) -> int:
     if args.macro is not None:
         if not args.macro.is_file():
             raise FileNotFoundError(f"--macro {str(args.macro)!r} is not a file")
-        dispatch = bridge_class("Dispatch")
-        returned = gateway.IJ.runMacroFile(str(args.macro.resolve()), args.arg)
-        # ImageJ returns "[aborted]" when the macro stopped on an error of its own
-        aborted = returned is not None and str(returned) == "[aborted]"
-        error = dispatch.lastError()
-        _exit(1 if error is not None or aborted else 0, gateway.headless)
+        failed = _run_macro(args.macro, args.arg)
+        error = bridge_class("Dispatch").lastError()
+        _exit(1 if error is not None or failed else 0, gateway.headless)
     print(f"ImageJ {gateway.version} is running with colocalize's commands; close it to quit.")
     sys.stdout.flush()
     deadline = time.monotonic() + 60  # Fiji's UI may open its ImageJ window a little later
@@ -62,6 +69,54 @@ def _imagej(args: argparse.Namespace) -> int:
         time.sleep(0.5)
     _exit(0, gateway.headless)
     return 0  # pragma: no cover - _exit does not return
+
+
+def _run_macro(path: Path, arg: str) -> bool:
+    """Run the macro file; True when it stopped on an error.
+
+    With a display, ImageJ reports a macro-language error in a modal "Macro Error" dialog that
+    would wait forever for a click: a watcher closes it (the macro then stops) and the error is
+    printed instead. ImageJ's other error messages go to the Log (``redirectErrorMessages``).
+    """
+    import threading
+
+    import jpype
+
+    interpreter = jpype.JClass("ij.macro.Interpreter")()
+    jpype.JClass("ij.IJ").redirectErrorMessages(True)
+    finished = threading.Event()
+
+    def close_error_dialogs() -> None:
+        window_class = jpype.JClass("java.awt.Window")
+        dialog_class = jpype.JClass("java.awt.Dialog")
+        while not finished.wait(0.1):
+            for window in window_class.getWindows():
+                if (
+                    isinstance(window, dialog_class)
+                    and bool(window.isVisible())
+                    and str(window.getTitle()) == "Macro Error"
+                ):
+                    window.dispose()
+
+    watcher = threading.Thread(target=close_error_dialogs, daemon=True)
+    if not jpype.JClass("java.awt.GraphicsEnvironment").isHeadless():
+        watcher.start()
+    text = path.read_text(encoding="utf-8")
+    returned = None
+    try:
+        returned = interpreter.run(text, arg)
+    except jpype.JException:
+        # after an error ImageJ cancels the macro (RuntimeException "Macro canceled"); headless,
+        # its error dialog fails with a HeadlessException
+        if not interpreter.wasError():
+            raise
+    finally:
+        finished.set()
+    if interpreter.wasError():
+        print(f"{path.name}: macro error: {interpreter.getErrorMessage()}")
+        return True
+    # ImageJ returns "[aborted]" when the macro stopped on an error of its own
+    return returned is not None and str(returned) == "[aborted]"
 
 
 def _exit(status: int, headless: bool) -> None:
@@ -91,5 +146,14 @@ def _install(args: argparse.Namespace) -> int:
 
     for path in install_fiji(args.fiji):
         print(path)
-    print("Restart Fiji to see Analyze > Colocalization > Coloc ... commands.")
+    print(
+        f"ImageJ will run the commands with {sys.executable}. Restart Fiji/ImageJ to see "
+        f"Analyze > Colocalization > Coloc ... commands."
+    )
     return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from colocalize.imagej._worker import main
+
+    return main([] if args.buffer_dir is None else ["--buffer-dir", str(args.buffer_dir)])

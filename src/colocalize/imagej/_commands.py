@@ -1,18 +1,19 @@
-"""The ImageJ commands under Analyze > Colocalization, one handler per capability.
+"""The commands under Analyze > Colocalization, one handler per capability.
 
-Each handler reads its parameters through :class:`~colocalize.imagej._dialog.Dialog`, copies the
-images out of ImageJ (never modifying them), calls the public colocalize API and puts tables and
-images back, titled after the source images and carrying their calibration. Adding a command:
-a line in ``plugin/plugins.config`` (then ``python plugin/build.py``) and a function here (or in
+Each handler takes a :class:`~colocalize.imagej._contract.Request` (dialog values, images copied
+out of ImageJ with their calibration, selections as masks), calls the public colocalize API and
+returns a :class:`~colocalize.imagej._contract.Response` (tables, images titled after the source
+images and carrying their calibration, plots as data). No handler touches Java. Adding a command:
+a line in ``plugin/plugins.config`` (then ``python plugin/build.py``) and a handler here (or in
 ``_commands_batch``, ``_commands_masks``, imported at the end) decorated with
-:func:`~colocalize.imagej._registry.command`.
+:func:`~colocalize.imagej._spec.command`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import decimal
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,18 +21,31 @@ from typing import Any
 import numpy as np
 
 from colocalize._io import Image
+from colocalize._table import PAIR_FIELDS
 from colocalize._validation import as_mask
-from colocalize.imagej._convert import (
-    from_imageplus,
-    mask_from_imageplus,
-    roi_mask,
-    show_table,
-    to_imageplus,
+from colocalize.imagej._contract import (
+    ImageData,
+    Plot,
+    Progress,
+    Request,
+    Response,
+    Series,
+    Table,
 )
-from colocalize.imagej._dialog import NONE, Dialog
-from colocalize.imagej._registry import Call, command
+from colocalize.imagej._spec import (
+    NONE,
+    SECOND,
+    SELECTION,
+    checkbox,
+    choice,
+    command,
+    image,
+    mask,
+    message,
+    number,
+    string,
+)
 
-SELECTION = "<Selection>"
 COEFFICIENTS_TABLE = "Colocalization coefficients"
 TRIPLE_TABLE = "Colocalization triple coefficients"
 THRESHOLD_TABLE = "Auto threshold"
@@ -42,31 +56,40 @@ OVER_TIME_TABLE = "Correlation over time"
 LEARNED_TABLE = "Learned thresholds"
 
 
+def _methods() -> list[str]:
+    import colocalize
+
+    return list(colocalize.threshold_methods())
+
+
 @dataclass(frozen=True)
 class _Channel:
-    """One channel taken from an ImageJ image: its pixels (no C axis) and calibration."""
+    """One channel of a request's image: its pixels (no C axis) and calibration."""
 
     image: Image  # axes without C
     name: str  # the source title, plus " (C2)" for a channel of a multichannel image
-    imp: Any  # the source ImagePlus
+    source: ImageData
 
 
-def _channel(call: Call, title: str, index: int, *, key: str) -> _Channel:
-    """Channel ``index`` (1-based, as in ImageJ; ignored for one-channel images) of ``title``."""
-    imp = call.image(title)
-    image = from_imageplus(imp)
-    n = image.n_channels
+def _channel(request: Request, key: str, index: int, *, channel_key: str) -> _Channel:
+    """Channel ``index`` (1-based, as in ImageJ; ignored for one-channel images) of image field
+    ``key``."""
+    source = request.images[key]
+    whole = source.image
+    n = whole.n_channels
     if n == 1:
-        return _Channel(image, image.name, imp)
+        return _Channel(whole, whole.name, source)
     if not 1 <= index <= n:
         raise ValueError(
-            f"{key}={index:g} is out of range: the image {image.name!r} has {n} channels"
+            f"{channel_key}={index:g} is out of range: the image {whole.name!r} has {n} channels"
         )
-    axes = image.axes.replace("C", "")
-    spacing = tuple(s for a, s in zip(image.axes, image.spacing) if a != "C")
-    data = image.channel(index - 1)
-    name = f"{image.name} (C{index})"
-    return _Channel(Image(data, axes=axes, spacing=spacing, unit=image.unit, name=name), name, imp)
+    axes = whole.axes.replace("C", "")
+    spacing = tuple(s for a, s in zip(whole.axes, whole.spacing) if a != "C")
+    name = f"{whole.name} (C{index})"
+    data = whole.channel(index - 1)
+    return _Channel(
+        Image(data, axes=axes, spacing=spacing, unit=whole.unit, name=name), name, source
+    )
 
 
 def _same_size(channels: list[_Channel]) -> None:
@@ -80,188 +103,198 @@ def _same_size(channels: list[_Channel]) -> None:
             )
 
 
-def _add_mask_field(dialog: Dialog, titles: list[str], *, label: str = "Mask") -> None:
-    dialog.choice(label, [NONE, SELECTION, *titles], NONE)
-
-
-def _mask(call: Call, choice: str, source: _Channel) -> np.ndarray | None:
-    """The mask chosen in a dialog: None, the source image's selection, or a mask image."""
+def _mask(request: Request, key: str, source: _Channel) -> np.ndarray | None:
+    """The mask chosen in field ``key``: None, the source image's selection, or a mask image."""
+    chosen = request.values[key]
     shape = source.image.shape
-    if choice == NONE:
+    if chosen == NONE:
         return None
-    if choice == SELECTION:
-        mask = roi_mask(source.imp)
-        if mask is None:
+    if chosen == SELECTION:
+        rois = request.masks.get(key, ())
+        if not rois:
             raise ValueError(
-                f"mask={SELECTION} but the image {str(source.imp.getTitle())!r} has no area "
+                f"{key}={SELECTION} but the image {source.source.title!r} has no area "
                 f"selection; draw one or choose another mask"
             )
-        return mask
-    mask = mask_from_imageplus(call.image(choice))
-    as_mask(mask, shape, name=f"the mask image {choice!r}")  # the shape check only
-    if not mask.any():
+        selection = np.logical_or.reduce([roi.data for roi in rois])
+        as_mask(selection, shape, name="the selection")  # the shape check only
+        return selection
+    found = request.images[key].image.data != 0
+    as_mask(found, shape, name=f"the mask image {chosen!r}")  # the shape check only
+    if not found.any():
         raise ValueError(
-            f"the mask image {choice!r} is empty (all zero); choose a mask with pixels inside"
+            f"the mask image {chosen!r} is empty (all zero); choose a mask with pixels inside"
         )
-    return mask
+    return found
 
 
-def _output(data: np.ndarray, like: Image, title: str) -> Any:
-    """An output image with the axes and calibration of ``like`` (an Image without C axis)."""
-    return to_imageplus(
-        Image(data, axes=like.axes, spacing=like.spacing, unit=like.unit, name=title)
-    )
+def _output(data: np.ndarray, like: _Channel | ImageData, title: str, **kwargs: Any) -> ImageData:
+    """An output image with the axes and calibration of ``like``."""
+    image = like.image
+    source = like.source if isinstance(like, _Channel) else like
+    out = Image(data, axes=image.axes, spacing=image.spacing, unit=image.unit, name=title)
+    return ImageData(out, source.frame_interval, **kwargs)
 
 
-def _two_channel_dialog(dialog: Dialog, call: Call, titles: list[str]) -> None:
-    current = call.current_title()
-    dialog.image("Image_1", titles, current)
-    dialog.image("Image_2", titles, next((t for t in titles if t != current), current))
-    dialog.number("Channel_1", 1, digits=0)
-    dialog.number("Channel_2", 2, digits=0)
+def _two_channel_fields() -> list[Any]:
+    return [
+        image("Image_1"),
+        image("Image_2", SECOND),
+        number("Channel_1", 1, digits=0),
+        number("Channel_2", 2, digits=0),
+    ]
 
 
-def _two_channels(call: Call, p: dict[str, Any]) -> list[_Channel]:
+def _two_channels(request: Request) -> list[_Channel]:
+    v = request.values
     channels = [
-        _channel(call, p["Image_1"], int(p["Channel_1"]), key="channel_1"),
-        _channel(call, p["Image_2"], int(p["Channel_2"]), key="channel_2"),
+        _channel(request, "image_1", int(v["channel_1"]), channel_key="channel_1"),
+        _channel(request, "image_2", int(v["channel_2"]), channel_key="channel_2"),
     ]
     _same_size(channels)
     return channels
 
 
-def _row(first: str, second: str, result: Any) -> dict[str, Any]:
-    return {"Image 1": first, "Image 2": second, **dataclasses.asdict(result)}
-
-
-@command("coefficients", "Coloc Coefficients...")
-def coefficients_command(call: Call) -> None:
-    """Colocalization coefficients of two images, or two or three channels of one hyperstack."""
+@command(
+    "coefficients",
+    "Coloc Coefficients...",
+    *_two_channel_fields(),
+    number("Channel_3", 0, digits=0),
+    message("Channels apply to multichannel images; channel 3 (0 = none) needs Image 1 = Image 2."),
+    mask(),
+    choice("Threshold", ["None", "Manual", "Costes", *_methods()], "Costes"),
+    number("Threshold_1", 0.0),
+    number("Threshold_2", 0.0),
+    checkbox("Exclude_zero-zero_pixels", False),
+    checkbox("Colocalized_pixel_mask", False),
+)
+def coefficients_command(request: Request, progress: Progress) -> Response:
+    """Colocalization coefficients of two images, or two or three channels of one hyperstack:
+    one row per channel pair (:func:`colocalize.coefficient_table`)."""
     import colocalize
 
-    titles = call.image_titles()
-    dialog = call.dialog()
-    _two_channel_dialog(dialog, call, titles)
-    dialog.number("Channel_3", 0, digits=0)
-    dialog.message(
-        "Channels apply to multichannel images; channel 3 (0 = none) needs Image 1 = Image 2."
-    )
-    _add_mask_field(dialog, titles)
-    dialog.choice(
-        "Threshold", ["None", "Manual", "Costes", *colocalize.threshold_methods()], "Costes"
-    )
-    dialog.number("Threshold_1", 0.0)
-    dialog.number("Threshold_2", 0.0)
-    dialog.checkbox("Exclude_zero-zero_pixels", False)
-    dialog.checkbox("Colocalized_pixel_mask", False)
-    p = dialog.ask()
-
-    channels = _two_channels(call, p)
-    c3 = int(p["Channel_3"])
+    v = request.values
+    channels = _two_channels(request)
+    c3 = int(v["channel_3"])
     if c3:
-        if p["Image_1"] != p["Image_2"] or channels[0].name == str(channels[0].imp.getTitle()):
+        if v["image_1"] != v["image_2"] or channels[0].image is channels[0].source.image:
             raise ValueError(
                 "channel_3 needs image_1 and image_2 to be the same multichannel image"
             )
-        channels.append(_channel(call, p["Image_1"], c3, key="channel_3"))
-    mask = _mask(call, p["Mask"], channels[0])
-    choice = p["Threshold"]
-    thresholds: Any = {
-        "None": None,
-        "Manual": (p["Threshold_1"], p["Threshold_2"]),
-        "Costes": "costes",
-    }.get(choice, choice)
-    exclude = bool(p["Exclude_zero-zero_pixels"])
+        channels.append(_channel(request, "image_1", c3, channel_key="channel_3"))
+    selected = _mask(request, "mask", channels[0])
+    method = v["threshold"]
+    thresholds: Any = {"None": None, "Costes": "costes"}.get(method, method)
+    if method == "Manual":
+        if len(channels) == 3:
+            raise ValueError(
+                "threshold=Manual gives two thresholds (threshold_1, threshold_2) but channel_3 "
+                "asks for three channels; use Costes or an auto method, or channel_3=0"
+            )
+        thresholds = (v["threshold_1"], v["threshold_2"])
+    exclude = bool(v["exclude_zero-zero_pixels"])
     data = [c.image.data for c in channels]
+    keys = [str(i) for i in range(len(data))]
     pairs = [(0, 1)] if len(data) == 2 else [(0, 1), (0, 2), (1, 2)]
-    results = [
-        colocalize.coefficients(
-            data[i], data[j], mask=mask, thresholds=thresholds, exclude_zero_zero=exclude
-        )
-        for i, j in pairs
-    ]
-    show_table(
-        [_row(channels[i].name, channels[j].name, r) for (i, j), r in zip(pairs, results)],
-        COEFFICIENTS_TABLE,
-        results=True,
+    progress("Coloc Coefficients: measuring...")
+    found = colocalize.coefficient_table(
+        np.stack(data),
+        channel_axis=0,
+        channel_names=keys,
+        pairs=[(keys[i], keys[j]) for i, j in pairs],
+        mask=selected,
+        thresholds=thresholds,
+        exclude_zero_zero=exclude,
     )
+    names = dict(zip(keys, (c.name for c in channels)))
+    rows = [
+        {"Image 1": names[r["channel0"]], "Image 2": names[r["channel1"]]}
+        | {f: r[f] for f in PAIR_FIELDS}
+        for r in found.to_dict(orient="records")
+    ]
+    tables = [Table.from_rows(COEFFICIENTS_TABLE, rows, results=True)]
     if len(data) == 3:
-        # per-channel auto methods carry over; Costes and manual pairs of thresholds do not
-        triple_thresholds = thresholds if choice in colocalize.threshold_methods() else None
+        # per-channel auto methods carry over; Costes pairs of thresholds do not
+        triple_thresholds = thresholds if method in _methods() else None
         triple = colocalize.triple_coefficients(
-            *data, mask=mask, thresholds=triple_thresholds, exclude_zero_zero=exclude
+            *data, mask=selected, thresholds=triple_thresholds, exclude_zero_zero=exclude
         )
         row = {f"Image {k + 1}": c.name for k, c in enumerate(channels)}
-        show_table({**row, **dataclasses.asdict(triple)}, TRIPLE_TABLE)
-    if p["Colocalized_pixel_mask"]:
-        first = results[0]
-        t0 = 0.0 if math.isnan(first.threshold0) else first.threshold0
-        t1 = 0.0 if math.isnan(first.threshold1) else first.threshold1
+        tables.append(Table.from_rows(TRIPLE_TABLE, row | vars(triple)))
+    images = []
+    if v["colocalized_pixel_mask"]:
+        t0 = 0.0 if math.isnan(rows[0]["threshold0"]) else rows[0]["threshold0"]
+        t1 = 0.0 if math.isnan(rows[0]["threshold1"]) else rows[0]["threshold1"]
         coloc = (data[0] > t0) & (data[1] > t1)
-        if mask is not None:
-            coloc &= np.broadcast_to(mask, coloc.shape)
+        if selected is not None:
+            coloc &= np.broadcast_to(selected, coloc.shape)
         title = f"Colocalized pixels of {channels[0].name} and {channels[1].name}"
-        call.show_image(_output(coloc, channels[0].image, title))
+        images.append(_output(coloc, channels[0], title))
+    return Response(tables=tuple(tables), images=tuple(images))
 
 
-@command("auto_threshold", "Coloc Auto Threshold...")
-def auto_threshold_command(call: Call) -> None:
+@command(
+    "auto_threshold",
+    "Coloc Auto Threshold...",
+    image("Image"),
+    number("Channel", 1, digits=0),
+    choice("Method", _methods(), "Otsu"),
+    mask(),
+    checkbox("Dark_background", True),
+    checkbox("Create_mask", True),
+)
+def auto_threshold_command(request: Request, progress: Progress) -> Response:
     """An ImageJ auto-threshold of one image (or channel), with an optional mask output."""
     import colocalize
 
-    titles = call.image_titles()
-    dialog = call.dialog()
-    dialog.image("Image", titles, call.current_title())
-    dialog.number("Channel", 1, digits=0)
-    dialog.choice("Method", list(colocalize.threshold_methods()), "Otsu")
-    _add_mask_field(dialog, titles)
-    dialog.checkbox("Dark_background", True)
-    dialog.checkbox("Create_mask", True)
-    p = dialog.ask()
-    source = _channel(call, p["Image"], int(p["Channel"]), key="channel")
+    v = request.values
+    source = _channel(request, "image", int(v["channel"]), channel_key="channel")
     data = source.image.data
-    mask = _mask(call, p["Mask"], source)
-    dark = bool(p["Dark_background"])
-    level = colocalize.threshold(data, p["Method"], mask=mask, dark_background=dark)
-    show_table(
-        {"Image": source.name, "Method": p["Method"], "Threshold": level, "Dark background": dark},
-        THRESHOLD_TABLE,
-        results=True,
+    selected = _mask(request, "mask", source)
+    dark = bool(v["dark_background"])
+    level = colocalize.threshold(data, v["method"], mask=selected, dark_background=dark)
+    row = {"Image": source.name, "Method": v["method"], "Threshold": level, "Dark background": dark}
+    images = []
+    if v["create_mask"]:
+        chosen = data > level if dark else data <= level
+        if selected is not None:
+            chosen &= np.broadcast_to(selected, chosen.shape)
+        images.append(_output(chosen, source, f"Mask of {source.name} ({v['method']})"))
+    return Response(
+        tables=(Table.from_rows(THRESHOLD_TABLE, row, results=True),), images=tuple(images)
     )
-    if p["Create_mask"]:
-        selected = data > level if dark else data <= level
-        if mask is not None:
-            selected &= np.broadcast_to(mask, selected.shape)
-        call.show_image(_output(selected, source.image, f"Mask of {source.name} ({p['Method']})"))
 
 
-@command("costes_significance", "Coloc Costes Significance...")
-def costes_significance_command(call: Call) -> None:
+@command(
+    "costes_significance",
+    "Coloc Costes Significance...",
+    *_two_channel_fields(),
+    mask(),
+    number("PSF_size", 3, digits=0),
+    number("Randomizations", 200, digits=0),
+    number("Seed", -1, digits=0),
+    message("Seed -1: a new random seed on every run."),
+)
+def costes_significance_command(request: Request, progress: Progress) -> Response:
     """Costes' randomisation test of Pearson's r of two images (or channels)."""
     import colocalize
 
-    titles = call.image_titles()
-    dialog = call.dialog()
-    _two_channel_dialog(dialog, call, titles)
-    _add_mask_field(dialog, titles)
-    dialog.number("PSF_size", 3, digits=0)
-    dialog.number("Randomizations", 200, digits=0)
-    dialog.number("Seed", -1, digits=0)
-    dialog.message("Seed -1: a new random seed on every run.")
-    p = dialog.ask()
-    channels = _two_channels(call, p)
-    mask = _mask(call, p["Mask"], channels[0])
-    seed = int(p["Seed"])
+    v = request.values
+    channels = _two_channels(request)
+    selected = _mask(request, "mask", channels[0])
+    seed = int(v["seed"])
+    progress("Coloc Costes Significance: randomizing...")
     result = colocalize.costes_significance(
         channels[0].image.data,
         channels[1].image.data,
-        mask=mask,
-        psf=int(p["PSF_size"]),
-        n=int(p["Randomizations"]),
+        mask=selected,
+        psf=int(v["psf_size"]),
+        n=int(v["randomizations"]),
         rng=None if seed < 0 else seed,
     )
-    row = {**_row(channels[0].name, channels[1].name, result), "PSF size": int(p["PSF_size"])}
-    show_table(row, SIGNIFICANCE_TABLE, results=True)
+    row = {"Image 1": channels[0].name, "Image 2": channels[1].name, **vars(result)}
+    row["PSF size"] = int(v["psf_size"])
+    return Response(tables=(Table.from_rows(SIGNIFICANCE_TABLE, row, results=True),))
 
 
 def _significant(value: float, digits: int) -> float:
@@ -272,79 +305,83 @@ def _significant(value: float, digits: int) -> float:
     return float(context.create_decimal(decimal.Decimal(value)))
 
 
-def _plot(profile: Any, result: Any) -> Any:
-    """CCC's "Correlation of images" plot as an ImagePlus."""
-    import jpype
-
-    plot = jpype.JClass("ij.gui.Plot")(
-        "Correlation of images", f"Distance ({profile.unit})", "Cross correlation"
-    )
-    x = jpype.JArray(jpype.JDouble)(np.asarray(profile.distance, float))
-    for series, color in (("original", "blue"), ("subtracted", "green"), ("fit", "magenta")):
-        values = getattr(profile, series)
-        if values is None:
-            continue
-        plot.setColor(color)
-        plot.addPoints(
-            x,
-            jpype.JArray(jpype.JDouble)(np.asarray(values, float)),
-            jpype.JClass("ij.gui.Plot").CIRCLE,
+def _correlation_plot(profile: Any, result: Any, save: str | None) -> Plot:
+    """CCC's "Correlation of images" plot."""
+    x = tuple(float(d) for d in profile.distance)
+    series = tuple(
+        Series(label, x, tuple(float(y) for y in values), "circle", color)
+        for label, values, color in (
+            ("Original CC", profile.original, "#0000ff"),
+            ("Subtracted CC", profile.subtracted, "#00ff00"),
+            ("Gaussian fit", profile.fit, "#ff00ff"),
         )
-    if result.fit_ok:
-        plot.setLimits(0.0, max(result.mean + 5 * result.sigma, 0.01), math.nan, math.nan)
-    plot.addLegend(
-        "Original CC\nSubtracted CC\nGaussian fit"
-        if profile.original is not None
-        else "Subtracted CC\nGaussian fit"
+        if values is not None
     )
-    imp = plot.getImagePlus()
-    imp.setTitle("Correlation of images")
-    return imp
+    limits = None
+    if result.fit_ok:
+        limits = (0.0, max(result.mean + 5 * result.sigma, 0.01), math.nan, math.nan)
+    return Plot(
+        "Correlation of images",
+        f"Distance ({profile.unit})",
+        "Cross correlation",
+        series,
+        limits=limits,
+        save=save,
+    )
 
 
-def _heat_map(frames: Any, title: str, spacing_t: float) -> Any:
+def _heat_map(frames: Any, title: str, source: ImageData, save: str | None) -> ImageData:
     """CCC's "Correlation over time" heat map: x = frame, y = distance index, c = series."""
     profile = frames.profile
     series = [profile.fit, profile.subtracted, profile.original]
-    planes = [np.asarray(s, np.float32).T for s in series if s is not None]  # (K, T) each
-    heat = np.stack(planes)
-    return to_imageplus(Image(heat, axes="CYX", spacing=(1.0, 1.0, spacing_t), name=title))
+    heat = np.stack([np.asarray(s, np.float32).T for s in series if s is not None])  # (C, K, T)
+    image = Image(heat, axes="CYX", spacing=(1.0, 1.0, source.image.spacing[0]), name=title)
+    return ImageData(image, save=save)
 
 
-@command("cross_correlation", "Coloc Cross Correlation...")
-def cross_correlation_command(call: Call) -> None:
-    """Colocalization by cross correlation (the CCC plugin's method and outputs)."""
-    import colocalize
+def _save_path(folder: Path | None, name: str) -> str | None:
+    return None if folder is None else os.fspath(folder / name)
 
-    titles = call.image_titles()
-    dialog = call.dialog()
-    _two_channel_dialog(dialog, call, titles)
-    _add_mask_field(dialog, titles)
-    dialog.checkbox("Confidence", True)
-    dialog.number("Significant_digits", 0, digits=0)
-    dialog.checkbox("Contribution_images", False)
-    dialog.checkbox("Intermediate_images", False)
-    dialog.directory("Save_folder", "")
-    dialog.message(
+
+@command(
+    "cross_correlation",
+    "Coloc Cross Correlation...",
+    *_two_channel_fields(),
+    mask(),
+    checkbox("Confidence", True),
+    number("Significant_digits", 0, digits=0),
+    checkbox("Contribution_images", False),
+    checkbox("Intermediate_images", False),
+    string("Save_folder", kind="directory"),
+    message(
         "Mask <None> is CCC's 'No mask'; confidence off is 'CCC - No confidence'; "
         "0 digits: no rounding."
-    )
-    p = dialog.ask()
-    channels = _two_channels(call, p)
+    ),
+)
+def cross_correlation_command(request: Request, progress: Progress) -> Response:
+    """Colocalization by cross correlation (the CCC plugin's method and outputs). With a save
+    folder, every output image is saved as TIFF (the plot as PNG) and every table as CSV."""
+    import colocalize
+
+    v = request.values
+    channels = _two_channels(request)
     first = channels[0].image
-    mask = _mask(call, p["Mask"], channels[0])
-    digits = int(p["Significant_digits"])
-    time_axis = 0 if "T" in first.axes else None
+    selected = _mask(request, "mask", channels[0])
+    digits = int(v["significant_digits"])
+    folder = Path(v["save_folder"]) if v["save_folder"] else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    progress("Coloc Cross Correlation: correlating...")
     result = colocalize.cross_correlation(
         first.data,
         channels[1].image.data,
-        mask=mask,
-        spacing=tuple(s for a, s in zip(first.axes, first.spacing) if a in "ZYX"),
+        mask=selected,
+        spacing=first.spatial_spacing,
         unit=first.unit,
-        confidence=bool(p["Confidence"]),
-        contributions=bool(p["Contribution_images"]),
-        intermediates=bool(p["Intermediate_images"]),
-        time_axis=time_axis,
+        confidence=bool(v["confidence"]),
+        contributions=bool(v["contribution_images"]),
+        intermediates=bool(v["intermediate_images"]),
+        time_axis=0 if "T" in first.axes else None,
     )
     unit = result.unit
 
@@ -359,7 +396,7 @@ def cross_correlation_command(call: Call) -> None:
         {"Measure": f"Mean ({unit})", "Value": sig(result.mean)},
         {"Measure": f"StDev ({unit})", "Value": sig(result.sigma)},
     ]
-    if p["Confidence"]:
+    if v["confidence"]:
         rows.append({"Measure": "Confidence", "Value": sig(result.confidence)})
     rows += [
         {"Measure": "R-squared", "Value": sig(result.r_squared)},
@@ -367,10 +404,17 @@ def cross_correlation_command(call: Call) -> None:
     ]
     for row in rows:
         row.update({"Image 1": channels[0].name, "Image 2": channels[1].name})
-    outputs: dict[str, Any] = {}
-    tables: dict[str, Any] = {
-        CC_RESULTS_TABLE: show_table(rows, CC_RESULTS_TABLE, append=False, results=True)
-    }
+    tables = [
+        Table.from_rows(
+            CC_RESULTS_TABLE,
+            rows,
+            mode="replace",
+            results=True,
+            save=_save_path(folder, "CC Results.csv"),
+        )
+    ]
+    images: list[ImageData] = []
+    plots: list[Plot] = []
     names = f"{channels[0].name} and {channels[1].name}"
     if result.frames is None:
         profile = result.profile
@@ -385,8 +429,17 @@ def cross_correlation_command(call: Call) -> None:
                 if series is not None:
                     row[label] = sig(series[k])
             table_rows.append(row)
-        tables[CORRELATIONS_TABLE] = show_table(table_rows, CORRELATIONS_TABLE, append=False)
-        outputs["Correlation of images"] = _plot(profile, result)
+        tables.append(
+            Table.from_rows(
+                CORRELATIONS_TABLE,
+                table_rows,
+                mode="replace",
+                save=_save_path(folder, "Correlation of images.csv"),
+            )
+        )
+        plots.append(
+            _correlation_plot(profile, result, _save_path(folder, "Correlation of images.png"))
+        )
     else:
         frames = result.frames
         frame_rows = [
@@ -394,106 +447,98 @@ def cross_correlation_command(call: Call) -> None:
                 "Frame": f"{sig(i * spacing_t)} s" if spacing_t != 1.0 else f"Frame {i}",
                 "Mean": sig(frames.mean[i]),
                 "SD": sig(frames.sigma[i]),
-                **({"Confidence": sig(frames.confidence[i])} if p["Confidence"] else {}),
+                **({"Confidence": sig(frames.confidence[i])} if v["confidence"] else {}),
                 "R-squared": sig(frames.r_squared[i]),
                 "Gaussian height": sig(frames.height[i]),
             }
             for i in range(len(frames.frame))
         ]
-        tables[OVER_TIME_TABLE] = show_table(frame_rows, OVER_TIME_TABLE, append=False)
-        heat_title = f"Correlation over time of {names}"
-        outputs[heat_title] = _heat_map(frames, heat_title, spacing_t)
+        tables.append(
+            Table.from_rows(
+                OVER_TIME_TABLE,
+                frame_rows,
+                mode="replace",
+                save=_save_path(folder, "Gaussian fits over time.csv"),
+            )
+        )
+        title = f"Correlation over time of {names}"
+        images.append(
+            _heat_map(frames, title, channels[0].source, _save_path(folder, f"{title}.tif"))
+        )
     if result.contribution0 is not None and result.contribution1 is not None:
         for channel, data in zip(channels, (result.contribution0, result.contribution1)):
             title = f"Contribution of {channel.name}"
-            outputs[title] = _output(np.asarray(data, np.float32), channel.image, title)
-    spatial = Image(first.data, axes=first.axes, spacing=first.spacing, unit=first.unit)
+            save = _save_path(folder, f"{title}.tif")
+            images.append(_output(np.asarray(data, np.float32), channel, title, save=save))
     for title, correlation in (
         ("Original CC result", result.original_correlation),
         ("Subtracted CC result", result.subtracted_correlation),
         ("Gaussian-modified CC result", result.weighted_correlation),
     ):
         if correlation is not None:
-            outputs[title] = _output(np.asarray(correlation, np.float32), spatial, title)
-    for imp in outputs.values():
-        call.show_image(imp)
-    if p["Save_folder"]:
-        _save(Path(p["Save_folder"]), outputs, tables)
+            save = _save_path(folder, f"{title}.tif")
+            images.append(
+                _output(np.asarray(correlation, np.float32), channels[0].source, title, save=save)
+            )
+    return Response(tables=tuple(tables), images=tuple(images), plots=tuple(plots))
 
 
-def _save(folder: Path, images: dict[str, Any], tables: dict[str, Any]) -> None:
-    """CCC's auto-save: every output image as TIFF (the plot also as PNG) and tables as CSV."""
-    folder.mkdir(parents=True, exist_ok=True)
-    import jpype
-
-    file_saver = jpype.JClass("ij.io.FileSaver")
-    for title, imp in images.items():
-        if title == "Correlation of images":
-            ok = file_saver(imp).saveAsPng(str(folder / f"{title}.png"))
-        else:
-            ok = file_saver(imp).saveAsTiff(str(folder / f"{title}.tif"))
-        if not ok:
-            raise OSError(f"could not save {title!r} in save_folder={str(folder)!r}")
-    names = {
-        CC_RESULTS_TABLE: "CC Results",
-        CORRELATIONS_TABLE: "Correlation of images",
-        OVER_TIME_TABLE: "Gaussian fits over time",
-    }
-    for title, table in tables.items():
-        table.saveAs(str(folder / f"{names[title]}.csv"))
-
-
-@command("learned_threshold", "Coloc Learned Threshold...")
-def learned_threshold_command(call: Call) -> None:
+@command(
+    "learned_threshold",
+    "Coloc Learned Threshold...",
+    image("Image"),
+    string("Model", kind="file"),
+    string("Channel_labels"),
+    message(
+        "Channel labels: one per channel, comma-separated, as in training (default 0, 1, ...)."
+    ),
+    checkbox("Apply_threshold", True),
+    checkbox("Rescale", True),
+)
+def learned_threshold_command(request: Request, progress: Progress) -> Response:
     """Apply a saved background-threshold model (``ThresholdModel`` JSON) to an image."""
     import colocalize
 
-    titles = call.image_titles()
-    dialog = call.dialog()
-    dialog.image("Image", titles, call.current_title())
-    dialog.file("Model", "")
-    dialog.string("Channel_labels", "")
-    dialog.message(
-        "Channel labels: one per channel, comma-separated, as in training (default 0, 1, ...)."
-    )
-    dialog.checkbox("Apply_threshold", True)
-    dialog.checkbox("Rescale", True)
-    p = dialog.ask()
-    if not p["Model"]:
+    v = request.values
+    if not v["model"]:
         raise ValueError("model= is empty; pass the JSON file saved by ThresholdModel.save")
-    model = colocalize.ThresholdModel.load(p["Model"])
-    imp = call.image(p["Image"])
-    image = from_imageplus(imp)
-    n = image.n_channels
-    labels = [s.strip() for s in p["Channel_labels"].split(",") if s.strip()] or [
+    model = colocalize.ThresholdModel.load(v["model"])
+    source = request.images["image"]
+    whole = source.image
+    n = whole.n_channels
+    labels = [s.strip() for s in v["channel_labels"].split(",") if s.strip()] or [
         str(i) for i in range(n)
     ]
     if len(labels) != n:
         raise ValueError(
-            f"channel_labels={p['Channel_labels']!r} has {len(labels)} label(s) but the image "
-            f"{image.name!r} has {n} channel(s); give one label per channel"
+            f"channel_labels={v['channel_labels']!r} has {len(labels)} label(s) but the image "
+            f"{whole.name!r} has {n} channel(s); give one label per channel"
         )
-    channel_axis = image.axes.index("C") if "C" in image.axes else None
-    levels = model.predict_image(image.data, channel_axis=channel_axis, channels=labels)
+    channel_axis = whole.axes.index("C") if "C" in whole.axes else None
+    levels = model.predict_image(whole.data, channel_axis=channel_axis, channels=labels)
     rows = [
-        {"Image": image.name, "Channel": c + 1, "Label": label, "Threshold": level}
+        {"Image": whole.name, "Channel": c + 1, "Label": label, "Threshold": level}
         for c, (label, level) in enumerate(zip(labels, levels))
     ]
-    show_table(rows, LEARNED_TABLE, results=True)
-    if p["Apply_threshold"]:
+    images = []
+    if v["apply_threshold"]:
         planes = [
-            colocalize.apply_threshold(image.channel(c), level, rescale=bool(p["Rescale"]))
+            colocalize.apply_threshold(whole.channel(c), level, rescale=bool(v["rescale"]))
             for c, level in enumerate(levels)
         ]
         data = np.stack(planes, axis=channel_axis) if channel_axis is not None else planes[0]
         out = Image(
             data,
-            axes=image.axes,
-            spacing=image.spacing,
-            unit=image.unit,
-            channel_names=image.channel_names,
+            axes=whole.axes,
+            spacing=whole.spacing,
+            unit=whole.unit,
+            channel_names=whole.channel_names,
+            name=f"{whole.name} (learned threshold)",
         )
-        call.show_image(to_imageplus(out, title=f"{image.name} (learned threshold)"))
+        images.append(ImageData(out, source.frame_interval, source.luts))
+    return Response(
+        tables=(Table.from_rows(LEARNED_TABLE, rows, results=True),), images=tuple(images)
+    )
 
 
 # the commands of the other modules register themselves on import (they use the helpers above)

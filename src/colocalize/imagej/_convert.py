@@ -1,19 +1,22 @@
-"""numpy <-> ImageJ 1.x conversions: images (stacks, hyperstacks, calibration), masks, labels
-and tables (``ResultsTable``, including named tables).
+"""numpy <-> ImageJ 1.x conversions for Python scripts: images (stacks, hyperstacks,
+calibration), masks, labels and tables (``ResultsTable``, including named tables).
 
-Pixels are always copied; nothing here modifies the caller's array or ImagePlus. Only the
-long-stable ``ij.*`` API is used, so the same code runs in Fiji, plain ImageJ and the tests.
+Images and tables go through the shim's ``Inputs`` and ``Display``, the code that reads the
+commands' inputs and shows their outputs, so a script sees exactly what a command sees. Pixels
+are always copied; nothing here modifies the caller's array or ImagePlus.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from colocalize._io import _TIME_SECONDS, Image, imagej_pixels
+from colocalize._io import Image
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,30 +31,6 @@ __all__ = [
     "to_imageplus",
     "to_results_table",
 ]
-
-_IJ_ORDER = "TZCYX"  # ImageJ's stack index runs over c fastest, then z, then t
-
-
-def _jclass(name: str) -> Any:
-    import jpype
-
-    return jpype.JClass(name)
-
-
-def _processor(plane: np.ndarray) -> Any:
-    """One 2-D plane (uint8, uint16 or float32, C order) as an ImageProcessor (a copy)."""
-    import jpype
-
-    height, width = plane.shape
-    flat = np.ascontiguousarray(plane).ravel()
-    if plane.dtype == np.uint8:
-        pixels = jpype.JArray(jpype.JByte)(flat.view(np.int8))
-        return _jclass("ij.process.ByteProcessor")(width, height, pixels)
-    if plane.dtype == np.uint16:
-        pixels = jpype.JArray(jpype.JShort)(flat.view(np.int16))
-        return _jclass("ij.process.ShortProcessor")(width, height, pixels, None)
-    pixels = jpype.JArray(jpype.JFloat)(flat.astype(np.float32, copy=False))
-    return _jclass("ij.process.FloatProcessor")(width, height, pixels)
 
 
 def to_imageplus(
@@ -108,59 +87,28 @@ def to_imageplus(
         raise TypeError(
             "axes, spacing and unit are taken from the Image; pass them only with an array"
         )
-    data = imagej_pixels(image.data, name=title or "image")
-    # add the missing axes as length-1 dimensions, then order them as ImageJ's stack index
-    expanded = data.reshape(
-        [data.shape[image.axes.index(a)] if a in image.axes else 1 for a in "TCZYX"]
-    )
-    ordered = np.transpose(expanded, ["TCZYX".index(a) for a in _IJ_ORDER])
-    n_t, n_z, n_c, height, width = ordered.shape
-    stack = _jclass("ij.ImageStack")(width, height)
-    for t in range(n_t):
-        for z in range(n_z):
-            for c in range(n_c):
-                stack.addSlice("", _processor(ordered[t, z, c]))
-    imp = _jclass("ij.ImagePlus")(title or image.name or "image", stack)
-    imp.setDimensions(n_c, n_z, n_t)
-    if sum(n > 1 for n in (n_c, n_z, n_t)) > 1:
-        imp.setOpenAsHyperStack(True)
-    cal = imp.getCalibration()
-    spacing_of = dict(zip(image.axes, image.spacing))
-    if image.calibrated:
-        cal.setUnit(image.unit)
-        cal.pixelWidth = spacing_of["X"]
-        cal.pixelHeight = spacing_of["Y"]
-        cal.pixelDepth = spacing_of.get("Z", 1.0)
-    if "T" in image.axes:
-        cal.frameInterval = spacing_of["T"]
-        cal.setTimeUnit("sec")
-    if n_c > 1:
-        composite = _jclass("ij.CompositeImage")
-        imp = composite(imp, composite.GRAYSCALE)
-        for c, name in enumerate(image.channel_names):
-            imp.getStack().setSliceLabel(name, c + 1)
-    imp.resetDisplayRange()  # show 16- and 32-bit images from their minimum to maximum
-    return imp
+    from colocalize.imagej._contract import ImageData
+    from colocalize.imagej._jvm import bridge_class
+    from colocalize.imagej._protocol import Buffers, encode_image
+    from colocalize.imagej._registry import to_message
+
+    named = dataclasses.replace(image, name=title or image.name or "image")
+    interval = dict(zip(image.axes, image.spacing)).get("T", 0.0)
+    buffers = Buffers()
+    spec = encode_image(ImageData(named, interval, show=False), buffers)
+    message = to_message(json.dumps(spec, allow_nan=False), buffers.arrays)
+    return bridge_class("Display").toImagePlus(message)  # the arrays live until it returns
 
 
-def _plane(processor: Any) -> np.ndarray:
-    """A copy of one ImageProcessor's pixels: uint8, uint16, float32 or (RGB) uint8 (M, N, 3)."""
-    width, height = int(processor.getWidth()), int(processor.getHeight())
-    pixels = np.array(processor.getPixels(), copy=True)
-    if pixels.dtype == np.int8:
-        pixels = pixels.view(np.uint8)
-    elif pixels.dtype == np.int16:
-        pixels = pixels.view(np.uint16)
-    elif pixels.dtype == np.int32:  # ColorProcessor: packed 0xRRGGBB
-        rgb = pixels.view(np.uint32)
-        pixels = np.stack([(rgb >> s) & 0xFF for s in (16, 8, 0)], axis=-1).astype(np.uint8)
-        return pixels.reshape(height, width, 3)
-    return pixels.reshape(height, width)
+def _read(imp: Any) -> tuple[dict[str, Any], list[np.ndarray]]:
+    """The shim's reading of ``imp``: IMAGE JSON and its buffers, copied out of Java."""
+    from colocalize.imagej._jvm import bridge_class
 
-
-def _seconds(value: float, time_unit: str) -> float:
-    factor = _TIME_SECONDS.get(str(time_unit).strip().lower(), 1.0)
-    return float(value) * factor if value > 0 else 1.0
+    message = bridge_class("Inputs").image(imp)
+    buffers = [
+        np.array(memoryview(message.buffer(i)), np.uint8) for i in range(int(message.bufferCount()))
+    ]
+    return json.loads(str(message.json())), buffers
 
 
 def from_imageplus(imp: Any) -> Image:
@@ -168,50 +116,13 @@ def from_imageplus(imp: Any) -> Image:
 
     Axes are the ones with more than one position, in colocalize's order ``TCZYX``; RGB images
     get a ``C`` axis of 3 channels. Calibration: pixel width/height/depth and unit, frame
-    interval in seconds; channel names from the slice labels of a hyperstack's channels.
+    interval in seconds; channel names from the slice labels of a hyperstack's channels. The
+    shim's ``Inputs`` reads the image, as it does for the commands.
     """
-    n_c, n_z, n_t = int(imp.getNChannels()), int(imp.getNSlices()), int(imp.getNFrames())
-    stack = imp.getStack()
-    rgb = int(imp.getType()) == int(_jclass("ij.ImagePlus").COLOR_RGB)
-    planes = [_plane(stack.getProcessor(i + 1)) for i in range(int(stack.getSize()))]
-    data = np.stack(planes)
-    height, width = planes[0].shape[:2]
-    if rgb:  # (TZC, M, N, 3) -> channels become samples
-        data = data.reshape(n_t, n_z, n_c, height, width, 3)
-        data = np.moveaxis(data, -1, 3).reshape(n_t, n_z, n_c * 3, height, width)
-        n_c *= 3
-    else:
-        data = data.reshape(n_t, n_z, n_c, height, width)
-    data = np.transpose(data, [_IJ_ORDER.index(a) for a in "TCZYX"])
-    keep = "".join(a for a, n in zip("TCZYX", (n_t, n_c, n_z, height, width)) if n > 1 or a in "YX")
-    data = data.reshape([data.shape["TCZYX".index(a)] for a in keep])
-    cal = imp.getCalibration()
-    unit = str(cal.getUnit())
-    calibrated = bool(cal.scaled())
-    per_axis = {
-        "T": _seconds(float(cal.frameInterval), str(cal.getTimeUnit())),
-        "C": 1.0,
-        "Z": float(cal.pixelDepth) if calibrated and cal.pixelDepth > 0 else 1.0,
-        "Y": float(cal.pixelHeight) if calibrated else 1.0,
-        "X": float(cal.pixelWidth) if calibrated else 1.0,
-    }
-    names: tuple[str, ...] = ()
-    if "C" in keep and not rgb:
-        labels = [stack.getSliceLabel(c + 1) for c in range(n_c)]
-        if all(label is not None and str(label).strip() for label in labels):
-            names = tuple(str(label).split("\n")[0] for label in labels)
-            if len(set(names)) != len(names):
-                names = ()
-    elif rgb and "C" in keep:
-        names = ("red", "green", "blue")
-    return Image(
-        data,
-        axes=keep,
-        spacing=tuple(per_axis[a] for a in keep),
-        unit=unit if calibrated else "pixel",
-        channel_names=names,
-        name=str(imp.getTitle()),
-    )
+    from colocalize.imagej._protocol import decode_image
+
+    spec, buffers = _read(imp)
+    return decode_image(spec, buffers).image
 
 
 def mask_from_imageplus(imp: Any) -> np.ndarray:
@@ -221,13 +132,16 @@ def mask_from_imageplus(imp: Any) -> np.ndarray:
 
 def roi_mask(imp: Any) -> np.ndarray | None:
     """The area selection of ``imp`` as a boolean (M, N) array, or None without one."""
-    roi = imp.getRoi()
-    if roi is None or not bool(roi.isArea()):
+    from colocalize.imagej._jvm import bridge_class
+
+    inputs = bridge_class("Inputs")
+    reader = inputs(inputs.DIRECT)
+    found = json.loads(str(bridge_class("Json").write(reader.selection(imp))))
+    if not found:
         return None
-    processor = _jclass("ij.process.ByteProcessor")(int(imp.getWidth()), int(imp.getHeight()))
-    processor.setColor(255)
-    processor.fill(roi)
-    return _plane(processor) != 0
+    (buffer,) = reader.buffers()
+    data = np.array(memoryview(buffer), np.uint8).reshape(found[0]["data"]["shape"])
+    return data != 0
 
 
 def _cell(value: Any) -> Any:
@@ -249,7 +163,9 @@ def to_results_table(
     ``None`` becomes NaN. A new table is made when ``table`` is None. Returns the table.
     """
     if table is None:
-        table = _jclass("ij.measure.ResultsTable")()
+        import jpype
+
+        table = jpype.JClass("ij.measure.ResultsTable")()
     if hasattr(rows, "to_dict") and hasattr(rows, "columns"):
         records: Any = rows.to_dict(orient="records")
     elif isinstance(rows, Mapping):
@@ -288,9 +204,6 @@ def from_results_table(table: Any) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-_HEADLESS_TABLES: dict[str, Any] = {}  # named tables of a headless ImageJ 1.x, by title
-
-
 def show_table(
     rows: pd.DataFrame | Mapping[str, Any] | Iterable[Mapping[str, Any]],
     title: str,
@@ -300,33 +213,23 @@ def show_table(
 ) -> Any:
     """Show ``rows`` in the ImageJ table called ``title`` (appended to it when ``append``).
 
-    With a display the table is a named table window, read from a macro with
-    ``Table.get(column, row, title)``. Headless, plain ImageJ 1.x has no named tables: the table
-    is kept for :func:`get_table`, and when ``results`` is true (a command's main table) the rows
-    are also appended to the system "Results" table, which batch macros read with
-    ``getResult(column, nResults - 1)`` and save with ``saveAs("Results", path)``.
-    Returns the table.
+    The shim's ``Display`` shows it, as it shows the commands' tables: with a display a named
+    table window (read from a macro with ``Table.get(column, row, title)``); headless, where
+    plain ImageJ 1.x has no named tables, a table kept for :func:`get_table`. With ``results``
+    (a command's main table) the rows also go to the system "Results" table headless or in batch
+    mode, which macros read with ``getResult`` and save with ``saveAs("Results", path)``.
+    Returns the ``ResultsTable``.
     """
-    from colocalize.imagej._jvm import is_headless
+    from colocalize.imagej._contract import Response, Table
+    from colocalize.imagej._registry import display
 
-    results_table = _jclass("ij.measure.ResultsTable")
-    if is_headless():
-        table = _HEADLESS_TABLES.get(title) if append else None
-        table = to_results_table(rows, table=table)
-        _HEADLESS_TABLES[title] = table
-        if results:
-            to_results_table(rows, table=results_table.getResultsTable())
-        return table
-    existing = results_table.getResultsTable(title) if append else None
-    table = to_results_table(rows, table=existing)
-    table.show(title)
-    return table
+    mode = "append" if append else "replace"
+    table = Table.from_rows(title, rows, mode=mode, results=results)
+    return display(Response(tables=(table,)))[0]
 
 
 def get_table(title: str) -> Any:
     """The ImageJ table called ``title`` (a ``ResultsTable``), or None when there is none."""
-    from colocalize.imagej._jvm import is_headless
+    from colocalize.imagej._jvm import bridge_class
 
-    if is_headless():
-        return _HEADLESS_TABLES.get(title)
-    return _jclass("ij.measure.ResultsTable").getResultsTable(title)
+    return bridge_class("Display").table(title)

@@ -1,5 +1,5 @@
-"""Fiji integration: installing the shim and scripts into a Fiji.app, Fiji's Python mode, and
-the ``colocalize doctor`` report."""
+"""Fiji integration: installing the shim (and the Python it runs) into a Fiji.app or ImageJ
+folder, Fiji's Python mode, and the ``colocalize doctor`` report."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import importlib.metadata
 import os
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -17,20 +18,32 @@ __all__ = ["doctor", "install_fiji", "run_in_python_mode"]
 SCRIPTS_PREFIX = "colocalize-scripts/"
 
 
+PYTHON_FILE = "colocalize-python.txt"
+
+
 def install_fiji(fiji_dir: str | os.PathLike[str]) -> list[Path]:
-    """Copy the shim jar into ``Fiji.app/plugins`` and the Python-mode scripts into
-    ``Fiji.app/scripts``; returns the files written (existing copies are replaced)."""
+    """Install colocalize's ImageJ commands into a Fiji.app or plain ImageJ folder.
+
+    Copies the shim jar into ``plugins/`` (created when a plain ImageJ folder has none), records
+    this Python (``sys.executable``) in ``plugins/colocalize-python.txt`` (the shim starts its
+    worker with it when ImageJ runs without Python inside) and copies the Fiji Python-mode
+    scripts into ``scripts/``. Returns the files written (existing copies are replaced).
+    """
     root = Path(fiji_dir).expanduser()
-    if not (root / "plugins").is_dir() and not (root / "jars").is_dir():
+    if not root.is_dir():
         raise FileNotFoundError(
-            f"{str(root)!r} is not a Fiji.app or ImageJ folder (no plugins/ or jars/ folder in "
-            f"it); pass the folder that contains Fiji's plugins/ folder."
+            f"{str(root)!r} is not a Fiji.app or ImageJ folder (no such folder); pass the folder "
+            f"that contains Fiji's plugins/ folder, or the -ijpath folder of a plain ImageJ."
         )
     written = []
-    target = root / "plugins" / BRIDGE_JAR_NAME
-    target.parent.mkdir(exist_ok=True)
+    plugins = root / "plugins"
+    plugins.mkdir(exist_ok=True)
+    target = plugins / BRIDGE_JAR_NAME
     shutil.copyfile(bridge_jar(), target)
     written.append(target)
+    python = plugins / PYTHON_FILE
+    python.write_text(sys.executable + "\n", encoding="utf-8")
+    written.append(python)
     with zipfile.ZipFile(bridge_jar()) as jar:
         for name in jar.namelist():
             if name.startswith(SCRIPTS_PREFIX) and not name.endswith("/"):
@@ -42,17 +55,14 @@ def install_fiji(fiji_dir: str | os.PathLike[str]) -> list[Path]:
 
 
 def run_in_python_mode(key: str) -> None:
-    """Entry point of the Fiji Python-mode scripts: register the commands in this Fiji (once)
-    and run command ``key`` with the current macro options."""
-    import jpype
-
+    """Entry point of the Fiji Python-mode scripts: register the in-process endpoint in this
+    Fiji (once) and run command ``key`` through the shim with the current macro options."""
     from colocalize.imagej._jvm import bridge_class
-    from colocalize.imagej._registry import register_all, run_command
+    from colocalize.imagej._registry import register_all
 
-    if bridge_class("Registry").get(key) is None:
+    if bridge_class("Registry").endpoint() is None:
         register_all()
-    options = jpype.JClass("ij.Macro").getOptions()
-    run_command(key, None if options is None else str(options))
+    bridge_class("Dispatch")().run(key)
 
 
 def _version(package: str) -> str | None:
@@ -140,5 +150,19 @@ def doctor(fiji: str | os.PathLike[str] | None = None) -> list[tuple[str, bool, 
         else:
             rows.append(
                 ("shim in Fiji.app", False, f"not installed: colocalize install-fiji {root}")
+            )
+        recorded = root / "plugins" / PYTHON_FILE
+        python = recorded.read_text(encoding="utf-8").strip() if recorded.is_file() else ""
+        if python and Path(python).is_file():
+            rows.append(("Python for the worker", True, f"{python} (from {recorded})"))
+        else:
+            problem = f"{python} does not exist" if python else f"no {recorded}"
+            rows.append(
+                (
+                    "Python for the worker",
+                    False,
+                    f"{problem}: run 'python -m colocalize install-fiji {root}' with the Python "
+                    f"that has colocalize",
+                )
             )
     return rows

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from colocalize._io import Image
+from colocalize.imagej._contract import ImageData, Response, Table
 from colocalize.imagej._jvm import BRIDGE_JAR_NAME, bridge_jar, display_available, start_jvm
 
 __all__ = ["Gateway", "is_fiji", "show", "start"]
@@ -134,8 +135,23 @@ def _has_pyimagej() -> bool:
     return True
 
 
+def _image_data(value: Image | np.ndarray, title: str) -> ImageData:
+    if isinstance(value, Image):
+        return ImageData(dataclasses.replace(value, name=title))
+    data = np.asarray(value)
+    axes = {2: "YX", 3: "ZYX", 4: "TZYX"}.get(data.ndim)
+    if axes is None:
+        raise ValueError(
+            f"show() got an array of shape {data.shape}; wrap it in a colocalize.Image with its "
+            f"axes (letters of 'TCZYX') to show it"
+        )
+    return ImageData(Image(data, axes=axes, name=title))
+
+
 def show(result: Any, *, title: str | None = None) -> list[Any]:
-    """Put a colocalize result into the running ImageJ; returns the ImagePlus/ResultsTable objects.
+    """Put a colocalize result into the running ImageJ; returns the ResultsTable/ImagePlus objects.
+
+    The shim's ``Display`` shows it, the same code that shows the commands' outputs.
 
     Parameters
     ----------
@@ -146,15 +162,14 @@ def show(result: Any, *, title: str | None = None) -> list[Any]:
     title : str, optional
         The image or table title (default: the image name or the result's class name).
     """
-    from colocalize.imagej._convert import show_table, to_imageplus
+    from colocalize.imagej._registry import display
 
-    shown: list[Any] = []
     if isinstance(result, (Image, np.ndarray)):
-        imp = to_imageplus(result, title=title or getattr(result, "name", "") or "colocalize image")
-        imp.show()
-        return [imp]
+        name = title or getattr(result, "name", "") or "colocalize image"
+        return display(Response(images=(_image_data(result, name),)))
     if hasattr(result, "to_dict") and hasattr(result, "columns"):
-        return [show_table(result, title or "colocalize results", append=False)]
+        table = Table.from_rows(title or "colocalize results", result, mode="replace")
+        return display(Response(tables=(table,)))
     if not dataclasses.is_dataclass(result) or isinstance(result, type):
         raise TypeError(
             f"show() takes an Image, an array, a DataFrame or a colocalize result dataclass, got "
@@ -162,24 +177,25 @@ def show(result: Any, *, title: str | None = None) -> list[Any]:
         )
     name = title or type(result).__name__
     row: dict[str, Any] = {}
+    tables: list[Table] = []
+    images: list[ImageData] = []
     for f in dataclasses.fields(result):
         value = getattr(result, f.name)
         if isinstance(value, (bool, int, float, str, np.generic)) or value is None:
             row[f.name] = value
         elif isinstance(value, (np.ndarray, Image)):
-            shown += show(value, title=f"{name} {f.name}")
+            images.append(_image_data(value, f"{name} {f.name}"))
         elif hasattr(value, "to_dict") and hasattr(value, "columns"):
-            shown.append(show_table(value, f"{name} {f.name}", append=False))
+            tables.append(Table.from_rows(f"{name} {f.name}", value, mode="replace"))
         elif hasattr(value, "to_dataframe"):
-            shown.append(
-                show_table(value.to_dataframe().reset_index(), f"{name} {f.name}", append=False)
-            )
+            frame = value.to_dataframe().reset_index()
+            tables.append(Table.from_rows(f"{name} {f.name}", frame, mode="replace"))
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             columns = _columns(value)
             if columns:
-                shown.append(show_table(columns, f"{name} {f.name}", append=False))
-    shown.insert(0, show_table(row, name))
-    return shown
+                tables.append(Table.from_rows(f"{name} {f.name}", columns, mode="replace"))
+    tables.insert(0, Table.from_rows(name, row))
+    return display(Response(tables=tuple(tables), images=tuple(images)))
 
 
 def _columns(value: Any) -> list[dict[str, Any]]:

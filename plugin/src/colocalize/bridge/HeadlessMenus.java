@@ -11,6 +11,12 @@ import java.util.Hashtable;
 /**
  * Makes this jar's commands runnable ({@code run("...")}) in a headless plain ImageJ 1.x, whose
  * menus cannot be built without AWT. Not needed with a display, nor in Fiji (ij1-patcher).
+ * Python calls it for a headless JPype ImageJ; a truly headless plain launch with this jar on the
+ * class path ({@code java -Djava.awt.headless=true -cp ij.jar:DIR/plugins/Colocalize_Bridge.jar
+ * ij.ImageJ -ijpath DIR -batch job.ijm}) calls it as the macro's first line,
+ * {@code call("colocalize.bridge.HeadlessMenus.install");}, and saves results with
+ * {@code Table.save(path)} (ImageJ's own commands, {@code saveAs("Results", ..)} included, stay
+ * unavailable there).
  */
 public final class HeadlessMenus {
     private HeadlessMenus() {

@@ -1,24 +1,22 @@
 package colocalize.bridge;
 
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-
-/** The handlers registered from Python, by command key. */
+/**
+ * Where Python, when it hosts this JVM, registers itself: one {@link Endpoint} for every command.
+ * Without one, commands run in a {@link Worker}.
+ */
 public final class Registry {
-    private static final Map<String, Handler> HANDLERS = new ConcurrentHashMap<String, Handler>();
+    private static volatile Endpoint endpoint;
 
     private Registry() {
     }
 
-    public static void register(String command, Handler handler) {
-        HANDLERS.put(command, handler);
+    /** Sets the in-process endpoint (null removes it; commands then use a {@link Worker}). */
+    public static void setEndpoint(Endpoint value) {
+        endpoint = value;
     }
 
-    public static void unregister(String command) {
-        HANDLERS.remove(command);
-    }
-
-    public static Handler get(String command) {
-        return HANDLERS.get(command);
+    /** The in-process endpoint, or null when none is registered. */
+    public static Endpoint endpoint() {
+        return endpoint;
     }
 }

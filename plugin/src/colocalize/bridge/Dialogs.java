@@ -1,0 +1,231 @@
+package colocalize.bridge;
+
+import ij.ImagePlus;
+import ij.Macro;
+import ij.WindowManager;
+import ij.gui.GenericDialog;
+import ij.measure.Calibration;
+import java.awt.GraphicsEnvironment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A command's parameters, from its COMMAND_SPEC: an ImageJ {@code GenericDialog} when AWT has a
+ * display (it reads a running macro's options itself and feeds the Macro Recorder), otherwise the
+ * same macro keys read with {@code Macro.getValue}; a {@code -batch} launch never shows a dialog
+ * (nobody could answer it: a command run without options takes its defaults). A macro option that the dialog would reject
+ * with a modal error (a choice not in its list, text in a number field) is passed through
+ * unchanged instead, for the Python side to report as one line.
+ */
+final class Dialogs {
+    /** Choice of "no image/mask". */
+    static final String NONE = "<None>";
+    /** Mask choice: the selection of the command's first image. */
+    static final String SELECTION = "<Selection>";
+    /** Mask choice: every area ROI of the ROI Manager. */
+    static final String ROI_MANAGER = "<ROI Manager>";
+
+    private Dialogs() {
+    }
+
+    /**
+     * Every field's value by macro key (numbers as Double, checkboxes as Boolean, the rest as
+     * String), or null when the user cancelled the dialog.
+     *
+     * @param spec    a COMMAND_SPEC
+     * @param options the running macro's options, or null
+     */
+    static Map<String, Object> ask(Map<String, Object> spec, String options) {
+        List<Map<String, Object>> fields = Json.objects(spec, "fields");
+        boolean nobodyToAsk = GraphicsEnvironment.isHeadless() || (options == null && ExitStatus.imagejBatchMode());
+        if (nobodyToAsk || !dialogCanShow(fields, options)) {
+            return fromOptions(fields, options);
+        }
+        GenericDialog dialog = new GenericDialog(Json.string(spec, "title", "colocalize"));
+        for (Map<String, Object> field : fields) {
+            add(dialog, field);
+        }
+        String help = Json.string(spec, "help", null);
+        if (help != null) {
+            dialog.addHelp(help);
+        }
+        dialog.showDialog();
+        if (dialog.wasCanceled()) {
+            return null;
+        }
+        Map<String, Object> values = new LinkedHashMap<String, Object>();
+        for (Map<String, Object> field : fields) {
+            String kind = Json.string(field, "kind", "");
+            String key = Json.string(field, "key", "");
+            if (kind.equals("number") || kind.equals("integer")) {
+                values.put(key, dialog.getNextNumber());
+            } else if (kind.equals("checkbox")) {
+                values.put(key, dialog.getNextBoolean());
+            } else if (kind.equals("string") || kind.equals("file") || kind.equals("directory")) {
+                values.put(key, dialog.getNextString());
+            } else if (!kind.equals("message")) {
+                values.put(key, dialog.getNextChoice());
+            }
+        }
+        return values;
+    }
+
+    /** The items of a choice, image or mask field (open image titles for the last two). */
+    static String[] choices(Map<String, Object> field) {
+        String kind = Json.string(field, "kind", "");
+        List<String> items = new ArrayList<String>();
+        if (kind.equals("choice")) {
+            for (Object item : Json.list(field, "choices")) {
+                items.add(String.valueOf(item));
+            }
+            return items.toArray(new String[0]);
+        }
+        List<Object> options = Json.list(field, "options");
+        if (Json.bool(field, "optional", false) || options.contains("none")) {
+            items.add(NONE);
+        }
+        if (options.contains("selection")) {
+            items.add(SELECTION);
+        }
+        if (options.contains("roi_manager")) {
+            items.add(ROI_MANAGER);
+        }
+        items.addAll(Arrays.asList(titles()));
+        return items.toArray(new String[0]);
+    }
+
+    /**
+     * A field's default with "@current" (the current image), "@second" (the first other open
+     * image) and "@pixel_size" / "@pixel_size*F" (F times {@link #pixelSize}) resolved.
+     */
+    static Object defaultValue(Map<String, Object> field) {
+        Object value = field.get("default");
+        ImagePlus current = WindowManager.getCurrentImage();
+        if ("@current".equals(value) || "@second".equals(value)) {
+            String[] titles = titles();
+            String currentTitle = current == null ? null : current.getTitle();
+            if ("@second".equals(value)) {
+                for (String title : titles) {
+                    if (!title.equals(currentTitle)) {
+                        return title;
+                    }
+                }
+            }
+            return currentTitle != null ? currentTitle : titles.length > 0 ? titles[0] : "";
+        }
+        if (value instanceof String && ((String) value).startsWith("@pixel_size")) {
+            String factor = ((String) value).substring("@pixel_size".length());
+            Double times = factor.startsWith("*") ? parse(factor.substring(1)) : Double.valueOf(1);
+            return pixelSize(current) * (times == null ? 1 : times);
+        }
+        return value;
+    }
+
+    /** The largest spatial pixel size of {@code imp} (depth only for stacks), 1 uncalibrated. */
+    private static double pixelSize(ImagePlus imp) {
+        if (imp == null || !imp.getCalibration().scaled()) {
+            return 1.0;
+        }
+        Calibration cal = imp.getCalibration();
+        double size = Math.max(cal.pixelWidth, cal.pixelHeight);
+        return imp.getNSlices() > 1 ? Math.max(size, cal.pixelDepth) : size;
+    }
+
+    private static String[] titles() {
+        String[] titles = WindowManager.getImageTitles();
+        return titles == null ? new String[0] : titles;
+    }
+
+    /** False when a macro option would make the dialog open a modal error, or a list is empty. */
+    private static boolean dialogCanShow(List<Map<String, Object>> fields, String options) {
+        for (Map<String, Object> field : fields) {
+            String kind = Json.string(field, "kind", "");
+            String key = Json.string(field, "key", "");
+            boolean isChoice = kind.equals("choice") || kind.equals("image") || kind.equals("mask");
+            if (isChoice && choices(field).length == 0) {
+                return false;
+            }
+            String value = options == null ? null : Macro.getValue(options, key, null);
+            if (value == null) {
+                continue;
+            }
+            if (isChoice && !Arrays.asList(choices(field)).contains(value)) {
+                return false;
+            }
+            if ((kind.equals("number") || kind.equals("integer")) && parse(value) == null) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void add(GenericDialog dialog, Map<String, Object> field) {
+        String kind = Json.string(field, "kind", "");
+        String label = Json.string(field, "label", "");
+        Object fallback = defaultValue(field);
+        if (kind.equals("number") || kind.equals("integer")) {
+            int digits = kind.equals("integer") ? 0 : (int) Json.number(field, "digits", 3);
+            double number = fallback instanceof Number ? ((Number) fallback).doubleValue() : 0;
+            dialog.addNumericField(label, number, digits);
+        } else if (kind.equals("checkbox")) {
+            dialog.addCheckbox(label, Boolean.TRUE.equals(fallback));
+        } else if (kind.equals("string")) {
+            dialog.addStringField(label, text(fallback), (int) Json.number(field, "columns", 20));
+        } else if (kind.equals("file")) {
+            dialog.addFileField(label, text(fallback));
+        } else if (kind.equals("directory")) {
+            dialog.addDirectoryField(label, text(fallback));
+        } else if (kind.equals("message")) {
+            dialog.addMessage(label);
+        } else {
+            String[] items = choices(field);
+            String chosen = text(fallback);
+            dialog.addChoice(label, items, Arrays.asList(items).contains(chosen) ? chosen : items[0]);
+        }
+    }
+
+    /** The values without a dialog: macro options where given (like ImageJ), defaults otherwise. */
+    private static Map<String, Object> fromOptions(List<Map<String, Object>> fields, String options) {
+        Map<String, Object> values = new LinkedHashMap<String, Object>();
+        String padded = options == null ? null : " " + options + " ";
+        for (Map<String, Object> field : fields) {
+            String kind = Json.string(field, "kind", "");
+            String key = Json.string(field, "key", "");
+            if (kind.equals("message")) {
+                continue;
+            }
+            if (kind.equals("checkbox")) {
+                // ImageJ: with macro options, a checkbox is on exactly when its key is a word of them
+                values.put(key, padded == null ? Boolean.TRUE.equals(defaultValue(field))
+                        : padded.contains(" " + key + " "));
+                continue;
+            }
+            String given = options == null ? null : Macro.getValue(options, key, null);
+            if (given == null) {
+                Object fallback = defaultValue(field);
+                values.put(key, fallback == null ? "" : fallback);
+            } else if (kind.equals("number") || kind.equals("integer")) {
+                Double number = parse(given);
+                values.put(key, number == null ? given : number);
+            } else {
+                values.put(key, given);
+            }
+        }
+        return values;
+    }
+
+    private static Double parse(String text) {
+        try {
+            return Double.valueOf(text.trim());
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    private static String text(Object value) {
+        return value == null ? "" : value.toString();
+    }
+}
