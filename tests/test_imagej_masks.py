@@ -243,6 +243,23 @@ def test_translocation_with_given_nuclei_matches_python_api_and_plots(session):
     assert np.all(np.diff(medians) > 0)  # the reporter leaves the nucleus
 
 
+def test_translocation_without_a_frame_interval_plots_frames(session):
+    """A time-lapse with no frame interval in ImageJ is plotted against frames, not seconds."""
+    data, nuclei = _time_lapse()
+    imp = to_imageplus(Image(data, axes="TCYX"), title="ktr_frames")
+    imp.getCalibration().frameInterval = 0.0  # as ImageJ leaves an uncalibrated time-lapse
+    imp.show()
+    put(Image(nuclei, axes="TYX"), "nuclei_frames")
+    options = (
+        "image=ktr_frames nucleus_channel=1 reporter_channel=2 nuclei=nuclei_frames "
+        "inner=0.5 outer=2 plot"
+    )
+    assert run(session, "Coloc Translocation...", options) is None
+    plot = image_by_title("Translocation of ktr_frames").getProperty("thePlot")
+    assert str(plot.getLabel("x")) == "Frame"
+    np.testing.assert_allclose(list(plot.getXValues()), [0, 1, 2, 3])
+
+
 def test_translocation_segments_nuclei_like_the_python_api(session):
     data, _ = _time_lapse(n_t=3)
     put(Image(data, axes="TCYX"), "movie")

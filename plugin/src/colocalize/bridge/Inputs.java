@@ -76,7 +76,7 @@ public final class Inputs {
         if (frames > 1) {
             axes.append('T');
             shape.add(frames);
-            spacing.add(cal.frameInterval > 0 ? cal.frameInterval : 1.0);
+            spacing.add(cal.frameInterval); // 0 when unset: Python then labels time as frames
         }
         if (stored > 1) {
             axes.append('C');
