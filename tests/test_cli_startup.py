@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import colocalize
-from _faults import run_python
+from _faults import run_cli, run_python
 from colocalize import _cli
 
 HEAVY = ("numpy", "scipy", "pandas", "tifffile", "matplotlib", "skimage")
@@ -82,7 +82,9 @@ def test_command_table_matches_what_the_modules_register():
 @pytest.mark.parametrize("command", [name for name, _, _ in _cli.COMMANDS])
 def test_each_command_gets_its_full_parser(command):
     choices = _subparsers(_cli.build_parser(command)).choices
-    assert list(choices) == [name for name, _, _ in _cli.COMMANDS]  # --help order kept
+    hidden = {name for name, _ in _cli.HIDDEN_COMMANDS}
+    listed = [name for name in choices if name not in hidden]
+    assert listed == [name for name, _, _ in _cli.COMMANDS]  # --help order kept
     assert choices[command]._actions  # options, at least --help
     others = [name for name, module, _ in _cli.COMMANDS if module != _module_of(command)]
     assert not any(choices[name]._actions for name in others)  # help-only entries
@@ -124,3 +126,12 @@ def test_type_checking_imports_match_the_lazy_table():
                 f"{node.module}.{alias.name}" if node.module == "colocalize" else node.module
             )
     assert seen == colocalize._LAZY
+
+
+@pytest.mark.parametrize(("command", "module"), _cli.HIDDEN_COMMANDS)
+def test_hidden_commands_run_but_stay_out_of_help(command, module):
+    choices = _subparsers(_cli.build_parser(command)).choices
+    assert choices[command]._actions  # its full parser: programs can start it
+    proc = run_cli(command, "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert command not in run_cli("--help").stdout

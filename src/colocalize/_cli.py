@@ -14,7 +14,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "HIDDEN_COMMANDS", "build_parser", "main"]
 
 # (command, module that registers it, its one-line help as that module gives it), in --help order.
 # tests/test_cli_startup.py checks this table against the modules' own parsers.
@@ -72,7 +72,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     (
         "install-fiji",
         "colocalize._cli_imagej",
-        "copy colocalize's ImageJ shim and Python-mode scripts into a Fiji.app",
+        "install colocalize's commands into a Fiji.app or ImageJ folder",
     ),
 )
 
@@ -81,6 +81,12 @@ def _chosen_command(argv: Sequence[str]) -> str | None:
     """The sub-command named in ``argv``: its first word that is not an option (the top-level
     options, ``--version`` and ``--help``, take no value)."""
     return next((word for word in argv if not word.startswith("-")), None)
+
+
+# Commands left out of --help because programs start them, not users: (command, module).
+HIDDEN_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("imagej-worker", "colocalize._cli_imagej"),  # the Python worker the ImageJ shim starts
+)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -95,6 +101,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"colocalize {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     wanted = {module for name, module, _ in COMMANDS if command in (name, "all")}
+    wanted |= {module for name, module in HIDDEN_COMMANDS if command in (name, "all")}
     for name, module, text in COMMANDS:
         if name in subparsers.choices:  # registered with an earlier command of its module
             continue
