@@ -252,15 +252,18 @@ def test_costes_significance_matches_python_api(session):
     assert run(session, "Coloc Costes Significance...", options) is None
     row = table(session, "Costes significance").iloc[-1]
     expected = quiet(colocalize.costes_significance, a, b, psf=3, n=25, rng=7)
-    for name in (
-        "p_value",
-        "p_value_empirical",
-        "observed",
-        "randomized_mean",
-        "randomized_std",
-        "n",
+    for column, name in (
+        ("P(r_rand < r_obs) normal", "p_value"),
+        ("p(r_rand >= r_obs) permutation", "p_value_empirical"),
+        ("observed", "observed"),
+        ("randomized_mean", "randomized_mean"),
+        ("randomized_std", "randomized_std"),
+        ("n", "n"),
     ):
-        assert row[name] == pytest.approx(float(getattr(expected, name)), rel=1e-12), name
+        assert row[column] == pytest.approx(float(getattr(expected, name)), rel=1e-12), name
+    # the p-value columns name the direction they test; nothing is left ambiguous
+    assert "p_value" not in row.index
+    assert row["Mask"] == "<None>"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -54,6 +54,9 @@ CC_RESULTS_TABLE = "CC Results"
 CORRELATIONS_TABLE = "Table of correlations"
 OVER_TIME_TABLE = "Correlation over time"
 LEARNED_TABLE = "Learned thresholds"
+# Costes significance: the p-value columns name the direction they test (SignificanceResult)
+P_NORMAL = "P(r_rand < r_obs) normal"
+P_EMPIRICAL = "p(r_rand >= r_obs) permutation"
 
 
 def _methods() -> list[str]:
@@ -126,6 +129,16 @@ def _mask(request: Request, key: str, source: _Channel) -> np.ndarray | None:
             f"the mask image {chosen!r} is empty (all zero); choose a mask with pixels inside"
         )
     return found
+
+
+def _mask_name(request: Request, key: str) -> str:
+    """What mask field ``key`` selected, for the table rows: <None>, the mask image's title, or
+    the selection's ROI names."""
+    chosen = str(request.values[key])
+    if chosen == SELECTION:
+        names = [roi.name for roi in request.masks.get(key, ()) if roi.name]
+        return f"{SELECTION} {', '.join(names)}" if names else SELECTION
+    return chosen
 
 
 def _output(data: np.ndarray, like: _Channel | ImageData, title: str, **kwargs: Any) -> ImageData:
@@ -292,9 +305,27 @@ def costes_significance_command(request: Request, progress: Progress) -> Respons
         n=int(v["randomizations"]),
         rng=None if seed < 0 else seed,
     )
-    row = {"Image 1": channels[0].name, "Image 2": channels[1].name, **vars(result)}
-    row["PSF size"] = int(v["psf_size"])
-    return Response(tables=(Table.from_rows(SIGNIFICANCE_TABLE, row, results=True),))
+    row = {
+        "Image 1": channels[0].name,
+        "Image 2": channels[1].name,
+        "Mask": _mask_name(request, "mask"),
+        P_NORMAL: result.p_value,
+        P_EMPIRICAL: result.p_value_empirical,
+        "observed": result.observed,
+        "randomized_mean": result.randomized_mean,
+        "randomized_std": result.randomized_std,
+        "n": result.n,
+        "PSF size": int(v["psf_size"]),
+    }
+    return Response(
+        tables=(Table.from_rows(SIGNIFICANCE_TABLE, row, results=True),),
+        log=(
+            f"{P_NORMAL}: Coloc 2's Costes P-value, the normal-CDF probability that a randomized "
+            "r is below the observed r (> 0.95: colocalized).",
+            f"{P_EMPIRICAL}: the permutation p-value, the fraction of randomized r at or above "
+            "the observed r (< 0.05: colocalized).",
+        ),
+    )
 
 
 def _significant(value: float, digits: int) -> float:
