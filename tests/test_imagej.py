@@ -125,6 +125,51 @@ def test_coefficients_macro_matches_python_api(session, dtype, choice, threshold
     assert_row_matches(row, quiet(colocalize.coefficients, a, b, thresholds=thresholds))
 
 
+def _plot(title: str):
+    """The ij.gui.Plot of the plot image ``title``."""
+    import jpype
+
+    plot = image_by_title(title).getProperty(jpype.JClass("ij.gui.Plot").PROPERTY_KEY)
+    assert plot is not None, f"{title!r} is not a plot"
+    return plot
+
+
+def test_coefficients_scatter_plot_shows_histogram_regression_and_thresholds(session):
+    a, b = _pair(np.uint8)
+    put(Image(a, axes="YX", unit="um"), "green")
+    put(Image(b, axes="YX", unit="um"), "red")
+    options = "image_1=green image_2=red threshold=[Manual] threshold_1=40 threshold_2=30"
+    assert run(session, "Coloc Coefficients...", f"{options} scatter_plot") is None
+    plot = _plot("Scatter plot of red against green")
+    assert str(plot.getLabel("x")) == "green (intensity, grey values)"
+    assert str(plot.getLabel("y")) == "red (intensity, grey values)"
+    legend = "\n".join(str(d) for d in plot.getDataObjectDesignations())
+    fit = quiet(colocalize.costes_threshold, a, b)
+    assert f"regression: C2 = {fit.slope:.4g} C1 + {fit.intercept:.4g}" in legend
+    assert "threshold 1 = 40" in legend
+    assert "threshold 2 = 30" in legend
+    # every occupied bin of the joint histogram is a dot, in the series of its count's decade
+    histogram = colocalize.bivariate_histogram(a, b, nbins=256)
+    dots = 0
+    for k in range(int(plot.getNumPlotObjects())):
+        label = str(plot.getPlotObjectLabel(k))
+        if label.endswith("pixels"):
+            dots += len(plot.getDataObjectArrays(k)[0])
+    assert dots == int(np.count_nonzero(histogram.counts))
+
+
+def test_coefficients_macro_without_scatter_plot_key_opens_no_plot(session):
+    """An old recorded macro (no scatter_plot key) gets no plot: a checkbox is off when its key
+    is absent, as for every ImageJ command."""
+    import jpype
+
+    a, b = _pair(np.uint8)
+    put(a, "green")
+    put(b, "red")
+    assert run(session, "Coloc Coefficients...", "image_1=green image_2=red threshold=None") is None
+    assert jpype.JClass("ij.WindowManager").getImage("Scatter plot of red against green") is None
+
+
 def test_coefficients_of_hyperstack_channels_including_three(session):
     rng = np.random.default_rng(3)
     data = (ndimage.gaussian_filter(rng.random((3, 30, 36)), (0, 2, 2)) * 4000).astype(np.uint16)

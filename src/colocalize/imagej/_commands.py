@@ -180,6 +180,7 @@ def _two_channels(request: Request) -> list[_Channel]:
     number("Threshold_2", 0.0),
     checkbox("Exclude_zero-zero_pixels", False),
     checkbox("Colocalized_pixel_mask", False),
+    checkbox("Scatter_plot", True),
 )
 def coefficients_command(request: Request, progress: Progress) -> Response:
     """Colocalization coefficients of two images, or two or three channels of one hyperstack:
@@ -243,7 +244,86 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
             coloc &= np.broadcast_to(selected, coloc.shape)
         title = f"Colocalized pixels of {channels[0].name} and {channels[1].name}"
         images.append(_output(coloc, channels[0], title))
-    return Response(tables=tuple(tables), images=tuple(images))
+    plots = []
+    if v["scatter_plot"]:
+        progress("Coloc Coefficients: scatter plot...")
+        for (i, j), row in zip(pairs, rows):
+            plots.append(
+                _scatter_plot(
+                    channels[i],
+                    channels[j],
+                    mask=selected,
+                    exclude_zero_zero=exclude,
+                    thresholds=(row["threshold0"], row["threshold1"]),
+                )
+            )
+    return Response(tables=tuple(tables), images=tuple(images), plots=tuple(plots))
+
+
+# Coloc 2's 2D histogram shows log-scaled counts as colours; a Plot shows them as dots coloured
+# by decade of the count (1-9, 10-99, ...), from light to dark.
+_DECADE_COLORS = ("#9ecae1", "#4292c6", "#08519c", "#08306b", "#000000")
+
+
+def _scatter_plot(
+    first: _Channel,
+    second: _Channel,
+    *,
+    mask: np.ndarray | None,
+    exclude_zero_zero: bool,
+    thresholds: tuple[float, float],
+) -> Plot:
+    """Coloc 2's 2D intensity histogram of ``second`` against ``first`` as a Plot: occupied
+    bins as dots coloured by decade of their count, Costes' orthogonal regression line (as
+    Coloc 2 draws it) and the two thresholds (the colocalized quadrant is above both)."""
+    import colocalize
+
+    a, b = first.image.data, second.image.data
+    histogram = colocalize.bivariate_histogram(
+        a, b, nbins=256, mask=mask, exclude_zero_zero=exclude_zero_zero
+    )
+    centres0 = (histogram.edges0[:-1] + histogram.edges0[1:]) / 2
+    centres1 = (histogram.edges1[:-1] + histogram.edges1[1:]) / 2
+    counts = histogram.counts
+    decade = np.floor(np.log10(np.maximum(counts, 1))).astype(int)
+    series = []
+    last = len(_DECADE_COLORS) - 1
+    for k, color in enumerate(_DECADE_COLORS):
+        i, j = np.nonzero((counts > 0) & ((decade >= k) if k == last else (decade == k)))
+        if i.size:
+            label = f">= {10**k} pixels" if k == last else f"{10**k}-{10 ** (k + 1) - 1} pixels"
+            x = tuple(float(c) for c in centres0[i])
+            y = tuple(float(c) for c in centres1[j])
+            series.append(Series(label, x, y, "dot", color, 2.0))
+    x_range = (float(histogram.edges0[0]), float(histogram.edges0[-1]))
+    y_range = (float(histogram.edges1[0]), float(histogram.edges1[-1]))
+    selected = mask
+    if exclude_zero_zero:
+        nonzero = (a != 0) | (b != 0)
+        selected = nonzero if mask is None else nonzero & np.broadcast_to(mask, a.shape)
+    fit = colocalize.costes_threshold(a, b, mask=selected)
+    if math.isfinite(fit.slope) and math.isfinite(fit.intercept):
+        series.append(
+            Series(
+                f"regression: C2 = {fit.slope:.4g} C1 + {fit.intercept:.4g}",
+                x_range,
+                tuple(fit.slope * x + fit.intercept for x in x_range),
+                "line",
+                "#ff0000",
+                1.5,
+            )
+        )
+    t0, t1 = (float(t) for t in thresholds)
+    if math.isfinite(t0) and math.isfinite(t1):
+        series.append(Series(f"threshold 1 = {t0:.4g}", (t0, t0), y_range, "line", "#00a000"))
+        series.append(Series(f"threshold 2 = {t1:.4g}", x_range, (t1, t1), "line", "#00a000"))
+    return Plot(
+        f"Scatter plot of {second.name} against {first.name}",
+        f"{first.name} (intensity, grey values)",
+        f"{second.name} (intensity, grey values)",
+        tuple(series),
+        limits=(*x_range, *y_range),
+    )
 
 
 @command(
