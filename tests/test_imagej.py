@@ -379,13 +379,41 @@ def test_cross_correlation_table_of_correlations_and_rounding(session):
     mean = dict(zip(results["Measure"], results["Value"]))["Mean (pixel)"]
     assert mean == float(f"{expected.mean:.3g}")
     correlations = table(session, "Table of correlations")
-    assert len(correlations) == len(expected.profile.distance)
     assert list(correlations.columns) == [
         "Distance (pixel)",
+        "Shifts",
         "Original CC",
         "Subtracted CC",
         "Gaussian fit",
     ]
+
+
+def test_cross_correlation_table_has_one_row_per_pixel_of_distance(session):
+    """Not one row per exact distance (thousands): one per bin of one pixel size, each the mean
+    over all the shifts in it; the plot's y axis says what it shows."""
+    a, b = _spots(shape=(64, 64), seed=2)
+    put(Image(a, axes="YX", spacing=(0.1, 0.1), unit="um"), "A")
+    put(Image(b, axes="YX", spacing=(0.1, 0.1), unit="um"), "B")
+    assert run(session, "Coloc Cross Correlation...", "image_1=A image_2=B confidence") is None
+    profile = quiet(colocalize.cross_correlation, a, b, spacing=(0.1, 0.1), unit="um").profile
+    rows = table(session, "Table of correlations")
+    bins = np.unique(np.floor(profile.distance / 0.1 + 0.5))
+    assert len(profile.distance) > 5 * len(rows)
+    assert len(rows) == len(bins)
+    assert rows["Shifts"].sum() == profile.count.sum()
+    for column, values in (
+        ("Original CC", profile.original),
+        ("Subtracted CC", profile.subtracted),
+    ):
+        # each bin is the mean over its shifts: the shift-weighted sums agree
+        total = float(np.sum(profile.count * values))
+        assert float(np.sum(rows["Shifts"] * rows[column])) == pytest.approx(total, rel=1e-9)
+    distance = rows["Distance (um)"].to_numpy()
+    assert np.all(np.diff(distance) > 0.05)
+    assert np.all(np.abs(distance - np.round(distance / 0.1) * 0.1) <= 0.05 + 1e-12)
+    plot = _plot("Correlation of images")
+    assert str(plot.getLabel("y")) == "Cross correlation (mean over the shifts at this distance)"
+    assert str(plot.getLabel("x")) == "Distance (um)"
 
 
 def test_cross_correlation_time_series(session):

@@ -416,6 +416,32 @@ def _significant(value: float, digits: int) -> float:
     return float(context.create_decimal(decimal.Decimal(value)))
 
 
+_PROFILES = (("Original CC", "original"), ("Subtracted CC", "subtracted"), ("Gaussian fit", "fit"))
+
+
+def _binned_profile(
+    profile: Any, width: float
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The radial profile in distance bins of one pixel size ``width`` (bin k holds the exact
+    distances nearest to ``k * width``): per bin the mean distance and the number of shifts,
+    and each profile's mean over those shifts (the count-weighted mean of its exact-distance
+    values, so a bin is the mean over all its shifts)."""
+    index = np.floor(np.asarray(profile.distance) / width + 0.5).astype(np.intp)
+    _, bins = np.unique(index, return_inverse=True)
+    weights = np.asarray(profile.count, dtype=np.float64)
+    count = np.bincount(bins, weights)
+
+    def mean(values: np.ndarray) -> np.ndarray:
+        return np.bincount(bins, weights * np.asarray(values, dtype=np.float64)) / count
+
+    binned = {
+        label: mean(getattr(profile, name))
+        for label, name in _PROFILES
+        if getattr(profile, name) is not None
+    }
+    return mean(profile.distance), count, binned
+
+
 def _correlation_plot(profile: Any, result: Any, save: str | None) -> Plot:
     """CCC's "Correlation of images" plot."""
     x = tuple(float(d) for d in profile.distance)
@@ -434,7 +460,7 @@ def _correlation_plot(profile: Any, result: Any, save: str | None) -> Plot:
     return Plot(
         "Correlation of images",
         f"Distance ({profile.unit})",
-        "Cross correlation",
+        "Cross correlation (mean over the shifts at this distance)",
         series,
         limits=limits,
         save=save,
@@ -529,17 +555,13 @@ def cross_correlation_command(request: Request, progress: Progress) -> Response:
     names = f"{channels[0].name} and {channels[1].name}"
     if result.frames is None:
         profile = result.profile
-        table_rows = []
-        for k, distance in enumerate(profile.distance):
-            row = {f"Distance ({unit})": sig(distance)}
-            for label, series in (
-                ("Original CC", profile.original),
-                ("Subtracted CC", profile.subtracted),
-                ("Gaussian fit", profile.fit),
-            ):
-                if series is not None:
-                    row[label] = sig(series[k])
-            table_rows.append(row)
+        width = min(first.spatial_spacing)
+        distance, count, binned = _binned_profile(profile, width)
+        table_rows = [
+            {f"Distance ({unit})": sig(distance[k]), "Shifts": int(count[k])}
+            | {label: sig(values[k]) for label, values in binned.items()}
+            for k in range(len(distance))
+        ]
         tables.append(
             Table.from_rows(
                 CORRELATIONS_TABLE,
