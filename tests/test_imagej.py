@@ -477,8 +477,49 @@ def test_images_of_different_sizes_are_refused(session):
     error = run(session, "Coloc Coefficients...", "image_1=small image_2=wide")
     assert error is not None
     assert "different sizes" in error
-    assert "'small'" in error
-    assert "'wide'" in error
+    assert "'small' is 12x10 and 'wide' is 13x10" in error  # ImageJ's width x height
+
+
+def test_messages_speak_imagej_sizes_channels_and_no_python_text(session, tmp_path):
+    put(Image(np.zeros((3, 10, 12), np.uint8), axes="ZYX"), "stack")
+    put(Image(np.zeros((3, 10, 12), np.uint8), axes="ZYX"), "stack 2")
+    put(np.ones((10, 13), np.uint8), "wide mask")
+    put(Image(np.ones((2, 10, 12), np.uint16), axes="CYX"), "two")
+    error = run(
+        session, "Coloc Coefficients...", "image_1=stack image_2=[stack 2] mask=[wide mask]"
+    )
+    assert error == (
+        "Coloc Coefficients: the mask image 'wide mask' is 13x10 but the image 'stack' is "
+        "12x10x3; use a mask of the image's size (or of one of its planes, to use it on every "
+        "plane)"
+    )
+    error = run(session, "Coloc Coefficients...", "image_1=two image_2=two channel_2=3")
+    assert error is not None
+    assert "channel_2=3 is out of range" in error
+    assert "has channels 1 to 2" in error
+    error = run(session, "Coloc Coefficients...", "image_1=two image_2=two channel_1=1.5")
+    assert error is not None
+    assert "channel_1=1.5 is not a channel number" in error
+    error = run(session, "Coloc Costes Significance...", "image_1=two image_2=two randomizations=1")
+    assert error is not None
+    assert "randomizations=1 is not a number of randomizations" in error
+    assert "n must be" not in error
+    missing = tmp_path / "no model.json"
+    error = run(session, "Coloc Learned Threshold...", f"image=two model=[{missing}]")
+    assert error is not None
+    assert str(missing) in error
+    assert "Errno" not in error
+
+
+def test_one_channel_image_is_not_correlated_with_itself(session):
+    """The defaults image_1 = image_2 = the only open image, channel_2=2: a clear error, not a
+    Pearson of 1."""
+    a, _ = _pair(np.uint8)
+    put(a, "only")
+    for command in ("Coloc Coefficients...", "Coloc Costes Significance..."):
+        error = run(session, command, "image_1=only image_2=only")
+        assert error is not None
+        assert "image_1 and image_2 are both 'only', which has one channel" in error
 
 
 def test_empty_mask_is_refused(session):

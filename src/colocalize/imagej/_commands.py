@@ -74,17 +74,33 @@ class _Channel:
     source: ImageData
 
 
-def _channel(request: Request, key: str, index: int, *, channel_key: str) -> _Channel:
-    """Channel ``index`` (1-based, as in ImageJ; ignored for one-channel images) of image field
-    ``key``."""
+def _whole(request: Request, key: str, minimum: int, meaning: str) -> int:
+    """The whole number of field ``key``, at least ``minimum``; ``meaning`` says what it is."""
+    value = request.values[key]
+    if not (math.isfinite(value) and value == int(value) and value >= minimum):
+        raise ValueError(f"{key}={value:g} is not {meaning}; use a whole number from {minimum}")
+    return int(value)
+
+
+def _size(shape: tuple[int, ...], axes: str) -> str:
+    """A size as ImageJ writes it: width x height [x slices], frames after a comma."""
+    sizes = dict(zip(axes, shape))
+    size = "x".join(str(sizes[a]) for a in "XYZ" if a in sizes)
+    return f"{size}, {sizes['T']} frames" if "T" in sizes else size
+
+
+def _channel(request: Request, key: str, *, channel_key: str) -> _Channel:
+    """Channel ``channel_key`` (counted from 1, as in ImageJ; ignored for one-channel images) of
+    image field ``key``."""
+    index = _whole(request, channel_key, 1, "a channel number (channels are counted from 1)")
     source = request.images[key]
     whole = source.image
     n = whole.n_channels
     if n == 1:
         return _Channel(whole, whole.name, source)
-    if not 1 <= index <= n:
+    if index > n:
         raise ValueError(
-            f"{channel_key}={index:g} is out of range: the image {whole.name!r} has {n} channels"
+            f"{channel_key}={index} is out of range: the image {whole.name!r} has channels 1 to {n}"
         )
     axes = whole.axes.replace("C", "")
     spacing = tuple(s for a, s in zip(whole.axes, whole.spacing) if a != "C")
@@ -100,16 +116,15 @@ def _same_size(channels: list[_Channel]) -> None:
     for other in channels[1:]:
         if other.image.shape != first.image.shape:
             raise ValueError(
-                f"the images have different sizes: {first.name!r} is {first.image.shape} and "
-                f"{other.name!r} is {other.image.shape} ({first.image.axes}); use images of the "
-                f"same size"
+                f"the images have different sizes: {first.name!r} is "
+                f"{_size(first.image.shape, first.image.axes)} and {other.name!r} is "
+                f"{_size(other.image.shape, other.image.axes)}; use images of the same size"
             )
 
 
 def _mask(request: Request, key: str, source: _Channel) -> np.ndarray | None:
     """The mask chosen in field ``key``: None, the source image's selection, or a mask image."""
     chosen = request.values[key]
-    shape = source.image.shape
     if chosen == NONE:
         return None
     if chosen == SELECTION:
@@ -120,15 +135,30 @@ def _mask(request: Request, key: str, source: _Channel) -> np.ndarray | None:
                 f"selection; draw one or choose another mask"
             )
         selection = np.logical_or.reduce([roi.data for roi in rois])
-        as_mask(selection, shape, name="the selection")  # the shape check only
+        _check_mask_size(selection, "YX", source, "the selection")
         return selection
-    found = request.images[key].image.data != 0
-    as_mask(found, shape, name=f"the mask image {chosen!r}")  # the shape check only
-    if not found.any():
+    found = request.images[key].image
+    _check_mask_size(found.data, found.axes, source, f"the mask image {chosen!r}")
+    selected = found.data != 0
+    if not selected.any():
         raise ValueError(
             f"the mask image {chosen!r} is empty (all zero); choose a mask with pixels inside"
         )
-    return found
+    return selected
+
+
+def _check_mask_size(data: np.ndarray, axes: str, source: _Channel, name: str) -> None:
+    """Refuse a mask that is neither the image's size nor one plane of it (used on every
+    plane), in ImageJ's words."""
+    image = source.image
+    try:
+        as_mask(data, image.shape, name=name)
+    except ValueError:
+        raise ValueError(
+            f"{name} is {_size(data.shape, axes)} but the image {source.name!r} is "
+            f"{_size(image.shape, image.axes)}; use a mask of the image's size (or of one of its "
+            f"planes, to use it on every plane)"
+        ) from None
 
 
 def _mask_name(request: Request, key: str) -> str:
@@ -161,9 +191,14 @@ def _two_channel_fields() -> list[Any]:
 def _two_channels(request: Request) -> list[_Channel]:
     v = request.values
     channels = [
-        _channel(request, "image_1", int(v["channel_1"]), channel_key="channel_1"),
-        _channel(request, "image_2", int(v["channel_2"]), channel_key="channel_2"),
+        _channel(request, "image_1", channel_key="channel_1"),
+        _channel(request, "image_2", channel_key="channel_2"),
     ]
+    if v["image_1"] == v["image_2"] and channels[0].image is channels[0].source.image:
+        raise ValueError(
+            f"image_1 and image_2 are both {v['image_1']!r}, which has one channel: it would be "
+            f"compared with itself; choose two images, or a multichannel image and its channels"
+        )
     _same_size(channels)
     return channels
 
@@ -189,13 +224,13 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
 
     v = request.values
     channels = _two_channels(request)
-    c3 = int(v["channel_3"])
+    c3 = _whole(request, "channel_3", 0, "a channel number (counted from 1; 0 = none)")
     if c3:
         if v["image_1"] != v["image_2"] or channels[0].image is channels[0].source.image:
             raise ValueError(
                 "channel_3 needs image_1 and image_2 to be the same multichannel image"
             )
-        channels.append(_channel(request, "image_1", c3, channel_key="channel_3"))
+        channels.append(_channel(request, "image_1", channel_key="channel_3"))
     selected = _mask(request, "mask", channels[0])
     method = v["threshold"]
     thresholds: Any = {"None": None, "Costes": "costes"}.get(method, method)
@@ -271,7 +306,7 @@ def _scatter_plot(
     *,
     mask: np.ndarray | None,
     exclude_zero_zero: bool,
-    thresholds: tuple[float, float],
+    thresholds: tuple[Any, Any],
 ) -> Plot:
     """Coloc 2's 2D intensity histogram of ``second`` against ``first`` as a Plot: occupied
     bins as dots coloured by decade of their count, Costes' orthogonal regression line (as
@@ -341,7 +376,7 @@ def auto_threshold_command(request: Request, progress: Progress) -> Response:
     import colocalize
 
     v = request.values
-    source = _channel(request, "image", int(v["channel"]), channel_key="channel")
+    source = _channel(request, "image", channel_key="channel")
     data = source.image.data
     selected = _mask(request, "mask", source)
     dark = bool(v["dark_background"])
@@ -372,17 +407,18 @@ def costes_significance_command(request: Request, progress: Progress) -> Respons
     """Costes' randomisation test of Pearson's r of two images (or channels)."""
     import colocalize
 
-    v = request.values
     channels = _two_channels(request)
     selected = _mask(request, "mask", channels[0])
-    seed = int(v["seed"])
+    psf = _whole(request, "psf_size", 1, "a block size in pixels")
+    n = _whole(request, "randomizations", 2, "a number of randomizations")
+    seed = _whole(request, "seed", -1, "a seed (-1: a new one on every run)")
     progress("Coloc Costes Significance: randomizing...")
     result = colocalize.costes_significance(
         channels[0].image.data,
         channels[1].image.data,
         mask=selected,
-        psf=int(v["psf_size"]),
-        n=int(v["randomizations"]),
+        psf=psf,
+        n=n,
         rng=None if seed < 0 else seed,
     )
     row = {
@@ -395,17 +431,9 @@ def costes_significance_command(request: Request, progress: Progress) -> Respons
         "randomized_mean": result.randomized_mean,
         "randomized_std": result.randomized_std,
         "n": result.n,
-        "PSF size": int(v["psf_size"]),
+        "PSF size": psf,
     }
-    return Response(
-        tables=(Table.from_rows(SIGNIFICANCE_TABLE, row, results=True),),
-        log=(
-            f"{P_NORMAL}: Coloc 2's Costes P-value, the normal-CDF probability that a randomized "
-            "r is below the observed r (> 0.95: colocalized).",
-            f"{P_EMPIRICAL}: the permutation p-value, the fraction of randomized r at or above "
-            "the observed r (< 0.05: colocalized).",
-        ),
-    )
+    return Response(tables=(Table.from_rows(SIGNIFICANCE_TABLE, row, results=True),))
 
 
 def _significant(value: float, digits: int) -> float:
@@ -504,7 +532,7 @@ def cross_correlation_command(request: Request, progress: Progress) -> Response:
     channels = _two_channels(request)
     first = channels[0].image
     selected = _mask(request, "mask", channels[0])
-    digits = int(v["significant_digits"])
+    digits = _whole(request, "significant_digits", 0, "a number of digits (0: no rounding)")
     folder = Path(v["save_folder"]) if v["save_folder"] else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)

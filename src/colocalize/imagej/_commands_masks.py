@@ -75,7 +75,7 @@ def segment_nuclei_command(request: Request, progress: Progress) -> Response:
     import colocalize
 
     p = request.values
-    source = _channel(request, "image", int(p["channel"]), channel_key="channel")
+    source = _channel(request, "image", channel_key="channel")
     image = source.image
     if "T" in image.axes:
         raise ValueError(
