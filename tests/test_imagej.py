@@ -220,6 +220,41 @@ def test_coefficients_with_mask_image_and_selection(session, ij):
         )
 
 
+def test_rows_say_which_mask_and_threshold_produced_them(session, ij):
+    """A table of many runs can be read later: every row names its mask (or selection with the
+    ROI's name) and threshold method, next to the thresholds used."""
+    a, b = _pair(np.uint8)
+    mask = np.zeros(a.shape, bool)
+    mask[5:30, 8:33] = True
+    put(a, "A")
+    put(b, "B")
+    put(mask, "cell mask")
+    roi = ij.JClass("ij.gui.Roi")(8, 5, 25, 25)
+    roi.setName("cell 1")
+    image_by_title("A").setRoi(roi)
+    for choice, shown in (("[cell mask]", "cell mask"), ("<Selection>", "<Selection> cell 1")):
+        options = f"image_1=A image_2=B mask={choice} threshold=Otsu"
+        assert run(session, "Coloc Coefficients...", options) is None
+        row = table(session, "Colocalization coefficients").iloc[-1]
+        assert row["Mask"] == shown
+        assert row["Threshold method"] == "Otsu"
+        assert row["threshold0"] == colocalize.threshold(a, "Otsu", mask=mask)
+        assert row["threshold1"] == colocalize.threshold(b, "Otsu", mask=mask)
+    assert run(session, "Coloc Coefficients...", "image_1=A image_2=B threshold=None") is None
+    row = table(session, "Colocalization coefficients").iloc[-1]
+    assert (row["Mask"], row["Threshold method"]) == ("<None>", "None")
+    options = "image=A method=Li mask=[cell mask]"
+    assert run(session, "Coloc Auto Threshold...", options) is None
+    assert table(session, "Auto threshold").iloc[-1]["Mask"] == "cell mask"
+    options = "image_1=A image_2=B mask=[cell mask] psf_size=3 randomizations=5 seed=1"
+    assert run(session, "Coloc Costes Significance...", options) is None
+    assert table(session, "Costes significance").iloc[-1]["Mask"] == "cell mask"
+    assert (
+        run(session, "Coloc Cross Correlation...", "image_1=A image_2=B mask=[cell mask]") is None
+    )
+    assert set(table(session, "CC Results")["Mask"]) == {"cell mask"}
+
+
 def test_colocalized_pixel_mask_carries_titles_and_calibration(session):
     a, b = _pair(np.uint16)
     put(Image(a, axes="YX", spacing=(0.2, 0.1), unit="um"), "A")

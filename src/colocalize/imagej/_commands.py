@@ -256,8 +256,10 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
         exclude_zero_zero=exclude,
     )
     names = dict(zip(keys, (c.name for c in channels)))
+    produced = {"Mask": _mask_name(request, "mask"), "Threshold method": method}
     rows = [
         {"Image 1": names[r["channel0"]], "Image 2": names[r["channel1"]]}
+        | produced
         | {f: r[f] for f in PAIR_FIELDS}
         for r in found.to_dict(orient="records")
     ]
@@ -269,7 +271,8 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
             *data, mask=selected, thresholds=triple_thresholds, exclude_zero_zero=exclude
         )
         row = {f"Image {k + 1}": c.name for k, c in enumerate(channels)}
-        tables.append(Table.from_rows(TRIPLE_TABLE, row | vars(triple)))
+        produced["Threshold method"] = method if method in _methods() else "None"
+        tables.append(Table.from_rows(TRIPLE_TABLE, row | produced | vars(triple)))
     images = []
     if v["colocalized_pixel_mask"]:
         t0 = 0.0 if math.isnan(rows[0]["threshold0"]) else rows[0]["threshold0"]
@@ -381,7 +384,13 @@ def auto_threshold_command(request: Request, progress: Progress) -> Response:
     selected = _mask(request, "mask", source)
     dark = bool(v["dark_background"])
     level = colocalize.threshold(data, v["method"], mask=selected, dark_background=dark)
-    row = {"Image": source.name, "Method": v["method"], "Threshold": level, "Dark background": dark}
+    row = {
+        "Image": source.name,
+        "Mask": _mask_name(request, "mask"),
+        "Method": v["method"],
+        "Threshold": level,
+        "Dark background": dark,
+    }
     images = []
     if v["create_mask"]:
         chosen = data > level if dark else data <= level
@@ -568,7 +577,13 @@ def cross_correlation_command(request: Request, progress: Progress) -> Response:
         {"Measure": "Gaussian Height", "Value": sig(result.height)},
     ]
     for row in rows:
-        row.update({"Image 1": channels[0].name, "Image 2": channels[1].name})
+        row.update(
+            {
+                "Image 1": channels[0].name,
+                "Image 2": channels[1].name,
+                "Mask": _mask_name(request, "mask"),
+            }
+        )
     tables = [
         Table.from_rows(
             CC_RESULTS_TABLE,
@@ -678,7 +693,13 @@ def learned_threshold_command(request: Request, progress: Progress) -> Response:
     channel_axis = whole.axes.index("C") if "C" in whole.axes else None
     levels = model.predict_image(whole.data, channel_axis=channel_axis, channels=labels)
     rows = [
-        {"Image": whole.name, "Channel": c + 1, "Label": label, "Threshold": level}
+        {
+            "Image": whole.name,
+            "Model": Path(v["model"]).name,
+            "Channel": c + 1,
+            "Label": label,
+            "Threshold": level,
+        }
         for c, (label, level) in enumerate(zip(labels, levels))
     ]
     images = []
