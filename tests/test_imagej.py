@@ -170,6 +170,24 @@ def test_coefficients_macro_without_scatter_plot_key_opens_no_plot(session):
     assert jpype.JClass("ij.WindowManager").getImage("Scatter plot of red against green") is None
 
 
+def test_coefficients_measure_groups_compute_only_what_is_checked(session):
+    """measures= of the API as one checkbox per group; a macro naming none (recorded before the
+    checkboxes existed) computes every group, as it did."""
+    a, b = _pair(np.uint16)
+    put(a, "green")
+    put(b, "red")
+    options = "image_1=green image_2=red threshold=Costes pearson manders"
+    assert run(session, "Coloc Coefficients...", options) is None
+    row = table(session, "Colocalization coefficients").iloc[-1]
+    expected = quiet(
+        colocalize.coefficients, a, b, thresholds="costes", measures=["pearson", "manders"]
+    )
+    assert_row_matches(row, expected)
+    assert math.isnan(row["spearman"])
+    assert math.isnan(row["kendall_tau"])
+    assert math.isfinite(row["m1"])
+
+
 def test_coefficients_of_hyperstack_channels_including_three(session):
     rng = np.random.default_rng(3)
     data = (ndimage.gaussian_filter(rng.random((3, 30, 36)), (0, 2, 2)) * 4000).astype(np.uint16)

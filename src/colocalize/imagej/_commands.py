@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from colocalize._coefficients import MEASURES
 from colocalize._io import Image
 from colocalize._table import PAIR_FIELDS
 from colocalize._validation import as_mask
@@ -203,6 +204,9 @@ def _two_channels(request: Request) -> list[_Channel]:
     return channels
 
 
+_MEASURE_LABELS = {"icq": "ICQ"}  # dialog labels of the groups of MEASURES (the key: lower case)
+
+
 @command(
     "coefficients",
     "Coloc Coefficients...",
@@ -216,6 +220,8 @@ def _two_channels(request: Request) -> list[_Channel]:
     checkbox("Exclude_zero-zero_pixels", False),
     checkbox("Colocalized_pixel_mask", False),
     checkbox("Scatter_plot", True),
+    message("Measures (a macro naming none, such as one recorded before they existed: all):"),
+    *(checkbox(_MEASURE_LABELS.get(group, group.title()), True) for group in MEASURES),
 )
 def coefficients_command(request: Request, progress: Progress) -> Response:
     """Colocalization coefficients of two images, or two or three channels of one hyperstack:
@@ -242,6 +248,7 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
             )
         thresholds = (v["threshold_1"], v["threshold_2"])
     exclude = bool(v["exclude_zero-zero_pixels"])
+    measures = [group for group in MEASURES if v[group]] or None
     data = [c.image.data for c in channels]
     keys = [str(i) for i in range(len(data))]
     pairs = [(0, 1)] if len(data) == 2 else [(0, 1), (0, 2), (1, 2)]
@@ -254,6 +261,7 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
         mask=selected,
         thresholds=thresholds,
         exclude_zero_zero=exclude,
+        measures=measures,
     )
     names = dict(zip(keys, (c.name for c in channels)))
     produced = {"Mask": _mask_name(request, "mask"), "Threshold method": method}
