@@ -156,6 +156,13 @@ def test_coefficients_scatter_plot_shows_histogram_regression_and_thresholds(ses
         if label.endswith("pixels"):
             dots += len(plot.getDataObjectArrays(k)[0])
     assert dots == int(np.count_nonzero(histogram.counts))
+    # drawn, not only declared: the red regression line and the green thresholds are on the image
+    pixels = np.array(
+        image_by_title("Scatter plot of red against green").getProcessor().getPixels()
+    )
+    rgb = np.stack([(pixels >> shift) & 0xFF for shift in (16, 8, 0)], axis=-1)
+    assert np.sum(np.all(rgb == (255, 0, 0), axis=-1)) > 50
+    assert np.sum(np.all(rgb == (0, 160, 0), axis=-1)) > 50
 
 
 def test_coefficients_macro_without_scatter_plot_key_opens_no_plot(session):
