@@ -125,6 +125,76 @@ def test_coefficients_macro_matches_python_api(session, dtype, choice, threshold
     assert_row_matches(row, quiet(colocalize.coefficients, a, b, thresholds=thresholds))
 
 
+def _plot(title: str):
+    """The ij.gui.Plot of the plot image ``title``."""
+    import jpype
+
+    plot = image_by_title(title).getProperty(jpype.JClass("ij.gui.Plot").PROPERTY_KEY)
+    assert plot is not None, f"{title!r} is not a plot"
+    return plot
+
+
+def test_coefficients_scatter_plot_shows_histogram_regression_and_thresholds(session):
+    a, b = _pair(np.uint8)
+    put(Image(a, axes="YX", unit="um"), "green")
+    put(Image(b, axes="YX", unit="um"), "red")
+    options = "image_1=green image_2=red threshold=[Manual] threshold_1=40 threshold_2=30"
+    assert run(session, "Coloc Coefficients...", f"{options} scatter_plot") is None
+    plot = _plot("Scatter plot of red against green")
+    assert str(plot.getLabel("x")) == "green (intensity, grey values)"
+    assert str(plot.getLabel("y")) == "red (intensity, grey values)"
+    legend = "\n".join(str(d) for d in plot.getDataObjectDesignations())
+    fit = quiet(colocalize.costes_threshold, a, b)
+    assert f"regression: C2 = {fit.slope:.4g} C1 + {fit.intercept:.4g}" in legend
+    assert "threshold 1 = 40" in legend
+    assert "threshold 2 = 30" in legend
+    # every occupied bin of the joint histogram is a dot, in the series of its count's decade
+    histogram = colocalize.bivariate_histogram(a, b, nbins=256)
+    dots = 0
+    for k in range(int(plot.getNumPlotObjects())):
+        label = str(plot.getPlotObjectLabel(k))
+        if label.endswith("pixels"):
+            dots += len(plot.getDataObjectArrays(k)[0])
+    assert dots == int(np.count_nonzero(histogram.counts))
+    # drawn, not only declared: the red regression line and the green thresholds are on the image
+    pixels = np.array(
+        image_by_title("Scatter plot of red against green").getProcessor().getPixels()
+    )
+    rgb = np.stack([(pixels >> shift) & 0xFF for shift in (16, 8, 0)], axis=-1)
+    assert np.sum(np.all(rgb == (255, 0, 0), axis=-1)) > 50
+    assert np.sum(np.all(rgb == (0, 160, 0), axis=-1)) > 50
+
+
+def test_coefficients_macro_without_scatter_plot_key_opens_no_plot(session):
+    """An old recorded macro (no scatter_plot key) gets no plot: a checkbox is off when its key
+    is absent, as for every ImageJ command."""
+    import jpype
+
+    a, b = _pair(np.uint8)
+    put(a, "green")
+    put(b, "red")
+    assert run(session, "Coloc Coefficients...", "image_1=green image_2=red threshold=None") is None
+    assert jpype.JClass("ij.WindowManager").getImage("Scatter plot of red against green") is None
+
+
+def test_coefficients_measure_groups_compute_only_what_is_checked(session):
+    """measures= of the API as one checkbox per group; a macro naming none (recorded before the
+    checkboxes existed) computes every group, as it did."""
+    a, b = _pair(np.uint16)
+    put(a, "green")
+    put(b, "red")
+    options = "image_1=green image_2=red threshold=Costes pearson manders"
+    assert run(session, "Coloc Coefficients...", options) is None
+    row = table(session, "Colocalization coefficients").iloc[-1]
+    expected = quiet(
+        colocalize.coefficients, a, b, thresholds="costes", measures=["pearson", "manders"]
+    )
+    assert_row_matches(row, expected)
+    assert math.isnan(row["spearman"])
+    assert math.isnan(row["kendall_tau"])
+    assert math.isfinite(row["m1"])
+
+
 def test_coefficients_of_hyperstack_channels_including_three(session):
     rng = np.random.default_rng(3)
     data = (ndimage.gaussian_filter(rng.random((3, 30, 36)), (0, 2, 2)) * 4000).astype(np.uint16)
@@ -173,6 +243,41 @@ def test_coefficients_with_mask_image_and_selection(session, ij):
             table(session, "Colocalization coefficients").iloc[-1],
             quiet(colocalize.coefficients, a, b, mask=mask),
         )
+
+
+def test_rows_say_which_mask_and_threshold_produced_them(session, ij):
+    """A table of many runs can be read later: every row names its mask (or selection with the
+    ROI's name) and threshold method, next to the thresholds used."""
+    a, b = _pair(np.uint8)
+    mask = np.zeros(a.shape, bool)
+    mask[5:30, 8:33] = True
+    put(a, "A")
+    put(b, "B")
+    put(mask, "cell mask")
+    roi = ij.JClass("ij.gui.Roi")(8, 5, 25, 25)
+    roi.setName("cell 1")
+    image_by_title("A").setRoi(roi)
+    for choice, shown in (("[cell mask]", "cell mask"), ("<Selection>", "<Selection> cell 1")):
+        options = f"image_1=A image_2=B mask={choice} threshold=Otsu"
+        assert run(session, "Coloc Coefficients...", options) is None
+        row = table(session, "Colocalization coefficients").iloc[-1]
+        assert row["Mask"] == shown
+        assert row["Threshold method"] == "Otsu"
+        assert row["threshold0"] == colocalize.threshold(a, "Otsu", mask=mask)
+        assert row["threshold1"] == colocalize.threshold(b, "Otsu", mask=mask)
+    assert run(session, "Coloc Coefficients...", "image_1=A image_2=B threshold=None") is None
+    row = table(session, "Colocalization coefficients").iloc[-1]
+    assert (row["Mask"], row["Threshold method"]) == ("<None>", "None")
+    options = "image=A method=Li mask=[cell mask]"
+    assert run(session, "Coloc Auto Threshold...", options) is None
+    assert table(session, "Auto threshold").iloc[-1]["Mask"] == "cell mask"
+    options = "image_1=A image_2=B mask=[cell mask] psf_size=3 randomizations=5 seed=1"
+    assert run(session, "Coloc Costes Significance...", options) is None
+    assert table(session, "Costes significance").iloc[-1]["Mask"] == "cell mask"
+    assert (
+        run(session, "Coloc Cross Correlation...", "image_1=A image_2=B mask=[cell mask]") is None
+    )
+    assert set(table(session, "CC Results")["Mask"]) == {"cell mask"}
 
 
 def test_colocalized_pixel_mask_carries_titles_and_calibration(session):
@@ -252,15 +357,18 @@ def test_costes_significance_matches_python_api(session):
     assert run(session, "Coloc Costes Significance...", options) is None
     row = table(session, "Costes significance").iloc[-1]
     expected = quiet(colocalize.costes_significance, a, b, psf=3, n=25, rng=7)
-    for name in (
-        "p_value",
-        "p_value_empirical",
-        "observed",
-        "randomized_mean",
-        "randomized_std",
-        "n",
+    for column, name in (
+        ("P(r_rand < r_obs) normal", "p_value"),
+        ("p(r_rand >= r_obs) permutation", "p_value_empirical"),
+        ("observed", "observed"),
+        ("randomized_mean", "randomized_mean"),
+        ("randomized_std", "randomized_std"),
+        ("n", "n"),
     ):
-        assert row[name] == pytest.approx(float(getattr(expected, name)), rel=1e-12), name
+        assert row[column] == pytest.approx(float(getattr(expected, name)), rel=1e-12), name
+    # the p-value columns name the direction they test; nothing is left ambiguous
+    assert "p_value" not in row.index
+    assert row["Mask"] == "<None>"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,13 +439,41 @@ def test_cross_correlation_table_of_correlations_and_rounding(session):
     mean = dict(zip(results["Measure"], results["Value"]))["Mean (pixel)"]
     assert mean == float(f"{expected.mean:.3g}")
     correlations = table(session, "Table of correlations")
-    assert len(correlations) == len(expected.profile.distance)
     assert list(correlations.columns) == [
         "Distance (pixel)",
+        "Shifts",
         "Original CC",
         "Subtracted CC",
         "Gaussian fit",
     ]
+
+
+def test_cross_correlation_table_has_one_row_per_pixel_of_distance(session):
+    """Not one row per exact distance (thousands): one per bin of one pixel size, each the mean
+    over all the shifts in it; the plot's y axis says what it shows."""
+    a, b = _spots(shape=(64, 64), seed=2)
+    put(Image(a, axes="YX", spacing=(0.1, 0.1), unit="um"), "A")
+    put(Image(b, axes="YX", spacing=(0.1, 0.1), unit="um"), "B")
+    assert run(session, "Coloc Cross Correlation...", "image_1=A image_2=B confidence") is None
+    profile = quiet(colocalize.cross_correlation, a, b, spacing=(0.1, 0.1), unit="um").profile
+    rows = table(session, "Table of correlations")
+    bins = np.unique(np.floor(profile.distance / 0.1 + 0.5))
+    assert len(profile.distance) > 5 * len(rows)
+    assert len(rows) == len(bins)
+    assert rows["Shifts"].sum() == profile.count.sum()
+    for column, values in (
+        ("Original CC", profile.original),
+        ("Subtracted CC", profile.subtracted),
+    ):
+        # each bin is the mean over its shifts: the shift-weighted sums agree
+        total = float(np.sum(profile.count * values))
+        assert float(np.sum(rows["Shifts"] * rows[column])) == pytest.approx(total, rel=1e-9)
+    distance = rows["Distance (um)"].to_numpy()
+    assert np.all(np.diff(distance) > 0.05)
+    assert np.all(np.abs(distance - np.round(distance / 0.1) * 0.1) <= 0.05 + 1e-12)
+    plot = _plot("Correlation of images")
+    assert str(plot.getLabel("y")) == "Cross correlation (mean over the shifts at this distance)"
+    assert str(plot.getLabel("x")) == "Distance (um)"
 
 
 def test_cross_correlation_time_series(session):
@@ -401,8 +537,49 @@ def test_images_of_different_sizes_are_refused(session):
     error = run(session, "Coloc Coefficients...", "image_1=small image_2=wide")
     assert error is not None
     assert "different sizes" in error
-    assert "'small'" in error
-    assert "'wide'" in error
+    assert "'small' is 12x10 and 'wide' is 13x10" in error  # ImageJ's width x height
+
+
+def test_messages_speak_imagej_sizes_channels_and_no_python_text(session, tmp_path):
+    put(Image(np.zeros((3, 10, 12), np.uint8), axes="ZYX"), "stack")
+    put(Image(np.zeros((3, 10, 12), np.uint8), axes="ZYX"), "stack 2")
+    put(np.ones((10, 13), np.uint8), "wide mask")
+    put(Image(np.ones((2, 10, 12), np.uint16), axes="CYX"), "two")
+    error = run(
+        session, "Coloc Coefficients...", "image_1=stack image_2=[stack 2] mask=[wide mask]"
+    )
+    assert error == (
+        "Coloc Coefficients: the mask image 'wide mask' is 13x10 but the image 'stack' is "
+        "12x10x3; use a mask of the image's size (or of one of its planes, to use it on every "
+        "plane)"
+    )
+    error = run(session, "Coloc Coefficients...", "image_1=two image_2=two channel_2=3")
+    assert error is not None
+    assert "channel_2=3 is out of range" in error
+    assert "has channels 1 to 2" in error
+    error = run(session, "Coloc Coefficients...", "image_1=two image_2=two channel_1=1.5")
+    assert error is not None
+    assert "channel_1=1.5 is not a channel number" in error
+    error = run(session, "Coloc Costes Significance...", "image_1=two image_2=two randomizations=1")
+    assert error is not None
+    assert "randomizations=1 is not a number of randomizations" in error
+    assert "n must be" not in error
+    missing = tmp_path / "no model.json"
+    error = run(session, "Coloc Learned Threshold...", f"image=two model=[{missing}]")
+    assert error is not None
+    assert str(missing) in error
+    assert "Errno" not in error
+
+
+def test_one_channel_image_is_not_correlated_with_itself(session):
+    """The defaults image_1 = image_2 = the only open image, channel_2=2: a clear error, not a
+    Pearson of 1."""
+    a, _ = _pair(np.uint8)
+    put(a, "only")
+    for command in ("Coloc Coefficients...", "Coloc Costes Significance..."):
+        error = run(session, command, "image_1=only image_2=only")
+        assert error is not None
+        assert "image_1 and image_2 are both 'only', which has one channel" in error
 
 
 def test_empty_mask_is_refused(session):

@@ -293,4 +293,7 @@ def test_translocation_refuses_images_without_frames_and_bad_channels(session):
     error = run(session, "Coloc Translocation...", "image=movie reporter_channel=3")
     assert error is not None
     assert "reporter_channel=3 is out of range" in error
+    error = run(session, "Coloc Translocation...", "image=movie nucleus_channel=1.5")
+    assert error is not None
+    assert "nucleus_channel=1.5 is not a channel number" in error  # not silently channel 1
     assert get_table("Translocation") is None or len(table("Translocation")) == 0

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from colocalize._coefficients import MEASURES
 from colocalize._io import Image
 from colocalize._table import PAIR_FIELDS
 from colocalize._validation import as_mask
@@ -54,6 +55,9 @@ CC_RESULTS_TABLE = "CC Results"
 CORRELATIONS_TABLE = "Table of correlations"
 OVER_TIME_TABLE = "Correlation over time"
 LEARNED_TABLE = "Learned thresholds"
+# Costes significance: the p-value columns name the direction they test (SignificanceResult)
+P_NORMAL = "P(r_rand < r_obs) normal"
+P_EMPIRICAL = "p(r_rand >= r_obs) permutation"
 
 
 def _methods() -> list[str]:
@@ -71,17 +75,33 @@ class _Channel:
     source: ImageData
 
 
-def _channel(request: Request, key: str, index: int, *, channel_key: str) -> _Channel:
-    """Channel ``index`` (1-based, as in ImageJ; ignored for one-channel images) of image field
-    ``key``."""
+def _whole(request: Request, key: str, minimum: int, meaning: str) -> int:
+    """The whole number of field ``key``, at least ``minimum``; ``meaning`` says what it is."""
+    value = request.values[key]
+    if not (math.isfinite(value) and value == int(value) and value >= minimum):
+        raise ValueError(f"{key}={value:g} is not {meaning}; use a whole number from {minimum}")
+    return int(value)
+
+
+def _size(shape: tuple[int, ...], axes: str) -> str:
+    """A size as ImageJ writes it: width x height [x slices], frames after a comma."""
+    sizes = dict(zip(axes, shape))
+    size = "x".join(str(sizes[a]) for a in "XYZ" if a in sizes)
+    return f"{size}, {sizes['T']} frames" if "T" in sizes else size
+
+
+def _channel(request: Request, key: str, *, channel_key: str) -> _Channel:
+    """Channel ``channel_key`` (counted from 1, as in ImageJ; ignored for one-channel images) of
+    image field ``key``."""
+    index = _whole(request, channel_key, 1, "a channel number (channels are counted from 1)")
     source = request.images[key]
     whole = source.image
     n = whole.n_channels
     if n == 1:
         return _Channel(whole, whole.name, source)
-    if not 1 <= index <= n:
+    if index > n:
         raise ValueError(
-            f"{channel_key}={index:g} is out of range: the image {whole.name!r} has {n} channels"
+            f"{channel_key}={index} is out of range: the image {whole.name!r} has channels 1 to {n}"
         )
     axes = whole.axes.replace("C", "")
     spacing = tuple(s for a, s in zip(whole.axes, whole.spacing) if a != "C")
@@ -97,16 +117,15 @@ def _same_size(channels: list[_Channel]) -> None:
     for other in channels[1:]:
         if other.image.shape != first.image.shape:
             raise ValueError(
-                f"the images have different sizes: {first.name!r} is {first.image.shape} and "
-                f"{other.name!r} is {other.image.shape} ({first.image.axes}); use images of the "
-                f"same size"
+                f"the images have different sizes: {first.name!r} is "
+                f"{_size(first.image.shape, first.image.axes)} and {other.name!r} is "
+                f"{_size(other.image.shape, other.image.axes)}; use images of the same size"
             )
 
 
 def _mask(request: Request, key: str, source: _Channel) -> np.ndarray | None:
     """The mask chosen in field ``key``: None, the source image's selection, or a mask image."""
     chosen = request.values[key]
-    shape = source.image.shape
     if chosen == NONE:
         return None
     if chosen == SELECTION:
@@ -117,15 +136,40 @@ def _mask(request: Request, key: str, source: _Channel) -> np.ndarray | None:
                 f"selection; draw one or choose another mask"
             )
         selection = np.logical_or.reduce([roi.data for roi in rois])
-        as_mask(selection, shape, name="the selection")  # the shape check only
+        _check_mask_size(selection, "YX", source, "the selection")
         return selection
-    found = request.images[key].image.data != 0
-    as_mask(found, shape, name=f"the mask image {chosen!r}")  # the shape check only
-    if not found.any():
+    found = request.images[key].image
+    _check_mask_size(found.data, found.axes, source, f"the mask image {chosen!r}")
+    selected = found.data != 0
+    if not selected.any():
         raise ValueError(
             f"the mask image {chosen!r} is empty (all zero); choose a mask with pixels inside"
         )
-    return found
+    return selected
+
+
+def _check_mask_size(data: np.ndarray, axes: str, source: _Channel, name: str) -> None:
+    """Refuse a mask that is neither the image's size nor one plane of it (used on every
+    plane), in ImageJ's words."""
+    image = source.image
+    try:
+        as_mask(data, image.shape, name=name)
+    except ValueError:
+        raise ValueError(
+            f"{name} is {_size(data.shape, axes)} but the image {source.name!r} is "
+            f"{_size(image.shape, image.axes)}; use a mask of the image's size (or of one of its "
+            f"planes, to use it on every plane)"
+        ) from None
+
+
+def _mask_name(request: Request, key: str) -> str:
+    """What mask field ``key`` selected, for the table rows: <None>, the mask image's title, or
+    the selection's ROI names."""
+    chosen = str(request.values[key])
+    if chosen == SELECTION:
+        names = [roi.name for roi in request.masks.get(key, ()) if roi.name]
+        return f"{SELECTION} {', '.join(names)}" if names else SELECTION
+    return chosen
 
 
 def _output(data: np.ndarray, like: _Channel | ImageData, title: str, **kwargs: Any) -> ImageData:
@@ -148,11 +192,19 @@ def _two_channel_fields() -> list[Any]:
 def _two_channels(request: Request) -> list[_Channel]:
     v = request.values
     channels = [
-        _channel(request, "image_1", int(v["channel_1"]), channel_key="channel_1"),
-        _channel(request, "image_2", int(v["channel_2"]), channel_key="channel_2"),
+        _channel(request, "image_1", channel_key="channel_1"),
+        _channel(request, "image_2", channel_key="channel_2"),
     ]
+    if v["image_1"] == v["image_2"] and channels[0].image is channels[0].source.image:
+        raise ValueError(
+            f"image_1 and image_2 are both {v['image_1']!r}, which has one channel: it would be "
+            f"compared with itself; choose two images, or a multichannel image and its channels"
+        )
     _same_size(channels)
     return channels
+
+
+_MEASURE_LABELS = {"icq": "ICQ"}  # dialog labels of the groups of MEASURES (the key: lower case)
 
 
 @command(
@@ -167,6 +219,9 @@ def _two_channels(request: Request) -> list[_Channel]:
     number("Threshold_2", 0.0),
     checkbox("Exclude_zero-zero_pixels", False),
     checkbox("Colocalized_pixel_mask", False),
+    checkbox("Scatter_plot", True),
+    message("Measures (a macro naming none, such as one recorded before they existed: all):"),
+    *(checkbox(_MEASURE_LABELS.get(group, group.title()), True) for group in MEASURES),
 )
 def coefficients_command(request: Request, progress: Progress) -> Response:
     """Colocalization coefficients of two images, or two or three channels of one hyperstack:
@@ -175,13 +230,13 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
 
     v = request.values
     channels = _two_channels(request)
-    c3 = int(v["channel_3"])
+    c3 = _whole(request, "channel_3", 0, "a channel number (counted from 1; 0 = none)")
     if c3:
         if v["image_1"] != v["image_2"] or channels[0].image is channels[0].source.image:
             raise ValueError(
                 "channel_3 needs image_1 and image_2 to be the same multichannel image"
             )
-        channels.append(_channel(request, "image_1", c3, channel_key="channel_3"))
+        channels.append(_channel(request, "image_1", channel_key="channel_3"))
     selected = _mask(request, "mask", channels[0])
     method = v["threshold"]
     thresholds: Any = {"None": None, "Costes": "costes"}.get(method, method)
@@ -193,6 +248,7 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
             )
         thresholds = (v["threshold_1"], v["threshold_2"])
     exclude = bool(v["exclude_zero-zero_pixels"])
+    measures = [group for group in MEASURES if v[group]] or None
     data = [c.image.data for c in channels]
     keys = [str(i) for i in range(len(data))]
     pairs = [(0, 1)] if len(data) == 2 else [(0, 1), (0, 2), (1, 2)]
@@ -205,10 +261,13 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
         mask=selected,
         thresholds=thresholds,
         exclude_zero_zero=exclude,
+        measures=measures,
     )
     names = dict(zip(keys, (c.name for c in channels)))
+    produced = {"Mask": _mask_name(request, "mask"), "Threshold method": method}
     rows = [
         {"Image 1": names[r["channel0"]], "Image 2": names[r["channel1"]]}
+        | produced
         | {f: r[f] for f in PAIR_FIELDS}
         for r in found.to_dict(orient="records")
     ]
@@ -220,7 +279,8 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
             *data, mask=selected, thresholds=triple_thresholds, exclude_zero_zero=exclude
         )
         row = {f"Image {k + 1}": c.name for k, c in enumerate(channels)}
-        tables.append(Table.from_rows(TRIPLE_TABLE, row | vars(triple)))
+        produced["Threshold method"] = method if method in _methods() else "None"
+        tables.append(Table.from_rows(TRIPLE_TABLE, row | produced | vars(triple)))
     images = []
     if v["colocalized_pixel_mask"]:
         t0 = 0.0 if math.isnan(rows[0]["threshold0"]) else rows[0]["threshold0"]
@@ -230,7 +290,86 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
             coloc &= np.broadcast_to(selected, coloc.shape)
         title = f"Colocalized pixels of {channels[0].name} and {channels[1].name}"
         images.append(_output(coloc, channels[0], title))
-    return Response(tables=tuple(tables), images=tuple(images))
+    plots = []
+    if v["scatter_plot"]:
+        progress("Coloc Coefficients: scatter plot...")
+        for (i, j), row in zip(pairs, rows):
+            plots.append(
+                _scatter_plot(
+                    channels[i],
+                    channels[j],
+                    mask=selected,
+                    exclude_zero_zero=exclude,
+                    thresholds=(row["threshold0"], row["threshold1"]),
+                )
+            )
+    return Response(tables=tuple(tables), images=tuple(images), plots=tuple(plots))
+
+
+# Coloc 2's 2D histogram shows log-scaled counts as colours; a Plot shows them as dots coloured
+# by decade of the count (1-9, 10-99, ...), from light to dark.
+_DECADE_COLORS = ("#9ecae1", "#4292c6", "#08519c", "#08306b", "#000000")
+
+
+def _scatter_plot(
+    first: _Channel,
+    second: _Channel,
+    *,
+    mask: np.ndarray | None,
+    exclude_zero_zero: bool,
+    thresholds: tuple[Any, Any],
+) -> Plot:
+    """Coloc 2's 2D intensity histogram of ``second`` against ``first`` as a Plot: occupied
+    bins as dots coloured by decade of their count, Costes' orthogonal regression line (as
+    Coloc 2 draws it) and the two thresholds (the colocalized quadrant is above both)."""
+    import colocalize
+
+    a, b = first.image.data, second.image.data
+    histogram = colocalize.bivariate_histogram(
+        a, b, nbins=256, mask=mask, exclude_zero_zero=exclude_zero_zero
+    )
+    centres0 = (histogram.edges0[:-1] + histogram.edges0[1:]) / 2
+    centres1 = (histogram.edges1[:-1] + histogram.edges1[1:]) / 2
+    counts = histogram.counts
+    decade = np.floor(np.log10(np.maximum(counts, 1))).astype(int)
+    series = []
+    last = len(_DECADE_COLORS) - 1
+    for k, color in enumerate(_DECADE_COLORS):
+        i, j = np.nonzero((counts > 0) & ((decade >= k) if k == last else (decade == k)))
+        if i.size:
+            label = f">= {10**k} pixels" if k == last else f"{10**k}-{10 ** (k + 1) - 1} pixels"
+            x = tuple(float(c) for c in centres0[i])
+            y = tuple(float(c) for c in centres1[j])
+            series.append(Series(label, x, y, "dot", color, 2.0))
+    x_range = (float(histogram.edges0[0]), float(histogram.edges0[-1]))
+    y_range = (float(histogram.edges1[0]), float(histogram.edges1[-1]))
+    selected = mask
+    if exclude_zero_zero:
+        nonzero = (a != 0) | (b != 0)
+        selected = nonzero if mask is None else nonzero & np.broadcast_to(mask, a.shape)
+    fit = colocalize.costes_threshold(a, b, mask=selected)
+    if math.isfinite(fit.slope) and math.isfinite(fit.intercept):
+        series.append(
+            Series(
+                f"regression: C2 = {fit.slope:.4g} C1 + {fit.intercept:.4g}",
+                x_range,
+                tuple(fit.slope * x + fit.intercept for x in x_range),
+                "line",
+                "#ff0000",
+                1.5,
+            )
+        )
+    t0, t1 = (float(t) for t in thresholds)
+    if math.isfinite(t0) and math.isfinite(t1):
+        series.append(Series(f"threshold 1 = {t0:.4g}", (t0, t0), y_range, "line", "#00a000"))
+        series.append(Series(f"threshold 2 = {t1:.4g}", x_range, (t1, t1), "line", "#00a000"))
+    return Plot(
+        f"Scatter plot of {second.name} against {first.name}",
+        f"{first.name} (intensity, grey values)",
+        f"{second.name} (intensity, grey values)",
+        tuple(series),
+        limits=(*x_range, *y_range),
+    )
 
 
 @command(
@@ -248,12 +387,18 @@ def auto_threshold_command(request: Request, progress: Progress) -> Response:
     import colocalize
 
     v = request.values
-    source = _channel(request, "image", int(v["channel"]), channel_key="channel")
+    source = _channel(request, "image", channel_key="channel")
     data = source.image.data
     selected = _mask(request, "mask", source)
     dark = bool(v["dark_background"])
     level = colocalize.threshold(data, v["method"], mask=selected, dark_background=dark)
-    row = {"Image": source.name, "Method": v["method"], "Threshold": level, "Dark background": dark}
+    row = {
+        "Image": source.name,
+        "Mask": _mask_name(request, "mask"),
+        "Method": v["method"],
+        "Threshold": level,
+        "Dark background": dark,
+    }
     images = []
     if v["create_mask"]:
         chosen = data > level if dark else data <= level
@@ -279,21 +424,32 @@ def costes_significance_command(request: Request, progress: Progress) -> Respons
     """Costes' randomisation test of Pearson's r of two images (or channels)."""
     import colocalize
 
-    v = request.values
     channels = _two_channels(request)
     selected = _mask(request, "mask", channels[0])
-    seed = int(v["seed"])
+    psf = _whole(request, "psf_size", 1, "a block size in pixels")
+    n = _whole(request, "randomizations", 2, "a number of randomizations")
+    seed = _whole(request, "seed", -1, "a seed (-1: a new one on every run)")
     progress("Coloc Costes Significance: randomizing...")
     result = colocalize.costes_significance(
         channels[0].image.data,
         channels[1].image.data,
         mask=selected,
-        psf=int(v["psf_size"]),
-        n=int(v["randomizations"]),
+        psf=psf,
+        n=n,
         rng=None if seed < 0 else seed,
     )
-    row = {"Image 1": channels[0].name, "Image 2": channels[1].name, **vars(result)}
-    row["PSF size"] = int(v["psf_size"])
+    row = {
+        "Image 1": channels[0].name,
+        "Image 2": channels[1].name,
+        "Mask": _mask_name(request, "mask"),
+        P_NORMAL: result.p_value,
+        P_EMPIRICAL: result.p_value_empirical,
+        "observed": result.observed,
+        "randomized_mean": result.randomized_mean,
+        "randomized_std": result.randomized_std,
+        "n": result.n,
+        "PSF size": psf,
+    }
     return Response(tables=(Table.from_rows(SIGNIFICANCE_TABLE, row, results=True),))
 
 
@@ -303,6 +459,32 @@ def _significant(value: float, digits: int) -> float:
         return value
     context = decimal.Context(prec=digits, rounding=decimal.ROUND_HALF_UP)
     return float(context.create_decimal(decimal.Decimal(value)))
+
+
+_PROFILES = (("Original CC", "original"), ("Subtracted CC", "subtracted"), ("Gaussian fit", "fit"))
+
+
+def _binned_profile(
+    profile: Any, width: float
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The radial profile in distance bins of one pixel size ``width`` (bin k holds the exact
+    distances nearest to ``k * width``): per bin the mean distance and the number of shifts,
+    and each profile's mean over those shifts (the count-weighted mean of its exact-distance
+    values, so a bin is the mean over all its shifts)."""
+    index = np.floor(np.asarray(profile.distance) / width + 0.5).astype(np.intp)
+    _, bins = np.unique(index, return_inverse=True)
+    weights = np.asarray(profile.count, dtype=np.float64)
+    count = np.bincount(bins, weights)
+
+    def mean(values: np.ndarray) -> np.ndarray:
+        return np.bincount(bins, weights * np.asarray(values, dtype=np.float64)) / count
+
+    binned = {
+        label: mean(getattr(profile, name))
+        for label, name in _PROFILES
+        if getattr(profile, name) is not None
+    }
+    return mean(profile.distance), count, binned
 
 
 def _correlation_plot(profile: Any, result: Any, save: str | None) -> Plot:
@@ -323,7 +505,7 @@ def _correlation_plot(profile: Any, result: Any, save: str | None) -> Plot:
     return Plot(
         "Correlation of images",
         f"Distance ({profile.unit})",
-        "Cross correlation",
+        "Cross correlation (mean over the shifts at this distance)",
         series,
         limits=limits,
         save=save,
@@ -367,7 +549,7 @@ def cross_correlation_command(request: Request, progress: Progress) -> Response:
     channels = _two_channels(request)
     first = channels[0].image
     selected = _mask(request, "mask", channels[0])
-    digits = int(v["significant_digits"])
+    digits = _whole(request, "significant_digits", 0, "a number of digits (0: no rounding)")
     folder = Path(v["save_folder"]) if v["save_folder"] else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -403,7 +585,13 @@ def cross_correlation_command(request: Request, progress: Progress) -> Response:
         {"Measure": "Gaussian Height", "Value": sig(result.height)},
     ]
     for row in rows:
-        row.update({"Image 1": channels[0].name, "Image 2": channels[1].name})
+        row.update(
+            {
+                "Image 1": channels[0].name,
+                "Image 2": channels[1].name,
+                "Mask": _mask_name(request, "mask"),
+            }
+        )
     tables = [
         Table.from_rows(
             CC_RESULTS_TABLE,
@@ -418,17 +606,13 @@ def cross_correlation_command(request: Request, progress: Progress) -> Response:
     names = f"{channels[0].name} and {channels[1].name}"
     if result.frames is None:
         profile = result.profile
-        table_rows = []
-        for k, distance in enumerate(profile.distance):
-            row = {f"Distance ({unit})": sig(distance)}
-            for label, series in (
-                ("Original CC", profile.original),
-                ("Subtracted CC", profile.subtracted),
-                ("Gaussian fit", profile.fit),
-            ):
-                if series is not None:
-                    row[label] = sig(series[k])
-            table_rows.append(row)
+        width = min(first.spatial_spacing)
+        distance, count, binned = _binned_profile(profile, width)
+        table_rows = [
+            {f"Distance ({unit})": sig(distance[k]), "Shifts": int(count[k])}
+            | {label: sig(values[k]) for label, values in binned.items()}
+            for k in range(len(distance))
+        ]
         tables.append(
             Table.from_rows(
                 CORRELATIONS_TABLE,
@@ -517,7 +701,13 @@ def learned_threshold_command(request: Request, progress: Progress) -> Response:
     channel_axis = whole.axes.index("C") if "C" in whole.axes else None
     levels = model.predict_image(whole.data, channel_axis=channel_axis, channels=labels)
     rows = [
-        {"Image": whole.name, "Channel": c + 1, "Label": label, "Threshold": level}
+        {
+            "Image": whole.name,
+            "Model": Path(v["model"]).name,
+            "Channel": c + 1,
+            "Label": label,
+            "Threshold": level,
+        }
         for c, (label, level) in enumerate(zip(labels, levels))
     ]
     images = []

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from colocalize._io import Image
-from colocalize.imagej._commands import _Channel, _channel, _mask, _methods, _output
+from colocalize.imagej._commands import _Channel, _channel, _mask, _methods, _output, _whole
 from colocalize.imagej._contract import Plot, Progress, Request, Response, Series, Table
 from colocalize.imagej._spec import (
     NONE,
@@ -75,7 +75,7 @@ def segment_nuclei_command(request: Request, progress: Progress) -> Response:
     import colocalize
 
     p = request.values
-    source = _channel(request, "image", int(p["channel"]), channel_key="channel")
+    source = _channel(request, "image", channel_key="channel")
     image = source.image
     if "T" in image.axes:
         raise ValueError(
@@ -223,10 +223,13 @@ def translocation_command(request: Request, progress: Progress) -> Response:
             f"Image > Hyperstacks > Stack to Hyperstack..."
         )
     n_c, n_t = image.n_channels, image.shape[0]
+    chosen = {}
     for key in ("nucleus_channel", "reporter_channel"):
-        if not 1 <= int(p[key]) <= n_c:
+        chosen[key] = _whole(request, key, 1, "a channel number (channels are counted from 1)")
+        if chosen[key] > n_c:
             raise ValueError(
-                f"{key}={p[key]:g} is out of range: the image {image.name!r} has {n_c} channels"
+                f"{key}={chosen[key]} is out of range: the image {image.name!r} has channels 1 "
+                f"to {n_c}"
             )
     nuclei = None
     if p["nuclei"] != NONE:
@@ -234,8 +237,8 @@ def translocation_command(request: Request, progress: Progress) -> Response:
     progress("Coloc Translocation: segmenting and measuring...")
     table = colocalize.translocation(
         image,
-        nucleus_channel=int(p["nucleus_channel"]) - 1,
-        reporter_channel=int(p["reporter_channel"]) - 1,
+        nucleus_channel=chosen["nucleus_channel"] - 1,
+        reporter_channel=chosen["reporter_channel"] - 1,
         nuclei=nuclei,
         inner=float(p["inner"]),
         outer=float(p["outer"]),

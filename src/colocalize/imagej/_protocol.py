@@ -327,6 +327,8 @@ def failure(exc: BaseException) -> dict[str, Any]:
         error = str(exc) or type(exc).__name__
         if isinstance(exc, KeyError) and exc.args:
             error = str(exc.args[0])
+        if isinstance(exc, OSError) and exc.strerror and exc.filename:
+            error = f"{exc.strerror}: {exc.filename}"  # without Python's "[Errno 2]"
     else:
         print(detail, file=sys.stderr)
         error = f"internal error ({type(exc).__name__}: {exc}); please report it with this message"
