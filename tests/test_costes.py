@@ -18,6 +18,9 @@ from scipy import ndimage
 import colocalize
 from colocalize import ColocalizeWarning, _compiled, _costes, costes_significance, costes_threshold
 
+# Random pairs need not converge: tests comparing with a naive port ignore that warning.
+NOT_CONVERGED = "ignore:.*never reached 0:colocalize.ColocalizeWarning"
+
 
 def pytest_generate_tests(metafunc):
     """Every test runs twice, numpy only and with the numba kernels (the ``fast`` extra);
@@ -36,6 +39,7 @@ def kernels(request, monkeypatch):
         monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)  # compiled even for small test images
         assert _compiled.kernels(1) is not None  # loaded now: calls never wait for them
     return request.param
+
 
 # ------------------------------------------------------------------------------------------
 # A deliberately naive port of Coloc 2 (one full pass over the pixels per candidate), used as
@@ -73,12 +77,16 @@ def _naive_costes(a0, b0, method, step=1.0):
     m = (vb - va + math.sqrt((vb - va) ** 2 + 4 * cov * cov)) / (2 * cov)
     c = mb - m * ma
     if -1 < m < 1:
+
         def mapper(t):
             return t, t * m + c
+
         w_max, w_min = a.max(), a.min()
     else:
+
         def mapper(t):
             return (t - c) / m, t
+
         w_max, w_min = b.max(), b.min()
 
     def store(v):
@@ -219,6 +227,7 @@ def test_colocsample_swap(colocsample):
 # ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.filterwarnings(NOT_CONVERGED)
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(40, 50), (6, 20, 24)])
 @pytest.mark.parametrize("negative", [False, True])
@@ -271,6 +280,7 @@ def test_wide_integer_range_uses_pixels_not_histogram():
         assert (res.threshold0, res.threshold1) == _naive_costes(a, b, method)[:2]
 
 
+@pytest.mark.filterwarnings(NOT_CONVERGED)
 @settings(max_examples=40, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
@@ -467,6 +477,7 @@ def test_level_path_single_candidate():
     assert fast[5][0] == (a[below].astype(np.int64) * b[below]).sum()
 
 
+@pytest.mark.filterwarnings(NOT_CONVERGED)
 @pytest.mark.parametrize("method", ["classic", "bisection"])
 @pytest.mark.parametrize("negative", [False, True])
 @pytest.mark.parametrize("walk_on_1", [False, True])
@@ -553,6 +564,7 @@ def test_integer_bisection_with_nothing_to_evaluate():
     assert math.isnan(res.pearson_above)  # nothing is above the channel maxima
 
 
+@pytest.mark.filterwarnings(NOT_CONVERGED)
 @settings(max_examples=30, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
@@ -584,12 +596,12 @@ def test_property_wide_range_matches_naive(seed, method, signed, sign, gain):
 # ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.filterwarnings(NOT_CONVERGED)
 @pytest.mark.parametrize("dtype", [np.uint16, np.int16])
 @pytest.mark.parametrize(("ring", "steps"), [(1.0, 1), (1.0, 8), (0.2, 8), (0.05, 2)])
 @pytest.mark.parametrize("walk_on_1", [False, True])
 @pytest.mark.compiled_only
-def test_bisection_windows_match_naive_and_numpy(monkeypatch, dtype, ring, steps,
-                                                 walk_on_1):
+def test_bisection_windows_match_naive_and_numpy(monkeypatch, dtype, ring, steps, walk_on_1):
     """Quadrant passes plus one ring window, at every switch point, equal the numpy path."""
     monkeypatch.setattr(_costes, "_PATH_LEVELS", 0)  # always the window strategy
     monkeypatch.setattr(_costes, "_RING", ring)
@@ -637,8 +649,14 @@ def test_property_kernels_equal_numpy(seed, signed, bounds):
     x, y = a.astype(np.int64), b.astype(np.int64)
 
     def moments(sel):
-        return [sel.sum(), x[sel].sum(), y[sel].sum(), x[sel] @ x[sel], y[sel] @ y[sel],
-                x[sel] @ y[sel]]
+        return [
+            sel.sum(),
+            x[sel].sum(),
+            y[sel].sum(),
+            x[sel] @ x[sel],
+            y[sel] @ y[sel],
+            x[sel] @ y[sel],
+        ]
 
     summary = compiled.summary(a, b)
     assert list(summary) == [x.min(), x.max(), y.min(), y.max(), *moments(x == x)]
@@ -665,8 +683,9 @@ def test_compiled_is_lazy_optional_and_can_be_disabled(monkeypatch):
         "print('numba' in sys.modules)\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "COLOCALIZE_NUMBA"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
     assert out.stdout.strip() == "False"  # small image: numpy, numba never imported
     monkeypatch.setenv("COLOCALIZE_NUMBA", "0")
     assert _compiled.kernels(1 << 22) is None
@@ -712,3 +731,51 @@ def test_first_calls_use_numpy_until_the_load_has_paid_for_itself(monkeypatch):
     monkeypatch.setattr(_compiled, "_spent", [0.0])
     costes_threshold(a.astype(np.float32), b.astype(np.float32))
     assert _compiled._spent == [0.0]
+
+
+# ------------------------------------------------------------------------------------------
+# Convergence (issue 15)
+# ------------------------------------------------------------------------------------------
+
+
+def _converging_pair() -> tuple[np.ndarray, np.ndarray]:
+    """Uncorrelated background plus a correlated bright signal: r below reaches 0."""
+    rng = np.random.default_rng(15)
+    a = rng.integers(0, 20, (64, 64))
+    b = rng.integers(0, 20, (64, 64))
+    signal = rng.integers(60, 200, (64, 64))
+    spots = rng.random((64, 64)) < 0.2
+    a = np.where(spots, signal, a).astype(np.uint8)
+    b = np.where(spots, signal // 2 + rng.integers(0, 5, (64, 64)), b).astype(np.uint8)
+    return a, b
+
+
+def _non_converging_pair() -> tuple[np.ndarray, np.ndarray]:
+    """Perfectly proportional channels: every subset below the line is still r = 1."""
+    a = np.tile(np.arange(1, 201, dtype=np.uint16), (20, 1))
+    return a, 2 * a
+
+
+@pytest.mark.parametrize("method", ["bisection", "classic"])
+def test_converged_pair_reports_converged_without_warning(method):
+    a, b = _converging_pair()
+    res = costes_threshold(a, b, method=method)  # a warning would fail (filterwarnings=error)
+    assert res.converged is True
+    assert res.pearson_below < 1e-4 or method == "bisection"
+
+
+@pytest.mark.parametrize("method", ["bisection", "classic"])
+def test_non_converging_pair_warns_and_says_so(method):
+    a, b = _non_converging_pair()
+    with pytest.warns(ColocalizeWarning, match="never reached 0"):
+        res = costes_threshold(a, b, method=method)
+    assert res.converged is False
+    assert not res.pearson_below < 1e-4  # still correlated (or NaN: too few pixels left)
+
+
+def test_degenerate_result_is_not_converged():
+    with pytest.warns(ColocalizeWarning, match="constant|regression"):
+        res = costes_threshold(
+            np.ones((4, 4), np.uint8), np.arange(16, dtype=np.uint8).reshape(4, 4)
+        )
+    assert res.converged is False
