@@ -570,3 +570,49 @@ def test_compiled_kendall_and_rank_product_equal_numpy(seed):
     ru, rv = ca.average_rank - 1500.5, cb.average_rank - 1500.5
     product = compiled.rank_product(cells.code0, cells.code1, cells.counts, ru, rv)
     assert product == pytest.approx(float(np.dot(ru[ca.codes], rv[cb.codes])), rel=1e-12)
+
+
+# ------------------------------------------------------------------------------------------
+# thresholds="costes" with costes_method, and the convergence flag (issue 15)
+# ------------------------------------------------------------------------------------------
+
+
+def _costes_pair() -> tuple[np.ndarray, np.ndarray]:
+    """Anti-correlated dim background plus a correlated bright signal (every search converges)."""
+    rng = np.random.default_rng(15)
+    a = rng.integers(0, 20, (64, 64))
+    b = 19 - a + rng.integers(0, 3, (64, 64))
+    signal = rng.integers(60, 200, (64, 64))
+    spots = rng.random((64, 64)) < 0.2
+    return (
+        np.where(spots, signal, a).astype(np.uint8),
+        np.where(spots, signal // 2 + rng.integers(0, 5, (64, 64)), b).astype(np.uint8),
+    )
+
+
+@pytest.mark.parametrize("method", ["bisection", "classic", "jacop"])
+def test_costes_method_chooses_the_search_and_flags_convergence(method):
+    a, b = _costes_pair()
+    expected = colocalize.costes_threshold(a, b, method=method)
+    c = coefficients(a, b, thresholds="costes", costes_method=method)
+    assert (c.threshold0, c.threshold1) == (expected.threshold0, expected.threshold1)
+    assert c.costes_converged == 1.0
+    assert c.measures == tuple(MEASURES)
+    if method == "bisection":  # the default
+        assert coefficients(a, b, thresholds="costes") == c
+
+
+def test_costes_not_converged_is_flagged_and_warned():
+    a = np.tile(np.arange(1, 201, dtype=np.uint16), (20, 1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ColocalizeWarning)  # also: too few pixels below
+        c = coefficients(a, 2 * a, thresholds="costes")
+    assert any("never reached 0" in str(w.message) for w in caught)
+    assert c.costes_converged == 0.0
+    assert math.isnan(coefficients(a, 2 * a, thresholds=(5, 5)).costes_converged)
+
+
+def test_costes_method_is_checked():
+    a, b = _costes_pair()
+    with pytest.raises(ValueError, match=r"costes_method must be one of 'bisection'.*'jacop'"):
+        coefficients(a, b, thresholds="costes", costes_method="ez")

@@ -739,10 +739,10 @@ def test_first_calls_use_numpy_until_the_load_has_paid_for_itself(monkeypatch):
 
 
 def _converging_pair() -> tuple[np.ndarray, np.ndarray]:
-    """Uncorrelated background plus a correlated bright signal: r below reaches 0."""
+    """Anti-correlated dim background plus a correlated bright signal: r below reaches 0."""
     rng = np.random.default_rng(15)
     a = rng.integers(0, 20, (64, 64))
-    b = rng.integers(0, 20, (64, 64))
+    b = 19 - a + rng.integers(0, 3, (64, 64))
     signal = rng.integers(60, 200, (64, 64))
     spots = rng.random((64, 64)) < 0.2
     a = np.where(spots, signal, a).astype(np.uint8)
@@ -779,3 +779,80 @@ def test_degenerate_result_is_not_converged():
             np.ones((4, 4), np.uint8), np.arange(16, dtype=np.uint8).reshape(4, 4)
         )
     assert res.converged is False
+
+
+# ------------------------------------------------------------------------------------------
+# method="jacop" (JACoP 2.1.4's CostesAutoThr; peers' numbers in test_costes_peers.py)
+# ------------------------------------------------------------------------------------------
+
+
+def _naive_jacop(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """JACoP's search written from its definition, one candidate at a time."""
+    x, y = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
+    n = x.size
+    den = n * (x * x).sum() - x.sum() ** 2
+    slope = (n * (x * y).sum() - x.sum() * y.sum()) / den
+    intercept = ((x * x).sum() * y.sum() - x.sum() * (x * y).sum()) / den
+    lo = math.trunc(max(x.min(), (y.min() - intercept) / slope))
+    hi = math.trunc(min(x.max(), (y.max() - intercept) / slope))
+    best = (float(x.max()), float(y.max()))
+    running = 1.0
+    for i in range(hi, lo - 1, -1):
+        tb = math.trunc(slope * i + intercept)
+        sel = (x < i) & (y < tb)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.corrcoef(x[sel], y[sel])[0, 1] if sel.sum() >= 2 else math.nan
+        if r <= running and i != hi:
+            best = (float(i), float(tb))
+        if not math.isnan(r):
+            running = min(running, r)
+    return best
+
+
+@pytest.mark.filterwarnings(NOT_CONVERGED)
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_jacop_matches_naive_port(seed, dtype):
+    rng = np.random.default_rng(seed)
+    top = 200 if dtype == np.uint8 else 3000
+    signal = rng.integers(0, top, (30, 40))
+    sign = -1 if seed % 3 == 2 else 1  # some pairs with a negative slope
+    a = np.clip(signal + rng.normal(0, top / 10, signal.shape), 0, top).astype(dtype)
+    b = np.clip(
+        top / 2 + sign * (signal / 2 - top / 4) + rng.normal(0, top / 8, signal.shape), 0, top
+    ).astype(dtype)
+    res = costes_threshold(a, b, method="jacop")
+    assert (res.threshold0, res.threshold1) == _naive_jacop(a, b)
+    assert res.step == 1.0
+
+
+def test_jacop_converges_on_background_plus_signal():
+    a, b = _converging_pair()
+    res = costes_threshold(a, b, method="jacop")
+    assert res.converged is True
+    assert res.pearson_below < 1e-4
+    # least squares of b on a, not the orthogonal line of the Coloc 2 steppers
+    x, y = a.ravel().astype(float), b.ravel().astype(float)
+    assert res.slope == pytest.approx(np.polyfit(x, y, 1)[0], rel=1e-9)
+    assert res.threshold1 == math.trunc(res.slope * res.threshold0 + res.intercept)
+
+
+def test_jacop_mask_and_float_grid():
+    a, b = _converging_pair()
+    mask = np.zeros(a.shape, bool)
+    mask[:, :40] = True
+    masked = costes_threshold(a, b, mask=mask, method="jacop")
+    assert (masked.threshold0, masked.threshold1) == _naive_jacop(a[mask], b[mask])
+    whole = costes_threshold(a, b, method="jacop")
+    as_float = costes_threshold(a.astype(np.float32), b.astype(np.float64), method="jacop")
+    assert (as_float.threshold0, as_float.threshold1) == (whole.threshold0, whole.threshold1)
+    scaled = costes_threshold(a / 255.0, b / 255.0, method="jacop")  # searched on a fine grid
+    assert scaled.step < 1 / 255
+    assert scaled.converged is True
+    assert 0 < scaled.threshold0 < 1
+    assert scaled.slope == pytest.approx(whole.slope, rel=1e-9)
+
+
+def test_jacop_bad_method_names_the_choices():
+    with pytest.raises(ValueError, match="'jacop'"):
+        costes_threshold(np.ones((3, 3)), np.ones((3, 3)), method="JACoP")
