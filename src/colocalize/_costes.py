@@ -70,9 +70,11 @@ class CostesResult:
         The thresholds of ``image0`` and ``image1``, in the images' units (Coloc 2's
         "Ch1 Max Threshold" and "Ch2 Max Threshold"). Pixels at or above them are "above".
     slope, intercept : float
-        The orthogonal regression line ``image1 = slope * image0 + intercept``.
+        The regression line ``image1 = slope * image0 + intercept``: orthogonal (Coloc 2), or
+        least squares of ``image1`` on ``image0`` for ``method="jacop"``.
     pearson_below : float
-        Pearson's r of the pixels with ``image0 < threshold0`` OR ``image1 < threshold1``.
+        Pearson's r of the pixels with ``image0 < threshold0`` OR ``image1 < threshold1``
+        (``method="jacop"``: AND, JACoP's "below").
     pearson_above : float
         Pearson's r of the pixels with ``image0 > threshold0`` OR ``image1 > threshold1``.
     iterations : int
@@ -760,6 +762,40 @@ def costes_threshold(
 
     The result is the last candidate evaluated.
 
+    ``method="jacop"`` reproduces JACoP 2.1.4's ``ImageColocalizer.CostesAutoThr``
+    (github.com/fabricecordelieres/IJ-Plugin_JACoP at commit 291f24c), line by line:
+
+    1. The line is the least squares fit of ``image1`` on ``image0`` (JACoP's ``linreg``:
+       ``a = (n Sab - Sa Sb) / (n Saa - Sa^2)``, ``b = (Saa Sb - Sa Sab) / (n Saa - Sa^2)``),
+       not Coloc 2's orthogonal line.
+    2. ``LoopMin = (int) max(min0, (min1 - b) / a)`` and
+       ``LoopMax = (int) min(max0, (max1 - b) / a)`` (Java's ``(int)``: truncation toward 0).
+    3. For every integer ``i`` from ``LoopMax`` down to ``LoopMin``: ``T1 = (int)(a i + b)`` and
+       r is Pearson's r of the pixels with ``image0 < i`` AND ``image1 < T1`` (both below,
+       not Coloc 2's OR).
+    4. The kept candidate is the last (lowest ``i``) whose r is at or below the lowest r seen
+       before it (starting from 1): the lowest ``i`` at the global minimum of r (not of ``|r|``,
+       and not the first zero crossing). ``LoopMax`` itself is never kept, and a NaN r is never
+       kept; if nothing is kept (or the loop is empty, e.g. a negative slope makes
+       ``LoopMax < LoopMin``), the thresholds are the channel maxima.
+    5. ``threshold0 = i`` and ``threshold1 = (int)(a i + b)`` as JACoP prints them; JACoP's
+       Costes mask and its thresholded Manders count ``> threshold``.
+
+    JACoP's deliberate bugs, not copied: its Costes "M1/M2" (``sum(A[A > TA]) / sum(A)``)
+    divides a channel by itself and never involves the other channel (use ``tm1_own`` /
+    ``tm1`` of :func:`colocalize.coefficients` with these thresholds instead); its overlap,
+    k1, k2 and the regression sum ``A * B`` multiply in Java ``int``, which overflows when
+    the product exceeds 2**31 - 1 (both values above 46340), whereas our sums are exact; it
+    logs the r of the *last* candidate evaluated as "below thresholds" where
+    ``pearson_below`` is the r at the kept candidate. Other differences: a mask selects the
+    pixels (JACoP has none); signed integer and float images are allowed (JACoP reads 8- and
+    16-bit images), with float images of fractional values searched on the power-of-two grid
+    ``step``; ``pearson_above`` keeps Coloc 2's definition; r comes from exact integer sums
+    (JACoP: two-pass doubles), so it can differ in the last bits.
+
+    ``converged`` is True when some candidate evaluated had r below < 1e-4 (Coloc 2's own zero
+    in its classic stepper); otherwise a ColocalizeWarning says where the search stopped.
+
     Parameters
     ----------
     image0, image1 : (M, N[, P]) ndarray
@@ -767,9 +803,11 @@ def costes_threshold(
     mask : ndarray of bool, optional
         Only pixels where ``mask`` is non-zero are used (a mask of the last axes applies to
         every plane).
-    method : {"bisection", "classic"}, optional
-        The stepper. Coloc 2's dialog default is "Costes" (``"classic"``); bisection is much
-        faster on 16-bit data and is the default here.
+    method : {"bisection", "classic", "jacop"}, optional
+        The search. Coloc 2's dialog default is "Costes" (``"classic"``); bisection is much
+        faster on 16-bit data and is the default here (kept so that results do not change
+        between versions). ``"jacop"`` is JACoP's search (below), to reproduce a JACoP
+        analysis.
 
     Returns
     -------
@@ -781,6 +819,7 @@ def costes_threshold(
     -----
     ColocalizeWarning
         Fewer than two pixels or a constant channel (no regression line): every field is NaN.
+        The search did not converge (``converged`` is False).
 
     Notes
     -----
