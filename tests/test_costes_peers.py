@@ -61,3 +61,34 @@ def test_jacop_coloc2_sample(coloc2_dir, files, expected):
     b = tifffile.imread(coloc2_dir / files[1])
     res = _jacop(a, b)
     assert (res.threshold0, res.threshold1) == expected
+
+
+# JACoP's "Using thresholds" overlap, k1, k2 (``ImageColocalizer.Overlap(thrA, thrB)``: pixels
+# with A > thrA AND B > thrB), as it logs them: truncated (not rounded) to 3 decimals.
+JACOP_THRESHOLDED_OVERLAP = {
+    ("neuron", 0, 1, 1455, 404): (0.78, 0.454, 1.34),
+    ("neuron", 2, 3, 610, 171): (0.845, 0.245, 2.911),
+    ("neocortex", 1, 2, 65, 4537): (0.808, 1.362, 0.48),
+}
+
+
+def _truncated(x: float) -> float:
+    """JACoP's ``round(x, 3)``: ``(int)(x * 1000) / 1000``."""
+    return int(x * 1000) / 1000
+
+
+@pytest.mark.parametrize(("case", "expected"), sorted(JACOP_THRESHOLDED_OVERLAP.items()))
+def test_jacop_thresholded_overlap_k1_k2(case, expected):
+    name, i, j, t0, t1 = case
+    sample = colocalize.data.neuron_4ch() if name == "neuron" else colocalize.data.neocortex_3ch()
+    c = colocalize.coefficients(
+        sample.channel(i), sample.channel(j), thresholds=(t0, t1), measures="thresholded_overlap"
+    )
+    assert tuple(map(_truncated, (c.toverlap, c.tk1, c.tk2))) == expected
+
+
+def test_jacop_thresholded_overlap_coloc2_sample(coloc2_dir):
+    a = tifffile.imread(coloc2_dir / "colocsample1b-green.tif")
+    b = tifffile.imread(coloc2_dir / "colocsample1b-red.tif")
+    c = colocalize.coefficients(a, b, thresholds=(15, 10), measures="thresholded_overlap")
+    assert tuple(map(_truncated, (c.toverlap, c.tk1, c.tk2))) == (0.852, 0.649, 1.117)

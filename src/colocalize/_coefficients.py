@@ -70,6 +70,9 @@ class Coefficients:
         channel is thresholded, with >=, and the denominator is all of a.
     tm1_own, tm2_own : float
         The JACoP / CellProfiler variant, sum(a[a > T_a and b > T_b]) / sum(a[a > T_a]).
+    toverlap, tk1, tk2 : float
+        JACoP's thresholded overlap coefficient and k1, k2: ``overlap``, ``k1``, ``k2`` of the
+        pixels above both thresholds (``a > T_a and b > T_b``).
     spearman : float
         Spearman's rho: Pearson's r of the average ranks.
     kendall_tau : float
@@ -106,6 +109,9 @@ class Coefficients:
     tm2: float
     tm1_own: float
     tm2_own: float
+    toverlap: float
+    tk1: float
+    tk2: float
     spearman: float
     kendall_tau: float
     icq: float
@@ -171,6 +177,7 @@ MEASURES: dict[str, tuple[str, ...]] = {
     "overlap": ("overlap", "k1", "k2"),
     "manders": ("m1", "m2"),
     "thresholded_manders": ("tm1", "tm2", "tm1_own", "tm2_own", "fraction_colocalized"),
+    "thresholded_overlap": ("toverlap", "tk1", "tk2"),
     "icq": ("icq",),
     "spearman": ("spearman",),
     "kendall": ("kendall_tau",),
@@ -351,7 +358,10 @@ class _Channels:
         if thresholds is not None and (math.isnan(t0) or math.isnan(t1)):  # e.g. no Costes
             thresholds = None
             lost = [
-                f for m in ("pearson", "thresholded_manders") if m in wanted for f in MEASURES[m]
+                f
+                for m in ("pearson", "thresholded_manders", "thresholded_overlap")
+                if m in wanted
+                for f in MEASURES[m]
             ]
             lost = [f for f in lost if f != "pearson"]
             if lost:
@@ -418,6 +428,8 @@ class _Channels:
                 if own == 0:
                     reasons.add(field_name, f"nothing in {self.names[nm]} is above its threshold")
             values["fraction_colocalized"] = sums["both"] / n
+        if thresholds is not None and "thresholded_overlap" in wanted:
+            values.update(self._thresholded_overlap(i, j, t0, t1, reasons))
         if thresholds is not None and "pearson" in wanted:
             values["pearson_below"], values["pearson_above"] = sums["below"], sums["above"]
             if math.isnan(sums["below"]) or math.isnan(sums["above"]):
@@ -427,6 +439,28 @@ class _Channels:
                 )
         result = Coefficients(**values, n_pixels=int(n), threshold0=float(t0), threshold1=float(t1))
         return _computed(result, measures)
+
+    def _thresholded_overlap(
+        self, i: int, j: int, t0: float, t1: float, reasons: _Reasons
+    ) -> dict[str, float]:
+        """JACoP's overlap, k1 and k2 of the pixels with a > T_a and b > T_b."""
+        a, b = self.flats[i], self.flats[j]
+        both = _at_least(a, t0, strict=True) & _at_least(b, t1, strict=True)
+        if not both.any():
+            reasons.add("toverlap, tk1, tk2", "no pixel is above both thresholds")
+            return dict.fromkeys(("toverlap", "tk1", "tk2"), _NAN)
+        # scaled by powers of two into [0, 1) (exact) so that no square overflows
+        ea, eb = (_exponent(float(np.abs(v[both]).max())) for v in (a, b))
+        x = np.ldexp(a[both].astype(np.float64), -ea)
+        y = np.ldexp(b[both].astype(np.float64), -eb)
+        sab, saa, sbb = float(np.dot(x, y)), float(np.dot(x, x)), float(np.dot(y, y))
+        if saa == 0 or sbb == 0:  # pragma: no cover - above a threshold >= 0 means > 0
+            return dict.fromkeys(("toverlap", "tk1", "tk2"), _NAN)
+        return {
+            "toverlap": _clip(sab / math.sqrt(saa * sbb)),
+            "tk1": _ldexp(sab / saa, eb - ea),
+            "tk2": _ldexp(sab / sbb, ea - eb),
+        }
 
     def _fusable(self, i: int, j: int, wanted: set[str]) -> bool:
         """Whether :meth:`_fused_sums` applies (with the compiled kernels)."""
@@ -979,6 +1013,7 @@ def coefficients(
         The measure groups to compute (default: all): ``"pearson"`` (pearson, pearson_below,
         pearson_above), ``"overlap"`` (overlap, k1, k2), ``"manders"`` (m1, m2),
         ``"thresholded_manders"`` (tm1, tm2, tm1_own, tm2_own, fraction_colocalized),
+        ``"thresholded_overlap"`` (toverlap, tk1, tk2),
         ``"icq"``, ``"spearman"`` and ``"kendall"`` (kendall_tau); see :data:`MEASURES`. The
         other fields are NaN (without a warning) and ``result.measures`` lists the groups
         computed. A subset costs only its own passes: without ``spearman`` and ``kendall``
