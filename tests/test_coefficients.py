@@ -570,3 +570,93 @@ def test_compiled_kendall_and_rank_product_equal_numpy(seed):
     ru, rv = ca.average_rank - 1500.5, cb.average_rank - 1500.5
     product = compiled.rank_product(cells.code0, cells.code1, cells.counts, ru, rv)
     assert product == pytest.approx(float(np.dot(ru[ca.codes], rv[cb.codes])), rel=1e-12)
+
+
+# ------------------------------------------------------------------------------------------
+# thresholds="costes" with costes_method, and the convergence flag (issue 15)
+# ------------------------------------------------------------------------------------------
+
+
+def _costes_pair() -> tuple[np.ndarray, np.ndarray]:
+    """Anti-correlated dim background plus a correlated bright signal (every search converges)."""
+    rng = np.random.default_rng(15)
+    a = rng.integers(0, 20, (64, 64))
+    b = 19 - a + rng.integers(0, 3, (64, 64))
+    signal = rng.integers(60, 200, (64, 64))
+    spots = rng.random((64, 64)) < 0.2
+    return (
+        np.where(spots, signal, a).astype(np.uint8),
+        np.where(spots, signal // 2 + rng.integers(0, 5, (64, 64)), b).astype(np.uint8),
+    )
+
+
+@pytest.mark.parametrize("method", ["bisection", "classic", "jacop"])
+def test_costes_method_chooses_the_search_and_flags_convergence(method):
+    a, b = _costes_pair()
+    expected = colocalize.costes_threshold(a, b, method=method)
+    c = coefficients(a, b, thresholds="costes", costes_method=method)
+    assert (c.threshold0, c.threshold1) == (expected.threshold0, expected.threshold1)
+    assert c.costes_converged == 1.0
+    assert c.measures == tuple(MEASURES)
+    if method == "bisection":  # the default
+        assert coefficients(a, b, thresholds="costes") == c
+
+
+def test_costes_not_converged_is_flagged_and_warned():
+    a = np.tile(np.arange(1, 201, dtype=np.uint16), (20, 1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ColocalizeWarning)  # also: too few pixels below
+        c = coefficients(a, 2 * a, thresholds="costes")
+    assert any("never reached 0" in str(w.message) for w in caught)
+    assert c.costes_converged == 0.0
+    assert math.isnan(coefficients(a, 2 * a, thresholds=(5, 5)).costes_converged)
+
+
+def test_costes_method_is_checked():
+    a, b = _costes_pair()
+    with pytest.raises(ValueError, match=r"costes_method must be one of 'bisection'.*'jacop'"):
+        coefficients(a, b, thresholds="costes", costes_method="ez")
+
+
+# ------------------------------------------------------------------------------------------
+# JACoP's thresholded overlap, k1, k2 (issue 15)
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int64, np.float32, np.float64])
+def test_thresholded_overlap_is_overlap_of_the_pixels_above_both(dtype):
+    rng = np.random.default_rng(7)
+    a = rng.integers(0, 200, (30, 40)).astype(dtype)
+    b = rng.integers(0, 200, (30, 40)).astype(dtype)
+    c = coefficients(a, b, thresholds=(50, 80.5))
+    above = (a > 50) & (b > 80.5)
+    plain = coefficients(a[above], b[above], measures="overlap")
+    assert c.toverlap == pytest.approx(plain.overlap, rel=1e-12)
+    assert c.tk1 == pytest.approx(plain.k1, rel=1e-12)
+    assert c.tk2 == pytest.approx(plain.k2, rel=1e-12)
+    assert c.toverlap**2 == pytest.approx(c.tk1 * c.tk2, rel=1e-12)
+
+
+def test_thresholded_overlap_known_values_and_scale():
+    a = np.array([0, 1, 2, 4], dtype=np.uint16)
+    b = np.array([0, 3, 2, 8], dtype=np.uint16)
+    c = coefficients(a, b, thresholds=(1, 1), measures="thresholded_overlap")
+    # pixels (2, 2) and (4, 8): sum(ab) = 36, sum(a^2) = 20, sum(b^2) = 68
+    assert c.tk1 == pytest.approx(36 / 20, rel=1e-15)
+    assert c.tk2 == pytest.approx(36 / 68, rel=1e-15)
+    assert c.toverlap == pytest.approx(36 / math.sqrt(20 * 68), rel=1e-15)
+    assert math.isnan(c.overlap)  # not asked for
+    big = coefficients(  # no overflow, no underflow
+        a * 1e150, b * 1e-150, thresholds=(1e150, 1e-150), measures="thresholded_overlap"
+    )
+    assert big.tk1 == pytest.approx(36 / 20 * 1e-300, rel=1e-12)
+    assert big.toverlap == pytest.approx(c.toverlap, rel=1e-12)
+
+
+def test_thresholded_overlap_nothing_above_warns_nan():
+    a = np.arange(10, dtype=np.uint8)
+    with pytest.warns(ColocalizeWarning, match="toverlap, tk1, tk2"):
+        c = coefficients(a, a, thresholds=(9, 9), measures="thresholded_overlap")
+    assert math.isnan(c.toverlap)
+    assert math.isnan(c.tk1)
+    assert math.isnan(coefficients(a, a).toverlap)  # no thresholds: not computed

@@ -326,6 +326,7 @@ def test_costes_float_scale_invariance_any_scale(seed, scale):
     assert scaled.threshold1 / scale == pytest.approx(base.threshold1, abs=tolerance)
 
 
+@pytest.mark.filterwarnings("ignore:.*never reached 0:colocalize.ColocalizeWarning")
 def test_costes_on_real_sample_scaled_to_unit_range():
     """neuron-4Ch / 65535 gave 3676 / 16383 (the maxima, 0 iterations) instead of 1518 / 399.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -258,3 +259,69 @@ def test_cli_measures_subset_and_unknown_name(tiff, capsys):
     assert len(err.splitlines()) == 1
     assert "--measures got tau" in err
     assert "thresholded_manders" in err
+
+
+# ------------------------------------------------------------------------------------------
+# Costes' method and convergence in tables and the CLI (issue 15)
+# ------------------------------------------------------------------------------------------
+
+
+def _costes_image() -> np.ndarray:
+    """Two channels whose Costes searches converge, and a proportional third that cannot."""
+    rng = np.random.default_rng(15)
+    a = rng.integers(0, 20, (64, 64))
+    b = 19 - a + rng.integers(0, 3, (64, 64))
+    signal = rng.integers(60, 200, (64, 64))
+    spots = rng.random((64, 64)) < 0.2
+    a = np.where(spots, signal, a)
+    b = np.where(spots, signal // 2 + rng.integers(0, 5, (64, 64)), b)
+    return np.stack([a, b]).astype(np.uint8)
+
+
+@pytest.mark.parametrize("method", ["bisection", "classic", "jacop"])
+def test_table_costes_method_and_converged_column(method):
+    img = _costes_image()
+    table = coefficient_table(img, channel_axis=0, thresholds="costes", costes_method=method)
+    expected = coefficients(img[0], img[1], thresholds="costes", costes_method=method)
+    row = table.iloc[0]
+    assert (row["threshold0"], row["threshold1"]) == (expected.threshold0, expected.threshold1)
+    assert row["costes_converged"] == 1.0
+    assert math.isnan(coefficient_table(img, channel_axis=0).iloc[0]["costes_converged"])
+
+
+def test_table_costes_not_converged_per_frame():
+    ramp = np.tile(np.arange(1, 201, dtype=np.uint16), (20, 1))
+    img = np.stack([np.stack([ramp, 2 * ramp])] * 2)  # (T, C, M, N)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ColocalizeWarning)  # also: too few pixels below
+        table = coefficient_table(img, channel_axis=1, time_axis=0, thresholds="costes")
+    assert sum("never reached 0" in str(w.message) for w in caught) == 2
+    assert table["costes_converged"].tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match="costes_method"):
+        coefficient_table(img, channel_axis=1, thresholds="costes", costes_method="x")
+
+
+def test_cli_costes_method(tmp_path, capsys):
+    from io import StringIO
+
+    import tifffile
+
+    img = _costes_image()
+    path = tmp_path / "two.tif"
+    tifffile.imwrite(path, img, imagej=True, metadata={"axes": "CYX"})
+    assert main(["coefficients", str(path), "--thresholds", "costes", "--costes-method",
+                 "jacop", "--csv"]) == 0
+    table = pd.read_csv(StringIO(capsys.readouterr().out))
+    expected = coefficients(img[0], img[1], thresholds="costes", costes_method="jacop")
+    assert table["threshold0"].tolist() == [expected.threshold0]
+    assert table["costes_converged"].tolist() == [1.0]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["coefficients", str(path), "--thresholds", "costes", "--costes-method", "ez"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'ez'" in capsys.readouterr().err
+
+
+def test_cli_costes_methods_match_the_core():
+    from colocalize import _cli_coefficients, _costes
+
+    assert _cli_coefficients.COSTES_METHODS == _costes.COSTES_METHODS

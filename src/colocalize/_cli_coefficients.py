@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
+# colocalize._costes.COSTES_METHODS, spelled out: `--help` must not import numpy.
+COSTES_METHODS = ("bisection", "classic", "jacop")
+
 # Columns shown on the terminal (every column is in the CSV/JSON output).
 _SUMMARY_COLUMNS = [
     "channel0", "channel1", "pearson", "spearman", "kendall_tau", "icq", "overlap",
@@ -44,9 +47,16 @@ def register(subparsers: Any) -> None:
         "method name such as Otsu",
     )
     p.add_argument(
+        "--costes-method", choices=COSTES_METHODS, default="bisection",
+        help="the search of --thresholds costes (default: bisection, Coloc 2's 'Bisection'): "
+        "classic (Coloc 2's 'Costes') or jacop (JACoP's); the costes_converged column says "
+        "whether it converged",
+    )
+    p.add_argument(
         "--measures", nargs="+", metavar="M",
         help="compute only these measure groups (default: all): pearson, overlap, manders, "
-        "thresholded_manders, icq, spearman, kendall; the other columns are NaN",
+        "thresholded_manders, thresholded_overlap, icq, spearman, kendall; the other columns "
+        "are NaN",
     )
     p.add_argument("--triples", action="store_true", help="also compute channel triples")
     p.add_argument(
@@ -148,6 +158,7 @@ def _run_coefficients(args: argparse.Namespace) -> int:
             exclude_zero_zero=args.exclude_zero_zero,
             saturated=True if args.saturated else None,
             measures=_parse_measures(args.measures),
+            costes_method=args.costes_method,
         )
     for warning in caught:  # one plain line each, not Python's file:line dump
         print(f"colocalize coefficients: warning: {warning.message}", file=sys.stderr)

@@ -14,12 +14,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 
 from colocalize import _compiled
+from colocalize._costes import COSTES_METHODS, CostesMethod, CostesResult, costes_threshold
 from colocalize._ranks import (
     ChannelCodes,
     JointCells,
@@ -69,6 +70,9 @@ class Coefficients:
         channel is thresholded, with >=, and the denominator is all of a.
     tm1_own, tm2_own : float
         The JACoP / CellProfiler variant, sum(a[a > T_a and b > T_b]) / sum(a[a > T_a]).
+    toverlap, tk1, tk2 : float
+        JACoP's thresholded overlap coefficient and k1, k2: ``overlap``, ``k1``, ``k2`` of the
+        pixels above both thresholds (``a > T_a and b > T_b``).
     spearman : float
         Spearman's rho: Pearson's r of the average ranks.
     kendall_tau : float
@@ -82,6 +86,11 @@ class Coefficients:
         Number of pixels used.
     threshold0, threshold1 : float
         The thresholds used, in the images' units (NaN when none).
+    costes_converged : float
+        With ``thresholds="costes"``: 1.0 when Costes' search converged (the Pearson's r below
+        the thresholds reached 0, :attr:`CostesResult.converged`), 0.0 when it did not (the
+        thresholds are where the search gave up; a ColocalizeWarning says so). NaN for any
+        other thresholds. A float, not a bool, so that tables keep one numeric column.
 
     The property ``measures`` (not a field, so tables keep their columns) lists the measure
     groups computed (see :data:`MEASURES`): all of them unless ``measures=`` asked for fewer;
@@ -100,6 +109,9 @@ class Coefficients:
     tm2: float
     tm1_own: float
     tm2_own: float
+    toverlap: float
+    tk1: float
+    tk2: float
     spearman: float
     kendall_tau: float
     icq: float
@@ -107,6 +119,7 @@ class Coefficients:
     n_pixels: int
     threshold0: float
     threshold1: float
+    costes_converged: float = _NAN
 
     @property
     def measures(self) -> tuple[str, ...]:
@@ -152,7 +165,9 @@ class TripleCoefficients:
 
 
 _FLOAT_FIELDS = tuple(
-    f.name for f in fields(Coefficients) if f.name not in ("n_pixels", "threshold0", "threshold1")
+    f.name
+    for f in fields(Coefficients)
+    if f.name not in ("n_pixels", "threshold0", "threshold1", "costes_converged")
 )
 
 #: The measure groups of :func:`coefficients` (``measures=``) and the fields each one fills.
@@ -162,6 +177,7 @@ MEASURES: dict[str, tuple[str, ...]] = {
     "overlap": ("overlap", "k1", "k2"),
     "manders": ("m1", "m2"),
     "thresholded_manders": ("tm1", "tm2", "tm1_own", "tm2_own", "fraction_colocalized"),
+    "thresholded_overlap": ("toverlap", "tk1", "tk2"),
     "icq": ("icq",),
     "spearman": ("spearman",),
     "kendall": ("kendall_tau",),
@@ -342,7 +358,10 @@ class _Channels:
         if thresholds is not None and (math.isnan(t0) or math.isnan(t1)):  # e.g. no Costes
             thresholds = None
             lost = [
-                f for m in ("pearson", "thresholded_manders") if m in wanted for f in MEASURES[m]
+                f
+                for m in ("pearson", "thresholded_manders", "thresholded_overlap")
+                if m in wanted
+                for f in MEASURES[m]
             ]
             lost = [f for f in lost if f != "pearson"]
             if lost:
@@ -409,6 +428,8 @@ class _Channels:
                 if own == 0:
                     reasons.add(field_name, f"nothing in {self.names[nm]} is above its threshold")
             values["fraction_colocalized"] = sums["both"] / n
+        if thresholds is not None and "thresholded_overlap" in wanted:
+            values.update(self._thresholded_overlap(i, j, t0, t1, reasons))
         if thresholds is not None and "pearson" in wanted:
             values["pearson_below"], values["pearson_above"] = sums["below"], sums["above"]
             if math.isnan(sums["below"]) or math.isnan(sums["above"]):
@@ -418,6 +439,28 @@ class _Channels:
                 )
         result = Coefficients(**values, n_pixels=int(n), threshold0=float(t0), threshold1=float(t1))
         return _computed(result, measures)
+
+    def _thresholded_overlap(
+        self, i: int, j: int, t0: float, t1: float, reasons: _Reasons
+    ) -> dict[str, float]:
+        """JACoP's overlap, k1 and k2 of the pixels with a > T_a and b > T_b."""
+        a, b = self.flats[i], self.flats[j]
+        both = _at_least(a, t0, strict=True) & _at_least(b, t1, strict=True)
+        if not both.any():
+            reasons.add("toverlap, tk1, tk2", "no pixel is above both thresholds")
+            return dict.fromkeys(("toverlap", "tk1", "tk2"), _NAN)
+        # scaled by powers of two into [0, 1) (exact) so that no square overflows
+        ea, eb = (_exponent(float(np.abs(v[both]).max())) for v in (a, b))
+        x = np.ldexp(a[both].astype(np.float64), -ea)
+        y = np.ldexp(b[both].astype(np.float64), -eb)
+        sab, saa, sbb = float(np.dot(x, y)), float(np.dot(x, x)), float(np.dot(y, y))
+        if saa == 0 or sbb == 0:  # pragma: no cover - above a threshold >= 0 means > 0
+            return dict.fromkeys(("toverlap", "tk1", "tk2"), _NAN)
+        return {
+            "toverlap": _clip(sab / math.sqrt(saa * sbb)),
+            "tk1": _ldexp(sab / saa, eb - ea),
+            "tk2": _ldexp(sab / sbb, ea - eb),
+        }
 
     def _fusable(self, i: int, j: int, wanted: set[str]) -> bool:
         """Whether :meth:`_fused_sums` applies (with the compiled kernels)."""
@@ -837,10 +880,43 @@ def select_pixels(
     return selection, [img[selection] for img in images]
 
 
+def is_costes(thresholds: Thresholds) -> bool:
+    """Whether the ``thresholds`` option asks for Costes' thresholds."""
+    return isinstance(thresholds, str) and thresholds.lower() == "costes"
+
+
+def check_costes_method(costes_method: str) -> CostesMethod:
+    """The ``costes_method`` option, checked (a ValueError names the choices)."""
+    if costes_method not in COSTES_METHODS:
+        raise ValueError(
+            f"costes_method must be one of {', '.join(map(repr, COSTES_METHODS))}, got "
+            f"{costes_method!r}"
+        )
+    return costes_method  # type: ignore[return-value]
+
+
+def pair_costes(
+    image0: np.ndarray, image1: np.ndarray, selection: np.ndarray | None, costes_method: str
+) -> CostesResult:
+    """Costes' thresholds of one pair of (flattened or full) images with ``costes_method``."""
+    return costes_threshold(
+        image0, image1, mask=selection, method=check_costes_method(costes_method)
+    )
+
+
+def with_convergence(result: Coefficients, costes: CostesResult | None) -> Coefficients:
+    """``result`` with ``costes_converged`` filled from ``costes`` (kept: ``measures``)."""
+    if costes is None:
+        return result
+    return _computed(replace(result, costes_converged=float(costes.converged)), result.measures)
+
+
 def resolve_thresholds(
     thresholds: Thresholds,
     images: Sequence[np.ndarray],
     selection: np.ndarray | None,
+    *,
+    costes_method: str = "bisection",
 ) -> tuple[float, ...] | None:
     """Turn the ``thresholds`` option into one threshold per image (None: no thresholds).
 
@@ -849,15 +925,13 @@ def resolve_thresholds(
     if thresholds is None:
         return None
     if isinstance(thresholds, str):
-        if thresholds.lower() == "costes":
+        if is_costes(thresholds):
             if len(images) != 2:
                 raise ValueError(
                     f"thresholds='costes' needs exactly two channels, got {len(images)}; pass "
                     f"explicit thresholds or an auto-threshold method for triples"
                 )
-            from colocalize._costes import costes_threshold
-
-            result = costes_threshold(images[0], images[1], mask=selection)
+            result = pair_costes(images[0], images[1], selection, costes_method)
             return (float(result.threshold0), float(result.threshold1))
         from colocalize._threshold import threshold
 
@@ -910,6 +984,7 @@ def coefficients(
     saturated: Saturated = None,
     rank_coefficients: bool = True,
     measures: str | Sequence[str] | None = None,
+    costes_method: str = "bisection",
 ) -> Coefficients:
     """All standard colocalization coefficients of two channels.
 
@@ -922,8 +997,8 @@ def coefficients(
         Pixels to use (non-zero is inside). A mask with the shape of the images' last axes
         applies to every plane, as in Coloc 2.
     thresholds : None, (float, float), "costes" or str, optional
-        Thresholds ``(T_0, T_1)`` in the images' units; ``"costes"`` computes Coloc 2's Costes
-        threshold (bisection) on the selected pixels; any other string is an ImageJ
+        Thresholds ``(T_0, T_1)`` in the images' units; ``"costes"`` computes Costes'
+        thresholds on the selected pixels with ``costes_method``; any other string is an ImageJ
         auto-threshold method (see :func:`colocalize.threshold_methods`) applied to each channel.
     exclude_zero_zero : bool, optional
         Drop pixels that are zero in both channels (the seed paper's non-responders).
@@ -938,10 +1013,17 @@ def coefficients(
         The measure groups to compute (default: all): ``"pearson"`` (pearson, pearson_below,
         pearson_above), ``"overlap"`` (overlap, k1, k2), ``"manders"`` (m1, m2),
         ``"thresholded_manders"`` (tm1, tm2, tm1_own, tm2_own, fraction_colocalized),
+        ``"thresholded_overlap"`` (toverlap, tk1, tk2),
         ``"icq"``, ``"spearman"`` and ``"kendall"`` (kendall_tau); see :data:`MEASURES`. The
         other fields are NaN (without a warning) and ``result.measures`` lists the groups
         computed. A subset costs only its own passes: without ``spearman`` and ``kendall``
         nothing is ranked.
+    costes_method : {"bisection", "classic", "jacop"}, optional
+        The search of ``thresholds="costes"`` (see :func:`colocalize.costes_threshold`):
+        ``"bisection"`` (default: Coloc 2's "Bisection", as fast as any and the long-standing
+        default here), ``"classic"`` (Coloc 2's "Costes", its dialog default) or ``"jacop"``
+        (JACoP's search, to reproduce a JACoP analysis). Ignored for other thresholds.
+        ``result.costes_converged`` says whether the search converged.
 
     Returns
     -------
@@ -995,13 +1077,20 @@ def coefficients(
     (1.0, 1.0, nan, ('pearson', 'manders'))
     """
     wanted = resolve_measures(measures, rank_coefficients=rank_coefficients)
+    check_costes_method(costes_method)
     arrays = check_images([image0, image1], ["image0", "image1"])
     selection, flats = select_pixels(
         arrays, mask=mask, exclude_zero_zero=exclude_zero_zero, saturated=saturated
     )
-    resolved = resolve_thresholds(thresholds, arrays, selection)
-    pair_thresholds = None if resolved is None else (resolved[0], resolved[1])
-    return _Channels(flats, ["image0", "image1"]).pair(0, 1, pair_thresholds, measures=wanted)
+    costes = None
+    if is_costes(thresholds):
+        costes = pair_costes(arrays[0], arrays[1], selection, costes_method)
+        pair_thresholds: tuple[float, float] | None = (costes.threshold0, costes.threshold1)
+    else:
+        resolved = resolve_thresholds(thresholds, arrays, selection)
+        pair_thresholds = None if resolved is None else (resolved[0], resolved[1])
+    result = _Channels(flats, ["image0", "image1"]).pair(0, 1, pair_thresholds, measures=wanted)
+    return with_convergence(result, costes)
 
 
 def triple_coefficients(

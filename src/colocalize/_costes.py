@@ -30,6 +30,12 @@ from colocalize._validation import as_image, as_mask, check_same_shape, warn_deg
 
 __all__ = ["CostesResult", "SignificanceResult", "costes_significance", "costes_threshold"]
 
+#: The searches of :func:`costes_threshold` (``method=``).
+COSTES_METHODS = ("bisection", "classic", "jacop")
+CostesMethod = Literal["bisection", "classic", "jacop"]
+# Costes' criterion "r below the thresholds is 0", with Coloc 2's tolerance (its classic stepper
+# stops at r < 1e-4).
+_ZERO = 1e-4
 # Longest path of candidates evaluated in one block (memory ~ 50 bytes per candidate).
 _BLOCK = 1 << 18
 # Compiled bisection: one pass evaluates every grid point still reachable once they change the
@@ -64,9 +70,11 @@ class CostesResult:
         The thresholds of ``image0`` and ``image1``, in the images' units (Coloc 2's
         "Ch1 Max Threshold" and "Ch2 Max Threshold"). Pixels at or above them are "above".
     slope, intercept : float
-        The orthogonal regression line ``image1 = slope * image0 + intercept``.
+        The regression line ``image1 = slope * image0 + intercept``: orthogonal (Coloc 2), or
+        least squares of ``image1`` on ``image0`` for ``method="jacop"``.
     pearson_below : float
-        Pearson's r of the pixels with ``image0 < threshold0`` OR ``image1 < threshold1``.
+        Pearson's r of the pixels with ``image0 < threshold0`` OR ``image1 < threshold1``
+        (``method="jacop"``: AND, JACoP's "below").
     pearson_above : float
         Pearson's r of the pixels with ``image0 > threshold0`` OR ``image1 > threshold1``.
     iterations : int
@@ -76,6 +84,12 @@ class CostesResult:
         as Coloc 2) for integer images and float images of whole numbers; for other float
         images a power of two that gives 2**16 to 2**17 steps over the wider channel's range,
         so that the thresholds do not depend on the images' scale.
+    converged : bool
+        Whether the search reached Costes' criterion: some candidate it evaluated has a
+        below-threshold Pearson's r at or under 0 (below 1e-4, the tolerance of Coloc 2's
+        classic stepper). When it did not (the channels stay
+        correlated down to the bottom of the search, or a stepper stopped early), the
+        thresholds are only where the search gave up, and :func:`costes_threshold` warns.
     """
 
     threshold0: float
@@ -86,6 +100,7 @@ class CostesResult:
     pearson_above: float
     iterations: int
     step: float
+    converged: bool
 
 
 @dataclass(frozen=True)
@@ -723,7 +738,7 @@ def costes_threshold(
     image1: object,
     *,
     mask: object = None,
-    method: Literal["bisection", "classic"] = "bisection",
+    method: CostesMethod = "bisection",
 ) -> CostesResult:
     r"""Costes' automatic thresholds, exactly as Fiji's Coloc 2 computes them.
 
@@ -747,6 +762,40 @@ def costes_threshold(
 
     The result is the last candidate evaluated.
 
+    ``method="jacop"`` reproduces JACoP 2.1.4's ``ImageColocalizer.CostesAutoThr``
+    (github.com/fabricecordelieres/IJ-Plugin_JACoP at commit 291f24c), line by line:
+
+    1. The line is the least squares fit of ``image1`` on ``image0`` (JACoP's ``linreg``:
+       ``a = (n Sab - Sa Sb) / (n Saa - Sa^2)``, ``b = (Saa Sb - Sa Sab) / (n Saa - Sa^2)``),
+       not Coloc 2's orthogonal line.
+    2. ``LoopMin = (int) max(min0, (min1 - b) / a)`` and
+       ``LoopMax = (int) min(max0, (max1 - b) / a)`` (Java's ``(int)``: truncation toward 0).
+    3. For every integer ``i`` from ``LoopMax`` down to ``LoopMin``: ``T1 = (int)(a i + b)`` and
+       r is Pearson's r of the pixels with ``image0 < i`` AND ``image1 < T1`` (both below,
+       not Coloc 2's OR).
+    4. The kept candidate is the last (lowest ``i``) whose r is at or below the lowest r seen
+       before it (starting from 1): the lowest ``i`` at the global minimum of r (not of ``|r|``,
+       and not the first zero crossing). ``LoopMax`` itself is never kept, and a NaN r is never
+       kept; if nothing is kept (or the loop is empty, e.g. a negative slope makes
+       ``LoopMax < LoopMin``), the thresholds are the channel maxima.
+    5. ``threshold0 = i`` and ``threshold1 = (int)(a i + b)`` as JACoP prints them; JACoP's
+       Costes mask and its thresholded Manders count ``> threshold``.
+
+    JACoP's deliberate bugs, not copied: its Costes "M1/M2" (``sum(A[A > TA]) / sum(A)``)
+    divides a channel by itself and never involves the other channel (use ``tm1_own`` /
+    ``tm1`` of :func:`colocalize.coefficients` with these thresholds instead); its overlap,
+    k1, k2 and the regression sum ``A * B`` multiply in Java ``int``, which overflows when
+    the product exceeds 2**31 - 1 (both values above 46340), whereas our sums are exact; it
+    logs the r of the *last* candidate evaluated as "below thresholds" where
+    ``pearson_below`` is the r at the kept candidate. Other differences: a mask selects the
+    pixels (JACoP has none); signed integer and float images are allowed (JACoP reads 8- and
+    16-bit images), with float images of fractional values searched on the power-of-two grid
+    ``step``; ``pearson_above`` keeps Coloc 2's definition; r comes from exact integer sums
+    (JACoP: two-pass doubles), so it can differ in the last bits.
+
+    ``converged`` is True when some candidate evaluated had r below < 1e-4 (Coloc 2's own zero
+    in its classic stepper); otherwise a ColocalizeWarning says where the search stopped.
+
     Parameters
     ----------
     image0, image1 : (M, N[, P]) ndarray
@@ -754,9 +803,11 @@ def costes_threshold(
     mask : ndarray of bool, optional
         Only pixels where ``mask`` is non-zero are used (a mask of the last axes applies to
         every plane).
-    method : {"bisection", "classic"}, optional
-        The stepper. Coloc 2's dialog default is "Costes" (``"classic"``); bisection is much
-        faster on 16-bit data and is the default here.
+    method : {"bisection", "classic", "jacop"}, optional
+        The search. Coloc 2's dialog default is "Costes" (``"classic"``); bisection is much
+        faster on 16-bit data and is the default here (kept so that results do not change
+        between versions). ``"jacop"`` is JACoP's search (below), to reproduce a JACoP
+        analysis.
 
     Returns
     -------
@@ -768,6 +819,7 @@ def costes_threshold(
     -----
     ColocalizeWarning
         Fewer than two pixels or a constant channel (no regression line): every field is NaN.
+        The search did not converge (``converged`` is False).
 
     Notes
     -----
@@ -839,9 +891,10 @@ def costes_threshold(
     >>> res.threshold0, res.threshold1, round(res.slope, 2)
     (11.0, 8.0, 0.8)
     """
-    if method not in ("bisection", "classic"):
+    if method not in COSTES_METHODS:
         raise ValueError(
-            f"method must be 'bisection' or 'classic' (Coloc 2's 'Costes'), got {method!r}."
+            f"method must be 'bisection', 'classic' (Coloc 2's 'Costes') or 'jacop', "
+            f"got {method!r}."
         )
     start = time.perf_counter()
     arr0 = as_image(image0, name="image0")
@@ -866,7 +919,7 @@ def costes_threshold(
             "a regression line needs at least two pixels and two non-constant channels; "
             "all results are NaN."
         )
-        return CostesResult(nan, nan, nan, nan, nan, nan, 0, nan)
+        return CostesResult(nan, nan, nan, nan, nan, nan, 0, nan, False)
 
     dtype0, dtype1 = a.dtype, b.dtype
     shift = _grid_shift(a, b)
@@ -879,7 +932,25 @@ def costes_threshold(
             f"costes_threshold: the two channels have zero covariance (slope {slope}), so "
             "there is no regression line to walk; all results are NaN."
         )
-        return CostesResult(nan, nan, slope, intercept * step, nan, nan, 0, step)
+        return CostesResult(nan, nan, slope, intercept * step, nan, nan, 0, step, False)
+    if method == "jacop":
+        a_s, b_s = (a, b) if not shift else (np.ldexp(a, -shift), np.ldexp(b, -shift))
+        th0_final, th1_final, r_last, iterations, r_lowest, slope, intercept = _jacop(a_s, b_s)
+        above = pairs.above_pearson(th0_final, th1_final)
+        converged = _check_converged(
+            method, r_lowest, math.ldexp(th0_final, shift), math.ldexp(th1_final, shift)
+        )
+        return CostesResult(
+            threshold0=math.ldexp(th0_final, shift),
+            threshold1=math.ldexp(th1_final, shift),
+            slope=float(slope),
+            intercept=math.ldexp(float(intercept), shift),
+            pearson_below=float(r_last),
+            pearson_above=float(above),
+            iterations=int(iterations),
+            step=step,
+            converged=converged,
+        )
     walk_on_0 = -1 < slope < 1.0
     if walk_on_0:
         w_min, w_max = float(pairs.a_min), float(pairs.a_max)
@@ -896,16 +967,22 @@ def costes_threshold(
 
     if method == "classic":
         th0_final, th1_final, r_last, iterations = _classic(pairs, thresholds, w_max)
+        r_lowest = r_last  # the stepper stops at the first r < 1e-4
     else:
-        th0_final, th1_final, r_last, iterations = _bisection(pairs, thresholds, w_min, w_max)
+        th0_final, th1_final, r_last, iterations, r_lowest = _bisection(
+            pairs, thresholds, w_min, w_max
+        )
     if iterations == 0:
         # Coloc 2 never evaluated a candidate: it reports the channel maxima.
         th0_final = float(_store(np.asarray(float(pairs.a_max)), dtype0, shift))
         th1_final = float(_store(np.asarray(float(pairs.b_max)), dtype1, shift))
-        r_last = pairs.subset_pearson(pairs.outside(th0_final, th1_final, below=True))
+        r_last = r_lowest = pairs.subset_pearson(pairs.outside(th0_final, th1_final, below=True))
     above = pairs.above_pearson(th0_final, th1_final)
     if pairs.levels and pairs.counts is None and pairs.compiled is None:
         _compiled.spent(pairs.raw_a.size, time.perf_counter() - start)  # what numpy cost
+    converged = _check_converged(
+        method, r_lowest, math.ldexp(float(th0_final), shift), math.ldexp(float(th1_final), shift)
+    )
     return CostesResult(
         threshold0=math.ldexp(float(th0_final), shift),
         threshold1=math.ldexp(float(th1_final), shift),
@@ -915,7 +992,23 @@ def costes_threshold(
         pearson_above=float(above),
         iterations=int(iterations),
         step=step,
+        converged=converged,
     )
+
+
+def _check_converged(method: str, r_lowest: float, threshold0: float, threshold1: float) -> bool:
+    """Whether the search reached r_below <= 0; warn with ColocalizeWarning when it did not."""
+    converged = bool(r_lowest < _ZERO)
+    if not converged:
+        warn_degenerate(
+            f"costes_threshold(method={method!r}): the Pearson's r of the pixels below the "
+            f"thresholds never reached 0 (lowest {r_lowest:.4g}); the search stopped at "
+            f"({threshold0:g}, {threshold1:g}) without converging, so these thresholds do not "
+            "separate uncorrelated background (CostesResult.converged is False). Check the "
+            "mask/background, or use explicit thresholds.",
+            stacklevel=4,
+        )
+    return converged
 
 
 def _classic(pairs: _Pairs, thresholds, w_max: float) -> tuple[float, float, float, int]:
@@ -943,12 +1036,15 @@ def _classic(pairs: _Pairs, thresholds, w_max: float) -> tuple[float, float, flo
 
 def _bisection(
     pairs: _Pairs, thresholds, w_min: float, w_max: float
-) -> tuple[float, float, float, int]:
-    """Coloc 2's ``BisectionStepper``, with candidates looked up on the dyadic grid."""
+) -> tuple[float, float, float, int, float]:
+    """Coloc 2's ``BisectionStepper``, with candidates looked up on the dyadic grid.
+
+    Returns the last candidate's thresholds and r, the number of candidates and the lowest r.
+    """
     t = abs(w_max + w_min) * 0.5
     diff = abs(t - w_max)
     if not diff >= 1.0:
-        return float("nan"), float("nan"), float("nan"), 0
+        return float("nan"), float("nan"), float("nan"), 0, float("nan")
     # Candidates reachable by bisection: t0 + j * delta, |j| < 2**depth.
     depth = 0
     while diff / 2.0 ** (depth + 1) >= 1.0 and depth < 100:
@@ -960,7 +1056,7 @@ def _bisection(
     windows = pairs.compiled is not None and levels > _PATH_LEVELS and grid.nested()
     evaluate = _GridWindows(pairs, grid) if windows else _GridPath(pairs, grid)
     iterations = 0
-    th0 = th1 = value = float("nan")
+    th0 = th1 = value = lowest = float("nan")
     while not (iterations > 100 or diff < 1.0):
         c0, c1 = thresholds(np.asarray([t]))
         th0, th1 = float(c0[0]), float(c1[0])
@@ -970,6 +1066,8 @@ def _bisection(
         else:  # pragma: no cover - bisection stays on its grid
             value = pairs.subset_pearson(pairs.outside(th0, th1, below=True))
         iterations += 1
+        if math.isnan(lowest) or value < lowest:
+            lowest = value
         previous = t
         # Java: ``Double.NaN == value`` is always false, so NaN leaves t unchanged and stops.
         if value < 0:
@@ -977,7 +1075,7 @@ def _bisection(
         elif value > 0:
             t = t - diff * 0.5
         diff = abs(t - previous)
-    return th0, th1, value, iterations
+    return th0, th1, value, iterations, lowest
 
 
 @dataclass(frozen=True)
@@ -1302,3 +1400,113 @@ def costes_significance(
         randomized_std=std,
         n=n,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# JACoP's search
+# --------------------------------------------------------------------------------------------
+
+
+def _java_int(x: float) -> int:
+    """Java's ``(int)`` cast of a double: truncation toward 0, NaN -> 0, clamped to int32."""
+    if math.isnan(x):
+        return 0
+    return int(max(-(2.0**31), min(2.0**31 - 1, math.trunc(x) if math.isfinite(x) else x)))
+
+
+def _ols(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """JACoP's ``linreg``: least squares of b on a, from exact sums when the pixels allow."""
+    exact = a.dtype.kind in "iu" and b.dtype.kind in "iu"
+    if exact:
+        ai, bi = a.astype(np.int64), b.astype(np.int64)
+        n, sa, sb = a.size, int(ai.sum()), int(bi.sum())
+        sab, saa = int(np.dot(ai, bi)), int(np.dot(ai, ai))
+        den = float(n * saa - sa * sa)
+        return float(n * sab - sa * sb) / den, float(saa * sb - sa * sab) / den
+    af, bf = a.astype(np.float64), b.astype(np.float64)
+    ma, mb = af.mean(), bf.mean()
+    da, db = af - ma, bf - mb
+    slope = float(np.dot(da, db) / np.dot(da, da))
+    return slope, float(mb - slope * ma)
+
+
+def _jacop(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, int, float, float, float]:
+    """JACoP 2.1.4's ``CostesAutoThr`` on the (grid-scaled) pixels ``a``, ``b``.
+
+    Returns threshold0, threshold1, r below at them, candidates evaluated, lowest r, slope,
+    intercept.
+    """
+    slope, intercept = _ols(a, b)
+    a_min, a_max, b_min, b_max = (float(x) for x in (a.min(), a.max(), b.min(), b.max()))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loop_min = _java_int(max(a_min, (b_min - intercept) / slope))
+        loop_max = _java_int(min(a_max, (b_max - intercept) / slope))
+    nan = float("nan")
+    if loop_max < loop_min:  # JACoP's loop never runs: it reports the channel maxima
+        return a_max, b_max, nan, 0, nan, slope, intercept
+    cand = np.arange(loop_min, loop_max + 1, dtype=np.float64)  # ascending
+    t1 = np.trunc(cand * slope + intercept)  # (int)(a*i+b), candidates within int32
+    # pixel p is "below" candidate k when a_p < cand[k] and b_p < t1[k]: one interval of k
+    lo = np.searchsorted(cand, np.floor(a) + 1.0, side="left")  # a < i <=> i >= floor(a) + 1
+    if slope >= 0:  # t1 rises with i: from the first t1 > b on
+        lo = np.maximum(lo, np.searchsorted(t1, b, side="right"))
+        hi = np.full(a.shape, cand.size)
+    else:  # t1 falls with i: up to the last t1 > b
+        hi = np.searchsorted(-t1, -b, side="left")
+    keep = lo < hi
+    sums = _interval_sums(a[keep], b[keep], lo[keep], hi[keep], cand.size)
+    r = _moments_pearson(*sums)
+    # JACoP walks i downwards and keeps the last i (never the first) whose r is at or below the
+    # lowest r before it (starting at 1); a NaN r is never kept and never lowers that minimum.
+    desc = r[::-1]
+    finite = np.where(np.isnan(desc), np.inf, desc)
+    before = np.minimum.accumulate(np.concatenate(([1.0], finite[:-1])))
+    kept = np.flatnonzero(finite[1:] <= before[1:])
+    lowest = float(np.nanmin(r)) if np.any(~np.isnan(r)) else nan
+    if kept.size == 0:
+        return a_max, b_max, nan, int(cand.size), lowest, slope, intercept
+    k = cand.size - 2 - int(kept[-1])
+    return float(cand[k]), float(t1[k]), float(r[k]), int(cand.size), lowest, slope, intercept
+
+
+def _interval_sums(
+    a: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray, size: int
+) -> list[np.ndarray]:
+    """n, Sa, Sb, Saa, Sbb, Sab of the pixels whose interval [lo, hi) covers each candidate.
+
+    Exact in int64 for integer pixels within +-2**16 (the sums of one candidate stay below
+    2**63 up to 2**31 pixels); float64 otherwise, of values centred on their means.
+    """
+    exact = a.dtype.kind in "iu" and b.dtype.kind in "iu"
+    if exact and a.size and max(abs(int(a.min())), abs(int(a.max()))) > _MAX_LEVEL:
+        exact = False
+    if exact and b.size and max(abs(int(b.min())), abs(int(b.max()))) > _MAX_LEVEL:
+        exact = False
+    kind = np.int64 if exact else np.float64
+    x, y = a.astype(kind), b.astype(kind)
+    if not exact and x.size:
+        x, y = x - x.mean(), y - y.mean()
+    out = []
+    for w in (np.ones_like(x), x, y, x * x, y * y, x * y):
+        delta = np.zeros(size + 1, dtype=kind)
+        np.add.at(delta, lo, w)
+        np.add.at(delta, hi, -w)
+        out.append(np.cumsum(delta[:-1]))
+    return out
+
+
+def _moments_pearson(n, sa, sb, saa, sbb, sab) -> np.ndarray:
+    """Pearson's r of every candidate from its sums (exact integer arithmetic for int64)."""
+    if n.dtype == np.int64:
+        obj = [v.astype(object) for v in (n, sa, sb, saa, sbb, sab)]
+        num = obj[0] * obj[5] - obj[1] * obj[2]
+        da = obj[0] * obj[3] - obj[1] * obj[1]
+        db = obj[0] * obj[4] - obj[2] * obj[2]
+        num, da, db = (v.astype(np.float64) for v in (num, da, db))
+    else:
+        num = n * sab - sa * sb
+        da = n * saa - sa * sa
+        db = n * sbb - sb * sb
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = num / np.sqrt(da * db)
+    return np.where((n >= 2) & (da > 0) & (db > 0), r, np.nan)

@@ -15,10 +15,14 @@ from colocalize._coefficients import (
     Thresholds,
     TripleCoefficients,
     _Channels,
+    check_costes_method,
     check_images,
+    is_costes,
+    pair_costes,
     resolve_measures,
     resolve_thresholds,
     select_pixels,
+    with_convergence,
 )
 from colocalize._validation import axis_of, channel_index, warn_degenerate
 
@@ -80,6 +84,7 @@ def coefficient_table(
     rank_coefficients: bool = True,
     time_axis: int | None = None,
     measures: str | Sequence[str] | None = None,
+    costes_method: str = "bisection",
 ) -> pd.DataFrame:
     """Coefficients of every channel pair (and triple) of a multichannel image, as a table.
 
@@ -108,8 +113,9 @@ def coefficient_table(
         Names for the channels (default: the image's names, else "C0", "C1", ...).
     exclude_zero_zero : bool, optional
         Drop the seed paper's non-responder pixels: zero in every channel of the image.
-    saturated, rank_coefficients, measures
-        As in :func:`colocalize.coefficients`: the columns of measures not asked for are NaN,
+    saturated, rank_coefficients, measures, costes_method
+        As in :func:`colocalize.coefficients` (the ``costes_converged`` column says whether
+        each pair's Costes search converged): the columns of measures not asked for are NaN,
         and ``table.attrs["measures"]`` lists the groups computed.
     time_axis : int, optional
         The time axis of ``image`` (counted like ``channel_axis``): one set of rows per frame,
@@ -138,6 +144,7 @@ def coefficient_table(
     import pandas as pd
 
     wanted = resolve_measures(measures, rank_coefficients=rank_coefficients)
+    check_costes_method(costes_method)
     if time_axis is not None:
         return _per_frame(
             image,
@@ -154,6 +161,7 @@ def coefficient_table(
                 "saturated": saturated,
                 "rank_coefficients": rank_coefficients,
                 "measures": measures,
+                "costes_method": costes_method,
             },
         )
     channels, names = _split_channels(image, channel_axis, channel_names)
@@ -174,7 +182,7 @@ def coefficient_table(
     selection, flats = select_pixels(
         arrays, mask=mask, exclude_zero_zero=exclude_zero_zero, saturated=saturated
     )
-    costes = isinstance(thresholds, str) and thresholds.lower() == "costes"
+    costes = is_costes(thresholds)
     per_channel = None if costes else resolve_thresholds(thresholds, arrays, selection)
 
     rows: list[dict[str, Any]] = []
@@ -182,12 +190,13 @@ def coefficient_table(
         engine = _Channels(group, names)
         for i, j in pair_list:
             pair_t: tuple[float, float] | None = None
+            found = None
             if costes:
-                resolved = resolve_thresholds("costes", [group[i], group[j]], None)
-                pair_t = None if resolved is None else (resolved[0], resolved[1])
+                found = pair_costes(group[i], group[j], None, costes_method)
+                pair_t = (found.threshold0, found.threshold1)
             elif per_channel is not None:
                 pair_t = (per_channel[i], per_channel[j])
-            result = engine.pair(i, j, pair_t, measures=wanted)
+            result = with_convergence(engine.pair(i, j, pair_t, measures=wanted), found)
             rows.append(_row(label, (names[i], names[j], ""), dataclasses.asdict(result)))
         for i, j, k in triple_list:
             triple_t = None
