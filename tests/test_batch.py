@@ -706,3 +706,19 @@ def test_measures_subset_in_batch_equals_the_full_run(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="measures"):
         colocalize.batch(root, pattern=PATTERN, out=tmp_path / "bad", measures=("tau",))
     assert not (tmp_path / "bad" / "coefficients.csv").exists()
+
+
+def test_costes_method_in_batch_equals_the_api(tmp_path: Path) -> None:
+    """batch(method="costes", costes_method="jacop") gives each image JACoP's Costes thresholds."""
+    root = tmp_path / "data"
+    make_repository(root, organelles=("er",), times=(5,), series=(1,), shape=(48, 48))
+    result = colocalize.batch(
+        root, pattern=PATTERN, out=tmp_path / "out", method="costes", costes_method="jacop",
+        channels=("red", "green"), workers=1,
+    )
+    row = pd.read_csv(result.coefficients).iloc[0]
+    image = colocalize.read_image(root / row["path"])
+    expected = colocalize.costes_threshold(image.channel(0), image.channel(1), method="jacop")
+    assert (row["threshold0"], row["threshold1"]) == (expected.threshold0, expected.threshold1)
+    with pytest.raises(ValueError, match="costes_method"):
+        colocalize.batch(root, pattern=PATTERN, out=tmp_path / "bad", costes_method="fast")

@@ -51,7 +51,7 @@ from colocalize._batch_worker import (
     process_images,
     sha256_file,
 )
-from colocalize._coefficients import resolve_measures
+from colocalize._coefficients import check_costes_method, resolve_measures
 from colocalize._output import remove_stale_temporaries, same_file, write_atomic
 from colocalize._validation import warn_degenerate
 
@@ -194,6 +194,7 @@ def batch(
     triples: bool = False,
     rank_coefficients: bool = True,
     measures: Sequence[str] | None = None,
+    costes_method: str = "bisection",
     objects: bool = False,
     object_pairs: Sequence[Sequence[str | int]] | None = None,
     object_method: str | None = None,
@@ -282,7 +283,7 @@ def batch(
     replicate : str, optional
         The replicate field left out of the default groups (a metadata field; default
         ``"series"`` when there is such a field).
-    exclude_zero_zero, saturated, triples, rank_coefficients, measures
+    exclude_zero_zero, saturated, triples, rank_coefficients, measures, costes_method
         As in :func:`colocalize.coefficient_table` (``saturated=True`` drops pixels at the
         dtype maximum; ``measures`` computes only those groups, the other columns are NaN,
         checked before any image is read).
@@ -418,6 +419,7 @@ def batch(
             if measures is None
             else resolve_measures(measures, rank_coefficients=bool(rank_coefficients))
         ),
+        "costes_method": check_costes_method(costes_method),
         "objects": object_spec,
     }
     tasks = [_task(e, sources, manual, options) for e in entries]

@@ -107,6 +107,7 @@ class ImageTask:
     triples: bool = False
     rank_coefficients: bool = True
     measures: tuple[str, ...] | None = None
+    costes_method: str = "bisection"
     objects: ObjectSpec | None = None
 
 
@@ -299,6 +300,7 @@ def measure(
         saturated=True if task.saturated else None,
         rank_coefficients=task.rank_coefficients,
         measures=task.measures,
+        costes_method=task.costes_method,
     )
     by_name = dict(zip(used_names, backgrounds))
     rows: list[dict[str, Any]] = [

@@ -64,6 +64,11 @@ def register(subparsers: Any) -> None:
         metavar="GROUP",
         help="compute only these coefficient groups (as 'colocalize coefficients --measures')",
     )
+    b.add_argument(
+        "--costes-method",
+        default="bisection",
+        help="search of --method costes: bisection (default), classic or jacop",
+    )
     o = b.add_argument_group("objects (object-based colocalization of puncta, docs/objects.md)")
     o.add_argument(
         "--objects", action="store_true",
@@ -160,6 +165,7 @@ def _run_batch(args: argparse.Namespace) -> int:
             saturated=args.saturated,
             triples=args.triples,
             measures=_parse_measures(args.measures),
+            costes_method=args.costes_method,
             objects=args.objects,
             object_pairs=args.object_pairs,
             object_method=args.object_method,
