@@ -219,3 +219,55 @@ def test_dialog_help_button_opens_the_command_docs(gui, ij, monkeypatch):
     finally:
         monkeypatch.undo()
         specs.get(None).clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# Colour tables of label images and masks
+
+
+def _lut(imp) -> np.ndarray:
+    """The (256, 3) colours of ``imp``'s LUT."""
+    import jpype
+
+    model = imp.getProcessor().getColorModel()
+    colours = []
+    for get in (model.getReds, model.getGreens, model.getBlues):
+        values = jpype.JArray(jpype.JByte)(256)
+        get(values)
+        colours.append(np.asarray(values, dtype=np.int16) & 0xFF)
+    return np.stack(colours, axis=1)
+
+
+def _display(data: np.ndarray, title: str, lut: str):
+    from colocalize import Image
+    from colocalize.imagej._contract import ImageData, Response
+    from colocalize.imagej._registry import display
+
+    image = Image(data, axes="YX", name=title)
+    return display(Response(images=(ImageData(image, 0.0, lut=lut),)))[0]
+
+
+def test_label_images_get_a_fixed_label_colour_table(session):
+    labels = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    colours = _lut(_display(labels, "labels", "glasbey"))
+    assert colours[0].tolist() == [0, 0, 0]  # background black
+    assert len({tuple(c) for c in colours}) == 256  # every label its own colour
+    steps = np.abs(np.diff(colours[1:].astype(int), axis=0)).sum(axis=1)
+    assert steps.min() > 60  # neighbouring labels are told apart
+    again = _lut(_display(labels, "labels again", "glasbey"))
+    assert np.array_equal(colours, again)  # deterministic
+
+
+@pytest.mark.parametrize("black_background", [False, True])
+def test_masks_get_the_lut_imagej_expects(session, ij, black_background):
+    prefs = ij.JClass("ij.Prefs")
+    before = bool(prefs.blackBackground)
+    prefs.blackBackground = black_background
+    try:
+        mask = np.zeros((8, 8), np.uint8)
+        mask[2:5, 2:5] = 255
+        imp = _display(mask, "mask", "mask")
+    finally:
+        prefs.blackBackground = before
+    assert bool(imp.isInvertedLut()) is not black_background  # as Convert to Mask makes it
+    assert imp.getProcessor().get(3, 3) == 255  # pixels unchanged: 255 is the foreground
