@@ -130,7 +130,15 @@ def _buttons(container, ij):
 
 def _open_dialog(gateway, ij, title: str = COEFFICIENTS):
     """Runs the command without macro options in a thread and returns its dialog and thread."""
-    thread = threading.Thread(target=lambda: gateway.IJ.run(f"{title}..."), daemon=True)
+
+    def run() -> None:
+        try:
+            gateway.IJ.run(f"{title}...")
+        except Exception as error:  # Cancel aborts the command as ImageJ does: "Macro canceled"
+            if "Macro canceled" not in str(error):
+                raise
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     _wait(lambda: _dialog(ij, title) is not None)
     time.sleep(0.3)
