@@ -2,15 +2,19 @@ package colocalize.bridge;
 
 import ij.ImagePlus;
 import ij.Macro;
+import ij.Prefs;
 import ij.WindowManager;
 import ij.gui.GenericDialog;
 import ij.measure.Calibration;
 import java.awt.GraphicsEnvironment;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A command's parameters, from its COMMAND_SPEC: an ImageJ {@code GenericDialog} when AWT has a
@@ -19,6 +23,12 @@ import java.util.Map;
  * (nobody could answer it: a command run without options takes its defaults). A macro option that the dialog would reject
  * with a modal error (a choice not in its list, text in a number field) is passed through
  * unchanged instead, for the Python side to report as one line.
+ *
+ * <p>A dialog the user answered is remembered (ImageJ {@code Prefs}, keys
+ * {@code colocalize.<command>.<field>}) and offered next time, except an image title when that image
+ * is no longer open; a macro run with options never sees remembered values (fields it does not name
+ * take the spec's defaults, as in a headless run). Image defaults skip the images our commands
+ * created in this session (masks, label images) when another image is open.
  */
 final class Dialogs {
     /** Choice of "no image/mask". */
@@ -27,6 +37,10 @@ final class Dialogs {
     static final String SELECTION = "<Selection>";
     /** Mask choice: every area ROI of the ROI Manager. */
     static final String ROI_MANAGER = "<ROI Manager>";
+    /** Where a COMMAND_SPEC without "help" points: the command's section of docs/fiji.md. */
+    static final String DOCS = "https://github.com/colocalize/colocalize/blob/main/docs/fiji.md";
+    /** Titles of the images our commands showed in this session (see {@link #created}). */
+    private static final Set<String> OUTPUTS = Collections.synchronizedSet(new HashSet<String>());
 
     private Dialogs() {
     }
@@ -45,13 +59,11 @@ final class Dialogs {
             return fromOptions(fields, options);
         }
         GenericDialog dialog = new GenericDialog(Json.string(spec, "title", "colocalize"));
+        String command = Json.string(spec, "key", "");
         for (Map<String, Object> field : fields) {
-            add(dialog, field);
+            add(dialog, field, options == null ? command : null);
         }
-        String help = Json.string(spec, "help", null);
-        if (help != null) {
-            dialog.addHelp(help);
-        }
+        dialog.addHelp(helpUrl(spec));
         dialog.showDialog();
         if (dialog.wasCanceled()) {
             return null;
@@ -70,7 +82,33 @@ final class Dialogs {
                 values.put(key, dialog.getNextChoice());
             }
         }
+        if (options == null) {
+            for (Map.Entry<String, Object> entry : values.entrySet()) {
+                Prefs.set(prefsKey(command, entry.getKey()), String.valueOf(entry.getValue()));
+            }
+        }
         return values;
+    }
+
+    /** The spec's "help" URL, or the command's section of docs/fiji.md when it has none. */
+    static String helpUrl(Map<String, Object> spec) {
+        String help = Json.string(spec, "help", "");
+        if (help != null && !help.trim().isEmpty()) {
+            return help;
+        }
+        String title = Json.string(spec, "title", Json.string(spec, "label", ""));
+        // GitHub's heading anchor: lower case, punctuation dropped, spaces as hyphens
+        String anchor = title.toLowerCase().replaceAll("[^a-z0-9 _-]", "").trim().replace(' ', '-');
+        return anchor.isEmpty() ? DOCS : DOCS + "#" + anchor;
+    }
+
+    /** Notes that our command showed {@code title}: image defaults skip it while others are open. */
+    static void created(String title) {
+        OUTPUTS.add(title);
+    }
+
+    private static String prefsKey(String command, String key) {
+        return "colocalize." + command + "." + key;
     }
 
     /** The items of a choice, image or mask field (open image titles for the last two). */
@@ -105,8 +143,23 @@ final class Dialogs {
         Object value = field.get("default");
         ImagePlus current = WindowManager.getCurrentImage();
         if ("@current".equals(value) || "@second".equals(value)) {
-            String[] titles = titles();
+            // a "labels" field (Coloc Cytoplasm Rings) wants a label image: our outputs are its best default
+            Set<String> skip = "labels".equals(Json.string(field, "key", "")) ? Collections.<String>emptySet() : OUTPUTS;
+            List<String> titles = new ArrayList<String>();
+            for (String title : titles()) {
+                if (!skip.contains(title)) {
+                    titles.add(title); // sources first, our own outputs only when nothing else is open
+                }
+            }
+            for (String title : titles()) {
+                if (skip.contains(title)) {
+                    titles.add(title);
+                }
+            }
             String currentTitle = current == null ? null : current.getTitle();
+            if (currentTitle != null && skip.contains(currentTitle) && !skip.contains(titles.get(0))) {
+                currentTitle = titles.get(0);
+            }
             if ("@second".equals(value)) {
                 for (String title : titles) {
                     if (!title.equals(currentTitle)) {
@@ -114,7 +167,7 @@ final class Dialogs {
                     }
                 }
             }
-            return currentTitle != null ? currentTitle : titles.length > 0 ? titles[0] : "";
+            return currentTitle != null ? currentTitle : titles.isEmpty() ? "" : titles.get(0);
         }
         if (value instanceof String && ((String) value).startsWith("@pixel_size")) {
             String factor = ((String) value).substring("@pixel_size".length());
@@ -144,7 +197,7 @@ final class Dialogs {
         for (Map<String, Object> field : fields) {
             String kind = Json.string(field, "kind", "");
             String key = Json.string(field, "key", "");
-            boolean isChoice = kind.equals("choice") || kind.equals("image") || kind.equals("mask");
+            boolean isChoice = isChoice(kind);
             if (isChoice && choices(field).length == 0) {
                 return false;
             }
@@ -162,10 +215,26 @@ final class Dialogs {
         return true;
     }
 
-    private static void add(GenericDialog dialog, Map<String, Object> field) {
+    /**
+     * Adds {@code field} to {@code dialog}, showing the value remembered for {@code command} (null:
+     * a macro with options runs, remembered values are not used) when it is still valid.
+     */
+    private static void add(GenericDialog dialog, Map<String, Object> field, String command) {
         String kind = Json.string(field, "kind", "");
         String label = Json.string(field, "label", "");
         Object fallback = defaultValue(field);
+        String remembered = command == null || kind.equals("message") ? null
+                : Prefs.get(prefsKey(command, Json.string(field, "key", "")), null);
+        if (remembered != null) {
+            if (kind.equals("number") || kind.equals("integer")) {
+                Double number = parse(remembered);
+                fallback = number == null ? fallback : number;
+            } else if (kind.equals("checkbox")) {
+                fallback = Boolean.valueOf(remembered);
+            } else if (!isChoice(kind) || Arrays.asList(choices(field)).contains(remembered)) {
+                fallback = remembered; // an image title only while that image is open
+            }
+        }
         if (kind.equals("number") || kind.equals("integer")) {
             int digits = kind.equals("integer") ? 0 : (int) Json.number(field, "digits", 3);
             double number = fallback instanceof Number ? ((Number) fallback).doubleValue() : 0;
@@ -215,6 +284,10 @@ final class Dialogs {
             }
         }
         return values;
+    }
+
+    private static boolean isChoice(String kind) {
+        return kind.equals("choice") || kind.equals("image") || kind.equals("mask");
     }
 
     private static Double parse(String text) {

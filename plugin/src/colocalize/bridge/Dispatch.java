@@ -77,7 +77,11 @@ public class Dispatch implements PlugIn {
         if (type.equals("COMPLETION")) {
             Map<String, Object> outputs = Json.object(body, "outputs");
             if (outputs != null) {
-                Display.show(outputs, response.buffers());
+                for (Object shown : Display.show(outputs, response.buffers())) {
+                    if (shown instanceof ImagePlus) {
+                        Dialogs.created(((ImagePlus) shown).getTitle());
+                    }
+                }
             }
         } else if (type.equals("CANCELATION")) {
             IJ.showStatus(title + ": cancelled");

@@ -4,6 +4,7 @@ import ij.CompositeImage;
 import ij.IJ;
 import ij.ImagePlus;
 import ij.ImageStack;
+import ij.Prefs;
 import ij.gui.Plot;
 import ij.io.FileSaver;
 import ij.macro.Interpreter;
@@ -279,8 +280,12 @@ public final class Display {
             LUT lut = null;
             if ("glasbey".equals(name)) {
                 lut = glasbey();
-            } else if ("inverted".equals(name)) {
+            } else if ("inverted".equals(name) || ("mask".equals(name) && !Prefs.blackBackground)) {
+                // "mask": ImageJ's binary images are inverted unless Process > Binary > Options says
+                // black background (255 = foreground either way)
                 lut = LUT.createLutFromColor(Color.white).createInvertedLut();
+            } else if ("mask".equals(name) || "grays".equals(name)) {
+                lut = LUT.createLutFromColor(Color.white);
             } else if (c < luts.size() && luts.get(c) instanceof Map) {
                 @SuppressWarnings("unchecked")
                 Map<String, Object> given = (Map<String, Object>) luts.get(c);

@@ -1,0 +1,281 @@
+"""Habits of ImageJ (issue 13): dialogs remember their last values (ImageJ ``Prefs``) except image
+titles of closed images, macros with options never see remembered values, image defaults skip the
+images our commands created, every dialog has a Help button, label images and masks get their LUTs.
+
+The dialog tests need a display (``xvfb-run -a``; scripts/test.sh runs them there); the others run
+headless too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+import colocalize
+from colocalize.imagej import from_results_table, get_table, to_imageplus
+
+pytestmark = pytest.mark.imagej_command
+
+TABLES = ["Colocalization coefficients", "Auto threshold"]
+COEFFICIENTS = "Coloc Coefficients"
+DOCS = "https://github.com/colocalize/colocalize/blob/main/docs/fiji.md"
+
+
+def _pair(shape=(48, 40), seed=0):
+    rng = np.random.default_rng(seed)
+    base = ndimage.gaussian_filter(rng.random(shape), 2)
+    a = (base * 3000 + rng.random(shape) * 300).astype(np.uint16)
+    b = (np.roll(base, 1, axis=-1) * 1500 + rng.random(shape) * 300).astype(np.uint16)
+    return a, b
+
+
+def _show(data: np.ndarray, title: str):
+    imp = to_imageplus(data, title=title)
+    imp.show()
+    return imp
+
+
+def _run(gateway, command: str, options: str) -> None:
+    import jpype
+
+    marker = gateway.IJ.runMacro(f'run("{command}", "{options}"); return "finished";')
+    assert jpype.JClass("colocalize.bridge.Dispatch").lastError() is None
+    assert str(marker) == "finished"
+
+
+def _pearson(a, b) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", colocalize.ColocalizeWarning)
+        return colocalize.coefficients(a, b, thresholds="costes").pearson
+
+
+def test_image_defaults_skip_the_masks_our_commands_created(session, ij):
+    """After Auto Threshold shows "Mask of A (Otsu)" (the current image), a Coloc Coefficients run
+    that names no image correlates the source images, not the mask with A."""
+    a, b = _pair()
+    _show(a, "A")
+    _show(b, "B")
+    ij.JClass("ij.WindowManager").setTempCurrentImage(None)
+    _run(session, "Coloc Auto Threshold...", "image=A method=Otsu create_mask")
+    wm = ij.JClass("ij.WindowManager")
+    mask = wm.getImage("Mask of A (Otsu)")
+    assert mask is not None
+    wm.setTempCurrentImage(mask)  # the mask is the current image, as after showing it
+    _run(session, "Coloc Coefficients...", "threshold=Costes")
+    rows = from_results_table(get_table("Colocalization coefficients"))
+    assert rows["pearson"].iloc[-1] == pytest.approx(_pearson(a, b), rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dialogs (a display is needed)
+
+
+@pytest.fixture
+def gui(session, ij):
+    """The session's ImageJ out of batch mode, with a display; fails in CI when headless."""
+    if session.headless:
+        message = "needs a display: run under `xvfb-run -a` (scripts/test.sh does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    interpreter = ij.JClass("ij.macro.Interpreter")
+    interpreter.batchMode = False
+    prefs = ij.JClass("ij.Prefs")
+    keys = ["image_1", "image_2", "threshold", "channel_1", "exclude_zero-zero_pixels"]
+    saved = {key: prefs.get(f"colocalize.coefficients.{key}", None) for key in keys}
+    yield session
+    for key, value in saved.items():
+        prefs.set(f"colocalize.coefficients.{key}", value)  # None removes the key
+    for window in ij.JClass("java.awt.Window").getWindows():
+        if isinstance(window, ij.JClass("ij.gui.GenericDialog")) and window.isVisible():
+            # a dialog a failed test left open: cancel it, so its command does not run later
+            cancel = next(b for b in _buttons(window, ij) if str(b.getLabel()).strip() == "Cancel")
+            window.actionPerformed(ij.JClass("java.awt.event.ActionEvent")(cancel, 1001, "Cancel"))
+    interpreter.batchMode = True
+
+
+def _wait(condition, timeout: float = 15.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError("condition not met in time")
+        time.sleep(0.05)
+
+
+def _dialog(ij, title: str):
+    for window in ij.JClass("java.awt.Window").getWindows():
+        if (
+            isinstance(window, ij.JClass("ij.gui.GenericDialog"))
+            and window.isVisible()
+            and str(window.getTitle()) == title
+        ):
+            return window
+    return None
+
+
+def _buttons(container, ij):
+    for component in container.getComponents():
+        if isinstance(component, ij.JClass("java.awt.Button")):
+            yield component
+        elif isinstance(component, ij.JClass("java.awt.Container")):
+            yield from _buttons(component, ij)
+
+
+def _open_dialog(gateway, ij, title: str = COEFFICIENTS):
+    """Runs the command without macro options in a thread and returns its dialog and thread."""
+
+    def run() -> None:
+        try:
+            gateway.IJ.run(f"{title}...")
+        except Exception as error:  # Cancel aborts the command as ImageJ does: "Macro canceled"
+            if "Macro canceled" not in str(error):
+                raise
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    _wait(lambda: _dialog(ij, title) is not None)
+    time.sleep(0.3)
+    return _dialog(ij, title), thread
+
+
+def _press(dialog, ij, label: str, thread) -> None:
+    """Presses button ``label`` of ``dialog`` (as a click does) and waits for the command."""
+    button = next(b for b in _buttons(dialog, ij) if str(b.getLabel()).strip() == label)
+    event = ij.JClass("java.awt.event.ActionEvent")(button, 1001, label)
+    dialog.actionPerformed(event)
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the command did not finish"
+
+
+def _help_url(dialog, ij) -> str:
+    field = ij.JClass("ij.gui.GenericDialog").class_.getDeclaredField("helpURL")
+    field.setAccessible(True)
+    return str(field.get(dialog))
+
+
+def _selected(dialog) -> list[str]:
+    return [str(choice.getSelectedItem()) for choice in dialog.getChoices()]
+
+
+def test_dialog_offers_remembered_values_but_not_closed_images(gui, ij):
+    a, b = _pair()
+    _show(a, "A")
+    _show(b, "B")
+    _show(b, "C")
+    gui.IJ.selectWindow("A")
+    ij.JClass("ij.WindowManager").setTempCurrentImage(ij.JClass("ij.WindowManager").getImage("A"))
+    prefs = ij.JClass("ij.Prefs")
+    prefs.set("colocalize.coefficients.image_1", "C")
+    prefs.set("colocalize.coefficients.image_2", "an image that was closed")
+    prefs.set("colocalize.coefficients.threshold", "None")
+    prefs.set("colocalize.coefficients.channel_1", "1")
+    prefs.set("colocalize.coefficients.exclude_zero-zero_pixels", "true")
+    dialog, thread = _open_dialog(gui, ij)
+    image_1, image_2, _mask, threshold = _selected(dialog)[:4]
+    assert (image_1, image_2, threshold) == ("C", "B", "None")  # B: the default "@second"
+    assert bool(dialog.getCheckboxes()[0].getState()) is True
+    _press(dialog, ij, "OK", thread)
+    # what the user accepted is remembered for next time
+    assert str(prefs.get("colocalize.coefficients.image_2", "")) == "B"
+    assert str(prefs.get("colocalize.coefficients.image_1", "")) == "C"
+    row = from_results_table(get_table("Colocalization coefficients")).iloc[-1]
+    assert row["Threshold method"] == "None"
+
+
+def test_macro_with_options_ignores_remembered_values(gui, ij):
+    a, b = _pair()
+    _show(a, "A")
+    _show(b, "B")
+    prefs = ij.JClass("ij.Prefs")
+    prefs.set("colocalize.coefficients.threshold", "None")
+    prefs.set("colocalize.coefficients.exclude_zero-zero_pixels", "true")
+    _run(gui, "Coloc Coefficients...", "image_1=A image_2=B")
+    row = from_results_table(get_table("Colocalization coefficients")).iloc[-1]
+    assert row["Threshold method"] == "Costes"  # the spec's default, not the remembered "None"
+    assert row["pearson"] == pytest.approx(_pearson(a, b), rel=1e-12)
+    assert str(prefs.get("colocalize.coefficients.threshold", "")) == "None"  # not overwritten
+
+
+def test_dialog_help_button_opens_the_command_docs(gui, ij, monkeypatch):
+    from colocalize.imagej import _spec
+
+    _show(_pair()[0], "A")
+    _show(_pair()[1], "B")
+    dialog, thread = _open_dialog(gui, ij)
+    assert any(str(b.getLabel()).strip() == "Help" for b in _buttons(dialog, ij))
+    assert _help_url(dialog, ij) == _spec.commands()["coefficients"].spec.help
+    _press(dialog, ij, "Cancel", thread)
+
+    # a spec without "help": the command's section of docs/fiji.md
+    command = _spec.commands()["coefficients"]
+    without = dataclasses.replace(command, spec=dataclasses.replace(command.spec, help=""))
+    monkeypatch.setitem(_spec.COMMANDS, "coefficients", without)
+    specs = ij.JClass("colocalize.bridge.Dispatch").class_.getDeclaredField("SPECS")
+    specs.setAccessible(True)
+    specs.get(None).clear()  # ask the Python side for the specs again
+    try:
+        dialog, thread = _open_dialog(gui, ij)
+        assert _help_url(dialog, ij) == f"{DOCS}#coloc-coefficients"
+        _press(dialog, ij, "Cancel", thread)
+    finally:
+        monkeypatch.undo()
+        specs.get(None).clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# Colour tables of label images and masks
+
+
+def _lut(imp) -> np.ndarray:
+    """The (256, 3) colours of ``imp``'s LUT."""
+    import jpype
+
+    model = imp.getProcessor().getColorModel()
+    colours = []
+    for get in (model.getReds, model.getGreens, model.getBlues):
+        values = jpype.JArray(jpype.JByte)(256)
+        get(values)
+        colours.append(np.asarray(values, dtype=np.int16) & 0xFF)
+    return np.stack(colours, axis=1)
+
+
+def _display(data: np.ndarray, title: str, lut: str):
+    from colocalize import Image
+    from colocalize.imagej._contract import ImageData, Response
+    from colocalize.imagej._registry import display
+
+    image = Image(data, axes="YX", name=title)
+    return display(Response(images=(ImageData(image, 0.0, lut=lut),)))[0]
+
+
+def test_label_images_get_a_fixed_label_colour_table(session):
+    labels = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    colours = _lut(_display(labels, "labels", "glasbey"))
+    assert colours[0].tolist() == [0, 0, 0]  # background black
+    assert len({tuple(c) for c in colours}) == 256  # every label its own colour
+    steps = np.abs(np.diff(colours[1:].astype(int), axis=0)).sum(axis=1)
+    assert steps.min() > 60  # neighbouring labels are told apart
+    again = _lut(_display(labels, "labels again", "glasbey"))
+    assert np.array_equal(colours, again)  # deterministic
+
+
+@pytest.mark.parametrize("black_background", [False, True])
+def test_masks_get_the_lut_imagej_expects(session, ij, black_background):
+    prefs = ij.JClass("ij.Prefs")
+    before = bool(prefs.blackBackground)
+    prefs.blackBackground = black_background
+    try:
+        mask = np.zeros((8, 8), np.uint8)
+        mask[2:5, 2:5] = 255
+        imp = _display(mask, "mask", "mask")
+    finally:
+        prefs.blackBackground = before
+    assert bool(imp.isInvertedLut()) is not black_background  # as Convert to Mask makes it
+    assert imp.getProcessor().get(3, 3) == 255  # pixels unchanged: 255 is the foreground
