@@ -23,6 +23,7 @@ from scipy import ndimage
 import colocalize
 from colocalize import Image
 from colocalize.imagej import from_imageplus, from_results_table, get_table, show, to_imageplus
+from colocalize.imagej._contract import Request
 
 pytestmark = pytest.mark.imagej_command
 
@@ -278,6 +279,191 @@ def test_rows_say_which_mask_and_threshold_produced_them(session, ij):
         run(session, "Coloc Cross Correlation...", "image_1=A image_2=B mask=[cell mask]") is None
     )
     assert set(table(session, "CC Results")["Mask"]) == {"cell mask"}
+
+
+def _with_roi_manager(
+    gateway, rois: dict[str, tuple[int, int, int, int]], command: str, options: str
+) -> str | None:
+    """Run ``command`` from a macro that first puts rectangles (x, y, width, height) named by
+    their keys into the ROI Manager (in batch mode, a macro's own ROI Manager, hence one
+    macro); returns colocalize's error message (None on success)."""
+    import jpype
+
+    lines = ['roiManager("reset");', 'selectImage("A");']
+    for k, (name, (x, y, w, h)) in enumerate(rois.items()):
+        lines += [
+            f"makeRectangle({x}, {y}, {w}, {h});",
+            'roiManager("add");',
+            f'roiManager("select", {k});',
+            f'roiManager("rename", "{name}");',
+        ]
+    lines += ['run("Select None");', f'run("{command}", "{options}");']
+    gateway.IJ.runMacro("\n".join(lines))
+    error = jpype.JClass("colocalize.bridge.Dispatch").lastError()
+    return None if error is None else str(error)
+
+
+def _rectangle(shape, x, y, w, h) -> np.ndarray:
+    inside = np.zeros(shape, bool)
+    inside[y : y + h, x : x + w] = True
+    return inside
+
+
+def test_mask_fields_offer_the_roi_manager():
+    from colocalize.imagej._spec import commands
+
+    fields = [f for c in commands().values() for f in c.spec.fields if f.kind == "mask"]
+    assert fields
+    assert all("roi_manager" in f.options for f in fields)
+    coefficients = {f.key: f for f in commands()["coefficients"].spec.fields}
+    assert coefficients["labels"].kind == "image"
+    assert coefficients["labels"].default == "<None>"
+
+
+def _handle(command: str, values: dict, images: dict, masks: dict | None = None):
+    """Run a handler on a Request built as Java builds it (dialog defaults plus ``values``),
+    without ImageJ: the tables of its Response as DataFrames by title, and the Response."""
+    import pandas as pd
+
+    from colocalize.imagej._contract import ImageData
+    from colocalize.imagej._spec import commands
+
+    found = commands()[command]
+    request_values = {f.key: f.default for f in found.spec.fields if f.key} | values
+    request = Request(
+        command,
+        values=request_values,
+        images={
+            k: ImageData(Image(v, axes="YX", name=request_values[k])) for k, v in images.items()
+        },
+        masks=masks or {},
+    )
+    response = found.handler(request, lambda *args, **kwargs: None)
+    tables = {t.title: pd.DataFrame(dict(t.columns)) for t in response.tables}
+    return tables, response
+
+
+def test_coefficients_per_roi_of_the_roi_manager_handler():
+    """mask=<ROI Manager>: one row per ROI (overlapping ROIs allowed), named after the ROI,
+    each ROI measured as if it were the selection (thresholds within the ROI); the colocalized
+    pixel mask holds every ROI's pixels above its own thresholds."""
+    from colocalize.imagej._contract import RoiMask
+
+    a, b = _pair(np.uint16)
+    rois = {"cell 1": (8, 5, 25, 25), "cell 2": (20, 18, 15, 22)}
+    masks = {"mask": tuple(RoiMask(n, _rectangle(a.shape, *box)) for n, box in rois.items())}
+    values = {
+        "image_1": "A",
+        "image_2": "B",
+        "mask": "<ROI Manager>",
+        "threshold": "Costes",
+        "colocalized_pixel_mask": True,
+    }
+    tables, response = _handle("coefficients", values, {"image_1": a, "image_2": b}, masks)
+    rows = tables["Colocalization coefficients"]
+    assert list(rows["ROI"]) == list(rois)
+    assert set(rows["Mask"]) == {"<ROI Manager>"}
+    coloc = np.zeros(a.shape, bool)
+    for (_, row), box in zip(rows.iterrows(), rois.values()):
+        inside = _rectangle(a.shape, *box)
+        expected = quiet(colocalize.coefficients, a, b, mask=inside, thresholds="costes")
+        assert_row_matches(row, expected)
+        coloc |= inside & (a > expected.threshold0) & (b > expected.threshold1)
+    np.testing.assert_array_equal(response.images[0].image.data, coloc)
+    assert [p.title for p in response.plots] == ["Scatter plot of B against A"]
+
+
+def test_coefficients_per_roi_of_the_roi_manager(session):
+    """The same from a macro, with the ROI Manager of ImageJ; other commands take the ROIs
+    together."""
+    if session.headless:
+        pytest.skip("ImageJ 1.53t's ROI Manager is a window: it cannot exist headless")
+    a, b = _pair(np.uint16)
+    put(a, "A")
+    put(b, "B")
+    rois = {"cell 1": (8, 5, 25, 25), "cell 2": (20, 18, 15, 22)}
+    options = "image_1=A image_2=B mask=[<ROI Manager>] threshold=Costes"
+    assert _with_roi_manager(session, rois, "Coloc Coefficients...", options) is None
+    rows = table(session, "Colocalization coefficients")
+    assert list(rows["ROI"]) == list(rois)
+    for (_, row), box in zip(rows.iterrows(), rois.values()):
+        inside = _rectangle(a.shape, *box)
+        assert_row_matches(
+            row, quiet(colocalize.coefficients, a, b, mask=inside, thresholds="costes")
+        )
+    options = "image=A method=Otsu mask=[<ROI Manager>] dark_background"
+    assert _with_roi_manager(session, rois, "Coloc Auto Threshold...", options) is None
+    union = _rectangle(a.shape, *rois["cell 1"]) | _rectangle(a.shape, *rois["cell 2"])
+    row = table(session, "Auto threshold").iloc[-1]
+    assert row["Threshold"] == colocalize.threshold(a, "Otsu", mask=union)
+    assert row["Mask"] == "<ROI Manager>"
+    options = "image_1=A image_2=B mask=[<ROI Manager>]"
+    error = _with_roi_manager(session, {}, "Coloc Coefficients...", options)
+    assert error is not None
+    assert "the ROI Manager has no area ROIs" in error
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.float32])
+def test_coefficients_per_label_of_a_label_image(session, dtype):
+    """labels=<a label image>: one row per label, as coefficient_table(labels=...)."""
+    a, b = _pair(np.uint16)
+    labels = np.zeros(a.shape, dtype)
+    labels[2:20, 3:18] = 1
+    labels[25:45, 5:30] = 3
+    labels[4:15, 22:38] = 2
+    put(a, "A")
+    put(b, "B")
+    put(labels, "nuclei")
+    mask = np.zeros(a.shape, bool)
+    mask[:, :30] = True
+    put(mask, "cells")
+    for choice, selected in (("<None>", None), ("cells", mask)):
+        options = f"image_1=A image_2=B mask=[{choice}] labels=nuclei threshold=Costes"
+        assert run(session, "Coloc Coefficients...", options) is None
+        rows = table(session, "Colocalization coefficients").tail(3)
+        assert list(rows["Object"]) == [1, 2, 3]
+        assert set(rows["Label image"]) == {"nuclei"}
+        expected = quiet(
+            colocalize.coefficient_table,
+            np.stack([a, b]),
+            channel_axis=0,
+            mask=selected,
+            labels=labels.astype(int),
+            thresholds="costes",
+        )
+        for (_, row), (_, want) in zip(rows.iterrows(), expected.iterrows()):
+            for name in COEFFICIENT_FIELDS:
+                assert row[name] == pytest.approx(want[name], rel=1e-12, abs=1e-15, nan_ok=True)
+
+
+def test_per_object_coefficients_refuse_ambiguous_or_wrong_inputs():
+    from colocalize.imagej._contract import RoiMask
+
+    a, b = _pair(np.uint8)
+    halves = np.zeros(a.shape, np.float32)
+    halves[:5, :5] = 1.5
+    images = {"image_1": a, "image_2": b}
+    roi = {"mask": (RoiMask("cell", _rectangle(a.shape, 1, 1, 10, 10)),)}
+    cases = [
+        (
+            {"mask": "<ROI Manager>", "labels": "nuclei"},
+            {"labels": halves.astype(np.uint16)},
+            roi,
+            "both ask for one row per object",
+        ),
+        (
+            {"labels": "small"},
+            {"labels": np.zeros((10, 10), np.uint16)},
+            {},
+            "is 10x10 but the image 'A' is 40x48",
+        ),
+        ({"labels": "halves"}, {"labels": halves}, {}, "is not a label image"),
+        ({"mask": "<ROI Manager>"}, {}, {"mask": ()}, "the ROI Manager has no area ROIs"),
+    ]
+    for values, more, masks, expected in cases:
+        values = {"image_1": "A", "image_2": "B"} | values
+        with pytest.raises(ValueError, match=expected):
+            _handle("coefficients", values, images | more, masks)
 
 
 def test_colocalized_pixel_mask_carries_titles_and_calibration(session):

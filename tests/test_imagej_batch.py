@@ -79,11 +79,19 @@ def python_batch(repository: Path, tmp_path: Path, **options) -> colocalize.Batc
     )
 
 
+def from_one(name: str) -> str:
+    """The batch's name of an unnamed channel (C0, C1, ... from 0) as ImageJ counts it."""
+    return f"C{int(name[1:]) + 1}"
+
+
 def assert_summary_matches(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """The ImageJ table has the rows of summary.csv, channels counted from 1 (C1, C2, ...)."""
     assert len(got) == len(expected) > 0
     assert "channel2" not in got  # pairs only: the empty triple column is left out
     for column in expected.columns.drop("channel2"):
-        if expected[column].dtype.kind in "if":
+        if column in ("channel0", "channel1"):
+            assert got[column].tolist() == [from_one(c) for c in expected[column]]
+        elif expected[column].dtype.kind in "if":
             np.testing.assert_allclose(
                 got[column].to_numpy(float),
                 expected[column].to_numpy(float),
@@ -136,10 +144,16 @@ def test_batch_thresholds_mask_channel_default_output_and_resume(
         tmp_path,
         pattern="**/*.tif",
         method="Otsu",
+        channels=["0", "1"],
         mask_channel="2",
         mask_method="Li",
     )
     assert_summary_matches(summary_table(), expected.read_summary())
+    # the mask channel (3) is never paired with the others: one pair, counted from 1
+    assert summary_table()[["channel0", "channel1"]].drop_duplicates().values.tolist() == [
+        ["C1", "C2"]
+    ]
+    assert set(pd.read_csv(out / "summary.csv")["channel1"]) == {"C1"}  # Python's count
     assert (out / "coefficients.csv").is_file()
     assert not (out / "report.html").exists()  # html_report left out of the options: off
 
@@ -147,6 +161,14 @@ def test_batch_thresholds_mask_channel_default_output_and_resume(
     assert run(session, options) is None
     log = log_text(session, capfd)
     assert "4 image(s): 0 measured, 4 taken from an earlier run, 0 failed" in log
+
+
+def test_batch_refuses_to_pair_the_mask_channel(session, repository, tmp_path):
+    options = f"folder=[{repository}] output=[{tmp_path / 'out'}] channels=[1,3] mask_channel=3"
+    error = run(session, options)
+    assert error is not None
+    assert "channels= includes the mask channel 3" in error
+    assert not (tmp_path / "out").exists()
 
 
 def test_batch_with_manual_thresholds_csv(session, repository, tmp_path):
@@ -249,7 +271,7 @@ def test_the_cookbook_coloc_batch_macro_runs_headless(ij, repository):
     summary = pd.read_csv(repository / "colocalize-batch" / "summary.csv")
     for _, row in summary.iterrows():
         line = (
-            f"{row['condition']} {row['channel0']}-{row['channel1']}: "
+            f"{row['condition']} {from_one(row['channel0'])}-{from_one(row['channel1'])}: "
             f"pearson {row['pearson_mean']:.4f} +/- {row['pearson_sem']:.4f} "
             f"(n={row['n_images']})"
         )

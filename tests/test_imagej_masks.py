@@ -19,7 +19,7 @@ from colocalize.imagej import from_imageplus, from_results_table, get_table, to_
 
 pytestmark = pytest.mark.imagej_command
 
-TABLES = ["Nuclei measurements", "Translocation"]
+TABLES = ["Nuclei measurements", "Cytoplasm ring measurements", "Translocation"]
 
 
 def run(gateway, command: str, options: str) -> str | None:
@@ -181,9 +181,75 @@ def test_cytoplasm_rings_of_every_frame_with_default_distances(session):
     assert run(session, "Coloc Cytoplasm Rings...", "labels=tracks") is None
     out = from_imageplus(image_by_title("Rings of tracks"))
     assert out.axes == "TYX"
-    for t in range(2):  # defaults: one and five pixels, as in colocalize.translocation
-        expected = colocalize.ring_mask(labels[t], inner=0.5, outer=2.5, spacing=(0.5, 0.5))
+    for t in range(2):  # defaults: 0.5 and 3 µm, whatever the pixel size
+        expected = colocalize.ring_mask(labels[t], inner=0.5, outer=3.0, spacing=(0.5, 0.5))
         np.testing.assert_array_equal(out.data[t], expected)
+
+
+@pytest.mark.parametrize(
+    ("spacing", "unit", "inner", "outer"),
+    [(0.25, "um", 0.5, 3.0), (120.0, "nm", 500.0, 3000.0), (1.0, "pixel", 1.0, 5.0)],
+)
+def test_cytoplasm_ring_defaults_are_cell_sized_in_the_image_unit(
+    session, spacing, unit, inner, outer
+):
+    """inner/outer left out: 0.5 and 3 µm in the image's unit (one and five pixels when it is
+    not calibrated); the table says which distances were used."""
+    labels = _labels((60, 70))
+    put(Image(labels, axes="YX", spacing=(spacing, spacing), unit=unit), "nuclei")
+    assert run(session, "Coloc Cytoplasm Rings...", "labels=nuclei") is None
+    out = from_imageplus(image_by_title("Rings of nuclei"))
+    expected = colocalize.ring_mask(labels, inner=inner, outer=outer, spacing=(spacing, spacing))
+    np.testing.assert_array_equal(out.data, expected)
+    rows = table("Cytoplasm ring measurements")
+    assert rows["Inner"].tolist() == [inner] * 3
+    assert rows["Outer"].tolist() == [outer] * 3
+
+
+def test_cytoplasm_rings_measure_area_and_mean_of_each_ring_and_nucleus(session):
+    """The measurements table: per object, the area and the mean of every channel of the
+    chosen image in the nucleus and in its ring (as measure_objects computes them)."""
+    labels = _labels()
+    rng = np.random.default_rng(2)
+    data = rng.integers(0, 4000, size=(2, *labels.shape)).astype(np.uint16)
+    spacing = (0.25, 0.25)
+    put(Image(labels, axes="YX", spacing=spacing, unit="um"), "nuclei")
+    put(Image(data, axes="CYX", spacing=(1.0, *spacing), unit="um"), "cells")
+    options = "labels=nuclei inner=0.25 outer=1.5 image=cells"
+    assert run(session, "Coloc Cytoplasm Rings...", options) is None
+    rows = table("Cytoplasm ring measurements")
+    rings = colocalize.ring_mask(labels, inner=0.25, outer=1.5, spacing=spacing)
+    assert rows["label"].tolist() == [1, 2, 7]
+    assert set(rows["Labels"]) == {"nuclei"}
+    assert set(rows["Image"]) == {"cells"}
+    for prefix, objects in (("nucleus_", labels), ("ring_", rings)):
+        expected = colocalize.measure_objects(
+            objects, data, spacing=spacing, channel_axis=0, channel_names=["C1", "C2"]
+        )
+        for column in ("area", "mean_C1", "mean_C2"):
+            np.testing.assert_allclose(rows[prefix + column], expected[column], rtol=1e-12)
+    assert (rows["ring_area"] > 0).all()
+
+
+def test_cytoplasm_ring_table_of_a_time_lapse_without_an_image(session):
+    labels = np.stack([_labels(), np.roll(_labels(), 3, axis=1)])
+    put(Image(labels, axes="TYX", spacing=(5.0, 0.5, 0.5), unit="um"), "tracks")
+    assert run(session, "Coloc Cytoplasm Rings...", "labels=tracks inner=0 outer=1") is None
+    rows = table("Cytoplasm ring measurements")
+    assert rows["frame"].tolist() == [0, 0, 0, 1, 1, 1]
+    assert set(rows["Image"]) == {"<None>"}
+    for t in range(2):
+        expected = colocalize.measure_objects(labels[t], spacing=(0.5, 0.5))
+        np.testing.assert_allclose(rows["nucleus_area"][rows["frame"] == t], expected["area"])
+    assert not any(c.startswith("nucleus_mean") for c in rows.columns)
+
+
+def test_cytoplasm_rings_refuse_an_image_of_another_size(session):
+    put(Image(_labels(), axes="YX"), "nuclei")
+    put(Image(np.zeros((2, 30, 50), np.uint8), axes="CYX"), "small")
+    error = run(session, "Coloc Cytoplasm Rings...", "labels=nuclei image=small")
+    assert error is not None
+    assert "the image 'small' is 50x30 but the label image 'nuclei' is 50x40" in error
 
 
 def test_cytoplasm_rings_refuse_bad_distances_and_non_label_images(session):

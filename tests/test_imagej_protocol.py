@@ -96,7 +96,7 @@ def test_describe_lists_every_command_with_json_safe_fields():
     assert fields["image_2"]["default"] == "@second"
     assert fields["threshold"]["default"] == "Costes"
     assert "Otsu" in fields["threshold"]["choices"]
-    assert fields["mask"]["options"] == ["none", "selection"]
+    assert fields["mask"]["options"] == ["none", "selection", "roi_manager"]
 
 
 def test_execute_equals_the_python_api_and_never_modifies_the_buffers():

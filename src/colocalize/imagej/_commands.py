@@ -35,6 +35,7 @@ from colocalize.imagej._contract import (
 )
 from colocalize.imagej._spec import (
     NONE,
+    ROI_MANAGER,
     SECOND,
     SELECTION,
     checkbox,
@@ -124,19 +125,23 @@ def _same_size(channels: list[_Channel]) -> None:
 
 
 def _mask(request: Request, key: str, source: _Channel) -> np.ndarray | None:
-    """The mask chosen in field ``key``: None, the source image's selection, or a mask image."""
+    """The mask chosen in field ``key``: None, the source image's selection, the union of the ROI
+    Manager's area ROIs, or a mask image."""
     chosen = request.values[key]
     if chosen == NONE:
         return None
-    if chosen == SELECTION:
+    if chosen in (SELECTION, ROI_MANAGER):
         rois = request.masks.get(key, ())
         if not rois:
-            raise ValueError(
-                f"{key}={SELECTION} but the image {source.source.title!r} has no area "
-                f"selection; draw one or choose another mask"
+            where = (
+                f"the image {source.source.title!r} has no area selection"
+                if chosen == SELECTION
+                else "the ROI Manager has no area ROIs"
             )
+            raise ValueError(f"{key}={chosen} but {where}; draw one or choose another mask")
         selection = np.logical_or.reduce([roi.data for roi in rois])
-        _check_mask_size(selection, "YX", source, "the selection")
+        name = "the selection" if chosen == SELECTION else "the ROI Manager's ROIs"
+        _check_mask_size(selection, "YX", source, name)
         return selection
     found = request.images[key].image
     _check_mask_size(found.data, found.axes, source, f"the mask image {chosen!r}")
@@ -163,13 +168,36 @@ def _check_mask_size(data: np.ndarray, axes: str, source: _Channel, name: str) -
 
 
 def _mask_name(request: Request, key: str) -> str:
-    """What mask field ``key`` selected, for the table rows: <None>, the mask image's title, or
-    the selection's ROI names."""
+    """What mask field ``key`` selected, for the table rows: <None>, <ROI Manager>, the mask
+    image's title, or the selection's ROI names."""
     chosen = str(request.values[key])
     if chosen == SELECTION:
         names = [roi.name for roi in request.masks.get(key, ()) if roi.name]
         return f"{SELECTION} {', '.join(names)}" if names else SELECTION
     return chosen
+
+
+def _labels(request: Request, key: str, source: _Channel) -> np.ndarray | None:
+    """The label image chosen in image field ``key`` (None for <None>) as integers, checked to be
+    of the size of ``source``."""
+    if request.values[key] == NONE:
+        return None
+    found = request.images[key].image
+    if found.shape != source.image.shape:
+        raise ValueError(
+            f"the label image {found.name!r} is {_size(found.shape, found.axes)} but the image "
+            f"{source.name!r} is {_size(source.image.shape, source.image.axes)}; choose a label "
+            f"image of the image's size (one channel), e.g. the output of Coloc Segment Nuclei"
+        )
+    data = found.data
+    if data.dtype.kind == "f":
+        if not (np.isfinite(data).all() and (data == np.round(data)).all() and data.min() >= 0):
+            raise ValueError(
+                f"{key}={found.name!r} is not a label image: its pixels must be whole numbers "
+                f"from 0 (0 = background, 1, 2, ... = objects)"
+            )
+        data = data.astype(np.int64)
+    return data
 
 
 def _output(data: np.ndarray, like: _Channel | ImageData, title: str, **kwargs: Any) -> ImageData:
@@ -214,6 +242,8 @@ _MEASURE_LABELS = {"icq": "ICQ"}  # dialog labels of the groups of MEASURES (the
     number("Channel_3", 0, digits=0),
     message("Channels apply to multichannel images; channel 3 (0 = none) needs Image 1 = Image 2."),
     mask(),
+    image("Labels", optional=True),
+    message("One row per object: Mask <ROI Manager> (per ROI) or a label image (per label)."),
     choice("Threshold", ["None", "Manual", "Costes", *_methods()], "Costes"),
     number("Threshold_1", 0.0),
     number("Threshold_2", 0.0),
@@ -225,7 +255,9 @@ _MEASURE_LABELS = {"icq": "ICQ"}  # dialog labels of the groups of MEASURES (the
 )
 def coefficients_command(request: Request, progress: Progress) -> Response:
     """Colocalization coefficients of two images, or two or three channels of one hyperstack:
-    one row per channel pair (:func:`colocalize.coefficient_table`)."""
+    one row per channel pair (:func:`colocalize.coefficient_table`), and per object with mask
+    <ROI Manager> (each ROI measured as if it were the selection) or a label image
+    (``coefficient_table(labels=...)``)."""
     import colocalize
 
     v = request.values
@@ -237,6 +269,18 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
                 "channel_3 needs image_1 and image_2 to be the same multichannel image"
             )
         channels.append(_channel(request, "image_1", channel_key="channel_3"))
+    labels = _labels(request, "labels", channels[0])
+    per_roi = v["mask"] == ROI_MANAGER
+    if labels is not None and per_roi:
+        raise ValueError(
+            f"mask={ROI_MANAGER} and labels={v['labels']!r} both ask for one row per object; "
+            f"choose one of them (or a mask image with the label image)"
+        )
+    if (labels is not None or per_roi) and c3:
+        raise ValueError(
+            "channel_3 (three channels) gives one row for the whole image; per-object rows "
+            f"(mask={ROI_MANAGER} or labels=) take two channels: use channel_3=0"
+        )
     selected = _mask(request, "mask", channels[0])
     method = v["threshold"]
     thresholds: Any = {"None": None, "Costes": "costes"}.get(method, method)
@@ -253,23 +297,48 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
     keys = [str(i) for i in range(len(data))]
     pairs = [(0, 1)] if len(data) == 2 else [(0, 1), (0, 2), (1, 2)]
     progress("Coloc Coefficients: measuring...")
-    found = colocalize.coefficient_table(
-        np.stack(data),
-        channel_axis=0,
-        channel_names=keys,
-        pairs=[(keys[i], keys[j]) for i, j in pairs],
-        mask=selected,
-        thresholds=thresholds,
-        exclude_zero_zero=exclude,
-        measures=measures,
-    )
+
+    def measure(within: np.ndarray | None, objects: np.ndarray | None = None) -> list[Any]:
+        found = colocalize.coefficient_table(
+            np.stack(data),
+            channel_axis=0,
+            channel_names=keys,
+            pairs=[(keys[i], keys[j]) for i, j in pairs],
+            mask=within,
+            labels=objects,
+            thresholds=thresholds,
+            exclude_zero_zero=exclude,
+            measures=measures,
+        )
+        return list(found.to_dict(orient="records"))
+
+    # per object: its columns and its pixels (for the colocalized pixel mask)
+    objects: list[tuple[dict[str, Any], np.ndarray | None]] = []
+    records: list[Any] = []
+    if per_roi:
+        for roi in request.masks["mask"]:
+            for r in measure(roi.data):
+                records.append(r)
+                objects.append(({"ROI": roi.name}, roi.data))
+    elif labels is not None:
+        for r in measure(selected, labels):
+            records.append(r)
+            label = int(r["label"])
+            inside = labels == label
+            if selected is not None:
+                inside &= np.broadcast_to(selected, inside.shape)
+            objects.append(({"Label image": str(v["labels"]), "Object": label}, inside))
+    else:
+        records = measure(selected)
+        objects = [({}, selected)] * len(records)
     names = dict(zip(keys, (c.name for c in channels)))
     produced = {"Mask": _mask_name(request, "mask"), "Threshold method": method}
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"Image 1": names[r["channel0"]], "Image 2": names[r["channel1"]]}
+        | columns
         | produced
         | {f: r[f] for f in PAIR_FIELDS}
-        for r in found.to_dict(orient="records")
+        for r, (columns, _) in zip(records, objects)
     ]
     tables = [Table.from_rows(COEFFICIENTS_TABLE, rows, results=True)]
     if len(data) == 3:
@@ -283,18 +352,37 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
         tables.append(Table.from_rows(TRIPLE_TABLE, row | produced | vars(triple)))
     images = []
     if v["colocalized_pixel_mask"]:
-        t0 = 0.0 if math.isnan(rows[0]["threshold0"]) else rows[0]["threshold0"]
-        t1 = 0.0 if math.isnan(rows[0]["threshold1"]) else rows[0]["threshold1"]
-        coloc = (data[0] > t0) & (data[1] > t1)
-        if selected is not None:
-            coloc &= np.broadcast_to(selected, coloc.shape)
+        # the first pair's pixels above its thresholds, in every object (with its thresholds)
+        coloc = np.zeros(data[0].shape, bool)
+        for r, (_, inside) in zip(records, objects):
+            if (r["channel0"], r["channel1"]) != (keys[0], keys[1]):
+                continue
+            t0 = 0.0 if math.isnan(r["threshold0"]) else r["threshold0"]
+            t1 = 0.0 if math.isnan(r["threshold1"]) else r["threshold1"]
+            above = (data[0] > t0) & (data[1] > t1)
+            coloc |= above if inside is None else above & np.broadcast_to(inside, above.shape)
         title = f"Colocalized pixels of {channels[0].name} and {channels[1].name}"
         images.append(_output(coloc, channels[0], title))
     plots = []
     if v["scatter_plot"]:
         progress("Coloc Coefficients: scatter plot...")
-        for (i, j), row in zip(pairs, rows):
+        if per_roi or labels is not None:  # the pixels of every object; thresholds differ
+            union = selected
+            if labels is not None:
+                union = labels > 0
+                if selected is not None:
+                    union &= np.broadcast_to(selected, union.shape)
             plots.append(
+                _scatter_plot(
+                    channels[0],
+                    channels[1],
+                    mask=union,
+                    exclude_zero_zero=exclude,
+                    thresholds=(math.nan, math.nan),
+                )
+            )
+        else:
+            plots += [
                 _scatter_plot(
                     channels[i],
                     channels[j],
@@ -302,7 +390,8 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
                     exclude_zero_zero=exclude,
                     thresholds=(row["threshold0"], row["threshold1"]),
                 )
-            )
+                for (i, j), row in zip(pairs, rows)
+            ]
     return Response(tables=tuple(tables), images=tuple(images), plots=tuple(plots))
 
 

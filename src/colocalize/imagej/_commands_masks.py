@@ -13,11 +13,18 @@ from typing import Any
 import numpy as np
 
 from colocalize._io import Image
-from colocalize.imagej._commands import _Channel, _channel, _mask, _methods, _output, _whole
+from colocalize.imagej._commands import (
+    _Channel,
+    _channel,
+    _mask,
+    _methods,
+    _output,
+    _size,
+    _whole,
+)
 from colocalize.imagej._contract import Plot, Progress, Request, Response, Series, Table
 from colocalize.imagej._spec import (
     NONE,
-    PIXEL_SIZE,
     checkbox,
     choice,
     command,
@@ -28,13 +35,43 @@ from colocalize.imagej._spec import (
 )
 
 NUCLEI_TABLE = "Nuclei measurements"
+RINGS_TABLE = "Cytoplasm ring measurements"
 TRANSLOCATION_TABLE = "Translocation"
+
+# Default ring distances from the nuclear edge, in µm (docs/fiji.md, "Cytoplasm rings"): a
+# 0.5 µm gap keeps the blurred nuclear rim out of the ring, and 3 µm stays inside the cytoplasm
+# of typical cultured mammalian cells (it extends 5-10 µm beyond the nucleus) at any objective.
+# An uncalibrated image gets one and five pixels instead.
+RING_MICRONS = (0.5, 3.0)
+RING_PIXELS = (1.0, 5.0)
+_MICRONS = {"nm": 1e-3, "um": 1.0, "mm": 1e3, "cm": 1e4, "m": 1e6}  # µm per unit
 
 
 def _ring_fields() -> list[Any]:
-    """Ring distances; defaults one and five pixel sizes of the current image (its largest
-    spatial pixel size, 1.0 uncalibrated), the unit of :func:`colocalize.translocation`."""
-    return [number("Inner", PIXEL_SIZE, digits=4), number("Outer", f"{PIXEL_SIZE}*5", digits=4)]
+    """Ring distances in the image's unit; -1 (the default): :data:`RING_MICRONS`."""
+    return [number("Inner", -1, digits=4), number("Outer", -1, digits=4)]
+
+
+def _ring_distances(request: Request, image: Image) -> tuple[float, float]:
+    """The dialog's inner and outer ring distances in the unit of ``image``, each negative one
+    replaced by its default (:data:`RING_MICRONS` in that unit; :data:`RING_PIXELS` when the
+    image is not calibrated)."""
+    if image.unit == "pixel":
+        defaults = RING_PIXELS
+    elif image.unit in _MICRONS:
+        defaults = (RING_MICRONS[0] / _MICRONS[image.unit], RING_MICRONS[1] / _MICRONS[image.unit])
+    else:
+        defaults = (math.nan, math.nan)
+    chosen = []
+    for key, default in zip(("inner", "outer"), defaults):
+        value = float(request.values[key])
+        if value < 0 and math.isnan(default):
+            raise ValueError(
+                f"{key}={value:g} asks for the default distance in µm, but the image "
+                f"{image.name!r} is calibrated in {image.unit!r}; give {key}= in {image.unit}"
+            )
+        chosen.append(default if value < 0 else value)
+    return chosen[0], chosen[1]
 
 
 def _optional(value: float) -> float | None:
@@ -124,17 +161,19 @@ def segment_nuclei_command(request: Request, progress: Progress) -> Response:
     image("Labels"),
     *_ring_fields(),
     mask(),
+    image("Image", optional=True),
     message(
         "Rings: background pixels at distance (inner, outer] from their nearest object, in the "
-        "image's unit;\nneighbours' rings meet half-way. Mask limits the rings (e.g. to the "
-        "cells' foreground)."
+        "image's unit;\nneighbours' rings meet half-way. Inner/outer -1: 0.5 and 3 µm (1 and 5 "
+        "pixels uncalibrated).\nMask limits the rings (e.g. to the cells' foreground). Image: "
+        "the intensities to measure in each ring and its nucleus."
     ),
 )
 def cytoplasm_rings_command(request: Request, progress: Progress) -> Response:
-    """Cytoplasm rings around the objects of a label image (every frame of a time-lapse)."""
+    """Cytoplasm rings around the objects of a label image (every frame of a time-lapse), and
+    a table of the area (volume) and mean intensity of each ring and its object."""
     import colocalize
 
-    p = request.values
     source = request.images["labels"]
     image = source.image
     if "C" in image.axes:
@@ -143,6 +182,8 @@ def cytoplasm_rings_command(request: Request, progress: Progress) -> Response:
             f"channel (e.g. the output of Coloc Segment Nuclei)"
         )
     limit = _mask(request, "mask", _Channel(image, image.name, source))
+    inner, outer = _ring_distances(request, image)
+    intensity = _intensities(request, image)
     n_spatial = len(image.spatial_axes)
     frames = image.data if "T" in image.axes else image.data[np.newaxis]
     if limit is None or limit.ndim <= n_spatial:  # one mask (or plane) for every frame
@@ -153,17 +194,75 @@ def cytoplasm_rings_command(request: Request, progress: Progress) -> Response:
     rings = np.stack(
         [
             colocalize.ring_mask(
-                frame,
-                inner=float(p["inner"]),
-                outer=float(p["outer"]),
-                spacing=image.spatial_spacing,
-                mask=frame_mask,
+                frame, inner=inner, outer=outer, spacing=image.spatial_spacing, mask=frame_mask
             )
             for frame, frame_mask in zip(frames, masks)
         ]
     )
+    table = _ring_table(frames, rings, intensity, image)
+    table.insert(0, "Labels", image.name)
+    table.insert(1, "Image", NONE if intensity is None else intensity.name)
+    table.insert(2, "Inner", inner)
+    table.insert(3, "Outer", outer)
     rings = rings if "T" in image.axes else rings[0]
-    return Response(images=(_output(rings, source, f"Rings of {image.name}"),))
+    return Response(
+        tables=(Table.from_rows(RINGS_TABLE, table, results=True),),
+        images=(_output(rings, source, f"Rings of {image.name}"),),
+    )
+
+
+def _intensities(request: Request, labels: Image) -> Image | None:
+    """The image of field ``image`` (None for <None>), checked to match ``labels`` in frames
+    and spatial size."""
+    if request.values["image"] == NONE:
+        return None
+    found = request.images["image"].image
+    drop = [i for i, a in enumerate(found.axes) if a == "C"]
+    shape = tuple(n for i, n in enumerate(found.shape) if i not in drop)
+    if shape != labels.shape:
+        raise ValueError(
+            f"the image {found.name!r} is {_size(shape, found.axes.replace('C', ''))} but the "
+            f"label image {labels.name!r} is {_size(labels.shape, labels.axes)}; choose the "
+            f"image the labels were made from"
+        )
+    return found
+
+
+def _ring_table(
+    frames: np.ndarray, rings: np.ndarray, intensity: Image | None, labels: Image
+) -> Any:
+    """One row per object (and frame): the size and the mean intensity of every channel of
+    ``intensity`` in the object (``nucleus_``) and in its ring (``ring_``; NaN without one)."""
+    import pandas as pd
+
+    import colocalize
+
+    size = "volume" if len(labels.spatial_axes) == 3 else "area"
+    names: tuple[str, ...] = ()
+    if intensity is not None:
+        names = _channel_names(intensity) if "C" in intensity.axes else ("C1",)
+    parts = []
+    for t, (objects, ring) in enumerate(zip(frames, rings)):
+        kwargs: dict[str, Any] = {"spacing": labels.spatial_spacing}
+        if intensity is not None:
+            data = intensity.data[t] if "T" in intensity.axes else intensity.data
+            axes = intensity.axes.replace("T", "")
+            kwargs |= {"channel_axis": axes.index("C"), "channel_names": names}
+            if "C" not in axes:
+                data, kwargs["channel_axis"] = data[np.newaxis], 0
+            kwargs["image"] = data
+        columns = ["label", size, *(f"mean_{n}" for n in names)]
+        measured = [
+            colocalize.measure_objects(found, **kwargs)[columns]
+            .set_index("label")
+            .add_prefix(prefix)
+            for found, prefix in ((objects, "nucleus_"), (ring, "ring_"))
+        ]
+        part = measured[0].join(measured[1], how="left").reset_index()
+        if "T" in labels.axes:
+            part.insert(0, "frame", t)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
 
 
 def _median_ratio(table: Any, n_frames: int) -> np.ndarray:
@@ -234,14 +333,15 @@ def translocation_command(request: Request, progress: Progress) -> Response:
     nuclei = None
     if p["nuclei"] != NONE:
         nuclei = request.images["nuclei"].image.data
+    inner, outer = _ring_distances(request, image)
     progress("Coloc Translocation: segmenting and measuring...")
     table = colocalize.translocation(
         image,
         nucleus_channel=chosen["nucleus_channel"] - 1,
         reporter_channel=chosen["reporter_channel"] - 1,
         nuclei=nuclei,
-        inner=float(p["inner"]),
-        outer=float(p["outer"]),
+        inner=inner,
+        outer=outer,
         min_iou=float(p["min_iou"]),
         segment_options={"radius": _optional(p["radius"]), "method": p["method"]},
     )

@@ -16,10 +16,20 @@ from typing import Any
 
 from colocalize.imagej._contract import Progress, Request, Response
 
-__all__ = ["COMMANDS", "NONE", "SELECTION", "Command", "CommandSpec", "Field", "command"]
+__all__ = [
+    "COMMANDS",
+    "NONE",
+    "ROI_MANAGER",
+    "SELECTION",
+    "Command",
+    "CommandSpec",
+    "Field",
+    "command",
+]
 
 NONE = "<None>"
 SELECTION = "<Selection>"
+ROI_MANAGER = "<ROI Manager>"  # mask choice: every area ROI of the ROI Manager
 CURRENT = "@current"  # image default: the current image
 SECOND = "@second"  # image default: the first open image that is not the current one
 PIXEL_SIZE = "@pixel_size"  # number default: the current image's pixel size (1.0 uncalibrated)
@@ -43,7 +53,7 @@ class Field:
     choices: tuple[str, ...] = ()
     digits: int = 3
     optional: bool = False  # image: offer <None>
-    options: tuple[str, ...] = ()  # mask: "none", "selection"
+    options: tuple[str, ...] = ()  # mask: "none", "selection", "roi_manager"
 
     @property
     def key(self) -> str:
@@ -55,7 +65,7 @@ def image(label: str, default: str = CURRENT, *, optional: bool = False) -> Fiel
 
 
 def mask(label: str = "Mask") -> Field:
-    return Field("mask", label, NONE, options=("none", "selection"))
+    return Field("mask", label, NONE, options=("none", "selection", "roi_manager"))
 
 
 def choice(label: str, choices: list[str] | tuple[str, ...], default: str) -> Field:
