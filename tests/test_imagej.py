@@ -196,6 +196,26 @@ def test_coefficients_measure_groups_compute_only_what_is_checked(session):
     assert math.isfinite(row["m1"])
 
 
+def test_coefficients_costes_method_is_chosen_in_the_dialog(session):
+    """costes_method= of the API as a dialog choice; the colocalized-pixel mask gets a mask LUT."""
+    a, b = _pair(np.uint16)
+    put(a, "green")
+    put(b, "red")
+    options = (
+        "image_1=green image_2=red threshold=Costes costes_method=jacop colocalized_pixel_mask"
+    )
+    assert run(session, "Coloc Coefficients...", options) is None
+    row = table(session, "Colocalization coefficients").iloc[-1]
+    jacop = quiet(colocalize.coefficients, a, b, thresholds="costes", costes_method="jacop")
+    bisection = quiet(colocalize.coefficients, a, b, thresholds="costes")
+    assert (jacop.threshold0, jacop.threshold1) != (bisection.threshold0, bisection.threshold1)
+    assert (row["threshold0"], row["threshold1"]) == (jacop.threshold0, jacop.threshold1)
+    import jpype
+
+    mask = image_by_title("Colocalized pixels of green and red")
+    assert mask.isInvertedLut() != bool(jpype.JClass("ij.Prefs").blackBackground)
+
+
 def test_coefficients_of_hyperstack_channels_including_three(session):
     rng = np.random.default_rng(3)
     data = (ndimage.gaussian_filter(rng.random((3, 30, 36)), (0, 2, 2)) * 4000).astype(np.uint16)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from colocalize._coefficients import MEASURES
+from colocalize._costes import COSTES_METHODS
 from colocalize._io import Image
 from colocalize._table import PAIR_FIELDS
 from colocalize._validation import as_mask
@@ -245,6 +246,7 @@ _MEASURE_LABELS = {"icq": "ICQ"}  # dialog labels of the groups of MEASURES (the
     image("Labels", optional=True),
     message("One row per object: Mask <ROI Manager> (per ROI) or a label image (per label)."),
     choice("Threshold", ["None", "Manual", "Costes", *_methods()], "Costes"),
+    choice("Costes_method", list(COSTES_METHODS), "bisection"),
     number("Threshold_1", 0.0),
     number("Threshold_2", 0.0),
     checkbox("Exclude_zero-zero_pixels", False),
@@ -309,6 +311,7 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
             thresholds=thresholds,
             exclude_zero_zero=exclude,
             measures=measures,
+            costes_method=v["costes_method"],
         )
         return list(found.to_dict(orient="records"))
 
@@ -362,7 +365,7 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
             above = (data[0] > t0) & (data[1] > t1)
             coloc |= above if inside is None else above & np.broadcast_to(inside, above.shape)
         title = f"Colocalized pixels of {channels[0].name} and {channels[1].name}"
-        images.append(_output(coloc, channels[0], title))
+        images.append(_output(coloc, channels[0], title, lut="mask"))
     plots = []
     if v["scatter_plot"]:
         progress("Coloc Coefficients: scatter plot...")
@@ -493,7 +496,9 @@ def auto_threshold_command(request: Request, progress: Progress) -> Response:
         chosen = data > level if dark else data <= level
         if selected is not None:
             chosen &= np.broadcast_to(selected, chosen.shape)
-        images.append(_output(chosen, source, f"Mask of {source.name} ({v['method']})"))
+        images.append(
+            _output(chosen, source, f"Mask of {source.name} ({v['method']})", lut="mask")
+        )
     return Response(
         tables=(Table.from_rows(THRESHOLD_TABLE, row, results=True),), images=tuple(images)
     )

@@ -207,7 +207,7 @@ def cytoplasm_rings_command(request: Request, progress: Progress) -> Response:
     rings = rings if "T" in image.axes else rings[0]
     return Response(
         tables=(Table.from_rows(RINGS_TABLE, table, results=True),),
-        images=(_output(rings, source, f"Rings of {image.name}"),),
+        images=(_output(rings, source, f"Rings of {image.name}", lut="glasbey"),),
     )
 
 
