@@ -216,6 +216,22 @@ def test_coefficients_costes_method_is_chosen_in_the_dialog(session):
     assert mask.isInvertedLut() != bool(jpype.JClass("ij.Prefs").blackBackground)
 
 
+def test_roi_manager_without_a_display_is_a_clear_error(session):
+    """Plain ImageJ 1.x has no ROI Manager without a display: one clear line, not an internal
+    error (HeadlessException)."""
+    import jpype
+
+    if not jpype.JClass("java.awt.GraphicsEnvironment").isHeadless():
+        pytest.skip("only a headless JVM lacks the ROI Manager (the headless run covers this)")
+    a, b = _pair(np.uint16)
+    put(a, "A")
+    put(b, "B")
+    error = run(session, "Coloc Coefficients...", "image_1=A image_2=B mask=[<ROI Manager>]")
+    assert error is not None
+    assert "ROI Manager" in error
+    assert "internal error" not in error
+
+
 def test_coefficients_of_hyperstack_channels_including_three(session):
     rng = np.random.default_rng(3)
     data = (ndimage.gaussian_filter(rng.random((3, 30, 36)), (0, 2, 2)) * 4000).astype(np.uint16)

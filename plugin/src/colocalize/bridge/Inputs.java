@@ -8,6 +8,7 @@ import ij.measure.Calibration;
 import ij.plugin.frame.RoiManager;
 import ij.process.ImageProcessor;
 import ij.process.LUT;
+import java.awt.HeadlessException;
 import java.awt.Rectangle;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -130,7 +131,12 @@ public final class Inputs {
     /** The ROI Manager's area ROIs as ROI_MASKs sized like {@code imp} (empty without one). */
     public List<Object> roiManager(ImagePlus imp) throws IOException {
         List<Object> masks = new ArrayList<Object>();
-        RoiManager manager = RoiManager.getInstance2(); // also the batch-mode manager
+        RoiManager manager;
+        try {
+            manager = RoiManager.getInstance2(); // also the batch-mode manager
+        } catch (HeadlessException e) {
+            return masks; // plain ImageJ 1.x has no ROI Manager without a display (Fiji's has)
+        }
         if (manager == null) {
             return masks;
         }
