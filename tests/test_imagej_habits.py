@@ -178,7 +178,7 @@ def test_dialog_offers_remembered_values_but_not_closed_images(gui, ij):
     prefs.set("colocalize.coefficients.channel_1", "1")
     prefs.set("colocalize.coefficients.exclude_zero-zero_pixels", "true")
     dialog, thread = _open_dialog(gui, ij)
-    image_1, image_2, _mask, threshold = _selected(dialog)[:4]
+    image_1, image_2, _mask, _labels, threshold = _selected(dialog)[:5]
     assert (image_1, image_2, threshold) == ("C", "B", "None")  # B: the default "@second"
     assert bool(dialog.getCheckboxes()[0].getState()) is True
     _press(dialog, ij, "OK", thread)

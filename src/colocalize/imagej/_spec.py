@@ -97,7 +97,8 @@ class CommandSpec:
     key: str
     label: str  # the menu label, e.g. "Coloc Coefficients..."
     fields: tuple[Field, ...]
-    help: str = "https://github.com/colocalize/colocalize/blob/main/docs/macros.md"
+    # the Help button: the commands section of docs/fiji.md (see plugin Dialogs.DOCS)
+    help: str = "https://github.com/colocalize/colocalize/blob/main/docs/fiji.md#using-the-commands"
 
     @property
     def title(self) -> str:
