@@ -164,6 +164,7 @@ def _selected(dialog) -> list[str]:
     return [str(choice.getSelectedItem()) for choice in dialog.getChoices()]
 
 
+@pytest.mark.gui  # a real dialog: the xvfb-run step of scripts/test.sh
 def test_dialog_offers_remembered_values_but_not_closed_images(gui, ij):
     a, b = _pair()
     _show(a, "A")
@@ -189,6 +190,7 @@ def test_dialog_offers_remembered_values_but_not_closed_images(gui, ij):
     assert row["Threshold method"] == "None"
 
 
+@pytest.mark.gui  # a real dialog: the xvfb-run step of scripts/test.sh
 def test_macro_with_options_ignores_remembered_values(gui, ij):
     a, b = _pair()
     _show(a, "A")
@@ -203,6 +205,7 @@ def test_macro_with_options_ignores_remembered_values(gui, ij):
     assert str(prefs.get("colocalize.coefficients.threshold", "")) == "None"  # not overwritten
 
 
+@pytest.mark.gui  # a real dialog: the xvfb-run step of scripts/test.sh
 def test_dialog_help_button_opens_the_command_docs(gui, ij, monkeypatch):
     from colocalize.imagej import _spec
 
