@@ -15,7 +15,6 @@ import datetime as _dt
 import hashlib
 import itertools
 import json
-import math
 import multiprocessing
 import numbers
 import os
@@ -512,6 +511,7 @@ def _object_spec(
     seed: int,
 ) -> ObjectSpec:
     """The object options of a batch, checked up front (not once per image)."""
+    from colocalize._puncta import check_criteria
     from colocalize._threshold import resolve_method
 
     checked = []
@@ -527,20 +527,7 @@ def _object_spec(
         s.kind == "method" and s.method != "costes"))
     if not own and not names:
         own = "Otsu"
-    try:
-        min_overlap = float(min_overlap)
-    except (TypeError, ValueError):
-        min_overlap = math.nan
-    if not 0.0 <= min_overlap < 1.0:
-        raise ValueError(f"min_overlap must be a fraction in [0, 1), got {min_overlap!r}")
-    if max_distance is not None:
-        distance = float(max_distance)
-        if not (math.isfinite(distance) and distance >= 0):
-            raise ValueError(
-                f"max_distance must be a number >= 0 in the images' calibrated units, got "
-                f"{max_distance!r}; omit it for no distance criterion"
-            )
-        max_distance = distance
+    min_overlap, max_distance = check_criteria(min_overlap, max_distance)
     for name, value in (("randomizations", randomizations), ("seed", seed)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
             raise ValueError(f"{name} must be an integer >= 0, got {value!r}")

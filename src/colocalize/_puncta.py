@@ -721,6 +721,29 @@ def _given_labels(
     return np.where(mask, lab, 0) if mask is not None else lab
 
 
+def check_criteria(min_overlap: Any, max_distance: Any) -> tuple[float, float | None]:
+    """``min_overlap`` (a fraction in [0, 1)) and ``max_distance`` (>= 0, calibrated, or None)
+    of :func:`object_colocalization`, checked; batch checks them with this before any image."""
+    try:
+        overlap = float(min_overlap)
+    except (TypeError, ValueError):
+        overlap = math.nan
+    if not 0.0 <= overlap < 1.0:
+        raise ValueError(f"min_overlap must be a fraction in [0, 1), got {min_overlap!r}.")
+    if max_distance is None:
+        return overlap, None
+    try:
+        distance = float(max_distance)
+    except (TypeError, ValueError):
+        distance = math.nan
+    if not (math.isfinite(distance) and distance >= 0):
+        raise ValueError(
+            f"max_distance must be a number >= 0 in calibrated units, got {max_distance!r}; "
+            f"omit it for no distance criterion."
+        )
+    return overlap, distance
+
+
 def object_colocalization(
     image0: object,
     image1: object,
@@ -856,16 +879,7 @@ def object_colocalization(
             raise ValueError(
                 f"thresholds must be one value for both channels or a pair, got {thresholds!r}."
             )
-    min_overlap = float(min_overlap)
-    if not 0.0 <= min_overlap < 1.0:
-        raise ValueError(f"min_overlap must be in [0, 1), got {min_overlap!r}.")
-    if max_distance is not None:
-        max_distance = float(max_distance)
-        if not (math.isfinite(max_distance) and max_distance >= 0):
-            raise ValueError(
-                f"max_distance must be a number >= 0 in calibrated units, got {max_distance!r}; "
-                f"omit it for no distance criterion."
-            )
+    min_overlap, max_distance = check_criteria(min_overlap, max_distance)
     if centre not in _CENTRES:
         raise ValueError(f"centre must be one of {', '.join(_CENTRES)}, got {centre!r}.")
     if randomize not in _RANDOMIZE:
