@@ -23,6 +23,9 @@ import pytest
 from scipy import ndimage
 
 import colocalize
+from _imagej_helpers import buttons as _buttons
+from _imagej_helpers import visible_dialog as _visible_dialog
+from _imagej_helpers import wait as _wait
 from colocalize import Image
 from colocalize.imagej import from_imageplus, from_results_table, get_table, to_imageplus
 
@@ -72,37 +75,10 @@ def images(gui, ij):
         log.close()
 
 
-def _wait(condition, timeout: float = 10.0) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise TimeoutError("condition not met in time")
-        time.sleep(0.05)
-
-
 def _expected(a, b, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", colocalize.ColocalizeWarning)
         return colocalize.coefficients(a, b, **kwargs)
-
-
-def _visible_dialog(ij, title: str):
-    for window in ij.JClass("java.awt.Window").getWindows():
-        if (
-            isinstance(window, ij.JClass("java.awt.Dialog"))
-            and window.isVisible()
-            and str(window.getTitle()) == title
-        ):
-            return window
-    return None
-
-
-def _buttons(container, ij):
-    for component in container.getComponents():
-        if isinstance(component, ij.JClass("java.awt.Button")):
-            yield component
-        elif isinstance(component, ij.JClass("java.awt.Container")):
-            yield from _buttons(component, ij)
 
 
 def _click_ok(ij, title: str) -> None:

@@ -19,6 +19,9 @@ import pytest
 from scipy import ndimage
 
 import colocalize
+from _imagej_helpers import buttons as _buttons
+from _imagej_helpers import visible_dialog as _dialog
+from _imagej_helpers import wait
 from colocalize.imagej import from_results_table, get_table, to_imageplus
 
 pytestmark = pytest.mark.imagej_command
@@ -101,33 +104,6 @@ def gui(session, ij):
     interpreter.batchMode = True
 
 
-def _wait(condition, timeout: float = 15.0) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise TimeoutError("condition not met in time")
-        time.sleep(0.05)
-
-
-def _dialog(ij, title: str):
-    for window in ij.JClass("java.awt.Window").getWindows():
-        if (
-            isinstance(window, ij.JClass("ij.gui.GenericDialog"))
-            and window.isVisible()
-            and str(window.getTitle()) == title
-        ):
-            return window
-    return None
-
-
-def _buttons(container, ij):
-    for component in container.getComponents():
-        if isinstance(component, ij.JClass("java.awt.Button")):
-            yield component
-        elif isinstance(component, ij.JClass("java.awt.Container")):
-            yield from _buttons(component, ij)
-
-
 def _open_dialog(gateway, ij, title: str = COEFFICIENTS):
     """Runs the command without macro options in a thread and returns its dialog and thread."""
 
@@ -140,7 +116,7 @@ def _open_dialog(gateway, ij, title: str = COEFFICIENTS):
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    _wait(lambda: _dialog(ij, title) is not None)
+    wait(lambda: _dialog(ij, title) is not None, timeout=15.0)
     time.sleep(0.3)
     return _dialog(ij, title), thread
 

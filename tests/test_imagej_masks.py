@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import colocalize
+from _imagej_helpers import time_lapse as _time_lapse
 from colocalize import Image
 from colocalize.imagej import from_imageplus, from_results_table, get_table, to_imageplus
 
@@ -269,22 +270,6 @@ def test_cytoplasm_rings_refuse_bad_distances_and_non_label_images(session):
 
 # ---------------------------------------------------------------------------------------------
 # Coloc Translocation
-
-
-def _time_lapse(n_t=4, shape=(48, 64)):
-    """Two nuclei drifting right; the reporter leaves the nucleus over time."""
-    rng = np.random.default_rng(5)
-    yy, xx = np.mgrid[: shape[0], : shape[1]]
-    frames, nuclei = [], []
-    for t in range(n_t):
-        centres = [(16, 16 + t), (32, 44 + t)]
-        disks = [((yy - cy) ** 2 + (xx - cx) ** 2) < 36 for cy, cx in centres]
-        inside = disks[0] | disks[1]
-        nucleus = 20 + 200 * inside + rng.normal(0, 2, shape)
-        reporter = np.where(inside, 150.0 - 25 * t, 40.0 + 15 * t) + rng.normal(0, 2, shape)
-        frames.append([nucleus, reporter])
-        nuclei.append(disks[0] * 1 + disks[1] * 2)
-    return np.clip(np.array(frames), 0, None).astype(np.uint16), np.array(nuclei, np.uint16)
 
 
 def test_translocation_with_given_nuclei_matches_python_api_and_plots(session):

@@ -27,6 +27,7 @@ import pytest
 from scipy import ndimage
 
 import colocalize
+from _imagej_helpers import time_lapse as _time_lapse
 from colocalize import Image
 
 pytestmark = pytest.mark.gui
@@ -132,22 +133,6 @@ def _spots(shape=(64, 64), shift=3, seed=0) -> tuple[np.ndarray, np.ndarray]:
     a = (ndimage.gaussian_filter(spots, 1.5) * 4000).astype(np.uint16)
     b = (ndimage.gaussian_filter(np.roll(spots, shift, axis=-1), 1.5) * 4000).astype(np.uint16)
     return a, b
-
-
-def _time_lapse(n_t=4, shape=(48, 64)) -> tuple[np.ndarray, np.ndarray]:
-    """Two nuclei drifting right; the reporter leaves the nucleus over time."""
-    rng = np.random.default_rng(5)
-    yy, xx = np.mgrid[: shape[0], : shape[1]]
-    frames, nuclei = [], []
-    for t in range(n_t):
-        centres = [(16, 16 + t), (32, 44 + t)]
-        disks = [((yy - cy) ** 2 + (xx - cx) ** 2) < 36 for cy, cx in centres]
-        inside = disks[0] | disks[1]
-        nucleus = 20 + 200 * inside + rng.normal(0, 2, shape)
-        reporter = np.where(inside, 150.0 - 25 * t, 40.0 + 15 * t) + rng.normal(0, 2, shape)
-        frames.append([nucleus, reporter])
-        nuclei.append(disks[0] * 1 + disks[1] * 2)
-    return np.clip(np.array(frames), 0, None).astype(np.uint16), np.array(nuclei, np.uint16)
 
 
 def _nuclei(shape=(80, 80)) -> np.ndarray:
