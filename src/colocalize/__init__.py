@@ -70,7 +70,7 @@ if TYPE_CHECKING:  # the public names, for type checkers; at run time they load 
     from colocalize._validation import ColocalizeWarning
     from colocalize._vansteensel import VanSteenselCCF, van_steensel_ccf
 
-__version__ = "0.1.0.dev0"
+from colocalize._version import __version__
 
 # Public name -> the module that defines it (or, for ``data``, the submodule itself). Nothing is
 # imported with the package: `colocalize --version`, `--help` and every sub-command load only what

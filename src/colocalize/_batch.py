@@ -709,7 +709,7 @@ def _task(
 
 def _task_key(task: ImageTask) -> str:
     """Hash of everything that determines an image's rows except its pixels."""
-    from colocalize import __version__
+    from colocalize._version import __version__
 
     extra = []
     for p in (task.mask_path, task.labels_path):
@@ -959,7 +959,7 @@ def _write_outputs(
 ) -> BatchResult:
     import pandas as pd
 
-    from colocalize import __version__
+    from colocalize._version import __version__
 
     rows: list[dict[str, Any]] = []
     object_rows: list[dict[str, Any]] = []

@@ -92,7 +92,7 @@ HIDDEN_COMMANDS: tuple[tuple[str, str], ...] = (
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser with the full sub-parser of ``command`` (and of the commands its module
     registers too; every command with ``command="all"``) and a help-only entry for the others."""
-    from colocalize import __version__
+    from colocalize._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="colocalize",

@@ -44,7 +44,7 @@ _UNCALIBRATED = ("", "pixel", "pixels")
 
 
 def version() -> str:
-    from colocalize import __version__
+    from colocalize._version import __version__
 
     return str(__version__)
 
