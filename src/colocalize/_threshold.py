@@ -476,18 +476,8 @@ def threshold(
     the cropped histogram. The entropy methods and Huang cost O(n²) in the number of values
     spanned (seconds for ten thousand).
 
-    Differences from scikit-image's functions of the same name (``skimage.filters``):
-    ``threshold_otsu`` keeps the first of equal maxima (ImageJ the last) and returns a bin centre
-    for float images; ``threshold_li`` iterates on continuous values to a tolerance instead of
-    ImageJ's integer levels, and can differ by a level or more; ``threshold_triangle`` does not
-    subtract ImageJ's one bin (``split--``) nor pad the histogram ends the same way;
-    ``threshold_isodata`` returns the lowest level satisfying the intermeans equation with the
-    level itself in the lower class, while ImageJ's ``IsoData`` leaves level ``g`` out of both
-    class means and ``Default`` is a different algorithm altogether; ``threshold_mean`` returns the
-    exact mean, ImageJ its floor on the 256-bin scale; ``threshold_minimum`` also smooths with a
-    3-bin running mean until two peaks remain, but with other edge handling, and takes the
-    ``argmin`` between the peaks where ImageJ takes the first local minimum of the whole
-    histogram (they often differ). ``threshold_yen`` gives the same levels on 8-bit images.
+    scikit-image's functions of the same name (``skimage.filters``) select other pixels in
+    several cases; docs/thresholds.md lists how each one differs.
 
     Examples
     --------
