@@ -757,8 +757,9 @@ def costes_threshold(
     - ``method="classic"`` (Coloc 2's "Costes"): ``t`` starts at the channel maximum and drops
       by 1 until r < 1e-4, r rises, or ``t < 1``.
     - ``method="bisection"`` (Coloc 2's "Bisection"): ``t`` starts at ``|max + min| / 2`` and
-      moves by half the last step, down while r > 0 and up while r < 0 or r is NaN, until the
-      step is below 1 (or 100 iterations).
+      moves by half the last step, down while r > 0 and up while r < 0, until the step is
+      below 1 (or 100 iterations); a NaN r leaves ``t`` unchanged, which ends the search (as in
+      Coloc 2, where ``Double.NaN == value`` is false).
 
     The result is the last candidate evaluated.
 
