@@ -12,6 +12,7 @@ import argparse
 import ast
 import importlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,18 @@ def test_lazy_names_are_the_public_api_and_resolve():
     assert names <= set(dir(colocalize))
     with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
         colocalize.no_such_name  # noqa: B018
+
+
+def test_package_docstring_lists_every_public_name_once_in_a_section():
+    # as scipy.ndimage: the package docstring groups the public API in sections
+    listed: list[str] = []
+    for line in (colocalize.__doc__ or "").splitlines():
+        if line.startswith("- "):
+            listed += re.findall(r"[A-Za-z_]\w*", line[2:].split(" -- ")[0])
+        elif line.startswith("  ") and listed and " -- " in line:
+            listed += re.findall(r"[A-Za-z_]\w*", line.split(" -- ")[0])
+    public = set(colocalize.__all__) - {"__version__"}
+    assert sorted(listed) == sorted(public)
 
 
 def test_type_checking_imports_match_the_lazy_table():

@@ -2,6 +2,51 @@
 
 A numpy/scipy core for colocalization coefficients, ImageJ-identical thresholds and
 cross-correlation colocalization, usable alone, from the command line, and from Fiji/ImageJ.
+Images are positional, every option keyword-only; axis order is (t, z, y, x). Plots are in
+:mod:`colocalize.plot`, the ImageJ bridge in :mod:`colocalize.imagej`, sample images in
+:mod:`colocalize.data`.
+
+Thresholds
+==========
+- threshold, threshold_methods, threshold_per_slice, threshold_local,
+  threshold_from_histogram -- ImageJ's automatic thresholds, in the image's units.
+- costes_threshold, CostesResult -- Costes' regression threshold (Coloc 2, JACoP variants).
+- ThresholdModel, ThresholdRange, ThresholdEvaluation, histogram_deciles, apply_threshold --
+  the learned background threshold (regression on histogram deciles) and its application.
+
+Coefficients
+============
+- coefficients, Coefficients -- every coefficient of one channel pair (Pearson, Manders,
+  k1/k2, Spearman, Kendall, Li's ICQ, ...).
+- triple_coefficients, TripleCoefficients -- three channels at once.
+- coefficient_table -- every pair of a multichannel image, per mask or labelled object.
+- costes_significance, SignificanceResult -- Costes' randomization test.
+- bivariate_histogram, BivariateHistogram -- the 2D intensity histogram.
+- li_ica, LiICA, LiICAHistograms -- Li's intensity correlation analysis.
+- van_steensel_ccf, VanSteenselCCF -- van Steensel's cross-correlation function.
+
+Cross-correlation colocalization
+================================
+- cross_correlation, CrossCorrelation, cross_correlation_profile, CorrelationProfile,
+  GaussianComponent -- CCC: FFT cross-correlation in a mask, radial profile, Gaussian fit.
+
+Objects
+=======
+- object_colocalization, ObjectColocalization, ChannelObjects, PlacementTest, label_puncta --
+  object-based colocalization of puncta.
+- segment_nuclei, segment_cells, expand_labels, ring_mask, measure_objects -- masks and
+  cytoplasm rings.
+- translocation, link_labels, match_labels, LabelMatch, FrameTable -- nuclear/cytoplasmic time
+  courses.
+
+Batch and files
+===============
+- batch, BatchResult, write_report -- whole image repositories, summary tables and reports.
+- read_image, write_image, Image -- TIFF/OME-TIFF reading and writing with calibration.
+
+Warnings
+========
+- ColocalizeWarning -- degenerate but legal input (constant channel, empty mask): NaN results.
 """
 
 from __future__ import annotations
