@@ -253,7 +253,6 @@ _MEASURE_LABELS = {"icq": "ICQ"}  # dialog labels of the groups of MEASURES (the
     checkbox("Colocalized_pixel_mask", False),
     checkbox("Scatter_plot", True),
     string("Report", kind="file"),
-    message("Report: a .pdf or .png file of this analysis (empty: none); never replaces a file."),
     message("Measures (a macro naming none, such as one recorded before they existed: all):"),
     *(checkbox(_MEASURE_LABELS.get(group, group.title()), True) for group in MEASURES),
 )
