@@ -174,10 +174,11 @@ def coefficient_report(
 
     Notes
     -----
-    Differences from Coloc 2's PDF: the scatter plot's axes are in the images' intensities
-    (Coloc 2 draws bin indices, with y pointing down); the images are shown once each, not as
-    Coloc 2's additional Li ICA and Costes randomisation plots (see
-    :func:`colocalize.plot.ica_plot`, :func:`colocalize.costes_significance`).
+    Costes' search runs once more for the regression line (also when the thresholds are
+    Costes'; its result is the same). Differences from Coloc 2's PDF: the scatter plot's axes
+    are in the images' intensities (Coloc 2 draws bin indices, with y pointing down); there are
+    no Li ICA or Costes randomisation plots (see :func:`colocalize.plot.ica_plot`,
+    :func:`colocalize.costes_significance`).
 
     Examples
     --------
@@ -199,6 +200,8 @@ def coefficient_report(
     target, kind = check_report_path(path, inputs=sources, overwrite=overwrite)
     first, second = (str(n) for n in _pair(names, "names"))
     numbers = None if channels is None else _pair(channels, "channels")
+    if numbers is not None and not all(isinstance(n, int) and n >= 1 for n in numbers):
+        raise ValueError(f"channels must be two channel numbers counted from 1, got {channels!r}")
     arrays = [as_image(img, name=n, min_ndim=2) for img, n in ((image0, first), (image1, second))]
     result = colocalize.coefficients(
         arrays[0],
@@ -262,7 +265,13 @@ def coefficient_report(
         halves: Any = figure.subfigures(1, 2)
         _draw_pictures(halves[0], arrays, outline, histogram, fit, result, settings)
         _draw_numbers(halves[1], result, settings)
-        text = "; ".join(f"{label} = {value}" for label, value, _ in _coefficient_rows(result))
+        described = [
+            ("threshold0", _threshold(result.threshold0)),
+            ("threshold1", _threshold(result.threshold1)),
+            ("threshold method", settings.method),
+            *((label, value) for label, value, _ in _coefficient_rows(result)),
+        ]
+        text = "; ".join(f"{label} = {value}" for label, value in described)
 
         def write(tmp: Path) -> None:
             metadata = {"Title": title, "Software": creator, "Description": text}
