@@ -220,6 +220,26 @@ def test_measures_not_asked_say_so_and_the_rest_are_reported(tmp_path):
     assert texts[texts.index("measures asked") + 1] == "pearson, manders"
 
 
+@pytest.mark.parametrize(
+    ("saturated", "shown"),
+    [
+        (None, "kept"),
+        (True, "dropped (at the dtype maximum)"),
+        (2000, "dropped (at or above 2000)"),
+    ],
+)
+def test_the_pixel_selection_is_in_the_settings(tmp_path, saturated, shown):
+    a, b = _pair(seed=1)
+    path = coefficient_report(
+        a, b, path=tmp_path / "r.pdf", saturated=saturated, exclude_zero_zero=True
+    )
+    _, texts = pdf_pages(path)
+    assert texts[texts.index("saturated pixels") + 1] == shown
+    assert texts[texts.index("exclude zero-zero") + 1] == "yes"
+    result = colocalize.coefficients(a, b, saturated=saturated, exclude_zero_zero=True)
+    assert_reports(texts, result)
+
+
 def test_a_stack_is_shown_as_its_maximum_projection_and_says_so(tmp_path):
     a, b = _pair(seed=2, shape=(4, 40, 36))
     path = coefficient_report(a, b, path=tmp_path / "stack.pdf", thresholds=(1500, 800))

@@ -330,6 +330,15 @@ def _threshold(value: float) -> str:
     return "none" if math.isnan(value) else f"{value:.6g}"
 
 
+def _saturated(saturated: Saturated) -> str:
+    """The ``saturated`` option in words."""
+    if saturated is None or saturated is False:
+        return "kept"
+    if saturated is True:
+        return "dropped (at the dtype maximum)"
+    return f"dropped (at or above {saturated})"
+
+
 def _coefficient_rows(result: Coefficients) -> list[tuple[str, str, str]]:
     """(field, value, what it is) for every coefficient; "not computed" for groups not asked."""
     rows = []
@@ -449,7 +458,6 @@ def _draw_numbers(fig: Any, result: Coefficients, settings: _Settings) -> None:
         thresholds.append(("Costes converged", converged, ""))
     thresholds.append(("units", f"the images' intensities ({settings.dtype})", ""))
     sources = settings.sources or ("not known",)
-    saturated = settings.saturated
     measures = ", ".join(result.measures) if len(result.measures) < len(MEASURES) else "all"
     setup = [
         ("channel 1", source[0], ""),
@@ -460,7 +468,7 @@ def _draw_numbers(fig: Any, result: Coefficients, settings: _Settings) -> None:
         ("Costes method", f"{settings.costes_method} (also the regression line)", ""),
         ("measures asked", measures, ""),
         ("exclude zero-zero", "yes" if settings.exclude_zero_zero else "no", ""),
-        ("saturated pixels", "kept" if saturated is None else f"dropped ({saturated})", ""),
+        ("saturated pixels", _saturated(settings.saturated), ""),
         *(
             (f"input file {k + 1}" if settings.sources else "input files", s, "")
             for k, s in enumerate(sources)
