@@ -66,6 +66,15 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--saturated", action="store_true", help="drop pixels at the dtype maximum"
     )
+    p.add_argument(
+        "--report", type=Path, metavar="PATH",
+        help="also write a report of the analysis (images, scatter plot, thresholds, every "
+        "coefficient, settings, versions), like Coloc 2's PDF: PATH ends in .pdf or .png; needs "
+        "exactly two channels (see --channels) and no --labels",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an existing --report (never an input)"
+    )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--csv", action="store_true", help="write CSV to standard output")
     out.add_argument("--json", action="store_true", help="write JSON records to standard output")
@@ -128,6 +137,16 @@ def _run_coefficients(args: argparse.Namespace) -> int:
     from colocalize._table import coefficient_table
     from colocalize._validation import ColocalizeWarning, channel_index
 
+    if args.report is not None:  # before any work
+        from colocalize.plot._coefficient_report import check_report_path
+
+        if args.labels is not None:
+            raise ValueError(
+                "--report describes one analysis of two channels (in --mask or the whole "
+                "image), not one row per object: leave out --labels or --report"
+            )
+        inputs = (args.file, args.mask, args.labels)
+        check_report_path(args.report, inputs=inputs, overwrite=args.overwrite, name="--report")
     image = read_image(args.file)
     if "C" not in image.axes:
         raise ValueError(
@@ -137,12 +156,18 @@ def _run_coefficients(args: argparse.Namespace) -> int:
     channel_axis = image.axes.index("C")
     data = image.data
     names = list(image.channel_names) or [f"C{i}" for i in range(image.n_channels)]
+    index = list(range(image.n_channels))
     if args.channels:
         index = [
             channel_index(c, image.n_channels, names, name="--channels") for c in args.channels
         ]
         data = np.take(data, index, axis=channel_axis)
         names = [names[i] for i in index]
+    if args.report is not None and len(index) != 2:
+        raise ValueError(
+            f"--report describes one channel pair, but {len(index)} channels are used: choose "
+            f"two with --channels (e.g. --channels 0 1)"
+        )
     mask = read_mask_file(args.mask, what="--mask") if args.mask else None
     labels = read_mask_file(args.labels, what="--labels") if args.labels else None
     with warnings.catch_warnings(record=True) as caught:
@@ -160,6 +185,8 @@ def _run_coefficients(args: argparse.Namespace) -> int:
             measures=_parse_measures(args.measures),
             costes_method=args.costes_method,
         )
+    if args.report is not None:
+        _write_report(args, np.moveaxis(data, channel_axis, 0), names, index, mask)
     for warning in caught:  # one plain line each, not Python's file:line dump
         print(f"colocalize coefficients: warning: {warning.message}", file=sys.stderr)
     if args.csv:
@@ -169,6 +196,34 @@ def _run_coefficients(args: argparse.Namespace) -> int:
     else:
         print(format_table(table))
     return 0
+
+
+def _write_report(
+    args: argparse.Namespace, channels: Any, names: list[str], index: list[int], mask: Any
+) -> None:
+    """``--report``: the report of the two channels (numbered from 1 in it, as in ImageJ), with
+    the options of the table's analysis; its warnings are the table's, already recorded."""
+    from colocalize._validation import ColocalizeWarning
+    from colocalize.plot import coefficient_report
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ColocalizeWarning)
+        coefficient_report(
+            channels[0],
+            channels[1],
+            path=args.report,
+            mask=mask,
+            thresholds=_parse_thresholds(args.thresholds),
+            costes_method=args.costes_method,
+            exclude_zero_zero=args.exclude_zero_zero,
+            saturated=True if args.saturated else None,
+            measures=_parse_measures(args.measures),
+            names=(names[0], names[1]),
+            channels=(index[0] + 1, index[1] + 1),
+            mask_name=str(args.mask) if args.mask else None,
+            sources=[p for p in (args.file, args.mask) if p is not None],
+            overwrite=args.overwrite,
+        )
 
 
 def format_table(table: pd.DataFrame) -> str:

@@ -252,6 +252,7 @@ _MEASURE_LABELS = {"icq": "ICQ"}  # dialog labels of the groups of MEASURES (the
     checkbox("Exclude_zero-zero_pixels", False),
     checkbox("Colocalized_pixel_mask", False),
     checkbox("Scatter_plot", True),
+    string("Report", kind="file"),
     message("Measures (a macro naming none, such as one recorded before they existed: all):"),
     *(checkbox(_MEASURE_LABELS.get(group, group.title()), True) for group in MEASURES),
 )
@@ -283,6 +284,7 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
             "channel_3 (three channels) gives one row for the whole image; per-object rows "
             f"(mask={ROI_MANAGER} or labels=) take two channels: use channel_3=0"
         )
+    report = _report_path(request, one_analysis=not (per_roi or labels is not None or c3))
     selected = _mask(request, "mask", channels[0])
     method = v["threshold"]
     thresholds: Any = {"None": None, "Costes": "costes"}.get(method, method)
@@ -395,7 +397,72 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
                 )
                 for (i, j), row in zip(pairs, rows)
             ]
-    return Response(tables=tuple(tables), images=tuple(images), plots=tuple(plots))
+    log = []
+    if report is not None:
+        progress("Coloc Coefficients: report...")
+        _write_report(report, request, channels, selected, thresholds, measures)
+        log.append(f"report written to {report}")
+    return Response(tables=tuple(tables), images=tuple(images), plots=tuple(plots), log=tuple(log))
+
+
+def _report_path(request: Request, *, one_analysis: bool) -> Path | None:
+    """The ``report`` file (None when empty), checked before any work: a new .pdf or .png file
+    in an existing folder, for an analysis of two channels in one mask."""
+    from colocalize.plot._coefficient_report import check_report_path
+
+    text = str(request.values["report"]).strip()
+    if not text:
+        return None
+    if not one_analysis:
+        raise ValueError(
+            f"report=[{text}] describes one analysis of two channels, not one row per object or "
+            f"a third channel: leave out report, or use a mask image or selection, no labels "
+            f"and channel_3=0"
+        )
+    target = Path(text).absolute()
+    if target.exists():
+        raise ValueError(
+            f"report=[{text}] already exists; choose another file name (a report never "
+            f"replaces a file)"
+        )
+    return check_report_path(target, name="report")[0]
+
+
+def _write_report(
+    path: Path,
+    request: Request,
+    channels: list[_Channel],
+    selected: np.ndarray | None,
+    thresholds: Any,
+    measures: list[str] | None,
+) -> None:
+    """:func:`colocalize.plot.coefficient_report` of the first two channels, with the options
+    of the table's row (whose warnings the Log has already)."""
+    import warnings
+
+    from colocalize._validation import ColocalizeWarning
+    from colocalize.plot import coefficient_report
+
+    v = request.values
+    numbers = tuple(
+        int(v[key]) if c.image is not c.source.image else 1
+        for key, c in zip(("channel_1", "channel_2"), channels)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ColocalizeWarning)
+        coefficient_report(
+            channels[0].image.data,
+            channels[1].image.data,
+            path=path,
+            mask=selected,
+            thresholds=thresholds,
+            costes_method=v["costes_method"],
+            exclude_zero_zero=bool(v["exclude_zero-zero_pixels"]),
+            measures=measures,
+            names=(channels[0].name, channels[1].name),
+            channels=(numbers[0], numbers[1]),
+            mask_name=_mask_name(request, "mask"),
+        )
 
 
 # Coloc 2's 2D histogram shows log-scaled counts as colours; a Plot shows them as dots coloured

@@ -17,6 +17,7 @@ def bivariate_histogram(
     *,
     labels: tuple[str, str] = ("channel 0", "channel 1"),
     thresholds: tuple[float, float] | None = None,
+    regression: tuple[float, float] | None = None,
     cmap: str = "magma",
 ) -> Any:
     """Draw a joint histogram with log10-scaled probabilities.
@@ -30,7 +31,12 @@ def bivariate_histogram(
     labels : (str, str)
         Axis labels (channel names).
     thresholds : (float, float), optional
-        Threshold lines to draw, in the images' units.
+        Threshold lines to draw (green, dashed), in the images' units (non-finite ones are left
+        out).
+    regression : (float, float), optional
+        ``(slope, intercept)`` of a line ``image1 = slope * image0 + intercept`` to draw in
+        red across the histogram, such as Costes' regression (:class:`colocalize.CostesResult`),
+        as Coloc 2 draws it; left out when not finite.
     cmap : str
         Colour map for log10 probability.
 
@@ -60,8 +66,15 @@ def bivariate_histogram(
     ax.set_xlabel(labels[0])
     ax.set_ylabel(labels[1])
     if thresholds is not None:
-        ax.axvline(thresholds[0], color="0.6", lw=0.8, ls="--")
-        ax.axhline(thresholds[1], color="0.6", lw=0.8, ls="--")
+        if np.isfinite(thresholds[0]):
+            ax.axvline(thresholds[0], color="tab:green", lw=1.0, ls="--")
+        if np.isfinite(thresholds[1]):
+            ax.axhline(thresholds[1], color="tab:green", lw=1.0, ls="--")
+    if regression is not None and np.isfinite(regression).all():
+        x = np.array([histogram.edges0[0], histogram.edges0[-1]])
+        ax.plot(x, regression[0] * x + regression[1], color="red", lw=1.0)
+        ax.set_xlim(histogram.edges0[0], histogram.edges0[-1])
+        ax.set_ylim(histogram.edges1[0], histogram.edges1[-1])
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     return ax
