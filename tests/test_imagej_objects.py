@@ -278,6 +278,33 @@ def test_in_process_overlay_has_one_element_per_object(session, ij):
     np.testing.assert_array_equal(shown.view(np.uint16).reshape(a.shape), a)
 
 
+@pytest.mark.imagej_command
+def test_in_process_3d_objects_are_outlined_on_their_slices_of_a_hyperstack(session, ij):
+    from colocalize.imagej import to_imageplus
+
+    a = _discs((9, 32, 32), [(4, 8, 8), (4, 20, 22), (2, 26, 6)], radius=2)
+    b = _discs((9, 32, 32), [(4, 8, 9), (6, 20, 22)], radius=2, value=90)
+    image = Image(np.stack([a, b]), axes="CZYX", spacing=(1, 0.5, 0.2, 0.2), unit="um")
+    to_imageplus(image, title="stack").show()
+    session.IJ.runMacro(
+        'run("Coloc Objects...", "image_1=stack image_2=stack channel_1=1 channel_2=2 '
+        'threshold=Manual threshold_1=50 threshold_2=50 overlay");'
+    )
+    assert ij.JClass("colocalize.bridge.Dispatch").lastError() is None
+    elements = ij.JClass("ij.WindowManager").getImage("stack").getOverlay().toArray()
+    found = []
+    for roi in elements:
+        _, image_number, label, _ = str(roi.getName()).split()  # "Image 1 #3 matched"
+        found.append((int(image_number), int(label[1:]), roi.getZPosition()))
+    expected = []
+    for k, data in enumerate((a, b)):
+        for z, plane in enumerate(colocalize.label_puncta(data, threshold=50)):
+            expected += [(k + 1, int(label), z + 1) for label in np.unique(plane[plane > 0])]
+    assert sorted(found) == sorted(expected)
+    assert len(found) == 25
+    assert {(r.getCPosition(), r.getTPosition()) for r in elements} == {(0, 0)}  # all channels
+
+
 # ---------------------------------------------------------------------------------------------
 # a plain ImageJ -batch launch (Python worker)
 
