@@ -191,6 +191,44 @@ def test_label_images_give_the_objects():
     np.testing.assert_array_equal(_labels_of(overlay, arrays), labels_a)
 
 
+def test_a_mask_restricts_the_objects_and_their_outlines():
+    a, b = _pair_2d()
+    inside = np.zeros(a.shape, np.uint8)
+    inside[:, :20] = 255  # the left discs of A (x = 8, 10) and of B (x = 9, 11)
+    reply, arrays = _serve(
+        {"threshold": "Manual", "threshold_1": 100, "threshold_2": 100},
+        {
+            "image_1": ("A", a, "YX", (1, 1)),
+            "image_2": ("B", b, "YX", (1, 1)),
+            "mask": ("left", inside, "YX", (1, 1)),
+        },
+    )
+    assert reply["responseType"] == "COMPLETION", reply
+    (summary,) = _rows(reply["outputs"], SUMMARY_TABLE)
+    assert (summary["n_objects_1"], summary["n_objects_2"], summary["Mask"]) == (3, 3, "left")
+    for overlay in reply["outputs"]["overlays"]:
+        assert not _labels_of(overlay, arrays)[:, 20:].any()
+
+
+def test_a_channel_without_objects_is_a_logged_warning_not_an_error():
+    a, _ = _pair_2d()
+    empty = np.zeros_like(a)
+    reply, _ = _serve(
+        {"threshold": "Manual", "threshold_1": 100, "threshold_2": 100},
+        {"image_1": ("A", a, "YX", (1, 1)), "image_2": ("E", empty, "YX", (1, 1))},
+    )
+    assert reply["responseType"] == "COMPLETION", reply
+    outputs = reply["outputs"]
+    (summary,) = _rows(outputs, SUMMARY_TABLE)
+    assert summary["n_objects_2"] == 0
+    assert summary["fraction_matched_2"] is None  # NaN
+    assert summary["fraction_matched_1"] == 0
+    # channels counted from 1, as in the dialog
+    assert "Coloc Objects: warning: Image 2 (E) has no objects;" in outputs["log"][0]
+    assert len(outputs["log"]) == 1
+    assert outputs["overlays"][1]["objects"] == []
+
+
 def test_without_overlay_no_overlay_is_drawn():
     a, b = _pair_2d()
     reply, _ = _serve(

@@ -10,10 +10,13 @@ importing this module (``_commands`` does).
 from __future__ import annotations
 
 import math
+import re
+import warnings
 from typing import Any
 
 import numpy as np
 
+from colocalize._validation import ColocalizeWarning
 from colocalize.imagej._commands import (
     _Channel,
     _labels,
@@ -80,12 +83,12 @@ def _objects_overlay(
     "Coloc Objects...",
     *_two_channel_fields(),
     mask(),
+    message("Objects of each channel: intensity > threshold, or a label image (0 = background)."),
     choice("Threshold", ["Manual", *_methods()], "Otsu"),
     number("Threshold_1", 0.0),
     number("Threshold_2", 0.0),
     image("Labels_1", optional=True),
     image("Labels_2", optional=True),
-    message("Objects: intensity > threshold, or a label image (0 = background) per channel."),
     number("Min_size", 0.0, digits=4),
     number("Max_size", 0.0, digits=4),
     message("Sizes: calibrated area (2D) or volume (3D); 0 = no limit."),
@@ -142,23 +145,36 @@ def objects_command(request: Request, progress: Progress) -> Response:
             )
     spacing = first.spatial_spacing
     progress("Coloc Objects: measuring...")
-    result = colocalize.object_colocalization(
-        channels[0].image.data,
-        channels[1].image.data,
-        thresholds=thresholds,
-        labels0=given[0],
-        labels1=given[1],
-        mask=selected,
-        spacing=spacing,
-        min_size=min_size,
-        max_size=max_size,
-        min_overlap=v["min_overlap"],
-        max_distance=max_distance,
-        centre=v["centre"],
-        randomizations=randomizations,
-        randomize=v["randomize"],
-        rng=None if seed < 0 else seed,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ColocalizeWarning)
+        result = colocalize.object_colocalization(
+            channels[0].image.data,
+            channels[1].image.data,
+            thresholds=thresholds,
+            labels0=given[0],
+            labels1=given[1],
+            mask=selected,
+            spacing=spacing,
+            min_size=min_size,
+            max_size=max_size,
+            min_overlap=v["min_overlap"],
+            max_distance=max_distance,
+            centre=v["centre"],
+            randomizations=randomizations,
+            randomize=v["randomize"],
+            rng=None if seed < 0 else seed,
+        )
+    # the core counts channels from 0: say "Image 1 (title)" as the dialog does
+    log = [
+        "warning: "
+        + re.sub(
+            r"channel ([01])",
+            lambda m: f"Image {int(m[1]) + 1} ({channels[int(m[1])].name})",
+            str(w.message).removeprefix("object_colocalization: "),
+        )
+        for w in caught
+        if issubclass(w.category, ColocalizeWarning)
+    ]
     names = {"Image 1": channels[0].name, "Image 2": channels[1].name}
     sources = [
         f"labels {v[f'labels_{k + 1}']}" if given[k] is not None else method for k in range(2)
@@ -211,4 +227,4 @@ def objects_command(request: Request, progress: Progress) -> Response:
                     max_size=max_size,
                 )
             overlays.append(_objects_overlay(channel, labels, objects.labels, per_channel[k], k))
-    return Response(tables=tables, overlays=tuple(overlays))
+    return Response(tables=tables, overlays=tuple(overlays), log=tuple(log))
