@@ -517,7 +517,9 @@ def auto_threshold_command(request: Request, progress: Progress) -> Response:
         chosen = data > level if dark else data <= level
         if selected is not None:
             chosen &= np.broadcast_to(selected, chosen.shape)
-        images.append(_output(chosen, source, f"Mask of {source.name} ({v['method']})", lut="mask"))
+        images.append(
+            _output(chosen, source, f"Mask of {source.name} ({v['method']})", lut="mask")
+        )
     return Response(
         tables=(Table.from_rows(THRESHOLD_TABLE, row, results=True),), images=tuple(images)
     )
