@@ -27,6 +27,8 @@ from colocalize._table import PAIR_FIELDS
 from colocalize._validation import as_mask
 from colocalize.imagej._contract import (
     ImageData,
+    Overlay,
+    OverlayObject,
     Plot,
     Progress,
     Request,
@@ -57,6 +59,7 @@ CC_RESULTS_TABLE = "CC Results"
 CORRELATIONS_TABLE = "Table of correlations"
 OVER_TIME_TABLE = "Correlation over time"
 LEARNED_TABLE = "Learned thresholds"
+COLOCALIZED_OVERLAY = "Colocalized pixels"  # the overlay group (and element name) on the sources
 # Costes significance: the p-value columns name the direction they test (SignificanceResult)
 P_NORMAL = "P(r_rand < r_obs) normal"
 P_EMPIRICAL = "p(r_rand >= r_obs) permutation"
@@ -251,6 +254,7 @@ _MEASURE_LABELS = {"icq": "ICQ"}  # dialog labels of the groups of MEASURES (the
     number("Threshold_2", 0.0),
     checkbox("Exclude_zero-zero_pixels", False),
     checkbox("Colocalized_pixel_mask", False),
+    checkbox("Overlay", False),
     checkbox("Scatter_plot", True),
     string("Report", kind="file"),
     message("Measures (a macro naming none, such as one recorded before they existed: all):"),
@@ -356,8 +360,10 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
         produced["Threshold method"] = method if method in _methods() else "None"
         tables.append(Table.from_rows(TRIPLE_TABLE, row | produced | vars(triple)))
     images = []
-    if v["colocalized_pixel_mask"]:
-        # the first pair's pixels above its thresholds, in every object (with its thresholds)
+    overlays = []
+    if v["colocalized_pixel_mask"] or v["overlay"]:
+        # the first pair's pixels above both its thresholds (a > T_a and b > T_b, the pixels of
+        # fraction_colocalized; no threshold: above 0), in every object (with its thresholds)
         coloc = np.zeros(data[0].shape, bool)
         for r, (_, inside) in zip(records, objects):
             if (r["channel0"], r["channel1"]) != (keys[0], keys[1]):
@@ -367,7 +373,20 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
             above = (data[0] > t0) & (data[1] > t1)
             coloc |= above if inside is None else above & np.broadcast_to(inside, above.shape)
         title = f"Colocalized pixels of {channels[0].name} and {channels[1].name}"
-        images.append(_output(coloc, channels[0], title, lut="mask"))
+        if v["colocalized_pixel_mask"]:
+            images.append(_output(coloc, channels[0], title, lut="mask"))
+        if v["overlay"]:
+            overlays = [
+                Overlay(
+                    source,
+                    COLOCALIZED_OVERLAY,
+                    coloc,
+                    channels[0].image.axes,
+                    (OverlayObject(1, COLOCALIZED_OVERLAY, "#ffff00"),),
+                    fill=0.4,
+                )
+                for source in dict.fromkeys(c.source.title for c in channels[:2])
+            ]
     plots = []
     if v["scatter_plot"]:
         progress("Coloc Coefficients: scatter plot...")
@@ -402,7 +421,13 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
         progress("Coloc Coefficients: report...")
         _write_report(report, request, channels, selected, thresholds, measures)
         log.append(f"report written to {report}")
-    return Response(tables=tuple(tables), images=tuple(images), plots=tuple(plots), log=tuple(log))
+    return Response(
+        tables=tuple(tables),
+        images=tuple(images),
+        plots=tuple(plots),
+        overlays=tuple(overlays),
+        log=tuple(log),
+    )
 
 
 def _report_path(request: Request, *, one_analysis: bool) -> Path | None:
@@ -893,4 +918,8 @@ def learned_threshold_command(request: Request, progress: Progress) -> Response:
 
 
 # the commands of the other modules register themselves on import (they use the helpers above)
-from colocalize.imagej import _commands_batch, _commands_masks  # noqa: E402, F401
+from colocalize.imagej import (  # noqa: E402, F401
+    _commands_batch,
+    _commands_masks,
+    _commands_objects,
+)

@@ -21,6 +21,8 @@ from colocalize._io import Image
 __all__ = [
     "Cancelled",
     "ImageData",
+    "Overlay",
+    "OverlayObject",
     "Plot",
     "Progress",
     "Request",
@@ -164,6 +166,47 @@ class Plot:
 
 
 @dataclass(frozen=True)
+class OverlayObject:
+    """One object of an :class:`Overlay`: the pixels of ``label``, drawn in ``color``
+    ("#rrggbb") and named ``name`` (one ImageJ Roi per plane it occupies)."""
+
+    label: int
+    name: str
+    color: str = "#ffff00"
+
+
+@dataclass(frozen=True, eq=False)
+class Overlay:
+    """Objects drawn on an open image as elements of its ImageJ Overlay; its pixels never
+    change.
+
+    Attributes
+    ----------
+    image : str
+        Title of the image to draw on (a source image of the request).
+    name : str
+        The group: Java replaces the elements an earlier overlay of this name added to that image
+        and keeps every other element (the user's own).
+    labels : ndarray of int or bool
+        The objects, 0 = background, axes ``axes`` (a mask is the object 1). Its planes are the
+        image's: (M, N) is drawn on every plane, (P, M, N) one plane per slice...
+    axes : str
+        Axes of ``labels``: a subsequence of "TZYX" ending in "YX".
+    objects : tuple of OverlayObject
+        The labels to draw, with their names and colours (other labels are not drawn).
+    fill : float
+        0: outlines; in (0, 1]: the objects filled with this opacity (a semi-transparent mask).
+    """
+
+    image: str
+    name: str
+    labels: np.ndarray
+    axes: str = "YX"
+    objects: tuple[OverlayObject, ...] = ()
+    fill: float = 0.0
+
+
+@dataclass(frozen=True)
 class Request:
     """One run of a command: its macro options, dialog values and inputs.
 
@@ -190,11 +233,13 @@ class Request:
 
 @dataclass(frozen=True)
 class Response:
-    """What a command gives back: tables, images and plots to show, log lines, a status line."""
+    """What a command gives back: tables, images and plots to show, overlays to draw on open
+    images, log lines, a status line."""
 
     tables: tuple[Table, ...] = ()
     images: tuple[ImageData, ...] = ()
     plots: tuple[Plot, ...] = ()
+    overlays: tuple[Overlay, ...] = ()
     log: tuple[str, ...] = ()
     status: str | None = None
 

@@ -21,6 +21,7 @@ from colocalize._validation import ColocalizeWarning
 from colocalize.imagej._contract import (
     Cancelled,
     ImageData,
+    Overlay,
     Plot,
     Progress,
     Request,
@@ -209,6 +210,23 @@ def _encode_plot(plot: Plot) -> dict[str, Any]:
     return out
 
 
+def _encode_overlay(overlay: Overlay, buffers: Buffers) -> dict[str, Any]:
+    """OVERLAY JSON; the labels go as the narrowest of |u1, <u2, <i4 that holds them."""
+    labels = np.asarray(overlay.labels)
+    top = int(labels.max(initial=0))
+    kind = "|u1" if top < 2**8 else "<u2" if top < 2**16 else "<i4"
+    return {
+        "image": overlay.image,
+        "name": overlay.name,
+        "labels": buffers.add(labels.astype(kind, copy=False)),
+        "axes": overlay.axes,
+        "objects": [
+            {"label": int(o.label), "name": o.name, "color": o.color} for o in overlay.objects
+        ],
+        "fill": float(overlay.fill),
+    }
+
+
 def encode_outputs(response: Response) -> tuple[dict[str, Any], list[np.ndarray]]:
     """OUTPUTS JSON (as a dict) and its buffers for a :class:`Response`."""
     buffers = Buffers()
@@ -216,6 +234,7 @@ def encode_outputs(response: Response) -> tuple[dict[str, Any], list[np.ndarray]
         "tables": [_encode_table(t) for t in response.tables],
         "images": [encode_image(i, buffers) for i in response.images],
         "plots": [_encode_plot(p) for p in response.plots],
+        "overlays": [_encode_overlay(o, buffers) for o in response.overlays],
         "log": list(response.log),
         "status": response.status,
     }

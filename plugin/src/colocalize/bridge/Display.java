@@ -5,8 +5,12 @@ import ij.IJ;
 import ij.ImagePlus;
 import ij.ImageStack;
 import ij.Prefs;
+import ij.WindowManager;
+import ij.gui.Overlay;
 import ij.gui.Plot;
+import ij.gui.Roi;
 import ij.io.FileSaver;
+import ij.plugin.filter.ThresholdToSelection;
 import ij.macro.Interpreter;
 import ij.measure.Calibration;
 import ij.measure.ResultsTable;
@@ -17,6 +21,7 @@ import ij.process.LUT;
 import ij.process.ShortProcessor;
 import java.awt.Color;
 import java.awt.GraphicsEnvironment;
+import java.awt.Rectangle;
 import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -29,7 +34,8 @@ import java.util.Map;
 /**
  * Shows a command's OUTPUTS in ImageJ: tables as ResultsTables (the title "Results" is the system
  * table), images with calibration, LUTs and channel names, plots as {@code ij.gui.Plot}, log lines
- * and the status line; outputs carrying {@code "save"} are also written to that path.
+ * and the status line; outputs carrying {@code "save"} are also written to that path. Overlays are
+ * drawn on open images as elements of their ImageJ Overlay, never into their pixels.
  */
 public final class Display {
     /** Named tables kept here when ImageJ has no window to find them by (headless, batch mode). */
@@ -44,7 +50,7 @@ public final class Display {
      * {@code colocalize.imagej.show}.
      *
      * @return what was shown, in order: a ResultsTable per table, an ImagePlus per image and per
-     *         plot
+     *         plot, an ij.gui.Overlay per overlay (the image's whole overlay)
      * @throws BridgeException when an output cannot be shown or saved
      */
     public static Object[] show(Message outputs) throws BridgeException {
@@ -69,6 +75,9 @@ public final class Display {
         }
         for (Map<String, Object> plot : Json.objects(outputs, "plots")) {
             shown.add(plot(plot));
+        }
+        for (Map<String, Object> overlay : Json.objects(outputs, "overlays")) {
+            shown.add(overlay(overlay, buffers));
         }
         for (Object line : Json.list(outputs, "log")) {
             IJ.log(String.valueOf(line));
@@ -346,6 +355,162 @@ public final class Display {
             b[i] = (byte) rgb;
         }
         return new LUT(r, g, b);
+    }
+
+    /** Roi property naming the overlay group an element belongs to (only our elements have it). */
+    static final String GROUP = "colocalize";
+
+    /**
+     * Draws an OVERLAY on the open image of its title: one Roi per listed object and plane (traced
+     * from the labels, exact to the pixel; outlined, or filled with the given opacity), named after
+     * the object, positioned on its plane. The elements an earlier overlay of the same name added
+     * are replaced; every other element (the user's) stays. The image's pixels never change.
+     */
+    private static Overlay overlay(Map<String, Object> spec, ByteBuffer[] buffers) throws BridgeException {
+        String group = Json.string(spec, "name", "colocalize");
+        String title = Json.string(spec, "image", "");
+        ImagePlus imp = WindowManager.getImage(title);
+        if (imp == null) {
+            throw new BridgeException("cannot draw the overlay " + group + ": no open image is called " + title);
+        }
+        String axes = Json.string(spec, "axes", "YX");
+        Map<String, Object> data = Json.object(spec, "labels");
+        List<Object> shape = data == null ? null : Json.list(data, "shape");
+        int[] size = {1, 1}; // T, Z
+        boolean fits = shape != null && shape.size() == axes.length() && axes.endsWith("YX");
+        for (int i = 0; fits && i < axes.length() - 2; i++) {
+            int axis = "TZ".indexOf(axes.charAt(i));
+            fits = axis >= 0;
+            if (fits) {
+                size[axis] = ((Number) shape.get(i)).intValue();
+            }
+        }
+        fits = fits && ((Number) shape.get(axes.length() - 1)).intValue() == imp.getWidth()
+                && ((Number) shape.get(axes.length() - 2)).intValue() == imp.getHeight()
+                && (axes.indexOf('T') < 0 || size[0] == imp.getNFrames())
+                && (axes.indexOf('Z') < 0 || size[1] == imp.getNSlices());
+        if (!fits) {
+            throw new BridgeException("cannot draw the overlay " + group + " (" + shape + ", axes " + axes
+                    + ") on " + title + " (" + imp.getWidth() + "x" + imp.getHeight() + "x" + imp.getNSlices()
+                    + ", " + imp.getNFrames() + " frames)");
+        }
+        Map<Integer, Map<String, Object>> objects = new HashMap<Integer, Map<String, Object>>();
+        for (Map<String, Object> object : Json.objects(spec, "objects")) {
+            objects.put((int) Json.number(object, "label", 0), object);
+        }
+        double fill = Json.number(spec, "fill", 0);
+        Overlay overlay = imp.getOverlay() == null ? new Overlay() : imp.getOverlay();
+        for (Roi roi : overlay.toArray()) {
+            if (group.equals(roi.getProperty(GROUP))) {
+                overlay.remove(roi);
+            }
+        }
+        String dtype = Json.string(data, "dtype", "");
+        ByteBuffer source = buffers[(int) Json.number(data, "buffer", 0)];
+        int width = imp.getWidth();
+        int height = imp.getHeight();
+        for (int t = 0; t < size[0]; t++) {
+            for (int z = 0; z < size[1]; z++) {
+                int[] labels = labelPlane(source, t * size[1] + z, width * height, dtype, group);
+                for (Map.Entry<Integer, Rectangle> box : boxes(labels, width, objects.keySet()).entrySet()) {
+                    Roi roi = trace(labels, width, box.getKey(), box.getValue());
+                    Map<String, Object> object = objects.get(box.getKey());
+                    Color color = Color.decode(Json.string(object, "color", "#ffff00"));
+                    if (fill > 0) {
+                        roi.setFillColor(new Color(color.getRed(), color.getGreen(), color.getBlue(),
+                                (int) Math.round(255 * Math.min(fill, 1))));
+                    } else {
+                        roi.setStrokeColor(color);
+                    }
+                    roi.setName(Json.string(object, "name", group));
+                    roi.setProperty(GROUP, group);
+                    position(roi, imp, axes, z + 1, t + 1);
+                    overlay.add(roi);
+                }
+            }
+        }
+        imp.setOverlay(overlay);
+        return overlay;
+    }
+
+    private static int[] labelPlane(ByteBuffer source, int index, int n, String dtype, String group)
+            throws BridgeException {
+        ByteBuffer view = source.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        int[] out = new int[n];
+        if (dtype.equals("|u1") || dtype.equals("|b1")) {
+            view.position(index * n);
+            for (int i = 0; i < n; i++) {
+                out[i] = view.get() & 0xff;
+            }
+        } else if (dtype.equals("<u2")) {
+            view.position(index * n * 2);
+            for (int i = 0; i < n; i++) {
+                out[i] = view.getShort() & 0xffff;
+            }
+        } else if (dtype.equals("<i4")) {
+            view.position(index * n * 4);
+            view.asIntBuffer().get(out);
+        } else {
+            throw new BridgeException("the overlay " + group + " has labels of type " + dtype
+                    + " (expected |u1, <u2 or <i4)");
+        }
+        return out;
+    }
+
+    /** The bounding box of every wanted label present in a plane, in the order of first pixels. */
+    private static Map<Integer, Rectangle> boxes(int[] labels, int width, java.util.Set<Integer> wanted) {
+        Map<Integer, int[]> bounds = new java.util.LinkedHashMap<Integer, int[]>(); // xmin, ymin, xmax, ymax
+        for (int i = 0; i < labels.length; i++) {
+            int label = labels[i];
+            if (label == 0 || !wanted.contains(label)) {
+                continue;
+            }
+            int x = i % width;
+            int y = i / width;
+            int[] b = bounds.get(label);
+            if (b == null) {
+                bounds.put(label, new int[] {x, y, x, y});
+            } else {
+                b[0] = Math.min(b[0], x);
+                b[2] = Math.max(b[2], x);
+                b[3] = y;
+            }
+        }
+        Map<Integer, Rectangle> boxes = new java.util.LinkedHashMap<Integer, Rectangle>();
+        for (Map.Entry<Integer, int[]> entry : bounds.entrySet()) {
+            int[] b = entry.getValue();
+            boxes.put(entry.getKey(), new Rectangle(b[0], b[1], b[2] - b[0] + 1, b[3] - b[1] + 1));
+        }
+        return boxes;
+    }
+
+    /** The pixels of {@code label} inside {@code box} as a selection (ImageJ's "Create Selection"). */
+    private static Roi trace(int[] labels, int width, int label, Rectangle box) {
+        ByteProcessor mask = new ByteProcessor(box.width, box.height);
+        for (int y = 0; y < box.height; y++) {
+            for (int x = 0; x < box.width; x++) {
+                if (labels[(box.y + y) * width + box.x + x] == label) {
+                    mask.set(x, y, 255);
+                }
+            }
+        }
+        mask.setThreshold(255, 255, ImageProcessor.NO_LUT_UPDATE);
+        Roi roi = new ThresholdToSelection().convert(mask);
+        roi.setLocation(roi.getXBase() + box.x, roi.getYBase() + box.y);
+        return roi;
+    }
+
+    /** Puts a Roi on plane (z, t) of {@code imp} (1-based; every channel); labels without Z and T
+     * go on every plane. */
+    private static void position(Roi roi, ImagePlus imp, String axes, int z, int t) {
+        if (axes.length() == 2) {
+            return;
+        }
+        if (imp.isHyperStack() || imp.getNChannels() > 1) {
+            roi.setPosition(0, axes.indexOf('Z') < 0 ? 0 : z, axes.indexOf('T') < 0 ? 0 : t);
+        } else {
+            roi.setPosition(imp.getNSlices() > 1 ? z : t);
+        }
     }
 
     private static ImagePlus plot(Map<String, Object> spec) throws BridgeException {

@@ -1,0 +1,230 @@
+"""Coloc Objects: object-based colocalization of two images or channels (puncta), with an
+overlay of the matched and unmatched objects on the source images.
+
+The objects of each channel come from a threshold (connected components, 8-connected in 2D and
+26-connected in 3D) or from a label image; :func:`colocalize.object_colocalization` measures
+them (calibrated: sizes, centres and distances use the image's pixel size). Registered by
+importing this module (``_commands`` does).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from typing import Any
+
+import numpy as np
+
+from colocalize._validation import ColocalizeWarning
+from colocalize.imagej._commands import (
+    _Channel,
+    _labels,
+    _mask,
+    _mask_name,
+    _methods,
+    _two_channel_fields,
+    _two_channels,
+    _whole,
+)
+from colocalize.imagej._contract import (
+    Overlay,
+    OverlayObject,
+    Progress,
+    Request,
+    Response,
+    Table,
+)
+from colocalize.imagej._spec import checkbox, choice, command, image, mask, message, number
+
+OBJECTS_TABLE = "Object colocalization"
+SUMMARY_TABLE = "Object colocalization summary"
+MATCHED_BY = ("overlap", "distance", "centre")
+# overlay colours (docs/fiji.md, "Coloc Objects"): per image, matched then unmatched objects
+COLORS = (("#ffff00", "#4080ff"), ("#ff00ff", "#00ffff"))
+
+
+def _matched(frame: Any, by: str) -> np.ndarray:
+    """Which objects of a per-object table are matched: they overlap the other channel's objects
+    (``overlap_fraction > min_overlap``), lie near one (``nearest_distance <= max_distance``)
+    or have their centre in one (JACoP's centre-particle coincidence)."""
+    column = {"overlap": "overlapping", "distance": "near", "centre": "centre_in_other"}[by]
+    return np.asarray(frame[column], dtype=bool)
+
+
+def _objects_overlay(
+    channel: _Channel,
+    labels: np.ndarray,
+    ids: tuple[int, ...],
+    matched: np.ndarray,
+    k: int,
+) -> Overlay:
+    """The objects of image ``k`` (0 or 1) outlined on their source image, coloured and named
+    by whether they are matched."""
+    objects = tuple(
+        OverlayObject(
+            label,
+            f"Image {k + 1} #{label} {'matched' if hit else 'unmatched'}",
+            COLORS[k][0 if hit else 1],
+        )
+        for label, hit in zip(ids, matched)
+    )
+    return Overlay(
+        channel.source.title,
+        f"Objects of {channel.name}",
+        labels,
+        channel.image.axes,
+        objects,
+    )
+
+
+@command(
+    "objects",
+    "Coloc Objects...",
+    *_two_channel_fields(),
+    mask(),
+    message("Objects of each channel: intensity > threshold, or a label image (0 = background)."),
+    choice("Threshold", ["Manual", *_methods()], "Otsu"),
+    number("Threshold_1", 0.0),
+    number("Threshold_2", 0.0),
+    image("Labels_1", optional=True),
+    image("Labels_2", optional=True),
+    number("Min_size", 0.0, digits=4),
+    number("Max_size", 0.0, digits=4),
+    message("Sizes: calibrated area (2D) or volume (3D); 0 = no limit."),
+    choice("Matched_by", list(MATCHED_BY), "overlap"),
+    number("Min_overlap", 0.0),
+    number("Max_distance", 0.0, digits=4),
+    choice("Centre", ["mass", "geometric"], "mass"),
+    number("Randomizations", 0, digits=0),
+    choice("Randomize", ["shape", "centre"], "shape"),
+    number("Seed", -1, digits=0),
+    message("Max distance 0: none. Randomizations 0: no test. Seed -1: a new seed on every run."),
+    checkbox("Overlay", True),
+)
+def objects_command(request: Request, progress: Progress) -> Response:
+    """Object-based colocalization (:func:`colocalize.object_colocalization`): a row per object,
+    a summary row per run, and the objects outlined on the source images."""
+    import colocalize
+
+    v = request.values
+    channels = _two_channels(request)
+    first = channels[0].image
+    if "T" in first.axes:
+        raise ValueError(
+            f"the image {channels[0].name!r} has {first.shape[first.axes.index('T')]} frames; "
+            f"Coloc Objects takes one time point (2D or a z-stack): duplicate one frame first"
+        )
+    selected = _mask(request, "mask", channels[0])
+    if selected is not None:
+        selected = np.broadcast_to(selected, first.shape)
+    given = [_labels(request, f"labels_{k + 1}", c) for k, c in enumerate(channels)]
+    method = v["threshold"]
+    thresholds: list[Any] = [method, method]
+    if method == "Manual":
+        thresholds = [v["threshold_1"], v["threshold_2"]]
+        for k, t in enumerate(thresholds):
+            if not math.isfinite(t):
+                raise ValueError(f"threshold_{k + 1}={t} is not a number; give a grey value")
+    min_size = v["min_size"] if v["min_size"] > 0 else None
+    max_size = v["max_size"] if v["max_size"] > 0 else None
+    max_distance = v["max_distance"] if v["max_distance"] > 0 else None
+    by = v["matched_by"]
+    if by == "distance" and max_distance is None:
+        raise ValueError(
+            f"matched_by=distance needs a distance: max_distance={v['max_distance']:g}; give "
+            f"max_distance > 0 ({first.unit}) or use matched_by=overlap"
+        )
+    randomizations = _whole(request, "randomizations", 0, "a number of randomizations")
+    seed = _whole(request, "seed", -1, "a seed (-1: a new one on every run)")
+    for c in channels:
+        if np.issubdtype(c.image.data.dtype, np.floating) and (c.image.data < 0).any():
+            raise ValueError(
+                f"the image {c.name!r} has negative values; objects need intensities >= 0 (they "
+                f"weight the centres of mass): subtract the minimum first"
+            )
+    spacing = first.spatial_spacing
+    progress("Coloc Objects: measuring...")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ColocalizeWarning)
+        result = colocalize.object_colocalization(
+            channels[0].image.data,
+            channels[1].image.data,
+            thresholds=thresholds,
+            labels0=given[0],
+            labels1=given[1],
+            mask=selected,
+            spacing=spacing,
+            min_size=min_size,
+            max_size=max_size,
+            min_overlap=v["min_overlap"],
+            max_distance=max_distance,
+            centre=v["centre"],
+            randomizations=randomizations,
+            randomize=v["randomize"],
+            rng=None if seed < 0 else seed,
+        )
+    # the core counts channels from 0: say "Image 1 (title)" as the dialog does
+    log = [
+        "warning: "
+        + re.sub(
+            r"channel ([01])",
+            lambda m: f"Image {int(m[1]) + 1} ({channels[int(m[1])].name})",
+            str(w.message).removeprefix("object_colocalization: "),
+        )
+        for w in caught
+        if issubclass(w.category, ColocalizeWarning)
+    ]
+    names = {"Image 1": channels[0].name, "Image 2": channels[1].name}
+    sources = [
+        f"labels {v[f'labels_{k + 1}']}" if given[k] is not None else method for k in range(2)
+    ]
+    produced = {
+        "Mask": _mask_name(request, "mask"),
+        "Objects 1": sources[0],
+        "Objects 2": sources[1],
+        "Matched by": by,
+        "Unit": first.unit,
+    }
+    per_channel = []
+    rows: list[dict[str, Any]] = []
+    for k, objects in enumerate((result.objects0, result.objects1)):
+        frame = objects.to_dataframe(
+            min_overlap=result.min_overlap, max_distance=result.max_distance
+        )
+        matched = _matched(frame, by) if len(frame) else np.zeros(0, bool)
+        frame.insert(0, "Image", k + 1)
+        frame.insert(1, "Objects of", channels[k].name)
+        frame["matched"] = matched
+        per_channel.append(matched)
+        rows += [names | record | {"Unit": first.unit} for record in frame.to_dict("records")]
+    row = names | produced
+    for key, value in result.summary_table().iloc[0].items():
+        key = str(key)
+        suffix = key[-1]
+        row[f"{key[:-1]}_{int(suffix) + 1}" if suffix in "01" else key] = value
+    for k, matched in enumerate(per_channel):
+        row[f"fraction_matched_{k + 1}"] = float(matched.mean()) if matched.size else math.nan
+    tables = (
+        Table.from_rows(SUMMARY_TABLE, row, results=True),
+        Table.from_rows(OBJECTS_TABLE, rows),
+    )
+    overlays = []
+    if v["overlay"]:
+        for k, (objects, channel) in enumerate(zip((result.objects0, result.objects1), channels)):
+            known = given[k]
+            if known is not None:
+                labels = known if selected is None else np.where(selected, known, 0)
+            elif math.isnan(objects.threshold) or objects.n_objects == 0:
+                labels = np.zeros(first.shape, np.uint8)
+            else:
+                labels = colocalize.label_puncta(
+                    channel.image.data,
+                    threshold=objects.threshold,
+                    mask=selected,
+                    spacing=spacing,
+                    min_size=min_size,
+                    max_size=max_size,
+                )
+            overlays.append(_objects_overlay(channel, labels, objects.labels, per_channel[k], k))
+    return Response(tables=tables, overlays=tuple(overlays), log=tuple(log))
