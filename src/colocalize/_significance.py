@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -29,6 +30,12 @@ class SignificanceResult:
         Mean and sample standard deviation (n - 1) of the randomised r values.
     n : int
         Number of randomisations.
+    randomized : ndarray of float64, shape (n,) or (0,)
+        Pearson's r of every randomisation, in the order computed (read-only): the sample that
+        ``randomized_mean``, ``randomized_std`` and both p-values summarise. NaN where r is
+        undefined (such values are left out of those fields). Empty when no randomisation was
+        run (a degenerate input, see :func:`costes_significance`). Results compare equal when
+        all fields are equal, ``randomized`` element-wise (NaN equal to NaN).
     """
 
     p_value: float
@@ -37,6 +44,46 @@ class SignificanceResult:
     randomized_mean: float
     randomized_std: float
     n: int
+    randomized: np.ndarray = field(compare=False, repr=False)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SignificanceResult):
+            return NotImplemented
+        mine = tuple(getattr(self, f.name) for f in fields(self) if f.compare)
+        theirs = tuple(getattr(other, f.name) for f in fields(other) if f.compare)
+        return mine == theirs and bool(
+            np.array_equal(self.randomized, other.randomized, equal_nan=True)
+        )
+
+    def histogram(self, bins: int | str = "auto") -> tuple[np.ndarray, np.ndarray]:
+        """Counts and bin edges of the finite ``randomized`` values (:func:`numpy.histogram`).
+
+        ``bins`` is a number of bins or one of numpy's rules (default ``"auto"``). Two empty
+        arrays when there is no finite randomized value.
+
+        Examples
+        --------
+        >>> import numpy as np, colocalize
+        >>> rng = np.random.default_rng(0)
+        >>> a, b = rng.random((2, 32, 32))
+        >>> counts, edges = colocalize.costes_significance(a, b, n=20, rng=0).histogram(4)
+        >>> int(counts.sum()), edges.size
+        (20, 5)
+        """
+        finite = self.randomized[np.isfinite(self.randomized)]
+        if finite.size == 0:
+            return np.zeros(0, dtype=np.intp), np.zeros(0)
+        return np.histogram(finite, bins=bins)
+
+
+# float32 values smoothed per block of randomisations (128 MiB): a block holds
+# max(1, _BLOCK_VALUES // pixels) randomisations; progress is reported between blocks.
+_BLOCK_VALUES = 1 << 25
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    values.setflags(write=False)
+    return values
 
 
 def _masked_pearson(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -57,6 +104,7 @@ def costes_significance(
     psf: int = 3,
     n: int = 200,
     rng: object = None,
+    progress: Callable[[int, int], object] | None = None,
 ) -> SignificanceResult:
     r"""Costes' randomisation test: is Pearson's r larger than for block-shuffled images?
 
@@ -85,10 +133,22 @@ def costes_significance(
         Number of randomisations (Coloc 2's default is 10; 200 gives a usable empirical p).
     rng : int or numpy.random.Generator, optional
         Seed or generator, for reproducible results.
+    progress : callable, optional
+        ``progress(done, total)`` is called with ``done = 0`` before the first randomisation and
+        after each block of randomisations, ``done`` increasing to ``total = n``; its return
+        value is ignored. It is not called when no randomisation is run (degenerate input).
+        **Cancelling**: an exception raised by ``progress`` (the caller's own, e.g.
+        ``KeyboardInterrupt`` or the ImageJ bridge's ``Cancelled``) propagates unchanged before
+        the next block starts; nothing is returned, and a ``Generator`` passed as ``rng`` has
+        advanced. A block holds ``max(1, 2**25 // pixels)`` randomisations (all of them for
+        images up to 2**25 / n pixels), so a run stops within one block's time. Passing a
+        callback changes no result.
 
     Returns
     -------
     SignificanceResult
+        The p-values, their summary of the randomised r values, and those values
+        (``randomized``).
 
     Warns
     -----
@@ -131,6 +191,8 @@ def costes_significance(
     >>> res = colocalize.costes_significance(a, b, n=50, rng=0)
     >>> res.p_value > 0.95, res.p_value_empirical < 0.05
     (True, True)
+    >>> res.randomized.shape, bool(res.randomized.mean() == res.randomized_mean)
+    ((50,), True)
     """
     from scipy import ndimage, special
 
@@ -144,6 +206,10 @@ def costes_significance(
         )
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
         raise ValueError(f"n must be an integer >= 2 (number of randomisations), got {n!r}.")
+    if progress is not None and not callable(progress):
+        raise ValueError(
+            f"progress must be a callable progress(done, total) or None, got {progress!r}."
+        )
     psf = int(psf)
     n = int(n)
     generator = np.random.default_rng(rng)  # type: ignore[arg-type]
@@ -161,7 +227,7 @@ def costes_significance(
             f"costes_significance: {xv.size} pixel(s) in the mask or a constant channel; "
             "Pearson's r is undefined, all results are NaN."
         )
-        return SignificanceResult(nan, nan, nan, nan, nan, n)
+        return SignificanceResult(nan, nan, nan, nan, nan, n, _read_only(np.empty(0)))
     observed = float(_masked_pearson(xv, yv))
 
     # Block grid over the mask's bounding box; a block moves only if it is entirely inside.
@@ -186,7 +252,7 @@ def costes_significance(
             f"costes_significance: fewer than two {psf}-pixel blocks fit inside the mask; "
             "use a smaller psf or a larger region. The p-values are NaN."
         )
-        return SignificanceResult(nan, nan, observed, nan, nan, n)
+        return SignificanceResult(nan, nan, observed, nan, nan, n, _read_only(np.empty(0)))
     # Flat positions of the pixels of each movable block, in the same in-block order.
     flat_inside = np.flatnonzero(inside.ravel())
     blk = block_index.ravel()[flat_inside]
@@ -199,9 +265,11 @@ def costes_significance(
     xflat = x.ravel()
     radius = int(3 * psf + 0.5)  # kernel half-width ~3 sigma, as imglib2's Gauss3
     weight = ndimage.gaussian_filter(inside.astype(np.float32), psf, mode="mirror", radius=radius)
-    batch = max(1, min(n, int(2**25 // max(1, x.size))))
+    batch = max(1, min(n, int(_BLOCK_VALUES // max(1, x.size))))
     randomized = np.empty(n)
     done = 0
+    if progress is not None:
+        progress(0, n)
     while done < n:
         m = min(batch, n - done)
         shuffled = np.zeros((m, x.size), dtype=np.float32)  # smoothing is memory-bound
@@ -222,6 +290,8 @@ def costes_significance(
         values = smooth.reshape(m, -1)[:, inside.ravel()].astype(np.float64)
         randomized[done : done + m] = _masked_pearson(values, yv)
         done += m
+        if progress is not None:
+            progress(done, n)
     finite = randomized[np.isfinite(randomized)]
     mean = float(finite.mean()) if finite.size else nan
     std = float(finite.std(ddof=1)) if finite.size > 1 else nan
@@ -242,4 +312,5 @@ def costes_significance(
         randomized_mean=mean,
         randomized_std=std,
         n=n,
+        randomized=_read_only(randomized),
     )

@@ -8,6 +8,7 @@ from colocalize.plot._batch import coefficient_strips, histogram_panel, summary_
 from colocalize.plot._ccc import correlation_heatmap, correlation_profile
 from colocalize.plot._diagnostics import ccf_plot, ica_plot
 from colocalize.plot._histogram import bivariate_histogram
+from colocalize.plot._significance import significance_histogram
 from colocalize.plot._translocation import translocation
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "correlation_profile",
     "histogram_panel",
     "ica_plot",
+    "significance_histogram",
     "summary_table",
     "translocation",
 ]
