@@ -179,21 +179,39 @@ def test_degenerate_results_have_no_randomized_values():
 
 
 @pytest.fixture
-def blocks_of_three(monkeypatch):
-    """Blocks of three randomizations for the 64x64 test images (real images need ~2**25 /
-    pixels per block)."""
-    monkeypatch.setattr(_significance, "_BLOCK_VALUES", 3 * 64 * 64)
+def chunks_of_three(monkeypatch):
+    """Chunks of three randomizations for the 64x64 test images (real images: 2**22 / pixels)."""
+    monkeypatch.setattr(_significance, "_CHUNK_VALUES", 3 * 64 * 64)
 
 
-def test_progress_counts_every_block_and_changes_no_result(blocks_of_three):
-    a, b = _smooth_pair(5)
+def test_progress_counts_every_chunk_and_changes_no_result(chunks_of_three):
+    a, b = _smooth_pair(5)  # 64 = 21 * 3 + 1: loose pixels at the far edges, drawn separately
     calls = []
     res = costes_significance(a, b, n=10, rng=3, progress=lambda *args: calls.append(args))
     assert calls == [(0, 10), (3, 10), (6, 10), (9, 10), (10, 10)]
     assert res == costes_significance(a, b, n=10, rng=3)
 
 
-def test_progress_is_called_before_and_after_a_single_block():
+def test_chunks_change_no_number(chunks_of_three, monkeypatch):
+    """The numbers of a seed are fixed by the draw groups (2**25 / pixels randomizations, as in
+    the first version), not by the chunks smoothed at a time."""
+    a, b = _smooth_pair(5)
+    mask = np.zeros(a.shape, bool)
+    mask[3:60, 5:50] = True
+    chunked = costes_significance(a, b, mask=mask, n=10, rng=3)
+    monkeypatch.setattr(_significance, "_CHUNK_VALUES", 1 << 22)
+    assert costes_significance(a, b, mask=mask, n=10, rng=3) == chunked
+
+
+def test_progress_counts_increase_across_draw_groups(chunks_of_three, monkeypatch):
+    monkeypatch.setattr(_significance, "_DRAW_VALUES", 4 * 64 * 64)  # groups of 4
+    a, b = _smooth_pair(5)
+    calls = []
+    costes_significance(a, b, n=10, rng=3, progress=lambda done, total: calls.append(done))
+    assert calls == [0, 3, 4, 7, 8, 10]
+
+
+def test_progress_is_called_before_and_after_a_single_chunk():
     a, b = _smooth_pair(5)
     calls = []
     costes_significance(a, b, n=8, rng=3, progress=lambda *args: calls.append(args))
@@ -205,14 +223,14 @@ class _Stop(Exception):
 
 
 @pytest.mark.parametrize("stop_at", [0, 3, 6])
-def test_an_exception_from_progress_cancels_within_one_block(blocks_of_three, monkeypatch, stop_at):
+def test_an_exception_from_progress_cancels_within_one_chunk(chunks_of_three, monkeypatch, stop_at):
     """Raising in ``progress`` is the way to cancel: the exception leaves costes_significance
-    unchanged and no further block of randomizations is smoothed."""
+    unchanged and no further chunk of randomizations is smoothed."""
     smoothed = []
     gaussian = ndimage.gaussian_filter
 
     def counting(image, *args, **kwargs):
-        if image.ndim == 3:  # a block of shuffled 2D images
+        if image.ndim == 3:  # a chunk of shuffled 2D images
             smoothed.append(len(image))
         return gaussian(image, *args, **kwargs)
 

@@ -76,9 +76,13 @@ class SignificanceResult:
         return np.histogram(finite, bins=bins)
 
 
-# float32 values smoothed per block of randomisations (128 MiB): a block holds
-# max(1, _BLOCK_VALUES // pixels) randomisations; progress is reported between blocks.
-_BLOCK_VALUES = 1 << 25
+# Randomisations draw their random numbers in groups of max(1, _DRAW_VALUES // pixels): this
+# fixes which numbers each one uses (as in the first version: seeded results never change).
+_DRAW_VALUES = 1 << 25
+# A group is shuffled and smoothed (most of the time) in chunks of max(1, _CHUNK_VALUES // pixels)
+# randomisations (16 MiB of float32), with progress and cancel in between; Pearson's r is then
+# computed for the whole group at once, as in the first version (the same rounding).
+_CHUNK_VALUES = 1 << 22
 
 
 def _read_only(values: np.ndarray) -> np.ndarray:
@@ -135,14 +139,14 @@ def costes_significance(
         Seed or generator, for reproducible results.
     progress : callable, optional
         ``progress(done, total)`` is called with ``done = 0`` before the first randomisation and
-        after each block of randomisations, ``done`` increasing to ``total = n``; its return
+        after each chunk of randomisations, ``done`` increasing to ``total = n``; its return
         value is ignored. It is not called when no randomisation is run (degenerate input).
-        **Cancelling**: an exception raised by ``progress`` (the caller's own, e.g.
-        ``KeyboardInterrupt`` or the ImageJ bridge's ``Cancelled``) propagates unchanged before
-        the next block starts; nothing is returned, and a ``Generator`` passed as ``rng`` has
-        advanced. A block holds ``max(1, 2**25 // pixels)`` randomisations (all of them for
-        images up to 2**25 / n pixels), so a run stops within one block's time. Passing a
-        callback changes no result.
+        A chunk holds ``max(1, 2**22 // pixels)`` randomisations (16 MiB of float32 smoothed),
+        a fraction of a second of work. Passing a callback changes no result.
+        **Cancelling**: raise an exception in ``progress`` (your own, ``KeyboardInterrupt``,
+        or the ImageJ bridge's ``Cancelled``). It propagates unchanged out of
+        ``costes_significance`` before the next chunk starts; no result is returned, and a
+        ``Generator`` passed as ``rng`` has advanced.
 
     Returns
     -------
@@ -265,30 +269,42 @@ def costes_significance(
     xflat = x.ravel()
     radius = int(3 * psf + 0.5)  # kernel half-width ~3 sigma, as imglib2's Gauss3
     weight = ndimage.gaussian_filter(inside.astype(np.float32), psf, mode="mirror", radius=radius)
-    batch = max(1, min(n, int(_BLOCK_VALUES // max(1, x.size))))
+    group = max(1, min(n, int(_DRAW_VALUES // max(1, x.size))))
+    chunk = max(1, int(_CHUNK_VALUES // max(1, x.size)))
     randomized = np.empty(n)
     done = 0
     if progress is not None:
         progress(0, n)
     while done < n:
-        m = min(batch, n - done)
-        shuffled = np.zeros((m, x.size), dtype=np.float32)  # smoothing is memory-bound
-        rows = np.arange(m)[:, None]
+        m = min(group, n - done)
         # m independent block permutations at once (argsort of uniform keys)
         perms = np.argsort(generator.random((m, good.size)), axis=1)
-        shuffled[rows, block_pixels.ravel()[None, :]] = xflat[block_pixels[perms].reshape(m, -1)]
         if loose.size:
             loose_perms = np.argsort(generator.random((m, loose.size)), axis=1)
-            shuffled[rows, loose[None, :]] = xflat[loose[loose_perms]]
-        stack = shuffled.reshape((m, *shape))
-        smooth = ndimage.gaussian_filter(
-            stack, (0, *([psf] * len(shape))), mode="mirror", radius=(0, *([radius] * len(shape)))
-        )
-        if mask is not None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                smooth = smooth / weight
-        values = smooth.reshape(m, -1)[:, inside.ravel()].astype(np.float64)
-        randomized[done : done + m] = _masked_pearson(values, yv)
+        # column-major, as numpy's fancy indexing of a whole group gave it in the first version:
+        # the sums of _masked_pearson round the same way
+        smoothed = np.empty((m, yv.size), dtype=np.float32, order="F")
+        for first in range(0, m, chunk):
+            if first and progress is not None:
+                progress(done + first, n)
+            k = min(chunk, m - first)
+            shuffled = np.zeros((k, x.size), dtype=np.float32)  # smoothing is memory-bound
+            rows = np.arange(k)[:, None]
+            moved = block_pixels[perms[first : first + k]].reshape(k, -1)
+            shuffled[rows, block_pixels.ravel()[None, :]] = xflat[moved]
+            if loose.size:
+                shuffled[rows, loose[None, :]] = xflat[loose[loose_perms[first : first + k]]]
+            smooth = ndimage.gaussian_filter(
+                shuffled.reshape((k, *shape)),
+                (0, *([psf] * len(shape))),
+                mode="mirror",
+                radius=(0, *([radius] * len(shape))),
+            )
+            if mask is not None:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    smooth = smooth / weight
+            smoothed[first : first + k] = smooth.reshape(k, -1)[:, inside.ravel()]
+        randomized[done : done + m] = _masked_pearson(smoothed.astype(np.float64), yv)
         done += m
         if progress is not None:
             progress(done, n)
