@@ -518,7 +518,7 @@ def auto_threshold_command(request: Request, progress: Progress) -> Response:
 )
 def costes_significance_command(request: Request, progress: Progress) -> Response:
     """Costes' randomisation test of Pearson's r of two images (or channels), with the
-    histogram of the randomized r. Esc stops it within one block of randomizations (the
+    histogram of the randomized r. Esc stops it within one chunk of randomizations (the
     ``Cancelled`` raised by ``progress`` leaves ``costes_significance``): no table, no plot."""
     import colocalize
 
