@@ -277,10 +277,10 @@ def costes_significance(
         progress(0, n)
     while done < n:
         m = min(group, n - done)
-        # m independent block permutations at once (argsort of uniform keys)
-        perms = np.argsort(generator.random((m, good.size)), axis=1)
-        if loose.size:
-            loose_perms = np.argsort(generator.random((m, loose.size)), axis=1)
+        # m independent block permutations, the argsorts of uniform keys (sorted per chunk);
+        # the group draws all its keys first, then those of its loose pixels
+        keys = generator.random((m, good.size))
+        loose_keys = generator.random((m, loose.size)) if loose.size else keys[:, :0]
         # column-major, as numpy's fancy indexing of a whole group gave it in the first version:
         # the sums of _masked_pearson round the same way
         smoothed = np.empty((m, yv.size), dtype=np.float32, order="F")
@@ -290,10 +290,11 @@ def costes_significance(
             k = min(chunk, m - first)
             shuffled = np.zeros((k, x.size), dtype=np.float32)  # smoothing is memory-bound
             rows = np.arange(k)[:, None]
-            moved = block_pixels[perms[first : first + k]].reshape(k, -1)
+            moved = block_pixels[np.argsort(keys[first : first + k], axis=1)].reshape(k, -1)
             shuffled[rows, block_pixels.ravel()[None, :]] = xflat[moved]
             if loose.size:
-                shuffled[rows, loose[None, :]] = xflat[loose[loose_perms[first : first + k]]]
+                loose_perms = np.argsort(loose_keys[first : first + k], axis=1)
+                shuffled[rows, loose[None, :]] = xflat[loose[loose_perms]]
             smooth = ndimage.gaussian_filter(
                 shuffled.reshape((k, *shape)),
                 (0, *([psf] * len(shape))),
