@@ -79,7 +79,7 @@ class SignificanceResult:
 # Randomisations draw their random numbers in groups of max(1, _DRAW_VALUES // pixels): this
 # fixes which numbers each one uses (as in the first version: seeded results never change).
 _DRAW_VALUES = 1 << 25
-# A group is shuffled and smoothed (most of the time) in chunks of max(1, _CHUNK_VALUES // pixels)
+# A group is shuffled and smoothed (most of the work) in chunks of max(1, _CHUNK_VALUES // pixels)
 # randomisations (16 MiB of float32), with progress and cancel in between; Pearson's r is then
 # computed for the whole group at once, as in the first version (the same rounding).
 _CHUNK_VALUES = 1 << 22
@@ -142,7 +142,7 @@ def costes_significance(
         after each chunk of randomisations, ``done`` increasing to ``total = n``; its return
         value is ignored. It is not called when no randomisation is run (degenerate input).
         A chunk holds ``max(1, 2**22 // pixels)`` randomisations (16 MiB of float32 smoothed),
-        a fraction of a second of work. Passing a callback changes no result.
+        typically well under a second of work. Passing a callback changes no result.
         **Cancelling**: raise an exception in ``progress`` (your own, ``KeyboardInterrupt``,
         or the ImageJ bridge's ``Cancelled``). It propagates unchanged out of
         ``costes_significance`` before the next chunk starts; no result is returned, and a
