@@ -1,4 +1,4 @@
-"""Costes' threshold (Coloc 2's AutoThresholdRegression) and Costes' significance test."""
+"""Costes' threshold (Coloc 2's AutoThresholdRegression)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from scipy import ndimage
 
 import colocalize
-from colocalize import ColocalizeWarning, _compiled, _costes, costes_significance, costes_threshold
+from colocalize import ColocalizeWarning, _compiled, _costes, costes_threshold
 
 # Random pairs need not converge: tests comparing with a naive port ignore that warning.
 NOT_CONVERGED = "ignore:.*never reached 0:colocalize.ColocalizeWarning"
@@ -349,77 +349,6 @@ def test_constant_channel_and_empty_mask_warn():
 def test_java_round_is_exact_half_up():
     x = np.array([0.49999999999999994, 0.5, 1.5, -0.5, -1.5, 2.4999, np.nan])
     np.testing.assert_array_equal(_costes._java_round(x), [0, 1, 2, 0, -1, 2, 0])
-
-
-# ------------------------------------------------------------------------------------------
-# Significance
-# ------------------------------------------------------------------------------------------
-
-
-def _smooth_pair(seed, shape=(64, 64), coloc=True):
-    rng = np.random.default_rng(seed)
-    s = ndimage.gaussian_filter(rng.random(shape), 2)
-    t = s if coloc else ndimage.gaussian_filter(rng.random(shape), 2)
-    return s + 0.02 * rng.random(shape), t + 0.02 * rng.random(shape)
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_significance_colocalised(dtype):
-    a, b = _smooth_pair(0)
-    res = costes_significance(a.astype(dtype), b.astype(dtype), n=40, rng=1)
-    assert isinstance(res, colocalize.SignificanceResult)
-    assert res.p_value > 0.95
-    assert res.p_value_empirical == pytest.approx(1 / 41)
-    assert res.observed > 0.9
-    assert abs(res.randomized_mean) < 0.3
-    assert res.randomized_std > 0
-    assert res.n == 40
-
-
-def test_significance_independent_is_not_significant():
-    a, b = _smooth_pair(0, coloc=False)
-    res = costes_significance(a, b, n=100, rng=2)
-    assert res.p_value < 0.95
-    assert res.p_value_empirical > 0.05
-
-
-def test_significance_reproducible_and_3d():
-    rng = np.random.default_rng(7)
-    a = ndimage.gaussian_filter(rng.random((8, 24, 24)), 1)
-    b = a + 0.05 * rng.random(a.shape)
-    first = costes_significance(a, b, psf=2, n=10, rng=3)
-    again = costes_significance(a, b, psf=2, n=10, rng=np.random.default_rng(3))
-    assert first == again
-    assert first.p_value > 0.95
-
-
-def test_significance_ignores_pixels_outside_mask():
-    """Only blocks inside the mask are shuffled (unlike Coloc 2's bounding box, issue 75)."""
-    a, b = _smooth_pair(4)
-    mask = np.zeros(a.shape, bool)
-    mask[8:40, 10:50] = True
-    mask[20:30, 10:20] = False
-    res = costes_significance(a, b, mask=mask, n=20, rng=5)
-    changed = a.copy()
-    changed[~mask] = 1000.0
-    assert costes_significance(changed, b, mask=mask, n=20, rng=5) == res
-
-
-def test_significance_validation_and_degenerate():
-    a, b = _smooth_pair(1)
-    with pytest.raises(ValueError, match="psf"):
-        costes_significance(a, b, psf=0)
-    with pytest.raises(ValueError, match="n must"):
-        costes_significance(a, b, n=1)
-    with pytest.warns(ColocalizeWarning, match="constant"):
-        res = costes_significance(np.ones_like(a), b, n=5, rng=0)
-    assert math.isnan(res.observed)
-    tiny = np.zeros(a.shape, bool)
-    tiny[:3, :3] = True
-    with pytest.warns(ColocalizeWarning, match="blocks"):
-        res = costes_significance(a, b, mask=tiny, n=5, rng=0)
-    assert math.isnan(res.p_value)
-    assert math.isfinite(res.observed)
 
 
 # ------------------------------------------------------------------------------------------

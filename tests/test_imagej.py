@@ -79,6 +79,12 @@ def image_by_title(title: str):
     return imp
 
 
+def image_by_title_or_none(title: str):
+    import jpype
+
+    return jpype.JClass("ij.WindowManager").getImage(title)
+
+
 def _pair(dtype, shape=(48, 40), seed=0):
     rng = np.random.default_rng(seed)
     base = ndimage.gaussian_filter(rng.random(shape), 2)
@@ -591,6 +597,86 @@ def test_costes_significance_matches_python_api(session):
     # the p-value columns name the direction they test; nothing is left ambiguous
     assert "p_value" not in row.index
     assert row["Mask"] == "<None>"
+    # a macro without the histogram key (recorded before it existed) opens no plot
+    assert image_by_title_or_none("Costes significance of A and B") is None
+
+
+def test_costes_significance_histogram_shows_randomized_and_observed_r(session):
+    a, b = _pair(np.uint16, shape=(48, 45))
+    put(a, "A")
+    put(b, "B")
+    options = "image_1=A image_2=B psf_size=3 randomizations=60 seed=3 histogram"
+    assert run(session, "Coloc Costes Significance...", options) is None
+    expected = quiet(colocalize.costes_significance, a, b, psf=3, n=60, rng=3)
+    plot = _plot("Costes significance of A and B")
+    assert str(plot.getLabel("x")) == "Pearson's r (randomized: grey bars; observed: red line)"
+    assert str(plot.getLabel("y")) == "Randomizations (count)"
+    labels = [str(plot.getPlotObjectLabel(k)) for k in range(int(plot.getNumPlotObjects()))]
+    assert labels[:2] == ["randomized r (n = 60)", f"observed r = {expected.observed:.4g}"]
+    counts, edges = expected.histogram()
+    x, y = (np.array(v) for v in plot.getDataObjectArrays(0)[:2])
+    np.testing.assert_allclose(x, (edges[:-1] + edges[1:]) / 2, rtol=1e-6)  # float in Java
+    np.testing.assert_array_equal(y, counts)
+    x, _ = (np.array(v) for v in plot.getDataObjectArrays(1)[:2])
+    np.testing.assert_allclose(x, [expected.observed] * 2, rtol=1e-6)
+    # drawn, not only declared: the red observed-r line is on the plot image
+    pixels = np.array(image_by_title("Costes significance of A and B").getProcessor().getPixels())
+    rgb = np.stack([(pixels >> shift) & 0xFF for shift in (16, 8, 0)], axis=-1)
+    assert np.sum(np.all(rgb == (255, 0, 0), axis=-1)) > 50
+    assert table(session, "Costes significance").iloc[-1]["n"] == 60
+
+
+@pytest.mark.slow
+def test_escape_stops_costes_significance_in_the_worker_within_its_grace(session, capfd):
+    """Esc during Coloc Costes Significance (ImageJ's worker path, as in a plain launch): the
+    worker stops at its next chunk of randomizations and answers CANCELATION, so ImageJ keeps it
+    (before, it ran on and was killed after the 3 s grace): one "cancelled" line, no table row,
+    no plot."""
+    import threading
+    import time
+
+    import jpype
+
+    from colocalize.imagej._registry import register_all
+
+    ij_class = jpype.JClass("ij.IJ")
+    worker = jpype.JClass("colocalize.bridge.Worker")
+    system = jpype.JClass("java.lang.System")
+    base_a, base_b = _pair(np.uint16, shape=(40, 36))
+    put(np.tile(base_a, (3, 3)), "A")  # 120x108: chunks of 323 randomizations
+    put(np.tile(base_b, (3, 3)), "B")
+    jpype.JClass("colocalize.bridge.Registry").setEndpoint(None)
+    system.setProperty("colocalize.python", sys.executable)
+    try:
+        quick = "image_1=A image_2=B randomizations=2 seed=1"
+        assert run(session, "Coloc Costes Significance...", quick) is None  # worker started
+        pid = str(worker.pid())
+        assert pid
+        rows = len(table(session, "Costes significance"))
+        errors: list[str | None] = []
+        options = "image_1=A image_2=B randomizations=200000 seed=1 histogram"
+        thread = threading.Thread(
+            target=lambda: errors.append(run(session, "Coloc Costes Significance...", options))
+        )
+        thread.start()
+        time.sleep(1.5)  # randomizing by now
+        assert thread.is_alive()
+        pressed = time.monotonic()
+        ij_class.setKeyDown(27)  # Esc, as ImageJ's key listener does
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+        assert time.monotonic() - pressed < 3  # within ImageJ's grace: no kill
+        assert errors == [None]
+        assert str(worker.pid()) == pid  # the same worker, not killed and restarted
+    finally:
+        ij_class.resetEscape()
+        worker.stopShared()
+        system.clearProperty("colocalize.python")
+        register_all()
+    assert len(table(session, "Costes significance")) == rows  # no row of the cancelled run
+    assert image_by_title_or_none("Costes significance of A and B") is None
+    log = str(ij_class.getLog() or "") + capfd.readouterr().out
+    assert log.count("Coloc Costes Significance: cancelled") == 1
 
 
 # ---------------------------------------------------------------------------------------------

@@ -173,7 +173,14 @@ step("channels", "Coloc Coefficients...",
     "image_1=cells.tif image_2=cells.tif channel_1=2 channel_2=1 threshold=Otsu");
 step("threshold", "Coloc Auto Threshold...", "image=A.tif method=Li dark_background");
 step("costes", "Coloc Costes Significance...",
-    "image_1=A.tif image_2=B.tif psf_size=3 randomizations=20 seed=42");
+    "image_1=A.tif image_2=B.tif psf_size=3 randomizations=20 seed=42 histogram");
+selectImage("Costes significance of A.tif and B.tif");
+print("plot: " + getTitle());
+Plot.getValues(x, y);
+bars = "";
+for (i = 0; i < x.length; i++) bars = bars + d2s(x[i], 9) + "," + d2s(y[i], 0) + "\n";
+File.saveString(bars, dir + "costes_bars.csv");
+saveAs("Tiff", dir + "out_costes_plot.tif");
 step("ccc", "Coloc Cross Correlation...",
     "image_1=SA.tif image_2=SB.tif confidence significant_digits=0");
 step("nuclei", "Coloc Segment Nuclei...", "image=nuclei.tif channel=1 method=Otsu");
@@ -324,6 +331,29 @@ def test_auto_threshold_and_costes_significance(session):
     row["p_value"] = row.pop("P(r_rand < r_obs) normal")
     row["p_value_empirical"] = row.pop("p(r_rand >= r_obs) permutation")
     _assert_equal(row, expected)
+
+
+def test_costes_significance_opens_the_histogram_plot(session):
+    """The plot window of a plain launch: its title, its bars (the histogram of the randomized
+    r), and the axis labels and legend ImageJ saved with it (its TIFF's plot data)."""
+    import tifffile
+
+    folder, done, _, data = session
+    assert "plot: Costes significance of A.tif and B.tif" in done.stdout
+    expected = quiet(colocalize.costes_significance, data["a"], data["b"], psf=3, n=20, rng=42)
+    counts, edges = expected.histogram()
+    bars = np.loadtxt(folder / "costes_bars.csv", delimiter=",", ndmin=2)
+    np.testing.assert_allclose(bars[:, 0], (edges[:-1] + edges[1:]) / 2, rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(bars[:, 1], counts)
+    with tifffile.TiffFile(folder / "out_costes_plot.tif") as tif:
+        plot = tif.imagej_metadata["Plot"]  # ImageJ's serialized ij.gui.Plot
+    for text in (
+        "Pearson's r (randomized: grey bars; observed: red line)",
+        "Randomizations (count)",
+        "randomized r (n = 20)",
+        f"observed r = {expected.observed:.4g}",
+    ):
+        assert text.encode() in plot, text
 
 
 def test_cross_correlation(session):

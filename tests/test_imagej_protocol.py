@@ -334,3 +334,83 @@ def test_an_unset_frame_interval_plots_frames(interval, label):
     assert plot["x_label"] == label
     step = interval if interval > 0 else 1.0
     assert plot["series"][0]["x"] == [0.0, step, 2 * step]
+
+
+def _significance(values: dict, a, b, task: str = "4") -> dict:
+    return {
+        "task": task,
+        "requestType": "EXECUTE",
+        "command": "costes_significance",
+        "values": {"image_1": "A", "image_2": "B", "psf_size": 3, "randomizations": 40} | values,
+        "images": {"image_1": _image("A", 0, a), "image_2": _image("B", 1, b)},
+    }
+
+
+def test_costes_significance_plots_the_randomized_r_and_the_observed_r():
+    a, b = _pair(2)
+    message = _significance({"seed": 5, "histogram": True}, a, b)
+    updates: list[dict] = []
+    text, _ = serve(
+        json.dumps(message),
+        [a.tobytes(), b.tobytes()],
+        update=lambda u: updates.append(json.loads(u)),
+    )
+    reply = json.loads(text)
+    assert reply["responseType"] == "COMPLETION", reply
+    expected = colocalize.costes_significance(a, b, psf=3, n=40, rng=5)
+    assert _column(reply["outputs"], 0, "P(r_rand < r_obs) normal") == [expected.p_value]
+    (plot,) = reply["outputs"]["plots"]
+    assert plot["title"] == "Costes significance of A and B"
+    assert plot["x_label"] == "Pearson's r (randomized: grey bars; observed: red line)"
+    assert plot["y_label"] == "Randomizations (count)"
+    bars, line = plot["series"]
+    counts, edges = expected.histogram()
+    assert bars["style"] == "bar"
+    assert bars["y"] == counts.tolist()
+    np.testing.assert_allclose(bars["x"], (edges[:-1] + edges[1:]) / 2, rtol=1e-15)
+    assert bars["label"] == "randomized r (n = 40)"
+    assert line["x"] == [expected.observed, expected.observed]
+    assert line["label"] == f"observed r = {expected.observed:.4g}"
+    # progress goes to ImageJ's status line and progress bar: 0 .. n
+    assert [(u["current"], u["maximum"]) for u in updates] == [(0, 40), (40, 40)]
+    assert updates[0]["message"] == "Coloc Costes Significance: 0 of 40 randomizations"
+    # a macro without the histogram key (recorded before it existed) gets no plot
+    text, _ = serve(json.dumps(_significance({"histogram": False}, a, b)), [a, b])
+    assert json.loads(text)["outputs"]["plots"] == []
+
+
+def test_a_cancelled_costes_significance_answers_cancelation_within_a_chunk(tmp_path):
+    """Esc in ImageJ sends CANCEL: the randomizations stop at the next chunk (before, the
+    command ran all of them and answered COMPLETION, or ImageJ killed the worker after 3 s)."""
+    a, b = _pair(4)
+    a, b = np.tile(a, (3, 3)), np.tile(b, (3, 3))  # 120x108: 323 randomizations per chunk
+    paths = []
+    for i, data in enumerate((a, b)):
+        paths.append(tmp_path / f"s{i}.bin")
+        data.tofile(paths[-1])
+    process = _worker(tmp_path)
+    try:
+        assert _receive(process)["responseType"] == "READY"
+        request = _significance({"randomizations": 200000, "seed": 1}, a, b, task="8")
+        request["buffers"] = [{"path": str(p), "size": p.stat().st_size} for p in paths]
+        _send(process, request)
+        first = _receive(process)
+        assert first["responseType"] == "UPDATE", first
+        assert (first["current"], first["maximum"]) == (0, 200000)
+        start = time.monotonic()
+        _send(process, {"task": "8", "requestType": "CANCEL"})
+        reply = _receive(process)
+        seen = [first]
+        while reply["responseType"] == "UPDATE":
+            seen.append(reply)
+            reply = _receive(process)
+        assert reply == {"task": "8", "responseType": "CANCELATION"}  # no table, no plot
+        # typically < 1.5 s on a loaded machine; ImageJ kills a worker that takes over 3 s
+        assert time.monotonic() - start < 5
+        assert seen[-1]["current"] < 200000
+        # the worker serves the next request
+        _send(process, {"task": "9", "requestType": "DESCRIBE"})
+        assert _receive(process)["responseType"] == "COMPLETION"
+    finally:
+        process.kill()
+        process.wait(timeout=30)

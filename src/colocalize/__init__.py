@@ -78,12 +78,7 @@ if TYPE_CHECKING:  # the public names, for type checkers; at run time they load 
         coefficients,
         triple_coefficients,
     )
-    from colocalize._costes import (
-        CostesResult,
-        SignificanceResult,
-        costes_significance,
-        costes_threshold,
-    )
+    from colocalize._costes import CostesResult, costes_threshold
     from colocalize._histogram import BivariateHistogram, bivariate_histogram
     from colocalize._ica import LiICA, LiICAHistograms, li_ica
     from colocalize._io import Image, read_image, write_image
@@ -103,6 +98,7 @@ if TYPE_CHECKING:  # the public names, for type checkers; at run time they load 
     )
     from colocalize._report import write_report
     from colocalize._segment import segment_cells, segment_nuclei
+    from colocalize._significance import SignificanceResult, costes_significance
     from colocalize._table import coefficient_table
     from colocalize._threshold import (
         threshold,
@@ -140,8 +136,6 @@ _LAZY: dict[str, str] = {
     "coefficients": "colocalize._coefficients",
     "triple_coefficients": "colocalize._coefficients",
     "CostesResult": "colocalize._costes",
-    "SignificanceResult": "colocalize._costes",
-    "costes_significance": "colocalize._costes",
     "costes_threshold": "colocalize._costes",
     "BivariateHistogram": "colocalize._histogram",
     "bivariate_histogram": "colocalize._histogram",
@@ -164,6 +158,8 @@ _LAZY: dict[str, str] = {
     "write_report": "colocalize._report",
     "segment_cells": "colocalize._segment",
     "segment_nuclei": "colocalize._segment",
+    "SignificanceResult": "colocalize._significance",
+    "costes_significance": "colocalize._significance",
     "coefficient_table": "colocalize._table",
     "threshold": "colocalize._threshold",
     "threshold_from_histogram": "colocalize._threshold",

@@ -1,4 +1,4 @@
-"""Costes' automatic threshold (Coloc 2's ``AutoThresholdRegression``) and significance test.
+"""Costes' automatic threshold (Coloc 2's ``AutoThresholdRegression``).
 
 The threshold search reproduces Fiji's Coloc 2 exactly (orthogonal regression, its two steppers,
 Java's ``Math.round``, clamping to the pixel type), but evaluates every candidate from cumulative
@@ -28,7 +28,7 @@ import numpy as np
 from colocalize import _compiled
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 
-__all__ = ["CostesResult", "SignificanceResult", "costes_significance", "costes_threshold"]
+__all__ = ["CostesResult", "costes_threshold"]
 
 #: The searches of :func:`costes_threshold` (``method=``).
 COSTES_METHODS = ("bisection", "classic", "jacop")
@@ -101,34 +101,6 @@ class CostesResult:
     iterations: int
     step: float
     converged: bool
-
-
-@dataclass(frozen=True)
-class SignificanceResult:
-    """Costes' randomisation test of Pearson's r.
-
-    Attributes
-    ----------
-    p_value : float
-        Coloc 2's "Costes P-Value": ``Phi((observed - randomized_mean) / randomized_std)``, the
-        normal CDF. Note the direction: values above 0.95 mean *colocalised*.
-    p_value_empirical : float
-        The conventional one-sided permutation p-value ``(1 + #{r_rand >= observed}) / (n + 1)``;
-        small values (< 0.05) mean colocalised.
-    observed : float
-        Pearson's r of the two channels inside the mask.
-    randomized_mean, randomized_std : float
-        Mean and sample standard deviation (n - 1) of the randomised r values.
-    n : int
-        Number of randomisations.
-    """
-
-    p_value: float
-    p_value_empirical: float
-    observed: float
-    randomized_mean: float
-    randomized_std: float
-    n: int
 
 
 # --------------------------------------------------------------------------------------------
@@ -1190,217 +1162,6 @@ class _GridWindows:
         below = self.total[:, None] - np.cumsum(bins, axis=0).T
         for j, r in zip(range(hi, lo - 1, -1), _fast_pearson(*below.astype(np.float64))):
             self.known[j] = float(r)
-
-
-# --------------------------------------------------------------------------------------------
-# Costes' significance test
-# --------------------------------------------------------------------------------------------
-
-
-def _masked_pearson(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Pearson r along the last axis (x may be batched)."""
-    xm = x - x.mean(axis=-1, keepdims=True)
-    ym = y - y.mean()
-    num = xm @ ym
-    den = np.sqrt(np.einsum("...i,...i->...", xm, xm) * (ym @ ym))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return num / den
-
-
-def costes_significance(
-    image0: object,
-    image1: object,
-    *,
-    mask: object = None,
-    psf: int = 3,
-    n: int = 200,
-    rng: object = None,
-) -> SignificanceResult:
-    r"""Costes' randomisation test: is Pearson's r larger than for block-shuffled images?
-
-    ``image0`` is cut into cubes of ``psf`` pixels along every axis (squares in 2D), the cubes
-    are shuffled, the shuffled image is smoothed with a Gaussian of sigma ``psf`` pixels, and
-    Pearson's r with ``image1`` is computed; this is repeated ``n`` times. Then
-
-    .. math::
-        P = \Phi\!\left(\frac{r_\mathrm{obs} - \bar r_\mathrm{rand}}{s_\mathrm{rand}}\right),
-        \qquad p_\mathrm{emp} = \frac{1 + \#\{r_\mathrm{rand} \ge r_\mathrm{obs}\}}{n + 1},
-
-    with ``s`` the sample standard deviation. ``P`` is what Coloc 2 reports as "Costes
-    P-Value" (P > 0.95 means colocalised); ``p_emp`` is the usual permutation p-value [2]_
-    (small means colocalised).
-
-    Parameters
-    ----------
-    image0, image1 : (M, N[, P]) ndarray
-        The two channels. ``image0`` is the one shuffled (as in Coloc 2).
-    mask : ndarray of bool, optional
-        Region to analyse. Only blocks lying entirely inside the mask are shuffled, among
-        themselves; mask pixels in no such block are shuffled individually among themselves.
-    psf : int, optional
-        Block edge and smoothing sigma in pixels (Coloc 2's "PSF", default 3).
-    n : int, optional
-        Number of randomisations (Coloc 2's default is 10; 200 gives a usable empirical p).
-    rng : int or numpy.random.Generator, optional
-        Seed or generator, for reproducible results.
-
-    Returns
-    -------
-    SignificanceResult
-
-    Warns
-    -----
-    ColocalizeWarning
-        A constant channel, fewer than two blocks to shuffle, or randomised r values with zero
-        spread: the affected fields are NaN.
-
-    Notes
-    -----
-    Deliberate differences from Coloc 2's ``CostesSignificanceTest``:
-
-    - With a mask, Coloc 2 shuffles blocks of the mask's whole bounding box (its issue #75),
-      dragging outside pixels into the mask; here only blocks inside the mask move, and the
-      smoothing is a normalised convolution inside the mask (outside pixels do not bleed in).
-    - Without a mask the image is tiled from its origin and the partial blocks at the far
-      edges are shuffled pixel by pixel instead of being filled by mirroring.
-    - Randomisations are seeded and computed in batches (shuffled images smoothed in float32,
-      Gaussian truncated at ``round(3 psf)`` pixels like imglib2's ``Gauss3``); there is no
-      "retry on numerical failure": a NaN r is left out of the mean, SD and empirical p.
-    - The empirical p-value is reported instead of Coloc 2's inverted "ratio of randomised
-      Pearsons >= actual".
-
-    References
-    ----------
-    .. [1] Costes, S. V. et al. (2004). Automatic and quantitative measurement of
-       protein-protein colocalization in live cells. Biophys. J. 86(6), 3993-4003.
-       :doi:`10.1529/biophysj.103.038422`
-    .. [2] Phipson, B. & Smyth, G. K. (2010). Permutation p-values should never be zero.
-       Stat. Appl. Genet. Mol. Biol. 9(1), 39. :doi:`10.2202/1544-6115.1585`
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from scipy import ndimage
-    >>> import colocalize
-    >>> rng = np.random.default_rng(1)
-    >>> signal = ndimage.gaussian_filter(rng.random((96, 96)), 2)
-    >>> a = signal + 0.01 * rng.random((96, 96))
-    >>> b = signal + 0.01 * rng.random((96, 96))
-    >>> res = colocalize.costes_significance(a, b, n=50, rng=0)
-    >>> res.p_value > 0.95, res.p_value_empirical < 0.05
-    (True, True)
-    """
-    from scipy import ndimage, special
-
-    arr0 = as_image(image0, name="image0", min_ndim=2)
-    arr1 = as_image(image1, name="image1", min_ndim=2)
-    check_same_shape([arr0, arr1], ["image0", "image1"])
-    if isinstance(psf, bool) or not isinstance(psf, (int, np.integer)) or psf < 1:
-        raise ValueError(
-            f"psf must be a positive integer number of pixels (block edge and smoothing "
-            f"sigma), got {psf!r}; Coloc 2's default is 3."
-        )
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an integer >= 2 (number of randomisations), got {n!r}.")
-    psf = int(psf)
-    n = int(n)
-    generator = np.random.default_rng(rng)  # type: ignore[arg-type]
-    shape = arr0.shape
-    inside = (
-        np.ones(shape, dtype=bool) if mask is None else np.array(as_mask(mask, shape), dtype=bool)
-    )
-    x = arr0.astype(np.float64)
-    y = arr1.astype(np.float64)
-    nan = float("nan")
-    yv = y[inside]
-    xv = x[inside]
-    if xv.size < 2 or np.ptp(xv) == 0 or np.ptp(yv) == 0:
-        warn_degenerate(
-            f"costes_significance: {xv.size} pixel(s) in the mask or a constant channel; "
-            "Pearson's r is undefined, all results are NaN."
-        )
-        return SignificanceResult(nan, nan, nan, nan, nan, n)
-    observed = float(_masked_pearson(xv, yv))
-
-    # Block grid over the mask's bounding box; a block moves only if it is entirely inside.
-    coords = np.nonzero(inside)
-    origin = [int(c.min()) for c in coords]
-    extent = [int(c.max()) + 1 - o for c, o in zip(coords, origin)]
-    counts = [e // psf for e in extent]
-    box = tuple(slice(o, o + c * psf) for o, c in zip(origin, counts))
-    block_index = np.full(shape, -1, dtype=np.intp)
-    n_blocks = int(np.prod(counts)) if all(counts) else 0
-    full: np.ndarray = np.zeros(0, dtype=bool)
-    if n_blocks:
-        ids = np.arange(n_blocks).reshape(counts)
-        for axis in range(len(shape)):
-            ids = np.repeat(ids, psf, axis=axis)
-        block_index[box] = ids
-        covered = np.bincount(ids[inside[box]].ravel(), minlength=n_blocks)
-        full = covered == psf ** len(shape)
-    good = np.flatnonzero(full)
-    if good.size < 2:
-        warn_degenerate(
-            f"costes_significance: fewer than two {psf}-pixel blocks fit inside the mask; "
-            "use a smaller psf or a larger region. The p-values are NaN."
-        )
-        return SignificanceResult(nan, nan, observed, nan, nan, n)
-    # Flat positions of the pixels of each movable block, in the same in-block order.
-    flat_inside = np.flatnonzero(inside.ravel())
-    blk = block_index.ravel()[flat_inside]
-    in_good = (blk >= 0) & full[np.maximum(blk, 0)]
-    block_pixels = flat_inside[in_good]
-    order = np.argsort(blk[in_good], kind="stable")
-    block_pixels = block_pixels[order].reshape(good.size, -1)  # (blocks, psf**ndim)
-    loose = flat_inside[~in_good]  # mask pixels in no movable block
-
-    xflat = x.ravel()
-    radius = int(3 * psf + 0.5)  # kernel half-width ~3 sigma, as imglib2's Gauss3
-    weight = ndimage.gaussian_filter(inside.astype(np.float32), psf, mode="mirror", radius=radius)
-    batch = max(1, min(n, int(2**25 // max(1, x.size))))
-    randomized = np.empty(n)
-    done = 0
-    while done < n:
-        m = min(batch, n - done)
-        shuffled = np.zeros((m, x.size), dtype=np.float32)  # smoothing is memory-bound
-        rows = np.arange(m)[:, None]
-        # m independent block permutations at once (argsort of uniform keys)
-        perms = np.argsort(generator.random((m, good.size)), axis=1)
-        shuffled[rows, block_pixels.ravel()[None, :]] = xflat[block_pixels[perms].reshape(m, -1)]
-        if loose.size:
-            loose_perms = np.argsort(generator.random((m, loose.size)), axis=1)
-            shuffled[rows, loose[None, :]] = xflat[loose[loose_perms]]
-        stack = shuffled.reshape((m, *shape))
-        smooth = ndimage.gaussian_filter(
-            stack, (0, *([psf] * len(shape))), mode="mirror", radius=(0, *([radius] * len(shape)))
-        )
-        if mask is not None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                smooth = smooth / weight
-        values = smooth.reshape(m, -1)[:, inside.ravel()].astype(np.float64)
-        randomized[done : done + m] = _masked_pearson(values, yv)
-        done += m
-    finite = randomized[np.isfinite(randomized)]
-    mean = float(finite.mean()) if finite.size else nan
-    std = float(finite.std(ddof=1)) if finite.size > 1 else nan
-    if not std > 0:
-        warn_degenerate(
-            "costes_significance: the randomised Pearson r values have no spread; "
-            "Coloc 2's normal-CDF p-value is NaN."
-        )
-        p_value = nan
-    else:
-        z = (observed - mean) / std
-        p_value = float(min(1.0, max(0.0, special.ndtr(z))))
-    p_emp = float((1 + np.count_nonzero(finite >= observed)) / (finite.size + 1))
-    return SignificanceResult(
-        p_value=p_value,
-        p_value_empirical=p_emp,
-        observed=observed,
-        randomized_mean=mean,
-        randomized_std=std,
-        n=n,
-    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import numpy as np
 from colocalize._coefficients import MEASURES
 from colocalize._costes import COSTES_METHODS
 from colocalize._io import Image
+from colocalize._significance import SignificanceResult
 from colocalize._table import PAIR_FIELDS
 from colocalize._validation import as_mask
 from colocalize.imagej._contract import (
@@ -605,28 +606,34 @@ def auto_threshold_command(request: Request, progress: Progress) -> Response:
     number("Randomizations", 200, digits=0),
     number("Seed", -1, digits=0),
     message("Seed -1: a new random seed on every run."),
+    checkbox("Histogram", True),
 )
 def costes_significance_command(request: Request, progress: Progress) -> Response:
-    """Costes' randomisation test of Pearson's r of two images (or channels)."""
+    """Costes' randomisation test of Pearson's r of two images (or channels), with the
+    histogram of the randomized r. Esc stops it within one chunk of randomizations (the
+    ``Cancelled`` raised by ``progress`` leaves ``costes_significance``): no table, no plot."""
     import colocalize
 
-    channels = _two_channels(request)
-    selected = _mask(request, "mask", channels[0])
+    title = "Coloc Costes Significance"
+    first, second = _two_channels(request)
+    selected = _mask(request, "mask", first)
     psf = _whole(request, "psf_size", 1, "a block size in pixels")
     n = _whole(request, "randomizations", 2, "a number of randomizations")
     seed = _whole(request, "seed", -1, "a seed (-1: a new one on every run)")
-    progress("Coloc Costes Significance: randomizing...")
     result = colocalize.costes_significance(
-        channels[0].image.data,
-        channels[1].image.data,
+        first.image.data,
+        second.image.data,
         mask=selected,
         psf=psf,
         n=n,
         rng=None if seed < 0 else seed,
+        progress=lambda done, total: progress(
+            f"{title}: {done} of {total} randomizations", done, total
+        ),
     )
     row = {
-        "Image 1": channels[0].name,
-        "Image 2": channels[1].name,
+        "Image 1": first.name,
+        "Image 2": second.name,
         "Mask": _mask_name(request, "mask"),
         P_NORMAL: result.p_value,
         P_EMPIRICAL: result.p_value_empirical,
@@ -636,7 +643,52 @@ def costes_significance_command(request: Request, progress: Progress) -> Respons
         "n": result.n,
         "PSF size": psf,
     }
-    return Response(tables=(Table.from_rows(SIGNIFICANCE_TABLE, row, results=True),))
+    plot = _significance_plot(result, first, second) if request.values["histogram"] else None
+    table = Table.from_rows(SIGNIFICANCE_TABLE, row, results=True)
+    return Response(tables=(table,), plots=() if plot is None else (plot,))
+
+
+def _significance_plot(
+    result: SignificanceResult, first: _Channel, second: _Channel
+) -> Plot | None:
+    """The histogram of the randomized Pearson's r (ImageJ's "bar" style: x at the bin
+    centres) and the observed r as a red vertical line: colocalize.plot.significance_histogram
+    as an ImageJ plot. None when no randomized r is finite (the Log's warning says why)."""
+    counts, edges = result.histogram()
+    if not counts.size:
+        return None
+    centres = (edges[:-1] + edges[1:]) / 2
+    series = [
+        Series(
+            f"randomized r (n = {int(counts.sum())})",
+            tuple(float(c) for c in centres),
+            tuple(float(c) for c in counts),
+            "bar",
+            "#808080",
+        )
+    ]
+    low, high = float(edges[0]), float(edges[-1])
+    observed = result.observed
+    if math.isfinite(observed):
+        series.append(
+            Series(
+                f"observed r = {observed:.4g}",
+                (observed, observed),
+                (0.0, float(counts.max())),
+                "line",
+                "#ff0000",
+                2.0,
+            )
+        )
+        low, high = min(low, observed), max(high, observed)
+    margin = 0.05 * (high - low) or 0.05
+    return Plot(
+        f"Costes significance of {first.name} and {second.name}",
+        "Pearson's r (randomized: grey bars; observed: red line)",
+        "Randomizations (count)",
+        tuple(series),
+        limits=(low - margin, high + margin, 0.0, 1.1 * float(counts.max())),
+    )
 
 
 def _significant(value: float, digits: int) -> float:

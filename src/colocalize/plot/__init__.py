@@ -9,6 +9,7 @@ from colocalize.plot._ccc import correlation_heatmap, correlation_profile
 from colocalize.plot._coefficient_report import coefficient_report
 from colocalize.plot._diagnostics import ccf_plot, ica_plot
 from colocalize.plot._histogram import bivariate_histogram
+from colocalize.plot._significance import significance_histogram
 from colocalize.plot._translocation import translocation
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "correlation_profile",
     "histogram_panel",
     "ica_plot",
+    "significance_histogram",
     "summary_table",
     "translocation",
 ]
