@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import colocalize
@@ -295,6 +295,7 @@ def test_triple_overlap_of_huge_floats():
 
 
 @settings(max_examples=25, deadline=None)
+@example(seed=425, exponent=-3, method="classic")  # does not converge: failed with a warning
 @given(
     seed=st.integers(0, 2**16),
     exponent=st.integers(-60, 20),
@@ -303,9 +304,14 @@ def test_triple_overlap_of_huge_floats():
 def test_costes_float_scale_invariance_power_of_two(seed, exponent, method):
     """Scaling a float image by a power of two scales its thresholds exactly."""
     x, y = _float_pair(seed)
-    base = costes_threshold(x, y, method=method)
-    scaled = costes_threshold(np.ldexp(x, exponent), np.ldexp(y, exponent), method=method)
+    with warnings.catch_warnings():
+        # some random pairs never bring r below the thresholds to 0 (seed 425, classic): the
+        # search still ends, warns, and must scale the same way
+        warnings.simplefilter("ignore", ColocalizeWarning)
+        base = costes_threshold(x, y, method=method)
+        scaled = costes_threshold(np.ldexp(x, exponent), np.ldexp(y, exponent), method=method)
     assert base.iterations > 0
+    assert scaled.converged == base.converged
     assert scaled.threshold0 == math.ldexp(base.threshold0, exponent)
     assert scaled.threshold1 == math.ldexp(base.threshold1, exponent)
     assert scaled.step == math.ldexp(base.step, exponent)
