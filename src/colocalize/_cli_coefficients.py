@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 # colocalize._costes.COSTES_METHODS, spelled out: `--help` must not import numpy.
-COSTES_METHODS = ("bisection", "classic", "jacop")
+COSTES_METHODS = ("bisection", "classic", "jacop", "ezcolocalization")
 
 # Columns shown on the terminal (every column is in the CSV/JSON output).
 _SUMMARY_COLUMNS = [
@@ -49,8 +49,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--costes-method", choices=COSTES_METHODS, default="bisection",
         help="the search of --thresholds costes (default: bisection, Coloc 2's 'Bisection'): "
-        "classic (Coloc 2's 'Costes') or jacop (JACoP's); the costes_converged column says "
-        "whether it converged",
+        "classic (Coloc 2's 'Costes'), jacop (JACoP's) or ezcolocalization "
+        "(EzColocalization's); the costes_converged column says whether it converged",
     )
     p.add_argument(
         "--measures", nargs="+", metavar="M",

@@ -1018,11 +1018,13 @@ def coefficients(
         other fields are NaN (without a warning) and ``result.measures`` lists the groups
         computed. A subset costs only its own passes: without ``spearman`` and ``kendall``
         nothing is ranked.
-    costes_method : {"bisection", "classic", "jacop"}, optional
+    costes_method : {"bisection", "classic", "jacop", "ezcolocalization"}, optional
         The search of ``thresholds="costes"`` (see :func:`colocalize.costes_threshold`):
         ``"bisection"`` (default: Coloc 2's "Bisection", as fast as any and the long-standing
-        default here), ``"classic"`` (Coloc 2's "Costes", its dialog default) or ``"jacop"``
-        (JACoP's search, to reproduce a JACoP analysis). Ignored for other thresholds.
+        default here), ``"classic"`` (Coloc 2's "Costes", its dialog default), ``"jacop"``
+        or ``"ezcolocalization"`` (those plugins' searches, to reproduce their analyses;
+        EzColocalization's thresholds are continuous and may be negative, and are used as
+        they are). Ignored for other thresholds.
         ``result.costes_converged`` says whether the search converged.
 
     Returns
