@@ -66,6 +66,11 @@ if TYPE_CHECKING:  # the public names, for type checkers; at run time they load 
         threshold_methods,
         threshold_per_slice,
     )
+    from colocalize._tos import (
+        ThresholdOverlapScore,
+        threshold_overlap_score,
+        top_percent_threshold,
+    )
     from colocalize._translocation import link_labels, translocation
     from colocalize._validation import ColocalizeWarning
     from colocalize._vansteensel import VanSteenselCCF, van_steensel_ccf
@@ -125,6 +130,9 @@ _LAZY: dict[str, str] = {
     "threshold_local": "colocalize._threshold",
     "threshold_methods": "colocalize._threshold",
     "threshold_per_slice": "colocalize._threshold",
+    "ThresholdOverlapScore": "colocalize._tos",
+    "threshold_overlap_score": "colocalize._tos",
+    "top_percent_threshold": "colocalize._tos",
     "link_labels": "colocalize._translocation",
     "translocation": "colocalize._translocation",
     "ColocalizeWarning": "colocalize._validation",
@@ -152,6 +160,7 @@ __all__ = [
     "SignificanceResult",
     "ThresholdEvaluation",
     "ThresholdModel",
+    "ThresholdOverlapScore",
     "ThresholdRange",
     "TripleCoefficients",
     "VanSteenselCCF",
@@ -181,7 +190,9 @@ __all__ = [
     "threshold_from_histogram",
     "threshold_local",
     "threshold_methods",
+    "threshold_overlap_score",
     "threshold_per_slice",
+    "top_percent_threshold",
     "translocation",
     "triple_coefficients",
     "van_steensel_ccf",

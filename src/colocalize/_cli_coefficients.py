@@ -55,8 +55,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--measures", nargs="+", metavar="M",
         help="compute only these measure groups (default: all): pearson, overlap, manders, "
-        "thresholded_manders, thresholded_overlap, icq, spearman, kendall; the other columns "
-        "are NaN",
+        "thresholded_manders, thresholded_overlap, tos, icq, spearman, kendall; the other "
+        "columns are NaN",
     )
     p.add_argument("--triples", action="store_true", help="also compute channel triples")
     p.add_argument(

@@ -73,6 +73,12 @@ class Coefficients:
     toverlap, tk1, tk2 : float
         JACoP's thresholded overlap coefficient and k1, k2: ``overlap``, ``k1``, ``k2`` of the
         pixels above both thresholds (``a > T_a and b > T_b``).
+    tos_linear, tos_log2 : float
+        Threshold overlap score (Sheng et al. 2016, EzColocalization's TOS(linear) and
+        TOS(log2), not rounded) of the pixels above the thresholds (``a > T_a``, ``b > T_b``):
+        1 for as much overlap as the two fractions allow, 0 for chance, -1 for as little as
+        possible (:func:`colocalize.threshold_overlap_score`, which also offers Ez's top-x%
+        thresholds).
     spearman : float
         Spearman's rho: Pearson's r of the average ranks.
     kendall_tau : float
@@ -112,6 +118,8 @@ class Coefficients:
     toverlap: float
     tk1: float
     tk2: float
+    tos_linear: float
+    tos_log2: float
     spearman: float
     kendall_tau: float
     icq: float
@@ -178,6 +186,7 @@ MEASURES: dict[str, tuple[str, ...]] = {
     "manders": ("m1", "m2"),
     "thresholded_manders": ("tm1", "tm2", "tm1_own", "tm2_own", "fraction_colocalized"),
     "thresholded_overlap": ("toverlap", "tk1", "tk2"),
+    "tos": ("tos_linear", "tos_log2"),
     "icq": ("icq",),
     "spearman": ("spearman",),
     "kendall": ("kendall_tau",),
@@ -359,7 +368,7 @@ class _Channels:
             thresholds = None
             lost = [
                 f
-                for m in ("pearson", "thresholded_manders", "thresholded_overlap")
+                for m in ("pearson", "thresholded_manders", "thresholded_overlap", "tos")
                 if m in wanted
                 for f in MEASURES[m]
             ]
@@ -430,6 +439,8 @@ class _Channels:
             values["fraction_colocalized"] = sums["both"] / n
         if thresholds is not None and "thresholded_overlap" in wanted:
             values.update(self._thresholded_overlap(i, j, t0, t1, reasons))
+        if thresholds is not None and "tos" in wanted:
+            values.update(self._tos(i, j, t0, t1, reasons))
         if thresholds is not None and "pearson" in wanted:
             values["pearson_below"], values["pearson_above"] = sums["below"], sums["above"]
             if math.isnan(sums["below"]) or math.isnan(sums["above"]):
@@ -461,6 +472,18 @@ class _Channels:
             "tk1": _ldexp(sab / saa, eb - ea),
             "tk2": _ldexp(sab / sbb, ea - eb),
         }
+
+    def _tos(self, i: int, j: int, t0: float, t1: float, reasons: _Reasons) -> dict[str, float]:
+        """EzColocalization's TOS of the pixels with a > T_a, b > T_b (:mod:`colocalize._tos`)."""
+        from colocalize._tos import tos_scores
+
+        above0 = _at_least(self.flats[i], t0, strict=True)
+        above1 = _at_least(self.flats[j], t1, strict=True)
+        n0, n1 = int(np.count_nonzero(above0)), int(np.count_nonzero(above1))
+        linear, log2, _ = tos_scores(int(self.n), n0, n1, int(np.count_nonzero(above0 & above1)))
+        if math.isnan(linear) or math.isnan(log2):
+            reasons.add("tos_linear, tos_log2", "nothing, or everything, is above a threshold")
+        return {"tos_linear": linear, "tos_log2": log2}
 
     def _fusable(self, i: int, j: int, wanted: set[str]) -> bool:
         """Whether :meth:`_fused_sums` applies (with the compiled kernels)."""

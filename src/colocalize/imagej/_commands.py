@@ -233,7 +233,8 @@ def _two_channels(request: Request) -> list[_Channel]:
     return channels
 
 
-_MEASURE_LABELS = {"icq": "ICQ"}  # dialog labels of the groups of MEASURES (the key: lower case)
+# dialog labels of the groups of MEASURES (the key: lower case)
+_MEASURE_LABELS = {"icq": "ICQ", "tos": "TOS"}
 
 
 @command(
