@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from types import SimpleNamespace
@@ -1615,7 +1615,10 @@ def _ez_pixels(
 
 
 def _sequential_sum(x: np.ndarray) -> float:
-    """Java's running ``double`` sum, left to right (numpy's sum is pairwise)."""
+    """Java's running ``double`` sum, left to right (numpy's sum is pairwise), unless every
+    value is a whole number (then any order gives the exact sum below 2**53)."""
+    if np.array_equal(x, np.floor(x)):
+        return float(x.sum(dtype=np.float64))
     return float(np.cumsum(x, dtype=np.float64)[-1])
 
 
@@ -1684,20 +1687,14 @@ def _ez_group_bounds(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return starts, ends
 
 
-def _ez_moments(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per pixel: 1, A, B, A*A, B*B, A*B, the products rounded to float32 as in Java."""
-    a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    return np.stack(
-        [
-            np.ones(a.size),
-            a64,
-            b64,
-            (a * a).astype(np.float64),
-            (b * b).astype(np.float64),
-            (a * b).astype(np.float64),
-        ],
-        axis=1,
-    )
+def _ez_moments(a: np.ndarray, b: np.ndarray) -> Iterator[np.ndarray]:
+    """Per pixel, one at a time: 1, A, B, A*A, B*B, A*B, products rounded to float32 as in
+    Java."""
+    yield np.ones(a.size)
+    yield a.astype(np.float64)
+    yield b.astype(np.float64)
+    for x, y in ((a, a), (b, b), (a, b)):
+        yield (x * y).astype(np.float64)
 
 
 def _ez_square_r(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1727,7 +1724,6 @@ def _ezcolocalization(
     """
     slope, intercept = _ez_linreg(a, b)
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    moments = _ez_moments(a, b)
     nan = float("nan")
     with np.errstate(invalid="ignore"):
         temp = slope * a64 + intercept
@@ -1758,44 +1754,55 @@ def _ezcolocalization(
     key = np.where(is_add[order[:count]], a64[owner[order[:count]]], np.inf)
     differ = np.minimum.reduceat(key, starts) != np.maximum.reduceat(key, starts)
     wanted = np.zeros(values.size, dtype=bool)
-    for s, e in zip(starts[differ], ends[differ]):
-        wanted[s : e + 1] = True
+    wanted[:count] = np.repeat(differ, ends - starts + 1)
     if differ.any():
         order = np.where(wanted, _quicksort_order(values, wanted), order)
-    # with a negative slope the entries of B are removals; otherwise every entry adds
-    signs = np.where(is_add[order[:count]] | (slope >= 0), 1.0, -1.0)
-    signed = moments[owner[order[:count]]] * signs[:, None]
-    if slope < 0:
-        # Descending from all pixels, applying each group's events; removals after the
-        # group's first addition are held until the next group starts (Ez's tiesHolder).
-        running = moments.sum(axis=0) + np.cumsum(signed, axis=0)
-        adds = signs > 0
-        group = np.repeat(np.arange(starts.size), ends - starts + 1)
-        first_add = np.full(starts.size, count)
-        np.minimum.at(first_add, group[adds], np.flatnonzero(adds))
-        held = ~adds & (np.arange(count) > first_add[group])
-        held_sums = np.zeros((starts.size, 6))
-        np.add.at(held_sums, group[held], -signed[held])
-        square, r = _ez_square_r(running[ends] + held_sums)
-        g = _ez_first_minimum(square)
-        # an addition in the group: its last position; else the next group's first one
-        pos = int(ends[g]) if first_add[g] < count else int(ends[g]) + 1
-    else:
-        # Ascending (Ez walks its descending order backwards): r^2 after each whole group.
-        asc_ends = count - 1 - starts[::-1]
-        square, r = _ez_square_r(np.cumsum(signed[::-1], axis=0)[asc_ends])
-        g = _ez_first_minimum(square)
-        pos = int(count - 1 - asc_ends[g])  # the group's first position (descending)
+    # Sums per run of ties (exact in any order for whole-number pixels), one moment at a time:
+    # with a negative slope the entries of B are removals; otherwise every entry adds.
+    groups = starts.size
+    group_sorted = np.repeat(np.arange(groups), ends - starts + 1)
+    group = np.full(values.size, groups)  # NaN entries: an extra bin, dropped
+    group[order[:count]] = group_sorted
+    removal = ~is_add & (slope < 0)
+    adds_sorted = ~removal[order[:count]]
+    has_add = np.bincount(group_sorted[adds_sorted], minlength=groups) > 0
+    # Removals that come after their run's first addition in Ez's order are held until the
+    # next run starts (its tiesHolder): only runs with both kinds, all among `wanted`.
+    held = np.zeros(0, dtype=np.intp)
+    if slope < 0 and wanted.any():
+        pos = np.flatnonzero(wanted)
+        first_add = np.full(groups, count)
+        np.minimum.at(first_add, group_sorted[pos[adds_sorted[pos]]], pos[adds_sorted[pos]])
+        late = ~adds_sorted[pos] & (pos > first_add[group_sorted[pos]])
+        held = order[pos[late]]
+    sums = np.empty((groups, 6))
+    for k, moment in enumerate(_ez_moments(a, b)):
+        entry = moment[owner]
+        if slope < 0:
+            entry = np.where(removal, -entry, entry)
+        per_group = np.bincount(group, weights=entry, minlength=groups + 1)[:groups]
+        if slope < 0:
+            kept_back = np.bincount(group[held], weights=-entry[held], minlength=groups)
+            sums[:, k] = moment.sum() + np.cumsum(per_group) + kept_back
+        else:  # Ez walks its descending order backwards: ascending runs
+            sums[:, k] = np.cumsum(per_group[::-1])
+    square, r = _ez_square_r(sums)
+    g = _ez_first_minimum(square)
     lowest = float(np.min(r, initial=np.inf, where=~np.isnan(r))) if (r == r).any() else nan
     if g < 0:  # every r^2 NaN: Ez's "Cannot compute Costes' thresholds"
-        return nan, nan, nan, int(starts.size), lowest, slope, intercept
-    if pos >= count:  # Ez reads a NaN entry or past its array: "Cannot compute"
-        return nan, nan, float(r[g]), int(starts.size), lowest, slope, intercept
-    k = int(order[pos])
+        return nan, nan, nan, groups, lowest, slope, intercept
+    if slope < 0:
+        # an addition in the run: its last position; else the next run's first one
+        pos_kept = int(ends[g]) if has_add[g] else int(ends[g]) + 1
+    else:
+        pos_kept = int(starts[groups - 1 - g])  # the run's first position (descending)
+    if pos_kept >= count:  # Ez reads a NaN entry or past its array: "Cannot compute"
+        return nan, nan, float(r[g]), groups, lowest, slope, intercept
+    k = int(order[pos_kept])
     v = float(values[k])
     if is_add[k]:
         th0 = float(a64[owner[k]])
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
             th0 = float(np.float64(v - intercept) / np.float64(slope))
-    return th0, v, float(r[g]), int(starts.size), lowest, slope, intercept
+    return th0, v, float(r[g]), groups, lowest, slope, intercept
