@@ -287,3 +287,23 @@ def test_tos_in_the_cli_and_the_imagej_dialog(tmp_path, capsys):
     assert math.isnan(row["pearson"])
     fields = commands()["coefficients"].spec.fields
     assert any(f.kind == "checkbox" and f.label == "TOS" and f.key == "tos" for f in fields)
+
+
+def test_tos_only_when_asked_for():
+    """measures=None computes every group of MEASURES but not TOS (extra passes, and a NaN
+    with a warning whenever a channel is entirely above its threshold, as in the plain
+    ImageJ macro run of tests/test_imagej_plain.py)."""
+    from colocalize._coefficients import MEASURES
+
+    rng = np.random.default_rng(5)
+    a = rng.integers(10, 100, (20, 20))
+    b = a + rng.integers(0, 9, a.shape)
+    c = coefficients(a, b, thresholds=(5, 50))  # every pixel of a is above 5: no TOS
+    assert c.measures == tuple(MEASURES)
+    assert math.isnan(c.tos_linear)
+    assert math.isnan(c.tos_log2)
+    with pytest.warns(ColocalizeWarning, match="tos_linear"):
+        asked = coefficients(a, b, thresholds=(5, 50), measures=("pearson", "tos"))
+    assert asked.measures == ("pearson", "tos")
+    with pytest.raises(ValueError, match="tos"):
+        coefficients(a, b, measures="top")

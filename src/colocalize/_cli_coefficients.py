@@ -54,9 +54,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--measures", nargs="+", metavar="M",
-        help="compute only these measure groups (default: all): pearson, overlap, manders, "
-        "thresholded_manders, thresholded_overlap, tos, icq, spearman, kendall; the other "
-        "columns are NaN",
+        help="compute only these measure groups (default: all but tos): pearson, overlap, "
+        "manders, thresholded_manders, thresholded_overlap, icq, spearman, kendall, tos "
+        "(EzColocalization's threshold overlap score); the other columns are NaN",
     )
     p.add_argument("--triples", action="store_true", help="also compute channel triples")
     p.add_argument(
@@ -103,12 +103,13 @@ def _parse_thresholds(values: list[str] | None) -> Any:
 
 
 def _parse_measures(values: list[str] | None) -> list[str] | None:
-    from colocalize._coefficients import MEASURES
+    from colocalize._coefficients import MEASURES, ON_REQUEST
 
-    unknown = [v for v in values or [] if v.lower() not in MEASURES]
+    groups = [*MEASURES, *ON_REQUEST]
+    unknown = [v for v in values or [] if v.lower() not in groups]
     if unknown:
         raise ValueError(
-            f"--measures got {', '.join(unknown)}: use one or more of {', '.join(MEASURES)}"
+            f"--measures got {', '.join(unknown)}: use one or more of {', '.join(groups)}"
         )
     return values
 

@@ -33,6 +33,7 @@ from colocalize._validation import as_image, as_mask, check_same_shape, warn_deg
 
 __all__ = [
     "MEASURES",
+    "ON_REQUEST",
     "Coefficients",
     "TripleCoefficients",
     "coefficients",
@@ -78,7 +79,7 @@ class Coefficients:
         TOS(log2), not rounded) of the pixels above the thresholds (``a > T_a``, ``b > T_b``):
         1 for as much overlap as the two fractions allow, 0 for chance, -1 for as little as
         possible (:func:`colocalize.threshold_overlap_score`, which also offers Ez's top-x%
-        thresholds).
+        thresholds). Only with ``measures=`` naming ``"tos"``.
     spearman : float
         Spearman's rho: Pearson's r of the average ranks.
     kendall_tau : float
@@ -99,8 +100,9 @@ class Coefficients:
         other thresholds. A float, not a bool, so that tables keep one numeric column.
 
     The property ``measures`` (not a field, so tables keep their columns) lists the measure
-    groups computed (see :data:`MEASURES`): all of them unless ``measures=`` asked for fewer;
-    the fields of the other groups are NaN because they were not asked for.
+    groups computed (see :data:`MEASURES`): all of them unless ``measures=`` asked for fewer
+    (``tos``, of :data:`ON_REQUEST`, only when asked for); the fields of the other groups are
+    NaN because they were not asked for.
     """
 
     pearson: float
@@ -186,18 +188,23 @@ MEASURES: dict[str, tuple[str, ...]] = {
     "manders": ("m1", "m2"),
     "thresholded_manders": ("tm1", "tm2", "tm1_own", "tm2_own", "fraction_colocalized"),
     "thresholded_overlap": ("toverlap", "tk1", "tk2"),
-    "tos": ("tos_linear", "tos_log2"),
     "icq": ("icq",),
     "spearman": ("spearman",),
     "kendall": ("kendall_tau",),
 }
 _RANKED = ("spearman", "kendall")
+#: Groups computed only when ``measures=`` names them (None means the groups of
+#: :data:`MEASURES`): EzColocalization's threshold overlap score costs extra passes and is
+#: NaN, with a warning, whenever a channel is entirely above its threshold.
+ON_REQUEST: dict[str, tuple[str, ...]] = {"tos": ("tos_linear", "tos_log2")}
+_GROUPS = {**MEASURES, **ON_REQUEST}
 
 
 def resolve_measures(
     measures: str | Sequence[str] | None, *, rank_coefficients: bool = True
 ) -> tuple[str, ...]:
-    """The requested measure groups, in :data:`MEASURES` order (None: all of them).
+    """The requested measure groups, in :data:`MEASURES` then :data:`ON_REQUEST` order (None:
+    all of :data:`MEASURES`).
 
     ``rank_coefficients=False`` drops ``spearman`` and ``kendall``.
     """
@@ -205,16 +212,16 @@ def resolve_measures(
         wanted = set(MEASURES)
     else:
         names = [measures] if isinstance(measures, str) else list(measures)
-        unknown = [m for m in names if not isinstance(m, str) or m.lower() not in MEASURES]
+        unknown = [m for m in names if not isinstance(m, str) or m.lower() not in _GROUPS]
         if unknown or not names:
             raise ValueError(
                 f"measures={measures!r} is not valid: pass one or more of "
-                f"{', '.join(MEASURES)} (or None for all)"
+                f"{', '.join(_GROUPS)} (or None for all but {', '.join(ON_REQUEST)})"
             )
         wanted = {m.lower() for m in names}
     if not rank_coefficients:
         wanted -= set(_RANKED)
-    return tuple(m for m in MEASURES if m in wanted)
+    return tuple(m for m in _GROUPS if m in wanted)
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -370,7 +377,7 @@ class _Channels:
                 f
                 for m in ("pearson", "thresholded_manders", "thresholded_overlap", "tos")
                 if m in wanted
-                for f in MEASURES[m]
+                for f in _GROUPS[m]
             ]
             lost = [f for f in lost if f != "pearson"]
             if lost:
@@ -1037,7 +1044,8 @@ def coefficients(
         pearson_above), ``"overlap"`` (overlap, k1, k2), ``"manders"`` (m1, m2),
         ``"thresholded_manders"`` (tm1, tm2, tm1_own, tm2_own, fraction_colocalized),
         ``"thresholded_overlap"`` (toverlap, tk1, tk2),
-        ``"icq"``, ``"spearman"`` and ``"kendall"`` (kendall_tau); see :data:`MEASURES`. The
+        ``"icq"``, ``"spearman"`` and ``"kendall"`` (kendall_tau); see :data:`MEASURES`.
+        ``"tos"`` (tos_linear, tos_log2) is computed only when named (:data:`ON_REQUEST`). The
         other fields are NaN (without a warning) and ``result.measures`` lists the groups
         computed. A subset costs only its own passes: without ``spearman`` and ``kendall``
         nothing is ranked.

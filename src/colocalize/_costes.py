@@ -816,7 +816,10 @@ def costes_threshold(
        or below the line have NaN entries, sorted last, which end the walk). Walking from
        all pixels, each run of equal values applies its entries; removals that come after
        the run's first addition *in Ez's order* are held until the next run (its
-       ``tiesHolder``), so with ties the r^2 depends on that order.
+       ``tiesHolder``), so with ties the r^2 depends on that order. (Ez also ends a run
+       before its array's very last entry; not reproduced: that entry is a NaN one whenever
+       a pixel lies on or below the line, which least-squares residuals summing to 0 make
+       all but certain.)
     4. The kept candidate is the first one (in walking order) with the smallest ``r^2``
        below 2.0: the minimum of ``|r|``, not the first ``r <= 0``, and never a threshold
        pair chosen for ``r < 0`` (Costes' criterion).

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from colocalize._coefficients import MEASURES
+from colocalize._coefficients import MEASURES, ON_REQUEST
 from colocalize._costes import COSTES_METHODS
 from colocalize._io import Image
 from colocalize._table import PAIR_FIELDS
@@ -255,6 +255,7 @@ _MEASURE_LABELS = {"icq": "ICQ", "tos": "TOS"}
     checkbox("Scatter_plot", True),
     message("Measures (a macro naming none, such as one recorded before they existed: all):"),
     *(checkbox(_MEASURE_LABELS.get(group, group.title()), True) for group in MEASURES),
+    *(checkbox(_MEASURE_LABELS.get(group, group.title()), False) for group in ON_REQUEST),
 )
 def coefficients_command(request: Request, progress: Progress) -> Response:
     """Colocalization coefficients of two images, or two or three channels of one hyperstack:
@@ -295,7 +296,7 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
             )
         thresholds = (v["threshold_1"], v["threshold_2"])
     exclude = bool(v["exclude_zero-zero_pixels"])
-    measures = [group for group in MEASURES if v[group]] or None
+    measures = [group for group in (*MEASURES, *ON_REQUEST) if v[group]] or None
     data = [c.image.data for c in channels]
     keys = [str(i) for i in range(len(data))]
     pairs = [(0, 1)] if len(data) == 2 else [(0, 1), (0, 2), (1, 2)]
