@@ -837,11 +837,13 @@ def costes_threshold(
     NaN ``T_A`` with a slope of 0, and which pixel of a run of ties is read (so the
     result) depends on the order of its quicksort, which is reproduced exactly: only runs
     whose pixels would give different answers are sorted that way (a vectorised emulation
-    of its partitions), the others in any order. Not copied: Ez's thresholded Manders, PCC
-    and TOS count pixels *above* the thresholds as ``A > T_A`` AND ``B > T_B``; our
-    coefficients keep their own definitions (``tm1``/``tm2`` are Coloc 2's, ``tm1_own``/
-    ``tm2_own`` the ``A > T_A AND B > T_B`` form that Ez calls M1/M2), so a negative
-    ``T_B`` is used as it is. Differences: a mask of any shape (Ez: one cell ROI at a time,
+    of its partitions), the others in any order. Not copied into our coefficients: what Ez
+    does with the thresholds. Its PCC is over the pixels above both (``A > T_A`` AND
+    ``B > T_B``), where ours keep Coloc 2's ``pearson_below``/``pearson_above``; its M1/M2
+    are our ``tm1_own``/``tm2_own`` and its TOS our ``tos_*`` (equal, tested); our
+    ``tm1``/``tm2`` stay Coloc 2's (the other channel at or above its threshold *and*
+    above 0), so a negative ``T_B`` never counts pixels of intensity 0 as colocalized.
+    Differences: a mask of any shape (Ez: one cell ROI at a time,
     per slice of a stack; a stack here is one set of pixels, read plane by plane);
     ``pearson_below`` is the r of the kept run, ``pearson_above`` keeps Coloc 2's
     definition, ``step`` is 0 (continuous thresholds). The sums are exact (as Ez's) for
