@@ -307,3 +307,33 @@ def test_tos_only_when_asked_for():
     assert asked.measures == ("pearson", "tos")
     with pytest.raises(ValueError, match="tos"):
         coefficients(a, b, measures="top")
+
+
+def test_tos_in_batch(tmp_path):
+    """batch(measures=(..., "tos")) writes tos_linear and tos_log2 for each image."""
+    import pandas as pd
+
+    from colocalize._batch_synthetic import make_repository
+
+    root = tmp_path / "data"
+    make_repository(root, organelles=("er",), times=(5,), series=(1,), shape=(48, 48))
+    result = colocalize.batch(
+        root,
+        pattern="{organelle}/{time}min/series{series}/*.tif",
+        out=tmp_path / "out",
+        method="costes",
+        costes_method="ezcolocalization",
+        measures=("pearson", "tos"),
+        channels=("red", "green"),
+        workers=1,
+    )
+    row = pd.read_csv(result.coefficients).iloc[0]
+    image = colocalize.read_image(root / row["path"])
+    expected = _quiet(
+        threshold_overlap_score,
+        image.channel(0),
+        image.channel(1),
+        thresholds="costes",
+        costes_method="ezcolocalization",
+    )
+    assert (row["tos_linear"], row["tos_log2"]) == pytest.approx((expected.linear, expected.log2))
