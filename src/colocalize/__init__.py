@@ -10,7 +10,9 @@ Thresholds
 ==========
 - threshold, threshold_methods, threshold_per_slice, threshold_local,
   threshold_from_histogram -- ImageJ's automatic thresholds, in the image's units.
-- costes_threshold, CostesResult -- Costes' regression threshold (Coloc 2, JACoP variants).
+- costes_threshold, CostesResult -- Costes' regression threshold (Coloc 2, JACoP and
+  EzColocalization variants).
+- top_percent_threshold -- EzColocalization's top-x% thresholds.
 - ThresholdModel, ThresholdRange, ThresholdEvaluation, histogram_deciles, apply_threshold --
   the learned background threshold (regression on histogram deciles) and its application.
 
@@ -21,6 +23,7 @@ Coefficients
 - triple_coefficients, TripleCoefficients -- three channels at once.
 - coefficient_table -- every pair of a multichannel image, per mask or labelled object.
 - costes_significance, SignificanceResult -- Costes' randomization test.
+- threshold_overlap_score, ThresholdOverlapScore -- the threshold overlap score (TOS).
 - bivariate_histogram, BivariateHistogram -- the 2D intensity histogram.
 - li_ica, LiICA, LiICAHistograms -- Li's intensity correlation analysis.
 - van_steensel_ccf, VanSteenselCCF -- van Steensel's cross-correlation function.
@@ -107,6 +110,11 @@ if TYPE_CHECKING:  # the public names, for type checkers; at run time they load 
         threshold_methods,
         threshold_per_slice,
     )
+    from colocalize._tos import (
+        ThresholdOverlapScore,
+        threshold_overlap_score,
+        top_percent_threshold,
+    )
     from colocalize._translocation import link_labels, translocation
     from colocalize._validation import ColocalizeWarning
     from colocalize._vansteensel import VanSteenselCCF, van_steensel_ccf
@@ -166,6 +174,9 @@ _LAZY: dict[str, str] = {
     "threshold_local": "colocalize._threshold",
     "threshold_methods": "colocalize._threshold",
     "threshold_per_slice": "colocalize._threshold",
+    "ThresholdOverlapScore": "colocalize._tos",
+    "threshold_overlap_score": "colocalize._tos",
+    "top_percent_threshold": "colocalize._tos",
     "link_labels": "colocalize._translocation",
     "translocation": "colocalize._translocation",
     "ColocalizeWarning": "colocalize._validation",
@@ -193,6 +204,7 @@ __all__ = [
     "SignificanceResult",
     "ThresholdEvaluation",
     "ThresholdModel",
+    "ThresholdOverlapScore",
     "ThresholdRange",
     "TripleCoefficients",
     "VanSteenselCCF",
@@ -222,7 +234,9 @@ __all__ = [
     "threshold_from_histogram",
     "threshold_local",
     "threshold_methods",
+    "threshold_overlap_score",
     "threshold_per_slice",
+    "top_percent_threshold",
     "translocation",
     "triple_coefficients",
     "van_steensel_ccf",

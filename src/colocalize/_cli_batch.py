@@ -67,7 +67,8 @@ def register(subparsers: Any) -> None:
     b.add_argument(
         "--costes-method",
         default="bisection",
-        help="search of --method costes: bisection (default), classic or jacop",
+        help="search of --method costes: bisection (default), classic, jacop or "
+        "ezcolocalization",
     )
     o = b.add_argument_group("objects (object-based colocalization of puncta, docs/objects.md)")
     o.add_argument(

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 # colocalize._costes.COSTES_METHODS, spelled out: `--help` must not import numpy.
-COSTES_METHODS = ("bisection", "classic", "jacop")
+COSTES_METHODS = ("bisection", "classic", "jacop", "ezcolocalization")
 
 # Columns shown on the terminal (every column is in the CSV/JSON output).
 _SUMMARY_COLUMNS = [
@@ -49,14 +49,14 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--costes-method", choices=COSTES_METHODS, default="bisection",
         help="the search of --thresholds costes (default: bisection, Coloc 2's 'Bisection'): "
-        "classic (Coloc 2's 'Costes') or jacop (JACoP's); the costes_converged column says "
-        "whether it converged",
+        "classic (Coloc 2's 'Costes'), jacop (JACoP's) or ezcolocalization "
+        "(EzColocalization's); the costes_converged column says whether it converged",
     )
     p.add_argument(
         "--measures", nargs="+", metavar="M",
-        help="compute only these measure groups (default: all): pearson, overlap, manders, "
-        "thresholded_manders, thresholded_overlap, icq, spearman, kendall; the other columns "
-        "are NaN",
+        help="compute only these measure groups (default: all but tos): pearson, overlap, "
+        "manders, thresholded_manders, thresholded_overlap, icq, spearman, kendall, tos "
+        "(EzColocalization's threshold overlap score); the other columns are NaN",
     )
     p.add_argument("--triples", action="store_true", help="also compute channel triples")
     p.add_argument(
@@ -112,12 +112,13 @@ def _parse_thresholds(values: list[str] | None) -> Any:
 
 
 def _parse_measures(values: list[str] | None) -> list[str] | None:
-    from colocalize._coefficients import MEASURES
+    from colocalize._coefficients import MEASURES, ON_REQUEST
 
-    unknown = [v for v in values or [] if v.lower() not in MEASURES]
+    groups = [*MEASURES, *ON_REQUEST]
+    unknown = [v for v in values or [] if v.lower() not in groups]
     if unknown:
         raise ValueError(
-            f"--measures got {', '.join(unknown)}: use one or more of {', '.join(MEASURES)}"
+            f"--measures got {', '.join(unknown)}: use one or more of {', '.join(groups)}"
         )
     return values
 

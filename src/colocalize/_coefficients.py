@@ -33,6 +33,7 @@ from colocalize._validation import as_image, as_mask, check_same_shape, warn_deg
 
 __all__ = [
     "MEASURES",
+    "ON_REQUEST",
     "Coefficients",
     "TripleCoefficients",
     "coefficients",
@@ -73,6 +74,12 @@ class Coefficients:
     toverlap, tk1, tk2 : float
         JACoP's thresholded overlap coefficient and k1, k2: ``overlap``, ``k1``, ``k2`` of the
         pixels above both thresholds (``a > T_a and b > T_b``).
+    tos_linear, tos_log2 : float
+        Threshold overlap score (Sheng et al. 2016, EzColocalization's TOS(linear) and
+        TOS(log2), not rounded) of the pixels above the thresholds (``a > T_a``, ``b > T_b``):
+        1 for as much overlap as the two fractions allow, 0 for chance, -1 for as little as
+        possible (:func:`colocalize.threshold_overlap_score`, which also offers Ez's top-x%
+        thresholds). Only with ``measures=`` naming ``"tos"``.
     spearman : float
         Spearman's rho: Pearson's r of the average ranks.
     kendall_tau : float
@@ -93,8 +100,9 @@ class Coefficients:
         other thresholds. A float, not a bool, so that tables keep one numeric column.
 
     The property ``measures`` (not a field, so tables keep their columns) lists the measure
-    groups computed (see :data:`MEASURES`): all of them unless ``measures=`` asked for fewer;
-    the fields of the other groups are NaN because they were not asked for.
+    groups computed (see :data:`MEASURES`): all of them unless ``measures=`` asked for fewer
+    (``tos``, of :data:`ON_REQUEST`, only when asked for); the fields of the other groups are
+    NaN because they were not asked for.
     """
 
     pearson: float
@@ -112,6 +120,8 @@ class Coefficients:
     toverlap: float
     tk1: float
     tk2: float
+    tos_linear: float
+    tos_log2: float
     spearman: float
     kendall_tau: float
     icq: float
@@ -183,12 +193,18 @@ MEASURES: dict[str, tuple[str, ...]] = {
     "kendall": ("kendall_tau",),
 }
 _RANKED = ("spearman", "kendall")
+#: Groups computed only when ``measures=`` names them (None means the groups of
+#: :data:`MEASURES`): EzColocalization's threshold overlap score costs extra passes and is
+#: NaN, with a warning, whenever a channel is entirely above its threshold.
+ON_REQUEST: dict[str, tuple[str, ...]] = {"tos": ("tos_linear", "tos_log2")}
+_GROUPS = {**MEASURES, **ON_REQUEST}
 
 
 def resolve_measures(
     measures: str | Sequence[str] | None, *, rank_coefficients: bool = True
 ) -> tuple[str, ...]:
-    """The requested measure groups, in :data:`MEASURES` order (None: all of them).
+    """The requested measure groups, in :data:`MEASURES` then :data:`ON_REQUEST` order (None:
+    all of :data:`MEASURES`).
 
     ``rank_coefficients=False`` drops ``spearman`` and ``kendall``.
     """
@@ -196,16 +212,16 @@ def resolve_measures(
         wanted = set(MEASURES)
     else:
         names = [measures] if isinstance(measures, str) else list(measures)
-        unknown = [m for m in names if not isinstance(m, str) or m.lower() not in MEASURES]
+        unknown = [m for m in names if not isinstance(m, str) or m.lower() not in _GROUPS]
         if unknown or not names:
             raise ValueError(
                 f"measures={measures!r} is not valid: pass one or more of "
-                f"{', '.join(MEASURES)} (or None for all)"
+                f"{', '.join(_GROUPS)} (or None for all but {', '.join(ON_REQUEST)})"
             )
         wanted = {m.lower() for m in names}
     if not rank_coefficients:
         wanted -= set(_RANKED)
-    return tuple(m for m in MEASURES if m in wanted)
+    return tuple(m for m in _GROUPS if m in wanted)
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -359,9 +375,9 @@ class _Channels:
             thresholds = None
             lost = [
                 f
-                for m in ("pearson", "thresholded_manders", "thresholded_overlap")
+                for m in ("pearson", "thresholded_manders", "thresholded_overlap", "tos")
                 if m in wanted
-                for f in MEASURES[m]
+                for f in _GROUPS[m]
             ]
             lost = [f for f in lost if f != "pearson"]
             if lost:
@@ -430,6 +446,8 @@ class _Channels:
             values["fraction_colocalized"] = sums["both"] / n
         if thresholds is not None and "thresholded_overlap" in wanted:
             values.update(self._thresholded_overlap(i, j, t0, t1, reasons))
+        if thresholds is not None and "tos" in wanted:
+            values.update(self._tos(i, j, t0, t1, reasons))
         if thresholds is not None and "pearson" in wanted:
             values["pearson_below"], values["pearson_above"] = sums["below"], sums["above"]
             if math.isnan(sums["below"]) or math.isnan(sums["above"]):
@@ -461,6 +479,18 @@ class _Channels:
             "tk1": _ldexp(sab / saa, eb - ea),
             "tk2": _ldexp(sab / sbb, ea - eb),
         }
+
+    def _tos(self, i: int, j: int, t0: float, t1: float, reasons: _Reasons) -> dict[str, float]:
+        """EzColocalization's TOS of the pixels with a > T_a, b > T_b (:mod:`colocalize._tos`)."""
+        from colocalize._tos import tos_scores
+
+        above0 = _at_least(self.flats[i], t0, strict=True)
+        above1 = _at_least(self.flats[j], t1, strict=True)
+        n0, n1 = int(np.count_nonzero(above0)), int(np.count_nonzero(above1))
+        linear, log2, _ = tos_scores(int(self.n), n0, n1, int(np.count_nonzero(above0 & above1)))
+        if math.isnan(linear) or math.isnan(log2):
+            reasons.add("tos_linear, tos_log2", "nothing, or everything, is above a threshold")
+        return {"tos_linear": linear, "tos_log2": log2}
 
     def _fusable(self, i: int, j: int, wanted: set[str]) -> bool:
         """Whether :meth:`_fused_sums` applies (with the compiled kernels)."""
@@ -1014,15 +1044,18 @@ def coefficients(
         pearson_above), ``"overlap"`` (overlap, k1, k2), ``"manders"`` (m1, m2),
         ``"thresholded_manders"`` (tm1, tm2, tm1_own, tm2_own, fraction_colocalized),
         ``"thresholded_overlap"`` (toverlap, tk1, tk2),
-        ``"icq"``, ``"spearman"`` and ``"kendall"`` (kendall_tau); see :data:`MEASURES`. The
+        ``"icq"``, ``"spearman"`` and ``"kendall"`` (kendall_tau); see :data:`MEASURES`.
+        ``"tos"`` (tos_linear, tos_log2) is computed only when named (:data:`ON_REQUEST`). The
         other fields are NaN (without a warning) and ``result.measures`` lists the groups
         computed. A subset costs only its own passes: without ``spearman`` and ``kendall``
         nothing is ranked.
-    costes_method : {"bisection", "classic", "jacop"}, optional
+    costes_method : {"bisection", "classic", "jacop", "ezcolocalization"}, optional
         The search of ``thresholds="costes"`` (see :func:`colocalize.costes_threshold`):
         ``"bisection"`` (default: Coloc 2's "Bisection", as fast as any and the long-standing
-        default here), ``"classic"`` (Coloc 2's "Costes", its dialog default) or ``"jacop"``
-        (JACoP's search, to reproduce a JACoP analysis). Ignored for other thresholds.
+        default here), ``"classic"`` (Coloc 2's "Costes", its dialog default), ``"jacop"``
+        or ``"ezcolocalization"`` (those plugins' searches, to reproduce their analyses;
+        EzColocalization's thresholds are continuous and may be negative, and are used as
+        they are). Ignored for other thresholds.
         ``result.costes_converged`` says whether the search converged.
 
     Returns

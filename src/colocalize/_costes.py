@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from types import SimpleNamespace
@@ -31,8 +31,8 @@ from colocalize._validation import as_image, as_mask, check_same_shape, warn_deg
 __all__ = ["CostesResult", "costes_threshold"]
 
 #: The searches of :func:`costes_threshold` (``method=``).
-COSTES_METHODS = ("bisection", "classic", "jacop")
-CostesMethod = Literal["bisection", "classic", "jacop"]
+COSTES_METHODS = ("bisection", "classic", "jacop", "ezcolocalization")
+CostesMethod = Literal["bisection", "classic", "jacop", "ezcolocalization"]
 # Costes' criterion "r below the thresholds is 0", with Coloc 2's tolerance (its classic stepper
 # stops at r < 1e-4).
 _ZERO = 1e-4
@@ -71,10 +71,11 @@ class CostesResult:
         "Ch1 Max Threshold" and "Ch2 Max Threshold"). Pixels at or above them are "above".
     slope, intercept : float
         The regression line ``image1 = slope * image0 + intercept``: orthogonal (Coloc 2), or
-        least squares of ``image1`` on ``image0`` for ``method="jacop"``.
+        least squares of ``image1`` on ``image0`` for ``method="jacop"`` and
+        ``"ezcolocalization"``.
     pearson_below : float
         Pearson's r of the pixels with ``image0 < threshold0`` OR ``image1 < threshold1``
-        (``method="jacop"``: AND, JACoP's "below").
+        (``method="jacop"``: AND, JACoP's "below"; ``"ezcolocalization"``: ``<=`` OR ``<=``).
     pearson_above : float
         Pearson's r of the pixels with ``image0 > threshold0`` OR ``image1 > threshold1``.
     iterations : int
@@ -83,7 +84,8 @@ class CostesResult:
         The spacing of the candidate thresholds, in the images' units: 1.0 (whole grey levels,
         as Coloc 2) for integer images and float images of whole numbers; for other float
         images a power of two that gives 2**16 to 2**17 steps over the wider channel's range,
-        so that the thresholds do not depend on the images' scale.
+        so that the thresholds do not depend on the images' scale. 0.0 for
+        ``method="ezcolocalization"``, whose thresholds are continuous.
     converged : bool
         Whether the search reached Costes' criterion: some candidate it evaluated has a
         below-threshold Pearson's r at or under 0 (below 1e-4, the tolerance of Coloc 2's
@@ -766,6 +768,61 @@ def costes_threshold(
     ``step``; ``pearson_above`` keeps Coloc 2's definition; r comes from exact integer sums
     (JACoP: two-pass doubles), so it can differ in the last bits.
 
+    ``method="ezcolocalization"`` reproduces EzColocalization's ``CostesThreshold.getCostesThrd``
+    (github.com/DrHanLim/EzColocalization at commit c8abc7b, 2020-12-23, the 1.1.x release),
+    line by line:
+
+    1. The pixels are Java ``float`` s (float32) in Ez's order: a whole image row by row, a cell
+       mask column by column within each plane. The line is the least squares fit of
+       ``image1`` on ``image0`` as in JACoP (step 1 above), with each ``A * B`` and ``A * A``
+       a float32 product summed in ``double``.
+    2. With a slope >= 0 each pixel gets one value, ``p = min(slope * A + b, B)`` (with a
+       slope of exactly 0: ``p = A``, a quirk), and the pixels are sorted by ``p`` in
+       descending order with Ez's own quicksort (a Hoare partition around the middle
+       element, not stable). Walking that order backwards, all pixels of equal ``p`` are
+       added at once to the "below" set (``A <= T_A`` OR ``B <= T_B``, inclusive, for
+       ``T_B = p`` and ``T_A = (p - b) / slope``) and ``r^2`` is computed from running sums
+       (``cov^2 / (var_A var_B)``, all times ``n^2``, as Ez writes it).
+    3. With a negative slope a pixel above the line (``slope * A + b < B``) leaves the below
+       set when ``T_B`` falls below ``B`` and comes back when ``T_A`` rises to ``A``: two
+       entries (``B`` and the line value), sorted together in descending order (pixels on
+       or below the line have NaN entries, sorted last, which end the walk). Walking from
+       all pixels, each run of equal values applies its entries; removals that come after
+       the run's first addition *in Ez's order* are held until the next run (its
+       ``tiesHolder``), so with ties the r^2 depends on that order. (Ez also ends a run
+       before its array's very last entry; not reproduced: that entry is a NaN one whenever
+       a pixel lies on or below the line, which least-squares residuals summing to 0 make
+       all but certain.)
+    4. The kept candidate is the first one (in walking order) with the smallest ``r^2``
+       below 2.0: the minimum of ``|r|``, not the first ``r <= 0``, and never a threshold
+       pair chosen for ``r < 0`` (Costes' criterion).
+    5. The thresholds come from one pixel of the kept run: with a slope >= 0 the one at
+       the run's first position in Ez's descending order; with a negative slope its last
+       position, or, when the run removed pixels only, the first position of the *next*
+       run (a NaN entry there or past the end: Ez's "Cannot compute" and NaN here). When
+       that pixel's value came from the line (``p < B``) the thresholds are ``(A, p)``,
+       else ``((p - b) / slope, p)``.
+
+    Deliberate quirks of Ez, reproduced because they are its answer and named here so that
+    they are not mistaken for ours: the thresholds are continuous (not grey levels), can be
+    negative or beyond the data (neuron sample c0/c1: ``T_B = -21.15``, so every pixel of
+    channel 1 is "above"; c1/c2: ``T_A = -278.5``), ``(p - b) / 0`` gives an infinite or
+    NaN ``T_A`` with a slope of 0, and which pixel of a run of ties is read (so the
+    result) depends on the order of its quicksort, which is reproduced exactly: only runs
+    whose pixels would give different answers are sorted that way (a vectorised emulation
+    of its partitions), the others in any order. Not copied into our coefficients: what Ez
+    does with the thresholds. Its PCC is over the pixels above both (``A > T_A`` AND
+    ``B > T_B``), where ours keep Coloc 2's ``pearson_below``/``pearson_above``; its M1/M2
+    are our ``tm1_own``/``tm2_own`` and its TOS our ``tos_*`` (equal, tested); our
+    ``tm1``/``tm2`` stay Coloc 2's (the other channel at or above its threshold *and*
+    above 0), so a negative ``T_B`` never counts pixels of intensity 0 as colocalized.
+    Differences: a mask of any shape (Ez: one cell ROI at a time,
+    per slice of a stack; a stack here is one set of pixels, read plane by plane);
+    ``pearson_below`` is the r of the kept run, ``pearson_above`` keeps Coloc 2's
+    definition, ``step`` is 0 (continuous thresholds). The sums are exact (as Ez's) for
+    integer-valued pixels while they stay below 2**53; for fractional float values they
+    are summed in another order and can differ from Java's in the last bits.
+
     ``converged`` is True when some candidate evaluated had r below < 1e-4 (Coloc 2's own zero
     in its classic stepper); otherwise a ColocalizeWarning says where the search stopped.
 
@@ -776,11 +833,11 @@ def costes_threshold(
     mask : ndarray of bool, optional
         Only pixels where ``mask`` is non-zero are used (a mask of the last axes applies to
         every plane).
-    method : {"bisection", "classic", "jacop"}, optional
+    method : {"bisection", "classic", "jacop", "ezcolocalization"}, optional
         The search. Coloc 2's dialog default is "Costes" (``"classic"``); bisection is much
         faster on 16-bit data and is the default here (kept so that results do not change
-        between versions). ``"jacop"`` is JACoP's search (below), to reproduce a JACoP
-        analysis.
+        between versions). ``"jacop"`` and ``"ezcolocalization"`` are those plugins'
+        searches (below), to reproduce a JACoP or EzColocalization analysis.
 
     Returns
     -------
@@ -866,8 +923,8 @@ def costes_threshold(
     """
     if method not in COSTES_METHODS:
         raise ValueError(
-            f"method must be 'bisection', 'classic' (Coloc 2's 'Costes') or 'jacop', "
-            f"got {method!r}."
+            f"method must be 'bisection', 'classic' (Coloc 2's 'Costes'), 'jacop' or "
+            f"'ezcolocalization', got {method!r}."
         )
     start = time.perf_counter()
     arr0 = as_image(image0, name="image0")
@@ -894,6 +951,8 @@ def costes_threshold(
         )
         return CostesResult(nan, nan, nan, nan, nan, nan, 0, nan, False)
 
+    if method == "ezcolocalization":
+        return _ez_result(pairs, *_ez_pixels(arr0, arr1, None if mask is None else sel))
     dtype0, dtype1 = a.dtype, b.dtype
     shift = _grid_shift(a, b)
     step = math.ldexp(1.0, shift)
@@ -1272,3 +1331,245 @@ def _moments_pearson(n, sa, sb, saa, sbb, sab) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         r = num / np.sqrt(da * db)
     return np.where((n >= 2) & (da > 0) & (db > 0), r, np.nan)
+
+
+# --------------------------------------------------------------------------------------------
+# EzColocalization's search
+# --------------------------------------------------------------------------------------------
+
+
+def _ez_result(pairs: _Pairs, a: np.ndarray, b: np.ndarray) -> CostesResult:
+    """``costes_threshold(method="ezcolocalization")`` from Ez's pixels and ours."""
+    th0, th1, r_kept, iterations, r_lowest, slope, intercept = _ezcolocalization(a, b)
+    if math.isnan(th0) or math.isnan(th1):
+        above = float("nan")
+    elif pairs.integer:  # A > t <=> A > floor(t) for whole numbers; clamped to the data
+        t0 = min(max(math.floor(th0), int(pairs.a_min) - 1), int(pairs.a_max))
+        t1 = min(max(math.floor(th1), int(pairs.b_min) - 1), int(pairs.b_max))
+        above = pairs.above_pearson(t0, t1)
+    else:
+        above = pairs.above_pearson(th0, th1)
+    converged = _check_converged("ezcolocalization", r_lowest, th0, th1)
+    return CostesResult(
+        threshold0=th0,
+        threshold1=th1,
+        slope=slope,
+        intercept=intercept,
+        pearson_below=r_kept,
+        pearson_above=float(above),
+        iterations=iterations,
+        step=0.0,
+        converged=converged,
+    )
+
+
+def _ez_pixels(
+    arr0: np.ndarray, arr1: np.ndarray, sel: np.ndarray | None
+) -> tuple[np.ndarray, ...]:
+    """The pixels as EzColocalization reads them: float32, in its order.
+
+    A whole image is read row by row (C order); a cell mask column by column within each
+    plane (x outer, y inner). The order only decides ties of its quicksort.
+    """
+    if sel is None:
+        a, b = arr0.ravel(), arr1.ravel()
+    elif arr0.ndim < 2:
+        a, b = arr0[sel], arr1[sel]
+    else:
+        sel_t = np.swapaxes(sel, -1, -2)
+        a, b = np.swapaxes(arr0, -1, -2)[sel_t], np.swapaxes(arr1, -1, -2)[sel_t]
+    return a.astype(np.float32), b.astype(np.float32)
+
+
+def _sequential_sum(x: np.ndarray) -> float:
+    """Java's running ``double`` sum, left to right (numpy's sum is pairwise), unless every
+    value is a whole number (then any order gives the exact sum below 2**53)."""
+    if np.array_equal(x, np.floor(x)):
+        return float(x.sum(dtype=np.float64))
+    return float(np.cumsum(x, dtype=np.float64)[-1])
+
+
+def _ez_linreg(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """EzColocalization's ``CostesThreshold.linreg``: least squares of b on a.
+
+    ``a * b`` and ``a * a`` are products of Java ``float``s (rounded to float32) summed in
+    ``double``.
+    """
+    n = float(a.size)
+    sa, sb = _sequential_sum(a), _sequential_sum(b)
+    sab, saa = _sequential_sum(a * b), _sequential_sum(a * a)
+    den = n * saa - sa * sa
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.float64(n * sab - sa * sb) / np.float64(den)
+        intercept = np.float64(saa * sb - sa * sab) / np.float64(den)
+    return float(slope), float(intercept)
+
+
+def _quicksort_order(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The permutation of EzColocalization's ``DataSorter.quickSortDouble``, exact at ``wanted``.
+
+    Its sort is a recursive Hoare quicksort in descending order: the pivot is the middle
+    element ``x[lo + (hi - lo) / 2]``; ``i`` walks right over values above the pivot and
+    ``j`` left over values below it (NaN counts as the smallest value); when ``i <= j`` the
+    two are swapped and both move on; then ``[lo, j]`` and ``[i, hi]`` are sorted. It is not
+    stable: equal values end in an order that depends on the input order. Each partition is
+    evaluated here in one vectorised step: the k-th value at or below the pivot from the
+    left is swapped with the k-th value at or above it from the right while the first lies
+    left of the second, and the final ``i``, ``j`` follow from the last such pair. Ranges
+    without a wanted position are not sorted further (positions elsewhere are arbitrary).
+    """
+    x = np.where(np.isnan(values), -np.inf, values)
+    idx = np.arange(x.size)
+    stack = [(0, x.size - 1)]
+    while stack:
+        lo, hi = stack.pop()
+        if lo >= hi or not wanted[lo : hi + 1].any():
+            continue
+        seg, sid = x[lo : hi + 1], idx[lo : hi + 1]
+        pivot = seg[(hi - lo) // 2]
+        left = np.flatnonzero(seg <= pivot)  # where i stops, left to right
+        right = np.flatnonzero(seg >= pivot)[::-1]  # where j stops, right to left
+        m = min(left.size, right.size)
+        k = int(np.searchsorted(left[:m] - right[:m], 0, side="right"))  # swaps (>= 1)
+        sl, sr = left[:k], right[:k]
+        seg[sl], seg[sr] = seg[sr], seg[sl].copy()
+        sid[sl], sid[sr] = sid[sr], sid[sl].copy()
+        i, j = int(sl[-1]) + 1, int(sr[-1]) - 1
+        if i <= j:  # one more scan each, which cross without a swap
+            ni = int(left[k]) if k < left.size and left[k] <= j else int(sr[-1])
+            nj = int(right[k]) if k < right.size and right[k] >= i else int(sl[-1])
+            i, j = ni, nj
+        if j > 0:
+            stack.append((lo, lo + j))
+        if lo + i < hi:
+            stack.append((lo + i, hi))
+    return idx
+
+
+def _ez_group_bounds(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last positions of each run of equal values (Java's ``!=`` on doubles)."""
+    cut = np.flatnonzero(sorted_values[1:] != sorted_values[:-1]) + 1
+    starts = np.concatenate(([0], cut))
+    ends = np.concatenate((cut - 1, [sorted_values.size - 1]))
+    return starts, ends
+
+
+def _ez_moments(a: np.ndarray, b: np.ndarray) -> Iterator[np.ndarray]:
+    """Per pixel, one at a time: 1, A, B, A*A, B*B, A*B, products rounded to float32 as in
+    Java."""
+    yield np.ones(a.size)
+    yield a.astype(np.float64)
+    yield b.astype(np.float64)
+    for x, y in ((a, a), (b, b), (a, b)):
+        yield (x * y).astype(np.float64)
+
+
+def _ez_square_r(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """EzColocalization's r^2 of each row of sums (its operations, in its order) and r."""
+    n, sa, sb, saa, sbb, sab = sums.T
+    cov = n * sab - sa * sb
+    da = n * saa - sa * sa
+    db = n * sbb - sb * sb
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return cov * cov / (da * db), cov / np.sqrt(da * db)
+
+
+def _ez_first_minimum(square: np.ndarray) -> int:
+    """The first candidate whose r^2 is below every earlier one, starting from 2.0; -1: none."""
+    finite = np.where(np.isnan(square), np.inf, square)
+    k = int(np.argmin(finite))  # the first occurrence of the minimum
+    return k if finite[k] < 2.0 else -1
+
+
+def _ezcolocalization(
+    a: np.ndarray, b: np.ndarray
+) -> tuple[float, float, float, int, float, float, float]:
+    """EzColocalization's ``CostesThreshold.getCostesThrd`` on float32 pixels in its order.
+
+    Returns threshold0, threshold1, r below at them, candidates evaluated, lowest r, slope,
+    intercept.
+    """
+    slope, intercept = _ez_linreg(a, b)
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    nan = float("nan")
+    with np.errstate(invalid="ignore"):
+        temp = slope * a64 + intercept
+    if slope < 0:
+        # Two events per pixel above the line (temp < B), walking T_B down from +inf: it
+        # leaves "below" when T_B passes B (a removal, value B) and comes back when T_A
+        # passes A (an addition, value temp). Pixels on or below the line never leave; their
+        # two entries are NaN, sorted last, and end the walk.
+        above = temp < b64
+        values = np.concatenate((np.where(above, temp, nan), np.where(above, b64, nan)))
+        is_add = np.arange(values.size) < a.size
+        owner = np.concatenate((np.arange(a.size), np.arange(a.size)))
+        count = 2 * int(np.count_nonzero(above))
+    else:
+        # One event per pixel: it is "below" once T_B reaches min(temp, B) (with slope 0,
+        # Ez's quirk: A itself).
+        values = a64.copy() if slope == 0 else np.where(temp < b64, temp, b64)
+        is_add = values < b64  # Ez's test for "the threshold came from A"
+        owner = np.arange(a.size)
+        count = a.size
+    order = np.argsort(-values, kind="stable")  # descending, NaN last; ties resolved below
+    sv = values[order[:count]]
+    if not count:  # nothing above the line: Ez's loop ends at once
+        return nan, nan, nan, 0, nan, slope, intercept
+    starts, ends = _ez_group_bounds(sv)
+    # Groups whose members give different thresholds (or, with a negative slope, sums) need
+    # Ez's own order of equal values: its quicksort on its array, at those positions only.
+    key = np.where(is_add[order[:count]], a64[owner[order[:count]]], np.inf)
+    differ = np.minimum.reduceat(key, starts) != np.maximum.reduceat(key, starts)
+    wanted = np.zeros(values.size, dtype=bool)
+    wanted[:count] = np.repeat(differ, ends - starts + 1)
+    if differ.any():
+        order = np.where(wanted, _quicksort_order(values, wanted), order)
+    # Sums per run of ties (exact in any order for whole-number pixels), one moment at a time:
+    # with a negative slope the entries of B are removals; otherwise every entry adds.
+    groups = starts.size
+    group_sorted = np.repeat(np.arange(groups), ends - starts + 1)
+    group = np.full(values.size, groups)  # NaN entries: an extra bin, dropped
+    group[order[:count]] = group_sorted
+    removal = ~is_add & (slope < 0)
+    adds_sorted = ~removal[order[:count]]
+    has_add = np.bincount(group_sorted[adds_sorted], minlength=groups) > 0
+    # Removals that come after their run's first addition in Ez's order are held until the
+    # next run starts (its tiesHolder): only runs with both kinds, all among `wanted`.
+    held = np.zeros(0, dtype=np.intp)
+    if slope < 0 and wanted.any():
+        pos = np.flatnonzero(wanted)
+        first_add = np.full(groups, count)
+        np.minimum.at(first_add, group_sorted[pos[adds_sorted[pos]]], pos[adds_sorted[pos]])
+        late = ~adds_sorted[pos] & (pos > first_add[group_sorted[pos]])
+        held = order[pos[late]]
+    sums = np.empty((groups, 6))
+    for k, moment in enumerate(_ez_moments(a, b)):
+        entry = moment[owner]
+        if slope < 0:
+            entry = np.where(removal, -entry, entry)
+        per_group = np.bincount(group, weights=entry, minlength=groups + 1)[:groups]
+        if slope < 0:
+            kept_back = np.bincount(group[held], weights=-entry[held], minlength=groups)
+            sums[:, k] = moment.sum() + np.cumsum(per_group) + kept_back
+        else:  # Ez walks its descending order backwards: ascending runs
+            sums[:, k] = np.cumsum(per_group[::-1])
+    square, r = _ez_square_r(sums)
+    g = _ez_first_minimum(square)
+    lowest = float(np.min(r, initial=np.inf, where=~np.isnan(r))) if (r == r).any() else nan
+    if g < 0:  # every r^2 NaN: Ez's "Cannot compute Costes' thresholds"
+        return nan, nan, nan, groups, lowest, slope, intercept
+    if slope < 0:
+        # an addition in the run: its last position; else the next run's first one
+        pos_kept = int(ends[g]) if has_add[g] else int(ends[g]) + 1
+    else:
+        pos_kept = int(starts[groups - 1 - g])  # the run's first position (descending)
+    if pos_kept >= count:  # Ez reads a NaN entry or past its array: "Cannot compute"
+        return nan, nan, float(r[g]), groups, lowest, slope, intercept
+    k = int(order[pos_kept])
+    v = float(values[k])
+    if is_add[k]:
+        th0 = float(a64[owner[k]])
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            th0 = float(np.float64(v - intercept) / np.float64(slope))
+    return th0, v, float(r[g]), groups, lowest, slope, intercept

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from colocalize._coefficients import MEASURES
+from colocalize._coefficients import MEASURES, ON_REQUEST
 from colocalize._costes import COSTES_METHODS
 from colocalize._io import Image
 from colocalize._significance import SignificanceResult
@@ -237,7 +237,8 @@ def _two_channels(request: Request) -> list[_Channel]:
     return channels
 
 
-_MEASURE_LABELS = {"icq": "ICQ"}  # dialog labels of the groups of MEASURES (the key: lower case)
+# dialog labels of the groups of MEASURES (the key: lower case)
+_MEASURE_LABELS = {"icq": "ICQ", "tos": "TOS"}
 
 
 @command(
@@ -260,6 +261,7 @@ _MEASURE_LABELS = {"icq": "ICQ"}  # dialog labels of the groups of MEASURES (the
     string("Report", kind="file"),
     message("Measures (a macro naming none, such as one recorded before they existed: all):"),
     *(checkbox(_MEASURE_LABELS.get(group, group.title()), True) for group in MEASURES),
+    *(checkbox(_MEASURE_LABELS.get(group, group.title()), False) for group in ON_REQUEST),
 )
 def coefficients_command(request: Request, progress: Progress) -> Response:
     """Colocalization coefficients of two images, or two or three channels of one hyperstack:
@@ -301,7 +303,7 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
             )
         thresholds = (v["threshold_1"], v["threshold_2"])
     exclude = bool(v["exclude_zero-zero_pixels"])
-    measures = [group for group in MEASURES if v[group]] or None
+    measures = [group for group in (*MEASURES, *ON_REQUEST) if v[group]] or None
     data = [c.image.data for c in channels]
     keys = [str(i) for i in range(len(data))]
     pairs = [(0, 1)] if len(data) == 2 else [(0, 1), (0, 2), (1, 2)]
