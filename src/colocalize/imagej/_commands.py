@@ -826,4 +826,4 @@ def learned_threshold_command(request: Request, progress: Progress) -> Response:
 
 
 # the commands of the other modules register themselves on import (they use the helpers above)
-from colocalize.imagej import _commands_batch, _commands_masks  # noqa: E402, F401
+from colocalize.imagej import _commands_batch, _commands_import, _commands_masks  # noqa: E402, F401
