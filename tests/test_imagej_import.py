@@ -149,3 +149,23 @@ def test_files_that_cannot_be_opened_give_one_line_in_imagej_terms(
     assert "read_image" not in line
     assert "not reached" not in out
     assert done.returncode == 1
+
+
+DEFAULTS = r"""
+dir = getArgument();
+open(dir + "other.tif");
+run("colocalize TIFF...", "open=[" + dir + "cells.ome.tif]");
+run("Coloc Coefficients...", "image_2=[cells.ome.tif] channel_1=1 channel_2=2 threshold=None");
+print("image_1=" + getResultString("Image 1", nResults - 1));
+"""
+
+
+def test_an_imported_image_stays_the_default_image_of_the_commands(app, tmp_path):  # noqa: F811
+    """Image defaults skip our commands' derived outputs (masks, labels), not imported files."""
+    rng = np.random.default_rng(2)
+    data = rng.integers(0, 4000, (2, 20, 30)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "cells.ome.tif", data, ome=True, metadata={"axes": "CYX"})
+    colocalize.write_image(tmp_path / "other.tif", data[0])  # opened first by ImageJ itself
+    done = launch(app, DEFAULTS, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "image_1=cells.ome.tif (C1)" in done.stdout
