@@ -10,6 +10,7 @@ import pytest
 import tifffile
 
 import colocalize
+from test_imagej_gui import gui  # noqa: F401 - a fixture
 from test_imagej_plain import app, launch  # noqa: F401 - app is a fixture
 
 pytestmark = pytest.mark.gui
@@ -169,3 +170,55 @@ def test_an_imported_image_stays_the_default_image_of_the_commands(app, tmp_path
     done = launch(app, DEFAULTS, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "image_1=cells.ome.tif (C1)" in done.stdout
+
+
+def test_the_dialog_records_the_file_and_remembers_it(gui, ij, tmp_path):  # noqa: F811
+    """File > Import > colocalize TIFF... from the menu: a file field with a Browse button, a
+    recorded ``open=[path]`` that replays, and the last file offered next time."""
+    from _imagej_helpers import buttons, visible_dialog, wait
+
+    path = tmp_path / "two words.ome.tif"
+    data = np.arange(2 * 12 * 10, dtype=np.uint16).reshape(2, 12, 10)
+    tifffile.imwrite(path, data, ome=True, metadata={"axes": "CYX"})
+    bar = ij.JClass("ij.Menus").getMenuBar()
+    file_menu = next(
+        bar.getMenu(i) for i in range(bar.getMenuCount()) if bar.getMenu(i).getLabel() == "File"
+    )
+    import_menu = next(
+        file_menu.getItem(i)
+        for i in range(file_menu.getItemCount())
+        if file_menu.getItem(i).getLabel() == "Import"
+    )
+    entries = [str(import_menu.getItem(i).getLabel()) for i in range(import_menu.getItemCount())]
+    assert "colocalize TIFF..." in entries
+    recorder_class = ij.JClass("ij.plugin.frame.Recorder")
+    recorder = recorder_class()
+    manager = ij.JClass("ij.WindowManager")
+    try:
+        for attempt in range(2):
+            gui.IJ.doCommand("colocalize TIFF...")
+            wait(lambda: visible_dialog(ij, "colocalize TIFF") is not None)
+            dialog = visible_dialog(ij, "colocalize TIFF")
+            field = dialog.getStringFields().get(0)
+            labels = [str(b.getLabel()).strip() for b in buttons(dialog, ij)]
+            assert "Browse" in labels
+            if attempt == 0:
+                field.setText(str(path))
+            else:
+                assert str(field.getText()) == str(path)  # remembered
+            ok = next(b for b in buttons(dialog, ij) if str(b.getLabel()).strip() == "OK")
+            event = ij.JClass("java.awt.event.ActionEvent")
+            dialog.actionPerformed(event(ok, event.ACTION_PERFORMED, "OK"))
+            wait(lambda: manager.getImage(path.name) is not None)
+            manager.getImage(path.name).close()
+        recorded = [s for s in str(recorder.getText()).splitlines() if "colocalize TIFF" in s]
+        assert recorded[0] == f'run("colocalize TIFF...", "open=[{path}]");'
+        recorder.close()
+        gui.IJ.runMacro(recorded[0])  # the recorded line replays
+        imp = manager.getImage(path.name)
+        assert imp is not None
+        assert imp.getNChannels() == 2
+        imp.close()
+    finally:
+        if recorder_class.getInstance() is not None:
+            recorder.close()
