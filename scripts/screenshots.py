@@ -199,8 +199,10 @@ def _prepare(folder: Path) -> dict[str, str]:
         for i, columns in enumerate((slice(0, 250), slice(250, 500))):
             part = neuron.data[:2, rows, columns]
             colocalize.write_image(batch / condition / f"{i}.tif", part, axes="CYX")
+    sample = folder / SAMPLE  # a copy: the dialog shows a short path, the same on every machine
+    shutil.copyfile(data.sample_path("neuron_4ch"), sample)
     return {
-        "sample_path": str(data.sample_path("neuron_4ch")),
+        "sample_path": str(sample),
         "model": str(model),
         "batch": str(batch),
     }
