@@ -5,6 +5,8 @@ as hyperstacks with their calibration, channel names and composite colours; erro
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import tifffile
@@ -12,8 +14,6 @@ import tifffile
 import colocalize
 from test_imagej_gui import gui  # noqa: F401 - a fixture
 from test_imagej_plain import app, launch  # noqa: F401 - app is a fixture
-
-pytestmark = pytest.mark.gui
 
 REPORT = r"""
 run("colocalize TIFF...", "open=[%s]");
@@ -51,6 +51,7 @@ def _report(done) -> dict[str, str]:
     return fields
 
 
+@pytest.mark.gui
 def test_the_neuron_sample_opens_with_calibration_and_channel_names(app, tmp_path):  # noqa: F811
     path = colocalize.data.sample_path("neuron_4ch")
     # ImageJ 1.x itself cannot open it (an OME BigTIFF): that is why the command exists
@@ -78,6 +79,7 @@ def test_the_neuron_sample_opens_with_calibration_and_channel_names(app, tmp_pat
         assert plane["range"] == f"{data.min()}-{data.max()}"
 
 
+@pytest.mark.gui
 def test_an_ome_bigtiff_hyperstack_keeps_every_axis_and_the_frame_interval(app, tmp_path):  # noqa: F811
     rng = np.random.default_rng(1)
     data = rng.integers(0, 4000, (3, 2, 2, 20, 30)).astype(np.uint16)  # TCZYX
@@ -106,6 +108,7 @@ def test_an_ome_bigtiff_hyperstack_keeps_every_axis_and_the_frame_interval(app, 
         assert float(plane["mean"]) == pytest.approx(data[t, c, z].mean(), abs=1e-6)
 
 
+@pytest.mark.gui
 def test_an_uncalibrated_single_channel_file_opens_plain(app, tmp_path):  # noqa: F811
     data = np.arange(6 * 7, dtype=np.float64).reshape(6, 7) / 7  # float64: ImageJ gets float32
     tifffile.imwrite(tmp_path / "plain.tif", data)
@@ -128,6 +131,7 @@ def test_an_uncalibrated_single_channel_file_opens_plain(app, tmp_path):  # noqa
         ("", "open= is empty; choose a TIFF file"),
     ],
 )
+@pytest.mark.gui
 def test_files_that_cannot_be_opened_give_one_line_in_imagej_terms(
     app,  # noqa: F811
     tmp_path,
@@ -161,6 +165,7 @@ print("image_1=" + getResultString("Image 1", nResults - 1));
 """
 
 
+@pytest.mark.gui
 def test_an_imported_image_stays_the_default_image_of_the_commands(app, tmp_path):  # noqa: F811
     """Image defaults skip our commands' derived outputs (masks, labels), not imported files."""
     rng = np.random.default_rng(2)
@@ -172,6 +177,7 @@ def test_an_imported_image_stays_the_default_image_of_the_commands(app, tmp_path
     assert "image_1=cells.ome.tif (C1)" in done.stdout
 
 
+@pytest.mark.gui
 def test_the_dialog_records_the_file_and_remembers_it(gui, ij, tmp_path):  # noqa: F811
     """File > Import > colocalize TIFF... from the menu: a file field with a Browse button, a
     recorded ``open=[path]`` that replays, and the last file offered next time."""
@@ -193,6 +199,8 @@ def test_the_dialog_records_the_file_and_remembers_it(gui, ij, tmp_path):  # noq
     assert "colocalize TIFF..." in entries
     recorder_class = ij.JClass("ij.plugin.frame.Recorder")
     recorder = recorder_class()
+    wait(lambda: recorder_class.getInstance() is not None)
+    time.sleep(0.5)  # the Recorder records commands once its window is up
     manager = ij.JClass("ij.WindowManager")
     try:
         for attempt in range(2):
@@ -211,8 +219,12 @@ def test_the_dialog_records_the_file_and_remembers_it(gui, ij, tmp_path):  # noq
             dialog.actionPerformed(event(ok, event.ACTION_PERFORMED, "OK"))
             wait(lambda: manager.getImage(path.name) is not None)
             manager.getImage(path.name).close()
+            # the command has ended (recorded) before the next one starts
+            wait(lambda n=attempt: str(recorder.getText()).count("colocalize TIFF") > n)
         recorded = [s for s in str(recorder.getText()).splitlines() if "colocalize TIFF" in s]
-        assert recorded[0] == f'run("colocalize TIFF...", "open=[{path}]");'
+        assert recorded[0] == f'run("colocalize TIFF...", "open=[{path}]");', str(
+            recorder.getText()
+        )
         recorder.close()
         gui.IJ.runMacro(recorded[0])  # the recorded line replays
         imp = manager.getImage(path.name)
@@ -222,3 +234,26 @@ def test_the_dialog_records_the_file_and_remembers_it(gui, ij, tmp_path):  # noq
     finally:
         if recorder_class.getInstance() is not None:
             recorder.close()
+
+
+@pytest.mark.imagej_command
+def test_imported_in_process_equals_the_reader(imagej, tmp_path):
+    """ImageJ started from Python (JPype; headless too): the same command, the same pixels."""
+    from colocalize.imagej import from_imageplus
+
+    rng = np.random.default_rng(3)
+    data = rng.integers(0, 60000, (2, 3, 16, 24)).astype(np.uint16)  # CZYX
+    metadata = {"axes": "CZYX", "PhysicalSizeX": 0.3, "PhysicalSizeY": 0.3, "PhysicalSizeZ": 1.5}
+    tifffile.imwrite(tmp_path / "z.ome.tif", data, bigtiff=True, ome=True, metadata=metadata)
+    imagej.IJ.runMacro(f'run("colocalize TIFF...", "open=[{tmp_path}/z.ome.tif]");')
+    imp = imagej.IJ.getImage()
+    try:
+        got = from_imageplus(imp)
+        expected = colocalize.read_image(tmp_path / "z.ome.tif")
+        assert got.axes == expected.axes == "CZYX"
+        np.testing.assert_array_equal(got.data, expected.data)
+        assert got.spacing == pytest.approx(expected.spacing)
+        assert got.unit == expected.unit == "um"
+    finally:
+        imp.changes = False
+        imp.close()
