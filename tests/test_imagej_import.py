@@ -127,7 +127,8 @@ def test_an_uncalibrated_single_channel_file_opens_plain(app, tmp_path):  # noqa
         ("missing.tif", "File not found: "),
         ("notes.txt", "notes.txt is not a TIFF file; colocalize TIFF opens TIFF"),
         ("folder", "is a folder; choose a TIFF file in it"),
-        ("broken.tif", "Cannot open broken.tif: "),
+        ("broken.tif", "Cannot open broken.tif: cannot decode the pixels of 'broken.tif': "),
+        ("header.tif", "Cannot open header.tif: its TIFF structure is damaged or cut short"),
         ("", "open= is empty; choose a TIFF file"),
     ],
 )
@@ -143,6 +144,7 @@ def test_files_that_cannot_be_opened_give_one_line_in_imagej_terms(
     whole = tmp_path / "whole.tif"
     tifffile.imwrite(whole, np.zeros((64, 64), np.uint16))
     (tmp_path / "broken.tif").write_bytes(whole.read_bytes()[:300])  # truncated
+    (tmp_path / "header.tif").write_bytes(whole.read_bytes()[:4])  # read_image raised struct.error
     target = f"[{tmp_path}/{name}]" if name else "[]"
     macro = f'run("colocalize TIFF...", "open={target}");\nprint("not reached");\n'
     done = launch(app, macro, tmp_path)
@@ -152,6 +154,9 @@ def test_files_that_cannot_be_opened_give_one_line_in_imagej_terms(
     assert "Errno" not in line
     assert "Traceback" not in out
     assert "read_image" not in line
+    assert "Error" not in line
+    assert "series" not in line
+    assert "unpack" not in line
     assert "not reached" not in out
     assert done.returncode == 1
 
@@ -257,3 +262,11 @@ def test_imported_in_process_equals_the_reader(imagej, tmp_path):
     finally:
         imp.changes = False
         imp.close()
+
+
+def test_a_file_cut_inside_its_tiff_header_is_a_clear_error(tmp_path):
+    """read_image raised struct.error (a traceback in the CLI) for a file of 4 to 7 bytes."""
+    path = tmp_path / "header.tif"
+    path.write_bytes(b"II*\x00")
+    with pytest.raises(ValueError, match="cannot read .*header.tif' as a TIFF file"):
+        colocalize.read_image(path)

@@ -12,6 +12,8 @@ channel's display range set to its minimum and maximum. Registered by importing 
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +48,19 @@ def _checked_file(text: str) -> Path:
     return path
 
 
+def _in_imagej_terms(message: str, path: Path) -> str:
+    """A reader error without what only Python users read: read_image's name, the Python
+    exception quoted in parentheses, series numbers (the command reads the first series)."""
+    if "has 0 image series" in message or "as a TIFF file" in message:
+        # the file starts like a TIFF (checked before reading), so its structure is broken
+        return (
+            f"its TIFF structure is damaged or cut short ({path.stat().st_size} bytes); copy "
+            f"or export the file again from the original"
+        )
+    message = message.removeprefix("read_image: ")
+    return re.sub(r" \((?:\w+\.)*\w*(?:Error|Exception)\b[^)]*\)", "", message)
+
+
 def _frame_interval(path: Path, axes: str, spacing: tuple[float, ...]) -> float:
     """The frame interval the file declares, in seconds; 0 when it declares none (ImageJ's
     "not set"), whereas :func:`read_image` reports 1.0 for both a 1 s interval and none."""
@@ -63,8 +78,6 @@ def _frame_interval(path: Path, axes: str, spacing: tuple[float, ...]) -> float:
 @command("import_tiff", "colocalize TIFF...", string("Open", kind="file"))
 def import_tiff_command(request: Request, progress: Progress) -> Response:
     """Open a TIFF, OME-TIFF or BigTIFF file with colocalize's reader, as a hyperstack."""
-    import dataclasses
-
     import colocalize
 
     path = _checked_file(request.values["open"])
@@ -72,9 +85,7 @@ def import_tiff_command(request: Request, progress: Progress) -> Response:
     try:
         image = colocalize.read_image(path)
     except (OSError, ValueError) as exc:
-        # read_image names itself and the file; the user asked for the file
-        message = str(exc).removeprefix("read_image: ")
-        raise ValueError(f"Cannot open {path.name}: {message}") from None
+        raise ValueError(f"Cannot open {path.name}: {_in_imagej_terms(str(exc), path)}") from None
     image = dataclasses.replace(image, name=path.name)
     n_channels = image.n_channels if "C" in image.axes else 1
     luts: tuple[dict[str, object], ...] = ()
