@@ -268,5 +268,5 @@ def test_a_file_cut_inside_its_tiff_header_is_a_clear_error(tmp_path):
     """read_image raised struct.error (a traceback in the CLI) for a file of 4 to 7 bytes."""
     path = tmp_path / "header.tif"
     path.write_bytes(b"II*\x00")
-    with pytest.raises(ValueError, match="cannot read .*header.tif' as a TIFF file"):
+    with pytest.raises(ValueError, match=r"cannot read .*header\.tif' as a TIFF file"):
         colocalize.read_image(path)
