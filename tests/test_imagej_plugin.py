@@ -106,7 +106,7 @@ def test_python_mode_scripts_are_in_the_jar():
 
 def test_python_mode_scripts_call_every_command_once():
     keys = []
-    for script in sorted((PLUGIN / "scripts" / "Analyze" / "Colocalization").glob("*.py")):
+    for script in sorted((PLUGIN / "scripts").rglob("*.py")):
         text = script.read_text()
         keys.append(text.split('run_in_python_mode("')[1].split('"')[0])
         label = commands()[keys[-1]].spec.title

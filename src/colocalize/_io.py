@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import re
+import struct
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -332,7 +333,14 @@ def read_image(path: str | os.PathLike[str], *, series: int = 0) -> Image:
     with _tifffile_messages() as messages:
         try:
             tif = tifffile.TiffFile(file)
-        except (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError) as exc:
+        except (
+            tifffile.TiffFileError,
+            ValueError,
+            OSError,
+            IndexError,
+            KeyError,
+            struct.error,  # a file that ends inside the TIFF header
+        ) as exc:
             raise ValueError(
                 f"read_image: cannot read '{file}' as a TIFF file: {_describe_content(file)} "
                 f"({exc}). Convert it to TIFF (e.g. File > Save As > Tiff in ImageJ/Fiji)."

@@ -974,6 +974,7 @@ def learned_threshold_command(request: Request, progress: Progress) -> Response:
 # the commands of the other modules register themselves on import (they use the helpers above)
 from colocalize.imagej import (  # noqa: E402, F401
     _commands_batch,
+    _commands_import,
     _commands_masks,
     _commands_objects,
 )

@@ -77,8 +77,9 @@ public class Dispatch implements PlugIn {
         if (type.equals("COMPLETION")) {
             Map<String, Object> outputs = Json.object(body, "outputs");
             if (outputs != null) {
+                boolean derived = readsImages(spec);
                 for (Object shown : Display.show(outputs, response.buffers())) {
-                    if (shown instanceof ImagePlus) {
+                    if (derived && shown instanceof ImagePlus) {
                         Dialogs.created(((ImagePlus) shown).getTitle());
                     }
                 }
@@ -91,6 +92,20 @@ public class Dispatch implements PlugIn {
         } else {
             throw new BridgeException("unexpected answer from Python: " + response.json());
         }
+    }
+
+    /**
+     * True when the command reads open images: the images it shows are then derived ones (masks,
+     * label images) that image defaults skip; a command without image fields (File > Import >
+     * colocalize TIFF...) shows source images, which stay the defaults.
+     */
+    private static boolean readsImages(Map<String, Object> spec) {
+        for (Map<String, Object> field : Json.objects(spec, "fields")) {
+            if (Json.string(field, "kind", "").equals("image")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The IMAGE of every image field and of a mask field set to an image; ROI_MASKs otherwise. */
