@@ -265,3 +265,23 @@ def test_compiled_path_skips_the_channel_codes(monkeypatch):
     a, b = _pair(rng, np.uint16, 900)
     c = coefficients(a.reshape(30, 30), b.reshape(30, 30), measures=("spearman", "kendall"))
     assert c.kendall_tau == pytest.approx(stats.kendalltau(a, b).statistic, rel=1e-12)
+
+
+def test_calls_with_ranks_earn_the_kernels_load(monkeypatch):
+    """The numpy time of 8/16-bit calls with rank coefficients counts towards loading the
+    kernels (it did not: a process asking for every coefficient stayed on numpy for good)."""
+    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    monkeypatch.delenv("COLOCALIZE_NUMBA", raising=False)
+    monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)
+    monkeypatch.setattr(_compiled, "_cache", {})
+    monkeypatch.setattr(_compiled, "_spent", [0.0])
+    monkeypatch.setattr(_compiled, "LOAD_SECONDS", 1e-9)  # one numpy call pays for the load
+    rng = np.random.default_rng(8)
+    a, b = _pair(rng, np.uint16, 2000, levels=500)
+    first = coefficients(a.reshape(40, 50), b.reshape(40, 50))
+    assert "numba" not in _compiled._cache  # the first call ran on numpy
+    assert _compiled._spent[0] > 0
+    assert _compiled.loaded_kernels(a.size) is not None  # it has earned the load
+    second = coefficients(a.reshape(40, 50), b.reshape(40, 50))
+    assert second.spearman == pytest.approx(first.spearman, rel=1e-12)
+    assert second.kendall_tau == pytest.approx(first.kendall_tau, rel=1e-12)

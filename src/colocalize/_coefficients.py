@@ -633,8 +633,8 @@ class _Channels:
                 for subset in subsets.values():
                     subset.second(a.centred, b.centred, w, part)
             sums["below"], sums["above"] = subsets["below"].pearson(), subsets["above"].pearson()
-        if self._fusable(i, j) and not wanted & set(_RANKED):
-            _compiled.spent(n, time.perf_counter() - start)  # what the fused pass would save
+        if self._fusable(i, j):  # what the fused pass (and the packed-key ranks) would save
+            _compiled.spent(n, time.perf_counter() - start)
         return sums
 
     def triple(
