@@ -13,9 +13,11 @@ image, reported in megapixels per second (target >= 50 Mpx/s).
 Memory (``--memory``): peak resident memory of ``coefficient_table`` with thresholds, with the rank
 coefficients (all coefficients) and without them, on 3-channel uint16 images of 2048 x 2048 and
 4096 x 4096, each in a fresh process: the tiled neuron-4Ch sample and random 16-bit data (~65536
-levels per channel). The figure is the peak resident size during the call (Linux VmHWM, reset
-just before it) minus the resident size before it, over the image's size. A first call on a
-1024 x 1024 crop loads (or compiles) the kernels before the baseline.
+levels per channel); and 2048 x 2048 random images of other integer dtypes (uint8, int16, and
+int32 and uint64 with values up to 2**31 and 2**40: about one level per pixel). The figure is
+the peak resident size during the call (Linux VmHWM, reset just before it) minus the resident
+size before it, over the image's size. A first call on a 1024 x 1024 crop loads (or compiles)
+the kernels before the baseline.
 
 Floors (``--floors``, also printed first by a full run; issue 14 item 1): one uint16 pair
 (the tiled neuron-4Ch channels 0 and 1, and random 16-bit data), timed back to back in rounds,
@@ -35,6 +37,7 @@ Run: .venv/bin/python scripts/bench_coefficients.py [--size 2048] [--repeat 3] [
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -62,10 +65,14 @@ if kind == "neuron":
     sample = data.neuron_4ch()
     reps = (-(-size // sample.data.shape[1]), -(-size // sample.data.shape[2]))
     image = np.stack([np.tile(sample.channel(c), reps)[:size, :size] for c in range(3)])
-else:
+elif kind == "random":
     rng = np.random.default_rng(0)
     image = rng.integers(0, 65536, (3, size, size), dtype=np.uint16)
     image[1] = image[0] // 2 + rng.integers(0, 30000, (size, size), dtype=np.uint16)
+else:  # e.g. "int32": random values over 0..2**31 (at most 2**40), about one level per pixel
+    dtype = np.dtype(kind)
+    high = min(int(np.iinfo(dtype).max), 2**40)
+    image = np.random.default_rng(0).integers(0, high, (3, size, size), dtype=dtype)
 thresholds = [float(channel.mean()) for channel in image]  # no copy: keeps the baseline
 warnings.simplefilter("ignore")
 # the kernels' first call per signature (cache load or compilation): a fixed cost
@@ -96,19 +103,19 @@ print(json.dumps({"input_mib": image.nbytes / 2**20, "extra_mib": (after - befor
 
 def memory() -> None:
     """Peak RSS of coefficient_table in fresh processes (see the module docstring)."""
-    print("peak extra memory of coefficient_table with thresholds, 3-channel uint16, fresh process")
-    for kind in ("neuron", "random"):
-        for size in (2048, 4096):
-            for ranks in ("ranks", "no-ranks"):
-                proc = subprocess.run(
-                    [sys.executable, "-c", _MEMORY_CHILD, str(size), kind, ranks],
-                    capture_output=True, text=True, check=True,
-                )
-                r = json.loads(proc.stdout)
-                print(f"  {kind:6s} {size}x{size} {ranks:8s}: input {r['input_mib']:5.0f} MiB, "
-                      f"extra peak RSS {r['extra_mib']:6.0f} MiB "
-                      f"({r['extra_mib'] / r['input_mib']:4.1f}x the input; target <= 2x), "
-                      f"process peak {r['peak_mib']:6.0f} MiB, {r['seconds']:6.2f} s")
+    print("peak extra memory of coefficient_table with thresholds, 3 channels, fresh process")
+    cases = [(kind, size) for kind in ("neuron", "random") for size in (2048, 4096)]
+    cases += [(dtype, 2048) for dtype in ("uint8", "int16", "int32", "uint64")]
+    for (kind, size), ranks in itertools.product(cases, ("ranks", "no-ranks")):
+        proc = subprocess.run(
+            [sys.executable, "-c", _MEMORY_CHILD, str(size), kind, ranks],
+            capture_output=True, text=True, check=True,
+        )
+        r = json.loads(proc.stdout)
+        print(f"  {kind:6s} {size}x{size} {ranks:8s}: input {r['input_mib']:5.0f} MiB, "
+              f"extra peak RSS {r['extra_mib']:6.0f} MiB "
+              f"({r['extra_mib'] / r['input_mib']:4.1f}x the input; target <= 2x), "
+              f"process peak {r['peak_mib']:6.0f} MiB, {r['seconds']:6.2f} s")
 
 
 JACOP_SECONDS = 0.040  # JACoP's Pearson + Manders with thresholds, 2048 x 2048 uint16, warm JVM
