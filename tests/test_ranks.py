@@ -285,3 +285,22 @@ def test_calls_with_ranks_earn_the_kernels_load(monkeypatch):
     second = coefficients(a.reshape(40, 50), b.reshape(40, 50))
     assert second.spearman == pytest.approx(first.spearman, rel=1e-12)
     assert second.kendall_tau == pytest.approx(first.kendall_tau, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [">u2", ">i2", "<u2"])
+def test_byte_order_does_not_change_the_coefficients(monkeypatch, dtype):
+    """Big-endian 16-bit images (as read from some TIFF files) crashed the compiled pass
+    (numba's TypingError for a '>u2' array); they now take the numpy path, same values."""
+    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)
+    assert _compiled.kernels(1) is not None
+    rng = np.random.default_rng(6)
+    a, b = _pair(rng, np.dtype(dtype).newbyteorder("="), 1200, levels=300)
+    a, b = np.maximum(a, 0).reshape(30, 40), np.maximum(b, 0).reshape(30, 40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ColocalizeWarning)
+        native = coefficients(a, b, thresholds=(1000, 2000))
+        swapped = coefficients(a.astype(dtype), b.astype(dtype), thresholds=(1000, 2000))
+    for field in ("pearson", "spearman", "kendall_tau", "m1", "tm1", "icq"):
+        expected = getattr(native, field)
+        assert getattr(swapped, field) == pytest.approx(expected, rel=1e-12, abs=1e-14), field

@@ -466,7 +466,10 @@ class _Channels:
     def _fusable(self, i: int, j: int) -> bool:
         """Whether :meth:`_fused_sums` applies (with the compiled kernels)."""
         small = all(
-            self.flats[c].dtype.kind in "iu" and self.flats[c].dtype.itemsize <= 2 for c in (i, j)
+            self.flats[c].dtype.kind in "iu"
+            and self.flats[c].dtype.itemsize <= 2
+            and self.flats[c].dtype.isnative  # numba refuses big-endian data (e.g. from TIFF)
+            for c in (i, j)
         )
         return small and self.n < 1 << 31  # int64 stays exact
 
