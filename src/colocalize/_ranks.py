@@ -376,11 +376,11 @@ def packed_rank_sums(
     both, the discordant pairs n_d (Knight 1966, doi:10.1080/01621459.1966.10480879: n_c - n_d
     = n_0 - n_1 - n_2 + n_3 - 2 n_d) and the doubled centred average ranks. Same values as
     :func:`channel_codes` + :func:`joint_cells` + :func:`kendall_tau_b` (the numpy path), in
-    O(n log n) time and no per-value table beyond 2**16 entries.
+    the time of one sort plus one pass per run of equal keys, and no table beyond 2**16 entries.
 
     Parameters
     ----------
-    values0, values1 : ndarray of 8- or 16-bit integers, shape (n,)
+    values0, values1 : ndarray of 8- or 16-bit integers in native byte order, shape (n,)
         The two channels' selected pixels (n < 2**31).
     compiled : SimpleNamespace
         The compiled kernels (:func:`colocalize._compiled.kernels`).
