@@ -552,26 +552,6 @@ def test_channel_codes_equal_unique(dtype, low, span):
     np.testing.assert_array_equal(np.flatnonzero(present)[inverse.ravel()], c.codes)
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_compiled_kendall_and_rank_product_equal_numpy(seed):
-    from colocalize import _compiled
-    from colocalize._ranks import _score_table, channel_codes, joint_cells
-
-    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
-    compiled = _compiled.kernels(_compiled.MIN_PIXELS)
-    rng = np.random.default_rng(seed)
-    a = rng.integers(0, 300, 3000).astype(np.uint16)
-    b = (a // 3 + rng.integers(0, 200, 3000)).astype(np.uint16)
-    ca, cb = channel_codes(a), channel_codes(b)
-    cells = joint_cells(ca, cb)
-    k0, k1 = ca.n_codes, cb.n_codes
-    fenwick = compiled.kendall_score(cells.code0, cells.code1, cells.counts, k1)
-    assert fenwick == _score_table(cells, k0, k1)
-    ru, rv = ca.average_rank - 1500.5, cb.average_rank - 1500.5
-    product = compiled.rank_product(cells.code0, cells.code1, cells.counts, ru, rv)
-    assert product == pytest.approx(float(np.dot(ru[ca.codes], rv[cb.codes])), rel=1e-12)
-
-
 # ------------------------------------------------------------------------------------------
 # thresholds="costes" with costes_method, and the convergence flag (issue 15)
 # ------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from colocalize._ranks import (
     chunks,
     joint_cells,
     kendall_tau_b,
+    packed_rank_sums,
 )
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 
@@ -492,26 +493,28 @@ class _Channels:
             reasons.add("tos_linear, tos_log2", "nothing, or everything, is above a threshold")
         return {"tos_linear": linear, "tos_log2": log2}
 
-    def _fusable(self, i: int, j: int, wanted: set[str]) -> bool:
+    def _fusable(self, i: int, j: int) -> bool:
         """Whether :meth:`_fused_sums` applies (with the compiled kernels)."""
         small = all(
-            self.flats[c].dtype.kind in "iu" and self.flats[c].dtype.itemsize <= 2 for c in (i, j)
+            self.flats[c].dtype.kind in "iu"
+            and self.flats[c].dtype.itemsize <= 2
+            and self.flats[c].dtype.isnative  # numba refuses big-endian data (e.g. from TIFF)
+            for c in (i, j)
         )
-        return small and bool(wanted - set(_RANKED)) and self.n < 1 << 31  # int64 stays exact
+        return small and self.n < 1 << 31  # int64 stays exact
 
     def _fused_sums(
         self, i: int, j: int, thresholds: tuple[float, float] | None, wanted: set[str]
     ) -> dict[str, float] | None:
         """The non-rank sums of two 8/16-bit channels in exact integers, by one compiled pass
-        after one read (None when that path does not apply: other dtypes, no compiled kernels,
-        only rank measures asked for).
+        after one read (None when that path does not apply: other dtypes, no compiled kernels).
 
         Same keys as :meth:`_pixel_sums`, unscaled (``k_exp`` 0); centred sums are n times the
         exact ones, so every ratio is the exact one rounded once or twice.
         """
         a, b = self.flats[i], self.flats[j]
         n = self.n
-        if not self._fusable(i, j, wanted):
+        if not self._fusable(i, j):
             return None
         compiled = _compiled.loaded_kernels(n)
         if compiled is None:
@@ -552,24 +555,19 @@ class _Channels:
         return sums
 
     def _rank_sums(self, i: int, j: int, wanted: set[str]) -> dict[str, float]:
-        """Spearman's centred rank sums and Kendall's tau-b from the joint cells, with the
+        """Spearman's centred rank sums and Kendall's tau-b of two 8/16-bit channels, with the
         compiled kernels (after :meth:`_fused_sums`)."""
-        sums: dict[str, float] = {}
         if not wanted & set(_RANKED):
-            return sums
-        ci, cj = self.codes(i), self.codes(j)
-        cells = joint_cells(ci, cj)
-        if "spearman" in wanted:
-            compiled = _compiled.kernels(self.n)
-            assert compiled is not None  # the fused sums ran with it
-            centre = (self.n + 1) / 2.0
-            ru, rv = ci.average_rank - centre, cj.average_rank - centre
-            sums["ruu"] = float(np.dot(ci.counts, ru * ru))
-            sums["rvv"] = float(np.dot(cj.counts, rv * rv))
-            sums["ruv"] = compiled.rank_product(cells.code0, cells.code1, cells.counts, ru, rv)
-        if "kendall" in wanted:
-            sums["kendall"] = kendall_tau_b(ci, cj, cells)
-        return sums
+            return {}
+        compiled = _compiled.kernels(self.n)
+        assert compiled is not None  # the fused sums ran with it
+        return packed_rank_sums(
+            self.flats[i],
+            self.flats[j],
+            compiled,
+            spearman="spearman" in wanted,
+            kendall="kendall" in wanted,
+        )
 
     def _pixel_sums(
         self, i: int, j: int, thresholds: tuple[float, float] | None, wanted: set[str]
@@ -668,8 +666,8 @@ class _Channels:
                 for subset in subsets.values():
                     subset.second(a.centred, b.centred, w, part)
             sums["below"], sums["above"] = subsets["below"].pearson(), subsets["above"].pearson()
-        if self._fusable(i, j, wanted) and not wanted & set(_RANKED):
-            _compiled.spent(n, time.perf_counter() - start)  # what the fused pass would save
+        if self._fusable(i, j):  # what the fused pass (and the packed-key ranks) would save
+            _compiled.spent(n, time.perf_counter() - start)
         return sums
 
     def triple(
