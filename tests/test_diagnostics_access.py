@@ -109,8 +109,8 @@ def test_an_existing_output_is_refused_unless_overwrite(two, tmp_path, command):
     [
         (["ccf", "--channels", "1", "1"], ["--channels", "same channel"]),
         (["ccf", "--channels", "0", "5"], ["--channels"]),
-        (["ccf", "--max-shift", "0"], ["max_shift", "0"]),
-        (["ccf", "--max-shift", "64"], ["max_shift", "64"]),
+        (["ccf", "--max-shift", "0"], ["--max-shift", "0", "63"]),
+        (["ccf", "--max-shift", "64"], ["--max-shift", "64", "63"]),
         (["ica", "--nbins", "0"], ["--nbins", "0"]),
     ],
 )

@@ -93,6 +93,12 @@ def _run_ccf(args: argparse.Namespace) -> int:
     from colocalize._vansteensel import van_steensel_ccf
 
     image, mask, index, names = _inputs(args)
+    width = image.shape[image.axes.index("X")]
+    if not 1 <= args.max_shift <= width - 1:
+        raise ValueError(
+            f"--max-shift must be from 1 to {width - 1} pixels (the image is {width} pixels wide "
+            f"along x), got {args.max_shift}; e.g. --max-shift {min(20, width - 1)}"
+        )
     res = van_steensel_ccf(
         image.channel(index[0]),
         image.channel(index[1]),
