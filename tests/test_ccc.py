@@ -26,6 +26,8 @@ from colocalize._ccc_fit import (
     area_under_curve,
     commons_guess,
     fit_profile,
+    gaussian,
+    lm_fit,
     moving_average,
     r_squared,
 )
@@ -704,3 +706,64 @@ def test_import_colocalize_leaves_scipy_fft_and_optimize_for_the_first_ccc():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _full_lm_fit(x, y, start, max_iterations):
+    """The fit as MINPACK sees it without the n + 1 row reduction: every residual and the full
+    m x n Jacobian (the slow path the fast one must equal)."""
+    from scipy.optimize import leastsq
+
+    def residual(p):
+        return gaussian(x, p) - y
+
+    def jacobian(p):
+        rows = []
+        for norm, mean, sigma in np.reshape(p, (-1, 3)):
+            e = np.exp(-((x - mean) ** 2) / (2 * sigma * sigma))
+            rows += [e, e * norm * (x - mean) / sigma**2, e * norm * (x - mean) ** 2 / sigma**3]
+        return np.array(rows)
+
+    params, _, info, _, ier = leastsq(
+        residual,
+        start,
+        Dfun=jacobian,
+        col_deriv=True,
+        full_output=True,
+        ftol=1e-10,
+        xtol=1e-10,
+        gtol=1e-10,
+        factor=100.0,
+        maxfev=200 * (max_iterations + 1),
+    )
+    ok = ier in (1, 2, 3, 4) and info["njev"] <= max_iterations
+    return params if ok else None, info["nfev"], info["njev"]
+
+
+@pytest.mark.parametrize("n", [1, 2])
+@pytest.mark.parametrize("seed", range(12))
+def test_the_reduced_lm_fit_equals_minpack_on_every_residual(seed, n):
+    """lm_fit gives MINPACK the problem in n + 1 rows (R, Q^T f and the rest of ||f||): the
+    same parameters and the same evaluation counts as the fit over every point."""
+    import scipy.optimize
+
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.uniform(-10, 30, int(rng.integers(20, 3000))))
+    true = np.array([1.0, 4.0, 2.0, 0.5, 12.0, 3.0][: 3 * n])
+    y = gaussian(x, true) + rng.normal(0, rng.uniform(0.01, 0.3), x.size)
+    start = true * rng.uniform(0.7, 1.3, true.size)
+    counts = []
+    real = scipy.optimize.leastsq
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        counts.append((out[2]["nfev"], out[2]["njev"]))
+        return out
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scipy.optimize, "leastsq", spy)
+        fast = lm_fit(x, y, start, 100)
+    slow, nfev, njev = _full_lm_fit(x, y, start, 100)
+    assert counts == [(nfev, njev)]
+    assert (fast is None) == (slow is None)
+    if fast is not None:
+        np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-12)

@@ -105,6 +105,9 @@ class BatchResult:
         With ``objects=True``: ``objects.csv`` (one row per object), ``objects_summary.csv``
         (one row per image x threshold source x channel pair) and ``objects_conditions.csv``
         (mean, standard error and n per condition); None otherwise.
+    ccf, ccf_summary : Path or None
+        With ``ccf=True``: ``ccf.csv`` (Van Steensel's r per image x channel pair x shift) and
+        ``ccf_summary.csv`` (its peak, dip and Gaussian fit per image x pair); None otherwise.
     """
 
     out: Path
@@ -125,6 +128,8 @@ class BatchResult:
     objects: Path | None = None
     objects_summary: Path | None = None
     objects_conditions: Path | None = None
+    ccf: Path | None = None
+    ccf_summary: Path | None = None
 
     def read_coefficients(self) -> pd.DataFrame:
         """``coefficients.csv`` as a DataFrame (metadata fields keep their types)."""
@@ -201,6 +206,8 @@ def batch(
     max_distance: float | None = None,
     randomizations: int = 0,
     seed: int = 0,
+    ccf: bool = False,
+    ccf_max_shift: int = 20,
     workers: int | None = None,
     scheduler: str | None = None,
     client: Any = None,
@@ -307,6 +314,18 @@ def batch(
     seed : int, optional
         Seed of the randomizations; with the image's path and the pair it seeds each image, so
         the p-values do not depend on the workers or the order images are measured in.
+    ccf : bool, optional
+        Also compute Van Steensel's cross-correlation function
+        (:func:`colocalize.van_steensel_ccf`) of every channel pair inside the image's mask and
+        write ``ccf.csv`` (``path``, the metadata fields, ``channel0``, ``channel1``, ``dx`` in
+        pixels, ``shift`` in the image's calibrated unit, ``r``, ``n_pairs``, ``fit``) and
+        ``ccf_summary.csv`` (one row per image and pair: ``r_max``, ``dx_max``, ``r_min``,
+        ``dx_min``, ``fit_a`` ... ``fit_d``, ``fwhm`` in pixels, ``fwhm_calibrated``,
+        ``pixel_size``, ``warnings``). An image where it fails is in ``errors.csv`` with
+        ``threshold_source`` "ccf". Default False. (Li's ICQ is a column of
+        ``coefficients.csv``; the ICA plots are per pixel, see ``colocalize ica``.)
+    ccf_max_shift : int, optional
+        Largest shift of the CCF in pixels (default 20, as JACoP).
     workers : int, optional
         Local worker processes (default: the CPU count, at most the number of images; 1 runs
         in this process). Ignored with ``scheduler`` or ``client``.
@@ -420,6 +439,7 @@ def batch(
         ),
         "costes_method": check_costes_method(costes_method),
         "objects": object_spec,
+        "ccf_max_shift": _ccf_max_shift(ccf_max_shift) if ccf else 0,
     }
     tasks = [_task(e, sources, manual, options) for e in entries]
     out_path.mkdir(parents=True, exist_ok=True)
@@ -499,6 +519,13 @@ def _parameter(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_parameter(v) for v in value]
     return value
+
+
+def _ccf_max_shift(value: Any) -> int:
+    """``ccf_max_shift`` checked up front (each image checks it against its width)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"ccf_max_shift must be an integer >= 1 (pixels), got {value!r}; e.g. 20")
+    return int(value)
 
 
 def _object_spec(
@@ -964,6 +991,8 @@ def _write_outputs(
     rows: list[dict[str, Any]] = []
     object_rows: list[dict[str, Any]] = []
     object_summary: list[dict[str, Any]] = []
+    ccf_rows: list[dict[str, Any]] = []
+    ccf_summary_rows: list[dict[str, Any]] = []
     errors: list[dict[str, str]] = []
     for entry in entries:
         res = results.get(entry.relpath)
@@ -977,6 +1006,10 @@ def _write_outputs(
             object_rows.append({"path": entry.relpath, **meta, **row})
         for row in res.get("object_summary", []):
             object_summary.append({"path": entry.relpath, **meta, **row, "warnings": warn})
+        for row in res.get("ccf", []):
+            ccf_rows.append({"path": entry.relpath, **meta, **row})
+        for row in res.get("ccf_summary", []):
+            ccf_summary_rows.append({"path": entry.relpath, **meta, **row, "warnings": warn})
         for source, message in res["errors"]:
             errors.append({"path": entry.relpath, "threshold_source": source, "error": message})
     table = _coefficient_frame(rows, fields)
@@ -996,6 +1029,16 @@ def _write_outputs(
         writers["objects.csv"] = lambda tmp: objects.to_csv(tmp, index=False)
         writers["objects_summary.csv"] = lambda tmp: per_image.to_csv(tmp, index=False)
         writers["objects_conditions.csv"] = lambda tmp: conditions.to_csv(tmp, index=False)
+    with_ccf = bool(parameters.get("ccf_max_shift"))
+    if with_ccf:
+        curves = _object_frame(ccf_rows, fields, [])
+        ccf_summary = _object_frame(ccf_summary_rows, fields, [])
+        writers["ccf.csv"] = lambda tmp: curves.drop(columns="threshold_source").to_csv(
+            tmp, index=False
+        )
+        writers["ccf_summary.csv"] = lambda tmp: ccf_summary.drop(
+            columns="threshold_source"
+        ).to_csv(tmp, index=False)
     try:
         import pyarrow  # noqa: F401
     except ImportError:
@@ -1056,6 +1099,8 @@ def _write_outputs(
                 ("objects_conditions", "objects_conditions"),
             )
         },
+        ccf=out / "ccf.csv" if with_ccf else None,
+        ccf_summary=out / "ccf_summary.csv" if with_ccf else None,
     )
 
 

@@ -2,7 +2,8 @@
 
 The outputs of a run (``coefficients.csv``, ``summary.csv``, ``errors.csv``,
 ``provenance.json``, the Parquet files and, with objects, ``objects.csv``,
-``objects_summary.csv`` and ``objects_conditions.csv``) are committed together:
+``objects_summary.csv`` and ``objects_conditions.csv``, with the CCF ``ccf.csv`` and
+``ccf_summary.csv``) are committed together:
 
 1. every output is written into the staging folder ``OUT/.commit/`` (each atomically);
 2. ``OUT/.commit/outputs.json`` is written last: the run id and each output's SHA-256. From
@@ -54,6 +55,7 @@ OUTPUT_NAMES = (
     "coefficients.csv", "summary.csv", "errors.csv", "provenance.json",
     "coefficients.parquet", "summary.parquet",
     "objects.csv", "objects_summary.csv", "objects_conditions.csv",
+    "ccf.csv", "ccf_summary.csv",
 )
 # A lock file still empty after this long belongs to a process killed while creating it.
 _EMPTY_LOCK_SECONDS = 10.0

@@ -109,6 +109,7 @@ class ImageTask:
     measures: tuple[str, ...] | None = None
     costes_method: str = "bisection"
     objects: ObjectSpec | None = None
+    ccf_max_shift: int = 0  # Van Steensel's CCF of every pair up to this shift (0: none)
 
 
 def sha256_file(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
@@ -389,13 +390,50 @@ def measure_objects(
     return found, summaries
 
 
+# the per-pair fields of a VanSteenselCCF in ccf_summary.csv
+CCF_SUMMARY = (
+    "r_max", "dx_max", "r_min", "dx_min", "fit_a", "fit_b", "fit_c", "fit_d", "fwhm",
+    "fwhm_calibrated", "pixel_size",
+)
+
+
+def measure_ccf(
+    task: ImageTask,
+    channels: list[np.ndarray],
+    names: list[str],
+    mask: np.ndarray | None,
+    spacing: tuple[float, ...],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Van Steensel's CCF of every pair of the measured channels (inside the mask): rows per
+    shift and one summary row per pair (shifts and widths calibrated by the x pixel size)."""
+    from colocalize._vansteensel import van_steensel_ccf
+
+    curves: list[dict[str, Any]] = []
+    summaries: list[dict[str, Any]] = []
+    for i, j in itertools.combinations(_selected(task, names), 2):
+        res = van_steensel_ccf(
+            channels[i], channels[j], mask=mask, max_shift=task.ccf_max_shift,
+            spacing=spacing[-1],  # only x is used; the channels may have a time axis
+        )
+        keys = {"channel0": names[i], "channel1": names[j]}
+        curves += [
+            {**keys, "dx": d, "shift": s, "r": r, "n_pairs": n, "fit": f}
+            for d, s, r, n, f in zip(
+                res.dx.tolist(), res.shift.tolist(), res.r.tolist(), res.n_pairs.tolist(),
+                res.fit.tolist(),
+            )
+        ]
+        summaries.append({**keys, **{name: getattr(res, name) for name in CCF_SUMMARY}})
+    return curves, summaries
+
+
 def empty_result(relpath: str) -> dict[str, Any]:
     """The result of an image with nothing measured yet (the keys of :func:`process_image`)."""
     return {
         "relpath": relpath, "sha256": "", "size": -1, "mtime_ns": -1, "n_pixels": 0,
         "mask_sha256": "", "labels_sha256": "", "rows": [], "objects": [],
-        "object_summary": [], "errors": [], "warnings": [], "seconds": 0.0,
-        "cpu_seconds": 0.0,
+        "object_summary": [], "ccf": [], "ccf_summary": [], "errors": [], "warnings": [],
+        "seconds": 0.0, "cpu_seconds": 0.0,
     }
 
 
@@ -406,7 +444,8 @@ def process_image(task: ImageTask) -> dict[str, Any]:
     ``mask_sha256`` and ``labels_sha256`` (empty without those files), ``n_pixels`` (pixels per
     channel), ``seconds`` and ``cpu_seconds`` (wall and CPU time of this process), ``rows``
     (coefficient rows of every variant), ``objects`` and
-    ``object_summary`` (rows per object and per pair, with ``task.objects``),
+    ``object_summary`` (rows per object and per pair, with ``task.objects``), ``ccf`` and
+    ``ccf_summary`` (rows per shift and per pair, with ``task.ccf_max_shift``),
     ``errors`` (list of ``[variant, message]``) and ``warnings`` (messages).
     """
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -440,6 +479,13 @@ def process_image(task: ImageTask) -> dict[str, Any]:
             else:
                 result["objects"] += found
                 result["object_summary"] += summary
+        if channels and task.ccf_max_shift:
+            try:
+                result["ccf"], result["ccf_summary"] = measure_ccf(
+                    task, channels, names, mask, spacing
+                )
+            except Exception as exc:
+                result["errors"].append(["ccf", _describe(exc)])
     seen: list[str] = []
     for w in caught:
         text = f"{w.category.__name__}: {w.message}"

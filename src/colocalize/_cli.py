@@ -45,6 +45,16 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "colocalize._cli_puncta",
         "object-based colocalization of two channels (puncta)",
     ),
+    (
+        "ccf",
+        "colocalize._cli_diagnostics",
+        "Van Steensel's cross-correlation function (Pearson's r against an x shift)",
+    ),
+    (
+        "ica",
+        "colocalize._cli_diagnostics",
+        "Li's intensity correlation analysis (ICA plots and ICQ)",
+    ),
     ("segment-nuclei", "colocalize._cli_segment", "segment nuclei into a label image"),
     (
         "segment-cells",

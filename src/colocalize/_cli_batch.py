@@ -97,6 +97,15 @@ def register(subparsers: Any) -> None:
         help="random placements per image and pair for the randomization test (0: none)",
     )
     o.add_argument("--seed", type=int, default=0, help="seed of the randomizations (0)")
+    d = b.add_argument_group("Van Steensel's CCF (docs/diagnostics.md)")
+    d.add_argument(
+        "--ccf", action="store_true",
+        help="also write ccf.csv (r per shift) and ccf_summary.csv (peak, FWHM) of every pair",
+    )
+    d.add_argument(
+        "--ccf-max-shift", type=int, default=20, metavar="N",
+        help="largest shift of the CCF in pixels (default 20)",
+    )
     b.add_argument("--workers", type=int, help="local worker processes (default: CPU count)")
     b.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
     b.add_argument("--no-resume", action="store_true", help="measure every image again")
@@ -174,6 +183,8 @@ def _run_batch(args: argparse.Namespace) -> int:
             max_distance=args.max_distance,
             randomizations=args.randomizations,
             seed=args.seed,
+            ccf=args.ccf,
+            ccf_max_shift=args.ccf_max_shift,
             workers=args.workers,
             scheduler=args.scheduler,
             resume=not args.no_resume,
@@ -191,7 +202,8 @@ def _run_batch(args: argparse.Namespace) -> int:
         f"{result.n_images} images: {result.n_computed} measured ({rate:.2f} images/s), "
         f"{result.n_resumed} resumed, {result.n_failed} failed; {result.n_rows} rows"
     )
-    extra = [*result.parquet, result.objects, result.objects_summary, result.objects_conditions]
+    extra = [*result.parquet, result.objects, result.objects_summary, result.objects_conditions,
+             result.ccf, result.ccf_summary]
     print(f"Wrote {result.coefficients}, {result.summary.name}, {result.errors.name}, "
           f"{result.provenance.name}" + "".join(f", {p.name}" for p in extra if p is not None))
     if args.report:

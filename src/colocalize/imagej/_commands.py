@@ -591,9 +591,7 @@ def auto_threshold_command(request: Request, progress: Progress) -> Response:
         chosen = data > level if dark else data <= level
         if selected is not None:
             chosen &= np.broadcast_to(selected, chosen.shape)
-        images.append(
-            _output(chosen, source, f"Mask of {source.name} ({v['method']})", lut="mask")
-        )
+        images.append(_output(chosen, source, f"Mask of {source.name} ({v['method']})", lut="mask"))
     return Response(
         tables=(Table.from_rows(THRESHOLD_TABLE, row, results=True),), images=tuple(images)
     )
@@ -974,6 +972,7 @@ def learned_threshold_command(request: Request, progress: Progress) -> Response:
 # the commands of the other modules register themselves on import (they use the helpers above)
 from colocalize.imagej import (  # noqa: E402, F401
     _commands_batch,
+    _commands_diagnostics,
     _commands_import,
     _commands_masks,
     _commands_objects,
