@@ -470,6 +470,78 @@ def test_a_dying_worker_is_reported_and_replaced(repository, tmp_path: Path) -> 
     assert len(by_path["good.tif"]["rows"]) == 3
 
 
+def test_a_dying_worker_in_a_chunk_of_images_is_isolated(repository) -> None:
+    """Images go to the pool a few per task: the culprit's companions are measured again."""
+    from colocalize._batch import _execute_processes
+    from colocalize._batch_worker import ImageTask
+
+    good = [
+        ImageTask(
+            path=str(repository[0] / "er/5min/series1/image0.tif"), relpath=f"good{i}.tif",
+            metadata=(), variants=(colocalize._batch_worker.Variant("none", "none"),),
+        )
+        for i in range(8)
+    ]
+    tasks = [good[0], _KillsItsWorker("bad.tif"), *good[1:]]  # chunks of 2 on one worker
+    results = list(_execute_processes(tasks, 1))  # type: ignore[arg-type]
+    by_path = {r["relpath"]: r for r in results}
+    assert len(results) == len(by_path) == 9
+    assert "worker process died" in by_path["bad.tif"]["errors"][0][1]
+    assert all(by_path[t.relpath]["errors"] == [] for t in good)
+    assert all(len(by_path[t.relpath]["rows"]) == 3 for t in good)
+
+
+def test_pool_workers_use_one_blas_thread() -> None:
+    """N workers on N cores: BLAS threads in each worker spun for a core while waiting (3-4x
+    the CPU per image); the caller's own environment is left alone."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os\n"
+        "from colocalize._batch import _pool\n"
+        "if __name__ == '__main__':\n"
+        "    with _pool(1) as pool:\n"
+        "        seen = pool.submit(os.getenv, 'OPENBLAS_NUM_THREADS').result()\n"
+        "    print(seen, os.getenv('OPENBLAS_NUM_THREADS'), os.getenv('MKL_NUM_THREADS'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["1", "None", "None"]
+    # a value the user set is kept
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+        env={**env, "OPENBLAS_NUM_THREADS": "3"}, check=False,
+    )
+    assert proc.stdout.split() == ["3", "3", "None"], proc.stderr
+
+
+@pytest.mark.filterwarnings("ignore::colocalize.ColocalizeWarning")
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"triples": True, "thresholds": "otsu"}, {"measures": ("pearson", "manders")},
+     {"labels": np.repeat(np.arange(3), 96).reshape(12, 24), "triples": True},
+     {"mask": np.zeros((12, 24), bool)}],
+    ids=["pairs", "triples", "measures", "labels", "empty mask"],
+)
+def test_worker_rows_equal_the_table_records(options) -> None:
+    """Workers build their rows without the DataFrame, with the same values (and types)."""
+    from colocalize._batch_worker import _full_row, _jsonable
+    from colocalize._table import table_rows
+
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 300, (3, 12, 24), dtype=np.uint16)
+    found = table_rows(image, channel_axis=0, **options)
+    records = _jsonable(found.frame().to_dict(orient="records"))
+    rows = _jsonable([_full_row(row, found.columns) for row in found.rows])
+    assert json.dumps(rows) == json.dumps(records)
+    assert [list(r) for r in rows] == [list(r) for r in records]  # column order
+
+
 # ---------------------------------------------------------------- objects
 
 PUNCTA = "{condition}/series{series}.tif"

@@ -1,6 +1,7 @@
 """Start-up cost of the command line (issue 14, item 3): ``colocalize --version`` and ``--help``
-import neither numpy, scipy, pandas nor tifffile; the lazy command table and the lazy package
-namespace stay in step with what they stand for.
+import neither numpy, scipy, pandas nor tifffile; a one-shot ``colocalize coefficients`` imports
+only numpy and tifffile (its text and CSV equal pandas' to_string and to_csv); the lazy command
+table and the lazy package namespace stay in step with what they stand for.
 
 The checks look at ``sys.modules`` in a fresh interpreter, not at wall time, so they cannot fail
 because the machine is busy (``scripts/bench_cli.py`` measures the time).
@@ -11,17 +12,22 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
+import io
 import json
+import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import colocalize
 from _faults import run_cli, run_python
 from colocalize import _cli
+from colocalize._cli_coefficients import format_table, write_csv
+from colocalize._table import table_rows
 
-HEAVY = ("numpy", "scipy", "pandas", "tifffile", "matplotlib", "skimage")
+HEAVY = ("numpy", "scipy", "pandas", "tifffile", "matplotlib", "skimage", "numba", "dask")
 
 
 def _modules_loaded_by(argv: list[str]) -> dict:
@@ -148,3 +154,99 @@ def test_hidden_commands_run_but_stay_out_of_help(command, module):
     proc = run_cli(command, "--help")
     assert proc.returncode == 0, proc.stderr
     assert command not in run_cli("--help").stdout
+
+
+# ---------------------------------------------------------------- one-shot coefficients
+
+
+@pytest.fixture(scope="module")
+def two_channel_tiff(tmp_path_factory) -> Path:
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 4000, (64, 64), dtype=np.uint16)
+    b = (a // 2 + rng.integers(0, 2000, (64, 64))).astype(np.uint16)
+    path = tmp_path_factory.mktemp("oneshot") / "two.tif"
+    colocalize.write_image(path, np.stack([a, b]), axes="CYX", channel_names=["a", "b"])
+    return path
+
+
+@pytest.mark.parametrize("output", [[], ["--csv"], ["--triples"], ["--measures", "pearson"]])
+def test_one_shot_coefficients_imports_only_numpy_and_tifffile(two_channel_tiff, output):
+    # pandas (an optional extra) was imported to print the table: 0.13-0.2 s and 40 MB of a
+    # one-shot run; scipy, numba, matplotlib are not needed for this image either
+    run = _modules_loaded_by(["coefficients", str(two_channel_tiff), *output])
+    assert run["status"] == 0
+    assert run["heavy"] == ["numpy", "tifffile"]
+    assert "pearson" in run["out"]
+
+
+def _pandas_text(table) -> str:
+    """The terminal table as pandas renders it (what ``colocalize coefficients`` printed before
+    it stopped importing pandas)."""
+    pairs = table[table["channel2"] == ""]
+    lead = ["label"] if "label" in table.columns else []
+    columns = ["channel0", "channel1", "pearson", "spearman", "kendall_tau", "icq", "overlap",
+               "m1", "m2", "tm1", "tm2", "n_pixels"]
+    text = pairs[lead + columns].to_string(index=False, float_format="{:.3f}".format)
+    triples = table[table["channel2"] != ""]
+    if len(triples):
+        columns = ["channel0", "channel1", "channel2", "triple_m0", "triple_m1", "triple_m2",
+                   "triple_fraction_colocalized", "triple_overlap"]
+        text += "\n\nTriples\n" + triples[lead + columns].rename(
+            columns=lambda c: c.replace("triple_", "")
+        ).to_string(index=False, float_format="{:.3f}".format)
+    return text
+
+
+def _image(seed: int, n_channels: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 200, (24, 24))
+    signs = [1, -1, 1][:n_channels]
+    return np.stack([np.clip(s * base + rng.integers(0, 300, (24, 24)), 0, None)
+                     for s in signs]).astype(np.uint16)
+
+
+TABLE_CASES = {
+    "pairs": {},
+    "triples, thresholds": {"triples": True, "thresholds": [40.0, 50.0, 60.0]},
+    "labels": {"labels": np.repeat(np.arange(4), 144).reshape(24, 24)},
+    "labels and triples": {"labels": np.repeat(np.arange(3), 192).reshape(24, 24),
+                           "triples": True},
+    "subset of measures": {"measures": ("pearson", "manders")},
+    "odd names": {"channel_names": ["tab\there", "comma, \"quote\"", "x" * 60]},
+    "empty mask": {"mask": np.zeros((24, 24), bool)},
+}
+
+
+@pytest.mark.filterwarnings("ignore::colocalize.ColocalizeWarning")
+@pytest.mark.parametrize("case", TABLE_CASES)
+def test_text_and_csv_equal_pandas(case):
+    found = table_rows(_image(len(case)), channel_axis=0, **TABLE_CASES[case])
+    table = found.frame()
+    assert format_table(found.rows, found.columns) == _pandas_text(table)
+    # the demo formats its DataFrame's records
+    assert format_table(table.to_dict(orient="records"), list(table.columns)) == _pandas_text(table)
+    stream = io.StringIO()
+    write_csv(stream, found.columns, found.rows)
+    assert stream.getvalue() == table.to_csv(index=False)
+
+
+@pytest.mark.filterwarnings("ignore::colocalize.ColocalizeWarning")
+def test_text_of_a_label_image_without_objects_equals_pandas():
+    found = table_rows(_image(1), channel_axis=0, labels=np.zeros((24, 24), int))
+    assert found.rows == []
+    assert format_table(found.rows, found.columns) == _pandas_text(found.frame())
+
+
+def test_csv_floats_equal_pandas():
+    # every magnitude, sign, NaN, and integers with missing values (Int64)
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal(400) * 10.0 ** rng.integers(-320, 300, 400)
+    values[::7] = math.nan
+    values[1] = -0.0
+    rows = [{"name": f"r{i}", "x": float(v), "n": None if i % 5 == 0 else i}
+            for i, v in enumerate(values)]
+    stream = io.StringIO()
+    write_csv(stream, ["name", "x", "n"], rows)
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(rows, columns=["name", "x", "n"]).astype({"n": "Int64"})
+    assert stream.getvalue() == frame.to_csv(index=False)

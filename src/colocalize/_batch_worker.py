@@ -270,7 +270,7 @@ def measure(
 ) -> list[dict[str, Any]]:
     """The coefficient-table rows of one image under one threshold variant."""
     from colocalize._background import apply_threshold
-    from colocalize._table import coefficient_table
+    from colocalize._table import table_rows
 
     index = _selected(task, names)
     used = [channels[i] for i in index]
@@ -289,7 +289,7 @@ def measure(
         used = [apply_threshold(ch, t) for ch, t in zip(used, backgrounds)]
     elif variant.kind == "method":
         thresholds = variant.method
-    table = coefficient_table(
+    table = table_rows(
         np.stack(used),
         channel_axis=0,
         channel_names=used_names,
@@ -304,14 +304,33 @@ def measure(
         costes_method=task.costes_method,
     )
     by_name = dict(zip(used_names, backgrounds))
-    rows: list[dict[str, Any]] = [
-        {str(k): v for k, v in r.items()} for r in table.to_dict(orient="records")
-    ]
+    rows = [_full_row(row, table.columns) for row in table.rows]
     for row in rows:
         row["background0"] = by_name.get(row["channel0"], math.nan)
         row["background1"] = by_name.get(row["channel1"], math.nan)
         row["threshold_source"] = variant.name
     return rows
+
+
+# Columns of a coefficient row that are not floats: integers (None when absent) and names.
+_INTEGER_COLUMNS = ("label", "n_pixels", "triple_n_pixels")
+_NAME_COLUMNS = ("channel0", "channel1", "channel2")
+
+
+def _full_row(row: dict[str, Any], columns: list[str]) -> dict[str, Any]:
+    """A row of :func:`colocalize._table.table_rows` with every column, in the plain values
+    of the table's ``to_dict(orient="records")`` (floats, NaN where absent; integers or None;
+    names), without building the DataFrame (a fifth of an image's CPU time)."""
+    full: dict[str, Any] = {}
+    for col in columns:
+        value = row.get(col)
+        if col in _NAME_COLUMNS:
+            full[col] = value
+        elif col in _INTEGER_COLUMNS:
+            full[col] = None if value is None else int(value)
+        else:
+            full[col] = math.nan if value is None else float(value)
+    return full
 
 
 def _object_variants(task: ImageTask, spec: ObjectSpec) -> list[Variant]:

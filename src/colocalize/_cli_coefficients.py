@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import math
 import sys
 import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import pandas as pd
+from typing import Any, TextIO
 
 __all__ = ["register"]
 
@@ -135,7 +135,7 @@ def _run_coefficients(args: argparse.Namespace) -> int:
     import numpy as np  # here, not at import: `colocalize coefficients --help` needs no numpy
 
     from colocalize._io import read_image, read_mask_file
-    from colocalize._table import coefficient_table
+    from colocalize._table import table_rows
     from colocalize._validation import ColocalizeWarning, channel_index
 
     if args.report is not None:  # before any work
@@ -173,7 +173,7 @@ def _run_coefficients(args: argparse.Namespace) -> int:
     labels = read_mask_file(args.labels, what="--labels") if args.labels else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ColocalizeWarning)
-        table = coefficient_table(
+        table = table_rows(
             data,
             channel_axis=channel_axis,
             channel_names=names,
@@ -190,12 +190,14 @@ def _run_coefficients(args: argparse.Namespace) -> int:
         _write_report(args, np.moveaxis(data, channel_axis, 0), names, index, mask)
     for warning in caught:  # one plain line each, not Python's file:line dump
         print(f"colocalize coefficients: warning: {warning.message}", file=sys.stderr)
+    # text and CSV are written here, without pandas (its import is most of a one-shot run's
+    # start-up); tests/test_cli_startup.py checks them against pandas' to_string and to_csv
     if args.csv:
-        table.to_csv(sys.stdout, index=False)
+        write_csv(sys.stdout, table.columns, table.rows)
     elif args.json:
-        sys.stdout.write(table.to_json(orient="records", indent=1) + "\n")
+        sys.stdout.write(table.frame().to_json(orient="records", indent=1) + "\n")
     else:
-        print(format_table(table))
+        print(format_table(table.rows, table.columns))
     return 0
 
 
@@ -227,23 +229,71 @@ def _write_report(
         )
 
 
-def format_table(table: pd.DataFrame) -> str:
-    """A readable terminal rendering: pairs, then triples, values to 3 decimals."""
-    pairs = table[table["channel2"] == ""]
-    lead = ["label"] if "label" in table.columns else []
-    text = pairs[lead + _SUMMARY_COLUMNS].to_string(index=False, float_format="{:.3f}".format)
-    triples = table[table["channel2"] != ""]
-    if len(triples):
-        text += "\n\nTriples\n" + triples[lead + _TRIPLE_COLUMNS].rename(
-            columns=lambda c: c.replace("triple_", "")
-        ).to_string(index=False, float_format="{:.3f}".format)
+def write_csv(stream: TextIO, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
+    """The rows as ``DataFrame.to_csv(stream, index=False)`` writes them: floats as ``repr``,
+    NaN and absent values empty, minimal quoting."""
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_cell(row.get(col)) for col in columns])
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return value if isinstance(value, str) else repr(value)
+
+
+def format_table(rows: Sequence[Mapping[Any, Any]], columns: Sequence[str]) -> str:
+    """A readable terminal rendering: pairs, then triples, values to 3 decimals (the layout of
+    pandas' ``to_string(index=False, float_format="{:.3f}".format)``)."""
+    lead = ["label"] if "label" in columns else []
+    pairs = [row for row in rows if row["channel2"] == ""]
+    text = _text_block(pairs, lead + _SUMMARY_COLUMNS)
+    triples = [row for row in rows if row["channel2"] != ""]
+    if triples:
+        shown = lead + _TRIPLE_COLUMNS
+        headers = [col.replace("triple_", "") for col in shown]
+        text += "\n\nTriples\n" + _text_block(triples, shown, headers)
     return text
+
+
+_ESCAPES = str.maketrans({"\t": "\\t", "\r": "\\r", "\n": "\\n"})
+
+
+def _text_block(
+    rows: Sequence[Mapping[Any, Any]], columns: Sequence[str], headers: Sequence[str] = ()
+) -> str:
+    """Right-aligned columns joined by one space; a numeric column's header gets one leading
+    space (as pandas does)."""
+    headers = list(headers or columns)
+    if not rows:  # a label image without objects: pandas' words for an empty table
+        return f"Empty DataFrame\nColumns: [{', '.join(headers)}]\nIndex: []"
+    lines: list[list[str]] = [[] for _ in range(len(rows) + 1)]
+    for col, header in zip(columns, headers):
+        cells = [_text_cell(row.get(col)) for row in rows]
+        numeric = not isinstance(rows[0].get(col), str)
+        cells.insert(0, f" {header}" if numeric else header)
+        width = max(map(len, cells))
+        for line, cell in zip(lines, cells):
+            line.append(cell.rjust(width))
+    return "\n".join(" ".join(line) for line in lines)
+
+
+def _text_cell(value: Any) -> str:
+    if isinstance(value, str):
+        return value.translate(_ESCAPES)
+    if isinstance(value, float):
+        return "NaN" if math.isnan(value) else f"{value:.3f}"
+    if isinstance(value, int):
+        return str(value)
+    return "<NA>"  # an integer column's missing value (None or pandas.NA)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
     from colocalize._demo import run_demo
 
     table = run_demo(args.out, overwrite=args.overwrite)
-    print(format_table(table))
+    print(format_table(table.to_dict(orient="records"), list(table.columns)))
     print(f"\nWrote {args.out / 'coefficients.csv'} and figures to {args.out}/")
     return 0

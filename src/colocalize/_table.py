@@ -29,7 +29,7 @@ from colocalize._validation import axis_of, channel_index, warn_degenerate
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["coefficient_table"]
+__all__ = ["TableRows", "coefficient_table", "table_rows"]
 
 Pairs = Literal["all"] | Sequence[tuple[int | str, int | str]]
 
@@ -141,11 +141,9 @@ def coefficient_table(
     >>> table[["channel0", "channel1"]].values.tolist()
     [['a', 'b'], ['a', 'c'], ['b', 'c']]
     """
-    import pandas as pd
-
-    wanted = resolve_measures(measures, rank_coefficients=rank_coefficients)
-    check_costes_method(costes_method)
     if time_axis is not None:
+        resolve_measures(measures, rank_coefficients=rank_coefficients)
+        check_costes_method(costes_method)
         return _per_frame(
             image,
             time_axis=time_axis,
@@ -164,6 +162,68 @@ def coefficient_table(
                 "costes_method": costes_method,
             },
         )
+    return table_rows(
+        image,
+        channel_axis=channel_axis,
+        mask=mask,
+        labels=labels,
+        pairs=pairs,
+        triples=triples,
+        thresholds=thresholds,
+        channel_names=channel_names,
+        exclude_zero_zero=exclude_zero_zero,
+        saturated=saturated,
+        rank_coefficients=rank_coefficients,
+        measures=measures,
+        costes_method=costes_method,
+    ).frame()
+
+
+@dataclasses.dataclass(frozen=True)
+class TableRows:
+    """The rows of a coefficient table as plain Python values, before any pandas.
+
+    ``columns`` are the table's columns in order; each row holds the channel names and the
+    fields of its kind (pair or triple; the other kind's columns are absent: NaN, or NA for the
+    ``n_pixels`` columns, in the table); ``measures`` the groups computed. The command line
+    prints these without importing pandas (see ``colocalize._cli_coefficients``).
+    """
+
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    measures: list[str]
+
+    def frame(self) -> pd.DataFrame:
+        """The rows as the DataFrame :func:`coefficient_table` returns."""
+        import pandas as pd
+
+        table = pd.DataFrame(self.rows, columns=self.columns)
+        for col in ("n_pixels", "triple_n_pixels"):
+            table[col] = table[col].astype("Int64")
+        table.attrs["measures"] = list(self.measures)
+        return table
+
+
+def table_rows(
+    image: Any,
+    *,
+    channel_axis: int | None = None,
+    mask: Any = None,
+    labels: Any = None,
+    pairs: Pairs = "all",
+    triples: bool = False,
+    thresholds: Thresholds = None,
+    channel_names: Sequence[str] | None = None,
+    exclude_zero_zero: bool = False,
+    saturated: Saturated = None,
+    rank_coefficients: bool = True,
+    measures: str | Sequence[str] | None = None,
+    costes_method: str = "bisection",
+) -> TableRows:
+    """:func:`coefficient_table` (without ``time_axis``) as :class:`TableRows`: the same
+    checks and values, no pandas."""
+    wanted = resolve_measures(measures, rank_coefficients=rank_coefficients)
+    check_costes_method(costes_method)
     channels, names = _split_channels(image, channel_axis, channel_names)
     arrays = check_images(channels, names)
     shape = arrays[0].shape
@@ -208,11 +268,7 @@ def coefficient_table(
     columns = ["channel0", "channel1", "channel2", *PAIR_FIELDS, *TRIPLE_FIELDS]
     if labels is not None:
         columns.insert(0, "label")
-    table = pd.DataFrame(rows, columns=columns)
-    for col in ("n_pixels", "triple_n_pixels"):
-        table[col] = table[col].astype("Int64")
-    table.attrs["measures"] = list(wanted)
-    return table
+    return TableRows(columns, rows, list(wanted))
 
 
 def _pair_keys(pairs: Any) -> list[tuple[Any, Any]]:
