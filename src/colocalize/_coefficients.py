@@ -446,9 +446,9 @@ class _Channels:
                     reasons.add(field_name, f"nothing in {self.names[nm]} is above its threshold")
             values["fraction_colocalized"] = sums["both"] / n
         if thresholds is not None and "thresholded_overlap" in wanted:
-            values.update(self._thresholded_overlap(i, j, t0, t1, reasons))
+            values.update(self._thresholded_overlap(i, j, t0, t1, sums, reasons))
         if thresholds is not None and "tos" in wanted:
-            values.update(self._tos(i, j, t0, t1, reasons))
+            values.update(self._tos(i, j, t0, t1, sums, reasons))
         if thresholds is not None and "pearson" in wanted:
             values["pearson_below"], values["pearson_above"] = sums["below"], sums["above"]
             if math.isnan(sums["below"]) or math.isnan(sums["above"]):
@@ -460,35 +460,61 @@ class _Channels:
         return _computed(result, measures)
 
     def _thresholded_overlap(
-        self, i: int, j: int, t0: float, t1: float, reasons: _Reasons
+        self, i: int, j: int, t0: float, t1: float, sums: dict[str, float], reasons: _Reasons
     ) -> dict[str, float]:
-        """JACoP's overlap, k1 and k2 of the pixels with a > T_a and b > T_b."""
-        a, b = self.flats[i], self.flats[j]
-        both = _at_least(a, t0, strict=True) & _at_least(b, t1, strict=True)
-        if not both.any():
+        """JACoP's overlap, k1 and k2 of the pixels with a > T_a and b > T_b.
+
+        From the fused pass's exact integer sums when it ran (``sums["t_ab"]``, ...), else by
+        one chunked numpy pass over the values scaled by a power of two into [-1, 1) (exact
+        scaling, so no square overflows).
+        """
+        if "t_ab" in sums:
+            count = sums["both"]
+            sab, saa, sbb, scale = sums["t_ab"], sums["t_aa"], sums["t_bb"], 0
+        else:
+            a, b = self.flats[i], self.flats[j]
+            ea, eb = (
+                _exponent(max(abs(s.low), abs(s.high))) for s in (self.stats(i), self.stats(j))
+            )
+            count, scale = 0, eb - ea
+            sab = saa = sbb = 0.0
+            for part in chunks(self.n):
+                both = _at_least(a[part], t0, strict=True) & _at_least(b[part], t1, strict=True)
+                x = np.ldexp(a[part][both].astype(np.float64), -ea)
+                y = np.ldexp(b[part][both].astype(np.float64), -eb)
+                count += x.size
+                sab += float(np.dot(x, y))
+                saa += float(np.dot(x, x))
+                sbb += float(np.dot(y, y))
+        if not count:
             reasons.add("toverlap, tk1, tk2", "no pixel is above both thresholds")
             return dict.fromkeys(("toverlap", "tk1", "tk2"), _NAN)
-        # scaled by powers of two into [0, 1) (exact) so that no square overflows
-        ea, eb = (_exponent(float(np.abs(v[both]).max())) for v in (a, b))
-        x = np.ldexp(a[both].astype(np.float64), -ea)
-        y = np.ldexp(b[both].astype(np.float64), -eb)
-        sab, saa, sbb = float(np.dot(x, y)), float(np.dot(x, x)), float(np.dot(y, y))
         if saa == 0 or sbb == 0:  # pragma: no cover - above a threshold >= 0 means > 0
             return dict.fromkeys(("toverlap", "tk1", "tk2"), _NAN)
         return {
             "toverlap": _clip(sab / math.sqrt(saa * sbb)),
-            "tk1": _ldexp(sab / saa, eb - ea),
-            "tk2": _ldexp(sab / sbb, ea - eb),
+            "tk1": _ldexp(sab / saa, scale),
+            "tk2": _ldexp(sab / sbb, -scale),
         }
 
-    def _tos(self, i: int, j: int, t0: float, t1: float, reasons: _Reasons) -> dict[str, float]:
-        """EzColocalization's TOS of the pixels with a > T_a, b > T_b (:mod:`colocalize._tos`)."""
+    def _tos(
+        self, i: int, j: int, t0: float, t1: float, sums: dict[str, float], reasons: _Reasons
+    ) -> dict[str, float]:
+        """EzColocalization's TOS of the pixels with a > T_a, b > T_b (:mod:`colocalize._tos`),
+        from the fused pass's counts when it ran, else by one chunked numpy pass."""
         from colocalize._tos import tos_scores
 
-        above0 = _at_least(self.flats[i], t0, strict=True)
-        above1 = _at_least(self.flats[j], t1, strict=True)
-        n0, n1 = int(np.count_nonzero(above0)), int(np.count_nonzero(above1))
-        linear, log2, _ = tos_scores(int(self.n), n0, n1, int(np.count_nonzero(above0 & above1)))
+        if "n_above0" in sums:
+            counts = [int(sums["n_above0"]), int(sums["n_above1"]), int(sums["both"])]
+        else:
+            counts = [0, 0, 0]
+            for part in chunks(self.n):
+                above0 = _at_least(self.flats[i][part], t0, strict=True)
+                above1 = _at_least(self.flats[j][part], t1, strict=True)
+                counts[0] += int(np.count_nonzero(above0))
+                counts[1] += int(np.count_nonzero(above1))
+                counts[2] += int(np.count_nonzero(above0 & above1))
+        linear, log2, _ = tos_scores(int(self.n), *counts)
         if math.isnan(linear) or math.isnan(log2):
             reasons.add("tos_linear, tos_log2", "nothing, or everything, is above a threshold")
         return {"tos_linear": linear, "tos_log2": log2}
@@ -551,7 +577,9 @@ class _Channels:
         if thresholds is not None:
             sums.update(tm1=tm1, tm2=tm2, own_u=own0, own_v=own1, both_u=both0, both_v=both1)
             sums["both"] = nboth
-            sums["below"], sums["above"] = _exact_pearson(*raw[13:19]), _exact_pearson(*raw[19:])
+            sums["below"] = _exact_pearson(*raw[13:19])
+            sums["above"] = _exact_pearson(*raw[19:25])
+            sums.update(zip(("t_ab", "t_aa", "t_bb", "n_above0", "n_above1"), raw[25:]))
         return sums
 
     def _rank_sums(self, i: int, j: int, wanted: set[str]) -> dict[str, float]:
