@@ -741,3 +741,20 @@ def test_fused_pass_serves_thresholded_overlap_and_tos_without_more_passes(monke
     assert passes == []  # no numpy pass over the pixels beyond the fused one
     assert not math.isnan(c.toverlap)
     assert not math.isnan(c.tos_linear)
+
+
+@pytest.mark.parametrize("method", ["bisection", "classic", "jacop", "ezcolocalization"])
+def test_costes_big_endian_input_with_kernels_loaded(monkeypatch, method):
+    from colocalize import _compiled, costes_threshold
+
+    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)  # compiled even for small test images
+    _compiled.kernels(1)
+    a, b = _int_pair(np.random.default_rng(5), np.uint16, (60, 70))
+    a, b = a // 64, b // 64  # few levels: the compiled per-level paths
+    big0, big1 = a.astype(">u2"), b.astype(">u2")
+    before = (big0.copy(), big1.copy())
+    seen = costes_threshold(big0, big1, method=method)
+    assert seen == costes_threshold(a, b, method=method)
+    np.testing.assert_array_equal(big0, before[0])  # the caller's arrays are untouched
+    assert big0.dtype == np.dtype(">u2")
