@@ -758,3 +758,28 @@ def test_costes_big_endian_input_with_kernels_loaded(monkeypatch, method):
     assert seen == costes_threshold(a, b, method=method)
     np.testing.assert_array_equal(big0, before[0])  # the caller's arrays are untouched
     assert big0.dtype == np.dtype(">u2")
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint32, np.int64, np.uint64, np.float64])
+def test_many_valued_channels_equal_the_per_value_tables(monkeypatch, dtype):
+    """Channels with more distinct values than _MAX_TABLE are looked up per chunk, not through
+    float64 tables per value (memory); wide integers without ranks are read pixel by pixel:
+    both equal the per-value tables (the previous path)."""
+    from colocalize import _coefficients
+
+    monkeypatch.setenv("COLOCALIZE_NUMBA", "0")
+    monkeypatch.setattr(_coefficients, "_MAX_TABLE", 1000)
+    a, b = _any_pair(np.random.default_rng(11), dtype, (90, 110))
+    thresholds = (float(np.mean(a)), float(np.quantile(b, 0.3)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ColocalizeWarning)
+        lean = coefficients(a, b, thresholds=thresholds)
+        no_ranks = coefficients(a, b, thresholds=thresholds, rank_coefficients=False)
+        monkeypatch.setattr(_coefficients, "_MAX_TABLE", 1 << 40)
+        tables = coefficients(a, b, thresholds=thresholds)
+    for f in dataclasses.fields(tables):
+        expected = getattr(tables, f.name)
+        assert getattr(lean, f.name) == pytest.approx(expected, rel=1e-12, nan_ok=True), f.name
+        if f.name not in ("spearman", "kendall_tau"):
+            seen = getattr(no_ranks, f.name)
+            assert seen == pytest.approx(expected, rel=1e-12, abs=1e-14, nan_ok=True), f.name

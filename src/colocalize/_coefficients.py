@@ -1,10 +1,11 @@
 """Colocalization coefficients for channel pairs and triples.
 
-The engine works on *weighted points*: for integer channels (and ranked float channels) every
-pair is reduced once to the non-empty cells of its joint histogram (value0, value1, count, see
-``colocalize._ranks``), so every coefficient costs O(cells) after one pass over the pixels, and
-Kendall's tau-b comes from the same cells. Float channels without ranks are read pixel by pixel
-(weight 1). Every pass runs in chunks; per-channel work (codes, ranks, range, mean) is done once
+The engine works on *weighted points*: for 8/16-bit integer channels (and every ranked channel)
+every pair is reduced once to the non-empty cells of its joint histogram (value0, value1, count,
+see ``colocalize._ranks``), so every coefficient costs O(cells) after one pass over the pixels,
+and Kendall's tau-b comes from the same cells. Float and wider integer channels without ranks
+are read pixel by pixel (weight 1). Two 8/16-bit channels with the compiled kernels skip all
+this: one fused pass sums every non-rank coefficient in exact integers. Every pass runs in chunks; per-channel work (codes, ranks, range, mean) is done once
 and shared by all pairs and triples. Values enter the sums exactly pivoted and scaled by a power
 of two (see ``_Stats``), so no dtype overflows, underflows or loses its variance.
 """
@@ -29,6 +30,7 @@ from colocalize._ranks import (
     joint_cells,
     kendall_tau_b,
     packed_rank_sums,
+    subtract_exact,
 )
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 
@@ -45,6 +47,9 @@ Thresholds = None | str | Sequence[float]
 Saturated = None | bool | float | Sequence[float]
 
 _NAN = math.nan
+# Coded channels with at most this many distinct values get float64 tables per value; beyond,
+# the values are looked up per chunk (a wide integer channel may have one value per pixel).
+_MAX_TABLE = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -288,9 +293,10 @@ class _Stats:
 class _Channels:
     """Selected pixels of several channels, with per-channel codes computed once on demand.
 
-    Integer channels, and float channels once ranked, are reduced per pair to their joint cells
-    (value0, value1, count); other float channels are read pixel by pixel. Every pass runs in
-    chunks, so the memory beyond the codes and cells is a few MiB.
+    8/16-bit integer channels, and any channel once ranked, are reduced per pair to their joint
+    cells (value0, value1, count); other channels are read pixel by pixel. Every pass runs in
+    chunks, and float64 tables per value are built only for up to ``_MAX_TABLE`` values, so the
+    memory beyond the codes and cells is a few MiB.
     """
 
     def __init__(self, flats: list[np.ndarray], names: Sequence[str]) -> None:
@@ -306,18 +312,36 @@ class _Channels:
         return self._codes[i]
 
     def _coded(self, i: int) -> bool:
-        return i in self._codes or self.flats[i].dtype.kind in "iub"
+        """Whether channel i is read through its codes (else pixel by pixel, in chunks).
+
+        8/16-bit and boolean channels are; wider integers only once coded for ranks: with up to
+        one distinct value per pixel their codes and per-value tables would take several times
+        the image's memory for no saving.
+        """
+        dtype = self.flats[i].dtype
+        return i in self._codes or (dtype.kind in "iub" and dtype.itemsize <= 2)
 
     def stats(self, i: int) -> _Stats:
         if i not in self._stats:
             if self._coded(i):
                 c = self.codes(i)
-                present = np.flatnonzero(c.counts)
-                low, high = c.exact[present[0]].item(), c.exact[present[-1]].item()
+                present = c.counts > 0  # the first and last values with pixels
+                low = c.exact[int(np.argmax(present))].item()
+                high = c.exact[c.n_codes - 1 - int(np.argmax(present[::-1]))].item()
                 pivot = c.exact[0].item()
                 rel_exp, abs_exp = _exponent(high - pivot), _exponent(high)
-                mean = float(np.sum(c.counts * np.ldexp(c.relative, -rel_exp))) / self.n
-                total = float(np.sum(c.counts * np.ldexp(c.values, -abs_exp)))
+                if c.n_codes <= _MAX_TABLE:
+                    mean = float(np.sum(c.counts * np.ldexp(c.relative, -rel_exp))) / self.n
+                    total = float(np.sum(c.counts * np.ldexp(c.values, -abs_exp)))
+                else:  # chunked: no float64 table per value
+                    rel_sums, abs_sums = [], []
+                    for part in chunks(c.n_codes):
+                        w = c.counts[part].astype(np.float64)
+                        x = subtract_exact(c.exact[part], pivot).astype(np.float64)
+                        rel_sums.append(float(np.sum(w * np.ldexp(x, -rel_exp))))
+                        x = c.exact[part].astype(np.float64)
+                        abs_sums.append(float(np.sum(w * np.ldexp(x, -abs_exp))))
+                    mean, total = math.fsum(rel_sums) / self.n, math.fsum(abs_sums)
             else:
                 flat = self.flats[i]
                 low, high = flat.min().item(), flat.max().item()
@@ -327,8 +351,8 @@ class _Channels:
                 for part in chunks(self.n):
                     x = flat[part].astype(np.float64)
                     abs_sums.append(float(np.sum(np.ldexp(x, -abs_exp))))
-                    x -= pivot
-                    rel_sums.append(float(np.sum(np.ldexp(x, -rel_exp))))
+                    x = subtract_exact(flat[part], pivot)  # as the codes' relative values
+                    rel_sums.append(float(np.sum(np.ldexp(x.astype(np.float64), -rel_exp))))
                 mean, total = math.fsum(rel_sums) / self.n, math.fsum(abs_sums)
             self._stats[i] = _Stats(low, high, pivot, rel_exp, abs_exp, mean, total)
         return self._stats[i]
@@ -800,7 +824,14 @@ class _Side:
         self.flat, self.index, self.threshold = flat, index, threshold
         self.stats = stats
         self.tables: dict[str, np.ndarray] = {}
-        if codes is not None:
+        self.lookup = codes is not None and codes.n_codes <= _MAX_TABLE
+        if codes is not None and not self.lookup:
+            # many distinct values (wide integers, floats): each chunk's values are looked up
+            # and then treated as pixels, instead of float64 tables of every value
+            self.flat = codes.exact
+            if ranks:
+                self.tables["rank"] = codes.average_rank
+        elif codes is not None:
             exact = codes.exact
             self.tables = {
                 "centred": np.ldexp(codes.relative, -stats.rel_exp) - stats.mean,
@@ -820,11 +851,16 @@ class _Side:
             index = self.index[part]
             for name, table in self.tables.items():
                 setattr(self, name, table[index])
-            return
-        raw = self.flat[part]
+            if self.lookup:
+                return
+            raw = self.flat[index]
+        else:
+            raw = self.flat[part]
         x = raw.astype(np.float64)
         self.absolute = np.ldexp(x, -self.stats.abs_exp)
-        self.centred = np.ldexp(x - self.stats.pivot, -self.stats.rel_exp) - self.stats.mean
+        # exact for integers (no rounding of 64-bit values before the subtraction)
+        relative = subtract_exact(raw, self.stats.pivot).astype(np.float64)
+        self.centred = np.ldexp(relative, -self.stats.rel_exp) - self.stats.mean
         self.positive = x > 0
         if self.threshold is not None:
             self.at_least = _at_least(raw, self.threshold)
