@@ -5,9 +5,10 @@ every pair is reduced once to the non-empty cells of its joint histogram (value0
 see ``colocalize._ranks``), so every coefficient costs O(cells) after one pass over the pixels,
 and Kendall's tau-b comes from the same cells. Float and wider integer channels without ranks
 are read pixel by pixel (weight 1). Two 8/16-bit channels with the compiled kernels skip all
-this: one fused pass sums every non-rank coefficient in exact integers. Every pass runs in chunks; per-channel work (codes, ranks, range, mean) is done once
-and shared by all pairs and triples. Values enter the sums exactly pivoted and scaled by a power
-of two (see ``_Stats``), so no dtype overflows, underflows or loses its variance.
+this: one fused pass sums every non-rank coefficient in exact integers. Every pass runs in
+chunks; per-channel work (codes, ranks, range, mean) is done once and shared by all pairs and
+triples. Values enter the sums exactly pivoted and scaled by a power of two (see ``_Stats``),
+so no dtype overflows, underflows or loses its variance.
 """
 
 from __future__ import annotations
