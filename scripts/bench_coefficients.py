@@ -13,11 +13,11 @@ image, reported in megapixels per second (target >= 50 Mpx/s).
 Memory (``--memory``): peak resident memory of ``coefficient_table`` with thresholds, with the rank
 coefficients (all coefficients) and without them, on 3-channel uint16 images of 2048 x 2048 and
 4096 x 4096, each in a fresh process: the tiled neuron-4Ch sample and random 16-bit data (~65536
-levels per channel); and 2048 x 2048 random images of other integer dtypes (uint8, int16, and
-int32 and uint64 with values up to 2**31 and 2**40: about one level per pixel). The figure is
-the peak resident size during the call (Linux VmHWM, reset just before it) minus the resident
-size before it, over the image's size. A first call on a 1024 x 1024 crop loads (or compiles)
-the kernels before the baseline.
+levels per channel); and 2048 x 2048 random images of other integer dtypes (uint8, int8, int16,
+and uint32, int32, int64 and uint64 with values up to 2**40: about one level per pixel). The
+figure is the peak resident size during the call (Linux VmHWM, reset just before it) minus the
+resident size before it, over the image's size. A first call on a 1024 x 1024 crop loads (or
+compiles) the kernels before the baseline.
 
 Floors (``--floors``, also printed first by a full run; issue 14 item 1): one uint16 pair
 (the tiled neuron-4Ch channels 0 and 1, and random 16-bit data), timed back to back in rounds,
@@ -105,7 +105,8 @@ def memory() -> None:
     """Peak RSS of coefficient_table in fresh processes (see the module docstring)."""
     print("peak extra memory of coefficient_table with thresholds, 3 channels, fresh process")
     cases = [(kind, size) for kind in ("neuron", "random") for size in (2048, 4096)]
-    cases += [(dtype, 2048) for dtype in ("uint8", "int16", "int32", "uint64")]
+    dtypes = ("uint8", "int8", "int16", "uint32", "int32", "int64", "uint64")
+    cases += [(dtype, 2048) for dtype in dtypes]
     for (kind, size), ranks in itertools.product(cases, ("ranks", "no-ranks")):
         proc = subprocess.run(
             [sys.executable, "-c", _MEMORY_CHILD, str(size), kind, ranks],

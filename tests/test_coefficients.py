@@ -640,3 +640,146 @@ def test_thresholded_overlap_nothing_above_warns_nan():
     assert math.isnan(c.toverlap)
     assert math.isnan(c.tk1)
     assert math.isnan(coefficients(a, a).toverlap)  # no thresholds: not computed
+
+
+# ------------------------------------------------------------------------------------------
+# the fused pass's thresholded overlap and TOS counts, the chunked numpy path (issue 14)
+# ------------------------------------------------------------------------------------------
+
+EVERY_DTYPE = [
+    bool,
+    np.uint8,
+    np.int8,
+    np.uint16,
+    np.int16,
+    np.uint32,
+    np.int32,
+    np.uint64,
+    np.int64,
+    np.float32,
+    np.float64,
+]
+
+
+def _any_pair(rng, dtype, shape):
+    """Random non-negative pairs over each dtype's range (64-bit: up to 2**40)."""
+    kind = np.dtype(dtype).kind
+    if kind == "f":
+        return _random_pair(rng, dtype, shape)
+    if kind == "b":
+        return rng.random(shape) < 0.5, rng.random(shape) < 0.6
+    info = np.iinfo(dtype)
+    low, high = 0, min(int(info.max), 2**40)
+    a = rng.integers(low, high, shape, endpoint=True)
+    b = (a // 2 + rng.integers(low // 2, high // 2, shape, endpoint=True)).clip(low, high)
+    b[rng.random(shape) < 0.2] = 0
+    return a.astype(dtype), b.astype(dtype)
+
+
+def _direct_toverlap_and_tos(a, b, t0, t1):
+    """toverlap, tk1, tk2 (exact integer or fsum sums) and TOS from the definitions."""
+    from colocalize._tos import tos_scores
+
+    a, b = a.ravel(), b.ravel()
+    above0, above1 = a > t0, b > t1
+    both = above0 & above1
+    exact = a.dtype.kind in "iub"
+    x = [int(v) if exact else float(v) for v in a[both]]
+    y = [int(v) if exact else float(v) for v in b[both]]
+    add = sum if exact else math.fsum
+    sab = add(p * q for p, q in zip(x, y))
+    saa, sbb = add(p * p for p in x), add(q * q for q in y)
+    linear, log2, _ = tos_scores(a.size, int(above0.sum()), int(above1.sum()), int(both.sum()))
+    overlap = (sab / math.sqrt(saa * sbb), sab / saa, sab / sbb) if saa and sbb else (math.nan,) * 3
+    return (*overlap, linear, log2)
+
+
+@pytest.mark.parametrize("dtype", EVERY_DTYPE)
+@pytest.mark.parametrize("compiled", [True, False])
+def test_thresholded_overlap_and_tos_equal_definitions(monkeypatch, dtype, compiled):
+    from colocalize import _compiled
+
+    if compiled:
+        pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+        monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)  # compiled even for small test images
+        _compiled.kernels(1)
+    else:
+        monkeypatch.setenv("COLOCALIZE_NUMBA", "0")
+    rng = np.random.default_rng(np.dtype(dtype).num)
+    a, b = _any_pair(rng, dtype, (37, 41))
+    levels = [np.mean, np.min, lambda x: np.quantile(x, 0.9), np.max]
+    pairs = [
+        (float(f(a.astype(float))), float(g(b.astype(float)))) for f, g in zip(levels, levels[::-1])
+    ]
+    for t0, t1 in [*pairs, (0.0, 0.0)]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ColocalizeWarning)
+            c = coefficients(
+                a, b, thresholds=(t0, t1), measures=("thresholded_overlap", "tos", "pearson")
+            )
+        expected = _direct_toverlap_and_tos(a, b, t0, t1)
+        seen = (c.toverlap, c.tk1, c.tk2, c.tos_linear, c.tos_log2)
+        assert seen == pytest.approx(expected, rel=1e-12, abs=1e-14, nan_ok=True), (t0, t1)
+
+
+def test_fused_pass_serves_thresholded_overlap_and_tos_without_more_passes(monkeypatch):
+    from colocalize import _coefficients, _compiled
+
+    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)
+    _compiled.kernels(1)
+    passes = []
+    at_least = _coefficients._at_least
+
+    def counted(*args, **kwargs):
+        passes.append(1)
+        return at_least(*args, **kwargs)
+
+    monkeypatch.setattr(_coefficients, "_at_least", counted)
+    a, b = _int_pair(np.random.default_rng(3), np.uint16, (64, 64))
+    c = coefficients(a, b, thresholds=(1000, 2000), measures=("thresholded_overlap", "tos"))
+    assert passes == []  # no numpy pass over the pixels beyond the fused one
+    assert not math.isnan(c.toverlap)
+    assert not math.isnan(c.tos_linear)
+
+
+@pytest.mark.parametrize("method", ["bisection", "classic", "jacop", "ezcolocalization"])
+def test_costes_big_endian_input_with_kernels_loaded(monkeypatch, method):
+    from colocalize import _compiled, costes_threshold
+
+    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)  # compiled even for small test images
+    _compiled.kernels(1)
+    a, b = _int_pair(np.random.default_rng(5), np.uint16, (60, 70))
+    a, b = a // 64, b // 64  # few levels: the compiled per-level paths
+    big0, big1 = a.astype(">u2"), b.astype(">u2")
+    before = (big0.copy(), big1.copy())
+    seen = costes_threshold(big0, big1, method=method)
+    assert seen == costes_threshold(a, b, method=method)
+    np.testing.assert_array_equal(big0, before[0])  # the caller's arrays are untouched
+    assert big0.dtype == np.dtype(">u2")
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint32, np.int64, np.uint64, np.float64])
+def test_many_valued_channels_equal_the_per_value_tables(monkeypatch, dtype):
+    """Channels with more distinct values than _MAX_TABLE are looked up per chunk, not through
+    float64 tables per value (memory); wide integers without ranks are read pixel by pixel:
+    both equal the per-value tables (the previous path)."""
+    from colocalize import _coefficients
+
+    monkeypatch.setenv("COLOCALIZE_NUMBA", "0")
+    monkeypatch.setattr(_coefficients, "_MAX_TABLE", 1000)
+    a, b = _any_pair(np.random.default_rng(11), dtype, (90, 110))
+    thresholds = (float(np.mean(a)), float(np.quantile(b, 0.3)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ColocalizeWarning)
+        lean = coefficients(a, b, thresholds=thresholds)
+        no_ranks = coefficients(a, b, thresholds=thresholds, rank_coefficients=False)
+        monkeypatch.setattr(_coefficients, "_MAX_TABLE", 1 << 40)
+        tables = coefficients(a, b, thresholds=thresholds)
+    for f in dataclasses.fields(tables):
+        expected = getattr(tables, f.name)
+        assert getattr(lean, f.name) == pytest.approx(expected, rel=1e-12, nan_ok=True), f.name
+        if f.name not in ("spearman", "kendall_tau"):
+            seen = getattr(no_ranks, f.name)
+            assert seen == pytest.approx(expected, rel=1e-12, abs=1e-14, nan_ok=True), f.name

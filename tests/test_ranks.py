@@ -304,3 +304,26 @@ def test_byte_order_does_not_change_the_coefficients(monkeypatch, dtype):
     for field in ("pearson", "spearman", "kendall_tau", "m1", "tm1", "icq"):
         expected = getattr(native, field)
         assert getattr(swapped, field) == pytest.approx(expected, rel=1e-12, abs=1e-14), field
+
+
+@pytest.mark.parametrize(
+    "dtype", [np.int32, np.uint32, np.int64, np.uint64, np.float32, np.float64]
+)
+@pytest.mark.parametrize("n", [0, 1, 7, 5000])
+def test_sorted_channel_codes_equal_unique(dtype, n):
+    """The argsort coding of channels with a wide range equals np.unique's (values, inverse,
+    counts), ties and extreme values included."""
+    rng = np.random.default_rng(n)
+    if np.dtype(dtype).kind == "f":
+        values = rng.normal(0, 1e6, n).astype(dtype)
+    else:
+        info = np.iinfo(dtype)
+        values = rng.integers(info.min, info.max, n, dtype=dtype, endpoint=True)
+    values[rng.random(n) < 0.3] = values[:1] if n else 0  # ties
+    c = channel_codes(values)
+    uniq, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    np.testing.assert_array_equal(c.exact, uniq)
+    np.testing.assert_array_equal(c.counts, counts)
+    np.testing.assert_array_equal(c.codes, inverse.ravel())
+    assert c.counts.dtype == np.int64
+    assert c.codes.dtype.itemsize <= (1 if uniq.size <= 256 else 2 if uniq.size <= 65536 else 4)

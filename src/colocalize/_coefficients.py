@@ -1,12 +1,14 @@
 """Colocalization coefficients for channel pairs and triples.
 
-The engine works on *weighted points*: for integer channels (and ranked float channels) every
-pair is reduced once to the non-empty cells of its joint histogram (value0, value1, count, see
-``colocalize._ranks``), so every coefficient costs O(cells) after one pass over the pixels, and
-Kendall's tau-b comes from the same cells. Float channels without ranks are read pixel by pixel
-(weight 1). Every pass runs in chunks; per-channel work (codes, ranks, range, mean) is done once
-and shared by all pairs and triples. Values enter the sums exactly pivoted and scaled by a power
-of two (see ``_Stats``), so no dtype overflows, underflows or loses its variance.
+The engine works on *weighted points*: for 8/16-bit integer channels (and every ranked channel)
+every pair is reduced once to the non-empty cells of its joint histogram (value0, value1, count,
+see ``colocalize._ranks``), so every coefficient costs O(cells) after one pass over the pixels,
+and Kendall's tau-b comes from the same cells. Float and wider integer channels without ranks
+are read pixel by pixel (weight 1). Two 8/16-bit channels with the compiled kernels skip all
+this: one fused pass sums every non-rank coefficient in exact integers. Every pass runs in
+chunks; per-channel work (codes, ranks, range, mean) is done once and shared by all pairs and
+triples. Values enter the sums exactly pivoted and scaled by a power of two (see ``_Stats``),
+so no dtype overflows, underflows or loses its variance.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from colocalize._ranks import (
     joint_cells,
     kendall_tau_b,
     packed_rank_sums,
+    subtract_exact,
 )
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 
@@ -45,6 +48,9 @@ Thresholds = None | str | Sequence[float]
 Saturated = None | bool | float | Sequence[float]
 
 _NAN = math.nan
+# Coded channels with at most this many distinct values get float64 tables per value; beyond,
+# the values are looked up per chunk (a wide integer channel may have one value per pixel).
+_MAX_TABLE = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -288,9 +294,10 @@ class _Stats:
 class _Channels:
     """Selected pixels of several channels, with per-channel codes computed once on demand.
 
-    Integer channels, and float channels once ranked, are reduced per pair to their joint cells
-    (value0, value1, count); other float channels are read pixel by pixel. Every pass runs in
-    chunks, so the memory beyond the codes and cells is a few MiB.
+    8/16-bit integer channels, and any channel once ranked, are reduced per pair to their joint
+    cells (value0, value1, count); other channels are read pixel by pixel. Every pass runs in
+    chunks, and float64 tables per value are built only for up to ``_MAX_TABLE`` values, so the
+    memory beyond the codes and cells is a few MiB.
     """
 
     def __init__(self, flats: list[np.ndarray], names: Sequence[str]) -> None:
@@ -306,18 +313,36 @@ class _Channels:
         return self._codes[i]
 
     def _coded(self, i: int) -> bool:
-        return i in self._codes or self.flats[i].dtype.kind in "iub"
+        """Whether channel i is read through its codes (else pixel by pixel, in chunks).
+
+        8/16-bit and boolean channels are; wider integers only once coded for ranks: with up to
+        one distinct value per pixel their codes and per-value tables would take several times
+        the image's memory for no saving.
+        """
+        dtype = self.flats[i].dtype
+        return i in self._codes or (dtype.kind in "iub" and dtype.itemsize <= 2)
 
     def stats(self, i: int) -> _Stats:
         if i not in self._stats:
             if self._coded(i):
                 c = self.codes(i)
-                present = np.flatnonzero(c.counts)
-                low, high = c.exact[present[0]].item(), c.exact[present[-1]].item()
+                present = c.counts > 0  # the first and last values with pixels
+                low = c.exact[int(np.argmax(present))].item()
+                high = c.exact[c.n_codes - 1 - int(np.argmax(present[::-1]))].item()
                 pivot = c.exact[0].item()
                 rel_exp, abs_exp = _exponent(high - pivot), _exponent(high)
-                mean = float(np.sum(c.counts * np.ldexp(c.relative, -rel_exp))) / self.n
-                total = float(np.sum(c.counts * np.ldexp(c.values, -abs_exp)))
+                if c.n_codes <= _MAX_TABLE:
+                    mean = float(np.sum(c.counts * np.ldexp(c.relative, -rel_exp))) / self.n
+                    total = float(np.sum(c.counts * np.ldexp(c.values, -abs_exp)))
+                else:  # chunked: no float64 table per value
+                    rel_sums, abs_sums = [], []
+                    for part in chunks(c.n_codes):
+                        w = c.counts[part].astype(np.float64)
+                        x = subtract_exact(c.exact[part], pivot).astype(np.float64)
+                        rel_sums.append(float(np.sum(w * np.ldexp(x, -rel_exp))))
+                        x = c.exact[part].astype(np.float64)
+                        abs_sums.append(float(np.sum(w * np.ldexp(x, -abs_exp))))
+                    mean, total = math.fsum(rel_sums) / self.n, math.fsum(abs_sums)
             else:
                 flat = self.flats[i]
                 low, high = flat.min().item(), flat.max().item()
@@ -327,8 +352,8 @@ class _Channels:
                 for part in chunks(self.n):
                     x = flat[part].astype(np.float64)
                     abs_sums.append(float(np.sum(np.ldexp(x, -abs_exp))))
-                    x -= pivot
-                    rel_sums.append(float(np.sum(np.ldexp(x, -rel_exp))))
+                    x = subtract_exact(flat[part], pivot)  # as the codes' relative values
+                    rel_sums.append(float(np.sum(np.ldexp(x.astype(np.float64), -rel_exp))))
                 mean, total = math.fsum(rel_sums) / self.n, math.fsum(abs_sums)
             self._stats[i] = _Stats(low, high, pivot, rel_exp, abs_exp, mean, total)
         return self._stats[i]
@@ -446,9 +471,9 @@ class _Channels:
                     reasons.add(field_name, f"nothing in {self.names[nm]} is above its threshold")
             values["fraction_colocalized"] = sums["both"] / n
         if thresholds is not None and "thresholded_overlap" in wanted:
-            values.update(self._thresholded_overlap(i, j, t0, t1, reasons))
+            values.update(self._thresholded_overlap(i, j, t0, t1, sums, reasons))
         if thresholds is not None and "tos" in wanted:
-            values.update(self._tos(i, j, t0, t1, reasons))
+            values.update(self._tos(i, j, t0, t1, sums, reasons))
         if thresholds is not None and "pearson" in wanted:
             values["pearson_below"], values["pearson_above"] = sums["below"], sums["above"]
             if math.isnan(sums["below"]) or math.isnan(sums["above"]):
@@ -460,35 +485,61 @@ class _Channels:
         return _computed(result, measures)
 
     def _thresholded_overlap(
-        self, i: int, j: int, t0: float, t1: float, reasons: _Reasons
+        self, i: int, j: int, t0: float, t1: float, sums: dict[str, float], reasons: _Reasons
     ) -> dict[str, float]:
-        """JACoP's overlap, k1 and k2 of the pixels with a > T_a and b > T_b."""
-        a, b = self.flats[i], self.flats[j]
-        both = _at_least(a, t0, strict=True) & _at_least(b, t1, strict=True)
-        if not both.any():
+        """JACoP's overlap, k1 and k2 of the pixels with a > T_a and b > T_b.
+
+        From the fused pass's exact integer sums when it ran (``sums["t_ab"]``, ...), else by
+        one chunked numpy pass over the values scaled by a power of two into [-1, 1) (exact
+        scaling, so no square overflows).
+        """
+        if "t_ab" in sums:
+            count = sums["both"]
+            sab, saa, sbb, scale = sums["t_ab"], sums["t_aa"], sums["t_bb"], 0
+        else:
+            a, b = self.flats[i], self.flats[j]
+            ea, eb = (
+                _exponent(max(abs(s.low), abs(s.high))) for s in (self.stats(i), self.stats(j))
+            )
+            count, scale = 0, eb - ea
+            sab = saa = sbb = 0.0
+            for part in chunks(self.n):
+                both = _at_least(a[part], t0, strict=True) & _at_least(b[part], t1, strict=True)
+                x = np.ldexp(a[part][both].astype(np.float64), -ea)
+                y = np.ldexp(b[part][both].astype(np.float64), -eb)
+                count += x.size
+                sab += float(np.dot(x, y))
+                saa += float(np.dot(x, x))
+                sbb += float(np.dot(y, y))
+        if not count:
             reasons.add("toverlap, tk1, tk2", "no pixel is above both thresholds")
             return dict.fromkeys(("toverlap", "tk1", "tk2"), _NAN)
-        # scaled by powers of two into [0, 1) (exact) so that no square overflows
-        ea, eb = (_exponent(float(np.abs(v[both]).max())) for v in (a, b))
-        x = np.ldexp(a[both].astype(np.float64), -ea)
-        y = np.ldexp(b[both].astype(np.float64), -eb)
-        sab, saa, sbb = float(np.dot(x, y)), float(np.dot(x, x)), float(np.dot(y, y))
         if saa == 0 or sbb == 0:  # pragma: no cover - above a threshold >= 0 means > 0
             return dict.fromkeys(("toverlap", "tk1", "tk2"), _NAN)
         return {
             "toverlap": _clip(sab / math.sqrt(saa * sbb)),
-            "tk1": _ldexp(sab / saa, eb - ea),
-            "tk2": _ldexp(sab / sbb, ea - eb),
+            "tk1": _ldexp(sab / saa, scale),
+            "tk2": _ldexp(sab / sbb, -scale),
         }
 
-    def _tos(self, i: int, j: int, t0: float, t1: float, reasons: _Reasons) -> dict[str, float]:
-        """EzColocalization's TOS of the pixels with a > T_a, b > T_b (:mod:`colocalize._tos`)."""
+    def _tos(
+        self, i: int, j: int, t0: float, t1: float, sums: dict[str, float], reasons: _Reasons
+    ) -> dict[str, float]:
+        """EzColocalization's TOS of the pixels with a > T_a, b > T_b (:mod:`colocalize._tos`),
+        from the fused pass's counts when it ran, else by one chunked numpy pass."""
         from colocalize._tos import tos_scores
 
-        above0 = _at_least(self.flats[i], t0, strict=True)
-        above1 = _at_least(self.flats[j], t1, strict=True)
-        n0, n1 = int(np.count_nonzero(above0)), int(np.count_nonzero(above1))
-        linear, log2, _ = tos_scores(int(self.n), n0, n1, int(np.count_nonzero(above0 & above1)))
+        if "n_above0" in sums:
+            counts = [int(sums["n_above0"]), int(sums["n_above1"]), int(sums["both"])]
+        else:
+            counts = [0, 0, 0]
+            for part in chunks(self.n):
+                above0 = _at_least(self.flats[i][part], t0, strict=True)
+                above1 = _at_least(self.flats[j][part], t1, strict=True)
+                counts[0] += int(np.count_nonzero(above0))
+                counts[1] += int(np.count_nonzero(above1))
+                counts[2] += int(np.count_nonzero(above0 & above1))
+        linear, log2, _ = tos_scores(int(self.n), *counts)
         if math.isnan(linear) or math.isnan(log2):
             reasons.add("tos_linear, tos_log2", "nothing, or everything, is above a threshold")
         return {"tos_linear": linear, "tos_log2": log2}
@@ -551,7 +602,9 @@ class _Channels:
         if thresholds is not None:
             sums.update(tm1=tm1, tm2=tm2, own_u=own0, own_v=own1, both_u=both0, both_v=both1)
             sums["both"] = nboth
-            sums["below"], sums["above"] = _exact_pearson(*raw[13:19]), _exact_pearson(*raw[19:])
+            sums["below"] = _exact_pearson(*raw[13:19])
+            sums["above"] = _exact_pearson(*raw[19:25])
+            sums.update(zip(("t_ab", "t_aa", "t_bb", "n_above0", "n_above1"), raw[25:]))
         return sums
 
     def _rank_sums(self, i: int, j: int, wanted: set[str]) -> dict[str, float]:
@@ -772,7 +825,14 @@ class _Side:
         self.flat, self.index, self.threshold = flat, index, threshold
         self.stats = stats
         self.tables: dict[str, np.ndarray] = {}
-        if codes is not None:
+        self.lookup = codes is not None and codes.n_codes <= _MAX_TABLE
+        if codes is not None and not self.lookup:
+            # many distinct values (wide integers, floats): each chunk's values are looked up
+            # and then treated as pixels, instead of float64 tables of every value
+            self.flat = codes.exact
+            if ranks:
+                self.tables["rank"] = codes.average_rank
+        elif codes is not None:
             exact = codes.exact
             self.tables = {
                 "centred": np.ldexp(codes.relative, -stats.rel_exp) - stats.mean,
@@ -792,11 +852,16 @@ class _Side:
             index = self.index[part]
             for name, table in self.tables.items():
                 setattr(self, name, table[index])
-            return
-        raw = self.flat[part]
+            if self.lookup:
+                return
+            raw = self.flat[index]
+        else:
+            raw = self.flat[part]
         x = raw.astype(np.float64)
         self.absolute = np.ldexp(x, -self.stats.abs_exp)
-        self.centred = np.ldexp(x - self.stats.pivot, -self.stats.rel_exp) - self.stats.mean
+        # exact for integers (no rounding of 64-bit values before the subtraction)
+        relative = subtract_exact(raw, self.stats.pivot).astype(np.float64)
+        self.centred = np.ldexp(relative, -self.stats.rel_exp) - self.stats.mean
         self.positive = x > 0
         if self.threshold is not None:
             self.at_least = _at_least(raw, self.threshold)

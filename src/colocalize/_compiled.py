@@ -128,12 +128,13 @@ def _build() -> SimpleNamespace | None:
         above T if >= bounds[5] / bounds[7]. Returns (int64) Saa, Sbb, Sab, discordant count,
         Sa[b > 0], Sb[a > 0], Sa[b >= Tb, b > 0], Sb[a >= Ta, a > 0], Sa[a > Ta], Sb[b > Tb],
         Sa[both > T], Sb[both > T], #both > T, then n, Sa, Sb, Saa, Sbb, Sab of the pixels
-        below (not both >= T) and of those above (either > T). Branch-free.
+        below (not both >= T) and of those above (either > T), then Sab, Saa, Sbb of the pixels
+        with both > T (JACoP's thresholded overlap), #a > Ta, #b > Tb (TOS). Branch-free.
         """
         pos0, neg0, pos1, neg1, ge0, gt0, ge1, gt1 = bounds
-        out = np.zeros(25, dtype=np.int64)
+        out = np.zeros(30, dtype=np.int64)
         saa = sbb = sab = disc = m1 = m2 = tm1 = tm2 = own0 = own1 = np.int64(0)
-        both0 = both1 = nboth = np.int64(0)
+        both0 = both1 = nboth = sab_t = saa_t = sbb_t = n0 = n1 = np.int64(0)
         nb = sab_b = sbb_b = saa_b = sa_b = sb_b = np.int64(0)
         na = sab_a = sbb_a = saa_a = sa_a = sb_a = np.int64(0)
         for i in range(a.size):
@@ -154,10 +155,15 @@ def _build() -> SimpleNamespace | None:
             above1 = y >= gt1
             own0 += x * above0
             own1 += y * above1
+            n0 += above0
+            n1 += above1
             both = above0 & above1
             both0 += x * both
             both1 += y * both
             nboth += both
+            sab_t += xy * both
+            saa_t += xx * both
+            sbb_t += yy * both
             below = 1 - np.int64((x >= ge0) & (y >= ge1))
             nb += below
             sa_b += x * below
@@ -198,6 +204,11 @@ def _build() -> SimpleNamespace | None:
             saa_a,
             sbb_a,
             sab_a,
+            sab_t,
+            saa_t,
+            sbb_t,
+            n0,
+            n1,
         )
         return out
 

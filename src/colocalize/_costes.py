@@ -927,8 +927,12 @@ def costes_threshold(
             f"'ezcolocalization', got {method!r}."
         )
     start = time.perf_counter()
-    arr0 = as_image(image0, name="image0")
-    arr1 = as_image(image1, name="image1")
+    # native byte order once, here (e.g. big-endian TIFF data): the compiled kernels refuse
+    # the other order; a copy only when the order differs, never a change to the caller's array
+    arr0, arr1 = (
+        arr.astype(arr.dtype.newbyteorder("="), copy=False)
+        for arr in (as_image(image0, name="image0"), as_image(image1, name="image1"))
+    )
     check_same_shape([arr0, arr1], ["image0", "image1"])
     if mask is None:
         a = arr0.ravel()
