@@ -92,6 +92,7 @@ def gui(session, ij):
     interpreter.batchMode = False
     prefs = ij.JClass("ij.Prefs")
     keys = ["image_1", "image_2", "threshold", "channel_1", "exclude_zero-zero_pixels"]
+    keys += ["report", "report.folder"]
     saved = {key: prefs.get(f"colocalize.coefficients.{key}", None) for key in keys}
     yield session
     for key, value in saved.items():
@@ -179,6 +180,57 @@ def test_macro_with_options_ignores_remembered_values(gui, ij):
     assert row["Threshold method"] == "Costes"  # the spec's default, not the remembered "None"
     assert row["pearson"] == pytest.approx(_pearson(a, b), rel=1e-12)
     assert str(prefs.get("colocalize.coefficients.threshold", "")) == "None"  # not overwritten
+
+
+@pytest.mark.gui  # a real dialog: the xvfb-run step of scripts/test.sh
+def test_second_dialog_run_does_not_offer_the_report_it_wrote(gui, ij, tmp_path):
+    """An output file is never pre-filled from Prefs (the command refuses to write over a file,
+    so the second run from the menu failed with "already exists"); only its folder is kept, where
+    the Browse button (a save dialog, not ImageJ's open dialog) starts."""
+    a, b = _pair()
+    _show(a, "A")
+    _show(b, "B")
+    dispatch = ij.JClass("colocalize.bridge.Dispatch")
+    prefs = ij.JClass("ij.Prefs")
+    first = tmp_path / "first.pdf"
+    dialog, thread = _open_dialog(gui, ij)
+    (report,) = dialog.getStringFields()  # Coloc Coefficients has one text field: Report
+    report.setText(str(first))
+    _press(dialog, ij, "OK", thread)
+    assert dispatch.lastError() is None
+    assert first.is_file()
+    assert str(prefs.get("colocalize.coefficients.report.folder", "")) == str(tmp_path)
+
+    dialog, thread = _open_dialog(gui, ij)
+    (report,) = dialog.getStringFields()
+    assert str(report.getText()) == ""
+    browse = next(b for b in _buttons(dialog, ij) if str(b.getLabel()).strip() == "Browse")
+    listeners = [str(x.getClass().getName()) for x in browse.getActionListeners()]
+    assert listeners
+    assert not any("BrowseButtonListener" in name for name in listeners)
+    _press(dialog, ij, "OK", thread)
+    assert dispatch.lastError() is None  # before: "report=[...first.pdf] already exists"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first.pdf"]
+
+
+def test_output_file_fields_are_never_remembered():
+    """Every dialog field naming a file a command writes is of the "save" kind."""
+    from colocalize.imagej import _spec
+
+    kinds = {
+        (name, f.key): f.kind
+        for name, c in _spec.commands().items()
+        for f in c.spec.fields
+        if f.kind in ("file", "save")
+    }
+    assert kinds == {
+        ("coefficients", "report"): "save",
+        ("objects", "save_objects"): "save",
+        ("learned_threshold", "model"): "file",
+        ("batch", "thresholds_csv"): "file",
+        ("batch", "model"): "file",
+        ("import_tiff", "open"): "file",
+    }
 
 
 @pytest.mark.gui  # a real dialog: the xvfb-run step of scripts/test.sh

@@ -258,7 +258,7 @@ _MEASURE_LABELS = {"icq": "ICQ", "tos": "TOS"}
     checkbox("Colocalized_pixel_mask", False),
     checkbox("Overlay", False),
     checkbox("Scatter_plot", True),
-    string("Report", kind="file"),
+    string("Report", kind="save"),
     message("Measures (a macro naming none, such as one recorded before they existed: all):"),
     *(checkbox(_MEASURE_LABELS.get(group, group.title()), True) for group in MEASURES),
     *(checkbox(_MEASURE_LABELS.get(group, group.title()), False) for group in ON_REQUEST),

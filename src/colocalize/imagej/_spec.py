@@ -45,7 +45,9 @@ def macro_key(label: str) -> str:
 @dataclass(frozen=True)
 class Field:
     """One dialog field. ``kind``: "image", "mask", "choice", "number", "checkbox", "string",
-    "file", "directory" or "message" (``label`` is then the text)."""
+    "file" (an input file), "save" (an output file: its Browse button opens a save dialog, and
+    the dialog never offers the last path again, only starts browsing in its folder, since a
+    command never writes over a file), "directory" or "message" (``label`` is then the text)."""
 
     kind: str
     label: str
