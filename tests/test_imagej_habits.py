@@ -241,23 +241,51 @@ def test_dialog_help_button_opens_the_command_docs(gui, ij, monkeypatch):
     _show(_pair()[1], "B")
     dialog, thread = _open_dialog(gui, ij)
     assert any(str(b.getLabel()).strip() == "Help" for b in _buttons(dialog, ij))
-    assert _help_url(dialog, ij) == _spec.commands()["coefficients"].spec.help
+    # the command's own section of docs/fiji.md (was "#using-the-commands" for every command)
+    assert _help_url(dialog, ij) == f"{DOCS}#coloc-coefficients"
     _press(dialog, ij, "Cancel", thread)
 
-    # a spec without "help": the command's section of docs/fiji.md
+    # a spec with its own "help" URL opens that
     command = _spec.commands()["coefficients"]
-    without = dataclasses.replace(command, spec=dataclasses.replace(command.spec, help=""))
-    monkeypatch.setitem(_spec.COMMANDS, "coefficients", without)
+    url = "https://example.org/coloc-help"
+    own = dataclasses.replace(command, spec=dataclasses.replace(command.spec, help=url))
+    monkeypatch.setitem(_spec.COMMANDS, "coefficients", own)
     specs = ij.JClass("colocalize.bridge.Dispatch").class_.getDeclaredField("SPECS")
     specs.setAccessible(True)
     specs.get(None).clear()  # ask the Python side for the specs again
     try:
         dialog, thread = _open_dialog(gui, ij)
-        assert _help_url(dialog, ij) == f"{DOCS}#coloc-coefficients"
+        assert _help_url(dialog, ij) == url
         _press(dialog, ij, "Cancel", thread)
     finally:
         monkeypatch.undo()
         specs.get(None).clear()
+
+
+def test_every_help_button_opens_a_section_of_the_docs():
+    """Each dialog's Help button (an empty spec ``help``: ``docs/fiji.md#<title as a GitHub
+    anchor>``, as plugin Dialogs.helpUrl makes it) lands on exactly one heading of docs/fiji.md,
+    the command's section with its dialog, its result and a link to its macro options."""
+    import re
+    from pathlib import Path
+
+    from colocalize.imagej import _spec
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "fiji.md"
+    text = docs.read_text(encoding="utf-8")
+    anchors = [
+        re.sub(r"[^a-z0-9 _-]", "", line.lstrip("#").strip().lower()).strip().replace(" ", "-")
+        for line in text.splitlines()
+        if line.startswith("#")
+    ]
+    for key, command in _spec.commands().items():
+        spec = command.spec
+        assert spec.help == ""
+        anchor = re.sub(r"[^a-z0-9 _-]", "", spec.title.lower()).strip().replace(" ", "-")
+        assert anchors.count(anchor) == 1, (key, anchor)
+        section = text[text.index(f"### {spec.title}\n") :].split("\n### ")[0]
+        assert f"images/dialog_{key}.png" in section, key
+        assert "macros.md#options-of-each-command" in section, key
 
 
 # ---------------------------------------------------------------------------------------------

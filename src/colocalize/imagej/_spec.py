@@ -99,8 +99,9 @@ class CommandSpec:
     key: str
     label: str  # the menu label, e.g. "Coloc Coefficients..."
     fields: tuple[Field, ...]
-    # the Help button: the commands section of docs/fiji.md (see plugin Dialogs.DOCS)
-    help: str = "https://github.com/colocalize/colocalize/blob/main/docs/fiji.md#using-the-commands"
+    # the Help button's URL; empty: the command's own section of docs/fiji.md, whose heading is
+    # the title (plugin Dialogs.helpUrl makes the GitHub anchor)
+    help: str = ""
 
     @property
     def title(self) -> str:
