@@ -288,6 +288,28 @@ def test_every_help_button_opens_a_section_of_the_docs():
         assert "macros.md#options-of-each-command" in section, key
 
 
+def test_readme_and_docs_list_every_menu_command():
+    """Every entry of plugin/plugins.config is in README's capability table and in the table of
+    commands of docs/fiji.md (Coloc Objects and the import command were missing from README)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    config = (root / "plugin" / "plugins.config").read_text(encoding="utf-8")
+    labels = [
+        line.split(",")[1].strip().strip('"')
+        for line in config.splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    table = [line for line in readme.splitlines() if line.startswith("| ")]
+    fiji = (root / "docs" / "fiji.md").read_text(encoding="utf-8")
+    for label in labels:
+        if label == "Coloc Setup...":  # setting, not a command: README's install section
+            continue
+        assert any(label in line.split("|")[-2] for line in table), label
+        assert f"| {label} |" in fiji, label
+
+
 # ---------------------------------------------------------------------------------------------
 # Colour tables of label images and masks
 
