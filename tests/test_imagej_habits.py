@@ -76,6 +76,25 @@ def test_image_defaults_skip_the_masks_our_commands_created(session, ij):
     assert rows["pearson"].iloc[-1] == pytest.approx(_pearson(a, b), rel=1e-12)
 
 
+def test_scatter_plot_legend_writes_a_negative_intercept_with_a_minus(session, ij):
+    """The regression line's legend read "C2 = 7.7 C1 + -1.129e+04" on the neuron sample."""
+    rng = np.random.default_rng(1)
+    a = rng.integers(1000, 3000, (40, 40)).astype(np.uint16)
+    b = (2 * a.astype(np.int64) - 1500 + rng.integers(0, 50, a.shape)).astype(np.uint16)
+    _show(a, "A")
+    _show(b, "B")
+    _run(session, "Coloc Coefficients...", "image_1=A image_2=B threshold=None scatter_plot")
+    plot_image = ij.JClass("ij.WindowManager").getImage("Scatter plot of B against A")
+    plot = plot_image.getProperty(ij.JClass("ij.gui.Plot").PROPERTY_KEY)
+    legend = "\n".join(str(d) for d in plot.getDataObjectDesignations())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", colocalize.ColocalizeWarning)
+        fit = colocalize.costes_threshold(a, b)
+    assert fit.intercept < -1000
+    assert f"regression: C2 = {fit.slope:.4g} C1 - {-fit.intercept:.4g}" in legend
+    assert "+ -" not in legend
+
+
 # ---------------------------------------------------------------------------------------------
 # Dialogs (a display is needed)
 

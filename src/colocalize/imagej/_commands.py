@@ -538,7 +538,8 @@ def _scatter_plot(
     if math.isfinite(fit.slope) and math.isfinite(fit.intercept):
         series.append(
             Series(
-                f"regression: C2 = {fit.slope:.4g} C1 + {fit.intercept:.4g}",
+                f"regression: C2 = {fit.slope:.4g} C1 {'-' if fit.intercept < 0 else '+'} "
+                f"{abs(fit.intercept):.4g}",
                 x_range,
                 tuple(fit.slope * x + fit.intercept for x in x_range),
                 "line",
