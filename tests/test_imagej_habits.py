@@ -232,6 +232,26 @@ def test_second_dialog_run_does_not_offer_the_report_it_wrote(gui, ij, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["first.pdf"]
 
 
+@pytest.mark.gui  # a real dialog: the xvfb-run step of scripts/test.sh
+def test_batch_dialog_does_not_offer_the_last_output_folder(gui, ij, tmp_path):
+    """A remembered Output sent the next batch of another Folder into the first one's output,
+    replacing its results; empty, the output is <Folder>/colocalize-batch."""
+    prefs = ij.JClass("ij.Prefs")
+    saved = {k: prefs.get(f"colocalize.batch.{k}", None) for k in ("output", "folder")}
+    (tmp_path / "first-experiment-output").mkdir()  # the earlier run's results
+    prefs.set("colocalize.batch.output", str(tmp_path / "first-experiment-output"))
+    prefs.set("colocalize.batch.folder", str(tmp_path))
+    try:
+        dialog, thread = _open_dialog(gui, ij, "Coloc Batch")
+        texts = [str(field.getText()) for field in dialog.getStringFields()]
+        assert texts[0].rstrip("/") == str(tmp_path)  # Folder: remembered, an input
+        assert not any("first-experiment-output" in text for text in texts)
+        _press(dialog, ij, "Cancel", thread)
+    finally:
+        for key, value in saved.items():
+            prefs.set(f"colocalize.batch.{key}", value)
+
+
 def test_output_file_fields_are_never_remembered():
     """Every dialog field naming a file a command writes is of the "save" kind."""
     from colocalize.imagej import _spec
@@ -240,11 +260,14 @@ def test_output_file_fields_are_never_remembered():
         (name, f.key): f.kind
         for name, c in _spec.commands().items()
         for f in c.spec.fields
-        if f.kind in ("file", "save")
+        if f.kind in ("file", "save", "directory", "save_folder")
     }
     assert kinds == {
         ("coefficients", "report"): "save",
         ("objects", "save_objects"): "save",
+        ("batch", "output"): "save_folder",  # its default follows the input folder
+        ("batch", "folder"): "directory",
+        ("cross_correlation", "save_folder"): "directory",  # CCC's save folder, kept
         ("learned_threshold", "model"): "file",
         ("batch", "thresholds_csv"): "file",
         ("batch", "model"): "file",

@@ -47,7 +47,9 @@ class Field:
     """One dialog field. ``kind``: "image", "mask", "choice", "number", "checkbox", "string",
     "file" (an input file), "save" (an output file: its Browse button opens a save dialog, and
     the dialog never offers the last path again, only starts browsing in its folder, since a
-    command never writes over a file), "directory" or "message" (``label`` is then the text)."""
+    command never writes over a file), "directory", "save_folder" (an output folder, never
+    offered again: Coloc Batch's default output follows its input folder) or "message"
+    (``label`` is then the text)."""
 
     kind: str
     label: str

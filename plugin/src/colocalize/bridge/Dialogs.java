@@ -34,7 +34,7 @@ import java.util.Set;
  * <p>A dialog the user answered is remembered (ImageJ {@code Prefs}, keys
  * {@code colocalize.<command>.<field>}) and offered next time, except an image title when that image
  * is no longer open and an output file ("save" fields: only its folder is remembered, where the
- * next Browse starts, since a command never writes over a file); a macro run with options never sees remembered values (fields it does not name
+ * next Browse starts, since a command never writes over a file) or output folder ("save_folder"); a macro run with options never sees remembered values (fields it does not name
  * take the spec's defaults, as in a headless run). Image defaults skip the images our commands
  * created in this session (masks, label images) when another image is open.
  */
@@ -84,7 +84,7 @@ final class Dialogs {
                 values.put(key, dialog.getNextNumber());
             } else if (kind.equals("checkbox")) {
                 values.put(key, dialog.getNextBoolean());
-            } else if (kind.equals("string") || kind.equals("file") || kind.equals("save")
+            } else if (kind.equals("string") || kind.equals("file") || isOutput(kind)
                     || kind.equals("directory")) {
                 values.put(key, dialog.getNextString());
             } else if (!kind.equals("message")) {
@@ -98,9 +98,10 @@ final class Dialogs {
                     continue;
                 }
                 String value = String.valueOf(values.get(key));
-                if (!Json.string(field, "kind", "").equals("save")) {
+                String kind = Json.string(field, "kind", "");
+                if (!isOutput(kind)) {
                     Prefs.set(prefsKey(command, key), value);
-                } else if (!value.trim().isEmpty()) {
+                } else if (kind.equals("save") && !value.trim().isEmpty()) {
                     // an output file: only its folder, where the next Browse starts
                     File folder = new File(value.trim()).getAbsoluteFile().getParentFile();
                     Prefs.set(prefsKey(command, key) + FOLDER, folder == null ? null : folder.getPath());
@@ -247,7 +248,7 @@ final class Dialogs {
         String label = Json.string(field, "label", "");
         Object fallback = defaultValue(field);
         // an output file is never offered again: the command refuses to write over it
-        String remembered = command == null || kind.equals("message") || kind.equals("save") ? null
+        String remembered = command == null || kind.equals("message") || isOutput(kind) ? null
                 : Prefs.get(prefsKey(command, Json.string(field, "key", "")), null);
         if (remembered != null) {
             if (kind.equals("number") || kind.equals("integer")) {
@@ -273,7 +274,7 @@ final class Dialogs {
             String folder = command == null ? null
                     : Prefs.get(prefsKey(command, Json.string(field, "key", "")) + FOLDER, null);
             addSaveField(dialog, label, text(fallback), folder);
-        } else if (kind.equals("directory")) {
+        } else if (kind.equals("directory") || kind.equals("save_folder")) {
             dialog.addDirectoryField(label, text(fallback));
         } else if (kind.equals("message")) {
             dialog.addMessage(label);
@@ -348,6 +349,14 @@ final class Dialogs {
             }
         }
         return values;
+    }
+
+    /**
+     * An output file ("save") or folder ("save_folder", e.g. Coloc Batch's output, whose default
+     * follows the input folder): never offered again from Prefs.
+     */
+    private static boolean isOutput(String kind) {
+        return kind.equals("save") || kind.equals("save_folder");
     }
 
     private static boolean isChoice(String kind) {
