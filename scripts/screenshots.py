@@ -14,15 +14,17 @@ commands added later are included when this is re-run):
    with its dialog's defaults, by clicking OK), and saves the windows it opened, side by side
    and captioned with their titles, as ``result_<key>.png``.
 
-Windows are captured from the screen with ``java.awt.Robot``, cropped to the window, and saved
-as palette PNGs (Pillow), so the files stay small. The section between the markers in
-docs/fiji.md is rewritten to show every pair.
+It also opens Analyze > Colocalization with real X events (``xdotool``) and saves the menu as
+``imagej_menu.png``. Windows are captured from the screen with ``java.awt.Robot``, cropped to the
+window, and saved as palette PNGs (Pillow), so the files stay small. The section between the
+markers in docs/fiji.md is rewritten to show every pair.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -60,6 +62,26 @@ EXAMPLES: dict[str, str] = {
     "cytoplasm_rings": f"labels=[{NUCLEI}] inner=-1 outer=-1 image=[{SAMPLE}] mask=<None>",
     "translocation": f"image=[{MOVIE}] nucleus_channel=1 reporter_channel=2 nuclei=<None> "
     "inner=-1 outer=-1 radius=0 method=Triangle plot",
+    "diagnostics": f"image_1=[{SAMPLE}] image_2=[{SAMPLE}] channel_1=1 channel_2=2 mask=<None> "
+    "ccf max_shift=20 ica ica_bins=256",
+    "objects": f"image_1=[{SAMPLE}] image_2=[{SAMPLE}] channel_1=2 channel_2=3 mask=<None> "
+    "threshold=Otsu min_size=0.5 matched_by=overlap centre=mass randomizations=0 seed=1 overlay",
+}
+
+
+# command key -> (text, anchor) of the part of docs/fiji.md that explains its options
+DETAILS: dict[str, tuple[str, str]] = {
+    "coefficients": (
+        "per cell, per ROI, the report, the overlay",
+        "coefficients-per-cell-per-roi-report-overlay",
+    ),
+    "cross_correlation": ("the CCC plugin's options", "cross-correlation-options"),
+    "batch": ("folders, patterns, resuming", "batch-folders"),
+    "segment_nuclei": ("nuclei, rings and translocation", "nuclei-rings-and-translocation"),
+    "cytoplasm_rings": ("default ring distances", "nuclei-rings-and-translocation"),
+    "translocation": ("nuclei, rings and translocation", "nuclei-rings-and-translocation"),
+    "objects": ("matching, randomization, the overlay", "object-colocalization-in-detail"),
+    "import_tiff": ("what it reads", "colocalize-in-fiji-and-imagej"),
 }
 
 
@@ -90,17 +112,21 @@ def _title(window: Any) -> str:
 def _capture(window: Any) -> Any:
     """The window as a Pillow RGB image, from the screen (what the user sees), moved to the
     top left corner first."""
-    import numpy as np
-    from PIL import Image
-
-    jpype = _ij()
     window.setLocation(20, 20)  # on screen, whatever size and place ImageJ gave it
     window.toFront()
     _wait(lambda: window.isShowing() and int(window.getLocationOnScreen().x) == 20)
     time.sleep(0.5)
     where = window.getLocationOnScreen()
-    width, height = int(window.getWidth()), int(window.getHeight())
-    rectangle = jpype.JClass("java.awt.Rectangle")(where.x, where.y, width, height)
+    return _grab(int(where.x), int(where.y), int(window.getWidth()), int(window.getHeight()))
+
+
+def _grab(x: int, y: int, width: int, height: int) -> Any:
+    """A rectangle of the screen as a Pillow RGB image."""
+    import numpy as np
+    from PIL import Image
+
+    jpype = _ij()
+    rectangle = jpype.JClass("java.awt.Rectangle")(x, y, width, height)
     shot = jpype.JClass("java.awt.Robot")().createScreenCapture(rectangle)
     argb = np.array(shot.getRGB(0, 0, width, height, None, 0, width), dtype=np.int64)
     rgb = np.stack([(argb >> 16) & 255, (argb >> 8) & 255, argb & 255], axis=-1)
@@ -212,6 +238,13 @@ def _import(gateway: Any, path: str) -> None:
     gateway.IJ.runMacro(f'run("colocalize TIFF...", "open=[{path}]");')
 
 
+def _overlay_size(window: Any) -> int:
+    """The number of overlay elements of an image window's image (0 for other windows)."""
+    imp = window.getImagePlus() if hasattr(window, "getImagePlus") else None
+    overlay = None if imp is None else imp.getOverlay()
+    return 0 if overlay is None else int(overlay.size())
+
+
 def _close_new(before: set[Any]) -> None:
     jpype = _ij()
     for window in _visible_windows():
@@ -249,6 +282,7 @@ def shoot(gateway: Any, key: str, command: Any, values: dict[str, str], out: Pat
     if sample is not None:
         manager.setCurrentWindow(sample.getWindow())
     before = set(_visible_windows())
+    overlays = {w: _overlay_size(w) for w in before}
     runner = threading.Thread(target=_run_from_menu, args=(gateway, spec.label), daemon=True)
     runner.start()
 
@@ -272,7 +306,9 @@ def shoot(gateway: Any, key: str, command: Any, values: dict[str, str], out: Pat
     error = jpype.JClass("colocalize.bridge.Dispatch").lastError()
     if error is not None:
         print(f"{spec.title}: {error}", file=sys.stderr)
-    new = [w for w in _visible_windows() if w not in before]
+    # new windows, and the open images the command drew an overlay on (Coloc Objects)
+    drawn = [w for w in before if w.isVisible() and _overlay_size(w) != overlays[w]]
+    new = drawn + [w for w in _visible_windows() if w not in before]
     shots = [(_title(w), _capture(w)) for w in new if w.getWidth() > 1]
     if shots:
         paths.append(out / f"result_{key}.png")
@@ -281,27 +317,90 @@ def shoot(gateway: Any, key: str, command: Any, values: dict[str, str], out: Pat
     return paths
 
 
+def _xdotool(*args: str) -> None:
+    subprocess.run(["xdotool", *args], check=True, timeout=20)
+    time.sleep(0.5)
+
+
+def shoot_menu(out: Path) -> Path:
+    """Analyze > Colocalization opened with real X events (xdotool: a click on "Analyze" in
+    ImageJ's menu bar, Up wraps to its last item, Colocalization, Right opens it), captured and
+    cropped to what is drawn (the Xvfb screen is black elsewhere), as ``imagej_menu.png``."""
+    if shutil.which("xdotool") is None:
+        raise SystemExit("xdotool is missing: apt-get install xdotool")
+    jpype = _ij()
+    bar = jpype.JClass("ij.Menus").getMenuBar()
+    metrics = jpype.JClass("java.awt.Toolkit").getDefaultToolkit().getFontMetrics(bar.getFont())
+    labels = [str(bar.getMenu(i).getLabel()) for i in range(bar.getMenuCount())]
+    # AWT's X11 menu bar: ~10 px margin, then each label with ~22 px of padding
+    x = 10 + sum(
+        int(metrics.stringWidth(label)) + 22 for label in labels[: labels.index("Analyze")]
+    )
+    x += int(metrics.stringWidth("Analyze")) // 2
+    window = jpype.JClass("ij.IJ").getInstance()
+    origin = window.getLocationOnScreen()
+    y = int(origin.y) + int(window.getInsets().top) - 12  # the insets include the menu bar
+    _xdotool("mousemove", str(int(origin.x) + x), str(y), "click", "1")
+    _xdotool("key", "Up")
+    _xdotool("key", "Right")
+    time.sleep(0.5)
+    size = jpype.JClass("java.awt.Toolkit").getDefaultToolkit().getScreenSize()
+    screen = _grab(0, 0, int(size.width), int(size.height))
+    _xdotool("key", "Escape")
+    _xdotool("key", "Escape")
+    box = screen.getbbox()
+    if box is None:
+        raise SystemExit("the menu screenshot is empty")
+    path = out / "imagej_menu.png"
+    _save(screen.crop(box), path)
+    return path
+
+
+def _menus() -> dict[str, str]:
+    """Menu label -> where it is ("Analyze › Colocalization"), from plugin/plugins.config."""
+    menus = {}
+    for line in (ROOT / "plugin" / "plugins.config").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            menu, label, _ = (part.strip() for part in line.split(",", 2))
+            menus[label.strip('"')] = menu.replace(">", " › ")
+    return menus
+
+
 def write_docs(docs: Path, images: Path, keys: list[str]) -> None:
-    """Rewrites the screenshots section of ``docs`` (between START and END) for ``keys``."""
+    """Rewrites the screenshots section of ``docs`` (between START and END) for ``keys``: one
+    section per command (its menu path, what it does from the docs' table of commands, a link
+    to its macro options, its dialog, its result), whose heading is the anchor of the dialog's
+    Help button."""
     from colocalize.imagej._spec import commands
 
     text = docs.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        raise SystemExit(f"{docs} has no screenshots markers ({START} ... {END})")
     relative = images.resolve().relative_to(docs.resolve().parent).as_posix()
+    menus = _menus()
     lines = [START, ""]
     for key in keys:
-        title = commands()[key].spec.title
-        lines.append(f"**{title}**: the dialog, then what the example made.")
+        spec = commands()[key].spec
+        row = next((x for x in text.splitlines() if x.startswith(f"| {spec.label} |")), None)
+        if row is None:
+            raise SystemExit(f"{docs}: its table of commands has no row for {spec.label}")
+        what = row.split("|")[2].strip()
+        lines.append(f"### {spec.title}")
         lines.append("")
-        lines.append(f"![{title}: dialog]({relative}/dialog_{key}.png)")
+        lines.append(
+            f"*{menus[spec.label]} › {spec.label}*: {what}. Its macro options: "
+            f"[macros.md](macros.md#options-of-each-command)."
+            + (f" More: [{DETAILS[key][0]}](#{DETAILS[key][1]})." if key in DETAILS else "")
+        )
+        lines.append("")
+        lines.append(f"![{spec.title}: dialog]({relative}/dialog_{key}.png)")
         if (images / f"result_{key}.png").is_file():
-            lines.append(f"![{title}: result]({relative}/result_{key}.png)")
+            lines.append("")
+            lines.append(f"![{spec.title}: result]({relative}/result_{key}.png)")
         lines.append("")
     lines.append(END)
     block = "\n".join(lines)
-    if START in text and END in text:
-        text = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
-    else:
-        raise SystemExit(f"{docs} has no screenshots markers ({START} ... {END})")
+    text = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
     docs.write_text(text, encoding="utf-8")
 
 
@@ -330,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
     folder.mkdir()
     try:
         values = _prepare(folder)
+        if not args.only:
+            print(shoot_menu(args.out).relative_to(ROOT))
         for key in keys:
             _import(gateway, values["sample_path"])
             if key == "translocation":

@@ -80,6 +80,7 @@ OUTPUTS = {
     "Coloc Cytoplasm Rings...": ("Cytoplasm ring measurements",),
     "Coloc Translocation...": ("Translocation",),
     "Coloc Batch...": ("Batch summary",),
+    "Coloc Objects...": ("Object colocalization summary",),
 }
 IMAGES = {
     "channel_3=3": ("cells",),
@@ -90,6 +91,7 @@ IMAGES = {
 }
 FILES = {
     "save_folder=[/data/ccc/]": ("ccc/CC Results.csv",),
+    "save_objects=[/data/objects.csv]": ("objects.csv",),
     "batch_coloc.ijm": ("coloc.csv",),
     "coloc_batch.ijm": ("colocalize-batch/summary.csv", "colocalize-batch/report.html"),
 }

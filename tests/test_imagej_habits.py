@@ -76,6 +76,25 @@ def test_image_defaults_skip_the_masks_our_commands_created(session, ij):
     assert rows["pearson"].iloc[-1] == pytest.approx(_pearson(a, b), rel=1e-12)
 
 
+def test_scatter_plot_legend_writes_a_negative_intercept_with_a_minus(session, ij):
+    """The regression line's legend read "C2 = 7.7 C1 + -1.129e+04" on the neuron sample."""
+    rng = np.random.default_rng(1)
+    a = rng.integers(1000, 3000, (40, 40)).astype(np.uint16)
+    b = (2 * a.astype(np.int64) - 1500 + rng.integers(0, 50, a.shape)).astype(np.uint16)
+    _show(a, "A")
+    _show(b, "B")
+    _run(session, "Coloc Coefficients...", "image_1=A image_2=B threshold=None scatter_plot")
+    plot_image = ij.JClass("ij.WindowManager").getImage("Scatter plot of B against A")
+    plot = plot_image.getProperty(ij.JClass("ij.gui.Plot").PROPERTY_KEY)
+    legend = "\n".join(str(d) for d in plot.getDataObjectDesignations())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", colocalize.ColocalizeWarning)
+        fit = colocalize.costes_threshold(a, b)
+    assert fit.intercept < -1000
+    assert f"regression: C2 = {fit.slope:.4g} C1 - {-fit.intercept:.4g}" in legend
+    assert "+ -" not in legend
+
+
 # ---------------------------------------------------------------------------------------------
 # Dialogs (a display is needed)
 
@@ -92,6 +111,7 @@ def gui(session, ij):
     interpreter.batchMode = False
     prefs = ij.JClass("ij.Prefs")
     keys = ["image_1", "image_2", "threshold", "channel_1", "exclude_zero-zero_pixels"]
+    keys += ["report", "report.folder"]
     saved = {key: prefs.get(f"colocalize.coefficients.{key}", None) for key in keys}
     yield session
     for key, value in saved.items():
@@ -182,6 +202,80 @@ def test_macro_with_options_ignores_remembered_values(gui, ij):
 
 
 @pytest.mark.gui  # a real dialog: the xvfb-run step of scripts/test.sh
+def test_second_dialog_run_does_not_offer_the_report_it_wrote(gui, ij, tmp_path):
+    """An output file is never pre-filled from Prefs (the command refuses to write over a file,
+    so the second run from the menu failed with "already exists"); only its folder is kept, where
+    the Browse button (a save dialog, not ImageJ's open dialog) starts."""
+    a, b = _pair()
+    _show(a, "A")
+    _show(b, "B")
+    dispatch = ij.JClass("colocalize.bridge.Dispatch")
+    prefs = ij.JClass("ij.Prefs")
+    first = tmp_path / "first.pdf"
+    dialog, thread = _open_dialog(gui, ij)
+    (report,) = dialog.getStringFields()  # Coloc Coefficients has one text field: Report
+    report.setText(str(first))
+    _press(dialog, ij, "OK", thread)
+    assert dispatch.lastError() is None
+    assert first.is_file()
+    assert str(prefs.get("colocalize.coefficients.report.folder", "")) == str(tmp_path)
+
+    dialog, thread = _open_dialog(gui, ij)
+    (report,) = dialog.getStringFields()
+    assert str(report.getText()) == ""
+    browse = next(b for b in _buttons(dialog, ij) if str(b.getLabel()).strip() == "Browse")
+    listeners = [str(x.getClass().getName()) for x in browse.getActionListeners()]
+    assert listeners
+    assert not any("BrowseButtonListener" in name for name in listeners)
+    _press(dialog, ij, "OK", thread)
+    assert dispatch.lastError() is None  # before: "report=[...first.pdf] already exists"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first.pdf"]
+
+
+@pytest.mark.gui  # a real dialog: the xvfb-run step of scripts/test.sh
+def test_batch_dialog_does_not_offer_the_last_output_folder(gui, ij, tmp_path):
+    """A remembered Output sent the next batch of another Folder into the first one's output,
+    replacing its results; empty, the output is <Folder>/colocalize-batch."""
+    prefs = ij.JClass("ij.Prefs")
+    saved = {k: prefs.get(f"colocalize.batch.{k}", None) for k in ("output", "folder")}
+    (tmp_path / "first-experiment-output").mkdir()  # the earlier run's results
+    prefs.set("colocalize.batch.output", str(tmp_path / "first-experiment-output"))
+    prefs.set("colocalize.batch.folder", str(tmp_path))
+    try:
+        dialog, thread = _open_dialog(gui, ij, "Coloc Batch")
+        texts = [str(field.getText()) for field in dialog.getStringFields()]
+        assert texts[0].rstrip("/") == str(tmp_path)  # Folder: remembered, an input
+        assert not any("first-experiment-output" in text for text in texts)
+        _press(dialog, ij, "Cancel", thread)
+    finally:
+        for key, value in saved.items():
+            prefs.set(f"colocalize.batch.{key}", value)
+
+
+def test_output_file_fields_are_never_remembered():
+    """Every dialog field naming a file a command writes is of the "save" kind."""
+    from colocalize.imagej import _spec
+
+    kinds = {
+        (name, f.key): f.kind
+        for name, c in _spec.commands().items()
+        for f in c.spec.fields
+        if f.kind in ("file", "save", "directory", "save_folder")
+    }
+    assert kinds == {
+        ("coefficients", "report"): "save",
+        ("objects", "save_objects"): "save",
+        ("batch", "output"): "save_folder",  # its default follows the input folder
+        ("batch", "folder"): "directory",
+        ("cross_correlation", "save_folder"): "directory",  # CCC's save folder, kept
+        ("learned_threshold", "model"): "file",
+        ("batch", "thresholds_csv"): "file",
+        ("batch", "model"): "file",
+        ("import_tiff", "open"): "file",
+    }
+
+
+@pytest.mark.gui  # a real dialog: the xvfb-run step of scripts/test.sh
 def test_dialog_help_button_opens_the_command_docs(gui, ij, monkeypatch):
     from colocalize.imagej import _spec
 
@@ -189,23 +283,73 @@ def test_dialog_help_button_opens_the_command_docs(gui, ij, monkeypatch):
     _show(_pair()[1], "B")
     dialog, thread = _open_dialog(gui, ij)
     assert any(str(b.getLabel()).strip() == "Help" for b in _buttons(dialog, ij))
-    assert _help_url(dialog, ij) == _spec.commands()["coefficients"].spec.help
+    # the command's own section of docs/fiji.md (was "#using-the-commands" for every command)
+    assert _help_url(dialog, ij) == f"{DOCS}#coloc-coefficients"
     _press(dialog, ij, "Cancel", thread)
 
-    # a spec without "help": the command's section of docs/fiji.md
+    # a spec with its own "help" URL opens that
     command = _spec.commands()["coefficients"]
-    without = dataclasses.replace(command, spec=dataclasses.replace(command.spec, help=""))
-    monkeypatch.setitem(_spec.COMMANDS, "coefficients", without)
+    url = "https://example.org/coloc-help"
+    own = dataclasses.replace(command, spec=dataclasses.replace(command.spec, help=url))
+    monkeypatch.setitem(_spec.COMMANDS, "coefficients", own)
     specs = ij.JClass("colocalize.bridge.Dispatch").class_.getDeclaredField("SPECS")
     specs.setAccessible(True)
     specs.get(None).clear()  # ask the Python side for the specs again
     try:
         dialog, thread = _open_dialog(gui, ij)
-        assert _help_url(dialog, ij) == f"{DOCS}#coloc-coefficients"
+        assert _help_url(dialog, ij) == url
         _press(dialog, ij, "Cancel", thread)
     finally:
         monkeypatch.undo()
         specs.get(None).clear()
+
+
+def test_every_help_button_opens_a_section_of_the_docs():
+    """Each dialog's Help button (an empty spec ``help``: ``docs/fiji.md#<title as a GitHub
+    anchor>``, as plugin Dialogs.helpUrl makes it) lands on exactly one heading of docs/fiji.md,
+    the command's section with its dialog, its result and a link to its macro options."""
+    import re
+    from pathlib import Path
+
+    from colocalize.imagej import _spec
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "fiji.md"
+    text = docs.read_text(encoding="utf-8")
+    anchors = [
+        re.sub(r"[^a-z0-9 _-]", "", line.lstrip("#").strip().lower()).strip().replace(" ", "-")
+        for line in text.splitlines()
+        if line.startswith("#")
+    ]
+    for key, command in _spec.commands().items():
+        spec = command.spec
+        assert spec.help == ""
+        anchor = re.sub(r"[^a-z0-9 _-]", "", spec.title.lower()).strip().replace(" ", "-")
+        assert anchors.count(anchor) == 1, (key, anchor)
+        section = text[text.index(f"### {spec.title}\n") :].split("\n### ")[0]
+        assert f"images/dialog_{key}.png" in section, key
+        assert "macros.md#options-of-each-command" in section, key
+
+
+def test_readme_and_docs_list_every_menu_command():
+    """Every entry of plugin/plugins.config is in README's capability table and in the table of
+    commands of docs/fiji.md (Coloc Objects and the import command were missing from README)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    config = (root / "plugin" / "plugins.config").read_text(encoding="utf-8")
+    labels = [
+        line.split(",")[1].strip().strip('"')
+        for line in config.splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    table = [line for line in readme.splitlines() if line.startswith("| ")]
+    fiji = (root / "docs" / "fiji.md").read_text(encoding="utf-8")
+    for label in labels:
+        if label == "Coloc Setup...":  # setting, not a command: README's install section
+            continue
+        assert any(label in line.split("|")[-2] for line in table), label
+        assert f"| {label} |" in fiji, label
 
 
 # ---------------------------------------------------------------------------------------------

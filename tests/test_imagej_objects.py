@@ -268,6 +268,37 @@ def test_bad_input_is_a_one_line_error(values, message):
     assert "Traceback" not in reply["error"]
 
 
+def test_save_objects_writes_the_per_object_table_as_a_new_csv(tmp_path):
+    """A macro in a -batch launch sees no table window: save_objects=[file.csv] writes the
+    per-object table (the same rows and values), never over an existing file."""
+    import pandas as pd
+
+    a, b = _pair_2d()
+    images = {"image_1": ("A", a, "YX", (0.1, 0.1)), "image_2": ("B", b, "YX", (0.1, 0.1))}
+    target = tmp_path / "objects.csv"
+    values = {"threshold": "Manual", "threshold_1": 100, "threshold_2": 100}
+    reply, _ = _serve(values | {"save_objects": str(target)}, images)
+    assert reply["responseType"] == "COMPLETION", reply
+    shown = _rows(reply["outputs"], OBJECTS_TABLE)
+    saved = pd.read_csv(target)
+    assert list(saved.columns) == list(shown[0])
+    assert saved["Image"].tolist() == [r["Image"] for r in shown] == [1] * 5 + [2] * 4
+    np.testing.assert_allclose(saved["size"], [r["size"] for r in shown], rtol=1e-12)
+    assert saved["matched"].tolist() == [r["matched"] for r in shown]
+    assert f"Coloc Objects: per-object table written to {target}" in reply["outputs"]["log"]
+    before = target.read_bytes()
+    for path, message in (
+        (target, f"save_objects=[{target}] already exists; choose another file name"),
+        (tmp_path / "objects.txt", "is not a .csv file name; end it with .csv"),
+        (tmp_path / "missing" / "o.csv", "does not exist; create it first"),
+    ):
+        reply, _ = _serve(values | {"save_objects": str(path)}, images)
+        assert reply["responseType"] == "FAILURE"
+        assert message in reply["error"]
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["objects.csv"]
+
+
 def test_time_lapses_and_negative_values_are_refused_in_imagej_terms():
     a, b = _pair_2d()
     movie = np.stack([a, a])
@@ -352,7 +383,8 @@ setBatchMode(true);
 run("Set Measurements...", "decimal=9");
 open(dir + "cells.tif");
 run("Coloc Objects...", "image_1=cells.tif image_2=cells.tif channel_1=1 channel_2=2 "
-    + "threshold=Manual threshold_1=100 threshold_2=100 matched_by=overlap overlay");
+    + "threshold=Manual threshold_1=100 threshold_2=100 matched_by=overlap overlay "
+    + "save_objects=[" + dir + "objects.csv]");
 saveAs("Results", dir + "summary.csv");
 selectImage("cells.tif");
 print("overlay " + Overlay.size);
@@ -375,6 +407,9 @@ def test_plain_launch_runs_coloc_objects_with_an_overlay(app, tmp_path):  # noqa
     (summary,) = read_results(tmp_path / "summary.csv")
     assert float(summary["n_objects_1"]) == 5
     assert float(summary["fraction_overlapping_2"]) == pytest.approx(0.75)
+    objects = read_results(tmp_path / "objects.csv")  # the per-object table, saved by option
+    assert [int(r["Image"]) for r in objects] == [1] * 5 + [2] * 4
+    assert sum(r["matched"] == "True" for r in objects) == 6
     assert "overlay 9" in done.stdout.splitlines(), log  # both channels' objects on one image
     # the second run has bad input: one ImageJ-style line, the macro stops, exit status 1
     errors = [line for line in done.stdout.splitlines() if "error" in line]

@@ -1,11 +1,14 @@
-"""What the user sees, under Xvfb: the Coloc Coefficients scatter plot and the per-ROI table,
-captured from the screen (``java.awt.Robot``) and checked against what they must show.
+"""What the user sees, under Xvfb: the Coloc Coefficients scatter plot, the per-ROI table, the
+Costes significance histogram and the PNG report, captured from the screen (``java.awt.Robot``)
+and checked against what they must show.
 
 The plot: a plot window with the command's title and axis labels naming the channels, and on
 screen the red regression line and green threshold lines at the pixels where the Plot's own
 scale puts Costes' line and the thresholds of the Python API. The table: a table window whose
 rows are the ROI Manager's ROIs (names in the ROI column) with the API's coefficients as ImageJ
-displays them. Set ``COLOCALIZE_SCREENSHOTS`` to a folder to keep the PNGs.
+displays them. The histogram: grey bars and the observed r as a red line at its scale position.
+The report: two pages, grey channel images, red and green lines in the scatter plot, text on
+page 2. Set ``COLOCALIZE_SCREENSHOTS`` to a folder to keep the PNGs.
 """
 
 from __future__ import annotations
@@ -159,3 +162,77 @@ def test_the_per_roi_table_shows_one_row_per_roi(gui, ij, images, tmp_path):  # 
         if roi_manager is not None:
             roi_manager.reset()
             roi_manager.close()
+
+
+def test_the_costes_histogram_shows_randomized_bars_and_the_observed_r(gui, ij, images, tmp_path):  # noqa: F811
+    a, b = images
+    gui.IJ.runMacro(
+        'run("Coloc Costes Significance...", "image_1=A image_2=B psf_size=3 randomizations=40 '
+        'seed=2 histogram");'
+    )
+    title = "Costes significance of A and B"
+    manager = ij.JClass("ij.WindowManager")
+    wait(lambda: manager.getWindow(title) is not None)
+    window = manager.getWindow(title)
+    assert isinstance(window, ij.JClass("ij.gui.PlotWindow"))
+    plot = window.getPlot()
+    assert str(plot.getLabel("x")) == "Pearson's r (randomized: grey bars; observed: red line)"
+    assert str(plot.getLabel("y")) == "Randomizations (count)"
+    expected = _quiet(colocalize.costes_significance, a, b, psf=3, n=40, rng=2)
+    wait(lambda: window.getCanvas().isShowing())
+    pixels = capture(ij, window.getCanvas(), tmp_path / "screen_costes_histogram.png")
+    frame = plot.getDrawingFrame()
+    x0, x1 = int(frame.x), int(frame.x + frame.width)
+    y0, y1 = int(frame.y), int(frame.y + frame.height)
+    inside = pixels[y0 + 1 : y1 - 1, x0 + 1 : x1 - 1]
+    assert _is(inside, (128, 128, 128)).sum() > 200  # the grey bars ("#808080")
+    # the observed r: a red vertical line where the Plot's scale puts it, over most of the height
+    column = round(float(plot.scaleXtoPxl(expected.observed)))
+    red = _is(pixels[y0 + 2 : y1 - 2, column - 1 : column + 2], REGRESSION).any(axis=1)
+    assert red.mean() > 0.8
+    # no other vertical red line (the legend's red box and text are short)
+    per_column = _is(inside, REGRESSION).mean(axis=0)
+    per_column[column - x0 - 4 : column - x0 + 3] = 0
+    assert per_column.max() < 0.3
+
+
+def test_the_report_shows_the_images_scatter_plot_and_numbers(gui, ij, images, tmp_path):  # noqa: F811
+    """The PNG report (``report=[...png]``) as ImageJ shows it: two pages side by side, the two
+    channels in grey, the scatter plot's red regression line and green threshold lines."""
+    path = tmp_path / "report.png"
+    gui.IJ.runMacro(
+        f'run("Coloc Coefficients...", "image_1=A image_2=B threshold=Costes report=[{path}]");'
+    )
+    assert path.is_file()
+    imp = ij.JClass("ij.IJ").openImage(str(path))
+    imp.show()
+    window = imp.getWindow()
+    wait(lambda: window is not None and window.getCanvas().isShowing())
+    try:
+        canvas = window.getCanvas()
+        window.toFront()
+        shots: list[np.ndarray] = []
+
+        def painted() -> bool:  # the window can take a moment to be drawn on screen
+            shots.append(capture(ij, canvas, tmp_path / "screen_report.png"))
+            left = shots[-1][:, : shots[-1].shape[1] // 2]
+            grey = (left.max(axis=-1) - left.min(axis=-1) < 8) & (left.mean(axis=-1) < 200)
+            return bool(grey.mean() > 0.05)  # the channel images, in grey
+
+        wait(painted, timeout=10.0)
+        shown = shots[-1]
+        magnification = float(canvas.getMagnification())
+        width, height = int(imp.getWidth()), int(imp.getHeight())
+        assert width > height  # two A4 pages side by side
+        assert shown.shape[1] == pytest.approx(width * magnification, abs=2)
+        left = shown[:, : shown.shape[1] // 2]
+        right = shown[:, shown.shape[1] // 2 :]
+        red = (left[..., 0] > 200) & (left[..., 1] < 60) & (left[..., 2] < 60)
+        green = (left[..., 1] > 100) & (left[..., 0] < 100) & (left[..., 2] < 100)
+        assert red.sum() > 30  # Costes' regression line
+        assert green.sum() > 30  # the thresholds (tab:green, dashed)
+        dark = right.max(axis=-1) < 100
+        assert (dark.mean(axis=1) > 0.01).sum() > 40  # page 2: lines of text (the numbers)
+    finally:
+        imp.changes = False
+        imp.close()

@@ -258,7 +258,7 @@ _MEASURE_LABELS = {"icq": "ICQ", "tos": "TOS"}
     checkbox("Colocalized_pixel_mask", False),
     checkbox("Overlay", False),
     checkbox("Scatter_plot", True),
-    string("Report", kind="file"),
+    string("Report", kind="save"),
     message("Measures (a macro naming none, such as one recorded before they existed: all):"),
     *(checkbox(_MEASURE_LABELS.get(group, group.title()), True) for group in MEASURES),
     *(checkbox(_MEASURE_LABELS.get(group, group.title()), False) for group in ON_REQUEST),
@@ -538,7 +538,8 @@ def _scatter_plot(
     if math.isfinite(fit.slope) and math.isfinite(fit.intercept):
         series.append(
             Series(
-                f"regression: C2 = {fit.slope:.4g} C1 + {fit.intercept:.4g}",
+                f"regression: C2 = {fit.slope:.4g} C1 {'-' if fit.intercept < 0 else '+'} "
+                f"{abs(fit.intercept):.4g}",
                 x_range,
                 tuple(fit.slope * x + fit.intercept for x in x_range),
                 "line",

@@ -111,7 +111,7 @@ def _methods() -> list[str]:
     "Coloc Batch...",
     string("Folder", kind="directory"),
     string("Pattern", "**/*.tif"),
-    string("Output", kind="directory"),
+    string("Output", kind="save_folder"),
     choice("Threshold", ["None", "Costes", "Manual", "Model", *_methods()], "None"),
     string("Thresholds_CSV", kind="file"),
     string("Model", kind="file"),

@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from colocalize._output import check_output, write_atomic
 from colocalize._validation import ColocalizeWarning
 from colocalize.imagej._commands import (
     _Channel,
@@ -35,7 +37,16 @@ from colocalize.imagej._contract import (
     Response,
     Table,
 )
-from colocalize.imagej._spec import checkbox, choice, command, image, mask, message, number
+from colocalize.imagej._spec import (
+    checkbox,
+    choice,
+    command,
+    image,
+    mask,
+    message,
+    number,
+    string,
+)
 
 OBJECTS_TABLE = "Object colocalization"
 SUMMARY_TABLE = "Object colocalization summary"
@@ -78,6 +89,30 @@ def _objects_overlay(
     )
 
 
+def _objects_csv(text: str) -> Path | None:
+    """The ``save_objects`` file (None when empty), checked before any work: a new .csv file in
+    an existing folder."""
+    text = text.strip()
+    if not text:
+        return None
+    target = Path(text).absolute()
+    if target.suffix.lower() != ".csv":
+        raise ValueError(f"save_objects=[{text}] is not a .csv file name; end it with .csv")
+    if target.exists():
+        raise ValueError(
+            f"save_objects=[{text}] already exists; choose another file name (Coloc Objects "
+            f"never replaces a file)"
+        )
+    return check_output(target, name="save_objects")
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    """``rows`` as CSV text: a header of column names, one line per row, empty cells for None."""
+    import pandas as pd
+
+    return str(pd.DataFrame(rows).to_csv(index=False, lineterminator="\n"))
+
+
 @command(
     "objects",
     "Coloc Objects...",
@@ -101,6 +136,8 @@ def _objects_overlay(
     number("Seed", -1, digits=0),
     message("Max distance 0: none. Randomizations 0: no test. Seed -1: a new seed on every run."),
     checkbox("Overlay", True),
+    string("Save_objects", kind="save"),
+    message("Save objects (optional): a new .csv file for the per-object table."),
 )
 def objects_command(request: Request, progress: Progress) -> Response:
     """Object-based colocalization (:func:`colocalize.object_colocalization`): a row per object,
@@ -137,6 +174,7 @@ def objects_command(request: Request, progress: Progress) -> Response:
         )
     randomizations = _whole(request, "randomizations", 0, "a number of randomizations")
     seed = _whole(request, "seed", -1, "a seed (-1: a new one on every run)")
+    save = _objects_csv(v["save_objects"])
     for c in channels:
         if np.issubdtype(c.image.data.dtype, np.floating) and (c.image.data < 0).any():
             raise ValueError(
@@ -209,6 +247,9 @@ def objects_command(request: Request, progress: Progress) -> Response:
         Table.from_rows(SUMMARY_TABLE, row, results=True),
         Table.from_rows(OBJECTS_TABLE, rows),
     )
+    if save is not None:
+        write_atomic(save, _csv(rows))
+        log.append(f"per-object table written to {save}")
     overlays = []
     if v["overlay"]:
         for k, (objects, channel) in enumerate(zip((result.objects0, result.objects1), channels)):

@@ -45,7 +45,11 @@ def macro_key(label: str) -> str:
 @dataclass(frozen=True)
 class Field:
     """One dialog field. ``kind``: "image", "mask", "choice", "number", "checkbox", "string",
-    "file", "directory" or "message" (``label`` is then the text)."""
+    "file" (an input file), "save" (an output file: its Browse button opens a save dialog, and
+    the dialog never offers the last path again, only starts browsing in its folder, since a
+    command never writes over a file), "directory", "save_folder" (an output folder, never
+    offered again: Coloc Batch's default output follows its input folder) or "message"
+    (``label`` is then the text)."""
 
     kind: str
     label: str
@@ -97,8 +101,9 @@ class CommandSpec:
     key: str
     label: str  # the menu label, e.g. "Coloc Coefficients..."
     fields: tuple[Field, ...]
-    # the Help button: the commands section of docs/fiji.md (see plugin Dialogs.DOCS)
-    help: str = "https://github.com/colocalize/colocalize/blob/main/docs/fiji.md#using-the-commands"
+    # the Help button's URL; empty: the command's own section of docs/fiji.md, whose heading is
+    # the title (plugin Dialogs.helpUrl makes the GitHub anchor)
+    help: str = ""
 
     @property
     def title(self) -> str:

@@ -5,8 +5,15 @@ import ij.Macro;
 import ij.Prefs;
 import ij.WindowManager;
 import ij.gui.GenericDialog;
+import ij.io.SaveDialog;
 import ij.measure.Calibration;
+import java.awt.Button;
+import java.awt.Component;
 import java.awt.GraphicsEnvironment;
+import java.awt.TextField;
+import java.awt.event.ActionEvent;
+import java.awt.event.ActionListener;
+import java.io.File;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -26,7 +33,8 @@ import java.util.Set;
  *
  * <p>A dialog the user answered is remembered (ImageJ {@code Prefs}, keys
  * {@code colocalize.<command>.<field>}) and offered next time, except an image title when that image
- * is no longer open; a macro run with options never sees remembered values (fields it does not name
+ * is no longer open and an output file ("save" fields: only its folder is remembered, where the
+ * next Browse starts, since a command never writes over a file) or output folder ("save_folder"); a macro run with options never sees remembered values (fields it does not name
  * take the spec's defaults, as in a headless run). Image defaults skip the images our commands
  * created in this session (masks, label images) when another image is open.
  */
@@ -76,15 +84,28 @@ final class Dialogs {
                 values.put(key, dialog.getNextNumber());
             } else if (kind.equals("checkbox")) {
                 values.put(key, dialog.getNextBoolean());
-            } else if (kind.equals("string") || kind.equals("file") || kind.equals("directory")) {
+            } else if (kind.equals("string") || kind.equals("file") || isOutput(kind)
+                    || kind.equals("directory")) {
                 values.put(key, dialog.getNextString());
             } else if (!kind.equals("message")) {
                 values.put(key, dialog.getNextChoice());
             }
         }
         if (options == null) {
-            for (Map.Entry<String, Object> entry : values.entrySet()) {
-                Prefs.set(prefsKey(command, entry.getKey()), String.valueOf(entry.getValue()));
+            for (Map<String, Object> field : fields) {
+                String key = Json.string(field, "key", "");
+                if (!values.containsKey(key)) {
+                    continue;
+                }
+                String value = String.valueOf(values.get(key));
+                String kind = Json.string(field, "kind", "");
+                if (!isOutput(kind)) {
+                    Prefs.set(prefsKey(command, key), value);
+                } else if (kind.equals("save") && !value.trim().isEmpty()) {
+                    // an output file: only its folder, where the next Browse starts
+                    File folder = new File(value.trim()).getAbsoluteFile().getParentFile();
+                    Prefs.set(prefsKey(command, key) + FOLDER, folder == null ? null : folder.getPath());
+                }
             }
         }
         return values;
@@ -106,6 +127,9 @@ final class Dialogs {
     static void created(String title) {
         OUTPUTS.add(title);
     }
+
+    /** Suffix of the Prefs key of a "save" field: the folder of the last file chosen. */
+    static final String FOLDER = ".folder";
 
     private static String prefsKey(String command, String key) {
         return "colocalize." + command + "." + key;
@@ -223,7 +247,8 @@ final class Dialogs {
         String kind = Json.string(field, "kind", "");
         String label = Json.string(field, "label", "");
         Object fallback = defaultValue(field);
-        String remembered = command == null || kind.equals("message") ? null
+        // an output file is never offered again: the command refuses to write over it
+        String remembered = command == null || kind.equals("message") || isOutput(kind) ? null
                 : Prefs.get(prefsKey(command, Json.string(field, "key", "")), null);
         if (remembered != null) {
             if (kind.equals("number") || kind.equals("integer")) {
@@ -245,7 +270,11 @@ final class Dialogs {
             dialog.addStringField(label, text(fallback), (int) Json.number(field, "columns", 20));
         } else if (kind.equals("file")) {
             dialog.addFileField(label, text(fallback));
-        } else if (kind.equals("directory")) {
+        } else if (kind.equals("save")) {
+            String folder = command == null ? null
+                    : Prefs.get(prefsKey(command, Json.string(field, "key", "")) + FOLDER, null);
+            addSaveField(dialog, label, text(fallback), folder);
+        } else if (kind.equals("directory") || kind.equals("save_folder")) {
             dialog.addDirectoryField(label, text(fallback));
         } else if (kind.equals("message")) {
             dialog.addMessage(label);
@@ -253,6 +282,42 @@ final class Dialogs {
             String[] items = choices(field);
             String chosen = text(fallback);
             dialog.addChoice(label, items, Arrays.asList(items).contains(chosen) ? chosen : items[0]);
+        }
+    }
+
+    /**
+     * An output-file field: ImageJ's file field (a text field and a Browse button), its button
+     * opening a save dialog (a new file name may be typed) in {@code folder} (null: ImageJ's
+     * default folder) instead of an open dialog.
+     */
+    private static void addSaveField(GenericDialog dialog, String label, String path, String folder) {
+        dialog.addFileField(label, path);
+        final TextField text = (TextField) dialog.getStringFields().lastElement();
+        final String start = folder != null && new File(folder).isDirectory() ? folder : null;
+        for (Component component : text.getParent().getComponents()) {
+            if (!(component instanceof Button)) {
+                continue;
+            }
+            Button browse = (Button) component;
+            for (ActionListener listener : browse.getActionListeners()) {
+                browse.removeActionListener(listener);
+            }
+            final String title = label.replace('_', ' ');
+            browse.addActionListener(new ActionListener() {
+                @Override
+                public void actionPerformed(ActionEvent event) {
+                    String current = text.getText().trim();
+                    File chosen = current.isEmpty() ? null : new File(current).getAbsoluteFile();
+                    String dir = chosen != null && chosen.getParentFile() != null
+                            && chosen.getParentFile().isDirectory() ? chosen.getParent() : start;
+                    String name = chosen == null ? "" : chosen.getName();
+                    SaveDialog save = dir == null ? new SaveDialog(title, name, "")
+                            : new SaveDialog(title, dir, name, "");
+                    if (save.getFileName() != null) {
+                        text.setText(new File(save.getDirectory(), save.getFileName()).getPath());
+                    }
+                }
+            });
         }
     }
 
@@ -284,6 +349,14 @@ final class Dialogs {
             }
         }
         return values;
+    }
+
+    /**
+     * An output file ("save") or folder ("save_folder", e.g. Coloc Batch's output, whose default
+     * follows the input folder): never offered again from Prefs.
+     */
+    private static boolean isOutput(String kind) {
+        return kind.equals("save") || kind.equals("save_folder");
     }
 
     private static boolean isChoice(String kind) {
