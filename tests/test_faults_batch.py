@@ -367,9 +367,10 @@ def test_two_real_batches_on_one_folder(root: Path, tmp_path: Path) -> None:
         # with our writer open and no data, the first batch waits in read()
         proc = _batch(root, out)
         assert_clean_error(proc, "another batch", f"PID {first.pid}")
+        # another data folder than the first batch's: replacing its results needs --overwrite
         waiting = subprocess.Popen(
             [sys.executable, "-m", "colocalize", "batch", str(root), "--pattern", PATTERN,
-             "--out", str(out), "--workers", "1", "--no-progress", "--wait"],
+             "--out", str(out), "--workers", "1", "--no-progress", "--wait", "--overwrite"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         time.sleep(1.0)
@@ -626,3 +627,29 @@ def test_object_tables_are_committed_with_the_others(
     else:
         pytest.fail("more renames than expected")
     assert step > 3  # the three object tables are among the renames
+
+
+# ---------------------------------------------------------------- out of another experiment
+
+
+def test_results_of_another_root_are_never_replaced_without_overwrite(
+    root: Path, batch_copy: Path, tmp_path: Path
+) -> None:
+    # batch_copy holds the committed results of `pristine`; a batch of another folder into it
+    # replaced them and exited 0 (found walking through issue 13 as a user)
+    other = tmp_path / "other"
+    shutil.copytree(root, other)
+    before = snapshot(batch_copy)
+    proc = _batch(other, batch_copy)
+    assert_clean_error(proc, "holds the results of a batch of", "--overwrite")
+    assert snapshot(batch_copy) == before
+    with pytest.raises(ValueError, match="holds the results of a batch of"):
+        colocalize.batch(other, pattern=PATTERN, out=batch_copy, workers=1, progress=False)
+    assert snapshot(batch_copy) == before
+    proc = _batch(other, batch_copy, "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    provenance = json.loads((batch_copy / "provenance.json").read_text())
+    assert provenance["parameters"]["root"] == str(other.resolve())
+    # the same root is updated as before (resume), with no flag
+    proc = _batch(other, batch_copy)
+    assert proc.returncode == 0, proc.stderr

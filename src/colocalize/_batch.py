@@ -216,6 +216,7 @@ def batch(
     resume: bool = True,
     verify: bool = False,
     wait: bool = False,
+    overwrite: bool = False,
     progress: bool | None = None,
 ) -> BatchResult:
     """Measure every image of a repository and summarise per condition.
@@ -343,6 +344,10 @@ def batch(
         files are measured again. Costs one full read of every input.
     wait : bool, optional
         When another batch holds ``out``, wait for it instead of failing (default False).
+    overwrite : bool, optional
+        Replace the results a batch of another ``root`` committed in ``out`` (default False:
+        refused before any work, so one experiment's results are never replaced by another's).
+        Results of the same ``root`` are always updated (and reused with ``resume``).
     progress : bool, optional
         Show a progress bar (tqdm); default: only when standard error is a terminal.
 
@@ -447,6 +452,8 @@ def batch(
     out_path.mkdir(parents=True, exist_ok=True)
     with output_lock(out_path, wait=wait):
         repaired = repair(out_path)
+        if not overwrite:
+            _check_previous_root(out_path, root_path)
         removed = _removed_inputs(out_path, root_path, entries)
         if removed:
             listed = ", ".join(f"{r['path']} ({r['reason']})" for r in removed[:5])
@@ -647,6 +654,27 @@ def _check_out(
                 f"the next run would read its {taken[0]} as an image; {fix}, or make the "
                 f"pattern stricter (e.g. '*.tif')"
             )
+
+
+def _previous_root(out: Path) -> str | None:
+    """The ``root`` of the run committed in ``out`` (None: no committed run there)."""
+    try:
+        check_outputs(out)
+        previous = read_json(out / "provenance.json", "provenance")
+        return str(previous["parameters"]["root"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _check_previous_root(out: Path, root: Path) -> None:
+    """Refuse ``out`` when it holds the committed results of a batch of another root."""
+    previous = _previous_root(out)
+    if previous is not None and previous != str(root):
+        raise ValueError(
+            f"out {str(out)!r} holds the results of a batch of {previous!r}, not of "
+            f"{str(root)!r}: this run would replace them. Choose another out folder, or pass "
+            f"overwrite=True (--overwrite) to replace them"
+        )
 
 
 def _removed_inputs(out: Path, root: Path, entries: list[ImageEntry]) -> list[dict[str, str]]:

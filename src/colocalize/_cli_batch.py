@@ -117,6 +117,10 @@ def register(subparsers: Any) -> None:
         "--wait", action="store_true",
         help="when another batch is writing to --out, wait for it instead of failing",
     )
+    b.add_argument(
+        "--overwrite", action="store_true",
+        help="replace the results of a batch of another data folder held in --out",
+    )
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.add_argument("--report", action="store_true", help="also write DIR/report.html")
     b.set_defaults(func=_run_batch)
@@ -190,6 +194,7 @@ def _run_batch(args: argparse.Namespace) -> int:
             resume=not args.no_resume,
             verify=args.verify,
             wait=args.wait,
+            overwrite=args.overwrite,
             progress=False if args.no_progress else None,
         )
     for w in caught:
