@@ -50,7 +50,13 @@ from colocalize._batch_worker import (
     process_images,
     sha256_file,
 )
-from colocalize._coefficients import check_costes_method, resolve_measures
+from colocalize._coefficients import (
+    ON_REQUEST,
+    check_costes_method,
+    resolve_measures,
+    resolve_threshold_method,
+    top_percent,
+)
 from colocalize._output import remove_stale_temporaries, same_file, write_atomic
 from colocalize._validation import warn_degenerate
 
@@ -550,8 +556,10 @@ def _object_spec(
             )
         checked.append((str(pair[0]), str(pair[1])))
     own = resolve_method(method, name="object_method") if method else ""
+    # a method source that thresholds each channel by ImageJ's rules finds objects too; Costes
+    # (a pair's thresholds) and top x% (a coefficients-only threshold) do not
     names = tuple(s.name for s in sources if s.kind in ("manual", "model") or (
-        s.kind == "method" and s.method != "costes"))
+        s.kind == "method" and s.method != "costes" and top_percent(s.method) is None))
     if not own and not names:
         own = "Otsu"
     min_overlap, max_distance = check_criteria(min_overlap, max_distance)
@@ -682,7 +690,6 @@ def _sources(
     thresholds: Any, model: Any, method: Any, entries: list[ImageEntry], root: Path
 ) -> tuple[list[Variant], dict[str, dict[str, tuple[float, str]]]]:
     from colocalize._background import ThresholdModel
-    from colocalize._threshold import resolve_method
 
     sources: list[Variant] = []
     manual: dict[str, dict[str, tuple[float, str]]] = {}
@@ -698,14 +705,8 @@ def _sources(
             )
         sources.append(Variant("model", "model", model_json=loaded.to_json()))
     for name in _as_list(method):
-        if name.lower() == "costes":
-            sources.append(Variant("costes", "method", method="costes"))
-        else:
-            try:
-                resolved = resolve_method(name, name="method")
-            except ValueError as exc:
-                raise ValueError(f"{exc} Or 'costes'.") from None
-            sources.append(Variant(resolved, "method", method=resolved))
+        resolved = resolve_threshold_method(name, name="method")
+        sources.append(Variant(resolved, "method", method=resolved))
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         raise ValueError(f"threshold sources repeat: {names}; give each method once")
@@ -1013,7 +1014,7 @@ def _write_outputs(
         for source, message in res["errors"]:
             errors.append({"path": entry.relpath, "threshold_source": source, "error": message})
     table = _coefficient_frame(rows, fields)
-    summary = summarize(table, group_by=groups)
+    summary = summarize(table, group_by=groups, coefficients=_summarized(table, parameters))
     error_table = pd.DataFrame(errors, columns=["path", "threshold_source", "error"])
 
     writers: dict[str, Callable[[Path], None]] = {
@@ -1167,6 +1168,18 @@ def _typed(column: pd.Series) -> pd.Series:
     except (ValueError, TypeError):
         return text
     return numbers
+
+
+def _summarized(table: pd.DataFrame, parameters: dict[str, Any]) -> list[str]:
+    """The coefficients of ``summary.csv``: :data:`COEFFICIENTS`, the TOS fields when the batch
+    asked for ``"tos"`` (computed on request only), the triple ones when there are triples."""
+    asked = parameters.get("measures") or ()
+    triple = bool((table["channel2"] != "").any()) if len(table) else False
+    return [
+        *COEFFICIENTS,
+        *(ON_REQUEST["tos"] if "tos" in asked else ()),
+        *(TRIPLE_COEFFICIENTS if triple else ()),
+    ]
 
 
 def summarize(

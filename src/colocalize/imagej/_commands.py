@@ -237,6 +237,9 @@ def _two_channels(request: Request) -> list[_Channel]:
     return channels
 
 
+# the Threshold choice of EzColocalization's top-x% thresholds (percentage: Top_percent)
+TOP_PERCENT = "Top %"
+
 # dialog labels of the groups of MEASURES (the key: lower case)
 _MEASURE_LABELS = {"icq": "ICQ", "tos": "TOS"}
 
@@ -250,10 +253,11 @@ _MEASURE_LABELS = {"icq": "ICQ", "tos": "TOS"}
     mask(),
     image("Labels", optional=True),
     message("One row per object: Mask <ROI Manager> (per ROI) or a label image (per label)."),
-    choice("Threshold", ["None", "Manual", "Costes", *_methods()], "Costes"),
+    choice("Threshold", ["None", "Manual", "Costes", TOP_PERCENT, *_methods()], "Costes"),
     choice("Costes_method", list(COSTES_METHODS), "bisection"),
     number("Threshold_1", 0.0),
     number("Threshold_2", 0.0),
+    number("Top_percent", 10.0),
     checkbox("Exclude_zero-zero_pixels", False),
     checkbox("Colocalized_pixel_mask", False),
     checkbox("Overlay", False),
@@ -302,6 +306,14 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
                 "asks for three channels; use Costes or an auto method, or channel_3=0"
             )
         thresholds = (v["threshold_1"], v["threshold_2"])
+    if method == TOP_PERCENT:  # EzColocalization's FT: each channel's brightest top_percent%
+        if not 0 < v["top_percent"] <= 100:
+            raise ValueError(
+                f"top_percent={v['top_percent']:g} is not a percentage in (0, 100]; e.g. "
+                f"top_percent=10 for each channel's brightest 10% (EzColocalization's FT)"
+            )
+        thresholds = method = f"top{v['top_percent']:g}%"
+    per_channel = isinstance(thresholds, str) and thresholds != "costes"
     exclude = bool(v["exclude_zero-zero_pixels"])
     measures = [group for group in (*MEASURES, *ON_REQUEST) if v[group]] or None
     data = [c.image.data for c in channels]
@@ -354,13 +366,13 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
     ]
     tables = [Table.from_rows(COEFFICIENTS_TABLE, rows, results=True)]
     if len(data) == 3:
-        # per-channel auto methods carry over; Costes pairs of thresholds do not
-        triple_thresholds = thresholds if method in _methods() else None
+        # per-channel thresholds (auto methods, top %) carry over; Costes pairs do not
+        triple_thresholds = thresholds if per_channel else None
         triple = colocalize.triple_coefficients(
             *data, mask=selected, thresholds=triple_thresholds, exclude_zero_zero=exclude
         )
         row = {f"Image {k + 1}": c.name for k, c in enumerate(channels)}
-        produced["Threshold method"] = method if method in _methods() else "None"
+        produced["Threshold method"] = method if per_channel else "None"
         tables.append(Table.from_rows(TRIPLE_TABLE, row | produced | vars(triple)))
     images = []
     overlays = []
