@@ -280,8 +280,10 @@ def batch(
         its JSON file), predicted per image and channel from the channel names. Source
         ``"model"``.
     method : str or sequence of str, optional
-        ImageJ auto-threshold method(s) (``"Otsu"``...) or ``"costes"``, each its own source.
-        Without ``thresholds``, ``model`` and ``method`` the source is ``"none"``.
+        ImageJ auto-threshold method(s) (``"Otsu"``...), ``"costes"`` or ``"top<x>%"`` (each
+        channel's brightest x%, EzColocalization's FT), each its own source (named by its
+        canonical spelling: ``"Otsu"``, ``"top10%"``). Without ``thresholds``, ``model`` and
+        ``method`` the source is ``"none"``.
     channels : sequence of str or int, optional
         The channels whose pairs are measured, by name or index (default all).
     mask_channel : str or int, optional
@@ -364,8 +366,11 @@ def batch(
     and ``tm2`` are NaN and the background thresholds are in ``background0``/``background1``
     (in the image's units). Auto-threshold
     methods and ``"costes"`` leave the intensities alone and are passed to
-    :func:`colocalize.coefficient_table` (Coloc 2's convention: thresholds gate ``tm1``/``tm2``
-    and the below/above Pearson values); the thresholds are in ``threshold0``/``threshold1``.
+    :func:`colocalize.coefficient_table`, each field counting the pixels its source selects
+    (docs/coefficients.md, "Threshold comparisons"); the thresholds are in
+    ``threshold0``/``threshold1``. ``summary.csv`` summarises the coefficients of
+    :data:`COEFFICIENTS`, plus ``tos_linear`` and ``tos_log2`` when ``measures`` names
+    ``"tos"``, plus the triple ones with ``triples``.
 
     Standard errors are over the rows of a group (images, or objects with labels), the seed
     paper's Table 1 convention of one value per image.

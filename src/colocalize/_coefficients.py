@@ -57,7 +57,9 @@ class Coefficients:
     """Colocalization coefficients of one channel pair (a = ``image0``, b = ``image1``).
 
     All values are Python floats (``n_pixels`` is an int). Fields that need thresholds are NaN
-    when none were given. Sums run over the selected pixels (mask, minus excluded pixels).
+    when none were given. Sums run over the selected pixels (mask, minus excluded pixels). The
+    comparisons below are those of numbers and Coloc 2's Costes thresholds; other sources count
+    their own foreground in every field (:func:`coefficients`, "Threshold comparisons").
 
     Attributes
     ----------
@@ -1164,10 +1166,13 @@ def coefficients(
     mask : array_like of bool, optional
         Pixels to use (non-zero is inside). A mask with the shape of the images' last axes
         applies to every plane, as in Coloc 2.
-    thresholds : None, (float, float), "costes" or str, optional
+    thresholds : None, (float, float), "costes", "top<x>%" or str, optional
         Thresholds ``(T_0, T_1)`` in the images' units; ``"costes"`` computes Costes'
-        thresholds on the selected pixels with ``costes_method``; any other string is an ImageJ
-        auto-threshold method (see :func:`colocalize.threshold_methods`) applied to each channel.
+        thresholds on the selected pixels with ``costes_method``; ``"top<x>%"`` (e.g.
+        ``"top10%"``) keeps each channel's brightest x% of the selected pixels
+        (EzColocalization's FT, :func:`colocalize.top_percent_threshold`); any other string is
+        an ImageJ auto-threshold method (see :func:`colocalize.threshold_methods`) applied to
+        each channel. Which pixels each field counts: "Threshold comparisons" below.
     exclude_zero_zero : bool, optional
         Drop pixels that are zero in both channels (the seed paper's non-responders).
     saturated : None, True, float or (float, float), optional
@@ -1195,6 +1200,12 @@ def coefficients(
         EzColocalization's thresholds are continuous and may be negative, and are used as
         they are). Ignored for other thresholds.
         ``result.costes_converged`` says whether the search converged.
+    threshold_comparison : {"peers", ">", ">="}, optional
+        How numeric ``thresholds`` select pixels: ``"peers"`` (default) each field as the tool
+        that defines it; ``">"`` every field ``x > T`` (ImageJ's auto threshold t, JACoP,
+        EzColocalization, CellProfiler); ``">="`` every field ``x >= T`` (the lower bound of
+        ImageJ's Threshold dialog). Named thresholds carry their own comparison; any value
+        but ``"peers"`` with them is a ValueError.
 
     Returns
     -------
@@ -1215,6 +1226,24 @@ def coefficients(
 
     Notes
     -----
+    Threshold comparisons. A threshold copied from a tool selects that tool's pixels:
+
+    - numbers with ``threshold_comparison="peers"`` (default), and Costes' thresholds of Coloc 2's
+      searches: each field as its peer compares, tm1/tm2 ``b >= T_b`` (and ``b > 0``),
+      pearson_below ``a < T_a or b < T_b`` (Coloc 2), every other field ``>`` (pearson_above
+      ``a > T_a or b > T_b``; tm*_own, toverlap, tk*, tos_*, fraction_colocalized
+      ``a > T_a and b > T_b``);
+    - ``">"``, and every other named source (ImageJ methods, ``"top<x>%"``, JACoP's and
+      EzColocalization's Costes): every field counts ``x > T`` as above (pearson_below: ``a <= T_a
+      or b <= T_b``);
+    - ``">="``: every field counts ``x >= T`` as above (pearson_below: ``a < T_a or b < T_b``).
+
+    ImageJ's Threshold dialog shows t + 1 as its lower bound L on 8- and 16-bit images: enter
+    the method's name, or ``(L_a, L_b)`` with ``threshold_comparison=">="``, or
+    ``(L_a - 1, L_b - 1)`` with ``">"``. Coloc 2's printed thresholds give its tM1/tM2 and
+    Pearson below/above as they are (``"peers"``). docs/coefficients.md has the table for
+    every peer (JACoP, EzColocalization, CellProfiler).
+
     The definitions follow Coloc 2 (Fiji) exactly: Pearson below/above thresholds, tM1/tM2 with
     the other channel >= its threshold and the total denominator, ICQ counting zero products as
     positive, Kendall's tau-b. ``tm1_own``/``tm2_own`` are the JACoP/CellProfiler variant.
@@ -1241,8 +1270,11 @@ def coefficients(
     >>> c = coefficients(a, 2 * a, thresholds=(2, 4))
     >>> c.pearson, c.overlap, c.m1, c.k2
     (1.0, 1.0, 1.0, 0.5)
-    >>> round(c.tm1, 4), c.pearson_below, c.pearson_above
+    >>> round(c.tm1, 4), c.pearson_below, c.pearson_above  # tm1: b >= 4, Coloc 2's rule
     (0.9333, 1.0, 1.0)
+    >>> c = coefficients(a, 2 * a, thresholds=(2, 4), threshold_comparison=">")
+    >>> c.tm1  # b > 4 in every field: a = 3, 4, 5 of 15
+    0.8
     >>> c = coefficients(a, 2 * a, measures=("pearson", "manders"))
     >>> c.pearson, c.m1, c.overlap, c.measures
     (1.0, 1.0, nan, ('pearson', 'manders'))
