@@ -285,6 +285,34 @@ def test_imagej_dialog_top_percent():
         _handle(values | {"top_percent": 0.0}, a, b)
 
 
+def test_imagej_dialog_manual_lower_bounds():
+    """Manual thresholds with manual_comparison '>=' are the lower bounds of ImageJ's Threshold
+    dialog: every field and the colocalized pixel mask count x >= L."""
+    a, b = _pair(np.uint16, seed=9)
+    l0, l1 = _level(a), _level(b)
+    values = {
+        "image_1": "A",
+        "image_2": "B",
+        "threshold": "Manual",
+        "threshold_1": l0,
+        "threshold_2": l1,
+        "manual_comparison": ">=",
+        "colocalized_pixel_mask": True,
+    }
+    tables, response = _handle(values, a, b)
+    row = next(iter(tables.values())).iloc[0]
+    fg0, fg1 = a >= l0, b >= l1
+    expected = _expected(a, b, fg0, fg1)
+    for key in ("tm1", "tm2", "tm1_own", "fraction_colocalized", "pearson_below"):
+        assert row[key] == pytest.approx(expected[key], rel=1e-9), key
+    assert row["Threshold method"] == "Manual >="
+    mask = np.asarray(response.images[0].image.data) != 0
+    assert (mask == (fg0 & fg1)).all()
+    tables, _ = _handle(values | {"manual_comparison": "peers"}, a, b)  # Coloc 2's rule
+    row = next(iter(tables.values())).iloc[0]
+    assert row["tm1_own"] == pytest.approx(_expected(a, b, a > l0, b > l1)["tm1_own"], rel=1e-9)
+
+
 @pytest.fixture(scope="module")
 def imagej(ij):
     return {

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from colocalize._coefficients import MEASURES, ON_REQUEST
+from colocalize._coefficients import COMPARISONS, MEASURES, ON_REQUEST
 from colocalize._costes import COSTES_METHODS
 from colocalize._io import Image
 from colocalize._significance import SignificanceResult
@@ -257,6 +257,7 @@ _MEASURE_LABELS = {"icq": "ICQ", "tos": "TOS"}
     choice("Costes_method", list(COSTES_METHODS), "bisection"),
     number("Threshold_1", 0.0),
     number("Threshold_2", 0.0),
+    choice("Manual_comparison", list(COMPARISONS), "peers"),
     number("Top_percent", 10.0),
     checkbox("Exclude_zero-zero_pixels", False),
     checkbox("Colocalized_pixel_mask", False),
@@ -306,6 +307,10 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
                 "asks for three channels; use Costes or an auto method, or channel_3=0"
             )
         thresholds = (v["threshold_1"], v["threshold_2"])
+    # how Manual thresholds select pixels (">=": the lower bounds of ImageJ's Threshold dialog)
+    comparison = v["manual_comparison"] if method == "Manual" else "peers"
+    if comparison != "peers":
+        method = f"Manual {comparison}"
     if method == TOP_PERCENT:  # EzColocalization's FT: each channel's brightest top_percent%
         if not 0 < v["top_percent"] <= 100:
             raise ValueError(
@@ -333,6 +338,7 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
             exclude_zero_zero=exclude,
             measures=measures,
             costes_method=v["costes_method"],
+            threshold_comparison=comparison,
         )
         return list(found.to_dict(orient="records"))
 
@@ -377,15 +383,19 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
     images = []
     overlays = []
     if v["colocalized_pixel_mask"] or v["overlay"]:
-        # the first pair's pixels above both its thresholds (a > T_a and b > T_b, the pixels of
-        # fraction_colocalized; no threshold: above 0), in every object (with its thresholds)
+        # the first pair's pixels above both its thresholds (a > T_a and b > T_b, or >= with
+        # manual_comparison=">=": the pixels of fraction_colocalized; no threshold: above 0), in
+        # every object (with its thresholds)
         coloc = np.zeros(data[0].shape, bool)
         for r, (_, inside) in zip(records, objects):
             if (r["channel0"], r["channel1"]) != (keys[0], keys[1]):
                 continue
             t0 = 0.0 if math.isnan(r["threshold0"]) else r["threshold0"]
             t1 = 0.0 if math.isnan(r["threshold1"]) else r["threshold1"]
-            above = (data[0] > t0) & (data[1] > t1)
+            if comparison == ">=" and not math.isnan(r["threshold0"]):
+                above = (data[0] >= t0) & (data[1] >= t1)
+            else:
+                above = (data[0] > t0) & (data[1] > t1)
             coloc |= above if inside is None else above & np.broadcast_to(inside, above.shape)
         title = f"Colocalized pixels of {channels[0].name} and {channels[1].name}"
         if v["colocalized_pixel_mask"]:
