@@ -314,7 +314,7 @@ def test_imagej_dialog_manual_lower_bounds():
 
 
 @pytest.fixture(scope="module")
-def imagej(ij):
+def ij_classes(ij):
     return {
         "ByteProcessor": ij.JClass("ij.process.ByteProcessor"),
         "ShortProcessor": ij.JClass("ij.process.ShortProcessor"),
@@ -323,17 +323,17 @@ def imagej(ij):
     }
 
 
-def _imagej_threshold(imagej, image: np.ndarray, method: str) -> tuple[float, np.ndarray]:
+def _imagej_threshold(ij_classes, image: np.ndarray, method: str) -> tuple[float, np.ndarray]:
     """ImageJ's ``setAutoThreshold(method dark)``: the lower bound its Threshold dialog shows
     and the pixels ``createMask`` selects."""
-    jp = imagej["jpype"]
+    jp = ij_classes["jpype"]
     h, w = image.shape
     if image.dtype == np.uint8:
-        ip = imagej["ByteProcessor"](w, h, jp.JArray(jp.JByte)(image.ravel().view(np.int8)))
+        ip = ij_classes["ByteProcessor"](w, h, jp.JArray(jp.JByte)(image.ravel().view(np.int8)))
     else:
         pixels = jp.JArray(jp.JShort)(image.ravel().view(np.int16))
-        ip = imagej["ShortProcessor"](w, h, pixels, None)
-    ip.setAutoThreshold(method, True, imagej["ImageProcessor"].NO_LUT_UPDATE)
+        ip = ij_classes["ShortProcessor"](w, h, pixels, None)
+    ip.setAutoThreshold(method, True, ij_classes["ImageProcessor"].NO_LUT_UPDATE)
     lower = float(ip.getMinThreshold())
     selected = np.asarray(ip.createMask().getPixels(), dtype=np.int8).reshape(image.shape) != 0
     return lower, selected
@@ -341,11 +341,11 @@ def _imagej_threshold(imagej, image: np.ndarray, method: str) -> tuple[float, np
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 @pytest.mark.parametrize("method", ["Otsu", "Li", "Triangle"])
-def test_thresholds_copied_from_imagej_select_its_pixels(imagej, dtype, method):
+def test_thresholds_copied_from_imagej_select_its_pixels(ij_classes, dtype, method):
     """ImageJ's dialog lower bound L with threshold_comparison='>=', ImageJ's t = L - 1 with
     '>', and the method's name all count exactly ImageJ's pixels, in every field."""
     a, b = _pair(dtype, seed=8)
-    (l0, fg0), (l1, fg1) = (_imagej_threshold(imagej, x, method) for x in (a, b))
+    (l0, fg0), (l1, fg1) = (_imagej_threshold(ij_classes, x, method) for x in (a, b))
     assert ((a >= l0) == fg0).all()
     assert ((b >= l1) == fg1).all()
     expected = _expected(a, b, fg0, fg1)
@@ -357,3 +357,33 @@ def test_thresholds_copied_from_imagej_select_its_pixels(imagej, dtype, method):
     _check(lower, expected)
     t = coefficients(a, b, thresholds=(l0 - 1, l1 - 1), threshold_comparison=">", measures=measures)
     _check(t, expected)
+
+
+@pytest.mark.imagej_command
+def test_macro_options_top_percent_and_manual_comparison(session):
+    """The new dialog keys as a macro passes them (``threshold=[Top %]``, ``>=`` as a choice)
+    through ImageJ itself."""
+    from colocalize.imagej import from_results_table, get_table, to_imageplus
+
+    a, b = _pair(np.uint16, seed=12)
+    for data, title in ((a, "green"), (b, "red")):
+        to_imageplus(data, title=title).show()
+    macro = (
+        'run("Coloc Coefficients...", "image_1=green image_2=red threshold=[Top %] '
+        'top_percent=20"); return "finished";'
+    )
+    assert str(session.IJ.runMacro(macro)) == "finished"
+    row = from_results_table(get_table("Colocalization coefficients")).iloc[-1]
+    want = coefficients(a, b, thresholds="top20%")
+    assert row["threshold0"] == want.threshold0
+    assert row["tm1"] == pytest.approx(want.tm1, rel=1e-9)
+    l0, l1 = _level(a), _level(b)
+    macro = (
+        f'run("Coloc Coefficients...", "image_1=green image_2=red threshold=Manual '
+        f'threshold_1={l0:g} threshold_2={l1:g} manual_comparison=>="); return "finished";'
+    )
+    assert str(session.IJ.runMacro(macro)) == "finished"
+    row = from_results_table(get_table("Colocalization coefficients")).iloc[-1]
+    want = coefficients(a, b, thresholds=(l0, l1), threshold_comparison=">=")
+    assert row["tm1"] == pytest.approx(want.tm1, rel=1e-9)
+    assert row["tm1_own"] == pytest.approx(want.tm1_own, rel=1e-9)
