@@ -82,7 +82,7 @@ def test_imagej_method_counts_pixels_at_t_as_background(dtype):
     _check(c, _expected(a, b, a > t0, b > t1))
 
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32, np.float32, np.float64])
 def test_numbers_keep_each_peers_rule(dtype):
     """Numbers (the default "peers"): tm1/tm2 and pearson_below as Coloc 2 (>=, <), the
     others as JACoP and CellProfiler (>)."""
@@ -102,18 +102,21 @@ def test_numbers_keep_each_peers_rule(dtype):
     assert c.pearson_below == pytest.approx(below, rel=1e-9, abs=1e-12)
 
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32, np.float32, np.float64])
 @pytest.mark.parametrize("comparison", [">", ">="])
-def test_threshold_comparison_selects_one_foreground_in_every_field(dtype, comparison):
+@pytest.mark.parametrize("ranked", [False, True])
+def test_threshold_comparison_selects_one_foreground_in_every_field(dtype, comparison, ranked):
+    """Every engine path (compiled 8/16-bit pass, joint-histogram cells, pixel by pixel)."""
     a, b = _pair(np.uint16 if dtype == np.uint16 else np.uint8, seed=1)
     a, b = a.astype(dtype), b.astype(dtype)
     t0, t1 = _level(a), _level(b)
+    measures = ["tos", "pearson", "thresholded_manders", "thresholded_overlap"]
     c = coefficients(
         a,
         b,
         thresholds=(t0, t1),
         threshold_comparison=comparison,
-        measures=["tos", "pearson", "thresholded_manders", "thresholded_overlap"],
+        measures=[*measures, "spearman"] if ranked else measures,
     )
     assert (c.threshold0, c.threshold1) == (t0, t1)  # reported as given
     if comparison == ">":
