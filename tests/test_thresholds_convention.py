@@ -213,6 +213,10 @@ def test_cli_top_percent_and_comparison(tmp_path: Path):
     want = coefficients(a, b, thresholds=(t0, t1), threshold_comparison=">=")
     assert row["tm1"] == pytest.approx(want.tm1)
     assert row["tm1_own"] == pytest.approx(want.tm1_own)
+    report = tmp_path / "report.pdf"
+    both = run_cli(*args, "--threshold-comparison", ">=", "--report", report)
+    assert_clean_error(both, "for the table only")
+    assert not report.exists()
     bad = run_cli("coefficients", path, "--thresholds", "top150%")
     assert_clean_error(bad, "keeps 150%")
     assert path.read_bytes() == before
@@ -288,7 +292,7 @@ def test_imagej_dialog_top_percent():
         _handle(values | {"top_percent": 0.0}, a, b)
 
 
-def test_imagej_dialog_manual_lower_bounds():
+def test_imagej_dialog_manual_lower_bounds(tmp_path: Path):
     """Manual thresholds with manual_comparison '>=' are the lower bounds of ImageJ's Threshold
     dialog: every field and the colocalized pixel mask count x >= L."""
     a, b = _pair(np.uint16, seed=9)
@@ -311,6 +315,9 @@ def test_imagej_dialog_manual_lower_bounds():
     assert row["Threshold method"] == "Manual >="
     mask = np.asarray(response.images[0].image.data) != 0
     assert (mask == (fg0 & fg1)).all()
+    with pytest.raises(ValueError, match=r"manual_comparison=>= is for the table only"):
+        _handle(values | {"report": str(tmp_path / "report.pdf")}, a, b)
+    assert not (tmp_path / "report.pdf").exists()
     tables, _ = _handle(values | {"manual_comparison": "peers"}, a, b)  # Coloc 2's rule
     row = next(iter(tables.values())).iloc[0]
     assert row["tm1_own"] == pytest.approx(_expected(a, b, a > l0, b > l1)["tm1_own"], rel=1e-9)

@@ -310,6 +310,12 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
     # how Manual thresholds select pixels (">=": the lower bounds of ImageJ's Threshold dialog)
     comparison = v["manual_comparison"] if method == "Manual" else "peers"
     if comparison != "peers":
+        if report is not None:
+            raise ValueError(
+                f"report= compares Manual thresholds as the peers do; manual_comparison="
+                f"{comparison} is for the table only: leave out report or use "
+                f"manual_comparison=peers"
+            )
         method = f"Manual {comparison}"
     if method == TOP_PERCENT:  # EzColocalization's FT: each channel's brightest top_percent%
         if not 0 < v["top_percent"] <= 100:
