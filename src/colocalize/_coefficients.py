@@ -1216,7 +1216,8 @@ def coefficients(
     ------
     ValueError
         Shapes differ, the mask has the wrong shape, an image has NaN/inf or negative values,
-        the thresholds or ``saturated`` are malformed, or a threshold is negative.
+        the thresholds or ``saturated`` are malformed, a threshold is negative, or
+        ``threshold_comparison`` is unknown or given with named thresholds.
 
     Warns
     -----
