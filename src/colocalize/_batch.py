@@ -50,7 +50,13 @@ from colocalize._batch_worker import (
     process_images,
     sha256_file,
 )
-from colocalize._coefficients import check_costes_method, resolve_measures
+from colocalize._coefficients import (
+    ON_REQUEST,
+    check_costes_method,
+    resolve_measures,
+    resolve_threshold_method,
+    top_percent,
+)
 from colocalize._output import remove_stale_temporaries, same_file, write_atomic
 from colocalize._validation import warn_degenerate
 
@@ -277,8 +283,10 @@ def batch(
         its JSON file), predicted per image and channel from the channel names. Source
         ``"model"``.
     method : str or sequence of str, optional
-        ImageJ auto-threshold method(s) (``"Otsu"``...) or ``"costes"``, each its own source.
-        Without ``thresholds``, ``model`` and ``method`` the source is ``"none"``.
+        ImageJ auto-threshold method(s) (``"Otsu"``...), ``"costes"`` or ``"top<x>%"`` (each
+        channel's brightest x%, EzColocalization's FT), each its own source (named by its
+        canonical spelling: ``"Otsu"``, ``"top10%"``). Without ``thresholds``, ``model`` and
+        ``method`` the source is ``"none"``.
     channels : sequence of str or int, optional
         The channels whose pairs are measured, by name or index (default all).
     mask_channel : str or int, optional
@@ -365,8 +373,11 @@ def batch(
     and ``tm2`` are NaN and the background thresholds are in ``background0``/``background1``
     (in the image's units). Auto-threshold
     methods and ``"costes"`` leave the intensities alone and are passed to
-    :func:`colocalize.coefficient_table` (Coloc 2's convention: thresholds gate ``tm1``/``tm2``
-    and the below/above Pearson values); the thresholds are in ``threshold0``/``threshold1``.
+    :func:`colocalize.coefficient_table`, each field counting the pixels its source selects
+    (docs/coefficients.md, "Threshold comparisons"); the thresholds are in
+    ``threshold0``/``threshold1``. ``summary.csv`` summarises the coefficients of
+    :data:`COEFFICIENTS`, plus ``tos_linear`` and ``tos_log2`` when ``measures`` names
+    ``"tos"``, plus the triple ones with ``triples``.
 
     Standard errors are over the rows of a group (images, or objects with labels), the seed
     paper's Table 1 convention of one value per image.
@@ -559,8 +570,10 @@ def _object_spec(
             )
         checked.append((str(pair[0]), str(pair[1])))
     own = resolve_method(method, name="object_method") if method else ""
+    # a method source that thresholds each channel by ImageJ's rules finds objects too; Costes
+    # (a pair's thresholds) and top x% (a coefficients-only threshold) do not
     names = tuple(s.name for s in sources if s.kind in ("manual", "model") or (
-        s.kind == "method" and s.method != "costes"))
+        s.kind == "method" and s.method != "costes" and top_percent(s.method) is None))
     if not own and not names:
         own = "Otsu"
     min_overlap, max_distance = check_criteria(min_overlap, max_distance)
@@ -712,7 +725,6 @@ def _sources(
     thresholds: Any, model: Any, method: Any, entries: list[ImageEntry], root: Path
 ) -> tuple[list[Variant], dict[str, dict[str, tuple[float, str]]]]:
     from colocalize._background import ThresholdModel
-    from colocalize._threshold import resolve_method
 
     sources: list[Variant] = []
     manual: dict[str, dict[str, tuple[float, str]]] = {}
@@ -728,14 +740,8 @@ def _sources(
             )
         sources.append(Variant("model", "model", model_json=loaded.to_json()))
     for name in _as_list(method):
-        if name.lower() == "costes":
-            sources.append(Variant("costes", "method", method="costes"))
-        else:
-            try:
-                resolved = resolve_method(name, name="method")
-            except ValueError as exc:
-                raise ValueError(f"{exc} Or 'costes'.") from None
-            sources.append(Variant(resolved, "method", method=resolved))
+        resolved = resolve_threshold_method(name, name="method")
+        sources.append(Variant(resolved, "method", method=resolved))
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         raise ValueError(f"threshold sources repeat: {names}; give each method once")
@@ -1070,7 +1076,7 @@ def _write_outputs(
         for source, message in res["errors"]:
             errors.append({"path": entry.relpath, "threshold_source": source, "error": message})
     table = _coefficient_frame(rows, fields)
-    summary = summarize(table, group_by=groups)
+    summary = summarize(table, group_by=groups, coefficients=_summarized(table, parameters))
     error_table = pd.DataFrame(errors, columns=["path", "threshold_source", "error"])
 
     writers: dict[str, Callable[[Path], None]] = {
@@ -1224,6 +1230,18 @@ def _typed(column: pd.Series) -> pd.Series:
     except (ValueError, TypeError):
         return text
     return numbers
+
+
+def _summarized(table: pd.DataFrame, parameters: dict[str, Any]) -> list[str]:
+    """The coefficients of ``summary.csv``: :data:`COEFFICIENTS`, the TOS fields when the batch
+    asked for ``"tos"`` (computed on request only), the triple ones when there are triples."""
+    asked = parameters.get("measures") or ()
+    triple = bool((table["channel2"] != "").any()) if len(table) else False
+    return [
+        *COEFFICIENTS,
+        *(ON_REQUEST["tos"] if "tos" in asked else ()),
+        *(TRIPLE_COEFFICIENTS if triple else ()),
+    ]
 
 
 def summarize(

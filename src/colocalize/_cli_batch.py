@@ -43,7 +43,8 @@ def register(subparsers: Any) -> None:
     )
     b.add_argument(
         "--method", nargs="+", metavar="NAME",
-        help="auto-threshold method(s), e.g. Otsu, or costes (each a threshold source)",
+        help="auto-threshold method(s), e.g. Otsu, costes, or top10%% (each channel's "
+        "brightest 10%%, EzColocalization's FT); each a threshold source",
     )
     b.add_argument("--channels", nargs="+", metavar="CH", help="channels to pair (default all)")
     b.add_argument("--mask-channel", metavar="CH", help="measure inside this channel's foreground")

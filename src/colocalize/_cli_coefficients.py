@@ -15,6 +15,8 @@ __all__ = ["register"]
 
 # colocalize._costes.COSTES_METHODS, spelled out: `--help` must not import numpy.
 COSTES_METHODS = ("bisection", "classic", "jacop", "ezcolocalization")
+# colocalize._coefficients.COMPARISONS, spelled out for the same reason
+COMPARISONS = ("peers", ">", ">=")
 
 # Columns shown on the terminal (every column is in the CSV/JSON output).
 _SUMMARY_COLUMNS = [
@@ -43,8 +45,16 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--thresholds", nargs="+", metavar="T",
-        help="one threshold per used channel (image units), 'costes', or an auto-threshold "
-        "method name such as Otsu",
+        help="one threshold per used channel (image units), 'costes', 'top10%%' (each "
+        "channel's brightest 10%%, EzColocalization's FT), or an auto-threshold method name "
+        "such as Otsu; docs/coefficients.md says which pixels each field counts",
+    )
+    p.add_argument(
+        "--threshold-comparison", choices=COMPARISONS, default="peers",
+        help="how numeric --thresholds select pixels: peers (default: each field as the tool "
+        "that defines it, Coloc 2's tm1/tm2 >=, every other field >), '>' (every field "
+        "x > T: ImageJ's auto threshold t, JACoP, EzColocalization, CellProfiler) or '>=' "
+        "(every field x >= T: the lower bound of ImageJ's Threshold dialog)",
     )
     p.add_argument(
         "--costes-method", choices=COSTES_METHODS, default="bisection",
@@ -95,18 +105,16 @@ def _parse_thresholds(values: list[str] | None) -> Any:
     if not values:
         return None
     if len(values) == 1 and not _is_number(values[0]):
-        if values[0].lower() == "costes":
-            return "costes"
-        from colocalize._threshold import resolve_method
+        from colocalize._coefficients import resolve_threshold_method
 
         try:
-            return resolve_method(values[0], name="--thresholds")
+            return resolve_threshold_method(values[0], name="--thresholds")
         except ValueError as exc:
-            raise ValueError(f"{exc} Or 'costes', or one number per channel.") from None
+            raise ValueError(f"{exc} Or one number per channel.") from None
     if not all(_is_number(v) for v in values):
         raise ValueError(
-            f"--thresholds takes numbers (one per channel), 'costes' or one method name, "
-            f"got {values}"
+            f"--thresholds takes numbers (one per channel), 'costes', 'top<x>%' or one method "
+            f"name, got {values}"
         )
     return [float(v) for v in values]
 
@@ -145,6 +153,11 @@ def _run_coefficients(args: argparse.Namespace) -> int:
             raise ValueError(
                 "--report describes one analysis of two channels (in --mask or the whole "
                 "image), not one row per object: leave out --labels or --report"
+            )
+        if args.threshold_comparison != "peers":
+            raise ValueError(
+                f"--report compares thresholds as the peers do; --threshold-comparison "
+                f"{args.threshold_comparison} is for the table only: leave out one of them"
             )
         inputs = (args.file, args.mask, args.labels)
         check_report_path(args.report, inputs=inputs, overwrite=args.overwrite, name="--report")
@@ -185,6 +198,7 @@ def _run_coefficients(args: argparse.Namespace) -> int:
             saturated=True if args.saturated else None,
             measures=_parse_measures(args.measures),
             costes_method=args.costes_method,
+            threshold_comparison=args.threshold_comparison,
         )
     if args.report is not None:
         _write_report(args, np.moveaxis(data, channel_axis, 0), names, index, mask)

@@ -14,10 +14,11 @@ so no dtype overflows, underflows or loses its variance.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -45,6 +46,10 @@ __all__ = [
 ]
 
 Thresholds = None | str | Sequence[float]
+Comparison = Literal["peers", ">", ">="]
+
+#: The values of ``threshold_comparison`` (see :func:`coefficients`).
+COMPARISONS: tuple[Comparison, ...] = ("peers", ">", ">=")
 Saturated = None | bool | float | Sequence[float]
 
 _NAN = math.nan
@@ -58,7 +63,9 @@ class Coefficients:
     """Colocalization coefficients of one channel pair (a = ``image0``, b = ``image1``).
 
     All values are Python floats (``n_pixels`` is an int). Fields that need thresholds are NaN
-    when none were given. Sums run over the selected pixels (mask, minus excluded pixels).
+    when none were given. Sums run over the selected pixels (mask, minus excluded pixels). The
+    comparisons below are those of numbers and Coloc 2's Costes thresholds; other sources count
+    their own foreground in every field (:func:`coefficients`, "Threshold comparisons").
 
     Attributes
     ----------
@@ -365,14 +372,17 @@ class _Channels:
         thresholds: tuple[float, float] | None,
         *,
         measures: tuple[str, ...] = tuple(MEASURES),
+        comparison: Comparison = "peers",
     ) -> Coefficients:
+        """The coefficients of channels ``i`` and ``j``, the thresholds compared by
+        ``comparison`` (see :class:`_Cuts`)."""
         reasons = _Reasons()
-        result = self._pair(i, j, thresholds, measures, reasons)
+        result = self._pair(i, j, thresholds, measures, reasons, comparison)
         reasons.warn(f"coefficients of {self.names[i]} and {self.names[j]}")
         return result
 
     def _sides(
-        self, i: int, j: int, thresholds: tuple[float, float] | None, ranks: bool
+        self, i: int, j: int, thresholds: _Cuts | None, ranks: bool
     ) -> tuple[list[_Side], JointCells | None]:
         cells = None
         if ranks or (self._coded(i) and self._coded(j)):
@@ -382,7 +392,7 @@ class _Channels:
             (i, None if cells is None else cells.code0, 0),
             (j, None if cells is None else cells.code1, 1),
         ):
-            threshold = None if thresholds is None else thresholds[t]
+            threshold = None if thresholds is None else thresholds.side(t)
             codes = self.codes(c) if cells is not None else None
             sides.append(_Side(self.flats[c], codes, index, self.stats(c), threshold, ranks))
         return sides, cells
@@ -394,6 +404,7 @@ class _Channels:
         thresholds: tuple[float, float] | None,
         measures: tuple[str, ...],
         reasons: _Reasons,
+        comparison: Comparison,
     ) -> Coefficients:
         t0, t1 = thresholds if thresholds is not None else (_NAN, _NAN)
         wanted = set(measures)
@@ -414,7 +425,8 @@ class _Channels:
             reasons.add("every coefficient", "no pixel is selected (empty mask or all excluded)")
             empty = Coefficients(**values, n_pixels=0, threshold0=t0, threshold1=t1)
             return _computed(empty, measures)
-        sums = self._pixel_sums(i, j, thresholds, wanted)
+        cuts = None if thresholds is None else _Cuts.of(thresholds, comparison)
+        sums = self._pixel_sums(i, j, cuts, wanted)
         centred = wanted & {"pearson", "icq", "spearman", "kendall"}
         if centred:
             suu, svv = sums["suu"], sums["svv"]
@@ -471,9 +483,11 @@ class _Channels:
                     reasons.add(field_name, f"nothing in {self.names[nm]} is above its threshold")
             values["fraction_colocalized"] = sums["both"] / n
         if thresholds is not None and "thresholded_overlap" in wanted:
-            values.update(self._thresholded_overlap(i, j, t0, t1, sums, reasons))
+            assert cuts is not None
+            values.update(self._thresholded_overlap(i, j, *cuts.above, sums, reasons))
         if thresholds is not None and "tos" in wanted:
-            values.update(self._tos(i, j, t0, t1, sums, reasons))
+            assert cuts is not None
+            values.update(self._tos(i, j, *cuts.above, sums, reasons))
         if thresholds is not None and "pearson" in wanted:
             values["pearson_below"], values["pearson_above"] = sums["below"], sums["above"]
             if math.isnan(sums["below"]) or math.isnan(sums["above"]):
@@ -555,7 +569,7 @@ class _Channels:
         return small and self.n < 1 << 31  # int64 stays exact
 
     def _fused_sums(
-        self, i: int, j: int, thresholds: tuple[float, float] | None, wanted: set[str]
+        self, i: int, j: int, thresholds: _Cuts | None, wanted: set[str]
     ) -> dict[str, float] | None:
         """The non-rank sums of two 8/16-bit channels in exact integers, by one compiled pass
         after one read (None when that path does not apply: other dtypes, no compiled kernels).
@@ -571,16 +585,17 @@ class _Channels:
         if compiled is None:
             return None
         sum_a, sum_b = int(a.sum(dtype=np.int64)), int(b.sum(dtype=np.int64))
-        t = thresholds if thresholds is not None else (0.0, 0.0)
+        t = thresholds.above if thresholds is not None else (0.0, 0.0)
+        t_ge = thresholds.at_least if thresholds is not None else (0.0, 0.0)
         bounds = [
             # above the mean: n x > S <=> x >= floor(S / n) + 1; below: x <= ceil(S / n) - 1
             sum_a // n + 1,
             -(-sum_a // n) - 1,
             sum_b // n + 1,
             -(-sum_b // n) - 1,
-            _integer_bound(t[0]),
+            _integer_bound(t_ge[0]),
             _integer_bound(t[0], strict=True),
-            _integer_bound(t[1]),
+            _integer_bound(t_ge[1]),
             _integer_bound(t[1], strict=True),
         ]
         raw = [int(v) for v in compiled.pair_sums(a, b, np.array(bounds, dtype=np.int64))]
@@ -623,7 +638,7 @@ class _Channels:
         )
 
     def _pixel_sums(
-        self, i: int, j: int, thresholds: tuple[float, float] | None, wanted: set[str]
+        self, i: int, j: int, thresholds: _Cuts | None, wanted: set[str]
     ) -> dict[str, float]:
         """The sums the wanted measures need, by chunked passes over the points (numpy).
 
@@ -724,10 +739,20 @@ class _Channels:
         return sums
 
     def triple(
-        self, i: int, j: int, k: int, thresholds: tuple[float, float, float] | None
+        self,
+        i: int,
+        j: int,
+        k: int,
+        thresholds: tuple[float, float, float] | None,
+        *,
+        comparison: Comparison = "peers",
     ) -> TripleCoefficients:
+        """Triple coefficients; every test is ``x > T`` (``x >= T`` with ``comparison=">="``)."""
         reasons = _Reasons()
         levels = thresholds if thresholds is not None else (0.0, 0.0, 0.0)
+        if thresholds is not None and comparison == ">=":
+            low = [float(np.nextafter(t, -math.inf)) for t in thresholds]
+            levels = (low[0], low[1], low[2])
         recorded = thresholds if thresholds is not None else (_NAN, _NAN, _NAN)
         n = self.n
         if n == 0:
@@ -805,12 +830,44 @@ def _clip(r: float) -> float:
     return min(1.0, max(-1.0, r))
 
 
+@dataclass(frozen=True)
+class _Cuts:
+    """A pair's thresholds as the engine compares them: ``x > above`` for the ``>`` tests and
+    ``x >= at_least`` for the ``>=`` tests (tm1, tm2, pearson_below).
+
+    ``comparison`` ``"peers"``: both are T (each field as its peer compares); ``">"``: every
+    field selects ``x > T`` (``at_least`` is the next float up: ``x >= at_least`` is exactly
+    ``x > T``); ``">="``: every field selects ``x >= T`` (``above`` is the next float down).
+    """
+
+    above: tuple[float, float]
+    at_least: tuple[float, float]
+
+    @classmethod
+    def of(cls, thresholds: tuple[float, float], comparison: Comparison) -> _Cuts:
+        """The cuts of ``thresholds`` compared by ``comparison``."""
+        if comparison == "peers":
+            return cls(thresholds, thresholds)
+        if comparison == ">":
+            return cls(thresholds, _next(thresholds, math.inf))
+        return cls(_next(thresholds, -math.inf), thresholds)
+
+    def side(self, k: int) -> tuple[float, float]:
+        """(T_ge, T) of side ``k``."""
+        return self.at_least[k], self.above[k]
+
+
+def _next(thresholds: tuple[float, float], towards: float) -> tuple[float, float]:
+    """Each threshold's next float64 towards ``towards``."""
+    return float(np.nextafter(thresholds[0], towards)), float(np.nextafter(thresholds[1], towards))
+
+
 class _Side:
     """One channel of a pair, one chunk of points at a time (cells or pixels).
 
     After :meth:`load`: ``centred`` and ``absolute`` (scaled float64, see :class:`_Stats`),
-    ``rank`` (average ranks), ``positive`` (x > 0), ``at_least`` (x >= T) and ``above``
-    (x > T), every test exact on the raw values.
+    ``rank`` (average ranks), ``positive`` (x > 0), ``at_least`` (x >= T_ge) and ``above``
+    (x > T), every test exact on the raw values (``threshold`` is (T_ge, T), see :class:`_Cuts`).
     """
 
     def __init__(
@@ -819,7 +876,7 @@ class _Side:
         codes: ChannelCodes | None,
         index: np.ndarray | None,
         stats: _Stats,
-        threshold: float | None,
+        threshold: tuple[float, float] | None,
         ranks: bool,
     ) -> None:
         self.flat, self.index, self.threshold = flat, index, threshold
@@ -842,8 +899,8 @@ class _Side:
             if ranks:
                 self.tables["rank"] = codes.average_rank
             if threshold is not None:
-                self.tables["at_least"] = _at_least(exact, threshold)
-                self.tables["above"] = _at_least(exact, threshold, strict=True)
+                self.tables["at_least"] = _at_least(exact, threshold[0])
+                self.tables["above"] = _at_least(exact, threshold[1], strict=True)
         self.centred = self.absolute = self.rank = np.empty(0)
         self.positive = self.at_least = self.above = np.empty(0, dtype=bool)
 
@@ -864,8 +921,8 @@ class _Side:
         self.centred = np.ldexp(relative, -self.stats.rel_exp) - self.stats.mean
         self.positive = x > 0
         if self.threshold is not None:
-            self.at_least = _at_least(raw, self.threshold)
-            self.above = _at_least(raw, self.threshold, strict=True)
+            self.at_least = _at_least(raw, self.threshold[0])
+            self.above = _at_least(raw, self.threshold[1], strict=True)
 
 
 class _Subset:
@@ -997,6 +1054,77 @@ def pair_costes(
     )
 
 
+_TOP = re.compile(r"top\s*([0-9]*\.?[0-9]+)\s*%?", re.IGNORECASE)
+
+
+def top_percent(thresholds: object) -> float | None:
+    """The percentage of a ``"top<x>%"`` thresholds option (EzColocalization's FT), checked;
+    None for any other option.
+
+    >>> top_percent("top10%"), top_percent("Top 2.5"), top_percent("Otsu")
+    (10.0, 2.5, None)
+    """
+    if not isinstance(thresholds, str):
+        return None
+    found = _TOP.fullmatch(thresholds.strip())
+    if found is None:
+        return None
+    percent = float(found.group(1))
+    if not 0 < percent <= 100:
+        raise ValueError(
+            f"thresholds={thresholds!r} keeps {percent:g}% of the pixels; pass a percentage in "
+            f"(0, 100], e.g. 'top10%' for the brightest 10% (EzColocalization's FT)"
+        )
+    return percent
+
+
+def resolve_threshold_method(value: str, *, name: str = "thresholds") -> str:
+    """A thresholds option given by name, in its canonical spelling: ``"costes"``,
+    ``"top<x>%"`` or an ImageJ auto-threshold method (``"otsu"`` -> ``"Otsu"``); a ValueError
+    names every choice. The one check of the API, the command line, batch and the bridge."""
+    if value.strip().lower() == "costes":
+        return "costes"
+    percent = top_percent(value)
+    if percent is not None:
+        return f"top{percent:g}%"
+    from colocalize._threshold import resolve_method
+
+    try:
+        return resolve_method(value, name=name)
+    except ValueError as exc:
+        raise ValueError(
+            f"{exc} Or 'costes', or 'top<x>%' (the brightest x% of each channel, "
+            f"EzColocalization's FT, e.g. 'top10%')."
+        ) from None
+
+
+def comparison_of(
+    thresholds: Thresholds, costes_method: str, threshold_comparison: str
+) -> Comparison:
+    """How a pair's thresholds are compared (see ``threshold_comparison`` of
+    :func:`coefficients`): numbers as ``threshold_comparison`` says; Costes' thresholds of
+    Coloc 2's searches as Coloc 2 compares them (``"peers"``); every other named source (an
+    ImageJ method, top x%, JACoP's or EzColocalization's Costes) selects its own foreground,
+    ``x > T``, in every field. A ValueError when ``threshold_comparison`` is not one of
+    :data:`COMPARISONS` or is given with a named source."""
+    if threshold_comparison not in COMPARISONS:
+        raise ValueError(
+            f"threshold_comparison must be one of {', '.join(map(repr, COMPARISONS))}, got "
+            f"{threshold_comparison!r}"
+        )
+    if not isinstance(thresholds, str):
+        return threshold_comparison
+    if threshold_comparison != "peers":
+        raise ValueError(
+            f"threshold_comparison={threshold_comparison!r} applies to numeric thresholds; "
+            f"thresholds={thresholds!r} selects its own pixels (see docs/coefficients.md). "
+            f"Leave threshold_comparison out"
+        )
+    if is_costes(thresholds) and costes_method in ("bisection", "classic"):
+        return "peers"
+    return ">"
+
+
 def with_convergence(result: Coefficients, costes: CostesResult | None) -> Coefficients:
     """``result`` with ``costes_converged`` filled from ``costes`` (kept: ``measures``)."""
     if costes is None:
@@ -1013,11 +1141,14 @@ def resolve_thresholds(
 ) -> tuple[float, ...] | None:
     """Turn the ``thresholds`` option into one threshold per image (None: no thresholds).
 
-    ``"costes"`` is only valid for two images; any other string is an auto-threshold method.
+    ``"costes"`` is only valid for two images; ``"top<x>%"`` is the value above which lie the
+    brightest x% of each image's selected pixels (:func:`colocalize.top_percent_threshold`);
+    any other string is an auto-threshold method.
     """
     if thresholds is None:
         return None
     if isinstance(thresholds, str):
+        thresholds = resolve_threshold_method(thresholds)
         if is_costes(thresholds):
             if len(images) != 2:
                 raise ValueError(
@@ -1026,6 +1157,16 @@ def resolve_thresholds(
                 )
             result = pair_costes(images[0], images[1], selection, costes_method)
             return (float(result.threshold0), float(result.threshold1))
+        percent = top_percent(thresholds)
+        if percent is not None:
+            from colocalize._tos import top_threshold
+
+            return tuple(
+                top_threshold(
+                    img.reshape(-1) if selection is None else img[selection], percent, "thresholds"
+                )
+                for img in images
+            )
         from colocalize._threshold import threshold
 
         return tuple(float(threshold(img, thresholds, mask=selection)) for img in images)
@@ -1078,6 +1219,7 @@ def coefficients(
     rank_coefficients: bool = True,
     measures: str | Sequence[str] | None = None,
     costes_method: str = "bisection",
+    threshold_comparison: str = "peers",
 ) -> Coefficients:
     """All standard colocalization coefficients of two channels.
 
@@ -1089,10 +1231,13 @@ def coefficients(
     mask : array_like of bool, optional
         Pixels to use (non-zero is inside). A mask with the shape of the images' last axes
         applies to every plane, as in Coloc 2.
-    thresholds : None, (float, float), "costes" or str, optional
+    thresholds : None, (float, float), "costes", "top<x>%" or str, optional
         Thresholds ``(T_0, T_1)`` in the images' units; ``"costes"`` computes Costes'
-        thresholds on the selected pixels with ``costes_method``; any other string is an ImageJ
-        auto-threshold method (see :func:`colocalize.threshold_methods`) applied to each channel.
+        thresholds on the selected pixels with ``costes_method``; ``"top<x>%"`` (e.g.
+        ``"top10%"``) keeps each channel's brightest x% of the selected pixels
+        (EzColocalization's FT, :func:`colocalize.top_percent_threshold`); any other string is
+        an ImageJ auto-threshold method (see :func:`colocalize.threshold_methods`) applied to
+        each channel. Which pixels each field counts: "Threshold comparisons" below.
     exclude_zero_zero : bool, optional
         Drop pixels that are zero in both channels (the seed paper's non-responders).
     saturated : None, True, float or (float, float), optional
@@ -1120,6 +1265,12 @@ def coefficients(
         EzColocalization's thresholds are continuous and may be negative, and are used as
         they are). Ignored for other thresholds.
         ``result.costes_converged`` says whether the search converged.
+    threshold_comparison : {"peers", ">", ">="}, optional
+        How numeric ``thresholds`` select pixels: ``"peers"`` (default) each field as the tool
+        that defines it; ``">"`` every field ``x > T`` (ImageJ's auto threshold t, JACoP,
+        EzColocalization, CellProfiler); ``">="`` every field ``x >= T`` (the lower bound of
+        ImageJ's Threshold dialog). Named thresholds carry their own comparison; any value
+        but ``"peers"`` with them is a ValueError.
 
     Returns
     -------
@@ -1130,7 +1281,8 @@ def coefficients(
     ------
     ValueError
         Shapes differ, the mask has the wrong shape, an image has NaN/inf or negative values,
-        the thresholds or ``saturated`` are malformed, or a threshold is negative.
+        the thresholds or ``saturated`` are malformed, a threshold is negative, or
+        ``threshold_comparison`` is unknown or given with named thresholds.
 
     Warns
     -----
@@ -1140,6 +1292,24 @@ def coefficients(
 
     Notes
     -----
+    Threshold comparisons. A threshold copied from a tool selects that tool's pixels:
+
+    - numbers with ``threshold_comparison="peers"`` (default), and Costes' thresholds of Coloc 2's
+      searches: each field as its peer compares, tm1/tm2 ``b >= T_b`` (and ``b > 0``),
+      pearson_below ``a < T_a or b < T_b`` (Coloc 2), every other field ``>`` (pearson_above
+      ``a > T_a or b > T_b``; tm*_own, toverlap, tk*, tos_*, fraction_colocalized
+      ``a > T_a and b > T_b``);
+    - ``">"``, and every other named source (ImageJ methods, ``"top<x>%"``, JACoP's and
+      EzColocalization's Costes): every field counts ``x > T`` as above (pearson_below: ``a <= T_a
+      or b <= T_b``);
+    - ``">="``: every field counts ``x >= T`` as above (pearson_below: ``a < T_a or b < T_b``).
+
+    ImageJ's Threshold dialog shows t + 1 as its lower bound L on 8- and 16-bit images: enter
+    the method's name, or ``(L_a, L_b)`` with ``threshold_comparison=">="``, or
+    ``(L_a - 1, L_b - 1)`` with ``">"``. Coloc 2's printed thresholds give its tM1/tM2 and
+    Pearson below/above as they are (``"peers"``). docs/coefficients.md has the table for
+    every peer (JACoP, EzColocalization, CellProfiler).
+
     The definitions follow Coloc 2 (Fiji) exactly: Pearson below/above thresholds, tM1/tM2 with
     the other channel >= its threshold and the total denominator, ICQ counting zero products as
     positive, Kendall's tau-b. ``tm1_own``/``tm2_own`` are the JACoP/CellProfiler variant.
@@ -1166,14 +1336,18 @@ def coefficients(
     >>> c = coefficients(a, 2 * a, thresholds=(2, 4))
     >>> c.pearson, c.overlap, c.m1, c.k2
     (1.0, 1.0, 1.0, 0.5)
-    >>> round(c.tm1, 4), c.pearson_below, c.pearson_above
+    >>> round(c.tm1, 4), c.pearson_below, c.pearson_above  # tm1: b >= 4, Coloc 2's rule
     (0.9333, 1.0, 1.0)
+    >>> c = coefficients(a, 2 * a, thresholds=(2, 4), threshold_comparison=">")
+    >>> c.tm1  # b > 4 in every field: a = 3, 4, 5 of 15
+    0.8
     >>> c = coefficients(a, 2 * a, measures=("pearson", "manders"))
     >>> c.pearson, c.m1, c.overlap, c.measures
     (1.0, 1.0, nan, ('pearson', 'manders'))
     """
     wanted = resolve_measures(measures, rank_coefficients=rank_coefficients)
     check_costes_method(costes_method)
+    comparison = comparison_of(thresholds, costes_method, threshold_comparison)
     arrays = check_images([image0, image1], ["image0", "image1"])
     selection, flats = select_pixels(
         arrays, mask=mask, exclude_zero_zero=exclude_zero_zero, saturated=saturated
@@ -1185,7 +1359,8 @@ def coefficients(
     else:
         resolved = resolve_thresholds(thresholds, arrays, selection)
         pair_thresholds = None if resolved is None else (resolved[0], resolved[1])
-    result = _Channels(flats, ["image0", "image1"]).pair(0, 1, pair_thresholds, measures=wanted)
+    engine = _Channels(flats, ["image0", "image1"])
+    result = engine.pair(0, 1, pair_thresholds, measures=wanted, comparison=comparison)
     return with_convergence(result, costes)
 
 
@@ -1198,6 +1373,7 @@ def triple_coefficients(
     thresholds: Thresholds = None,
     exclude_zero_zero: bool = False,
     saturated: Saturated = None,
+    threshold_comparison: str = "peers",
 ) -> TripleCoefficients:
     """Triple-label colocalization coefficients of three channels.
 
@@ -1225,10 +1401,11 @@ def triple_coefficients(
     (1.0, 1.0, 0.75)
     """
     names = ["image0", "image1", "image2"]
+    comparison = comparison_of(thresholds, "bisection", threshold_comparison)
     arrays = check_images([image0, image1, image2], names)
     selection, flats = select_pixels(
         arrays, mask=mask, exclude_zero_zero=exclude_zero_zero, saturated=saturated
     )
     resolved = resolve_thresholds(thresholds, arrays, selection)
     triple = None if resolved is None else (resolved[0], resolved[1], resolved[2])
-    return _Channels(flats, names).triple(0, 1, 2, triple)
+    return _Channels(flats, names).triple(0, 1, 2, triple, comparison=comparison)

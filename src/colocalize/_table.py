@@ -17,6 +17,7 @@ from colocalize._coefficients import (
     _Channels,
     check_costes_method,
     check_images,
+    comparison_of,
     is_costes,
     pair_costes,
     resolve_measures,
@@ -85,6 +86,7 @@ def coefficient_table(
     time_axis: int | None = None,
     measures: str | Sequence[str] | None = None,
     costes_method: str = "bisection",
+    threshold_comparison: str = "peers",
 ) -> pd.DataFrame:
     """Coefficients of every channel pair (and triple) of a multichannel image, as a table.
 
@@ -105,15 +107,15 @@ def coefficient_table(
         Channel pairs by index or name (default: all pairs i < j).
     triples : bool, optional
         Also add a row for every channel triple, with the ``triple_*`` columns filled.
-    thresholds : None, sequence of float, "costes" or str, optional
+    thresholds : None, sequence of float, "costes", "top<x>%" or str, optional
         One threshold per channel in the image's units; ``"costes"`` (computed per pair and
-        object); or an auto-threshold method name (computed per channel over the whole mask,
-        not per object).
+        object); ``"top<x>%"`` or an auto-threshold method name (computed per channel over the
+        whole mask, not per object). docs/coefficients.md has the pixels each field counts.
     channel_names : sequence of str, optional
         Names for the channels (default: the image's names, else "C0", "C1", ...).
     exclude_zero_zero : bool, optional
         Drop the seed paper's non-responder pixels: zero in every channel of the image.
-    saturated, rank_coefficients, measures, costes_method
+    saturated, rank_coefficients, measures, costes_method, threshold_comparison
         As in :func:`colocalize.coefficients` (the ``costes_converged`` column says whether
         each pair's Costes search converged): the columns of measures not asked for are NaN,
         and ``table.attrs["measures"]`` lists the groups computed.
@@ -144,6 +146,7 @@ def coefficient_table(
     if time_axis is not None:
         resolve_measures(measures, rank_coefficients=rank_coefficients)
         check_costes_method(costes_method)
+        comparison_of(thresholds, costes_method, threshold_comparison)
         return _per_frame(
             image,
             time_axis=time_axis,
@@ -160,6 +163,7 @@ def coefficient_table(
                 "rank_coefficients": rank_coefficients,
                 "measures": measures,
                 "costes_method": costes_method,
+                "threshold_comparison": threshold_comparison,
             },
         )
     return table_rows(
@@ -176,6 +180,7 @@ def coefficient_table(
         rank_coefficients=rank_coefficients,
         measures=measures,
         costes_method=costes_method,
+        threshold_comparison=threshold_comparison,
     ).frame()
 
 
@@ -219,11 +224,13 @@ def table_rows(
     rank_coefficients: bool = True,
     measures: str | Sequence[str] | None = None,
     costes_method: str = "bisection",
+    threshold_comparison: str = "peers",
 ) -> TableRows:
     """:func:`coefficient_table` (without ``time_axis``) as :class:`TableRows`: the same
     checks and values, no pandas."""
     wanted = resolve_measures(measures, rank_coefficients=rank_coefficients)
     check_costes_method(costes_method)
+    comparison = comparison_of(thresholds, costes_method, threshold_comparison)
     channels, names = _split_channels(image, channel_axis, channel_names)
     arrays = check_images(channels, names)
     shape = arrays[0].shape
@@ -256,13 +263,14 @@ def table_rows(
                 pair_t = (found.threshold0, found.threshold1)
             elif per_channel is not None:
                 pair_t = (per_channel[i], per_channel[j])
-            result = with_convergence(engine.pair(i, j, pair_t, measures=wanted), found)
+            result = engine.pair(i, j, pair_t, measures=wanted, comparison=comparison)
+            result = with_convergence(result, found)
             rows.append(_row(label, (names[i], names[j], ""), dataclasses.asdict(result)))
         for i, j, k in triple_list:
             triple_t = None
             if per_channel is not None:
                 triple_t = (per_channel[i], per_channel[j], per_channel[k])
-            triple = engine.triple(i, j, k, triple_t)
+            triple = engine.triple(i, j, k, triple_t, comparison=comparison)
             values = {f"triple_{key}": v for key, v in dataclasses.asdict(triple).items()}
             rows.append(_row(label, (names[i], names[j], names[k]), values))
     columns = ["channel0", "channel1", "channel2", *PAIR_FIELDS, *TRIPLE_FIELDS]

@@ -122,7 +122,7 @@ def _pixels(image: object, name: str, mask: object) -> np.ndarray:
     return arr.ravel() if mask is None else arr[as_mask(mask, arr.shape)]
 
 
-def _top_threshold(values: np.ndarray, percent: float, name: str) -> float:
+def top_threshold(values: np.ndarray, percent: float, name: str) -> float:
     """:func:`top_percent_threshold` of the selected pixels ``values``."""
     if not (isinstance(percent, (int, float)) and 0 < percent <= 100):
         raise ValueError(
@@ -184,7 +184,7 @@ def top_percent_threshold(image: object, percent: float, *, mask: object = None)
     >>> top_percent_threshold(image, 50)  # the two 7s (mean rank 3.5 <= 4) are kept too
     5.0
     """
-    return _top_threshold(_pixels(image, "image", mask), percent, "percent")
+    return top_threshold(_pixels(image, "image", mask), percent, "percent")
 
 
 def threshold_overlap_score(
@@ -264,8 +264,8 @@ def threshold_overlap_score(
         pair = (percent, percent) if isinstance(percent, (int, float)) else tuple(percent)
         if len(pair) != 2:
             raise ValueError(f"percent must be one number or two, got {percent!r}")
-        t0 = _top_threshold(a, pair[0], "percent")
-        t1 = _top_threshold(b, pair[1], "percent")
+        t0 = top_threshold(a, pair[0], "percent")
+        t1 = top_threshold(b, pair[1], "percent")
     elif isinstance(thresholds, str):
         if thresholds.lower() != "costes":
             raise ValueError(

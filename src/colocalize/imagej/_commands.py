@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from colocalize._coefficients import MEASURES, ON_REQUEST
+from colocalize._coefficients import COMPARISONS, MEASURES, ON_REQUEST
 from colocalize._costes import COSTES_METHODS
 from colocalize._io import Image
 from colocalize._significance import SignificanceResult
@@ -237,6 +237,9 @@ def _two_channels(request: Request) -> list[_Channel]:
     return channels
 
 
+# the Threshold choice of EzColocalization's top-x% thresholds (percentage: Top_percent)
+TOP_PERCENT = "Top %"
+
 # dialog labels of the groups of MEASURES (the key: lower case)
 _MEASURE_LABELS = {"icq": "ICQ", "tos": "TOS"}
 
@@ -250,10 +253,12 @@ _MEASURE_LABELS = {"icq": "ICQ", "tos": "TOS"}
     mask(),
     image("Labels", optional=True),
     message("One row per object: Mask <ROI Manager> (per ROI) or a label image (per label)."),
-    choice("Threshold", ["None", "Manual", "Costes", *_methods()], "Costes"),
+    choice("Threshold", ["None", "Manual", "Costes", TOP_PERCENT, *_methods()], "Costes"),
     choice("Costes_method", list(COSTES_METHODS), "bisection"),
     number("Threshold_1", 0.0),
     number("Threshold_2", 0.0),
+    choice("Manual_comparison", list(COMPARISONS), "peers"),
+    number("Top_percent", 10.0),
     checkbox("Exclude_zero-zero_pixels", False),
     checkbox("Colocalized_pixel_mask", False),
     checkbox("Overlay", False),
@@ -302,6 +307,24 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
                 "asks for three channels; use Costes or an auto method, or channel_3=0"
             )
         thresholds = (v["threshold_1"], v["threshold_2"])
+    # how Manual thresholds select pixels (">=": the lower bounds of ImageJ's Threshold dialog)
+    comparison = v["manual_comparison"] if method == "Manual" else "peers"
+    if comparison != "peers":
+        if report is not None:
+            raise ValueError(
+                f"report= compares Manual thresholds as the peers do; manual_comparison="
+                f"{comparison} is for the table only: leave out report or use "
+                f"manual_comparison=peers"
+            )
+        method = f"Manual {comparison}"
+    if method == TOP_PERCENT:  # EzColocalization's FT: each channel's brightest top_percent%
+        if not 0 < v["top_percent"] <= 100:
+            raise ValueError(
+                f"top_percent={v['top_percent']:g} is not a percentage in (0, 100]; e.g. "
+                f"top_percent=10 for each channel's brightest 10% (EzColocalization's FT)"
+            )
+        thresholds = method = f"top{v['top_percent']:g}%"
+    per_channel = isinstance(thresholds, str) and thresholds != "costes"
     exclude = bool(v["exclude_zero-zero_pixels"])
     measures = [group for group in (*MEASURES, *ON_REQUEST) if v[group]] or None
     data = [c.image.data for c in channels]
@@ -321,6 +344,7 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
             exclude_zero_zero=exclude,
             measures=measures,
             costes_method=v["costes_method"],
+            threshold_comparison=comparison,
         )
         return list(found.to_dict(orient="records"))
 
@@ -354,26 +378,30 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
     ]
     tables = [Table.from_rows(COEFFICIENTS_TABLE, rows, results=True)]
     if len(data) == 3:
-        # per-channel auto methods carry over; Costes pairs of thresholds do not
-        triple_thresholds = thresholds if method in _methods() else None
+        # per-channel thresholds (auto methods, top %) carry over; Costes pairs do not
+        triple_thresholds = thresholds if per_channel else None
         triple = colocalize.triple_coefficients(
             *data, mask=selected, thresholds=triple_thresholds, exclude_zero_zero=exclude
         )
         row = {f"Image {k + 1}": c.name for k, c in enumerate(channels)}
-        produced["Threshold method"] = method if method in _methods() else "None"
+        produced["Threshold method"] = method if per_channel else "None"
         tables.append(Table.from_rows(TRIPLE_TABLE, row | produced | vars(triple)))
     images = []
     overlays = []
     if v["colocalized_pixel_mask"] or v["overlay"]:
-        # the first pair's pixels above both its thresholds (a > T_a and b > T_b, the pixels of
-        # fraction_colocalized; no threshold: above 0), in every object (with its thresholds)
+        # the first pair's pixels above both its thresholds (a > T_a and b > T_b, or >= with
+        # manual_comparison=">=": the pixels of fraction_colocalized; no threshold: above 0), in
+        # every object (with its thresholds)
         coloc = np.zeros(data[0].shape, bool)
         for r, (_, inside) in zip(records, objects):
             if (r["channel0"], r["channel1"]) != (keys[0], keys[1]):
                 continue
             t0 = 0.0 if math.isnan(r["threshold0"]) else r["threshold0"]
             t1 = 0.0 if math.isnan(r["threshold1"]) else r["threshold1"]
-            above = (data[0] > t0) & (data[1] > t1)
+            if comparison == ">=" and not math.isnan(r["threshold0"]):
+                above = (data[0] >= t0) & (data[1] >= t1)
+            else:
+                above = (data[0] > t0) & (data[1] > t1)
             coloc |= above if inside is None else above & np.broadcast_to(inside, above.shape)
         title = f"Colocalized pixels of {channels[0].name} and {channels[1].name}"
         if v["colocalized_pixel_mask"]:

@@ -24,6 +24,7 @@ from colocalize._coefficients import (
     check_images,
     is_costes,
     select_pixels,
+    top_percent,
 )
 from colocalize._costes import CostesResult
 from colocalize._histogram import BivariateHistogram
@@ -312,6 +313,8 @@ def _threshold_method(thresholds: Thresholds, costes_method: str, result: Coeffi
     if is_costes(thresholds):
         state = {1.0: "converged", 0.0: "did not converge"}.get(result.costes_converged, "")
         return f"Costes ({costes_method}){', ' + state if state else ''}"
+    if top_percent(thresholds) is not None:
+        return f"{thresholds} (the brightest pixels of each channel, EzColocalization's FT)"
     if isinstance(thresholds, str):
         return f"{thresholds} (ImageJ auto threshold of each channel)"
     return "manual"
