@@ -499,12 +499,12 @@ def test_per_object_coefficients_refuse_ambiguous_or_wrong_inputs():
             {},
             "is 10x10 but the image 'A' is 40x48",
         ),
-        ({"labels": "halves"}, {"labels": halves}, {}, "is not a label image"),
+        ({"labels": "halves"}, {"labels": halves}, {}, "must be an integer label image"),
         ({"mask": "<ROI Manager>"}, {}, {"mask": ()}, "the ROI Manager has no area ROIs"),
     ]
     for values, more, masks, expected in cases:
         values = {"image_1": "A", "image_2": "B"} | values
-        with pytest.raises(ValueError, match=expected):
+        with pytest.raises((ValueError, TypeError), match=expected):
             _handle("coefficients", values, images | more, masks)
 
 

@@ -137,7 +137,7 @@ def test_degenerate_cells_warn():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"time_axis": None}, ValueError, "time_axis and channel_axis"),
+        ({"time_axis": None}, ValueError, "time_axis is required"),
         ({"time_axis": 1}, ValueError, "same axis"),
         ({"reporter_channel": 5}, ValueError, "reporter_channel=5 is not a channel"),
         ({"reporter_channel": "GFP"}, ValueError, "reporter_channel='GFP' is not a channel"),

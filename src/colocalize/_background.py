@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from colocalize._channels import as_channels
 from colocalize._coefficients import select_pixels
 from colocalize._threshold import resolve_method, threshold
 from colocalize._validation import as_image, warn_degenerate
@@ -158,15 +159,7 @@ def apply_threshold(
 
 
 def _split_channels(image: object, channel_axis: int | None) -> list[np.ndarray]:
-    arr = as_image(image, name="image")
-    if channel_axis is None:
-        return [arr]
-    if not -arr.ndim <= channel_axis < arr.ndim:
-        raise ValueError(
-            f"channel_axis={channel_axis} is out of range for an image of shape {arr.shape}; "
-            f"pass the axis that indexes the channels (or None for one channel)."
-        )
-    return list(np.moveaxis(arr, channel_axis, 0))  # views, not copies
+    return list(as_channels(as_image(image, name="image"), channel_axis=channel_axis).data)
 
 
 def histogram_deciles(image: object, *, channel_axis: int | None = None) -> np.ndarray:

@@ -31,7 +31,7 @@ from colocalize._ccc_fit import (
     r_squared,
 )
 from colocalize._ccc_profile import ProfileBins, fold, profile_bins, window
-from colocalize._segment import resolve_spacing
+from colocalize._channels import as_channels, is_image, resolve_spacing
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 
 __all__ = [
@@ -209,24 +209,16 @@ class CrossCorrelation:
 
 def _unpack(image: object, name: str):
     """Array, spacing, unit and time axis of an ``Image`` (or the array and Nones)."""
-    if hasattr(image, "data") and hasattr(image, "axes") and hasattr(image, "spacing"):
-        data = np.asarray(image.data)
-        axes = str(image.axes)
-        spacing = list(image.spacing)
-        if "C" in axes:
-            c = axes.index("C")
-            if data.shape[c] != 1:
-                raise ValueError(
-                    f"{name} has {data.shape[c]} channels (axes {axes!r}); CCC needs one channel "
-                    f"per image: pass {name}.channel(i) with spacing={name}.spatial_spacing."
-                )
-            data = np.take(data, 0, axis=c)
-            axes = axes.replace("C", "")
-            del spacing[c]
-        time_axis = axes.index("T") if "T" in axes else None
-        spatial = tuple(float(s) for a, s in zip(axes, spacing) if a != "T")
-        return data, spatial, str(getattr(image, "unit", "pixel")), time_axis
-    return image, None, None, None
+    if not is_image(image):
+        return image, None, None, None
+    ch = as_channels(image)
+    if len(ch.data) != 1:
+        axes = image.axes  # type: ignore[attr-defined]
+        raise ValueError(
+            f"{name} has {len(ch.data)} channels (axes {axes!r}); CCC needs one channel "
+            f"per image: pass {name}.channel(i) with spacing={name}.spatial_spacing."
+        )
+    return ch.data[0], ch.spacing, ch.unit, ch.time_axis
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from colocalize._channels import as_channels
 from colocalize._coefficients import (
     Coefficients,
     Saturated,
@@ -24,7 +25,7 @@ from colocalize._coefficients import (
     select_pixels,
     with_convergence,
 )
-from colocalize._validation import axis_of, channel_index, warn_degenerate
+from colocalize._validation import channel_index, warn_degenerate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,32 +42,10 @@ def _split_channels(
     image: Any, channel_axis: int | None, channel_names: Sequence[str] | None
 ) -> tuple[list[np.ndarray], list[str]]:
     """Split ``image`` (an array or a colocalize.Image) into channels and names."""
-    if hasattr(image, "axes") and hasattr(image, "data"):
-        channel_axis = axis_of(image.axes, "C", channel_axis, name="channel_axis")
-        if channel_names is None and getattr(image, "channel_names", None):
-            channel_names = list(image.channel_names)
-        data = np.asarray(image.data)
-    else:
-        data = np.asarray(image)
-        if channel_axis is None:
-            raise ValueError(
-                f"channel_axis is required for an array image (shape {data.shape}); pass the "
-                f"index of the channel axis, e.g. channel_axis=0 for (C, M, N)"
-            )
-    if not -data.ndim <= channel_axis < data.ndim:
-        raise ValueError(f"channel_axis={channel_axis} is out of range for shape {data.shape}")
-    channels = list(np.moveaxis(data, channel_axis, 0))
-    if len(channels) < 2:
-        raise ValueError(
-            f"the image has {len(channels)} channel(s) along axis {channel_axis}; need >= 2"
-        )
-    if channel_names is None:
-        names = [f"C{i}" for i in range(len(channels))]
-    else:
-        names = [str(nm) for nm in channel_names]
-        if len(names) != len(channels):
-            raise ValueError(f"channel_names has {len(names)} names for {len(channels)} channels")
-    return channels, names
+    ch = as_channels(
+        image, channel_axis=channel_axis, channel_names=channel_names, require="C", min_channels=2
+    )
+    return list(ch.data), list(ch.names)
 
 
 def coefficient_table(
@@ -242,19 +221,18 @@ def _per_frame(
     """coefficient_table for each frame along ``time_axis``, with a ``frame`` column."""
     import pandas as pd
 
-    channels, names = _split_channels(image, channel_axis, channel_names)
-    data = np.stack(channels)  # (C, ...) with the time axis somewhere in "..."
+    ch = as_channels(
+        image,
+        channel_axis=channel_axis,
+        time_axis=time_axis,
+        channel_names=channel_names,
+        require="C",
+        min_channels=2,
+    )
+    data, names = ch.data, list(ch.names)  # (C, ...) with the time axis somewhere in "..."
+    assert ch.time_axis is not None  # time_axis was given
+    t_in_channel = ch.time_axis
     full_ndim = data.ndim
-    if not -full_ndim <= time_axis < full_ndim:
-        raise ValueError(f"time_axis={time_axis} is out of range for {full_ndim} dimensions")
-    # _split_channels has checked that an array has a channel_axis, an Image a C axis
-    c_axis = axis_of(getattr(image, "axes", ""), "C", channel_axis, name="channel_axis")
-    c_axis %= full_ndim
-    time_axis %= full_ndim
-    if time_axis == c_axis:
-        raise ValueError(f"time_axis and channel_axis are both {time_axis}; they must differ")
-    # position of the time axis among one channel's axes
-    t_in_channel = time_axis - (1 if c_axis < time_axis else 0)
     n_frames = data.shape[1 + t_in_channel]
 
     def frame_of(extra: Any, t: int) -> Any:
