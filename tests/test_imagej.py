@@ -890,14 +890,14 @@ def test_one_channel_image_is_not_correlated_with_itself(session):
         assert "image_1 and image_2 are both 'only', which has one channel" in error
 
 
-def test_empty_mask_is_refused(session):
+def test_empty_mask_gives_nan_not_an_error(session):
     a, b = _pair(np.uint8)
     put(a, "A")
     put(b, "B")
     put(np.zeros(a.shape, bool), "empty")
-    error = run(session, "Coloc Coefficients...", "image_1=A image_2=B mask=empty")
-    assert error is not None
-    assert "'empty' is empty" in error
+    assert run(session, "Coloc Coefficients...", "image_1=A image_2=B mask=empty") is None
+    row = table(session, "Colocalization coefficients").iloc[-1]
+    assert math.isnan(row["pearson"])
 
 
 def test_bad_choice_is_refused_without_a_dialog(session):

@@ -1,9 +1,13 @@
 """The one input layer (colocalize._channels) and the policies every entry point shares."""
 
+import json
+import math
+import warnings
+
 import numpy as np
 import pytest
 
-from colocalize import Image, coefficient_table, cross_correlation, translocation
+from colocalize import ColocalizeWarning, Image, coefficient_table, cross_correlation, translocation
 from colocalize._channels import as_channels, as_labels, resolve_spacing
 
 
@@ -95,3 +99,150 @@ def test_resolve_spacing_and_as_labels_live_in_the_input_layer():
 
     assert _segment.resolve_spacing is resolve_spacing
     assert _objects.as_labels is as_labels
+
+
+# ------------------------------------------------------------------ one policy per degenerate case
+
+
+def _halves(shape=(24, 30)):
+    labels = np.zeros(shape, np.uint16)
+    labels[:, : shape[1] // 2] = 1
+    labels[:, shape[1] // 2 :] = 2
+    return labels
+
+
+def test_every_entry_point_accepts_labels_stored_as_whole_floats():
+    from colocalize import measure_objects
+
+    rng = np.random.default_rng(2)
+    image = rng.random((2, 24, 30))
+    labels = _halves()
+    as_int = coefficient_table(image, channel_axis=0, labels=labels)
+    as_float = coefficient_table(image, channel_axis=0, labels=labels.astype(np.float32))
+    assert as_float.equals(as_int)
+    objects = measure_objects(labels.astype(np.float64), image[0])
+    assert objects.equals(measure_objects(labels, image[0]))
+
+
+@pytest.mark.parametrize("bad", [0.5, -1.0])
+def test_every_entry_point_refuses_fractional_or_negative_labels(bad):
+    from colocalize import measure_objects
+
+    image = np.random.default_rng(3).random((2, 24, 30))
+    labels = _halves().astype(np.float32)
+    labels[0, 0] = bad
+    error = TypeError if bad == 0.5 else ValueError
+    with pytest.raises(error, match=r"integer label image|negative values"):
+        coefficient_table(image, channel_axis=0, labels=labels)
+    with pytest.raises(error, match=r"integer label image|negative values"):
+        measure_objects(labels, image[0])
+
+
+def test_an_empty_mask_gives_nan_and_a_warning_in_cross_correlation():
+    rng = np.random.default_rng(4)
+    a, b = rng.random((16, 16)), rng.random((16, 16))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ColocalizeWarning)
+        result = cross_correlation(a, b, mask=np.zeros((16, 16), bool))
+    assert any("mask is empty" in str(w.message) for w in caught)
+    assert math.isnan(result.mean)
+    assert np.isnan(result.profile.subtracted).all()
+    # one empty frame of a series: that frame is NaN, the others are computed as without it
+    frames = np.stack([a, a, a]), np.stack([b, b, b])
+    mask = np.ones((3, 16, 16), bool)
+    mask[1] = False
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ColocalizeWarning)
+        series = cross_correlation(*frames, mask=mask, time_axis=0, intermediates=True)
+    assert any("mask is empty in frame(s) [1]" in str(w.message) for w in caught)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ColocalizeWarning)
+        alone = cross_correlation(a, b, mask=mask[0], intermediates=True)
+    assert np.isnan(series.frames.profile.subtracted[1]).all()
+    assert np.isnan(series.subtracted_correlation[1]).all()
+    for t in (0, 2):
+        np.testing.assert_array_equal(series.frames.profile.subtracted[t], alone.profile.subtracted)
+        np.testing.assert_array_equal(
+            series.subtracted_correlation[t], alone.subtracted_correlation
+        )
+
+
+def test_an_empty_mask_image_gives_nan_and_a_logged_warning_in_the_bridge():
+    from colocalize.imagej._protocol import serve
+
+    rng = np.random.default_rng(5)
+    a, b = (rng.integers(0, 255, (12, 14)).astype(np.uint8) for _ in range(2))
+    empty = np.zeros_like(a)
+
+    def spec(title, index, data):
+        buffer = {"buffer": index, "dtype": data.dtype.str, "shape": list(data.shape)}
+        return {
+            "title": title,
+            "axes": "YX",
+            "spacing": [1.0, 1.0],
+            "unit": "pixel",
+            "time_unit": "sec",
+            "channel_names": [None],
+            "data": buffer,
+        }
+
+    message = {
+        "task": "1",
+        "requestType": "EXECUTE",
+        "command": "coefficients",
+        "options": None,
+        "values": {
+            "image_1": "A",
+            "image_2": "B",
+            "channel_1": 1,
+            "channel_2": 2,
+            "channel_3": 0,
+            "mask": "M",
+            "threshold": "None",
+            "threshold_1": 0,
+            "threshold_2": 0,
+            "exclude_zero-zero_pixels": False,
+            "colocalized_pixel_mask": False,
+        },
+        "images": {
+            "image_1": spec("A", 0, a),
+            "image_2": spec("B", 1, b),
+            "mask": spec("M", 2, empty),
+        },
+        "masks": {},
+    }
+    reply = json.loads(serve(json.dumps(message), [a.tobytes(), b.tobytes(), empty.tobytes()])[0])
+    assert reply["responseType"] == "COMPLETION", reply
+    outputs = reply["outputs"]
+    columns = outputs["tables"][0]["columns"]
+    assert next(c["values"] for c in columns if c["name"] == "pearson") == [None]
+    assert any("warning" in line and "mask" in line for line in outputs["log"]), outputs["log"]
+
+
+@pytest.mark.parametrize("costes_method", ["bisection", "classic"])
+def test_an_empty_mask_gives_nan_rows_in_the_costes_table(costes_method):
+    rng = np.random.default_rng(6)
+    image = rng.random((2, 20, 24))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ColocalizeWarning)
+        table = coefficient_table(
+            image,
+            channel_axis=0,
+            mask=np.zeros((20, 24), bool),
+            thresholds="costes",
+            costes_method=costes_method,
+        )
+    assert caught
+    assert table[["pearson", "tm1", "tm2", "threshold0", "threshold1"]].isna().all().all()
+    # an object with no selected pixel is a NaN row; the other object is computed as alone
+    labels = np.ones((20, 24), int)
+    labels[:, 12:] = 2
+    mask = labels == 1
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always", ColocalizeWarning)
+        per_object = coefficient_table(
+            image, channel_axis=0, mask=mask, labels=labels, thresholds="costes"
+        )
+    alone = coefficient_table(image, channel_axis=0, mask=mask, thresholds="costes")
+    assert np.isnan(per_object.pearson[1])
+    assert per_object.pearson[0] == pytest.approx(alone.pearson[0], rel=1e-12)

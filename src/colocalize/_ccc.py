@@ -326,11 +326,13 @@ def _plan(image0, image1, mask, spacing, unit, time_axis, max_distance, workers)
             )
         frames = m.reshape(m.shape[0], -1) if time_axis is not None else m.reshape(1, -1)
         empty = np.flatnonzero(~frames.any(axis=1))
-        if empty.size:
+        if empty.size:  # degenerate but legal, as in coefficients(): NaN plus a warning
             where = f" in frame(s) {empty.tolist()}" if time_axis is not None else ""
-            raise ValueError(
-                f"mask is empty{where}: it has no non-zero voxel, so there is nothing to "
-                f"correlate; pass a mask that covers the region of interest (or mask=None)."
+            warn_degenerate(
+                f"cross_correlation: mask is empty{where}: it has no non-zero voxel, so there is "
+                f"nothing to correlate; the profiles, mean, sigma, height, confidence and "
+                f"r_squared{' of those frames' if where else ''} are NaN.",
+                stacklevel=4,
             )
     if max_distance is not None:
         max_distance = float(max_distance)
@@ -397,6 +399,8 @@ def _correlate_frame(
     ``corr(M, b)``; oCorr itself is built only for ``images``.
     """
     shape = a_in.shape
+    if m is not None and not m.any():  # an empty mask (warned in _plan): NaN everywhere
+        return _empty_correlations(shape, lags, bins, original, subtracted, images, keep_inputs)
     pshape = padded_shape(shape, lags)
     buffer, b = padded(pshape, shape, reverse=True)  # b reversed, then (a - mean) M: one buffer
     np.copyto(b, b_in, casting="unsafe")
@@ -465,6 +469,32 @@ def _correlate_frame(
     if not images:
         return _Correlations(prof_o, prof_s, None, None, masked0, masked1)
     return _Correlations(prof_o, prof_s, o, sc, masked0, masked1)
+
+
+def _empty_correlations(
+    shape: tuple[int, ...],
+    lags: Sequence[tuple[int, int]],
+    bins: ProfileBins,
+    original: bool,
+    subtracted: bool,
+    images: bool,
+    keep_inputs: bool,
+) -> _Correlations:
+    """What :func:`_correlate_frame` returns for an empty mask: NaN profiles and images, and
+    all-zero masked inputs (every voxel is outside the mask)."""
+    profile = np.full(bins.distance.shape, np.nan)
+    image = np.full(tuple(hi - lo + 1 for lo, hi in lags), np.nan, np.float32)
+    kept = np.zeros(shape, np.float32) if keep_inputs else None
+    if not subtracted:
+        return _Correlations(profile, None, None, None, kept, kept)
+    return _Correlations(
+        profile if original else None,
+        profile,
+        image if images and original else None,
+        image if images else None,
+        kept,
+        None if kept is None else kept.copy(),
+    )
 
 
 @dataclass
@@ -636,14 +666,16 @@ def cross_correlation(
     Raises
     ------
     ValueError
-        Images of different shapes, a mask that is empty or of the wrong shape or number of
-        frames, a bad spacing, an image that is not 2D or 3D (plus time), ``n_gaussians``
+        Images of different shapes, a mask of the wrong shape or number of frames, a bad
+        spacing, an image that is not 2D or 3D (plus time), ``n_gaussians``
         outside 1..10, ``max_distance`` not positive, or ``workers`` 0.
 
     Warns
     -----
     ColocalizeWarning
-        When no acceptable Gaussian can be fitted (``fit_ok`` False, statistics NaN).
+        When no acceptable Gaussian can be fitted (``fit_ok`` False, statistics NaN), or when
+        the mask is empty (in a frame): that frame's profiles and statistics are NaN, as an
+        empty mask gives NaN in :func:`colocalize.coefficients`.
 
     Notes
     -----

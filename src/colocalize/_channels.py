@@ -142,11 +142,12 @@ def resolve_spacing(spacing: float | Sequence[float] | None, ndim: int) -> tuple
     return values
 
 
-def as_labels(labels: object, name: str = "labels") -> np.ndarray:
+def as_labels(labels: object, name: str = "labels", *, min_ndim: int = 2) -> np.ndarray:
     """Return a non-negative integer label image (0 is background).
 
-    Integer-valued floats (as ImageJ stores label images) are accepted as int64 in every entry
-    point; any other dtype, or a fraction, is a TypeError.
+    The one label policy of every entry point: integer-valued floats (as ImageJ stores label
+    images, and as TIFF files often hold them) are accepted as int64; any other dtype, or a
+    fraction, is a TypeError; negative labels are a ValueError.
     """
     arr = np.asarray(labels)
     if arr.dtype == bool:
@@ -165,11 +166,12 @@ def as_labels(labels: object, name: str = "labels") -> np.ndarray:
                 f"{name} must be an integer label image (0 = background), got dtype "
                 f"{arr.dtype}{values}; label a mask with scipy.ndimage.label first."
             )
-    if arr.ndim < 2 or arr.size == 0:
+    if arr.ndim < min_ndim or arr.size == 0:
         raise ValueError(f"{name} must be a 2D or 3D label image, got shape {arr.shape}.")
     if arr.min() < 0:
         raise ValueError(
             f"{name} has negative values (minimum {arr.min()}); labels are 0 (background) or "
-            f"positive object numbers."
+            f"positive object numbers: relabel it, e.g. with "
+            f"skimage.segmentation.relabel_sequential."
         )
     return arr

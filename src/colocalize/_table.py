@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from colocalize._channels import as_channels
+from colocalize._channels import as_channels, as_labels
 from colocalize._coefficients import (
     Coefficients,
     Saturated,
@@ -78,8 +79,9 @@ def coefficient_table(
         Pixels to use, shape of one channel (or of its last axes, applied to every plane).
     labels : array_like of int, optional
         A label image (shape of one channel, 0 = background): one row per object and pair.
-        Negative labels raise a ValueError; a label image with no object (all 0) gives an
-        empty table and a ColocalizeWarning.
+        Whole-number floats (a label image saved as 32-bit by ImageJ) are accepted, fractions
+        raise a TypeError, negative labels a ValueError; a label image with no object (all 0)
+        gives an empty table and a ColocalizeWarning.
     pairs : "all" or sequence of (channel, channel), optional
         Channel pairs by index or name (default: all pairs i < j).
     triples : bool, optional
@@ -170,9 +172,11 @@ def coefficient_table(
         for i, j in pair_list:
             pair_t: tuple[float, float] | None = None
             found = None
-            if costes:
+            if costes and group[i].size:
                 found = pair_costes(group[i], group[j], None, costes_method)
                 pair_t = (found.threshold0, found.threshold1)
+            elif costes:  # no pixel selected: the pair's row is NaN (warned by the engine)
+                pair_t = (math.nan, math.nan)
             elif per_channel is not None:
                 pair_t = (per_channel[i], per_channel[j])
             result = with_convergence(engine.pair(i, j, pair_t, measures=wanted), found)
@@ -279,19 +283,8 @@ def _groups(
     """
     if labels is None:
         return [(None, flats)]
-    label_image = np.asarray(labels)
-    if label_image.dtype.kind not in "iub":
-        raise TypeError(
-            f"labels must be an integer label image, got dtype {label_image.dtype}; convert "
-            f"it with labels.astype(int)"
-        )
+    label_image = as_labels(labels, min_ndim=1)
     present = np.unique(label_image)  # before any broadcast
-    if present.size and present[0] < 0:
-        raise ValueError(
-            f"labels has negative values (minimum {present[0]}); a label image has 0 for the "
-            f"background and positive object labels: relabel it, e.g. with "
-            f"skimage.segmentation.relabel_sequential"
-        )
     objects = [int(v) for v in present if v > 0]
     if not objects:
         warn_degenerate(

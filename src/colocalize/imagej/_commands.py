@@ -133,7 +133,8 @@ def _same_size(channels: list[_Channel]) -> None:
 
 def _mask(request: Request, key: str, source: _Channel) -> np.ndarray | None:
     """The mask chosen in field ``key``: None, the source image's selection, the union of the ROI
-    Manager's area ROIs, or a mask image."""
+    Manager's area ROIs, or a mask image (non-zero is inside; an empty one is passed on, so the
+    analysis gives NaN with a logged warning, as in the Python API)."""
     chosen = request.values[key]
     if chosen == NONE:
         return None
@@ -152,12 +153,8 @@ def _mask(request: Request, key: str, source: _Channel) -> np.ndarray | None:
         return selection
     found = request.images[key].image
     _check_mask_size(found.data, found.axes, source, f"the mask image {chosen!r}")
-    selected = found.data != 0
-    if not selected.any():
-        raise ValueError(
-            f"the mask image {chosen!r} is empty (all zero); choose a mask with pixels inside"
-        )
-    return selected
+    # an empty mask is degenerate but legal: the analysis gives NaN and logs the warning
+    return found.data != 0
 
 
 def _check_mask_size(data: np.ndarray, axes: str, source: _Channel, name: str) -> None:
