@@ -9,6 +9,7 @@ import pytest
 
 from colocalize import ColocalizeWarning, Image, coefficient_table, cross_correlation, translocation
 from colocalize._channels import as_channels, as_labels, resolve_spacing
+from colocalize._java import java_int, java_round, java_round_int
 
 
 def _tczyx(rng):
@@ -246,3 +247,40 @@ def test_an_empty_mask_gives_nan_rows_in_the_costes_table(costes_method):
     alone = coefficient_table(image, channel_axis=0, mask=mask, thresholds="costes")
     assert np.isnan(per_object.pearson[1])
     assert per_object.pearson[0] == pytest.approx(alone.pearson[0], rel=1e-12)
+
+
+# ------------------------------------------------------------------ Java arithmetic, one place
+
+HALVES = [0.49999999999999994, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.4999, 4503599627370497.0]
+
+
+def test_java_round_is_java_7_math_round_exactly():
+    # Java 7+: Math.round(0.49999999999999994) == 0, half up (toward +inf) at every .5, exact
+    # for the odd integers above 2**52 where x + 0.5 is not representable
+    expected = [0, 1, 2, 3, 0, -1, -2, 2, 4503599627370497]
+    np.testing.assert_array_equal(java_round(np.array(HALVES)), expected)
+    assert java_round(np.array([np.nan]))[0] == 0
+
+
+def test_java_round_int_keeps_the_threshold_code_s_floor_of_x_plus_half():
+    # floor(x + 0.5) in doubles: the sum rounds up at 0.49999999999999994; (int) saturates
+    expected = [1, 1, 2, 3, 0, -1, -2, 2, 2**31 - 1]
+    assert [java_round_int(x) for x in HALVES] == expected
+    assert java_round_int(math.nan) == 0
+    assert java_round_int(-1e300) == -(2**31)
+
+
+@pytest.mark.parametrize(
+    ("x", "expected"),
+    [
+        (2.9, 2),
+        (-2.9, -2),
+        (math.nan, 0),
+        (2147483647.5, 2**31 - 1),
+        (math.inf, 2**31 - 1),
+        (-math.inf, -(2**31)),
+        (-2147483649.0, -(2**31)),
+    ],
+)
+def test_java_int_truncates_and_saturates(x, expected):
+    assert java_int(x) == expected
