@@ -284,3 +284,15 @@ def test_java_round_int_keeps_the_threshold_code_s_floor_of_x_plus_half():
 )
 def test_java_int_truncates_and_saturates(x, expected):
     assert java_int(x) == expected
+
+
+def test_remove_background_is_the_public_name_and_apply_threshold_its_alias():
+    import colocalize
+
+    assert colocalize.remove_background is colocalize.apply_threshold
+    assert "remove_background" in colocalize.__all__
+    assert "apply_threshold" in colocalize.__all__
+    image = np.array([0, 10, 11, 100, 255], np.uint8)
+    before = image.copy()
+    np.testing.assert_array_equal(colocalize.remove_background(image, 10), [0, 0, 1, 94, 255])
+    np.testing.assert_array_equal(image, before)

@@ -29,6 +29,7 @@ __all__ = [
     "ThresholdRange",
     "apply_threshold",
     "histogram_deciles",
+    "remove_background",
 ]
 
 _DECILES = tuple(range(1, 10))
@@ -69,10 +70,12 @@ class ThresholdRange:
         return float(max(self.low - t, 0.0, t - self.high))
 
 
-def apply_threshold(
+def remove_background(
     image: object, t: float | str | ThresholdRange | tuple[float, float], *, rescale: bool = True
 ) -> np.ndarray:
     """Zero the background at or below ``t`` and stretch the rest, as in the seed paper.
+
+    Also available as ``apply_threshold``, its former name (which hid the stretch).
 
     Values ``<= t`` become 0. With ``rescale`` the remaining values are mapped linearly so that
     the smallest value above ``t`` becomes 1 and the type's maximum keeps its value:
@@ -116,9 +119,9 @@ def apply_threshold(
     Examples
     --------
     >>> import numpy as np
-    >>> apply_threshold(np.array([0, 10, 11, 100, 255], np.uint8), 10)
+    >>> remove_background(np.array([0, 10, 11, 100, 255], np.uint8), 10)
     array([  0,   0,   1,  94, 255], dtype=uint8)
-    >>> apply_threshold(np.array([0, 10, 11, 100, 255], np.uint8), (8, 12), rescale=False)
+    >>> remove_background(np.array([0, 10, 11, 100, 255], np.uint8), (8, 12), rescale=False)
     array([  0,   0,  11, 100, 255], dtype=uint8)
     """
     arr = as_image(image, name="image")
@@ -156,6 +159,9 @@ def apply_threshold(
     with np.errstate(divide="ignore", invalid="ignore"):
         stretched = (x - value) * (top / (top - value)) if top > value else x
     return np.where(keep, stretched, 0.0).astype(arr.dtype)
+
+
+apply_threshold = remove_background  # the former name, kept working
 
 
 def _split_channels(image: object, channel_axis: int | None) -> list[np.ndarray]:
