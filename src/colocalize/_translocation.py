@@ -11,6 +11,7 @@ import numpy as np
 from colocalize._channels import as_channels, as_labels, resolve_spacing
 from colocalize._objects import _iou_matrix, check_ring_distances, ring_mask
 from colocalize._segment import segment_nuclei
+from colocalize._significance import _masked_pearson
 from colocalize._validation import as_image, channel_index, warn_degenerate
 
 if TYPE_CHECKING:
@@ -100,10 +101,12 @@ def _split(
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a = a - a.mean()
-    b = b - b.mean()
-    den = math.sqrt(float(np.dot(a, a)) * float(np.dot(b, b)))
-    return float(np.dot(a, b)) / den if den > 0 else math.nan
+    """Pearson's r of one cell's pixels (:func:`colocalize._significance._masked_pearson`);
+    NaN when either channel is constant in the cell, as in :func:`colocalize.coefficients`
+    (the centred sums of a constant float such as 0.1 are rounding noise, not 0)."""
+    if a.size < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return math.nan
+    return float(_masked_pearson(a, b))
 
 
 def translocation(
