@@ -296,3 +296,48 @@ def test_remove_background_is_the_public_name_and_apply_threshold_its_alias():
     before = image.copy()
     np.testing.assert_array_equal(colocalize.remove_background(image, 10), [0, 0, 1, 94, 255])
     np.testing.assert_array_equal(image, before)
+
+
+def _label_files(tmp_path):
+    import colocalize
+
+    rng = np.random.default_rng(7)
+    image = rng.integers(0, 200, (2, 20, 24)).astype(np.uint8)
+    colocalize.write_image(tmp_path / "img.tif", Image(image, axes="CYX"))
+    labels = np.where(np.arange(24) < 12, 1.0, 2.0)[None, :].repeat(20, axis=0)
+    colocalize.write_image(tmp_path / "whole.tif", labels.astype(np.float32))
+    labels[0, 0] = 1.5
+    colocalize.write_image(tmp_path / "frac.tif", labels.astype(np.float32))
+    return image
+
+
+def test_the_cli_refuses_fractional_labels_instead_of_truncating_them(tmp_path):
+    from _faults import assert_clean_error, run_cli
+
+    _label_files(tmp_path)
+    proc = run_cli("coefficients", tmp_path / "img.tif", "--labels", tmp_path / "frac.tif")
+    assert_clean_error(proc, "integer label image", "1.5")
+    proc = run_cli("coefficients", tmp_path / "img.tif", "--labels", tmp_path / "whole.tif")
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.strip().splitlines()) == 3  # a header and one row per label
+
+
+def test_the_batch_reads_labels_with_the_one_label_policy(tmp_path):
+    from colocalize._batch_worker import ImageTask, load_channels
+
+    _label_files(tmp_path)
+
+    def task(labels):
+        return ImageTask(
+            path=str(tmp_path / "img.tif"),
+            relpath="img.tif",
+            metadata=(),
+            variants=(),
+            labels_path=str(tmp_path / labels),
+        )
+
+    labels = load_channels(task("whole.tif"))[3]
+    assert labels.dtype.kind == "i"
+    assert set(np.unique(labels)) == {1, 2}
+    with pytest.raises(TypeError, match=r"labels .*frac\.tif must be an integer label image"):
+        load_channels(task("frac.tif"))
