@@ -119,7 +119,7 @@ def test_empty_object_warns_and_table_continues():
         ({"channel_axis": 0, "pairs": [("a", "b")]}, ValueError, "pairs='a' is not a channel"),
         ({"channel_axis": 0, "pairs": [(0, 3)]}, ValueError, "index from -3 to 2 or one of"),
         ({"channel_axis": 0, "labels": np.ones((2, 2), int)}, ValueError, "labels has shape"),
-        ({"channel_axis": 0, "labels": np.ones((24, 30))}, TypeError, "integer label"),
+        ({"channel_axis": 0, "labels": np.full((24, 30), 0.5)}, TypeError, "integer label"),
     ],
 )
 def test_table_errors(kwargs, error, match):

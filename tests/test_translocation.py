@@ -137,7 +137,7 @@ def test_degenerate_cells_warn():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"time_axis": None}, ValueError, "time_axis and channel_axis"),
+        ({"time_axis": None}, ValueError, "time_axis is required"),
         ({"time_axis": 1}, ValueError, "same axis"),
         ({"reporter_channel": 5}, ValueError, "reporter_channel=5 is not a channel"),
         ({"reporter_channel": "GFP"}, ValueError, "reporter_channel='GFP' is not a channel"),
@@ -190,3 +190,22 @@ def test_plot_translocation():
     with pytest.raises(ValueError, match="value"):
         plot.translocation(table, value="nope")
     assert not math.isnan(table.ratio.sum())
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_cell_pearson_is_the_shared_pearson(seed):
+    from colocalize._translocation import _pearson
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 500))
+    a, b = rng.normal(size=n) * 100, rng.normal(size=n) + rng.normal(size=n)
+    assert _pearson(a, b) == pytest.approx(np.corrcoef(a, b)[0, 1], rel=1e-12, abs=1e-15)
+
+
+def test_a_constant_float_reporter_gives_nan_pearson():
+    # 0.1 has no exact mean: the centred sums were rounding noise and r came out ~1e-16
+    image, nuclei, _ = _timelapse(n_t=2)
+    image[:, 1] = 0.1
+    with pytest.warns(ColocalizeWarning, match="constant intensities"):
+        table = translocation(image, **ARRAY_AXES, nuclei=nuclei)
+    assert table.pearson.isna().all()

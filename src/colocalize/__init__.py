@@ -13,8 +13,10 @@ Thresholds
 - costes_threshold, CostesResult -- Costes' regression threshold (Coloc 2, JACoP and
   EzColocalization variants).
 - top_percent_threshold -- EzColocalization's top-x% thresholds.
-- ThresholdModel, ThresholdRange, ThresholdEvaluation, histogram_deciles, apply_threshold --
-  the learned background threshold (regression on histogram deciles) and its application.
+- ThresholdModel, ThresholdRange, ThresholdEvaluation, histogram_deciles, remove_background,
+  apply_threshold -- the learned background threshold (regression on histogram deciles) and
+  its application: the background zeroed, the rest stretched (apply_threshold is
+  remove_background's former name).
 
 Coefficients
 ============
@@ -65,6 +67,7 @@ if TYPE_CHECKING:  # the public names, for type checkers; at run time they load 
         ThresholdRange,
         apply_threshold,
         histogram_deciles,
+        remove_background,
     )
     from colocalize._batch import BatchResult, batch
     from colocalize._ccc import (
@@ -131,6 +134,7 @@ _LAZY: dict[str, str] = {
     "ThresholdRange": "colocalize._background",
     "apply_threshold": "colocalize._background",
     "histogram_deciles": "colocalize._background",
+    "remove_background": "colocalize._background",
     "BatchResult": "colocalize._batch",
     "batch": "colocalize._batch",
     "CorrelationProfile": "colocalize._ccc",
@@ -227,6 +231,7 @@ __all__ = [
     "measure_objects",
     "object_colocalization",
     "read_image",
+    "remove_background",
     "ring_mask",
     "segment_cells",
     "segment_nuclei",

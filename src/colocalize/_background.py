@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
 
+from colocalize._channels import as_channels
 from colocalize._coefficients import select_pixels
 from colocalize._threshold import resolve_method, threshold
 from colocalize._validation import as_image, warn_degenerate
@@ -28,6 +29,7 @@ __all__ = [
     "ThresholdRange",
     "apply_threshold",
     "histogram_deciles",
+    "remove_background",
 ]
 
 _DECILES = tuple(range(1, 10))
@@ -68,10 +70,12 @@ class ThresholdRange:
         return float(max(self.low - t, 0.0, t - self.high))
 
 
-def apply_threshold(
+def remove_background(
     image: object, t: float | str | ThresholdRange | tuple[float, float], *, rescale: bool = True
 ) -> np.ndarray:
     """Zero the background at or below ``t`` and stretch the rest, as in the seed paper.
+
+    Also available as ``apply_threshold``, its former name (which hid the stretch).
 
     Values ``<= t`` become 0. With ``rescale`` the remaining values are mapped linearly so that
     the smallest value above ``t`` becomes 1 and the type's maximum keeps its value:
@@ -115,9 +119,9 @@ def apply_threshold(
     Examples
     --------
     >>> import numpy as np
-    >>> apply_threshold(np.array([0, 10, 11, 100, 255], np.uint8), 10)
+    >>> remove_background(np.array([0, 10, 11, 100, 255], np.uint8), 10)
     array([  0,   0,   1,  94, 255], dtype=uint8)
-    >>> apply_threshold(np.array([0, 10, 11, 100, 255], np.uint8), (8, 12), rescale=False)
+    >>> remove_background(np.array([0, 10, 11, 100, 255], np.uint8), (8, 12), rescale=False)
     array([  0,   0,  11, 100, 255], dtype=uint8)
     """
     arr = as_image(image, name="image")
@@ -157,16 +161,11 @@ def apply_threshold(
     return np.where(keep, stretched, 0.0).astype(arr.dtype)
 
 
+apply_threshold = remove_background  # the former name, kept working
+
+
 def _split_channels(image: object, channel_axis: int | None) -> list[np.ndarray]:
-    arr = as_image(image, name="image")
-    if channel_axis is None:
-        return [arr]
-    if not -arr.ndim <= channel_axis < arr.ndim:
-        raise ValueError(
-            f"channel_axis={channel_axis} is out of range for an image of shape {arr.shape}; "
-            f"pass the axis that indexes the channels (or None for one channel)."
-        )
-    return list(np.moveaxis(arr, channel_axis, 0))  # views, not copies
+    return list(as_channels(as_image(image, name="image"), channel_axis=channel_axis).data)
 
 
 def histogram_deciles(image: object, *, channel_axis: int | None = None) -> np.ndarray:
@@ -366,6 +365,67 @@ def _checked_model_fields(data: dict[str, Any], source: str) -> dict[str, Any]:
     return out
 
 
+def _fit_inputs(
+    features: object,
+    channels: object,
+    low: object,
+    high: object,
+    deciles: Sequence[int],
+    alpha: float,
+) -> tuple[np.ndarray, list[str], np.ndarray, list[int]]:
+    """The checked inputs of :meth:`ThresholdModel.fit`: the features, the channel labels, the
+    midpoints of the expert ranges (the regression target) and the sorted deciles to use."""
+    x = _as_features(features)
+    n = x.shape[0]
+    labels = _as_labels(channels, n)
+    lo = _as_vector(low, n, "low")
+    hi = _as_vector(high, n, "high")
+    if np.any(lo > hi):
+        i = int(np.flatnonzero(lo > hi)[0])
+        raise ValueError(f"low > high in sample {i} ({lo[i]} > {hi[i]}); fix the range.")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}.")
+    kept = sorted({int(d) for d in deciles})
+    if not kept or kept[0] < 1 or kept[-1] > 9:
+        raise ValueError(f"deciles must be integers in 1..9, got {list(deciles)!r}.")
+    return x, labels, 0.5 * (lo + hi), kept
+
+
+def _backward_selection(
+    solve: Callable[[Sequence[int], bool], dict[str, Any]],
+    fit: dict[str, Any],
+    kept: list[int],
+    with_channel: bool,
+    n_levels: int,
+    alpha: float,
+) -> tuple[dict[str, Any], list[int], bool]:
+    """Drop the least significant term of ``fit`` while its p-value exceeds ``alpha``: a decile
+    by its t-test, the channel offsets together by their partial F-test. Returns the last fit,
+    the deciles kept and whether the channel offsets are kept."""
+    from scipy import stats
+
+    while True:
+        candidates: list[tuple[float, str | int]] = []
+        for i, d in enumerate(kept):
+            candidates.append((float(fit["p"][1 + i]), d))
+        if with_channel:
+            reduced = solve(kept, False)
+            q = n_levels - 1
+            f_part = ((reduced["rss"] - fit["rss"]) / q) / (fit["rss"] / fit["df"])
+            candidates.append((float(stats.f.sf(f_part, q, fit["df"])), "channel"))
+        if not candidates:
+            break
+        worst_p, worst = max(candidates, key=lambda c: np.nan_to_num(c[0], nan=2.0))
+        if not (worst_p > alpha or math.isnan(worst_p)):
+            break
+        if worst == "channel":
+            with_channel = False
+        else:
+            kept = [d for d in kept if d != worst]
+        fit = solve(kept, with_channel)
+    return fit, kept, with_channel
+
+
 @dataclass(frozen=True)
 class ThresholdModel:
     """A linear model predicting a channel's background threshold from its histogram deciles.
@@ -488,24 +548,10 @@ class ThresholdModel:
         -------
         ThresholdModel
         """
-        from scipy import stats
-
-        x = _as_features(features)
+        x, labels, y, kept = _fit_inputs(features, channels, low, high, deciles, alpha)
         n = x.shape[0]
-        labels = _as_labels(channels, n)
-        lo = _as_vector(low, n, "low")
-        hi = _as_vector(high, n, "high")
-        if np.any(lo > hi):
-            i = int(np.flatnonzero(lo > hi)[0])
-            raise ValueError(f"low > high in sample {i} ({lo[i]} > {hi[i]}); fix the range.")
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1), got {alpha!r}.")
-        kept = sorted({int(d) for d in deciles})
-        if not kept or kept[0] < 1 or kept[-1] > 9:
-            raise ValueError(f"deciles must be integers in 1..9, got {list(deciles)!r}.")
         levels = tuple(sorted(set(labels)))
         with_channel = bool(use_channel) and len(levels) > 1
-        y = 0.5 * (lo + hi)
 
         def solve(dec: Sequence[int], chan: bool) -> dict[str, Any]:
             design = cls._design(x, labels, dec, levels, chan)
@@ -517,25 +563,10 @@ class ThresholdModel:
             return _ols(design, y)
 
         fit = solve(kept, with_channel)
-        while select:
-            candidates: list[tuple[float, str | int]] = []
-            for i, d in enumerate(kept):
-                candidates.append((float(fit["p"][1 + i]), d))
-            if with_channel:
-                reduced = solve(kept, False)
-                q = len(levels) - 1
-                f_part = ((reduced["rss"] - fit["rss"]) / q) / (fit["rss"] / fit["df"])
-                candidates.append((float(stats.f.sf(f_part, q, fit["df"])), "channel"))
-            if not candidates:
-                break
-            worst_p, worst = max(candidates, key=lambda c: (np.nan_to_num(c[0], nan=2.0)))
-            if not (worst_p > alpha or math.isnan(worst_p)):
-                break
-            if worst == "channel":
-                with_channel = False
-            else:
-                kept = [d for d in kept if d != worst]
-            fit = solve(kept, with_channel)
+        if select:
+            fit, kept, with_channel = _backward_selection(
+                solve, fit, kept, with_channel, len(levels), alpha
+            )
         terms = ["intercept", *[f"d{d}" for d in kept]]
         if with_channel:
             terms += [f"channel[{c}]" for c in levels[1:]]

@@ -127,7 +127,7 @@ def condition_histograms(
 
     Reads a batch output folder (``coefficients.csv`` and ``provenance.json``) and the images
     again, one at a time. Manual and model thresholds are applied as in the batch
-    (:func:`colocalize.apply_threshold`); pixels zero in both channels and pixels at the dtype
+    (:func:`colocalize.remove_background`); pixels zero in both channels and pixels at the dtype
     maximum in either channel (saturated) are left out, as in the seed paper's figures; only
     pixels in the batch's mask are counted.
 
@@ -148,8 +148,6 @@ def condition_histograms(
     list of PanelCell
         Sorted by pair, condition and source. Conditions are the batch's summary groups.
     """
-    from colocalize._background import apply_threshold
-
     check_histogram_options(nbins, max_images)
     folder = Path(out)
     prov, table, *_ = read_batch_folder(folder)
@@ -161,26 +159,8 @@ def condition_histograms(
     files = {f["path"]: f for f in prov["files"]}
     root = Path(params["root"])
 
-    # per image: (source, pair) -> background thresholds
-    jobs: dict[str, list[tuple[str, str, str, str, float, float]]] = {}
-    order: dict[str, tuple[Any, ...]] = {}
-    condition_of: dict[str, str] = {}
     unique = table.drop_duplicates(["path", "threshold_source", "channel0", "channel1"])
-    for record in unique.to_dict(orient="records"):
-        cond = _condition(record, groups)
-        order[cond] = tuple(record[g] for g in groups)
-        jobs.setdefault(record["path"], []).append((
-            record["threshold_source"], str(record["channel0"]), str(record["channel1"]),
-            cond, float(record["background0"]), float(record["background1"]),
-        ))
-        condition_of[record["path"]] = cond
-    if max_images is not None:
-        kept: dict[str, int] = {}
-        for path in sorted(jobs):
-            cond = condition_of[path]
-            kept[cond] = kept.get(cond, 0) + 1
-            if kept[cond] > max_images:
-                del jobs[path]
+    jobs, order = _jobs(unique, groups, max_images)
 
     def task(path: str) -> ImageTask:
         entry = files.get(path, {})
@@ -202,28 +182,15 @@ def condition_histograms(
 
     def count(path: str, by_name: dict[str, np.ndarray], mask: Any, dtype: np.dtype) -> None:
         for source, c0, c1, cond, t0, t1 in jobs[path]:
-            a, b = by_name[c0], by_name[c1]
-            if source in CORRECTING:
-                a = apply_threshold(a, t0) if math.isfinite(t0) else a
-                b = apply_threshold(b, t1) if math.isfinite(t1) else b
-            keep = (a != 0) | (b != 0)
-            if dtype.kind in "ui":
-                top = np.iinfo(dtype).max
-                keep &= (a < top) & (b < top)
-            if mask is not None:
-                keep &= mask
+            a, b = _counted_pixels(
+                by_name[c0], by_name[c1], source in CORRECTING, (t0, t1), mask, dtype
+            )
             key = (c0, c1, cond, source)
             if key not in cells:
                 e0 = _edges(dtype, tops.get(c0, 0.0), nbins)
                 e1 = _edges(dtype, tops.get(c1, 0.0), nbins)
                 cells[key] = [np.zeros((e0.size - 1, e1.size - 1), np.int64), e0, e1, 0]
-            counts, e0, e1, _ = cells[key]
-            i0 = np.clip(np.searchsorted(e0, a[keep], side="right") - 1, 0, e0.size - 2)
-            i1 = np.clip(np.searchsorted(e1, b[keep], side="right") - 1, 0, e1.size - 2)
-            counts += np.bincount(i0 * (e1.size - 1) + i1, minlength=counts.size).reshape(
-                counts.shape
-            )
-            cells[key][3] += 1
+            _add_counts(cells[key], a, b)
 
     deferred: list[str] = []
     for path in sorted(jobs):
@@ -237,6 +204,80 @@ def condition_histograms(
             count(path, by_name, mask, dtype)
     for path in deferred:
         count(path, *pixels(path))
+    return _ranked(cells, unique, order)
+
+
+_Job = tuple[str, str, str, str, float, float]  # source, channel0, channel1, condition, t0, t1
+
+
+def _jobs(
+    unique: Any, groups: Sequence[str], max_images: int | None
+) -> tuple[dict[str, list[_Job]], dict[str, tuple[Any, ...]]]:
+    """What each image adds to the panel: per path, the (source, pair, condition) cells with the
+    pair's background thresholds (at most ``max_images`` paths per condition, the first by
+    path); and the sort key of each condition (its group values)."""
+    jobs: dict[str, list[_Job]] = {}
+    order: dict[str, tuple[Any, ...]] = {}
+    condition_of: dict[str, str] = {}
+    for record in unique.to_dict(orient="records"):
+        cond = _condition(record, groups)
+        order[cond] = tuple(record[g] for g in groups)
+        jobs.setdefault(record["path"], []).append((
+            record["threshold_source"], str(record["channel0"]), str(record["channel1"]),
+            cond, float(record["background0"]), float(record["background1"]),
+        ))
+        condition_of[record["path"]] = cond
+    if max_images is not None:
+        kept: dict[str, int] = {}
+        for path in sorted(jobs):
+            cond = condition_of[path]
+            kept[cond] = kept.get(cond, 0) + 1
+            if kept[cond] > max_images:
+                del jobs[path]
+    return jobs, order
+
+
+def _counted_pixels(
+    a: np.ndarray,
+    b: np.ndarray,
+    correcting: bool,
+    thresholds: tuple[float, float],
+    mask: Any,
+    dtype: np.dtype,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pixel values of one channel pair that a panel cell counts: backgrounds removed for a
+    correcting source (as in the batch), then pixels zero in both channels, saturated in either
+    or outside the mask left out."""
+    from colocalize._background import remove_background
+
+    t0, t1 = thresholds
+    if correcting:
+        a = remove_background(a, t0) if math.isfinite(t0) else a
+        b = remove_background(b, t1) if math.isfinite(t1) else b
+    keep = (a != 0) | (b != 0)
+    if dtype.kind in "ui":
+        top = np.iinfo(dtype).max
+        keep &= (a < top) & (b < top)
+    if mask is not None:
+        keep &= mask
+    return a[keep], b[keep]
+
+
+def _add_counts(cell: list[Any], a: np.ndarray, b: np.ndarray) -> None:
+    """Add the pixels ``a``, ``b`` (and one image) to ``cell`` = [counts, edges0, edges1, n]."""
+    counts, e0, e1, _ = cell
+    i0 = np.clip(np.searchsorted(e0, a, side="right") - 1, 0, e0.size - 2)
+    i1 = np.clip(np.searchsorted(e1, b, side="right") - 1, 0, e1.size - 2)
+    counts += np.bincount(i0 * (e1.size - 1) + i1, minlength=counts.size).reshape(counts.shape)
+    cell[3] += 1
+
+
+def _ranked(
+    cells: dict[tuple[str, str, str, str], list[Any]],
+    unique: Any,
+    order: dict[str, tuple[Any, ...]],
+) -> list[PanelCell]:
+    """The panel cells sorted by pair and source (in the table's order) and condition."""
     pair_order = list(
         dict.fromkeys(zip(unique["channel0"].astype(str), unique["channel1"].astype(str)))
     )

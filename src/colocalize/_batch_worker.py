@@ -203,6 +203,7 @@ def load_channels(
     The mask is the intersection of the mask file (non-zero) and the mask channel's
     foreground (``channel > threshold(channel, mask_method)``).
     """
+    from colocalize._channels import as_labels
     from colocalize._io import read_image, read_mask_file
     from colocalize._threshold import threshold
     from colocalize._validation import as_mask
@@ -227,7 +228,8 @@ def load_channels(
         mask = fg if mask is None else mask & fg
     labels = None
     if task.labels_path:
-        labels = read_mask_file(task.labels_path, what="labels").astype(np.int64)
+        found = read_mask_file(task.labels_path, what="labels")
+        labels = as_labels(found, f"labels {task.labels_path}", min_ndim=1)
     return channels, names, mask, labels, image.spatial_spacing
 
 

@@ -31,7 +31,7 @@ from colocalize._ccc_fit import (
     r_squared,
 )
 from colocalize._ccc_profile import ProfileBins, fold, profile_bins, window
-from colocalize._segment import resolve_spacing
+from colocalize._channels import as_channels, is_image, resolve_spacing
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 
 __all__ = [
@@ -209,24 +209,16 @@ class CrossCorrelation:
 
 def _unpack(image: object, name: str):
     """Array, spacing, unit and time axis of an ``Image`` (or the array and Nones)."""
-    if hasattr(image, "data") and hasattr(image, "axes") and hasattr(image, "spacing"):
-        data = np.asarray(image.data)
-        axes = str(image.axes)
-        spacing = list(image.spacing)
-        if "C" in axes:
-            c = axes.index("C")
-            if data.shape[c] != 1:
-                raise ValueError(
-                    f"{name} has {data.shape[c]} channels (axes {axes!r}); CCC needs one channel "
-                    f"per image: pass {name}.channel(i) with spacing={name}.spatial_spacing."
-                )
-            data = np.take(data, 0, axis=c)
-            axes = axes.replace("C", "")
-            del spacing[c]
-        time_axis = axes.index("T") if "T" in axes else None
-        spatial = tuple(float(s) for a, s in zip(axes, spacing) if a != "T")
-        return data, spatial, str(getattr(image, "unit", "pixel")), time_axis
-    return image, None, None, None
+    if not is_image(image):
+        return image, None, None, None
+    ch = as_channels(image)
+    if len(ch.data) != 1:
+        axes = image.axes  # type: ignore[attr-defined]
+        raise ValueError(
+            f"{name} has {len(ch.data)} channels (axes {axes!r}); CCC needs one channel "
+            f"per image: pass {name}.channel(i) with spacing={name}.spatial_spacing."
+        )
+    return ch.data[0], ch.spacing, ch.unit, ch.time_axis
 
 
 @dataclass(frozen=True)
@@ -334,11 +326,13 @@ def _plan(image0, image1, mask, spacing, unit, time_axis, max_distance, workers)
             )
         frames = m.reshape(m.shape[0], -1) if time_axis is not None else m.reshape(1, -1)
         empty = np.flatnonzero(~frames.any(axis=1))
-        if empty.size:
+        if empty.size:  # degenerate but legal, as in coefficients(): NaN plus a warning
             where = f" in frame(s) {empty.tolist()}" if time_axis is not None else ""
-            raise ValueError(
-                f"mask is empty{where}: it has no non-zero voxel, so there is nothing to "
-                f"correlate; pass a mask that covers the region of interest (or mask=None)."
+            warn_degenerate(
+                f"cross_correlation: mask is empty{where}: it has no non-zero voxel, so there is "
+                f"nothing to correlate; the profiles, mean, sigma, height, confidence and "
+                f"r_squared{' of those frames' if where else ''} are NaN.",
+                stacklevel=4,
             )
     if max_distance is not None:
         max_distance = float(max_distance)
@@ -405,6 +399,8 @@ def _correlate_frame(
     ``corr(M, b)``; oCorr itself is built only for ``images``.
     """
     shape = a_in.shape
+    if m is not None and not m.any():  # an empty mask (warned in _plan): NaN everywhere
+        return _empty_correlations(shape, lags, bins, original, subtracted, images, keep_inputs)
     pshape = padded_shape(shape, lags)
     buffer, b = padded(pshape, shape, reverse=True)  # b reversed, then (a - mean) M: one buffer
     np.copyto(b, b_in, casting="unsafe")
@@ -473,6 +469,32 @@ def _correlate_frame(
     if not images:
         return _Correlations(prof_o, prof_s, None, None, masked0, masked1)
     return _Correlations(prof_o, prof_s, o, sc, masked0, masked1)
+
+
+def _empty_correlations(
+    shape: tuple[int, ...],
+    lags: Sequence[tuple[int, int]],
+    bins: ProfileBins,
+    original: bool,
+    subtracted: bool,
+    images: bool,
+    keep_inputs: bool,
+) -> _Correlations:
+    """What :func:`_correlate_frame` returns for an empty mask: NaN profiles and images, and
+    all-zero masked inputs (every voxel is outside the mask)."""
+    profile = np.full(bins.distance.shape, np.nan)
+    image = np.full(tuple(hi - lo + 1 for lo, hi in lags), np.nan, np.float32)
+    kept = np.zeros(shape, np.float32) if keep_inputs else None
+    if not subtracted:
+        return _Correlations(profile, None, None, None, kept, kept)
+    return _Correlations(
+        profile if original else None,
+        profile,
+        image if images and original else None,
+        image if images else None,
+        kept,
+        None if kept is None else kept.copy(),
+    )
 
 
 @dataclass
@@ -644,14 +666,16 @@ def cross_correlation(
     Raises
     ------
     ValueError
-        Images of different shapes, a mask that is empty or of the wrong shape or number of
-        frames, a bad spacing, an image that is not 2D or 3D (plus time), ``n_gaussians``
+        Images of different shapes, a mask of the wrong shape or number of frames, a bad
+        spacing, an image that is not 2D or 3D (plus time), ``n_gaussians``
         outside 1..10, ``max_distance`` not positive, or ``workers`` 0.
 
     Warns
     -----
     ColocalizeWarning
-        When no acceptable Gaussian can be fitted (``fit_ok`` False, statistics NaN).
+        When no acceptable Gaussian can be fitted (``fit_ok`` False, statistics NaN), or when
+        the mask is empty (in a frame): that frame's profiles and statistics are NaN, as an
+        empty mask gives NaN in :func:`colocalize.coefficients`.
 
     Notes
     -----

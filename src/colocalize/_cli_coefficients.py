@@ -191,7 +191,7 @@ def _run_coefficients(args: argparse.Namespace) -> int:
             channel_axis=channel_axis,
             channel_names=names,
             mask=mask,
-            labels=labels.astype(np.int64) if labels is not None else None,
+            labels=labels,  # whole-number floats accepted, fractions refused (as_labels)
             thresholds=_parse_thresholds(args.thresholds),
             triples=args.triples,
             exclude_zero_zero=args.exclude_zero_zero,

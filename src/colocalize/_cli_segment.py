@@ -155,7 +155,7 @@ def _read_labels(path: Path, what: str) -> tuple[Any, Any]:
     an error that names ``what`` (the option and file).
     """
     from colocalize import read_image
-    from colocalize._objects import as_labels
+    from colocalize._channels import as_labels
 
     image = read_image(path)
     data = as_labels(image.data, what)

@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 
 from colocalize import _compiled
+from colocalize._java import java_int, java_round
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 
 __all__ = ["CostesResult", "costes_threshold"]
@@ -108,14 +109,6 @@ class CostesResult:
 # --------------------------------------------------------------------------------------------
 # Helpers reproducing Java arithmetic
 # --------------------------------------------------------------------------------------------
-
-
-def _java_round(x: np.ndarray) -> np.ndarray:
-    """``Math.round(double)``: floor(x + 1/2) computed exactly, NaN -> 0."""
-    x = np.asarray(x, dtype=np.float64)
-    fl = np.floor(x)
-    out = fl + (x - fl >= 0.5)
-    return np.where(np.isnan(x), 0.0, out)
 
 
 def _type_range(dtype: np.dtype) -> tuple[float, float]:
@@ -999,7 +992,7 @@ def costes_threshold(
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 t0, t1 = (t - intercept) / slope, t
-        return _store(_java_round(t0), dtype0, shift), _store(_java_round(t1), dtype1, shift)
+        return _store(java_round(t0), dtype0, shift), _store(java_round(t1), dtype1, shift)
 
     if method == "classic":
         th0_final, th1_final, r_last, iterations = _classic(pairs, thresholds, w_max)
@@ -1232,13 +1225,6 @@ class _GridWindows:
 # --------------------------------------------------------------------------------------------
 
 
-def _java_int(x: float) -> int:
-    """Java's ``(int)`` cast of a double: truncation toward 0, NaN -> 0, clamped to int32."""
-    if math.isnan(x):
-        return 0
-    return int(max(-(2.0**31), min(2.0**31 - 1, math.trunc(x) if math.isfinite(x) else x)))
-
-
 def _ols(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """JACoP's ``linreg``: least squares of b on a, from exact sums when the pixels allow."""
     exact = a.dtype.kind in "iu" and b.dtype.kind in "iu"
@@ -1264,8 +1250,8 @@ def _jacop(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, int, floa
     slope, intercept = _ols(a, b)
     a_min, a_max, b_min, b_max = (float(x) for x in (a.min(), a.max(), b.min(), b.max()))
     with np.errstate(divide="ignore", invalid="ignore"):
-        loop_min = _java_int(max(a_min, (b_min - intercept) / slope))
-        loop_max = _java_int(min(a_max, (b_max - intercept) / slope))
+        loop_min = java_int(max(a_min, (b_min - intercept) / slope))
+        loop_max = java_int(min(a_max, (b_max - intercept) / slope))
     nan = float("nan")
     if loop_max < loop_min:  # JACoP's loop never runs: it reports the channel maxima
         return a_max, b_max, nan, 0, nan, slope, intercept

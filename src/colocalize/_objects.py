@@ -9,42 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from colocalize._segment import equivalent_radius, resolve_spacing
+from colocalize._channels import as_labels, resolve_spacing
+from colocalize._segment import equivalent_radius
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["LabelMatch", "expand_labels", "match_labels", "measure_objects", "ring_mask"]
-
-
-def as_labels(labels: object, name: str = "labels") -> np.ndarray:
-    """Return a non-negative integer label image (0 is background)."""
-    arr = np.asarray(labels)
-    if arr.dtype == bool:
-        arr = arr.astype(np.int32)
-    if not np.issubdtype(arr.dtype, np.integer):
-        fraction = None
-        if np.issubdtype(arr.dtype, np.floating):
-            # whole numbers that int64 holds exactly (float64 is exact up to 2**53)
-            with np.errstate(invalid="ignore"):
-                fraction = (np.mod(arr, 1) != 0) | ~(np.abs(arr) <= 2.0**53)
-        if fraction is not None and not fraction.any():
-            arr = arr.astype(np.int64)
-        else:
-            values = "" if fraction is None else f" and values such as {float(arr[fraction][0])}"
-            raise TypeError(
-                f"{name} must be an integer label image (0 = background), got dtype "
-                f"{arr.dtype}{values}; label a mask with scipy.ndimage.label first."
-            )
-    if arr.ndim < 2 or arr.size == 0:
-        raise ValueError(f"{name} must be a 2D or 3D label image, got shape {arr.shape}.")
-    if arr.min() < 0:
-        raise ValueError(
-            f"{name} has negative values (minimum {arr.min()}); labels are 0 (background) or "
-            f"positive object numbers."
-        )
-    return arr
 
 
 def expand_labels(

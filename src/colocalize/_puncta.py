@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from colocalize._objects import as_labels
-from colocalize._segment import resolve_spacing
+from colocalize._channels import as_labels, resolve_spacing
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 
 if TYPE_CHECKING:

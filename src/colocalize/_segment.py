@@ -11,30 +11,13 @@ from typing import Any, Literal
 
 import numpy as np
 
+from colocalize._channels import resolve_spacing
 from colocalize._threshold import resolve_method, threshold
 from colocalize._validation import as_image, warn_degenerate
 
 __all__ = ["segment_cells", "segment_nuclei"]
 
 StackMode = Literal["3d", "planes"]
-
-
-def resolve_spacing(spacing: float | Sequence[float] | None, ndim: int) -> tuple[float, ...]:
-    """Return one positive pixel size per axis (``None`` is 1.0 everywhere)."""
-    if spacing is None:
-        return (1.0,) * ndim
-    raw = (spacing,) * ndim if np.isscalar(spacing) else tuple(spacing)  # type: ignore[arg-type]
-    try:
-        values = tuple(float(s) for s in raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        values = ()
-    if len(values) != ndim or not all(math.isfinite(s) and s > 0 for s in values):
-        raise ValueError(
-            f"spacing must be {ndim} positive finite pixel sizes, one per spatial axis in "
-            f"(z, y, x) order, or one positive number for all axes; got {spacing!r}. Pass e.g. "
-            f"spacing={(1.0,) * ndim}."
-        )
-    return values
 
 
 def image_extent(shape: Sequence[int], spacing: Sequence[float]) -> float:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from colocalize._channels import as_channels, as_labels
 from colocalize._coefficients import (
     Coefficients,
     Saturated,
@@ -25,7 +27,7 @@ from colocalize._coefficients import (
     select_pixels,
     with_convergence,
 )
-from colocalize._validation import axis_of, channel_index, warn_degenerate
+from colocalize._validation import channel_index, warn_degenerate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,32 +44,10 @@ def _split_channels(
     image: Any, channel_axis: int | None, channel_names: Sequence[str] | None
 ) -> tuple[list[np.ndarray], list[str]]:
     """Split ``image`` (an array or a colocalize.Image) into channels and names."""
-    if hasattr(image, "axes") and hasattr(image, "data"):
-        channel_axis = axis_of(image.axes, "C", channel_axis, name="channel_axis")
-        if channel_names is None and getattr(image, "channel_names", None):
-            channel_names = list(image.channel_names)
-        data = np.asarray(image.data)
-    else:
-        data = np.asarray(image)
-        if channel_axis is None:
-            raise ValueError(
-                f"channel_axis is required for an array image (shape {data.shape}); pass the "
-                f"index of the channel axis, e.g. channel_axis=0 for (C, M, N)"
-            )
-    if not -data.ndim <= channel_axis < data.ndim:
-        raise ValueError(f"channel_axis={channel_axis} is out of range for shape {data.shape}")
-    channels = list(np.moveaxis(data, channel_axis, 0))
-    if len(channels) < 2:
-        raise ValueError(
-            f"the image has {len(channels)} channel(s) along axis {channel_axis}; need >= 2"
-        )
-    if channel_names is None:
-        names = [f"C{i}" for i in range(len(channels))]
-    else:
-        names = [str(nm) for nm in channel_names]
-        if len(names) != len(channels):
-            raise ValueError(f"channel_names has {len(names)} names for {len(channels)} channels")
-    return channels, names
+    ch = as_channels(
+        image, channel_axis=channel_axis, channel_names=channel_names, require="C", min_channels=2
+    )
+    return list(ch.data), list(ch.names)
 
 
 def coefficient_table(
@@ -101,8 +81,9 @@ def coefficient_table(
         Pixels to use, shape of one channel (or of its last axes, applied to every plane).
     labels : array_like of int, optional
         A label image (shape of one channel, 0 = background): one row per object and pair.
-        Negative labels raise a ValueError; a label image with no object (all 0) gives an
-        empty table and a ColocalizeWarning.
+        Whole-number floats (a label image saved as 32-bit by ImageJ) are accepted, fractions
+        raise a TypeError, negative labels a ValueError; a label image with no object (all 0)
+        gives an empty table and a ColocalizeWarning.
     pairs : "all" or sequence of (channel, channel), optional
         Channel pairs by index or name (default: all pairs i < j).
     triples : bool, optional
@@ -258,9 +239,11 @@ def table_rows(
         for i, j in pair_list:
             pair_t: tuple[float, float] | None = None
             found = None
-            if costes:
+            if costes and group[i].size:
                 found = pair_costes(group[i], group[j], None, costes_method)
                 pair_t = (found.threshold0, found.threshold1)
+            elif costes:  # no pixel selected: the pair's row is NaN (warned by the engine)
+                pair_t = (math.nan, math.nan)
             elif per_channel is not None:
                 pair_t = (per_channel[i], per_channel[j])
             result = engine.pair(i, j, pair_t, measures=wanted, comparison=comparison)
@@ -306,19 +289,18 @@ def _per_frame(
     """coefficient_table for each frame along ``time_axis``, with a ``frame`` column."""
     import pandas as pd
 
-    channels, names = _split_channels(image, channel_axis, channel_names)
-    data = np.stack(channels)  # (C, ...) with the time axis somewhere in "..."
+    ch = as_channels(
+        image,
+        channel_axis=channel_axis,
+        time_axis=time_axis,
+        channel_names=channel_names,
+        require="C",
+        min_channels=2,
+    )
+    data, names = ch.data, list(ch.names)  # (C, ...) with the time axis somewhere in "..."
+    assert ch.time_axis is not None  # time_axis was given
+    t_in_channel = ch.time_axis
     full_ndim = data.ndim
-    if not -full_ndim <= time_axis < full_ndim:
-        raise ValueError(f"time_axis={time_axis} is out of range for {full_ndim} dimensions")
-    # _split_channels has checked that an array has a channel_axis, an Image a C axis
-    c_axis = axis_of(getattr(image, "axes", ""), "C", channel_axis, name="channel_axis")
-    c_axis %= full_ndim
-    time_axis %= full_ndim
-    if time_axis == c_axis:
-        raise ValueError(f"time_axis and channel_axis are both {time_axis}; they must differ")
-    # position of the time axis among one channel's axes
-    t_in_channel = time_axis - (1 if c_axis < time_axis else 0)
     n_frames = data.shape[1 + t_in_channel]
 
     def frame_of(extra: Any, t: int) -> Any:
@@ -365,19 +347,8 @@ def _groups(
     """
     if labels is None:
         return [(None, flats)]
-    label_image = np.asarray(labels)
-    if label_image.dtype.kind not in "iub":
-        raise TypeError(
-            f"labels must be an integer label image, got dtype {label_image.dtype}; convert "
-            f"it with labels.astype(int)"
-        )
+    label_image = as_labels(labels, min_ndim=1)
     present = np.unique(label_image)  # before any broadcast
-    if present.size and present[0] < 0:
-        raise ValueError(
-            f"labels has negative values (minimum {present[0]}); a label image has 0 for the "
-            f"background and positive object labels: relabel it, e.g. with "
-            f"skimage.segmentation.relabel_sequential"
-        )
     objects = [int(v) for v in present if v > 0]
     if not objects:
         warn_degenerate(

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from colocalize._java import java_int, java_round_int, wrap_int32
+
 __all__ = ["IMAGEJ_METHODS", "METHODS", "compute_fiji_level", "compute_level"]
 
 _DBL_EPSILON = 2.220446049250313e-16
@@ -32,29 +34,6 @@ _BLOCK_ELEMENTS = 1 << 22  # cells per block of the (level x bin) matrices
 
 # --------------------------------------------------------------------------------------------
 # Java semantics helpers
-
-
-def _java_int(x: float) -> int:
-    """Java's ``(int)`` cast of a double: truncation toward zero, NaN -> 0, saturating."""
-    if x != x:
-        return 0
-    if x >= 2147483647.0:
-        return 2147483647
-    if x <= -2147483648.0:
-        return -2147483648
-    return int(x)
-
-
-def _java_round(x: float) -> int:
-    """Java's ``(int) Math.round(x)`` for doubles: floor(x + 0.5), NaN -> 0."""
-    if x != x:
-        return 0
-    return _java_int(float(np.floor(x + 0.5)))
-
-
-def _wrap_int32(values: np.ndarray) -> np.ndarray:
-    """Wrap exact int64 values to Java's 32-bit two's-complement ``int``."""
-    return ((values + 2**31) % 2**32) - 2**31
 
 
 def _seq_sum(values: np.ndarray) -> np.float64:
@@ -192,8 +171,8 @@ def _huang2(h: np.ndarray) -> int:
         smu[1:] = -mu * np.log(mu) - (1.0 - mu) * np.log(1.0 - mu)
     levels = np.arange(first, last + 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mu_lo = np.array([_java_round(x) for x in w[levels] / s[levels]])
-        mu_hi = np.array([_java_round(x) for x in (w[last] - w[levels]) / (s[last] - s[levels])])
+        mu_lo = np.array([java_round_int(x) for x in w[levels] / s[levels]])
+        mu_hi = np.array([java_round_int(x) for x in (w[last] - w[levels]) / (s[last] - s[levels])])
     cols = np.arange(first, last + 1)
     data = h[first : last + 1]
 
@@ -244,8 +223,8 @@ def _isodata(h: np.ndarray) -> int:
     counts = h.astype(np.int64)
     idx = np.arange(n, dtype=np.int64)
     # ImageJ accumulates l (sum of i * count below g) and totl in Java ints.
-    cum_l = _wrap_int32(np.concatenate(([0], np.cumsum(counts * idx))))
-    cum_n = _wrap_int32(np.concatenate(([0], np.cumsum(counts))))
+    cum_l = wrap_int32(np.concatenate(([0], np.cumsum(counts * idx))))
+    cum_n = wrap_int32(np.concatenate(([0], np.cumsum(counts))))
     hcum = np.concatenate(([0.0], np.cumsum(idx * h)))
     ncum = np.concatenate(([0.0], np.cumsum(h)))
     while True:
@@ -256,7 +235,7 @@ def _isodata(h: np.ndarray) -> int:
         if totl > 0 and toth > 0:
             l_mean = abs(l_int) // totl * (1 if l_int >= 0 else -1)  # Java int division
             h_mean = hsum / toth
-            if g == _java_round((l_mean + h_mean) / 2.0):
+            if g == java_round_int((l_mean + h_mean) / 2.0):
                 break
         g += 1
         if g > n - 2:
@@ -294,7 +273,7 @@ def _intermeans(data: np.ndarray, weighted: np.ndarray) -> int:
         moving += 1
         if not ((moving + 1) <= result and moving < hi - 1):
             break
-    return _java_round(result)
+    return java_round_int(result)
 
 
 def _default(h: np.ndarray) -> int:
@@ -304,7 +283,7 @@ def _default(h: np.ndarray) -> int:
     others = np.delete(data, mode)
     max_count2 = float(others.max()) if others.size else 0.0
     if max_count > max_count2 * 2 and max_count2 != 0:
-        data[mode] = float(_java_int(max_count2 * 1.5))
+        data[mode] = float(java_int(max_count2 * 1.5))
     return _ij_isodata(data)
 
 
@@ -319,7 +298,7 @@ def _li(h: np.ndarray) -> int:
     new_thresh = float(mean)
     for _ in range(100000):
         old_thresh = new_thresh
-        threshold = _java_int(old_thresh + 0.5)
+        threshold = java_int(old_thresh + 0.5)
         t = min(max(threshold, -1), n - 1)
         sum_back = csum[t] if t >= 0 else 0.0
         num_back = ccnt[t] if t >= 0 else 0.0
@@ -330,9 +309,9 @@ def _li(h: np.ndarray) -> int:
         with np.errstate(divide="ignore", invalid="ignore"):
             temp = float((mean_back - mean_obj) / (np.log(mean_back) - np.log(mean_obj)))
         if temp < -_DBL_EPSILON:
-            new_thresh = float(_java_int(temp - 0.5))
+            new_thresh = float(java_int(temp - 0.5))
         else:
-            new_thresh = float(_java_int(temp + 0.5))
+            new_thresh = float(java_int(temp + 0.5))
         if not abs(new_thresh - old_thresh) > 0.5:
             return threshold
     return threshold  # pragma: no cover - ImageJ would loop forever here
@@ -375,7 +354,7 @@ def _max_entropy(h: np.ndarray) -> int:
 
 def _mean(h: np.ndarray) -> int:
     idx = np.arange(h.size, dtype=np.float64)
-    return _java_int(float(np.floor(_seq_sum(idx * h) / _seq_sum(h))))
+    return java_int(float(np.floor(_seq_sum(idx * h) / _seq_sum(h))))
 
 
 def _min_error(h: np.ndarray) -> int:
@@ -384,8 +363,8 @@ def _min_error(h: np.ndarray) -> int:
     idx = np.arange(n, dtype=np.int64)
     # A, B, C of ImageJ: B and C add Java-int products (which can overflow) into doubles.
     a_cum = np.cumsum(h)
-    b_cum = np.cumsum(_wrap_int32(idx * counts).astype(np.float64))
-    c_cum = np.cumsum(_wrap_int32(_wrap_int32(idx * idx) * counts).astype(np.float64))
+    b_cum = np.cumsum(wrap_int32(idx * counts).astype(np.float64))
+    c_cum = np.cumsum(wrap_int32(wrap_int32(idx * idx) * counts).astype(np.float64))
 
     def at(cum: np.ndarray, j: int) -> float:
         if j < 0:
@@ -418,7 +397,7 @@ def _min_error(h: np.ndarray) -> int:
                 return threshold
             t_prev = threshold
             temp = (w1 + np.sqrt(sqterm)) / w0
-            threshold = t_prev if np.isnan(temp) else _java_int(float(np.floor(temp)))
+            threshold = t_prev if np.isnan(temp) else java_int(float(np.floor(temp)))
     return threshold
 
 
@@ -517,7 +496,7 @@ def _renyi_entropy(h: np.ndarray) -> int:
         + 0.25 * t2 * omega * beta[1]
         + t3 * (p2[t3] + 0.25 * omega * beta[2])
     )
-    return _java_int(float(value))
+    return java_int(float(value))
 
 
 def _renyi_level(
@@ -632,14 +611,14 @@ def _yen(h: np.ndarray) -> int:
 def _fiji_default(h: np.ndarray) -> int:
     """Fiji's ``IJDefault``: IsoData without ImageJ's mode clipping or end-bin removal."""
     counts = h.astype(np.int64)
-    products = _wrap_int32(np.arange(h.size, dtype=np.int64) * counts)  # Java int products
+    products = wrap_int32(np.arange(h.size, dtype=np.int64) * counts)  # Java int products
     return _intermeans(h, products.astype(np.float64))
 
 
 def _fiji_otsu(h: np.ndarray) -> int:
     """Fiji's Otsu (Celebi's code): the first level of maximum between-class variance."""
     n = h.size
-    num_pixels = int(_wrap_int32(np.array([int(h.sum())]))[0])
+    num_pixels = int(wrap_int32(np.array([int(h.sum())]))[0])
     term = np.float64(1.0) / num_pixels
     histo = term * h
     cnh = np.cumsum(histo)

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from colocalize._objects import _iou_matrix, as_labels, check_ring_distances, ring_mask
-from colocalize._segment import resolve_spacing, segment_nuclei
-from colocalize._validation import as_image, axis_of, channel_index, warn_degenerate
+from colocalize._channels import as_channels, as_labels, resolve_spacing
+from colocalize._objects import _iou_matrix, check_ring_distances, ring_mask
+from colocalize._segment import segment_nuclei
+from colocalize._significance import _masked_pearson
+from colocalize._validation import as_image, channel_index, warn_degenerate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,34 +91,22 @@ def _check_min_iou(min_iou: float) -> float:
 def _split(
     image: Any, time_axis: int | None, channel_axis: int | None
 ) -> tuple[np.ndarray, tuple[float, ...] | None, list[str]]:
-    spacing = None
-    names: list[str] = []
-    if hasattr(image, "axes") and hasattr(image, "data"):
-        time_axis = axis_of(image.axes, "T", time_axis, name="time_axis")
-        channel_axis = axis_of(image.axes, "C", channel_axis, name="channel_axis")
-        spacing = image.spatial_spacing
-        names = list(image.channel_names)
-        image = image.data
-    arr = as_image(image, name="image", min_ndim=4)
-    if time_axis is None or channel_axis is None:
-        raise ValueError(
-            "pass time_axis and channel_axis for an array image (e.g. time_axis=0, "
-            "channel_axis=1 for (T, C, M, N)), or a colocalize.Image with axes 'TCYX'."
-        )
-    ta, ca = time_axis % arr.ndim, channel_axis % arr.ndim
-    if ta == ca:
-        raise ValueError(f"time_axis and channel_axis are the same axis ({time_axis}).")
-    arr = np.moveaxis(arr, (ta, ca), (0, 1))
+    """The pixels as (T, C, M, N[, P]), an Image's spatial spacing and the channel names."""
+    ch = as_channels(image, channel_axis=channel_axis, time_axis=time_axis, require="TC")
+    assert ch.time_axis is not None  # required
+    arr = as_image(np.moveaxis(ch.data, 1 + ch.time_axis, 0), name="image", min_ndim=4)
     if arr.ndim > 5:
         raise ValueError(f"image must be (T, C, M, N[, P]), got {arr.ndim} axes.")
-    return arr, spacing, names
+    return arr, ch.spacing, list(ch.names)
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a = a - a.mean()
-    b = b - b.mean()
-    den = math.sqrt(float(np.dot(a, a)) * float(np.dot(b, b)))
-    return float(np.dot(a, b)) / den if den > 0 else math.nan
+    """Pearson's r of one cell's pixels (:func:`colocalize._significance._masked_pearson`);
+    NaN when either channel is constant in the cell, as in :func:`colocalize.coefficients`
+    (the centred sums of a constant float such as 0.1 are rounding noise, not 0)."""
+    if a.size < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return math.nan
+    return float(_masked_pearson(a, b))
 
 
 def translocation(
@@ -204,7 +194,6 @@ def translocation(
     arr, img_spacing, names = _split(image, time_axis, channel_axis)
     n_t, n_c = arr.shape[:2]
     spatial = arr.shape[2:]
-    names = names or [f"C{i}" for i in range(n_c)]
     nc = channel_index(nucleus_channel, n_c, names, name="nucleus_channel")
     rc = channel_index(reporter_channel, n_c, names, name="reporter_channel")
     sp = resolve_spacing(spacing if spacing is not None else img_spacing, len(spatial))

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from colocalize._segment import resolve_spacing
+from colocalize._channels import resolve_spacing
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 
 __all__ = ["VanSteenselCCF", "van_steensel_ccf"]

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from colocalize._channels import as_channels, as_labels
 from colocalize._coefficients import COMPARISONS, MEASURES, ON_REQUEST
 from colocalize._costes import COSTES_METHODS
 from colocalize._io import Image
@@ -102,7 +103,8 @@ def _channel(request: Request, key: str, *, channel_key: str) -> _Channel:
     index = _whole(request, channel_key, 1, "a channel number (channels are counted from 1)")
     source = request.images[key]
     whole = source.image
-    n = whole.n_channels
+    channels = as_channels(whole).data
+    n = len(channels)
     if n == 1:
         return _Channel(whole, whole.name, source)
     if index > n:
@@ -112,7 +114,7 @@ def _channel(request: Request, key: str, *, channel_key: str) -> _Channel:
     axes = whole.axes.replace("C", "")
     spacing = tuple(s for a, s in zip(whole.axes, whole.spacing) if a != "C")
     name = f"{whole.name} (C{index})"
-    data = whole.channel(index - 1)
+    data = channels[index - 1]
     return _Channel(
         Image(data, axes=axes, spacing=spacing, unit=whole.unit, name=name), name, source
     )
@@ -131,7 +133,8 @@ def _same_size(channels: list[_Channel]) -> None:
 
 def _mask(request: Request, key: str, source: _Channel) -> np.ndarray | None:
     """The mask chosen in field ``key``: None, the source image's selection, the union of the ROI
-    Manager's area ROIs, or a mask image."""
+    Manager's area ROIs, or a mask image (non-zero is inside; an empty one is passed on, so the
+    analysis gives NaN with a logged warning, as in the Python API)."""
     chosen = request.values[key]
     if chosen == NONE:
         return None
@@ -150,12 +153,8 @@ def _mask(request: Request, key: str, source: _Channel) -> np.ndarray | None:
         return selection
     found = request.images[key].image
     _check_mask_size(found.data, found.axes, source, f"the mask image {chosen!r}")
-    selected = found.data != 0
-    if not selected.any():
-        raise ValueError(
-            f"the mask image {chosen!r} is empty (all zero); choose a mask with pixels inside"
-        )
-    return selected
+    # an empty mask is degenerate but legal: the analysis gives NaN and logs the warning
+    return found.data != 0
 
 
 def _check_mask_size(data: np.ndarray, axes: str, source: _Channel, name: str) -> None:
@@ -183,8 +182,8 @@ def _mask_name(request: Request, key: str) -> str:
 
 
 def _labels(request: Request, key: str, source: _Channel) -> np.ndarray | None:
-    """The label image chosen in image field ``key`` (None for <None>) as integers, checked to be
-    of the size of ``source``."""
+    """The label image chosen in image field ``key`` (None for <None>) as integers (see
+    :func:`colocalize._channels.as_labels`), checked to be of the size of ``source``."""
     if request.values[key] == NONE:
         return None
     found = request.images[key].image
@@ -194,15 +193,7 @@ def _labels(request: Request, key: str, source: _Channel) -> np.ndarray | None:
             f"{source.name!r} is {_size(source.image.shape, source.image.axes)}; choose a label "
             f"image of the image's size (one channel), e.g. the output of Coloc Segment Nuclei"
         )
-    data = found.data
-    if data.dtype.kind == "f":
-        if not (np.isfinite(data).all() and (data == np.round(data)).all() and data.min() >= 0):
-            raise ValueError(
-                f"{key}={found.name!r} is not a label image: its pixels must be whole numbers "
-                f"from 0 (0 = background, 1, 2, ... = objects)"
-            )
-        data = data.astype(np.int64)
-    return data
+    return as_labels(found.data, f"{key}={found.name!r}")
 
 
 def _output(data: np.ndarray, like: _Channel | ImageData, title: str, **kwargs: Any) -> ImageData:

@@ -1,0 +1,343 @@
+"""The one input layer (colocalize._channels) and the policies every entry point shares."""
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from colocalize import ColocalizeWarning, Image, coefficient_table, cross_correlation, translocation
+from colocalize._channels import as_channels, as_labels, resolve_spacing
+from colocalize._java import java_int, java_round, java_round_int
+
+
+def _tczyx(rng):
+    return rng.random((3, 2, 4, 6, 5))
+
+
+def test_as_channels_of_an_image_uses_its_axes_names_and_calibration():
+    data = _tczyx(np.random.default_rng(0))
+    image = Image(
+        data, axes="TCZYX", spacing=(2.0, 1.0, 0.5, 0.2, 0.1), unit="um", channel_names=("a", "b")
+    )
+    ch = as_channels(image)
+    assert ch.data.shape == (2, 3, 4, 6, 5)
+    assert np.shares_memory(ch.data, data)  # a view, never a copy of the caller's pixels
+    np.testing.assert_array_equal(ch.data[1], data[:, 1])
+    assert ch.names == ("a", "b")
+    assert ch.spacing == (0.5, 0.2, 0.1)
+    assert ch.unit == "um"
+    assert ch.time_axis == 0
+
+
+@pytest.mark.parametrize(
+    ("channel_axis", "time_axis", "expected_t"),
+    [(0, 1, 0), (1, 0, 0), (-1, 0, 0), (3, 2, 2), (0, -1, 3)],
+)
+def test_as_channels_counts_the_time_axis_among_one_channels_axes(
+    channel_axis, time_axis, expected_t
+):
+    data = np.zeros((2, 3, 4, 5, 6))
+    ch = as_channels(data, channel_axis=channel_axis, time_axis=time_axis)
+    t_full = time_axis % data.ndim
+    assert ch.data.shape[0] == data.shape[channel_axis]
+    assert ch.data.shape[1 + ch.time_axis] == data.shape[t_full]
+    assert ch.time_axis == expected_t
+    assert ch.spacing is None
+    assert ch.unit is None
+    assert ch.names == tuple(f"C{i}" for i in range(data.shape[channel_axis]))
+
+
+def test_an_array_without_a_channel_axis_is_one_channel():
+    data = np.ones((4, 5))
+    ch = as_channels(data)
+    assert ch.data.shape == (1, 4, 5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"require": "C"}, "channel_axis is required for an array image"),
+        ({"require": "TC"}, "time_axis and channel_axis are required"),
+        ({"channel_axis": 4}, r"channel_axis=4 is out of range for shape \(2, 3, 4, 5\)"),
+        ({"channel_axis": 0, "time_axis": -5}, "time_axis=-5 is out of range"),
+        ({"channel_axis": 1, "time_axis": -3}, "same axis"),
+        ({"channel_axis": 0, "min_channels": 3}, "has 2 channel"),
+        ({"channel_axis": 0, "channel_names": ["a"]}, "1 names for 2 channels"),
+    ],
+)
+def test_as_channels_errors_name_the_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        as_channels(np.zeros((2, 3, 4, 5)), **kwargs)
+
+
+def test_an_image_without_a_required_axis_names_the_argument():
+    with pytest.raises(ValueError, match="no time axis T; pass time_axis"):
+        as_channels(Image(np.zeros((2, 4, 5)), axes="CYX"), require="TC")
+
+
+def test_translocation_refuses_an_out_of_range_time_axis():
+    # before the input layer, time_axis=5 of a 4-axis array silently meant axis 1
+    image = np.zeros((2, 2, 10, 12))
+    with pytest.raises(ValueError, match="time_axis=5 is out of range"):
+        translocation(image, nucleus_channel=0, reporter_channel=1, time_axis=5, channel_axis=0)
+
+
+def test_entry_points_read_an_image_like_the_array_it_holds():
+    rng = np.random.default_rng(1)
+    data = rng.random((2, 20, 24))
+    image = Image(data, axes="CYX", spacing=(1.0, 0.5, 0.5), unit="um", channel_names=("x", "y"))
+    from_image = coefficient_table(image)
+    from_array = coefficient_table(data, channel_axis=0, channel_names=["x", "y"])
+    assert from_image.equals(from_array)
+    with pytest.raises(ValueError, match="image0 has 2 channels"):
+        cross_correlation(image, image)
+
+
+def test_resolve_spacing_and_as_labels_live_in_the_input_layer():
+    from colocalize import _objects, _segment
+
+    assert _segment.resolve_spacing is resolve_spacing
+    assert _objects.as_labels is as_labels
+
+
+# ------------------------------------------------------------------ one policy per degenerate case
+
+
+def _halves(shape=(24, 30)):
+    labels = np.zeros(shape, np.uint16)
+    labels[:, : shape[1] // 2] = 1
+    labels[:, shape[1] // 2 :] = 2
+    return labels
+
+
+def test_every_entry_point_accepts_labels_stored_as_whole_floats():
+    from colocalize import measure_objects
+
+    rng = np.random.default_rng(2)
+    image = rng.random((2, 24, 30))
+    labels = _halves()
+    as_int = coefficient_table(image, channel_axis=0, labels=labels)
+    as_float = coefficient_table(image, channel_axis=0, labels=labels.astype(np.float32))
+    assert as_float.equals(as_int)
+    objects = measure_objects(labels.astype(np.float64), image[0])
+    assert objects.equals(measure_objects(labels, image[0]))
+
+
+@pytest.mark.parametrize("bad", [0.5, -1.0])
+def test_every_entry_point_refuses_fractional_or_negative_labels(bad):
+    from colocalize import measure_objects
+
+    image = np.random.default_rng(3).random((2, 24, 30))
+    labels = _halves().astype(np.float32)
+    labels[0, 0] = bad
+    error = TypeError if bad == 0.5 else ValueError
+    with pytest.raises(error, match=r"integer label image|negative values"):
+        coefficient_table(image, channel_axis=0, labels=labels)
+    with pytest.raises(error, match=r"integer label image|negative values"):
+        measure_objects(labels, image[0])
+
+
+def test_an_empty_mask_gives_nan_and_a_warning_in_cross_correlation():
+    rng = np.random.default_rng(4)
+    a, b = rng.random((16, 16)), rng.random((16, 16))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ColocalizeWarning)
+        result = cross_correlation(a, b, mask=np.zeros((16, 16), bool))
+    assert any("mask is empty" in str(w.message) for w in caught)
+    assert math.isnan(result.mean)
+    assert np.isnan(result.profile.subtracted).all()
+    # one empty frame of a series: that frame is NaN, the others are computed as without it
+    frames = np.stack([a, a, a]), np.stack([b, b, b])
+    mask = np.ones((3, 16, 16), bool)
+    mask[1] = False
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ColocalizeWarning)
+        series = cross_correlation(*frames, mask=mask, time_axis=0, intermediates=True)
+    assert any("mask is empty in frame(s) [1]" in str(w.message) for w in caught)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ColocalizeWarning)
+        alone = cross_correlation(a, b, mask=mask[0], intermediates=True)
+    assert np.isnan(series.frames.profile.subtracted[1]).all()
+    assert np.isnan(series.subtracted_correlation[1]).all()
+    for t in (0, 2):
+        np.testing.assert_array_equal(series.frames.profile.subtracted[t], alone.profile.subtracted)
+        np.testing.assert_array_equal(
+            series.subtracted_correlation[t], alone.subtracted_correlation
+        )
+
+
+def test_an_empty_mask_image_gives_nan_and_a_logged_warning_in_the_bridge():
+    from colocalize.imagej._protocol import serve
+
+    rng = np.random.default_rng(5)
+    a, b = (rng.integers(0, 255, (12, 14)).astype(np.uint8) for _ in range(2))
+    empty = np.zeros_like(a)
+
+    def spec(title, index, data):
+        buffer = {"buffer": index, "dtype": data.dtype.str, "shape": list(data.shape)}
+        return {
+            "title": title,
+            "axes": "YX",
+            "spacing": [1.0, 1.0],
+            "unit": "pixel",
+            "time_unit": "sec",
+            "channel_names": [None],
+            "data": buffer,
+        }
+
+    message = {
+        "task": "1",
+        "requestType": "EXECUTE",
+        "command": "coefficients",
+        "options": None,
+        "values": {
+            "image_1": "A",
+            "image_2": "B",
+            "channel_1": 1,
+            "channel_2": 2,
+            "channel_3": 0,
+            "mask": "M",
+            "threshold": "None",
+            "threshold_1": 0,
+            "threshold_2": 0,
+            "exclude_zero-zero_pixels": False,
+            "colocalized_pixel_mask": False,
+        },
+        "images": {
+            "image_1": spec("A", 0, a),
+            "image_2": spec("B", 1, b),
+            "mask": spec("M", 2, empty),
+        },
+        "masks": {},
+    }
+    reply = json.loads(serve(json.dumps(message), [a.tobytes(), b.tobytes(), empty.tobytes()])[0])
+    assert reply["responseType"] == "COMPLETION", reply
+    outputs = reply["outputs"]
+    columns = outputs["tables"][0]["columns"]
+    assert next(c["values"] for c in columns if c["name"] == "pearson") == [None]
+    assert any("warning" in line and "mask" in line for line in outputs["log"]), outputs["log"]
+
+
+@pytest.mark.parametrize("costes_method", ["bisection", "classic"])
+def test_an_empty_mask_gives_nan_rows_in_the_costes_table(costes_method):
+    rng = np.random.default_rng(6)
+    image = rng.random((2, 20, 24))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ColocalizeWarning)
+        table = coefficient_table(
+            image,
+            channel_axis=0,
+            mask=np.zeros((20, 24), bool),
+            thresholds="costes",
+            costes_method=costes_method,
+        )
+    assert caught
+    assert table[["pearson", "tm1", "tm2", "threshold0", "threshold1"]].isna().all().all()
+    # an object with no selected pixel is a NaN row; the other object is computed as alone
+    labels = np.ones((20, 24), int)
+    labels[:, 12:] = 2
+    mask = labels == 1
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always", ColocalizeWarning)
+        per_object = coefficient_table(
+            image, channel_axis=0, mask=mask, labels=labels, thresholds="costes"
+        )
+    alone = coefficient_table(image, channel_axis=0, mask=mask, thresholds="costes")
+    assert np.isnan(per_object.pearson[1])
+    assert per_object.pearson[0] == pytest.approx(alone.pearson[0], rel=1e-12)
+
+
+# ------------------------------------------------------------------ Java arithmetic, one place
+
+HALVES = [0.49999999999999994, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.4999, 4503599627370497.0]
+
+
+def test_java_round_is_java_7_math_round_exactly():
+    # Java 7+: Math.round(0.49999999999999994) == 0, half up (toward +inf) at every .5, exact
+    # for the odd integers above 2**52 where x + 0.5 is not representable
+    expected = [0, 1, 2, 3, 0, -1, -2, 2, 4503599627370497]
+    np.testing.assert_array_equal(java_round(np.array(HALVES)), expected)
+    assert java_round(np.array([np.nan]))[0] == 0
+
+
+def test_java_round_int_keeps_the_threshold_code_s_floor_of_x_plus_half():
+    # floor(x + 0.5) in doubles: the sum rounds up at 0.49999999999999994; (int) saturates
+    expected = [1, 1, 2, 3, 0, -1, -2, 2, 2**31 - 1]
+    assert [java_round_int(x) for x in HALVES] == expected
+    assert java_round_int(math.nan) == 0
+    assert java_round_int(-1e300) == -(2**31)
+
+
+@pytest.mark.parametrize(
+    ("x", "expected"),
+    [
+        (2.9, 2),
+        (-2.9, -2),
+        (math.nan, 0),
+        (2147483647.5, 2**31 - 1),
+        (math.inf, 2**31 - 1),
+        (-math.inf, -(2**31)),
+        (-2147483649.0, -(2**31)),
+    ],
+)
+def test_java_int_truncates_and_saturates(x, expected):
+    assert java_int(x) == expected
+
+
+def test_remove_background_is_the_public_name_and_apply_threshold_its_alias():
+    import colocalize
+
+    assert colocalize.remove_background is colocalize.apply_threshold
+    assert "remove_background" in colocalize.__all__
+    assert "apply_threshold" in colocalize.__all__
+    image = np.array([0, 10, 11, 100, 255], np.uint8)
+    before = image.copy()
+    np.testing.assert_array_equal(colocalize.remove_background(image, 10), [0, 0, 1, 94, 255])
+    np.testing.assert_array_equal(image, before)
+
+
+def _label_files(tmp_path):
+    import colocalize
+
+    rng = np.random.default_rng(7)
+    image = rng.integers(0, 200, (2, 20, 24)).astype(np.uint8)
+    colocalize.write_image(tmp_path / "img.tif", Image(image, axes="CYX"))
+    labels = np.where(np.arange(24) < 12, 1.0, 2.0)[None, :].repeat(20, axis=0)
+    colocalize.write_image(tmp_path / "whole.tif", labels.astype(np.float32))
+    labels[0, 0] = 1.5
+    colocalize.write_image(tmp_path / "frac.tif", labels.astype(np.float32))
+    return image
+
+
+def test_the_cli_refuses_fractional_labels_instead_of_truncating_them(tmp_path):
+    from _faults import assert_clean_error, run_cli
+
+    _label_files(tmp_path)
+    proc = run_cli("coefficients", tmp_path / "img.tif", "--labels", tmp_path / "frac.tif")
+    assert_clean_error(proc, "integer label image", "1.5")
+    proc = run_cli("coefficients", tmp_path / "img.tif", "--labels", tmp_path / "whole.tif")
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.strip().splitlines()) == 3  # a header and one row per label
+
+
+def test_the_batch_reads_labels_with_the_one_label_policy(tmp_path):
+    from colocalize._batch_worker import ImageTask, load_channels
+
+    _label_files(tmp_path)
+
+    def task(labels):
+        return ImageTask(
+            path=str(tmp_path / "img.tif"),
+            relpath="img.tif",
+            metadata=(),
+            variants=(),
+            labels_path=str(tmp_path / labels),
+        )
+
+    labels = load_channels(task("whole.tif"))[3]
+    assert labels.dtype.kind == "i"
+    assert set(np.unique(labels)) == {1, 2}
+    with pytest.raises(TypeError, match=r"labels .*frac\.tif must be an integer label image"):
+        load_channels(task("frac.tif"))
