@@ -697,10 +697,14 @@ def test_converged_pair_reports_converged_without_warning(method):
 @pytest.mark.parametrize("method", ["bisection", "classic"])
 def test_non_converging_pair_warns_and_says_so(method):
     a, b = _non_converging_pair()
-    with pytest.warns(ColocalizeWarning, match="never reached 0"):
+    with pytest.warns(ColocalizeWarning, match="never reached 0") as caught:
         res = costes_threshold(a, b, method=method)
     assert res.converged is False
     assert not res.pearson_below < 1e-4  # still correlated (or NaN: too few pixels left)
+    # the same line reaches ImageJ's Log: plain words, no Python call or attribute syntax
+    message = str(caught[0].message)
+    assert message.startswith(f"Costes' {method} search did not converge")
+    assert "(method=" not in message and "CostesResult" not in message
 
 
 def test_degenerate_result_is_not_converged():

@@ -1030,11 +1030,11 @@ def _check_converged(method: str, r_lowest: float, threshold0: float, threshold1
     converged = bool(r_lowest < _ZERO)
     if not converged:
         warn_degenerate(
-            f"costes_threshold(method={method!r}): the Pearson's r of the pixels below the "
-            f"thresholds never reached 0 (lowest {r_lowest:.4g}); the search stopped at "
-            f"({threshold0:g}, {threshold1:g}) without converging, so these thresholds do not "
-            "separate uncorrelated background (CostesResult.converged is False). Check the "
-            "mask/background, or use explicit thresholds.",
+            f"Costes' {method} search did not converge: the Pearson's r of the pixels below "
+            f"the thresholds never reached 0 (lowest {r_lowest:.4g}); it stopped at "
+            f"({threshold0:g}, {threshold1:g}), thresholds that do not separate uncorrelated "
+            "background (the result's converged flag and the tables' costes_converged column "
+            "say so). Check the mask/background, or use explicit thresholds.",
             stacklevel=4,
         )
     return converged
