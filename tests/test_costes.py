@@ -704,7 +704,8 @@ def test_non_converging_pair_warns_and_says_so(method):
     # the same line reaches ImageJ's Log: plain words, no Python call or attribute syntax
     message = str(caught[0].message)
     assert message.startswith(f"Costes' {method} search did not converge")
-    assert "(method=" not in message and "CostesResult" not in message
+    assert "(method=" not in message
+    assert "CostesResult" not in message
 
 
 def test_degenerate_result_is_not_converged():
