@@ -729,6 +729,12 @@ def test_cross_correlation_outputs_match_python_api(session, tmp_path):
         "Correlation of images.png",
     ]:
         assert name in saved
+    # a second run into the same folder would replace them (it did): refused before any write
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    error = run(session, "Coloc Cross Correlation...", options)
+    assert error is not None
+    assert "already has 'CC Results.csv'" in error
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
 
 
 def test_cross_correlation_table_of_correlations_and_rounding(session):

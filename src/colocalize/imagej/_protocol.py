@@ -330,6 +330,7 @@ def run(request: Request, progress: Progress) -> Response:
         warnings.simplefilter("always", ColocalizeWarning)
         response = command.handler(request, progress)
     title = command.spec.title
+    _refuse_existing_saves(response)
     log = [f"{title}: {line}" for line in response.log]
     log += [
         f"{title}: warning: {w.message}"
@@ -337,6 +338,23 @@ def run(request: Request, progress: Progress) -> Response:
         if issubclass(w.category, ColocalizeWarning)
     ]
     return replace(response, log=tuple(log))
+
+
+def _refuse_existing_saves(response: Response) -> None:
+    """Refuse, before ImageJ shows or writes anything, a response that would save over a file
+    (a save folder of an earlier run, an input): no command writes over an existing file."""
+    from pathlib import Path
+
+    outputs = (*response.tables, *response.images, *response.plots)
+    taken = [o.save for o in outputs if o.save is not None and Path(o.save).exists()]
+    if taken:
+        folder = Path(taken[0]).parent
+        names = ", ".join(repr(Path(p).name) for p in taken[:3])
+        more = f" and {len(taken) - 3} more" if len(taken) > 3 else ""
+        raise ValueError(
+            f"the save folder [{folder}] already has {names}{more}, which this run would "
+            f"replace: choose another or an empty folder (or delete those files first)"
+        )
 
 
 def failure(exc: BaseException) -> dict[str, Any]:
