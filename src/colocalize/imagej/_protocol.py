@@ -345,8 +345,9 @@ def _refuse_existing_saves(response: Response) -> None:
     (a save folder of an earlier run, an input): no command writes over an existing file."""
     from pathlib import Path
 
-    outputs = (*response.tables, *response.images, *response.plots)
-    taken = [o.save for o in outputs if o.save is not None and Path(o.save).exists()]
+    saves = [o.save for o in (*response.tables, *response.images)]
+    saves += [p.save for p in response.plots]
+    taken = [path for path in saves if path is not None and Path(path).exists()]
     if taken:
         folder = Path(taken[0]).parent
         names = ", ".join(repr(Path(p).name) for p in taken[:3])
