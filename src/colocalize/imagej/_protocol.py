@@ -345,7 +345,7 @@ def _refuse_existing_saves(response: Response) -> None:
     (a save folder of an earlier run, an input): no command writes over an existing file."""
     from pathlib import Path
 
-    saves = [o.save for o in (*response.tables, *response.images)]
+    saves = [t.save for t in response.tables] + [i.save for i in response.images]
     saves += [p.save for p in response.plots]
     taken = [path for path in saves if path is not None and Path(path).exists()]
     if taken:
