@@ -1085,9 +1085,13 @@ def test_install_fiji_copies_the_jar_and_scripts(tmp_path):
     plain.mkdir()
     install_fiji(plain)
     assert (plain / "plugins" / "Colocalize_Bridge.jar").is_file()
+    new = tmp_path / "new ImageJ"  # a new -ijpath folder is created (it was refused)
+    install_fiji(new)
+    assert (new / "plugins" / "Colocalize_Bridge.jar").read_bytes() == bridge_jar().read_bytes()
+    assert not list(new.rglob("*.tmp"))
     with pytest.raises(FileNotFoundError, match=r"not a Fiji\.app"):
-        install_fiji(tmp_path / "nothing")
-    assert _cli("install-fiji", str(tmp_path / "nothing")).returncode == 2
+        install_fiji(tmp_path / "no parent" / "nothing")
+    assert _cli("install-fiji", str(tmp_path / "no parent" / "nothing")).returncode == 2
 
 
 def test_start_through_pyimagej_needs_a_real_fiji():

@@ -27,29 +27,36 @@ def install_fiji(fiji_dir: str | os.PathLike[str]) -> list[Path]:
     Copies the shim jar into ``plugins/`` (created when a plain ImageJ folder has none), records
     this Python (``sys.executable``) in ``plugins/colocalize-python.txt`` (the shim starts its
     worker with it when ImageJ runs without Python inside) and copies the Fiji Python-mode
-    scripts into ``scripts/``. Returns the files written (existing copies are replaced).
+    scripts into ``scripts/``. A new folder (for ImageJ's ``-ijpath``) is created when its parent
+    exists. Returns the files written; each is written atomically, and only colocalize's own
+    files are replaced (an earlier install's).
     """
+    from colocalize._output import write_atomic
+
     root = Path(fiji_dir).expanduser()
+    if not root.exists() and root.parent.is_dir():
+        root.mkdir()
     if not root.is_dir():
         raise FileNotFoundError(
-            f"{str(root)!r} is not a Fiji.app or ImageJ folder (no such folder); pass the folder "
-            f"that contains Fiji's plugins/ folder, or the -ijpath folder of a plain ImageJ."
+            f"{str(root)!r} is not a Fiji.app or ImageJ folder (no such folder, and no folder "
+            f"{str(root.parent)!r} to create it in); pass the folder that contains Fiji's "
+            f"plugins/ folder, or the -ijpath folder of a plain ImageJ."
         )
     written = []
     plugins = root / "plugins"
     plugins.mkdir(exist_ok=True)
     target = plugins / BRIDGE_JAR_NAME
-    shutil.copyfile(bridge_jar(), target)
+    write_atomic(target, bridge_jar().read_bytes())
     written.append(target)
     python = plugins / PYTHON_FILE
-    python.write_text(sys.executable + "\n", encoding="utf-8")
+    write_atomic(python, sys.executable + "\n")
     written.append(python)
     with zipfile.ZipFile(bridge_jar()) as jar:
         for name in jar.namelist():
             if name.startswith(SCRIPTS_PREFIX) and not name.endswith("/"):
                 path = root / "scripts" / name[len(SCRIPTS_PREFIX) :]
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(jar.read(name))
+                write_atomic(path, jar.read(name))
                 written.append(path)
     return written
 
