@@ -173,6 +173,33 @@ def test_coefficients_scatter_plot_shows_histogram_regression_and_thresholds(ses
     assert np.sum(np.all(rgb == (0, 160, 0), axis=-1)) > 50
 
 
+def test_scatter_plot_draws_the_chosen_costes_methods_line_without_its_warning(session, capfd):
+    # JACoP's and Ez's Costes fit least squares, not Coloc 2's orthogonal line; the plot drew
+    # Coloc 2's line whatever the method, and its bisection search's "did not converge" warning
+    # reached the Log of a run that used neither bisection nor Costes thresholds
+    import jpype
+
+    a, b = _pair(np.uint16)
+    put(Image(a, axes="YX"), "green")
+    put(Image(b, axes="YX"), "red")
+    log_class = jpype.JClass("ij.IJ")
+    log_class.log("\\Clear")
+    options = "image_1=green image_2=red threshold=[Manual] threshold_1=900 threshold_2=400"
+    for method in ("jacop", "ezcolocalization"):
+        chosen = f"{options} costes_method={method} scatter_plot"
+        assert run(session, "Coloc Coefficients...", chosen) is None
+        legend = "\n".join(
+            str(d) for d in _plot("Scatter plot of red against green").getDataObjectDesignations()
+        )
+        fit = quiet(colocalize.costes_threshold, a, b, method=method)
+        sign = "-" if fit.intercept < 0 else "+"
+        assert f"regression: C2 = {fit.slope:.4g} C1 {sign} {abs(fit.intercept):.4g}" in legend
+        orthogonal = quiet(colocalize.costes_threshold, a, b)
+        assert f"C2 = {orthogonal.slope:.4g} C1" not in legend
+    log = str(log_class.getLog() or "") + capfd.readouterr().out
+    assert "did not converge" not in log
+
+
 def test_coefficients_macro_without_scatter_plot_key_opens_no_plot(session):
     """An old recorded macro (no scatter_plot key) gets no plot: a checkbox is off when its key
     is absent, as for every ImageJ command."""

@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 
 from colocalize._channels import as_channels, as_labels
-from colocalize._coefficients import COMPARISONS, MEASURES, ON_REQUEST
+from colocalize._coefficients import COMPARISONS, MEASURES, ON_REQUEST, check_costes_method
 from colocalize._costes import COSTES_METHODS
 from colocalize._io import Image
 from colocalize._significance import SignificanceResult
 from colocalize._table import PAIR_FIELDS
-from colocalize._validation import as_mask
+from colocalize._validation import ColocalizeWarning, as_mask
 from colocalize.imagej._contract import (
     ImageData,
     Overlay,
@@ -425,6 +425,7 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
                     mask=union,
                     exclude_zero_zero=exclude,
                     thresholds=(math.nan, math.nan),
+                    costes_method=v["costes_method"],
                 )
             )
         else:
@@ -435,6 +436,7 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
                     mask=selected,
                     exclude_zero_zero=exclude,
                     thresholds=(row["threshold0"], row["threshold1"]),
+                    costes_method=v["costes_method"],
                 )
                 for (i, j), row in zip(pairs, rows)
             ]
@@ -487,7 +489,6 @@ def _write_report(
     of the table's row (whose warnings the Log has already)."""
     import warnings
 
-    from colocalize._validation import ColocalizeWarning
     from colocalize.plot import coefficient_report
 
     v = request.values
@@ -524,10 +525,16 @@ def _scatter_plot(
     mask: np.ndarray | None,
     exclude_zero_zero: bool,
     thresholds: tuple[Any, Any],
+    costes_method: str,
 ) -> Plot:
     """Coloc 2's 2D intensity histogram of ``second`` against ``first`` as a Plot: occupied
-    bins as dots coloured by decade of their count, Costes' orthogonal regression line (as
-    Coloc 2 draws it) and the two thresholds (the colocalized quadrant is above both)."""
+    bins as dots coloured by decade of their count, the regression line of the chosen Costes
+    method (Coloc 2's orthogonal line, or JACoP's and EzColocalization's least squares) and the
+    two thresholds (the colocalized quadrant is above both). The line's search does not warn
+    here: whether it converged only matters for Costes thresholds, which the table row reports
+    (and the Log warns about) already."""
+    import warnings
+
     import colocalize
 
     a, b = first.image.data, second.image.data
@@ -553,7 +560,11 @@ def _scatter_plot(
     if exclude_zero_zero:
         nonzero = (a != 0) | (b != 0)
         selected = nonzero if mask is None else nonzero & np.broadcast_to(mask, a.shape)
-    fit = colocalize.costes_threshold(a, b, mask=selected)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ColocalizeWarning)
+        fit = colocalize.costes_threshold(
+            a, b, mask=selected, method=check_costes_method(costes_method)
+        )
     if math.isfinite(fit.slope) and math.isfinite(fit.intercept):
         series.append(
             Series(
