@@ -423,14 +423,18 @@ def packed_rank_sums(
     if compiled is not None:
         discordant, tied0, tied_both, hist1 = compiled.discordant_pairs(key, shift, kendall)
     else:
-        x = key >> key.dtype.type(shift)
+        if kendall:
+            tied_both = _tie_pairs(_run_lengths(_run_starts(key), np.dtype(np.int64)))
+        x = (key >> key.dtype.type(shift)).astype(f"u{values0.dtype.itemsize}")
         y = (key & key.dtype.type((1 << shift) - 1)).astype(f"u{shift // 8}")
-        hist0 = np.bincount(x, minlength=1 << (8 * values0.dtype.itemsize))
-        hist1 = np.bincount(y, minlength=1 << shift)
+        del key
+        hist0 = np.zeros(1 << (8 * values0.dtype.itemsize), dtype=np.int64)
+        hist1 = np.zeros(1 << shift, dtype=np.int64)
+        for part in chunks(n, _COUNT_CHUNK):  # bincount's int64 copy of its input: 8 MiB
+            hist0 += np.bincount(x[part], minlength=hist0.size)
+            hist1 += np.bincount(y[part], minlength=hist1.size)
         if kendall:
             tied0 = _tie_pairs(hist0)
-            tied_both = _tie_pairs(_run_lengths(_run_starts(key), np.dtype(np.int64)))
-            del key
             discordant = _inversions(y, hist1, shift)
     sums: dict[str, float] = {}
     if spearman:
@@ -440,7 +444,10 @@ def packed_rank_sums(
         else:
             rank0 = (2 * np.cumsum(hist0) - hist0 - n).astype(np.float64)
             # per x, the sum of the y ranks: integers below 2**53, exact in float64
-            totals = np.bincount(x, weights=rank1.astype(np.float64)[y], minlength=rank0.size)
+            totals = np.zeros(rank0.size)
+            for part in chunks(n, _COUNT_CHUNK):
+                weights = rank1.astype(np.float64)[y[part]]
+                totals += np.bincount(x[part], weights=weights, minlength=rank0.size)
             cross = float(np.dot(rank0, totals))
             square = float(np.dot(hist0, np.square(rank0)))
         sums["ruu"] = square / 4
