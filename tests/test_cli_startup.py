@@ -179,6 +179,22 @@ def test_one_shot_coefficients_imports_only_numpy_and_tifffile(two_channel_tiff,
     assert "pearson" in run["out"]
 
 
+@pytest.mark.parametrize("size", [128, 1024])
+def test_one_shot_ranks_of_many_levels_import_only_numpy_and_tifffile(tmp_path, size):
+    # 16-bit channels with more value pairs than the dense table holds: Kendall's tau-b loaded
+    # SciPy (small images) or numba (1024x1024: 0.5 s and 65 MB of a one-shot run, the issue's
+    # file); now numpy's packed keys
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 65536, (size, size), dtype=np.uint16)
+    b = (a // 2 + rng.integers(0, 30000, a.shape)).astype(np.uint16)
+    path = tmp_path / "two.tif"
+    colocalize.write_image(path, np.stack([a, b]), axes="CYX", channel_names=["a", "b"])
+    run = _modules_loaded_by(["coefficients", str(path), "--measures", "spearman", "kendall"])
+    assert run["status"] == 0
+    assert run["heavy"] == ["numpy", "tifffile"]
+    assert "kendall_tau" in run["out"]
+
+
 def _pandas_text(table) -> str:
     """The terminal table as pandas renders it (what ``colocalize coefficients`` printed before
     it stopped importing pandas)."""

@@ -1,6 +1,7 @@
-"""Rank coefficients (Spearman, Kendall's tau-b): the compiled packed-key path against the numpy
-path (codes + joint cells, the previous implementation), SciPy and a brute-force count, on random
-data of every supported dtype with ties, masks and extreme values."""
+"""Rank coefficients (Spearman, Kendall's tau-b): the packed-key paths (compiled and numpy)
+against the numpy path by codes + joint cells (the previous implementation), SciPy and a
+brute-force count, on random data of every supported dtype with ties, masks and extreme
+values."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import stats
 
-from colocalize import ColocalizeWarning, _compiled, coefficients
+from colocalize import ColocalizeWarning, _compiled, _ranks, coefficients
 from colocalize._ranks import (
+    _inversions,
     _packed_keys,
     _score_table,
     channel_codes,
@@ -49,6 +51,12 @@ def compiled(monkeypatch):
     kernels = _compiled.kernels(1)
     assert kernels is not None
     return kernels
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def kernels(request):
+    """Each packed-key path: the compiled kernels (skips without numba), or None (numpy)."""
+    return request.getfixturevalue("compiled") if request.param == "compiled" else None
 
 
 def _pair(rng, dtype, n, *, levels=None):
@@ -98,18 +106,18 @@ def _assert_sums_equal(fast, slow):
         assert fast[key] == pytest.approx(value, rel=1e-12, abs=1e-12 * scale, nan_ok=True), key
 
 
-# --- the compiled packed-key path against the numpy path ------------------------------------
+# --- the packed-key paths (compiled, numpy) against the codes path ---------------------------
 
 
 @pytest.mark.parametrize("dtype0", SMALL_INTS)
 @pytest.mark.parametrize("dtype1", SMALL_INTS)
 @pytest.mark.parametrize("levels", [None, 2, 7, 300])
-def test_packed_rank_sums_equal_the_numpy_path(compiled, dtype0, dtype1, levels):
+def test_packed_rank_sums_equal_the_numpy_path(kernels, dtype0, dtype1, levels):
     rng = np.random.default_rng([SMALL_INTS.index(dtype0), SMALL_INTS.index(dtype1), levels or 0])
     a, _ = _pair(rng, dtype0, 3000, levels=levels)
     _, b = _pair(rng, dtype1, 3000, levels=levels)
     b = np.where(rng.random(3000) < 0.5, a.astype(np.int64) % 100, b).astype(dtype1)
-    fast = packed_rank_sums(a, b, compiled, spearman=True, kendall=True)
+    fast = packed_rank_sums(a, b, kernels, spearman=True, kendall=True)
     _assert_sums_equal(fast, _numpy_rank_sums(a, b))
     spearman = fast["ruv"] / np.sqrt(fast["ruu"] * fast["rvv"])
     assert spearman == pytest.approx(stats.spearmanr(a, b).statistic, rel=1e-12, abs=1e-14)
@@ -117,33 +125,33 @@ def test_packed_rank_sums_equal_the_numpy_path(compiled, dtype0, dtype1, levels)
     assert fast["kendall"] == pytest.approx(tau, rel=1e-12, abs=1e-14)
 
 
-def test_packed_rank_sums_of_full_range_16_bit_data(compiled):
+def test_packed_rank_sums_of_full_range_16_bit_data(kernels):
     """Every digit of the three-level count is used (values over all of 0..65535)."""
     rng = np.random.default_rng(7)
     a = rng.integers(0, 65536, 200_000).astype(np.uint16)
     b = (a // 2 + rng.integers(0, 30000, a.size)).astype(np.uint16)
-    fast = packed_rank_sums(a, b, compiled, spearman=True, kendall=True)
+    fast = packed_rank_sums(a, b, kernels, spearman=True, kendall=True)
     _assert_sums_equal(fast, _numpy_rank_sums(a, b))
     tau = stats.kendalltau(a, b, variant="b").statistic
     assert fast["kendall"] == pytest.approx(tau, rel=1e-12, abs=1e-14)
 
 
 @pytest.mark.parametrize(("spearman", "kendall"), [(True, False), (False, True)])
-def test_packed_rank_sums_computes_what_is_asked(compiled, spearman, kendall):
+def test_packed_rank_sums_computes_what_is_asked(kernels, spearman, kendall):
     rng = np.random.default_rng(3)
     a, b = _pair(rng, np.uint16, 500, levels=40)
-    fast = packed_rank_sums(a, b, compiled, spearman=spearman, kendall=kendall)
+    fast = packed_rank_sums(a, b, kernels, spearman=spearman, kendall=kendall)
     slow = _numpy_rank_sums(a, b)
     expected = ({"ruu", "rvv", "ruv"} if spearman else set()) | ({"kendall"} if kendall else set())
     _assert_sums_equal(fast, {k: slow[k] for k in expected})
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 5])
-def test_packed_rank_sums_of_tiny_and_constant_channels(compiled, n):
+def test_packed_rank_sums_of_tiny_and_constant_channels(kernels, n):
     a = np.full(n, 7, dtype=np.uint16)
     b = np.arange(n, dtype=np.int8)
     with np.errstate(invalid="ignore"):
-        fast = packed_rank_sums(a, b, compiled, spearman=True, kendall=True)
+        fast = packed_rank_sums(a, b, kernels, spearman=True, kendall=True)
     assert np.isnan(fast["kendall"])
     assert fast["ruu"] == 0.0
     if n:
@@ -196,6 +204,67 @@ def test_discordant_pairs_equals_brute_force(pixels, other, repeat):
     assert compiled.discordant_pairs(key, shift, False)[0] == 0
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    y=arrays(np.uint16, st.integers(0, 70), elements=st.integers(0, 65535)),
+    low=st.sampled_from([1, 2, 3, 256, 65536]),
+)
+def test_inversions_equal_brute_force(y, low):
+    """The numpy radix count of n_d, with heavy ties (values reduced modulo ``low``)."""
+    y = y % low if low < 65536 else y
+    before = y.copy()
+    expected = sum(int(y[i] > y[j]) for i, j in itertools.combinations(range(y.size), 2))
+    assert _inversions(y, np.bincount(y, minlength=65536), 16) == expected
+    np.testing.assert_array_equal(y, before)  # the caller's array is left alone
+    small = (y % 256).astype(np.uint8)
+    expected = sum(int(small[i] > small[j]) for i, j in itertools.combinations(range(y.size), 2))
+    assert _inversions(small, np.bincount(small, minlength=256), 8) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pixels=arrays(np.int16, st.integers(0, 40), elements=st.integers(-32768, 32767)),
+    other=st.lists(st.integers(-128, 127), min_size=40, max_size=40),
+    repeat=st.integers(1, 3),
+)
+def test_numpy_packed_kendall_equals_brute_force(pixels, other, repeat):
+    """Signed 16- and 8-bit channels with runs of equal keys and ties in y: Knight's score from
+    the numpy packed path, against every pair."""
+    x = np.repeat(pixels, repeat)
+    y = np.repeat(np.array(other[: pixels.size], dtype=np.int8), repeat)
+    y[::3] = y[0] if y.size else 0
+    n = x.size
+    discordant, tied_x, tied_xy = _brute_force(x.astype(int), y.astype(int))
+    tied_y = sum(int(y[i] == y[j]) for i, j in itertools.combinations(range(n), 2))
+    n0 = n * (n - 1) // 2
+    score = n0 - tied_x - tied_y + tied_xy - 2 * discordant
+    denominator = np.sqrt(float(n0 - tied_x) * float(n0 - tied_y))
+    tau = packed_rank_sums(x, y, None, spearman=False, kendall=True)["kendall"]
+    if n < 2 or denominator == 0:
+        assert np.isnan(tau)
+    else:
+        assert tau == score / denominator
+
+
+@pytest.mark.parametrize("dtype0", SMALL_INTS)
+@pytest.mark.parametrize("dtype1", SMALL_INTS)
+@pytest.mark.parametrize("levels", [None, 3, 300])
+def test_numpy_packed_path_equals_the_compiled_one(compiled, dtype0, dtype1, levels):
+    """Same integer counts (n_d, ties) as the compiled kernels, hence the same tau-b bit for bit;
+    Spearman's sums to 1e-12."""
+    rng = np.random.default_rng([SMALL_INTS.index(dtype0), SMALL_INTS.index(dtype1), levels or 1])
+    a, _ = _pair(rng, dtype0, 20_000, levels=levels)
+    _, b = _pair(rng, dtype1, 20_000, levels=levels)
+    key, shift = _packed_keys(a, b)
+    discordant, _, _, hist = compiled.discordant_pairs(key, shift, True)
+    y = (key & ((1 << shift) - 1)).astype(f"u{shift // 8}")
+    assert _inversions(y, hist, shift) == discordant
+    slow = packed_rank_sums(a, b, compiled, spearman=True, kendall=True)
+    fast = packed_rank_sums(a, b, None, spearman=True, kendall=True)
+    assert fast["kendall"] == slow["kendall"]
+    _assert_sums_equal(fast, slow)
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_compiled_kendall_score_equals_the_dense_table(seed):
     """The Fenwick count over joint cells (codes beyond 16 bits) against the blocked table."""
@@ -230,12 +299,14 @@ def test_rank_coefficients_equal_scipy_on_both_paths(monkeypatch, dtype, masked,
     selected = np.ones((50, 50), bool) if mask is None else mask
     measures = ("spearman", "kendall") if ranks_only else None
     results = {}
-    for path in ("compiled", "numpy"):
+    for path in ("compiled", "numpy", "numpy codes"):
         if path == "compiled":
             monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)
             assert _compiled.kernels(1) is not None  # loaded: the fused pass runs
         else:
             monkeypatch.setenv("COLOCALIZE_NUMBA", "0")
+        if path == "numpy codes":  # never the packed keys
+            monkeypatch.setattr(_ranks, "_PACKED_CELLS_PER_PIXEL", 1 << 62)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ColocalizeWarning)
             results[path] = coefficients(a, b, mask=mask, measures=measures)
@@ -245,9 +316,10 @@ def test_rank_coefficients_equal_scipy_on_both_paths(monkeypatch, dtype, masked,
     for result in results.values():
         assert result.spearman == pytest.approx(spearman, rel=1e-12, abs=1e-14)
         assert result.kendall_tau == pytest.approx(tau, rel=1e-12, abs=1e-14)
-    fast, slow = results["compiled"], results["numpy"]
-    assert fast.spearman == pytest.approx(slow.spearman, rel=1e-12, abs=1e-14)
-    assert fast.kendall_tau == pytest.approx(slow.kendall_tau, rel=1e-12, abs=1e-14)
+    fast = results["compiled"]
+    for slow in (results["numpy"], results["numpy codes"]):
+        assert fast.spearman == pytest.approx(slow.spearman, rel=1e-12, abs=1e-14)
+        assert fast.kendall_tau == pytest.approx(slow.kendall_tau, rel=1e-12, abs=1e-14)
 
 
 def test_compiled_path_skips_the_channel_codes(monkeypatch):
@@ -265,6 +337,29 @@ def test_compiled_path_skips_the_channel_codes(monkeypatch):
     a, b = _pair(rng, np.uint16, 900)
     c = coefficients(a.reshape(30, 30), b.reshape(30, 30), measures=("spearman", "kendall"))
     assert c.kendall_tau == pytest.approx(stats.kendalltau(a, b).statistic, rel=1e-12)
+
+
+@pytest.mark.parametrize("levels", [None, 40])
+def test_numpy_path_chooses_packed_keys_for_many_levels(monkeypatch, levels):
+    """Without the kernels, 16-bit pairs with many levels rank by the packed keys (not the joint
+    cells' Kendall, which beyond its dense table loads numba or SciPy: 0.5-0.7 s of a one-shot
+    run); pairs with few levels keep the dense table (faster for them)."""
+    monkeypatch.setenv("COLOCALIZE_NUMBA", "0")
+    from colocalize import _coefficients
+
+    coded = []
+
+    def counting(*args):
+        coded.append(args)
+        return kendall_tau_b(*args)
+
+    monkeypatch.setattr(_coefficients, "kendall_tau_b", counting)
+    rng = np.random.default_rng(4)
+    a, b = _pair(rng, np.uint16, 10_000, levels=levels)
+    c = coefficients(a.reshape(100, 100), b.reshape(100, 100), measures=("spearman", "kendall"))
+    assert c.kendall_tau == pytest.approx(stats.kendalltau(a, b).statistic, rel=1e-12)
+    assert c.spearman == pytest.approx(stats.spearmanr(a, b).statistic, rel=1e-12)
+    assert bool(coded) == (levels is not None)
 
 
 def test_calls_with_ranks_earn_the_kernels_load(monkeypatch):

@@ -32,6 +32,7 @@ from colocalize._ranks import (
     joint_cells,
     kendall_tau_b,
     packed_rank_sums,
+    packed_ranks_pay,
     subtract_exact,
 )
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
@@ -623,16 +624,14 @@ class _Channels:
         return sums
 
     def _rank_sums(self, i: int, j: int, wanted: set[str]) -> dict[str, float]:
-        """Spearman's centred rank sums and Kendall's tau-b of two 8/16-bit channels, with the
-        compiled kernels (after :meth:`_fused_sums`)."""
+        """Spearman's centred rank sums and Kendall's tau-b of two 8/16-bit channels from packed
+        keys: with the compiled kernels once loaded (as :meth:`_fused_sums`), else numpy."""
         if not wanted & set(_RANKED):
             return {}
-        compiled = _compiled.kernels(self.n)
-        assert compiled is not None  # the fused sums ran with it
         return packed_rank_sums(
             self.flats[i],
             self.flats[j],
-            compiled,
+            _compiled.loaded_kernels(self.n),
             spearman="spearman" in wanted,
             kendall="kendall" in wanted,
         )
@@ -652,8 +651,16 @@ class _Channels:
         if fused is not None:
             fused.update(self._rank_sums(i, j, wanted))
             return fused
-        ranks = bool(wanted & set(_RANKED))
         centred = bool(wanted & {"pearson", "icq", "spearman", "kendall"})
+        ranked: dict[str, float] = {}
+        if (  # the packed-key ranks in numpy: no codes, no joint cells
+            wanted & set(_RANKED)
+            and self._fusable(i, j)
+            and packed_ranks_pay(self.flats[i], self.flats[j])
+        ):
+            ranked = self._rank_sums(i, j, wanted)
+            wanted = wanted - set(_RANKED)
+        ranks = bool(wanted & set(_RANKED))
         absolute = bool(wanted & {"overlap", "manders", "thresholded_manders"})
         if "thresholded_manders" not in wanted and "pearson" not in wanted:
             thresholds = None
@@ -734,6 +741,7 @@ class _Channels:
                 for subset in subsets.values():
                     subset.second(a.centred, b.centred, w, part)
             sums["below"], sums["above"] = subsets["below"].pearson(), subsets["above"].pearson()
+        sums.update(ranked)
         if self._fusable(i, j):  # what the fused pass (and the packed-key ranks) would save
             _compiled.spent(n, time.perf_counter() - start)
         return sums

@@ -4,10 +4,12 @@ Every kernel here has a pure-numpy counterpart next to its caller, which gives i
 results: the kernels only accumulate whole numbers in int64, so the order of the sums does not
 matter (``kendall_score`` has numpy counterparts in ``colocalize._ranks``: a blocked dense table,
 and SciPy's merge sort beyond it; ``discordant_pairs`` and ``rank_moments``, the ranks of 8/16-bit
-pairs from sorted packed keys, have the codes and joint cells of the numpy path, and
-``rank_moments`` sums floats, equal to 1e-12). numba is imported on first use, never at ``import
-colocalize``; without it, or with the environment variable ``COLOCALIZE_NUMBA=0``,
-:func:`kernels` returns None and the callers use numpy. Compiled code is cached on disk
+pairs from sorted packed keys, have ``packed_rank_sums`` without kernels (histograms and a radix
+count of inversions: the same integers) when the pair has more value pairs than the codes' dense
+table handles fast, else the codes and joint cells; ``rank_moments`` sums floats, equal to
+1e-12). numba is imported on first use, never at ``import colocalize``; without it, or with the
+environment variable ``COLOCALIZE_NUMBA=0``, :func:`kernels` returns None and the callers use
+numpy. Compiled code is cached on disk
 (numba's ``cache=True``): the first use in a process costs the numba import and the cache load
 (about 0.6 s on our 2-core machine), the first use on a machine the compilation (about 3 s).
 Callers that should not pay that on a first call use :func:`loaded_kernels`, which answers
