@@ -249,7 +249,7 @@ def test_ezcolocalization_in_the_cli_and_batch(tmp_path, capsys):
 
     import pandas as pd
 
-    from colocalize._cli import main
+    from colocalize._cli._main import main
 
     img = _tie_image()
     path = tmp_path / "data" / "two.tif"

@@ -23,7 +23,7 @@ import numpy as np
 from colocalize._channels import as_channels, as_labels
 from colocalize._coefficients import COMPARISONS, MEASURES, ON_REQUEST
 from colocalize._costes import COSTES_METHODS
-from colocalize._io import Image
+from colocalize._image import Image
 from colocalize._significance import SignificanceResult
 from colocalize._table import PAIR_FIELDS
 from colocalize._validation import as_mask

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from colocalize._io import Image
+from colocalize._image import Image
 from colocalize.imagej._commands import (
     _Channel,
     _channel,

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from colocalize._io import _TIME_SECONDS, Image, imagej_pixels
+from colocalize._image import Image
+from colocalize._io import _TIME_SECONDS, imagej_pixels
 from colocalize._validation import ColocalizeWarning
 from colocalize.imagej._contract import (
     Cancelled,
