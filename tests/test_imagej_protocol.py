@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import colocalize
+from colocalize.imagej._catalog import commands
 from colocalize.imagej._protocol import describe, serve
-from colocalize.imagej._spec import commands
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "macros.md"
 

@@ -270,7 +270,7 @@ def test_tos_in_the_cli_and_the_imagej_dialog(tmp_path, capsys):
     import pandas as pd
 
     from colocalize._cli._main import main
-    from colocalize.imagej._spec import commands
+    from colocalize.imagej._catalog import commands
 
     rng = np.random.default_rng(4)
     a = rng.integers(0, 200, (40, 40))
