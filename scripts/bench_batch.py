@@ -42,7 +42,7 @@ from pathlib import Path  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import colocalize  # noqa: E402
-from colocalize._batch_synthetic import make_repository  # noqa: E402
+from colocalize._batch._synthetic import make_repository  # noqa: E402
 
 PATTERN = "{organelle}/{time}min/series{series}/*.tif"
 

@@ -60,7 +60,7 @@ def heavy_modules(args: list[str]) -> list[str]:
     """Which of :data:`HEAVY` the CLI imports for ``args`` (run in a fresh interpreter)."""
     code = (
         "import contextlib, io, sys\n"
-        "from colocalize._cli import main\n"
+        "from colocalize._cli._main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    try:\n"
         f"        main({args!r})\n"

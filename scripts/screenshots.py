@@ -371,7 +371,7 @@ def write_docs(docs: Path, images: Path, keys: list[str]) -> None:
     section per command (its menu path, what it does from the docs' table of commands, a link
     to its macro options, its dialog, its result), whose heading is the anchor of the dialog's
     Help button."""
-    from colocalize.imagej._spec import commands
+    from colocalize.imagej._catalog import commands
 
     text = docs.read_text(encoding="utf-8")
     if START not in text or END not in text:
@@ -413,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import colocalize.imagej
     from colocalize import data
-    from colocalize.imagej._spec import commands
+    from colocalize.imagej._catalog import commands
 
     gateway = colocalize.imagej.start(gui=True)
     if gateway.headless:

@@ -20,7 +20,7 @@ from colocalize import (
     apply_threshold,
     histogram_deciles,
 )
-from colocalize._cli import main
+from colocalize._cli._main import main
 
 # The seed paper's fitted rule (py_coloc_utils CurrentLM): T = 16.8198 + offset - 0.4423 q80
 # + 0.8522 q90, offsets G -12.0459, R -15.2042, B 0 (reference level B).

@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import colocalize
-from colocalize._batch import summarize
-from colocalize._batch_inputs import parse_pattern
-from colocalize._batch_synthetic import make_puncta_repository, make_repository
-from colocalize._cli import main
+from colocalize._batch._inputs import parse_pattern
+from colocalize._batch._run import summarize
+from colocalize._batch._synthetic import make_puncta_repository, make_repository
+from colocalize._cli._main import main
 from colocalize._output import write_atomic
 
 PATTERN = "{organelle}/{time}min/series{series}/*.tif"
@@ -450,12 +450,12 @@ class _KillsItsWorker:
 
 
 def test_a_dying_worker_is_reported_and_replaced(repository, tmp_path: Path) -> None:
-    from colocalize._batch import _execute_processes
-    from colocalize._batch_worker import ImageTask
+    from colocalize._batch._run import _execute_processes
+    from colocalize._batch._worker import ImageTask
 
     good = ImageTask(
         path=str(repository[0] / "er/5min/series1/image0.tif"), relpath="good.tif",
-        metadata=(), variants=(colocalize._batch_worker.Variant("none", "none"),),
+        metadata=(), variants=(colocalize._batch._worker.Variant("none", "none"),),
     )
     tasks = [_KillsItsWorker("0.tif"), _KillsItsWorker("1.tif")]
     results = list(_execute_processes(tasks, 2))  # type: ignore[arg-type]
@@ -472,13 +472,13 @@ def test_a_dying_worker_is_reported_and_replaced(repository, tmp_path: Path) -> 
 
 def test_a_dying_worker_in_a_chunk_of_images_is_isolated(repository) -> None:
     """Images go to the pool a few per task: the culprit's companions are measured again."""
-    from colocalize._batch import _execute_processes
-    from colocalize._batch_worker import ImageTask
+    from colocalize._batch._run import _execute_processes
+    from colocalize._batch._worker import ImageTask
 
     good = [
         ImageTask(
             path=str(repository[0] / "er/5min/series1/image0.tif"), relpath=f"good{i}.tif",
-            metadata=(), variants=(colocalize._batch_worker.Variant("none", "none"),),
+            metadata=(), variants=(colocalize._batch._worker.Variant("none", "none"),),
         )
         for i in range(8)
     ]
@@ -499,7 +499,7 @@ def test_pool_workers_use_one_blas_thread() -> None:
 
     code = (
         "import os\n"
-        "from colocalize._batch import _pool\n"
+        "from colocalize._batch._run import _pool\n"
         "if __name__ == '__main__':\n"
         "    with _pool(1) as pool:\n"
         "        seen = pool.submit(os.getenv, 'OPENBLAS_NUM_THREADS').result()\n"
@@ -530,7 +530,7 @@ def test_pool_workers_use_one_blas_thread() -> None:
 )
 def test_worker_rows_equal_the_table_records(options) -> None:
     """Workers build their rows without the DataFrame, with the same values (and types)."""
-    from colocalize._batch_worker import _full_row, _jsonable
+    from colocalize._batch._worker import _full_row, _jsonable
     from colocalize._table import table_rows
 
     rng = np.random.default_rng(5)
@@ -719,8 +719,8 @@ def test_pool_workers_reuse_freed_arrays(tmp_path: Path) -> None:
     """A fresh worker used to fault every page of every array in again (~2300 faults/image)."""
     import resource
 
-    from colocalize._batch import _pool
-    from colocalize._batch_worker import ImageTask, Variant, process_images
+    from colocalize._batch._run import _pool
+    from colocalize._batch._worker import ImageTask, Variant, process_images
 
     image = np.random.default_rng(0).integers(0, 255, (3, 512, 512), dtype=np.uint8)
     colocalize.write_image(tmp_path / "x.tif", image, axes="CYX")
@@ -744,7 +744,7 @@ def test_dask_task_failure_reports_each_image(
 ) -> None:
     """Images go to Dask in chunks: a chunk that fails names every one of its images."""
     distributed = pytest.importorskip("distributed")
-    from colocalize import _batch
+    from colocalize._batch import _run as _batch
 
     def lost(chunk):
         raise RuntimeError(f"worker lost with {len(chunk)} images")

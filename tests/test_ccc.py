@@ -1,4 +1,4 @@
-"""Tests for colocalization by cross correlation (colocalize._ccc*), stage by stage.
+"""Tests for colocalization by cross correlation (colocalize._ccc._correlation*), stage by stage.
 
 Reference: ../shared/reference/ccc-2.2.3.md (CCC 2.2.3). The Gaussian fit is also compared with the
 real Apache commons-math3 3.6.1 fitter through tests/java/CccFitReference.java.
@@ -21,8 +21,8 @@ from scipy import ndimage, signal
 
 import colocalize
 from colocalize import ColocalizeWarning, Image, cross_correlation, cross_correlation_profile
-from colocalize._ccc_fft import box_correlation, folded_box_correlation
-from colocalize._ccc_fit import (
+from colocalize._ccc._fft import box_correlation, folded_box_correlation
+from colocalize._ccc._fit import (
     area_under_curve,
     commons_guess,
     fit_profile,
@@ -31,7 +31,7 @@ from colocalize._ccc_fit import (
     moving_average,
     r_squared,
 )
-from colocalize._ccc_profile import fold, profile_bins
+from colocalize._ccc._profile import fold, profile_bins
 
 JAVA_SOURCE = Path(__file__).parent / "java" / "CccFitReference.java"
 COMMONS_MATH = Path("/usr/share/java/commons-math3.jar")
@@ -663,7 +663,7 @@ def test_plots_draw_the_plugin_series():
 def test_cli_writes_tables_plot_and_contributions(tmp_path):
     import tifffile
 
-    from colocalize._cli import main
+    from colocalize._cli._main import main
 
     a, b = spot_pair((64, 70), 4, seed=13)
     calibration = {"spacing": (0.2, 0.2), "unit": "um"}

@@ -23,8 +23,8 @@ import pytest
 
 import colocalize
 from _faults import run_cli, run_python
-from colocalize import _cli
-from colocalize._cli_coefficients import format_table, write_csv
+from colocalize._cli import _main as _cli
+from colocalize._cli._coefficients import format_table, write_csv
 from colocalize._table import table_rows
 
 HEAVY = ("numpy", "scipy", "pandas", "tifffile", "matplotlib", "skimage", "numba", "dask")
@@ -35,7 +35,7 @@ def _modules_loaded_by(argv: list[str]) -> dict:
     the heavy modules it imported."""
     code = (
         "import json, sys, contextlib, io\n"
-        "from colocalize._cli import main\n"
+        "from colocalize._cli._main import main\n"
         "out = io.StringIO()\n"
         "with contextlib.redirect_stdout(out):\n"
         "    try:\n"

@@ -249,7 +249,7 @@ def test_ezcolocalization_in_the_cli_and_batch(tmp_path, capsys):
 
     import pandas as pd
 
-    from colocalize._cli import main
+    from colocalize._cli._main import main
 
     img = _tie_image()
     path = tmp_path / "data" / "two.tif"
@@ -284,8 +284,8 @@ def test_ezcolocalization_in_the_cli_and_batch(tmp_path, capsys):
 def test_ezcolocalization_in_the_imagej_coefficients_dialog():
     """The Coloc Coefficients dialog offers it (Costes_method) and its handler uses it."""
     from colocalize import Image
+    from colocalize.imagej._catalog import commands
     from colocalize.imagej._contract import ImageData, Request
-    from colocalize.imagej._spec import commands
 
     found = commands()["coefficients"]
     field = next(f for f in found.spec.fields if f.key == "costes_method")

@@ -16,7 +16,7 @@ from scipy import ndimage
 import colocalize
 from _faults import assert_clean_error, inputs_unchanged, run_cli
 from colocalize import Image
-from colocalize._cli import main
+from colocalize._cli._main import main
 
 
 def _pair(shape=(48, 64), shift=2, seed=0) -> tuple[np.ndarray, np.ndarray]:

@@ -25,8 +25,8 @@ import pytest
 
 import colocalize
 from _faults import assert_clean_error, inputs_unchanged, run_cli, snapshot
-from colocalize import _batch_commit
-from colocalize._batch_synthetic import make_repository
+from colocalize._batch import _commit as _batch_commit
+from colocalize._batch._synthetic import make_repository
 
 PATTERN = "{organelle}/{time}min/series{series}/*.tif"
 FIRST = "er/5min/series1/image0.tif"

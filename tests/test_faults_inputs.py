@@ -234,7 +234,7 @@ def test_64_bit_integers_within_range_move_with_an_offset(seed):
 @pytest.mark.parametrize("shape", [(37, 41), (3, 19, 23)])
 def test_binning_in_blocks_gives_the_same_thresholds(dtype, shape, monkeypatch):
     # the 256-bin histogram is built block by block so its temporaries stay small
-    from colocalize import _threshold
+    from colocalize._threshold import _auto as _threshold
 
     rng = np.random.default_rng(13)
     values = rng.gamma(2.0, 900.0, shape)
@@ -264,7 +264,7 @@ def test_method_names_in_any_case_everywhere(tmp_path):
         bad = run_cli("threshold", path, "--method", "otsu2", timeout=60)
     err = assert_clean_error(bad, "--method", "otsu2", "Otsu", "MaxEntropy")
     assert len(err.splitlines()) == 1
-    from colocalize._threshold import resolve_method
+    from colocalize._threshold._auto import resolve_method
 
     assert resolve_method("mAxEnTrOpY") == "MaxEntropy"
     assert threshold(data, "TRIANGLE") == threshold(data, "Triangle")

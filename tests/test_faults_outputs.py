@@ -19,7 +19,7 @@ import pytest
 import colocalize
 from _faults import assert_clean_error, inputs_unchanged, run_cli, run_python
 from colocalize import Image, read_image, write_image
-from colocalize._cli import main
+from colocalize._cli._main import main
 
 pytest.importorskip("skimage")
 
@@ -326,7 +326,7 @@ def test_api_lengths_far_beyond_the_image_raise_a_value_error(call, name, limit)
 def test_filter_footprints_stay_within_the_image_size_with_the_same_result(shape):
     from scipy import ndimage as ndi
 
-    from colocalize._segment import _ellipsoid
+    from colocalize._objects._segment import _ellipsoid
 
     radii = [30.0, 25.0, 6.0][-len(shape) :]  # longer than the image along some axes
     cut = _ellipsoid(radii, shape)
@@ -393,7 +393,7 @@ def test_translocation_checks_ring_distances_before_anything_else(monkeypatch, i
     def computed(*args, **kwargs):
         raise AssertionError("segmented before the ring distances were checked")
 
-    monkeypatch.setattr(colocalize._translocation, "segment_nuclei", computed)
+    monkeypatch.setattr(colocalize._objects._translocation, "segment_nuclei", computed)
     with pytest.raises(ValueError, match="inner < outer"):
         colocalize.translocation(
             image, nucleus_channel=0, reporter_channel=1, time_axis=0, channel_axis=1,

@@ -380,7 +380,7 @@ def _rectangle(shape, x, y, w, h) -> np.ndarray:
 
 
 def test_mask_fields_offer_the_roi_manager():
-    from colocalize.imagej._spec import commands
+    from colocalize.imagej._catalog import commands
 
     fields = [f for c in commands().values() for f in c.spec.fields if f.kind == "mask"]
     assert fields
@@ -395,8 +395,8 @@ def _handle(command: str, values: dict, images: dict, masks: dict | None = None)
     without ImageJ: the tables of its Response as DataFrames by title, and the Response."""
     import pandas as pd
 
+    from colocalize.imagej._catalog import commands
     from colocalize.imagej._contract import ImageData
-    from colocalize.imagej._spec import commands
 
     found = commands()[command]
     request_values = {f.key: f.default for f in found.spec.fields if f.key} | values
@@ -952,12 +952,12 @@ def test_failed_command_stops_the_macro(session):
 
 
 def test_unexpected_python_error_is_reported_with_its_cause(session, monkeypatch):
-    from colocalize.imagej import _spec
+    from colocalize.imagej import _catalog, _spec
 
     def broken(request, progress):
         raise ZeroDivisionError("division by zero in a handler")
 
-    cmd = _spec.commands()["auto_threshold"]
+    cmd = _catalog.commands()["auto_threshold"]
     monkeypatch.setitem(_spec.COMMANDS, "auto_threshold", dataclasses.replace(cmd, handler=broken))
     put(np.zeros((4, 4), np.uint8), "any")
     error = run(session, "Coloc Auto Threshold...", "image=any")

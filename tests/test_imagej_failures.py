@@ -144,7 +144,7 @@ def test_a_worker_killed_mid_call_is_a_clear_error_naming_the_command(tmp_path, 
         f'exec {sys.executable} -c "\n'
         "import sys, os, dataclasses\n"
         "from colocalize.imagej import _worker, _spec\n"
-        "import colocalize.imagej._commands\n"
+        "import colocalize.imagej._catalog\n"
         "def die(request, progress):\n"
         "    os._exit(9)\n"
         "c = _spec.COMMANDS['batch']\n"

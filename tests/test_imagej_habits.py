@@ -254,11 +254,11 @@ def test_batch_dialog_does_not_offer_the_last_output_folder(gui, ij, tmp_path):
 
 def test_output_file_fields_are_never_remembered():
     """Every dialog field naming a file a command writes is of the "save" kind."""
-    from colocalize.imagej import _spec
+    from colocalize.imagej import _catalog
 
     kinds = {
         (name, f.key): f.kind
-        for name, c in _spec.commands().items()
+        for name, c in _catalog.commands().items()
         for f in c.spec.fields
         if f.kind in ("file", "save", "directory", "save_folder")
     }
@@ -277,7 +277,7 @@ def test_output_file_fields_are_never_remembered():
 
 @pytest.mark.gui  # a real dialog: the xvfb-run step of scripts/test.sh
 def test_dialog_help_button_opens_the_command_docs(gui, ij, monkeypatch):
-    from colocalize.imagej import _spec
+    from colocalize.imagej import _catalog, _spec
 
     _show(_pair()[0], "A")
     _show(_pair()[1], "B")
@@ -288,7 +288,7 @@ def test_dialog_help_button_opens_the_command_docs(gui, ij, monkeypatch):
     _press(dialog, ij, "Cancel", thread)
 
     # a spec with its own "help" URL opens that
-    command = _spec.commands()["coefficients"]
+    command = _catalog.commands()["coefficients"]
     url = "https://example.org/coloc-help"
     own = dataclasses.replace(command, spec=dataclasses.replace(command.spec, help=url))
     monkeypatch.setitem(_spec.COMMANDS, "coefficients", own)
@@ -311,7 +311,7 @@ def test_every_help_button_opens_a_section_of_the_docs():
     import re
     from pathlib import Path
 
-    from colocalize.imagej import _spec
+    from colocalize.imagej import _catalog
 
     docs = Path(__file__).resolve().parents[1] / "docs" / "fiji.md"
     text = docs.read_text(encoding="utf-8")
@@ -320,7 +320,7 @@ def test_every_help_button_opens_a_section_of_the_docs():
         for line in text.splitlines()
         if line.startswith("#")
     ]
-    for key, command in _spec.commands().items():
+    for key, command in _catalog.commands().items():
         spec = command.spec
         assert spec.help == ""
         anchor = re.sub(r"[^a-z0-9 _-]", "", spec.title.lower()).strip().replace(" ", "-")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from colocalize.imagej._catalog import commands
 from colocalize.imagej._jvm import bridge_jar, find_ij_jar
 from colocalize.imagej._registry import plugins_config_labels, shipped_labels
-from colocalize.imagej._spec import commands
 
 REPO = Path(__file__).resolve().parents[1]
 PLUGIN = REPO / "plugin"

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import colocalize
+from colocalize.imagej._catalog import commands
 from colocalize.imagej._protocol import describe, serve
-from colocalize.imagej._spec import commands
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "macros.md"
 
@@ -244,7 +244,7 @@ def test_worker_output_from_print_goes_to_stderr(tmp_path, monkeypatch):
     code = (
         "import sys, json\n"
         "from colocalize.imagej import _worker, _spec, _contract\n"
-        "import colocalize.imagej._commands\n"
+        "import colocalize.imagej._catalog\n"
         "def noisy(request, progress):\n"
         "    print('hello from a handler')\n"
         "    return _contract.Response(log=('ok',))\n"
@@ -278,7 +278,7 @@ def test_cancel_stops_a_running_command_at_its_next_progress_check(tmp_path):
     code = (
         "import sys, time\n"
         "from colocalize.imagej import _worker, _spec, _contract\n"
-        "import colocalize.imagej._commands\n"
+        "import colocalize.imagej._catalog\n"
         "def slow(request, progress):\n"
         "    for i in range(600):\n"
         "        progress('working', i, 600)\n"

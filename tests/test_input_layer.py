@@ -96,7 +96,8 @@ def test_entry_points_read_an_image_like_the_array_it_holds():
 
 
 def test_resolve_spacing_and_as_labels_live_in_the_input_layer():
-    from colocalize import _objects, _segment
+    from colocalize._objects import _labels as _objects
+    from colocalize._objects import _segment
 
     assert _segment.resolve_spacing is resolve_spacing
     assert _objects.as_labels is as_labels
@@ -323,7 +324,7 @@ def test_the_cli_refuses_fractional_labels_instead_of_truncating_them(tmp_path):
 
 
 def test_the_batch_reads_labels_with_the_one_label_policy(tmp_path):
-    from colocalize._batch_worker import ImageTask, load_channels
+    from colocalize._batch._worker import ImageTask, load_channels
 
     _label_files(tmp_path)
 

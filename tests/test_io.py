@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from colocalize import Image, read_image, write_image
-from colocalize._io import normalize_unit
+from colocalize._image import normalize_unit
 
 # ------------------------------------------------------------------------------------ Image
 

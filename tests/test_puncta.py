@@ -1,5 +1,5 @@
-"""Object-based colocalization (colocalize._puncta, ``colocalize objects``): known answers on
-synthetic discs and spheres, JACoP's numbers on a synthetic stack, symmetries, the randomization
+"""Object-based colocalization (colocalize._objects._puncta, ``colocalize objects``): known answers
+on synthetic discs and spheres, JACoP's numbers on a synthetic stack, symmetries, the randomization
 test, bad input and the command line."""
 
 from __future__ import annotations
@@ -756,7 +756,7 @@ def test_cli_bad_arguments_give_one_line_errors(stack_files, args, mentions):
 
 
 def test_placed_shapes_are_translations_inside_the_mask_without_overlap():
-    from colocalize._puncta import _objects, _place_shapes, _Shapes
+    from colocalize._objects._puncta import _objects, _place_shapes, _Shapes
 
     shape = (40, 50)
     rng = np.random.default_rng(5)

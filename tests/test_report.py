@@ -16,9 +16,9 @@ import matplotlib.pyplot as plt
 
 import colocalize
 import colocalize.plot as cplot
-from colocalize._batch_histograms import condition_histograms
-from colocalize._batch_synthetic import make_repository
-from colocalize._cli import main
+from colocalize._batch._histograms import condition_histograms
+from colocalize._batch._synthetic import make_repository
+from colocalize._cli._main import main
 
 PATTERN = "{organelle}/{time}min/series{series}/*.tif"
 

@@ -8,7 +8,7 @@ import pytest
 
 import colocalize
 from colocalize import Image, read_image, ring_mask, segment_nuclei, write_image
-from colocalize._cli import main
+from colocalize._cli._main import main
 
 pytest.importorskip("skimage")
 

@@ -21,7 +21,7 @@ from colocalize import (
     triple_coefficients,
     write_image,
 )
-from colocalize._cli import main
+from colocalize._cli._main import main
 
 
 def _image(dtype=np.uint16, shape=(3, 24, 30), seed=0):
@@ -322,6 +322,7 @@ def test_cli_costes_method(tmp_path, capsys):
 
 
 def test_cli_costes_methods_match_the_core():
-    from colocalize import _cli_coefficients, _costes
+    from colocalize import _costes
+    from colocalize._cli import _coefficients as _cli_coefficients
 
     assert _cli_coefficients.COSTES_METHODS == _costes.COSTES_METHODS

@@ -422,7 +422,7 @@ def test_threshold_local_bad_block_size():
 def test_cli_prints_one_threshold_per_channel(tmp_path, capsys):
     import tifffile
 
-    from colocalize._cli import main
+    from colocalize._cli._main import main
 
     rng = np.random.default_rng(12)
     data = np.stack([bimodal(rng, (30, 40), np.uint16), bimodal(rng, (30, 40), np.uint16) * 3])
@@ -457,7 +457,7 @@ def test_cli_prints_one_threshold_per_channel(tmp_path, capsys):
 def test_cli_per_slice(tmp_path, capsys):
     import tifffile
 
-    from colocalize._cli import main
+    from colocalize._cli._main import main
 
     rng = np.random.default_rng(13)
     stack = np.stack([bimodal(rng, (20, 20), np.uint16) * (i + 1) for i in range(3)])

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import colocalize
-from colocalize._threshold_imagej import IMAGEJ_METHODS
+from colocalize._threshold._imagej import IMAGEJ_METHODS
 
 pytestmark = pytest.mark.filterwarnings("ignore::colocalize.ColocalizeWarning")
 

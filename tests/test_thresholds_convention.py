@@ -256,9 +256,9 @@ def test_batch_top_percent_source_and_tos_summary(tmp_path: Path):
 
 
 def _handle(values: dict, a: np.ndarray, b: np.ndarray):
-    from colocalize._io import Image
+    from colocalize._image import Image
+    from colocalize.imagej._catalog import commands
     from colocalize.imagej._contract import ImageData, Request
-    from colocalize.imagej._spec import commands
 
     found = commands()["coefficients"]
     request_values = {f.key: f.default for f in found.spec.fields if f.key} | values

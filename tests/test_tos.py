@@ -269,8 +269,8 @@ def test_tos_in_the_cli_and_the_imagej_dialog(tmp_path, capsys):
 
     import pandas as pd
 
-    from colocalize._cli import main
-    from colocalize.imagej._spec import commands
+    from colocalize._cli._main import main
+    from colocalize.imagej._catalog import commands
 
     rng = np.random.default_rng(4)
     a = rng.integers(0, 200, (40, 40))
@@ -313,7 +313,7 @@ def test_tos_in_batch(tmp_path):
     """batch(measures=(..., "tos")) writes tos_linear and tos_log2 for each image."""
     import pandas as pd
 
-    from colocalize._batch_synthetic import make_repository
+    from colocalize._batch._synthetic import make_repository
 
     root = tmp_path / "data"
     make_repository(root, organelles=("er",), times=(5,), series=(1,), shape=(48, 48))

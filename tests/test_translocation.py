@@ -194,7 +194,7 @@ def test_plot_translocation():
 
 @pytest.mark.parametrize("seed", range(5))
 def test_cell_pearson_is_the_shared_pearson(seed):
-    from colocalize._translocation import _pearson
+    from colocalize._objects._translocation import _pearson
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, 500))

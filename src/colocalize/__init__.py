@@ -61,16 +61,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the public names, for type checkers; at run time they load on first use
     from colocalize import data as data
-    from colocalize._background import (
-        ThresholdEvaluation,
-        ThresholdModel,
-        ThresholdRange,
-        apply_threshold,
-        histogram_deciles,
-        remove_background,
-    )
-    from colocalize._batch import BatchResult, batch
-    from colocalize._ccc import (
+    from colocalize._batch._report import write_report
+    from colocalize._batch._run import BatchResult, batch
+    from colocalize._ccc._correlation import (
         CorrelationProfile,
         CrossCorrelation,
         FrameTable,
@@ -87,38 +80,46 @@ if TYPE_CHECKING:  # the public names, for type checkers; at run time they load 
     from colocalize._costes import CostesResult, costes_threshold
     from colocalize._histogram import BivariateHistogram, bivariate_histogram
     from colocalize._ica import LiICA, LiICAHistograms, li_ica
-    from colocalize._io import Image, read_image, write_image
-    from colocalize._objects import (
+    from colocalize._image import Image
+    from colocalize._io import read_image, write_image
+    from colocalize._objects._labels import (
         LabelMatch,
         expand_labels,
         match_labels,
         measure_objects,
         ring_mask,
     )
-    from colocalize._puncta import (
+    from colocalize._objects._puncta import (
         ChannelObjects,
         ObjectColocalization,
         PlacementTest,
         label_puncta,
         object_colocalization,
     )
-    from colocalize._report import write_report
-    from colocalize._segment import segment_cells, segment_nuclei
+    from colocalize._objects._segment import segment_cells, segment_nuclei
+    from colocalize._objects._translocation import link_labels, translocation
     from colocalize._significance import SignificanceResult, costes_significance
     from colocalize._table import coefficient_table
-    from colocalize._threshold import (
+    from colocalize._threshold._auto import (
         threshold,
         threshold_from_histogram,
         threshold_local,
         threshold_methods,
         threshold_per_slice,
     )
+    from colocalize._threshold._background import (
+        ThresholdEvaluation,
+        ThresholdModel,
+        ThresholdRange,
+        apply_threshold,
+        histogram_deciles,
+        remove_background,
+    )
     from colocalize._tos import (
         ThresholdOverlapScore,
         threshold_overlap_score,
         top_percent_threshold,
     )
-    from colocalize._translocation import link_labels, translocation
     from colocalize._validation import ColocalizeWarning
     from colocalize._vansteensel import VanSteenselCCF, van_steensel_ccf
 
@@ -129,20 +130,20 @@ from colocalize._version import __version__
 # they use (numpy, scipy, pandas, tifffile come with the first name that needs them; PEP 562).
 _LAZY: dict[str, str] = {
     "data": "colocalize.data",
-    "ThresholdEvaluation": "colocalize._background",
-    "ThresholdModel": "colocalize._background",
-    "ThresholdRange": "colocalize._background",
-    "apply_threshold": "colocalize._background",
-    "histogram_deciles": "colocalize._background",
-    "remove_background": "colocalize._background",
-    "BatchResult": "colocalize._batch",
-    "batch": "colocalize._batch",
-    "CorrelationProfile": "colocalize._ccc",
-    "CrossCorrelation": "colocalize._ccc",
-    "FrameTable": "colocalize._ccc",
-    "GaussianComponent": "colocalize._ccc",
-    "cross_correlation": "colocalize._ccc",
-    "cross_correlation_profile": "colocalize._ccc",
+    "ThresholdEvaluation": "colocalize._threshold._background",
+    "ThresholdModel": "colocalize._threshold._background",
+    "ThresholdRange": "colocalize._threshold._background",
+    "apply_threshold": "colocalize._threshold._background",
+    "histogram_deciles": "colocalize._threshold._background",
+    "remove_background": "colocalize._threshold._background",
+    "BatchResult": "colocalize._batch._run",
+    "batch": "colocalize._batch._run",
+    "CorrelationProfile": "colocalize._ccc._correlation",
+    "CrossCorrelation": "colocalize._ccc._correlation",
+    "FrameTable": "colocalize._ccc._correlation",
+    "GaussianComponent": "colocalize._ccc._correlation",
+    "cross_correlation": "colocalize._ccc._correlation",
+    "cross_correlation_profile": "colocalize._ccc._correlation",
     "Coefficients": "colocalize._coefficients",
     "TripleCoefficients": "colocalize._coefficients",
     "coefficients": "colocalize._coefficients",
@@ -154,35 +155,35 @@ _LAZY: dict[str, str] = {
     "LiICA": "colocalize._ica",
     "LiICAHistograms": "colocalize._ica",
     "li_ica": "colocalize._ica",
-    "Image": "colocalize._io",
+    "Image": "colocalize._image",
     "read_image": "colocalize._io",
     "write_image": "colocalize._io",
-    "LabelMatch": "colocalize._objects",
-    "expand_labels": "colocalize._objects",
-    "match_labels": "colocalize._objects",
-    "measure_objects": "colocalize._objects",
-    "ring_mask": "colocalize._objects",
-    "ChannelObjects": "colocalize._puncta",
-    "ObjectColocalization": "colocalize._puncta",
-    "PlacementTest": "colocalize._puncta",
-    "label_puncta": "colocalize._puncta",
-    "object_colocalization": "colocalize._puncta",
-    "write_report": "colocalize._report",
-    "segment_cells": "colocalize._segment",
-    "segment_nuclei": "colocalize._segment",
+    "LabelMatch": "colocalize._objects._labels",
+    "expand_labels": "colocalize._objects._labels",
+    "match_labels": "colocalize._objects._labels",
+    "measure_objects": "colocalize._objects._labels",
+    "ring_mask": "colocalize._objects._labels",
+    "ChannelObjects": "colocalize._objects._puncta",
+    "ObjectColocalization": "colocalize._objects._puncta",
+    "PlacementTest": "colocalize._objects._puncta",
+    "label_puncta": "colocalize._objects._puncta",
+    "object_colocalization": "colocalize._objects._puncta",
+    "write_report": "colocalize._batch._report",
+    "segment_cells": "colocalize._objects._segment",
+    "segment_nuclei": "colocalize._objects._segment",
     "SignificanceResult": "colocalize._significance",
     "costes_significance": "colocalize._significance",
     "coefficient_table": "colocalize._table",
-    "threshold": "colocalize._threshold",
-    "threshold_from_histogram": "colocalize._threshold",
-    "threshold_local": "colocalize._threshold",
-    "threshold_methods": "colocalize._threshold",
-    "threshold_per_slice": "colocalize._threshold",
+    "threshold": "colocalize._threshold._auto",
+    "threshold_from_histogram": "colocalize._threshold._auto",
+    "threshold_local": "colocalize._threshold._auto",
+    "threshold_methods": "colocalize._threshold._auto",
+    "threshold_per_slice": "colocalize._threshold._auto",
     "ThresholdOverlapScore": "colocalize._tos",
     "threshold_overlap_score": "colocalize._tos",
     "top_percent_threshold": "colocalize._tos",
-    "link_labels": "colocalize._translocation",
-    "translocation": "colocalize._translocation",
+    "link_labels": "colocalize._objects._translocation",
+    "translocation": "colocalize._objects._translocation",
     "ColocalizeWarning": "colocalize._validation",
     "VanSteenselCCF": "colocalize._vansteensel",
     "van_steensel_ccf": "colocalize._vansteensel",

@@ -2,6 +2,6 @@
 
 import sys
 
-from colocalize._cli import main
+from colocalize._cli._main import main
 
 sys.exit(main())

@@ -1095,7 +1095,7 @@ def resolve_threshold_method(value: str, *, name: str = "thresholds") -> str:
     percent = top_percent(value)
     if percent is not None:
         return f"top{percent:g}%"
-    from colocalize._threshold import resolve_method
+    from colocalize._threshold._auto import resolve_method
 
     try:
         return resolve_method(value, name=name)
@@ -1175,7 +1175,7 @@ def resolve_thresholds(
                 )
                 for img in images
             )
-        from colocalize._threshold import threshold
+        from colocalize._threshold._auto import threshold
 
         return tuple(float(threshold(img, thresholds, mask=selection)) for img in images)
     if not isinstance(thresholds, (Sequence, np.ndarray)) or not all(

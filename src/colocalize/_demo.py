@@ -24,7 +24,7 @@ def cell_mask(channel: np.ndarray, *, sigma: float = 2.0, method: str = "Otsu") 
     """
     from scipy import ndimage
 
-    from colocalize._threshold import threshold
+    from colocalize._threshold._auto import threshold
 
     smoothed = ndimage.gaussian_filter(channel.astype(np.float64), sigma)
     logged = np.log(np.maximum(smoothed, np.finfo(np.float64).tiny))

@@ -172,7 +172,7 @@ class TableRows:
     ``columns`` are the table's columns in order; each row holds the channel names and the
     fields of its kind (pair or triple; the other kind's columns are absent: NaN, or NA for the
     ``n_pixels`` columns, in the table); ``measures`` the groups computed. The command line
-    prints these without importing pandas (see ``colocalize._cli_coefficients``).
+    prints these without importing pandas (see ``colocalize._cli._coefficients``).
     """
 
     columns: list[str]

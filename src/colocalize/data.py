@@ -32,7 +32,8 @@ import dataclasses
 import importlib.util
 from pathlib import Path
 
-from colocalize._io import Image, read_image
+from colocalize._image import Image
+from colocalize._io import read_image
 
 __all__ = [
     "available",

@@ -5,7 +5,7 @@ out of ImageJ with their calibration, selections as masks), calls the public col
 returns a :class:`~colocalize.imagej._contract.Response` (tables, images titled after the source
 images and carrying their calibration, plots as data). No handler touches Java. Adding a command:
 a line in ``plugin/plugins.config`` (then ``python plugin/build.py``) and a handler here (or in
-``_commands_batch``, ``_commands_masks``, imported at the end) decorated with
+``_commands_batch``, ``_commands_masks``... listed in ``_catalog``) decorated with
 :func:`~colocalize.imagej._spec.command`.
 """
 
@@ -23,7 +23,7 @@ import numpy as np
 from colocalize._channels import as_channels, as_labels
 from colocalize._coefficients import COMPARISONS, MEASURES, ON_REQUEST, check_costes_method
 from colocalize._costes import COSTES_METHODS
-from colocalize._io import Image
+from colocalize._image import Image
 from colocalize._significance import SignificanceResult
 from colocalize._table import PAIR_FIELDS
 from colocalize._validation import ColocalizeWarning, as_mask
@@ -999,12 +999,3 @@ def learned_threshold_command(request: Request, progress: Progress) -> Response:
         tables=(Table.from_rows(LEARNED_TABLE, rows, results=True),), images=tuple(images)
     )
 
-
-# the commands of the other modules register themselves on import (they use the helpers above)
-from colocalize.imagej import (  # noqa: E402, F401
-    _commands_batch,
-    _commands_diagnostics,
-    _commands_import,
-    _commands_masks,
-    _commands_objects,
-)

@@ -5,7 +5,7 @@ The batch runs in the process that serves the command, one image after the other
 from a process that hosts a JVM (and, in Fiji's Python mode, whose ``sys.executable`` is not a
 plain Python), which is not known to be safe. For a large repository
 use ``colocalize batch --workers N`` outside ImageJ; its outputs and resume files are the same.
-Registered by importing this module (``_commands`` does).
+Registered by importing this module (``_catalog`` does).
 """
 
 from __future__ import annotations

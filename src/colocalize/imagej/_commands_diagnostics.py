@@ -3,7 +3,7 @@
 "Coloc CCF and ICA..." shows the CCF plot (Pearson's r against the x shift, with the Gaussian
 fit and its FWHM), r per shift as a table, Li's two ICA plots, and one results row (peak, dip,
 fit, FWHM in pixels and calibrated units, ICQ). Registered by importing this module
-(``_commands`` does).
+(``_catalog`` does).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ the file's calibration (pixel sizes, unit, frame interval) and channel names (th
 which ImageJ shows in the window's subtitle); several channels open as a composite image
 coloured as ImageJ colours a composite (red, green, blue, gray, cyan, magenta, yellow), each
 channel's display range set to its minimum and maximum. Registered by importing this module
-(``_commands`` does).
+(``_catalog`` does).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Lengths in the dialogs are in the image's calibrated unit (pixels when uncalibrated), as in the
 Python API, whose ``spacing`` is taken from the ImageJ calibration. Channel numbers are 1-based
-as everywhere in ImageJ. Registered by importing this module (``_commands`` does).
+as everywhere in ImageJ. Registered by importing this module (``_catalog`` does).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from colocalize._io import Image
+from colocalize._image import Image
 from colocalize.imagej._commands import (
     _Channel,
     _channel,

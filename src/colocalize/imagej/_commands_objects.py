@@ -4,7 +4,7 @@ overlay of the matched and unmatched objects on the source images.
 The objects of each channel come from a threshold (connected components, 8-connected in 2D and
 26-connected in 3D) or from a label image; :func:`colocalize.object_colocalization` measures
 them (calibrated: sizes, centres and distances use the image's pixel size). Registered by
-importing this module (``_commands`` does).
+importing this module (``_catalog`` does).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from colocalize._io import Image
+from colocalize._image import Image
 
 __all__ = [
     "Cancelled",

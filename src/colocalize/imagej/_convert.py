@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from colocalize._io import Image
+from colocalize._image import Image
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from colocalize._io import _TIME_SECONDS, Image, imagej_pixels
+from colocalize._image import Image
+from colocalize._io import _TIME_SECONDS, imagej_pixels
 from colocalize._validation import ColocalizeWarning
 from colocalize.imagej._contract import (
     Cancelled,
@@ -29,7 +30,7 @@ from colocalize.imagej._contract import (
     RoiMask,
     Table,
 )
-from colocalize.imagej._spec import NONE, CommandSpec, Field, commands
+from colocalize.imagej._spec import NONE, CommandSpec, Field
 
 __all__ = [
     "Buffers",
@@ -268,6 +269,8 @@ def _spec_json(spec: CommandSpec) -> dict[str, Any]:
 
 def describe() -> dict[str, Any]:
     """The DESCRIBE outputs: this colocalize's version and every command's dialog."""
+    from colocalize.imagej._catalog import commands
+
     return {"version": version(), "commands": [_spec_json(c.spec) for c in commands().values()]}
 
 
@@ -317,6 +320,8 @@ def _checked_values(spec: CommandSpec, request: Request) -> dict[str, Any]:
 def run(request: Request, progress: Progress) -> Response:
     """Run the command of ``request`` (values checked and completed); warnings become log lines."""
     from dataclasses import replace
+
+    from colocalize.imagej._catalog import commands
 
     command = commands().get(request.command)
     if command is None:

@@ -12,8 +12,8 @@ import warnings
 import zipfile
 from typing import Any
 
+from colocalize.imagej._catalog import commands
 from colocalize.imagej._contract import Response
-from colocalize.imagej._spec import commands
 
 __all__ = ["display", "plugins_config_labels", "register_all", "shipped_labels", "to_message"]
 

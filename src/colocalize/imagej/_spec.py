@@ -129,9 +129,3 @@ def command(key: str, label: str, *fields: Field) -> Callable[[Handler], Handler
 
     return decorate
 
-
-def commands() -> dict[str, Command]:
-    """All commands (importing the handler modules registers them)."""
-    from colocalize.imagej import _commands  # noqa: F401 - registers the commands
-
-    return COMMANDS

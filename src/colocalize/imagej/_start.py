@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from colocalize._io import Image
+from colocalize._image import Image
 from colocalize.imagej._contract import ImageData, Response, Table
 from colocalize.imagej._jvm import BRIDGE_JAR_NAME, bridge_jar, display_available, start_jvm
 

@@ -66,7 +66,7 @@ def histogram_panel(
     ----------
     cells : path, BatchResult or list of PanelCell
         A batch output folder (histograms are computed with ``nbins`` and ``max_images``), or
-        cells from ``colocalize._batch_histograms.condition_histograms``.
+        cells from ``colocalize._batch._histograms.condition_histograms``.
     fig : matplotlib Figure, optional
         Where to draw (a new figure when None).
     nbins, max_images : int, optional
@@ -82,7 +82,7 @@ def histogram_panel(
     Examples
     --------
     >>> import numpy as np, colocalize
-    >>> from colocalize._batch_histograms import PanelCell
+    >>> from colocalize._batch._histograms import PanelCell
     >>> a = np.arange(1, 200, dtype=np.uint8)
     >>> h = colocalize.bivariate_histogram(a, a[::-1])
     >>> cells = [PanelCell("red", "green", c, "none", h, 1) for c in ("t=5", "t=30")]
@@ -92,7 +92,7 @@ def histogram_panel(
     """
     import matplotlib.pyplot as plt
 
-    from colocalize._batch_histograms import condition_histograms
+    from colocalize._batch._histograms import condition_histograms
 
     if isinstance(cells, (str, os.PathLike)) or hasattr(cells, "provenance"):
         folder = cells.out if hasattr(cells, "out") else cells

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from colocalize._ccc import CorrelationProfile, CrossCorrelation
+from colocalize._ccc._correlation import CorrelationProfile, CrossCorrelation
 
 __all__ = ["correlation_heatmap", "correlation_profile"]
 

@@ -282,7 +282,7 @@ def _run_rings(args: argparse.Namespace) -> int:
     import numpy as np
 
     from colocalize import ring_mask, write_image
-    from colocalize._objects import check_ring_distances
+    from colocalize._objects._labels import check_ring_distances
     from colocalize._output import write_atomic
 
     _check_outputs(args, ("--out",), (args.labels,))

@@ -44,7 +44,7 @@ __all__ = [
 # What process_image imports, directly or lazily: the fork server of a local batch imports
 # these once so that its workers start warm (an absent optional module is skipped).
 WORKER_MODULES = (
-    "colocalize._batch_worker", "pandas", "tifffile", "imagecodecs", "scipy.ndimage",
+    "colocalize._batch._worker", "pandas", "tifffile", "imagecodecs", "scipy.ndimage",
     "scipy.sparse", "scipy.spatial",
 )
 
@@ -205,7 +205,7 @@ def load_channels(
     """
     from colocalize._channels import as_labels
     from colocalize._io import read_image, read_mask_file
-    from colocalize._threshold import threshold
+    from colocalize._threshold._auto import threshold
     from colocalize._validation import as_mask
 
     image = read_image(task.path)
@@ -255,7 +255,7 @@ def _background(variant: Variant, channels: list[np.ndarray], names: list[str]) 
                 )
             values.append(value)
         return values
-    from colocalize._background import ThresholdModel, histogram_deciles
+    from colocalize._threshold._background import ThresholdModel, histogram_deciles
 
     model = ThresholdModel.from_json(variant.model_json)
     deciles = histogram_deciles(np.stack(channels), channel_axis=0)
@@ -271,8 +271,8 @@ def measure(
     labels: np.ndarray | None,
 ) -> list[dict[str, Any]]:
     """The coefficient-table rows of one image under one threshold variant."""
-    from colocalize._background import apply_threshold
     from colocalize._table import table_rows
+    from colocalize._threshold._background import apply_threshold
 
     index = _selected(task, names)
     used = [channels[i] for i in index]
@@ -367,7 +367,7 @@ def measure_objects(
     threshold of a manual or model source (in the image's units), or the auto-threshold method
     computed inside the mask.
     """
-    from colocalize._puncta import object_colocalization
+    from colocalize._objects._puncta import object_colocalization
 
     spec = task.objects
     assert spec is not None

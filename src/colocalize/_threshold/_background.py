@@ -20,7 +20,7 @@ import numpy as np
 
 from colocalize._channels import as_channels
 from colocalize._coefficients import select_pixels
-from colocalize._threshold import resolve_method, threshold
+from colocalize._threshold._auto import resolve_method, threshold
 from colocalize._validation import as_image, warn_degenerate
 
 __all__ = [

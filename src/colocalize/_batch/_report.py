@@ -92,7 +92,7 @@ def write_report(
     """
     from matplotlib.figure import Figure
 
-    from colocalize._batch_histograms import check_histogram_options, read_batch_folder
+    from colocalize._batch._histograms import check_histogram_options, read_batch_folder
     from colocalize._output import check_output, write_atomic
     from colocalize.plot._batch import coefficient_strips, histogram_panel
 

@@ -70,7 +70,7 @@ def _channel_labels(image: Any) -> list[str]:
 
 
 def _image_deciles(image: Any) -> np.ndarray:
-    from colocalize._background import histogram_deciles
+    from colocalize._threshold._background import histogram_deciles
 
     axis = image.axes.index("C") if "C" in image.axes else None
     return np.atleast_2d(histogram_deciles(image.data, channel_axis=axis))
@@ -132,8 +132,8 @@ def _read_experts(
 
 
 def _run_fit(args: argparse.Namespace) -> int:
-    from colocalize._background import ThresholdModel
     from colocalize._output import check_output
+    from colocalize._threshold._background import ThresholdModel
 
     rows = _expert_rows(args.experts)
     inputs = [args.experts, *(row["file"] for row in rows)]
@@ -155,7 +155,7 @@ def _run_fit(args: argparse.Namespace) -> int:
 
 
 def _load_model(path: Path) -> Any:
-    from colocalize._background import ThresholdModel
+    from colocalize._threshold._background import ThresholdModel
 
     if not path.is_file():
         raise FileNotFoundError(f"model file {str(path)!r} does not exist; create it with fit")

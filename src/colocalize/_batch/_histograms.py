@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from colocalize._batch_commit import OUTPUTS, check_outputs, read_json
-from colocalize._batch_worker import CORRECTING, ImageTask, load_channels
+from colocalize._batch._commit import OUTPUTS, check_outputs, read_json
+from colocalize._batch._worker import CORRECTING, ImageTask, load_channels
 from colocalize._histogram import BivariateHistogram
 
 __all__ = ["PanelCell", "check_histogram_options", "condition_histograms", "read_batch_folder"]
@@ -52,7 +52,7 @@ def check_histogram_options(nbins: Any, max_images: Any) -> None:
 
 
 def _read_table(path: Path, required: Sequence[str]) -> Any:
-    from colocalize._batch import _read_csv, _read_errors
+    from colocalize._batch._run import _read_csv, _read_errors
 
     try:
         table = _read_errors(path) if path.name == "errors.csv" else _read_csv(path)
@@ -248,7 +248,7 @@ def _counted_pixels(
     """The pixel values of one channel pair that a panel cell counts: backgrounds removed for a
     correcting source (as in the batch), then pixels zero in both channels, saturated in either
     or outside the mask left out."""
-    from colocalize._background import remove_background
+    from colocalize._threshold._background import remove_background
 
     t0, t1 = thresholds
     if correcting:

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from colocalize._batch_worker import process_alive, sha256_file
+from colocalize._batch._worker import process_alive, sha256_file
 from colocalize._output import remove_stale_temporaries, write_atomic
 
 __all__ = [

@@ -1,6 +1,6 @@
 """The ``colocalize`` command line (also ``python -m colocalize``).
 
-Each sub-command lives in its own ``_cli_*.py`` module with a ``register(subparsers)`` function
+Each sub-command lives in its own module of this package with a ``register(subparsers)`` function
 that adds its parser and sets ``func`` (called with the parsed arguments, returning an exit code).
 Only the module of the command being run is imported: the others appear in ``--help`` from
 :data:`COMMANDS` alone, so ``--version`` and ``--help`` load neither numpy nor scipy.
@@ -21,67 +21,67 @@ __all__ = ["COMMANDS", "HIDDEN_COMMANDS", "build_parser", "main"]
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     (
         "coefficients",
-        "colocalize._cli_coefficients",
+        "colocalize._cli._coefficients",
         "colocalization coefficients of every channel pair of a TIFF image",
     ),
     (
         "demo",
-        "colocalize._cli_coefficients",
+        "colocalize._cli._coefficients",
         "the main job on the neuron-4Ch sample: tables and figures in --out",
     ),
-    ("threshold", "colocalize._cli_threshold", "ImageJ's automatic threshold of each channel"),
+    ("threshold", "colocalize._cli._threshold", "ImageJ's automatic threshold of each channel"),
     (
         "threshold-model",
-        "colocalize._cli_threshold_model",
+        "colocalize._cli._threshold_model",
         "learn background thresholds from expert ranges (fit, predict, evaluate)",
     ),
     (
         "ccc",
-        "colocalize._cli_ccc",
+        "colocalize._cli._ccc",
         "colocalization by cross correlation (distance between two labels)",
     ),
     (
         "objects",
-        "colocalize._cli_puncta",
+        "colocalize._cli._puncta",
         "object-based colocalization of two channels (puncta)",
     ),
     (
         "ccf",
-        "colocalize._cli_diagnostics",
+        "colocalize._cli._diagnostics",
         "Van Steensel's cross-correlation function (Pearson's r against an x shift)",
     ),
     (
         "ica",
-        "colocalize._cli_diagnostics",
+        "colocalize._cli._diagnostics",
         "Li's intensity correlation analysis (ICA plots and ICQ)",
     ),
-    ("segment-nuclei", "colocalize._cli_segment", "segment nuclei into a label image"),
+    ("segment-nuclei", "colocalize._cli._segment", "segment nuclei into a label image"),
     (
         "segment-cells",
-        "colocalize._cli_segment",
+        "colocalize._cli._segment",
         "segment cells or rod-shaped bacteria into a label image",
     ),
-    ("cytoplasm-rings", "colocalize._cli_segment", "cytoplasm rings around labelled nuclei"),
+    ("cytoplasm-rings", "colocalize._cli._segment", "cytoplasm rings around labelled nuclei"),
     (
         "translocation",
-        "colocalize._cli_segment",
+        "colocalize._cli._segment",
         "nuclear/cytoplasmic reporter ratio per cell over time",
     ),
     (
         "batch",
-        "colocalize._cli_batch",
+        "colocalize._cli._batch",
         "measure every image of a folder tree; tables, summary and errors in --out",
     ),
-    ("report", "colocalize._cli_batch", "self-contained HTML report of a finished batch"),
+    ("report", "colocalize._cli._batch", "self-contained HTML report of a finished batch"),
     (
         "imagej",
-        "colocalize._cli_imagej",
+        "colocalize._cli._imagej",
         "start ImageJ/Fiji with colocalize's commands under Analyze > Colocalization",
     ),
-    ("doctor", "colocalize._cli_imagej", "report Java, ImageJ/Fiji and PyImageJ status"),
+    ("doctor", "colocalize._cli._imagej", "report Java, ImageJ/Fiji and PyImageJ status"),
     (
         "install-fiji",
-        "colocalize._cli_imagej",
+        "colocalize._cli._imagej",
         "install colocalize's commands into a Fiji.app or ImageJ folder",
     ),
 )
@@ -95,7 +95,7 @@ def _chosen_command(argv: Sequence[str]) -> str | None:
 
 # Commands left out of --help because programs start them, not users: (command, module).
 HIDDEN_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("imagej-worker", "colocalize._cli_imagej"),  # the Python worker the ImageJ shim starts
+    ("imagej-worker", "colocalize._cli._imagej"),  # the Python worker the ImageJ shim starts
 )
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from colocalize._batch_commit import (
+from colocalize._batch._commit import (
     OUTPUT_NAMES,
     OUTPUTS,
     check_outputs,
@@ -38,8 +38,8 @@ from colocalize._batch_commit import (
     read_json,
     repair,
 )
-from colocalize._batch_inputs import ImageEntry, find_images, read_manifest, read_manual
-from colocalize._batch_worker import (
+from colocalize._batch._inputs import ImageEntry, find_images, read_manifest, read_manual
+from colocalize._batch._worker import (
     WORKER_MODULES,
     ImageTask,
     ObjectSpec,
@@ -558,8 +558,8 @@ def _object_spec(
     seed: int,
 ) -> ObjectSpec:
     """The object options of a batch, checked up front (not once per image)."""
-    from colocalize._puncta import check_criteria
-    from colocalize._threshold import resolve_method
+    from colocalize._objects._puncta import check_criteria
+    from colocalize._threshold._auto import resolve_method
 
     checked = []
     for pair in pairs or ():
@@ -603,7 +603,7 @@ def _model_description(model: Any) -> Any:
 
 def _mask_method(mask_method: str) -> str:
     """The ImageJ name of ``mask_method``, checked up front (not once per image)."""
-    from colocalize._threshold import resolve_method
+    from colocalize._threshold._auto import resolve_method
 
     return resolve_method(mask_method, name="mask_method")
 
@@ -656,7 +656,7 @@ def _check_out(
                 f"{fix}"
             )
     if pattern is not None and inside:
-        from colocalize._batch_inputs import parse_pattern
+        from colocalize._batch._inputs import parse_pattern
 
         regex = parse_pattern(pattern)[0]
         rel = target.relative_to(root).as_posix()
@@ -724,7 +724,7 @@ def _group_fields(
 def _sources(
     thresholds: Any, model: Any, method: Any, entries: list[ImageEntry], root: Path
 ) -> tuple[list[Variant], dict[str, dict[str, tuple[float, str]]]]:
-    from colocalize._background import ThresholdModel
+    from colocalize._threshold._background import ThresholdModel
 
     sources: list[Variant] = []
     manual: dict[str, dict[str, tuple[float, str]]] = {}
@@ -907,7 +907,7 @@ def _start_forkserver() -> None:
 
 def _pool(n: int) -> ProcessPoolExecutor:
     """``n`` worker processes that end when this process dies (even by ``kill -9``) and keep
-    freed arrays for the next image (see :func:`colocalize._batch_worker.keep_freed_memory`)."""
+    freed arrays for the next image (see :func:`colocalize._batch._worker.keep_freed_memory`)."""
     return ProcessPoolExecutor(
         max_workers=n, mp_context=_mp_context(), initializer=init_worker,
         initargs=(os.getpid(),),

@@ -126,7 +126,7 @@ def box_correlation(image: np.ndarray, lags: Sequence[tuple[int, int]]) -> np.nd
 
 def folded_box_correlation(image: np.ndarray, lags: Sequence[tuple[int, int]]) -> np.ndarray:
     """:func:`box_correlation` summed over mirror positions as
-    :func:`colocalize._ccc_profile.fold` sums it, without the unfolded result (float64).
+    :func:`colocalize._ccc._profile.fold` sums it, without the unfolded result (float64).
 
     The window of ``lags`` must be symmetric about the centre. On one axis of size ``n = 2k``
     (``k = n // 2`` is the zero shift), the fold pairs shifts ``j`` and ``-1 - j``, whose box sums

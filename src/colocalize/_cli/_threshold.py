@@ -11,7 +11,7 @@ __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    from colocalize._threshold import threshold_methods
+    from colocalize._threshold._auto import threshold_methods
 
     p = subparsers.add_parser(
         "threshold",
@@ -58,7 +58,7 @@ def register(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from colocalize import read_image, threshold, threshold_per_slice
     from colocalize._io import read_mask_file
-    from colocalize._threshold import resolve_method
+    from colocalize._threshold._auto import resolve_method
     from colocalize._validation import channel_index
 
     method = resolve_method(args.method, name="--method")

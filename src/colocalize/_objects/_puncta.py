@@ -303,8 +303,8 @@ def _check_size_range(min_size: float | None, max_size: float | None) -> tuple[f
 def _resolve_threshold(
     image: np.ndarray, threshold: object, mask: np.ndarray | None, name: str
 ) -> float:
-    from colocalize._threshold import resolve_method
-    from colocalize._threshold import threshold as auto_threshold
+    from colocalize._threshold._auto import resolve_method
+    from colocalize._threshold._auto import threshold as auto_threshold
 
     if isinstance(threshold, str):
         return auto_threshold(image, resolve_method(threshold, name=name), mask=mask)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from colocalize._channels import as_labels, resolve_spacing
-from colocalize._segment import equivalent_radius
+from colocalize._objects._segment import equivalent_radius
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 
 if TYPE_CHECKING:

@@ -46,7 +46,7 @@ from typing import Literal
 
 import numpy as np
 
-from colocalize._threshold_imagej import METHODS, compute_fiji_level, compute_level
+from colocalize._threshold._imagej import METHODS, compute_fiji_level, compute_level
 from colocalize._validation import as_image, as_mask, warn_degenerate
 
 __all__ = [
@@ -433,8 +433,8 @@ def threshold(
     Notes
     -----
     Exactly which pixels ImageJ selects, and how a 256-bin level is mapped back to 16-bit and float
-    intensities, is described in this module's docstring (``colocalize._threshold``). In short:
-    8-bit images return ImageJ's ``AutoThresholder`` level ``k`` itself; 16-bit images return
+    intensities, is described in this module's docstring (``colocalize._threshold._auto``). In
+    short: 8-bit images return ImageJ's ``AutoThresholder`` level ``k`` itself; 16-bit images return
     ``round(a + (k + 1)(b - a)/255) - 1`` where ``a``, ``b`` are the image's minimum and maximum;
     float images the float32 just below ``a + (k + 1)(b - a)/255``.
 

@@ -89,7 +89,7 @@ def _threshold_values(values: list[str]) -> list[float | str]:
         raise ValueError(
             f"--threshold takes one value for both channels or one per channel, got {values}"
         )
-    from colocalize._threshold import resolve_method
+    from colocalize._threshold._auto import resolve_method
 
     out: list[float | str] = []
     for text in values:
@@ -124,8 +124,8 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from colocalize._io import read_image, read_mask_file
+    from colocalize._objects._puncta import object_colocalization
     from colocalize._output import write_atomic
-    from colocalize._puncta import object_colocalization
     from colocalize._validation import channel_index
 
     thresholds = _threshold_values(args.threshold)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from colocalize._ccc_fft import (
+from colocalize._ccc._fft import (
     box_correlation,
     contribution_images,
     correlate_window,
@@ -23,14 +23,14 @@ from colocalize._ccc_fft import (
     padded,
     padded_shape,
 )
-from colocalize._ccc_fit import (
+from colocalize._ccc._fit import (
     area_under_curve,
     fit_profile,
     fit_sum_of_gaussians,
     gaussian,
     r_squared,
 )
-from colocalize._ccc_profile import ProfileBins, fold, profile_bins, window
+from colocalize._ccc._profile import ProfileBins, fold, profile_bins, window
 from colocalize._channels import as_channels, is_image, resolve_spacing
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 

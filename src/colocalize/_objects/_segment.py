@@ -12,7 +12,7 @@ from typing import Any, Literal
 import numpy as np
 
 from colocalize._channels import resolve_spacing
-from colocalize._threshold import resolve_method, threshold
+from colocalize._threshold._auto import resolve_method, threshold
 from colocalize._validation import as_image, warn_degenerate
 
 __all__ = ["segment_cells", "segment_nuclei"]
@@ -521,7 +521,7 @@ def segment_cells(
     from scipy import ndimage as ndi
     from skimage.segmentation import watershed
 
-    from colocalize._threshold import threshold_local
+    from colocalize._threshold._auto import threshold_local
 
     arr = _spatial_image(image)
     sp = resolve_spacing(spacing, arr.ndim)

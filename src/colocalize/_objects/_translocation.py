@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from colocalize._channels import as_channels, as_labels, resolve_spacing
-from colocalize._objects import _iou_matrix, check_ring_distances, ring_mask
-from colocalize._segment import segment_nuclei
+from colocalize._objects._labels import _iou_matrix, check_ring_distances, ring_mask
+from colocalize._objects._segment import segment_nuclei
 from colocalize._significance import _masked_pearson
 from colocalize._validation import as_image, channel_index, warn_degenerate
 
@@ -43,7 +43,7 @@ def link_labels(labels: object, *, min_iou: float = 0.1) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from colocalize._translocation import link_labels
+    >>> from colocalize._objects._translocation import link_labels
     >>> frames = np.array([[[1, 1, 0, 2, 2]], [[0, 5, 5, 0, 0]], [[0, 7, 0, 0, 9]]])
     >>> link_labels(frames)[:, 0]
     array([[1, 1, 0, 2, 2],

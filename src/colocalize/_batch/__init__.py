@@ -1,0 +1,1 @@
+"""Batch analysis: orchestration, inputs, workers, the resume store, histograms, the report."""

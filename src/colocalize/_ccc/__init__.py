@@ -1,0 +1,1 @@
+"""Cross correlation (CCC): the public functions, the FFT engine, the profile and its fit."""

@@ -1,0 +1,1 @@
+"""Objects: segmentation, label images, puncta and translocation."""
