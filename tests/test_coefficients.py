@@ -723,19 +723,20 @@ def test_thresholded_overlap_and_tos_equal_definitions(monkeypatch, dtype, compi
 
 
 def test_fused_pass_serves_thresholded_overlap_and_tos_without_more_passes(monkeypatch):
-    from colocalize import _coefficients, _compiled
+    from colocalize import _coefficients, _compiled, _tos
 
     pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
     monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)
     _compiled.kernels(1)
     passes = []
-    at_least = _coefficients._at_least
+    at_least = _coefficients.at_least
 
     def counted(*args, **kwargs):
         passes.append(1)
         return at_least(*args, **kwargs)
 
-    monkeypatch.setattr(_coefficients, "_at_least", counted)
+    monkeypatch.setattr(_coefficients, "at_least", counted)
+    monkeypatch.setattr(_tos, "at_least", counted)
     a, b = _int_pair(np.random.default_rng(3), np.uint16, (64, 64))
     c = coefficients(a, b, thresholds=(1000, 2000), measures=("thresholded_overlap", "tos"))
     assert passes == []  # no numpy pass over the pixels beyond the fused one

@@ -23,7 +23,11 @@ from typing import Any, Literal
 import numpy as np
 
 from colocalize import _compiled
-from colocalize._costes import COSTES_METHODS, CostesMethod, CostesResult, costes_threshold
+from colocalize._costes import (
+    CostesResult,
+    check_costes_method,
+    costes_threshold,
+)
 from colocalize._ranks import (
     ChannelCodes,
     JointCells,
@@ -35,7 +39,13 @@ from colocalize._ranks import (
     packed_ranks_pay,
     subtract_exact,
 )
-from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
+from colocalize._validation import (
+    as_image,
+    as_mask,
+    at_least,
+    check_same_shape,
+    warn_degenerate,
+)
 
 __all__ = [
     "MEASURES",
@@ -255,21 +265,6 @@ class _Reasons:
     def warn(self, what: str) -> None:
         if self.items:
             warn_degenerate(f"{what}: NaN for " + "; ".join(self.items), stacklevel=5)
-
-
-def _at_least(values: np.ndarray, t: float, *, strict: bool = False) -> np.ndarray:
-    """``values >= t`` (or ``> t``), exact for every dtype (no rounding of 64-bit integers)."""
-    if values.dtype.kind in "iu" and math.isfinite(t):
-        # for integers, x >= t <=> x >= ceil(t) and x > t <=> x >= floor(t) + 1
-        bound = math.floor(t) + 1 if strict else math.ceil(t)
-        info = np.iinfo(values.dtype)
-        if bound <= info.min:
-            return np.ones(values.shape, dtype=bool)
-        if bound > info.max:
-            return np.zeros(values.shape, dtype=bool)
-        return values >= values.dtype.type(bound)
-    wide = values.astype(np.float64, copy=False)
-    return wide > np.float64(t) if strict else wide >= np.float64(t)
 
 
 def _exponent(span: float) -> int:
@@ -519,7 +514,7 @@ class _Channels:
             count, scale = 0, eb - ea
             sab = saa = sbb = 0.0
             for part in chunks(self.n):
-                both = _at_least(a[part], t0, strict=True) & _at_least(b[part], t1, strict=True)
+                both = at_least(a[part], t0, strict=True) & at_least(b[part], t1, strict=True)
                 x = np.ldexp(a[part][both].astype(np.float64), -ea)
                 y = np.ldexp(b[part][both].astype(np.float64), -eb)
                 count += x.size
@@ -549,8 +544,8 @@ class _Channels:
         else:
             counts = [0, 0, 0]
             for part in chunks(self.n):
-                above0 = _at_least(self.flats[i][part], t0, strict=True)
-                above1 = _at_least(self.flats[j][part], t1, strict=True)
+                above0 = at_least(self.flats[i][part], t0, strict=True)
+                above1 = at_least(self.flats[j][part], t1, strict=True)
                 counts[0] += int(np.count_nonzero(above0))
                 counts[1] += int(np.count_nonzero(above1))
                 counts[2] += int(np.count_nonzero(above0 & above1))
@@ -776,7 +771,7 @@ class _Channels:
         for part in chunks(n):
             raw = [self.flats[c][part] for c in channels]
             xs = [np.ldexp(x.astype(np.float64), -e) for x, e in zip(raw, exps)]
-            above = [_at_least(x, t, strict=True) for x, t in zip(raw, levels)]
+            above = [at_least(x, t, strict=True) for x, t in zip(raw, levels)]
             for c in range(3):
                 others = above[(c + 1) % 3] & above[(c + 2) % 3]
                 inside[c] += float(np.sum(xs[c], where=others))
@@ -902,13 +897,13 @@ class _Side:
             self.tables = {
                 "centred": np.ldexp(codes.relative, -stats.rel_exp) - stats.mean,
                 "absolute": np.ldexp(codes.values, -stats.abs_exp),
-                "positive": _at_least(exact, 0.0, strict=True),
+                "positive": at_least(exact, 0.0, strict=True),
             }
             if ranks:
                 self.tables["rank"] = codes.average_rank
             if threshold is not None:
-                self.tables["at_least"] = _at_least(exact, threshold[0])
-                self.tables["above"] = _at_least(exact, threshold[1], strict=True)
+                self.tables["at_least"] = at_least(exact, threshold[0])
+                self.tables["above"] = at_least(exact, threshold[1], strict=True)
         self.centred = self.absolute = self.rank = np.empty(0)
         self.positive = self.at_least = self.above = np.empty(0, dtype=bool)
 
@@ -929,8 +924,8 @@ class _Side:
         self.centred = np.ldexp(relative, -self.stats.rel_exp) - self.stats.mean
         self.positive = x > 0
         if self.threshold is not None:
-            self.at_least = _at_least(raw, self.threshold[0])
-            self.above = _at_least(raw, self.threshold[1], strict=True)
+            self.at_least = at_least(raw, self.threshold[0])
+            self.above = at_least(raw, self.threshold[1], strict=True)
 
 
 class _Subset:
@@ -1041,16 +1036,6 @@ def select_pixels(
 def is_costes(thresholds: Thresholds) -> bool:
     """Whether the ``thresholds`` option asks for Costes' thresholds."""
     return isinstance(thresholds, str) and thresholds.lower() == "costes"
-
-
-def check_costes_method(costes_method: str) -> CostesMethod:
-    """The ``costes_method`` option, checked (a ValueError names the choices)."""
-    if costes_method not in COSTES_METHODS:
-        raise ValueError(
-            f"costes_method must be one of {', '.join(map(repr, COSTES_METHODS))}, got "
-            f"{costes_method!r}"
-        )
-    return costes_method  # type: ignore[return-value]
 
 
 def pair_costes(

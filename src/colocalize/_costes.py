@@ -34,6 +34,16 @@ __all__ = ["CostesResult", "costes_threshold"]
 #: The searches of :func:`costes_threshold` (``method=``).
 COSTES_METHODS = ("bisection", "classic", "jacop", "ezcolocalization")
 CostesMethod = Literal["bisection", "classic", "jacop", "ezcolocalization"]
+
+
+def check_costes_method(costes_method: str) -> CostesMethod:
+    """The ``costes_method`` option, checked (a ValueError names the choices)."""
+    if costes_method not in COSTES_METHODS:
+        raise ValueError(
+            f"costes_method must be one of {', '.join(map(repr, COSTES_METHODS))}, got "
+            f"{costes_method!r}"
+        )
+    return costes_method  # type: ignore[return-value]
 # Costes' criterion "r below the thresholds is 0", with Coloc 2's tolerance (its classic stepper
 # stops at r < 1e-4).
 _ZERO = 1e-4

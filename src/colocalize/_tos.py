@@ -16,7 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
+from colocalize._validation import (
+    as_image,
+    as_mask,
+    at_least,
+    check_same_shape,
+    warn_degenerate,
+)
 
 __all__ = ["ThresholdOverlapScore", "threshold_overlap_score", "top_percent_threshold"]
 
@@ -253,8 +259,6 @@ def threshold_overlap_score(
     >>> threshold_overlap_score(a, -a).linear  # the brightest of one are the dimmest of the other
     -1.0
     """
-    from colocalize._coefficients import _at_least  # the exact comparison for every dtype
-
     arr0 = as_image(image0, name="image0")
     arr1 = as_image(image1, name="image1")
     check_same_shape([arr0, arr1], ["image0", "image1"])
@@ -272,8 +276,7 @@ def threshold_overlap_score(
                 f"thresholds must be None (top percent), 'costes' or two numbers, got "
                 f"{thresholds!r}"
             )
-        from colocalize._coefficients import check_costes_method
-        from colocalize._costes import costes_threshold
+        from colocalize._costes import check_costes_method, costes_threshold
 
         costes = costes_threshold(arr0, arr1, mask=mask, method=check_costes_method(costes_method))
         t0, t1 = costes.threshold0, costes.threshold1
@@ -293,8 +296,8 @@ def threshold_overlap_score(
             "no score; all results are NaN."
         )
         return ThresholdOverlapScore(nan, nan, nan, nan, nan, nan, t0, t1, n)
-    above0 = _at_least(a, t0, strict=True)
-    above1 = _at_least(b, t1, strict=True)
+    above0 = at_least(a, t0, strict=True)
+    above1 = at_least(b, t1, strict=True)
     n0, n1 = int(np.count_nonzero(above0)), int(np.count_nonzero(above1))
     n01 = int(np.count_nonzero(above0 & above1))
     linear, log2, ratio = tos_scores(n, n0, n1, n01)

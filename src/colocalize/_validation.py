@@ -6,6 +6,7 @@ value seen and the fix; none of them modifies its input.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 
@@ -163,3 +164,18 @@ def axis_of(axes: str, letter: str, given: int | None, *, name: str) -> int:
         kind = {"C": "channel", "T": "time", "Z": "z"}.get(letter, letter)
         raise ValueError(f"the image has axes {axes!r} with no {kind} axis {letter}; pass {name}.")
     return axes.index(letter)
+
+
+def at_least(values: np.ndarray, t: float, *, strict: bool = False) -> np.ndarray:
+    """``values >= t`` (or ``> t``), exact for every dtype (no rounding of 64-bit integers)."""
+    if values.dtype.kind in "iu" and math.isfinite(t):
+        # for integers, x >= t <=> x >= ceil(t) and x > t <=> x >= floor(t) + 1
+        bound = math.floor(t) + 1 if strict else math.ceil(t)
+        info = np.iinfo(values.dtype)
+        if bound <= info.min:
+            return np.ones(values.shape, dtype=bool)
+        if bound > info.max:
+            return np.zeros(values.shape, dtype=bool)
+        return values >= values.dtype.type(bound)
+    wide = values.astype(np.float64, copy=False)
+    return wide > np.float64(t) if strict else wide >= np.float64(t)

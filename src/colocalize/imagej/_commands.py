@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from colocalize._channels import as_channels, as_labels
-from colocalize._coefficients import COMPARISONS, MEASURES, ON_REQUEST, check_costes_method
-from colocalize._costes import COSTES_METHODS
+from colocalize._coefficients import COMPARISONS, MEASURES, ON_REQUEST
+from colocalize._costes import COSTES_METHODS, check_costes_method
 from colocalize._image import Image
 from colocalize._significance import SignificanceResult
 from colocalize._table import PAIR_FIELDS
