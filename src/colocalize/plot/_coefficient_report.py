@@ -196,7 +196,10 @@ def coefficient_report(
     import matplotlib
     from matplotlib.figure import Figure
 
-    import colocalize
+    from colocalize._coefficients import coefficients
+    from colocalize._costes import costes_threshold
+    from colocalize._histogram import bivariate_histogram
+    from colocalize._version import __version__
 
     target, kind = check_report_path(path, inputs=sources, overwrite=overwrite)
     first, second = (str(n) for n in _pair(names, "names"))
@@ -204,7 +207,7 @@ def coefficient_report(
     if numbers is not None and not all(isinstance(n, int) and n >= 1 for n in numbers):
         raise ValueError(f"channels must be two channel numbers counted from 1, got {channels!r}")
     arrays = [as_image(img, name=n, min_ndim=2) for img, n in ((image0, first), (image1, second))]
-    result = colocalize.coefficients(
+    result = coefficients(
         arrays[0],
         arrays[1],
         mask=mask,
@@ -220,10 +223,10 @@ def coefficient_report(
     )
     with warnings.catch_warnings():  # coefficients() warned about this input already
         warnings.simplefilter("ignore", ColocalizeWarning)
-        fit = colocalize.costes_threshold(
+        fit = costes_threshold(
             arrays[0], arrays[1], mask=selection, method=check_costes_method(costes_method)
         )
-        histogram = colocalize.bivariate_histogram(
+        histogram = bivariate_histogram(
             arrays[0], arrays[1], nbins=_NBINS, mask=selection
         )
     outline = None if mask is None else as_mask(mask, arrays[0].shape)
@@ -239,7 +242,7 @@ def coefficient_report(
         saturated=saturated,
         sources=tuple(str(s) for s in sources),
         versions=(
-            ("colocalize", colocalize.__version__),
+            ("colocalize", __version__),
             ("numpy", np.__version__),
             ("matplotlib", matplotlib.__version__),
             ("Python", platform.python_version()),
@@ -247,7 +250,7 @@ def coefficient_report(
         date=datetime.now().astimezone().isoformat(sep=" ", timespec="seconds"),
     )
     title = f"Colocalization of {first} and {second}"
-    creator = f"colocalize {colocalize.__version__}"
+    creator = f"colocalize {__version__}"
     if kind == "pdf":
         from matplotlib.backends.backend_pdf import PdfPages
 
