@@ -791,3 +791,29 @@ def test_jacop_mask_and_float_grid():
 def test_jacop_bad_method_names_the_choices():
     with pytest.raises(ValueError, match="'jacop'"):
         costes_threshold(np.ones((3, 3)), np.ones((3, 3)), method="JACoP")
+
+
+@pytest.mark.filterwarnings(NOT_CONVERGED)
+@pytest.mark.parametrize("method", ["bisection", "classic", "jacop", "ezcolocalization"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32, np.float32, np.float64])
+@pytest.mark.parametrize("masked", [False, True])
+def test_regression_line_is_the_line_costes_walks(method, dtype, masked):
+    # the scatter plot and the report draw this line; they ran the whole search for it
+    from colocalize._costes import regression_line
+
+    rng = np.random.default_rng(7)
+    base = rng.random((3, 12, 10))
+    scale = 1e-3 if np.dtype(dtype).kind == "f" else (200 if dtype == np.uint8 else 3000)
+    a = (base * scale).astype(dtype)
+    b = (0.6 * base * scale + rng.random(base.shape) * scale * 0.3).astype(dtype)
+    mask = rng.random(base.shape) > 0.3 if masked else None
+    result = costes_threshold(a, b, mask=mask, method=method)
+    assert regression_line(a, b, mask=mask, method=method) == (result.slope, result.intercept)
+
+
+def test_regression_line_of_a_constant_channel_is_nan():
+    from colocalize._costes import regression_line
+
+    slope, intercept = regression_line(np.ones((4, 4)), np.arange(16.0).reshape(4, 4))
+    assert math.isnan(slope)
+    assert math.isnan(intercept)

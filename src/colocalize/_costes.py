@@ -930,20 +930,7 @@ def costes_threshold(
             f"'ezcolocalization', got {method!r}."
         )
     start = time.perf_counter()
-    # native byte order once, here (e.g. big-endian TIFF data): the compiled kernels refuse
-    # the other order; a copy only when the order differs, never a change to the caller's array
-    arr0, arr1 = (
-        arr.astype(arr.dtype.newbyteorder("="), copy=False)
-        for arr in (as_image(image0, name="image0"), as_image(image1, name="image1"))
-    )
-    check_same_shape([arr0, arr1], ["image0", "image1"])
-    if mask is None:
-        a = arr0.ravel()
-        b = arr1.ravel()
-    else:
-        sel = as_mask(mask, arr0.shape)
-        a = arr0[sel]
-        b = arr1[sel]
+    arr0, arr1, sel, a, b = _selected(image0, image1, mask)
     nan = float("nan")
     pairs = _Pairs(a, b) if a.size else None
     if pairs is None or a.size < 2 or pairs.a_min == pairs.a_max or pairs.b_min == pairs.b_max:
@@ -959,7 +946,7 @@ def costes_threshold(
         return CostesResult(nan, nan, nan, nan, nan, nan, 0, nan, False)
 
     if method == "ezcolocalization":
-        return _ez_result(pairs, *_ez_pixels(arr0, arr1, None if mask is None else sel))
+        return _ez_result(pairs, *_ez_pixels(arr0, arr1, sel))
     dtype0, dtype1 = a.dtype, b.dtype
     shift = _grid_shift(a, b)
     step = math.ldexp(1.0, shift)
@@ -1033,6 +1020,55 @@ def costes_threshold(
         step=step,
         converged=converged,
     )
+
+
+def _selected(
+    image0: object, image1: object, mask: object | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+    """Both images (checked, in native byte order), the mask and the selected pixels."""
+    # native byte order once, here (e.g. big-endian TIFF data): the compiled kernels refuse
+    # the other order; a copy only when the order differs, never a change to the caller's array
+    arr0, arr1 = (
+        arr.astype(arr.dtype.newbyteorder("="), copy=False)
+        for arr in (as_image(image0, name="image0"), as_image(image1, name="image1"))
+    )
+    check_same_shape([arr0, arr1], ["image0", "image1"])
+    if mask is None:
+        return arr0, arr1, None, arr0.ravel(), arr1.ravel()
+    sel = as_mask(mask, arr0.shape)
+    return arr0, arr1, sel, arr0[sel], arr1[sel]
+
+
+def regression_line(
+    image0: object,
+    image1: object,
+    *,
+    mask: object | None = None,
+    method: CostesMethod = "bisection",
+) -> tuple[float, float]:
+    """The line :func:`costes_threshold` with ``method`` walks, ``(slope, intercept)`` in the
+    images' units, without its search (which can take seconds) and without its warnings: Coloc
+    2's orthogonal line for ``"bisection"`` and ``"classic"``, JACoP's and EzColocalization's
+    least squares of ``image1`` on ``image0``. Equal to the result's ``slope`` and
+    ``intercept``; NaN where it has none (fewer than two pixels, a constant channel)."""
+    check_costes_method(method)
+    arr0, arr1, sel, a, b = _selected(image0, image1, mask)
+    nan = float("nan")
+    if a.size < 2 or a.min() == a.max() or b.min() == b.max():
+        return nan, nan
+    if method == "ezcolocalization":
+        slope, intercept = _ez_linreg(*_ez_pixels(arr0, arr1, sel))
+        return float(slope), float(intercept)
+    pairs = _Pairs(a, b)
+    shift = _grid_shift(a, b)
+    if method == "jacop":
+        a_s, b_s = (a, b) if not shift else (np.ldexp(a, -shift), np.ldexp(b, -shift))
+        slope, intercept = _ols(a_s, b_s)
+        return float(slope), math.ldexp(float(intercept), shift)
+    if shift:
+        pairs = _Pairs(np.ldexp(a, -shift, dtype=np.float64), np.ldexp(b, -shift, dtype=np.float64))
+    slope, intercept = pairs.regression()
+    return float(slope), math.ldexp(float(intercept), shift)
 
 
 def _check_converged(method: str, r_lowest: float, threshold0: float, threshold1: float) -> bool:

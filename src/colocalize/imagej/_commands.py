@@ -22,7 +22,7 @@ import numpy as np
 
 from colocalize._channels import as_channels, as_labels
 from colocalize._coefficients import COMPARISONS, MEASURES, ON_REQUEST
-from colocalize._costes import COSTES_METHODS, check_costes_method
+from colocalize._costes import COSTES_METHODS, check_costes_method, regression_line
 from colocalize._image import Image
 from colocalize._significance import SignificanceResult
 from colocalize._table import PAIR_FIELDS
@@ -530,11 +530,8 @@ def _scatter_plot(
     """Coloc 2's 2D intensity histogram of ``second`` against ``first`` as a Plot: occupied
     bins as dots coloured by decade of their count, the regression line of the chosen Costes
     method (Coloc 2's orthogonal line, or JACoP's and EzColocalization's least squares) and the
-    two thresholds (the colocalized quadrant is above both). The line's search does not warn
-    here: whether it converged only matters for Costes thresholds, which the table row reports
-    (and the Log warns about) already."""
-    import warnings
-
+    two thresholds (the colocalized quadrant is above both). Only the line is computed, not
+    Costes' search along it (whose convergence the table row reports already)."""
     import colocalize
 
     a, b = first.image.data, second.image.data
@@ -560,18 +557,16 @@ def _scatter_plot(
     if exclude_zero_zero:
         nonzero = (a != 0) | (b != 0)
         selected = nonzero if mask is None else nonzero & np.broadcast_to(mask, a.shape)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ColocalizeWarning)
-        fit = colocalize.costes_threshold(
-            a, b, mask=selected, method=check_costes_method(costes_method)
-        )
-    if math.isfinite(fit.slope) and math.isfinite(fit.intercept):
+    slope, intercept = regression_line(
+        a, b, mask=selected, method=check_costes_method(costes_method)
+    )
+    if math.isfinite(slope) and math.isfinite(intercept):
         series.append(
             Series(
-                f"regression: C2 = {fit.slope:.4g} C1 {'-' if fit.intercept < 0 else '+'} "
-                f"{abs(fit.intercept):.4g}",
+                f"regression: C2 = {slope:.4g} C1 {'-' if intercept < 0 else '+'} "
+                f"{abs(intercept):.4g}",
                 x_range,
-                tuple(fit.slope * x + fit.intercept for x in x_range),
+                tuple(slope * x + intercept for x in x_range),
                 "line",
                 "#ff0000",
                 1.5,

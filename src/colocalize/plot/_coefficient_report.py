@@ -26,7 +26,6 @@ from colocalize._coefficients import (
     select_pixels,
     top_percent,
 )
-from colocalize._costes import CostesResult
 from colocalize._histogram import BivariateHistogram
 from colocalize._output import check_output, write_atomic
 from colocalize._validation import ColocalizeWarning, as_image, as_mask
@@ -197,7 +196,7 @@ def coefficient_report(
     from matplotlib.figure import Figure
 
     from colocalize._coefficients import coefficients
-    from colocalize._costes import costes_threshold
+    from colocalize._costes import regression_line
     from colocalize._histogram import bivariate_histogram
     from colocalize._version import __version__
 
@@ -223,7 +222,7 @@ def coefficient_report(
     )
     with warnings.catch_warnings():  # coefficients() warned about this input already
         warnings.simplefilter("ignore", ColocalizeWarning)
-        fit = costes_threshold(
+        line = regression_line(
             arrays[0], arrays[1], mask=selection, method=check_costes_method(costes_method)
         )
         histogram = bivariate_histogram(
@@ -255,7 +254,7 @@ def coefficient_report(
         from matplotlib.backends.backend_pdf import PdfPages
 
         pages = [Figure(figsize=_PAGE), Figure(figsize=_PAGE)]
-        _draw_pictures(pages[0], arrays, outline, histogram, fit, result, settings)
+        _draw_pictures(pages[0], arrays, outline, histogram, line, result, settings)
         _draw_numbers(pages[1], result, settings)
 
         def write(tmp: Path) -> None:
@@ -267,7 +266,7 @@ def coefficient_report(
     else:
         figure = Figure(figsize=(2 * _PAGE[0], _PAGE[1]))
         halves: Any = figure.subfigures(1, 2)
-        _draw_pictures(halves[0], arrays, outline, histogram, fit, result, settings)
+        _draw_pictures(halves[0], arrays, outline, histogram, line, result, settings)
         _draw_numbers(halves[1], result, settings)
         described = [
             ("threshold0", _threshold(result.threshold0)),
@@ -380,7 +379,7 @@ def _draw_pictures(
     arrays: list[np.ndarray],
     outline: np.ndarray | None,
     histogram: BivariateHistogram,
-    fit: CostesResult,
+    line: tuple[float, float],
     result: Coefficients,
     settings: _Settings,
 ) -> None:
@@ -430,17 +429,17 @@ def _draw_pictures(
         ax,
         labels=(f"{first} (intensity)", f"{second} (intensity)"),
         thresholds=(t0, t1),
-        regression=(fit.slope, fit.intercept),
+        regression=line,
     )
-    line = (
+    caption = (
         f"red: Costes' regression ({settings.costes_method}), "
-        f"{second} = {fit.slope:.4g} {first} + {fit.intercept:.4g}"
-        if math.isfinite(fit.slope) and math.isfinite(fit.intercept)
+        f"{second} = {line[0]:.4g} {first} + {line[1]:.4g}"
+        if math.isfinite(line[0]) and math.isfinite(line[1])
         else "no regression line (degenerate input)"
     )
     ax.set_title(
         f"Scatter plot: {histogram.n_pixels} pixels; green: thresholds "
-        f"{_threshold(t0)}, {_threshold(t1)}\n{line}",
+        f"{_threshold(t0)}, {_threshold(t1)}\n{caption}",
         fontsize=8,
     )
 
