@@ -31,12 +31,12 @@ def colocsample(coloc2_dir):
 
 
 # --- Coloc 2's own published values --------------------------------------------------------
-# Each number in this section is one that Coloc 2 itself publishes: an assertion in its JUnit
-# tests (fiji/Colocalisation_Analysis, commit 82af2de4ad477e723d77a815279ee1c23b285da9, folder
-# src/test/java/sc/fiji/coloc/tests/; "File.java:N" below is the line of the assertion) on the
-# same images (../shared/validation/coloc2), checked with Coloc 2's tolerance or a tighter one.
-# Where Coloc 2 publishes only a loose number, a SciPy or by-definition reference computed here
-# on the same pixels pins our value tightly; no number of our own is hard-coded in those tests.
+# A number cited with "File.java:N" is one Coloc 2 itself publishes: the assertion on line N of
+# its JUnit tests (fiji/Colocalisation_Analysis, commit 82af2de4ad477e723d77a815279ee1c23b285da9,
+# folder src/test/java/sc/fiji/coloc/tests/) on the same images (../shared/validation/coloc2),
+# checked here with Coloc 2's tolerance or a tighter one. Where Coloc 2 publishes only a loose
+# number, a SciPy or by-definition reference computed on the same pixels pins our value tightly.
+# The few numbers Coloc 2 does not publish are marked "re-derived" and say where they come from.
 
 
 def _icq_by_definition(a, b):
