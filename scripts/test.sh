@@ -3,9 +3,19 @@
 # (libij-java for ij.jar, xvfb, xdotool and imagemagick for the GUI tests), checks style and types, then
 # runs the test suite: headless first, then the GUI tests (pytest -m gui) under xvfb-run.
 # Extra arguments are passed to pytest, e.g. scripts/test.sh -k kendall. A first argument --quick
-# leaves out the tests marked slow (a fast local loop; CI runs everything).
+# leaves out the tests marked slow (a fast local loop; CI runs everything). The wall time is printed
+# at the end, also when a step fails.
 set -euo pipefail
 started=$SECONDS
+finish() {
+    local status=$?
+    if ((status == 0)); then
+        echo "==> all checks passed in $((SECONDS - started)) s"
+    else
+        echo "==> FAILED (exit status $status) after $((SECONDS - started)) s" >&2
+    fi
+}
+trap finish EXIT
 quick=()
 if [[ ${1:-} == --quick ]]; then
     quick=(and not slow)
@@ -34,4 +44,3 @@ xvfb-run -a -s "-screen 0 1280x1024x24" "$PY" -m pytest -p no:cacheprovider "${g
 if [[ $status -ne 0 && $status -ne 5 ]]; then
     exit "$status"
 fi
-echo "==> all checks passed in $((SECONDS - started)) s"

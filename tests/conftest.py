@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -25,6 +26,14 @@ SHARED_VALIDATION = REPO.parent / "shared" / "validation"
 COLOC2_DIR = SHARED_VALIDATION / "coloc2"
 
 
+def skip_or_fail(message: str) -> None:
+    """Skip the running test with ``message``, or fail it in CI (``CI`` set): there the reference
+    data and tools are installed, so their absence is a broken set-up, never a reason to skip."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} (required in CI)")
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def coloc2_dir() -> Path:
     """Coloc 2's GPL-3.0 test images in ../shared/validation/coloc2.
@@ -32,10 +41,20 @@ def coloc2_dir() -> Path:
     Absent, the tests that need them skip, except in CI (``CI`` set), where they fail.
     """
     if not COLOC2_DIR.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"Coloc 2 reference images not found at {COLOC2_DIR} (required in CI)")
-        pytest.skip(f"Coloc 2 reference images not found at {COLOC2_DIR}")
+        skip_or_fail(f"Coloc 2 reference images not found at {COLOC2_DIR}")
     return COLOC2_DIR
+
+
+@pytest.fixture(scope="session")
+def require():
+    """``require(module, why)``: skip the test when ``module`` cannot be imported, or fail it in
+    CI (``CI`` set), like :func:`skip_or_fail`. For the reference tests that must run in CI."""
+
+    def check(module: str, why: str) -> None:
+        if importlib.util.find_spec(module) is None:
+            skip_or_fail(f"{module} is not installed: {why}")
+
+    return check
 
 
 @pytest.fixture(scope="session")
@@ -50,10 +69,7 @@ def ij():
     from colocalize.imagej._jvm import find_ij_jar, start_jvm
 
     if find_ij_jar() is None:
-        message = "ImageJ 1.x (ij.jar) not found: apt-get install libij-java"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail("ImageJ 1.x (ij.jar) not found: apt-get install libij-java")
     start_jvm()  # headless exactly when there is no display (xvfb-run gives one)
     import jpype
 

@@ -142,7 +142,8 @@ def test_just_cross_correlation_profile_is_original_profile():
     keys, means, counts = brute_profile(original, (1.0, 1.0))
     np.testing.assert_array_equal(prof.distance, keys)
     np.testing.assert_array_equal(prof.count, counts)
-    np.testing.assert_allclose(prof.original, means, rtol=1e-5)
+    # float32 FFTs: the tails of the profile are ~0, so an absolute term scaled to its peak
+    np.testing.assert_allclose(prof.original, means, rtol=1e-5, atol=1e-6 * np.abs(means).max())
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])

@@ -430,7 +430,7 @@ def test_wide_16bit_matches_naive_port(method, negative, walk_on_1, dtype):
     np.testing.assert_allclose(res.pearson_below, r, rtol=1e-9, atol=1e-12)
     above = (a[mask] > th0) | (b[mask] > th1)
     expected = _naive_pearson(a[mask][above].astype(np.float64), b[mask][above].astype(np.float64))
-    np.testing.assert_allclose(res.pearson_above, expected, rtol=1e-9)
+    np.testing.assert_allclose(res.pearson_above, expected, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("method", ["classic", "bisection"])
@@ -453,7 +453,7 @@ def test_inexact_bin_sums_fall_back_to_pixel_path(monkeypatch, kernels, method, 
     fallback = costes_threshold(a, b, method=method)
     assert bool(calls) == (kernels == "numpy")
     assert (fallback.threshold0, fallback.threshold1) == (exact.threshold0, exact.threshold1)
-    np.testing.assert_allclose(fallback.pearson_below, exact.pearson_below, rtol=1e-12)
+    np.testing.assert_allclose(fallback.pearson_below, exact.pearson_below, rtol=1e-12, atol=1e-12)
     assert fallback.iterations == exact.iterations
 
 

@@ -66,6 +66,7 @@ def assert_frame_matches(got: pd.DataFrame, expected: pd.DataFrame) -> None:
             got[column].to_numpy(float),
             expected[column].to_numpy(float),
             rtol=1e-12,
+            atol=1e-12,  # coefficients such as pearson_below can be ~0
             err_msg=column,
         )
 

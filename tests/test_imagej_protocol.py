@@ -371,7 +371,7 @@ def test_costes_significance_plots_the_randomized_r_and_the_observed_r():
     counts, edges = expected.histogram()
     assert bars["style"] == "bar"
     assert bars["y"] == counts.tolist()
-    np.testing.assert_allclose(bars["x"], (edges[:-1] + edges[1:]) / 2, rtol=1e-15)
+    np.testing.assert_allclose(bars["x"], (edges[:-1] + edges[1:]) / 2, rtol=1e-15, atol=1e-15)
     assert bars["label"] == "randomized r (n = 40)"
     assert line["x"] == [expected.observed, expected.observed]
     assert line["label"] == f"observed r = {expected.observed:.4g}"
