@@ -780,6 +780,69 @@ def _check_out(
             )
 
 
+def _group_fields(
+    group_by: Sequence[str] | None, fields: list[str], replicate: str | None
+) -> list[str]:
+    if group_by is None:
+        return [f for f in fields if f != replicate]
+    unknown = [g for g in group_by if g not in fields]
+    if unknown:
+        raise ValueError(
+            f"group_by fields {unknown} are not metadata fields of the batch ({fields}); name "
+            f"fields of the pattern or columns of the manifest"
+        )
+    return list(group_by)
+
+
+def _sources(
+    thresholds: Any, model: Any, method: Any, entries: list[ImageEntry], root: Path
+) -> tuple[list[Variant], dict[str, dict[str, tuple[float, str]]]]:
+    from colocalize._threshold._background import ThresholdModel
+
+    sources: list[Variant] = []
+    manual: dict[str, dict[str, tuple[float, str]]] = {}
+    if thresholds is not None:
+        manual = read_manual(thresholds, entries, root)
+        sources.append(Variant("manual", "manual"))
+    if model is not None:
+        loaded = ThresholdModel.load(model) if isinstance(model, (str, os.PathLike)) else model
+        if not isinstance(loaded, ThresholdModel):
+            raise TypeError(
+                f"model must be a ThresholdModel or the path of its JSON file, got "
+                f"{type(model).__name__}"
+            )
+        sources.append(Variant("model", "model", model_json=loaded.to_json()))
+    for name in _as_list(method):
+        resolved = resolve_threshold_method(name, name="method")
+        sources.append(Variant(resolved, "method", method=resolved))
+    names = [s.name for s in sources]
+    if len(set(names)) != len(names):
+        raise ValueError(f"threshold sources repeat: {names}; give each method once")
+    return sources or [Variant("none", "none")], manual
+
+
+def _task(
+    entry: ImageEntry,
+    sources: list[Variant],
+    manual: dict[str, dict[str, tuple[float, str]]],
+    options: dict[str, Any],
+) -> ImageTask:
+    rows = tuple(sorted((c, v, w) for c, (v, w) in manual.get(entry.relpath, {}).items()))
+    variants = tuple(
+        Variant(v.name, v.kind, manual=rows) if v.kind == "manual" else v for v in sources
+    )
+    return ImageTask(
+        path=str(entry.path), relpath=entry.relpath, metadata=entry.metadata,
+        variants=variants,
+        mask_path=None if entry.mask is None else str(entry.mask),
+        labels_path=None if entry.labels is None else str(entry.labels),
+        **options,
+    )
+
+
+# ---------------------------------------------------------------- the previous run
+
+
 def _previous_root(out: Path) -> str | None:
     """The ``root`` of the run committed in ``out`` (None: no committed run there)."""
     try:
@@ -847,66 +910,6 @@ def _take_over(plan: _Plan, *, overwrite: bool) -> _Previous:
             stacklevel=4,
         )
     return _Previous(repaired=repaired, removed=tuple(removed))
-
-
-def _group_fields(
-    group_by: Sequence[str] | None, fields: list[str], replicate: str | None
-) -> list[str]:
-    if group_by is None:
-        return [f for f in fields if f != replicate]
-    unknown = [g for g in group_by if g not in fields]
-    if unknown:
-        raise ValueError(
-            f"group_by fields {unknown} are not metadata fields of the batch ({fields}); name "
-            f"fields of the pattern or columns of the manifest"
-        )
-    return list(group_by)
-
-
-def _sources(
-    thresholds: Any, model: Any, method: Any, entries: list[ImageEntry], root: Path
-) -> tuple[list[Variant], dict[str, dict[str, tuple[float, str]]]]:
-    from colocalize._threshold._background import ThresholdModel
-
-    sources: list[Variant] = []
-    manual: dict[str, dict[str, tuple[float, str]]] = {}
-    if thresholds is not None:
-        manual = read_manual(thresholds, entries, root)
-        sources.append(Variant("manual", "manual"))
-    if model is not None:
-        loaded = ThresholdModel.load(model) if isinstance(model, (str, os.PathLike)) else model
-        if not isinstance(loaded, ThresholdModel):
-            raise TypeError(
-                f"model must be a ThresholdModel or the path of its JSON file, got "
-                f"{type(model).__name__}"
-            )
-        sources.append(Variant("model", "model", model_json=loaded.to_json()))
-    for name in _as_list(method):
-        resolved = resolve_threshold_method(name, name="method")
-        sources.append(Variant(resolved, "method", method=resolved))
-    names = [s.name for s in sources]
-    if len(set(names)) != len(names):
-        raise ValueError(f"threshold sources repeat: {names}; give each method once")
-    return sources or [Variant("none", "none")], manual
-
-
-def _task(
-    entry: ImageEntry,
-    sources: list[Variant],
-    manual: dict[str, dict[str, tuple[float, str]]],
-    options: dict[str, Any],
-) -> ImageTask:
-    rows = tuple(sorted((c, v, w) for c, (v, w) in manual.get(entry.relpath, {}).items()))
-    variants = tuple(
-        Variant(v.name, v.kind, manual=rows) if v.kind == "manual" else v for v in sources
-    )
-    return ImageTask(
-        path=str(entry.path), relpath=entry.relpath, metadata=entry.metadata,
-        variants=variants,
-        mask_path=None if entry.mask is None else str(entry.mask),
-        labels_path=None if entry.labels is None else str(entry.labels),
-        **options,
-    )
 
 
 # ---------------------------------------------------------------- resume
