@@ -794,3 +794,35 @@ def test_costes_method_in_batch_equals_the_api(tmp_path: Path) -> None:
     assert (row["threshold0"], row["threshold1"]) == (expected.threshold0, expected.threshold1)
     with pytest.raises(ValueError, match="costes_method"):
         colocalize.batch(root, pattern=PATTERN, out=tmp_path / "bad", costes_method="fast")
+
+
+# ---------------------------------------------------------------- layout
+
+
+def test_removed_inputs_warning_points_at_the_caller(repository, tmp_path: Path) -> None:
+    root, _ = repository
+    out = tmp_path / "out"
+    colocalize.batch(root, pattern=PATTERN, out=out, workers=1)
+    with pytest.warns(colocalize.ColocalizeWarning, match="no longer selected") as caught:
+        colocalize.batch(root, pattern="er/{time}min/series{series}/*.tif", out=out, workers=1)
+    assert [Path(w.filename).name for w in caught] == [Path(__file__).name]
+
+
+def test_batch_package_never_imports_plot() -> None:
+    # _batch/ computes (the histograms' data too); plot/ draws it and writes the report: an
+    # import of plot from _batch would run back up the layers (issue 16)
+    import ast
+
+    folder = Path(colocalize.__file__).parent / "_batch"
+    found = []
+    for file in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                modules = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            else:
+                continue
+            found += [f"{file.name}: {m}" for m in modules if m.startswith("colocalize.plot")]
+    assert len(list(folder.glob("*.py"))) > 5
+    assert found == []

@@ -61,7 +61,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the public names, for type checkers; at run time they load on first use
     from colocalize import data as data
-    from colocalize._batch._report import write_report
     from colocalize._batch._run import BatchResult, batch
     from colocalize._ccc._correlation import (
         CorrelationProfile,
@@ -122,6 +121,7 @@ if TYPE_CHECKING:  # the public names, for type checkers; at run time they load 
     )
     from colocalize._validation import ColocalizeWarning
     from colocalize._vansteensel import VanSteenselCCF, van_steensel_ccf
+    from colocalize.plot._batch_report import write_report
 
 from colocalize._version import __version__
 
@@ -168,7 +168,7 @@ _LAZY: dict[str, str] = {
     "PlacementTest": "colocalize._objects._puncta",
     "label_puncta": "colocalize._objects._puncta",
     "object_colocalization": "colocalize._objects._puncta",
-    "write_report": "colocalize._batch._report",
+    "write_report": "colocalize.plot._batch_report",
     "segment_cells": "colocalize._objects._segment",
     "segment_nuclei": "colocalize._objects._segment",
     "SignificanceResult": "colocalize._significance",

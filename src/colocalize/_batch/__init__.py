@@ -1,1 +1,1 @@
-"""Batch analysis: orchestration, inputs, workers, the resume store, histograms, the report."""
+"""Batch analysis: orchestration, inputs, workers, the resume store, the histograms' data."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,38 +149,54 @@ def condition_histograms(
         Sorted by pair, condition and source. Conditions are the batch's summary groups.
     """
     check_histogram_options(nbins, max_images)
-    folder = Path(out)
-    prov, table, *_ = read_batch_folder(folder)
-    params = prov["parameters"]
-    groups = list(params.get("group_by") or [])
+    prov, table, *_ = read_batch_folder(Path(out))
+    groups = list(prov["parameters"].get("group_by") or [])
     table = table[table["channel2"] == ""]
     if threshold_sources is not None:
         table = table[table["threshold_source"].isin(list(threshold_sources))]
+    unique = table.drop_duplicates(["path", "threshold_source", "channel0", "channel1"])
+    jobs, order = _jobs(unique, groups, max_images)
+    cells = _count(jobs, _image_reader(prov), nbins)
+    return _ranked(cells, unique, order)
+
+
+_Job = tuple[str, str, str, str, float, float]  # source, channel0, channel1, condition, t0, t1
+_Pixels = tuple[dict[str, np.ndarray], np.ndarray | None, np.dtype]  # by name, mask, dtype
+
+
+def _image_reader(prov: dict[str, Any]) -> Callable[[str], _Pixels]:
+    """A function that reads an image of the batch again as its worker did (by its path
+    relative to the root): its channels by name, the batch's mask (or None) and the dtype."""
+    params = prov["parameters"]
     files = {f["path"]: f for f in prov["files"]}
     root = Path(params["root"])
 
-    unique = table.drop_duplicates(["path", "threshold_source", "channel0", "channel1"])
-    jobs, order = _jobs(unique, groups, max_images)
-
-    def task(path: str) -> ImageTask:
-        entry = files.get(path, {})
-        return ImageTask(
+    def read(path: str) -> _Pixels:
+        task = ImageTask(
             path=str(root / path), relpath=path, metadata=(), variants=(),
             mask_channel=params.get("mask_channel"), mask_method=params.get("mask_method", "Otsu"),
-            mask_path=entry.get("mask"), labels_path=None,
+            mask_path=files.get(path, {}).get("mask"), labels_path=None,
         )
-
-    def pixels(path: str) -> tuple[dict[str, np.ndarray], np.ndarray | None, np.dtype]:
-        channels, names, mask, _, _ = load_channels(task(path))
+        channels, names, mask, _, _ = load_channels(task)
         return dict(zip(names, channels)), mask, channels[0].dtype
 
-    # the bins of float images span the largest value of every float image: integer images are
-    # counted as they are read; from the first float image on, images are counted on a second
-    # reading, once those values are known (same order, so the same cells and bins)
+    return read
+
+
+def _count(
+    jobs: dict[str, list[_Job]], read: Callable[[str], _Pixels], nbins: int
+) -> dict[tuple[str, str, str, str], list[Any]]:
+    """Every panel cell's histogram, by (channel0, channel1, condition, source), as
+    ``[counts, edges0, edges1, n_images]``, the images read (by ``read``) in path order.
+
+    The bins of float images span the largest value of every float image: integer images are
+    counted as they are read; from the first float image on, images are counted on a second
+    reading, once those values are known (same order, so the same cells and bins).
+    """
     tops: dict[str, float] = {}
     cells: dict[tuple[str, str, str, str], list[Any]] = {}
 
-    def count(path: str, by_name: dict[str, np.ndarray], mask: Any, dtype: np.dtype) -> None:
+    def add(path: str, by_name: dict[str, np.ndarray], mask: Any, dtype: np.dtype) -> None:
         for source, c0, c1, cond, t0, t1 in jobs[path]:
             a, b = _counted_pixels(
                 by_name[c0], by_name[c1], source in CORRECTING, (t0, t1), mask, dtype
@@ -194,20 +210,17 @@ def condition_histograms(
 
     deferred: list[str] = []
     for path in sorted(jobs):
-        by_name, mask, dtype = pixels(path)
+        by_name, mask, dtype = read(path)
         if dtype.kind == "f":
             for name, ch in by_name.items():
                 tops[name] = max(tops.get(name, 0.0), float(np.nanmax(ch)) if ch.size else 0.0)
         if deferred or dtype.kind == "f":
             deferred.append(path)
         else:
-            count(path, by_name, mask, dtype)
+            add(path, by_name, mask, dtype)
     for path in deferred:
-        count(path, *pixels(path))
-    return _ranked(cells, unique, order)
-
-
-_Job = tuple[str, str, str, str, float, float]  # source, channel0, channel1, condition, t0, t1
+        add(path, *read(path))
+    return cells
 
 
 def _jobs(

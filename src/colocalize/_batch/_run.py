@@ -413,120 +413,239 @@ def batch(
     >>> res.n_images, res.n_failed, res.read_summary()["n_images"].tolist()
     (4, 0, [2, 2])
     """
+    plan = _plan(
+        _Selection(
+            root=root, out=out, pattern=pattern, manifest=manifest, group_by=group_by,
+            replicate=replicate,
+        ),
+        _Measurement(
+            thresholds=thresholds, model=model, method=method, channels=channels,
+            mask_channel=mask_channel, mask_method=mask_method,
+            exclude_zero_zero=exclude_zero_zero, saturated=saturated, triples=triples,
+            rank_coefficients=rank_coefficients, measures=measures, costes_method=costes_method,
+            ccf=ccf, ccf_max_shift=ccf_max_shift,
+        ),
+        _Objects(
+            pairs=object_pairs, method=object_method, min_overlap=min_overlap,
+            max_distance=max_distance, randomizations=randomizations, seed=seed,
+        ) if objects else None,
+        _Execution(
+            workers=workers, scheduler=scheduler, client=client, resume=resume, verify=verify,
+            progress=progress,
+        ),
+    )
+    plan.out.mkdir(parents=True, exist_ok=True)
+    with output_lock(plan.out, wait=wait):
+        previous = _take_over(plan, overwrite=overwrite)
+        measured = _measure(plan)
+        return _write_outputs(plan, measured, previous)
+
+
+# ---------------------------------------------------------------- plan
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """Which images a batch measures and how its summary groups them, as :func:`batch` got
+    them (checked by :func:`_plan`)."""
+
+    root: str | os.PathLike[str]
+    out: str | os.PathLike[str]
+    pattern: str | None
+    manifest: str | os.PathLike[str] | None
+    group_by: Sequence[str] | None
+    replicate: str | None
+
+
+@dataclass(frozen=True)
+class _Measurement:
+    """What a batch measures in every image: the threshold sources and the options of
+    :func:`colocalize.coefficient_table` and of the CCF, as :func:`batch` got them."""
+
+    thresholds: str | os.PathLike[str] | None
+    model: Any
+    method: str | Sequence[str] | None
+    channels: Sequence[str | int] | None
+    mask_channel: str | int | None
+    mask_method: str
+    exclude_zero_zero: bool
+    saturated: bool
+    triples: bool
+    rank_coefficients: bool
+    measures: Sequence[str] | None
+    costes_method: str
+    ccf: bool
+    ccf_max_shift: int
+
+
+@dataclass(frozen=True)
+class _Objects:
+    """The object-based colocalization options of a batch (``objects=True``), as
+    :func:`batch` got them."""
+
+    pairs: Sequence[Sequence[str | int]] | None
+    method: str | None
+    min_overlap: float
+    max_distance: float | None
+    randomizations: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class _Execution:
+    """How a batch runs: on which workers, reusing which earlier results, with a progress bar
+    or not."""
+
+    workers: int | None
+    scheduler: str | None
+    client: Any
+    resume: bool
+    verify: bool
+    progress: bool | None
+
+    def parameters(self) -> dict[str, Any]:
+        """The execution options as ``provenance.json`` records them."""
+        return {
+            "workers": self.workers,
+            "scheduler": self.scheduler or (None if self.client is None else "dask client"),
+            "resume": self.resume, "verify": self.verify,
+        }
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A batch checked before any image is read or any output written.
+
+    ``tasks`` are the images' :class:`ImageTask` in the order of ``entries``; ``fields`` the
+    metadata fields, ``groups`` those of the summary; ``parameters`` every option as
+    ``provenance.json`` records it; ``started`` and ``t0`` the run's start (wall clock, and
+    :func:`time.perf_counter` for its duration).
+    """
+
+    root: Path
+    out: Path
+    entries: tuple[ImageEntry, ...]
+    tasks: tuple[ImageTask, ...]
+    fields: tuple[str, ...]
+    groups: tuple[str, ...]
+    parameters: dict[str, Any]
+    execution: _Execution
+    started: _dt.datetime
+    t0: float
+
+
+def _plan(
+    selection: _Selection,
+    measurement: _Measurement,
+    objects: _Objects | None,
+    execution: _Execution,
+) -> _Plan:
+    """Check every option of a batch, find its images and make their tasks.
+
+    Parameters
+    ----------
+    selection : _Selection
+        Which images (``root`` and ``pattern`` or ``manifest``), where the outputs go, and the
+        summary's groups.
+    measurement : _Measurement
+        The threshold sources and the measuring options.
+    objects : _Objects or None
+        The object options (None: no objects measured).
+    execution : _Execution
+        How the batch runs (recorded in the parameters).
+
+    Returns
+    -------
+    _Plan
+
+    Raises
+    ------
+    ValueError, TypeError, FileNotFoundError
+        A bad option or input, named with the fix, before anything is written.
+    """
     started = _dt.datetime.now(_dt.timezone.utc)
     t0 = time.perf_counter()
+    pattern, manifest = selection.pattern, selection.manifest
     if (pattern is None) == (manifest is None):
         raise ValueError(
             "pass exactly one of pattern (e.g. '{organelle}/{time}min/series{series}/*.tif') "
             f"and manifest (a CSV with a path column); got pattern={pattern!r}, "
             f"manifest={manifest!r}"
         )
-    root_path = Path(root).resolve()
-    if not root_path.is_dir():
-        raise FileNotFoundError(f"root folder {str(root)!r} does not exist or is not a folder")
-    mask_method = _mask_method(mask_method)
-    entries = (
-        find_images(root_path, pattern) if pattern is not None
-        else read_manifest(manifest, root_path)  # type: ignore[arg-type]
-    )
-    out_path = Path(out)
-    _check_out(out_path, root_path, entries, pattern, (manifest, thresholds, model))
-    fields = [name for name, _ in entries[0].metadata]
-    replicate = _replicate(replicate, fields)
-    groups = _group_fields(group_by, fields, replicate)
-
-    sources, manual = _sources(thresholds, model, method, entries, root_path)
-    object_spec = (
-        _object_spec(
-            sources, object_pairs, object_method, min_overlap, max_distance, randomizations, seed
+    root = Path(selection.root).resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"root folder {str(selection.root)!r} does not exist or is not a folder"
         )
-        if objects else None
+    mask_method = _mask_method(measurement.mask_method)
+    entries = (
+        find_images(root, pattern) if pattern is not None
+        else read_manifest(manifest, root)  # type: ignore[arg-type]
     )
-    options = {
-        "channels": tuple(str(c) for c in channels) if channels else None,
-        "mask_channel": None if mask_channel is None else str(mask_channel),
+    out = Path(selection.out)
+    _check_out(out, root, entries, pattern, (manifest, measurement.thresholds, measurement.model))
+    fields = [name for name, _ in entries[0].metadata]
+    replicate = _replicate(selection.replicate, fields)
+    groups = _group_fields(selection.group_by, fields, replicate)
+
+    sources, manual = _sources(
+        measurement.thresholds, measurement.model, measurement.method, entries, root
+    )
+    options = _task_options(measurement, mask_method, sources, objects)
+    return _Plan(
+        root=root, out=out, entries=tuple(entries),
+        tasks=tuple(_task(e, sources, manual, options) for e in entries),
+        fields=tuple(fields), groups=tuple(groups),
+        parameters={
+            "root": str(root), "pattern": pattern,
+            "manifest": None if manifest is None else str(Path(manifest).resolve()),
+            "thresholds": (
+                None if measurement.thresholds is None
+                else str(Path(measurement.thresholds).resolve())
+            ),
+            "model": _model_description(measurement.model),
+            "method": _as_list(measurement.method),
+            **{k: _parameter(v) for k, v in options.items()},
+            "group_by": groups, "replicate": replicate,
+            **execution.parameters(),
+        },
+        execution=execution, started=started, t0=t0,
+    )
+
+
+def _task_options(
+    measurement: _Measurement,
+    mask_method: str,
+    sources: list[Variant],
+    objects: _Objects | None,
+) -> dict[str, Any]:
+    """The options every image's :class:`ImageTask` shares, checked (``mask_method`` is
+    already resolved)."""
+    rank_coefficients = bool(measurement.rank_coefficients)
+    object_spec = (
+_object_spec(sources, objects) if objects is not None else None
+    )
+    return {
+        "channels": (
+            tuple(str(c) for c in measurement.channels) if measurement.channels else None
+        ),
+        "mask_channel": (
+            None if measurement.mask_channel is None else str(measurement.mask_channel)
+        ),
         "mask_method": mask_method,
-        "exclude_zero_zero": bool(exclude_zero_zero),
-        "saturated": bool(saturated),
-        "triples": bool(triples),
-        "rank_coefficients": bool(rank_coefficients),
+        "exclude_zero_zero": bool(measurement.exclude_zero_zero),
+        "saturated": bool(measurement.saturated),
+        "triples": bool(measurement.triples),
+        "rank_coefficients": rank_coefficients,
         "measures": (
             None
-            if measures is None
-            else resolve_measures(measures, rank_coefficients=bool(rank_coefficients))
+            if measurement.measures is None
+            else resolve_measures(measurement.measures, rank_coefficients=rank_coefficients)
         ),
-        "costes_method": check_costes_method(costes_method),
+        "costes_method": check_costes_method(measurement.costes_method),
         "objects": object_spec,
-        "ccf_max_shift": _ccf_max_shift(ccf_max_shift) if ccf else 0,
+        "ccf_max_shift": _ccf_max_shift(measurement.ccf_max_shift) if measurement.ccf else 0,
     }
-    tasks = [_task(e, sources, manual, options) for e in entries]
-    out_path.mkdir(parents=True, exist_ok=True)
-    with output_lock(out_path, wait=wait):
-        repaired = repair(out_path)
-        if not overwrite:
-            _check_previous_root(out_path, root_path)
-        removed = _removed_inputs(out_path, root_path, entries)
-        if removed:
-            listed = ", ".join(f"{r['path']} ({r['reason']})" for r in removed[:5])
-            more = f" and {len(removed) - 5} more" if len(removed) > 5 else ""
-            warn_degenerate(
-                f"{len(removed)} input(s) of the previous run in {str(out_path)!r} are not in "
-                f"this run: {listed}{more}; they are listed under 'removed' in provenance.json",
-                stacklevel=3,
-            )
-        parts_dir = out_path / PARTS
-        parts_dir.mkdir(exist_ok=True)
-        remove_stale_temporaries(parts_dir, ["*"])
-
-        results: dict[str, dict[str, Any]] = {}
-        todo: list[ImageTask] = []
-        keys: dict[str, str] = {}  # task key of every image to measure, by path
-        for task, entry in zip(tasks, entries):
-            key = _task_key(task)
-            part = _load_part(parts_dir, entry, key, verify=verify) if resume else None
-            if part is not None:
-                results[task.relpath] = part
-            else:
-                todo.append(task)
-                keys[task.relpath] = key
-        n_resumed = len(results)
-
-        bar = _progress_bar(progress, len(tasks), n_resumed)
-        n_pixels = 0
-        try:
-            for res in _execute(todo, workers=workers, scheduler=scheduler, client=client):
-                relpath = res["relpath"]
-                results[relpath] = res
-                n_pixels += int(res.get("n_pixels", 0))
-                if not res["errors"]:
-                    key = keys[relpath]
-                    write_atomic(
-                        parts_dir / _part_name(relpath, key), json.dumps({"key": key, **res})
-                    )
-                if bar is not None:
-                    bar.update(1)
-        finally:
-            if bar is not None:
-                bar.close()
-
-        return _write_outputs(
-            out_path, entries, tasks, results, fields, groups, started,
-            parameters={
-                "root": str(root_path), "pattern": pattern,
-                "manifest": None if manifest is None else str(Path(manifest).resolve()),
-                "thresholds": None if thresholds is None else str(Path(thresholds).resolve()),
-                "model": _model_description(model), "method": _as_list(method),
-                **{k: _parameter(v) for k, v in options.items()},
-                "group_by": groups, "replicate": replicate,
-                "workers": workers,
-                "scheduler": scheduler or (None if client is None else "dask client"),
-                "resume": resume, "verify": verify,
-            },
-            counts={"n_resumed": n_resumed, "n_computed": len(todo), "n_pixels": n_pixels},
-            removed=removed,
-            repaired=repaired,
-            t0=t0,
-        )
 
 
 # ---------------------------------------------------------------- inputs
@@ -548,42 +667,34 @@ def _ccf_max_shift(value: Any) -> int:
     return int(value)
 
 
-def _object_spec(
-    sources: list[Variant],
-    pairs: Sequence[Sequence[str | int]] | None,
-    method: str | None,
-    min_overlap: float,
-    max_distance: float | None,
-    randomizations: int,
-    seed: int,
-) -> ObjectSpec:
+def _object_spec(sources: list[Variant], objects: _Objects) -> ObjectSpec:
     """The object options of a batch, checked up front (not once per image)."""
     from colocalize._objects._puncta import check_criteria
     from colocalize._threshold._auto import resolve_method
 
     checked = []
-    for pair in pairs or ():
+    for pair in objects.pairs or ():
         if isinstance(pair, (str, bytes)) or len(pair) != 2:
             raise ValueError(
                 f"object_pairs must be pairs of channels (name or index), got {pair!r}; e.g. "
                 f"[('red', 'green')] (CLI: --object-pairs red:green)"
             )
         checked.append((str(pair[0]), str(pair[1])))
-    own = resolve_method(method, name="object_method") if method else ""
+    own = resolve_method(objects.method, name="object_method") if objects.method else ""
     # a method source that thresholds each channel by ImageJ's rules finds objects too; Costes
     # (a pair's thresholds) and top x% (a coefficients-only threshold) do not
     names = tuple(s.name for s in sources if s.kind in ("manual", "model") or (
         s.kind == "method" and s.method != "costes" and top_percent(s.method) is None))
     if not own and not names:
         own = "Otsu"
-    min_overlap, max_distance = check_criteria(min_overlap, max_distance)
-    for name, value in (("randomizations", randomizations), ("seed", seed)):
+    min_overlap, max_distance = check_criteria(objects.min_overlap, objects.max_distance)
+    for name, value in (("randomizations", objects.randomizations), ("seed", objects.seed)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
             raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
     return ObjectSpec(
         pairs=tuple(checked), sources=() if own else names, method=own,
         min_overlap=min_overlap, max_distance=max_distance,
-        randomizations=int(randomizations), seed=int(seed),
+        randomizations=int(objects.randomizations), seed=int(objects.seed),
     )
 
 
@@ -669,44 +780,6 @@ def _check_out(
             )
 
 
-def _previous_root(out: Path) -> str | None:
-    """The ``root`` of the run committed in ``out`` (None: no committed run there)."""
-    try:
-        check_outputs(out)
-        previous = read_json(out / "provenance.json", "provenance")
-        return str(previous["parameters"]["root"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _check_previous_root(out: Path, root: Path) -> None:
-    """Refuse ``out`` when it holds the committed results of a batch of another root."""
-    previous = _previous_root(out)
-    if previous is not None and previous != str(root):
-        raise ValueError(
-            f"out {str(out)!r} holds the results of a batch of {previous!r}, not of "
-            f"{str(root)!r}: this run would replace them. Choose another out folder, or pass "
-            f"overwrite=True (--overwrite) to replace them"
-        )
-
-
-def _removed_inputs(out: Path, root: Path, entries: list[ImageEntry]) -> list[dict[str, str]]:
-    """Inputs of the run committed in ``out`` (same root) that are not in ``entries``."""
-    try:
-        check_outputs(out)
-        previous = read_json(out / "provenance.json", "provenance")
-        if previous["parameters"]["root"] != str(root):
-            return []
-        files = [f["path"] for f in previous["files"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        return []  # no committed run (or one of another layout): nothing to compare
-    current = {e.relpath for e in entries}
-    return [
-        {"path": p, "reason": "no longer selected" if (root / p).exists() else "deleted"}
-        for p in files if p not in current
-    ]
-
-
 def _group_fields(
     group_by: Sequence[str] | None, fields: list[str], replicate: str | None
 ) -> list[str]:
@@ -765,6 +838,78 @@ def _task(
         labels_path=None if entry.labels is None else str(entry.labels),
         **options,
     )
+
+
+# ---------------------------------------------------------------- the previous run
+
+
+def _previous_root(out: Path) -> str | None:
+    """The ``root`` of the run committed in ``out`` (None: no committed run there)."""
+    try:
+        check_outputs(out)
+        previous = read_json(out / "provenance.json", "provenance")
+        return str(previous["parameters"]["root"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _check_previous_root(out: Path, root: Path) -> None:
+    """Refuse ``out`` when it holds the committed results of a batch of another root."""
+    previous = _previous_root(out)
+    if previous is not None and previous != str(root):
+        raise ValueError(
+            f"out {str(out)!r} holds the results of a batch of {previous!r}, not of "
+            f"{str(root)!r}: this run would replace them. Choose another out folder, or pass "
+            f"overwrite=True (--overwrite) to replace them"
+        )
+
+
+def _removed_inputs(
+    out: Path, root: Path, entries: Sequence[ImageEntry]
+) -> list[dict[str, str]]:
+    """Inputs of the run committed in ``out`` (same root) that are not in ``entries``."""
+    try:
+        check_outputs(out)
+        previous = read_json(out / "provenance.json", "provenance")
+        if previous["parameters"]["root"] != str(root):
+            return []
+        files = [f["path"] for f in previous["files"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []  # no committed run (or one of another layout): nothing to compare
+    current = {e.relpath for e in entries}
+    return [
+        {"path": p, "reason": "no longer selected" if (root / p).exists() else "deleted"}
+        for p in files if p not in current
+    ]
+
+
+@dataclass(frozen=True)
+class _Previous:
+    """What a run found in ``out`` of the run before it: the interrupted commit it completed
+    or discarded (``repaired``, as :func:`colocalize._batch._commit.repair` says) and that run's
+    inputs missing from this one (``removed``: path and reason)."""
+
+    repaired: str | None
+    removed: tuple[dict[str, str], ...]
+
+
+def _take_over(plan: _Plan, *, overwrite: bool) -> _Previous:
+    """Make ``plan.out`` this run's (the lock held): complete or discard an interrupted commit,
+    refuse another root's results unless ``overwrite``, and warn of inputs gone since the
+    previous run."""
+    repaired = repair(plan.out)
+    if not overwrite:
+        _check_previous_root(plan.out, plan.root)
+    removed = _removed_inputs(plan.out, plan.root, plan.entries)
+    if removed:
+        listed = ", ".join(f"{r['path']} ({r['reason']})" for r in removed[:5])
+        more = f" and {len(removed) - 5} more" if len(removed) > 5 else ""
+        warn_degenerate(
+            f"{len(removed)} input(s) of the previous run in {str(plan.out)!r} are not in "
+            f"this run: {listed}{more}; they are listed under 'removed' in provenance.json",
+            stacklevel=4,
+        )
+    return _Previous(repaired=repaired, removed=tuple(removed))
 
 
 # ---------------------------------------------------------------- resume
@@ -831,6 +976,57 @@ def _load_part(
 
 
 # ---------------------------------------------------------------- execution
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """Every image's results by path (measured in this run or resumed from ``.parts``) and the
+    run's counts."""
+
+    results: dict[str, dict[str, Any]]
+    n_resumed: int
+    n_computed: int
+    n_pixels: int
+
+
+def _measure(plan: _Plan) -> _Measured:
+    """Take every image's results from an earlier run where they still hold (with
+    ``resume``), measure the others, and keep each new result under ``.parts``."""
+    parts_dir = plan.out / PARTS
+    parts_dir.mkdir(exist_ok=True)
+    remove_stale_temporaries(parts_dir, ["*"])
+    run = plan.execution
+    results: dict[str, dict[str, Any]] = {}
+    todo: list[ImageTask] = []
+    keys: dict[str, str] = {}  # task key of every image to measure, by path
+    for task, entry in zip(plan.tasks, plan.entries):
+        key = _task_key(task)
+        part = _load_part(parts_dir, entry, key, verify=run.verify) if run.resume else None
+        if part is not None:
+            results[task.relpath] = part
+        else:
+            todo.append(task)
+            keys[task.relpath] = key
+    n_resumed = len(results)
+
+    bar = _progress_bar(run.progress, len(plan.tasks), n_resumed)
+    n_pixels = 0
+    try:
+        for res in _execute(todo, workers=run.workers, scheduler=run.scheduler, client=run.client):
+            relpath = res["relpath"]
+            results[relpath] = res
+            n_pixels += int(res.get("n_pixels", 0))
+            if not res["errors"]:
+                key = keys[relpath]
+                write_atomic(parts_dir / _part_name(relpath, key), json.dumps({"key": key, **res}))
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return _Measured(
+        results=results, n_resumed=n_resumed, n_computed=len(todo), n_pixels=n_pixels
+    )
 
 
 def _progress_bar(progress: bool | None, total: int, initial: int) -> Any:
@@ -1032,129 +1228,55 @@ def _failure(task: ImageTask, message: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- outputs
 
 
-def _write_outputs(
-    out: Path,
-    entries: list[ImageEntry],
-    tasks: list[ImageTask],
-    results: dict[str, dict[str, Any]],
-    fields: list[str],
-    groups: list[str],
-    started: _dt.datetime,
-    *,
-    parameters: dict[str, Any],
-    counts: dict[str, int],
-    removed: list[dict[str, str]],
-    repaired: str | None,
-    t0: float,
-) -> BatchResult:
-    import pandas as pd
+def _write_outputs(plan: _Plan, measured: _Measured, previous: _Previous) -> BatchResult:
+    """Write the tables and ``provenance.json`` of a run and commit them as one unit.
 
-    from colocalize._version import __version__
+    Parameters
+    ----------
+    plan : _Plan
+        The batch: its images (in the tables' order), metadata fields, summary groups and
+        parameters.
+    measured : _Measured
+        Every image's results and the run's counts.
+    previous : _Previous
+        What the run found of the previous one in ``plan.out`` (recorded in
+        ``provenance.json``).
 
-    rows: list[dict[str, Any]] = []
-    object_rows: list[dict[str, Any]] = []
-    object_summary: list[dict[str, Any]] = []
-    ccf_rows: list[dict[str, Any]] = []
-    ccf_summary_rows: list[dict[str, Any]] = []
-    errors: list[dict[str, str]] = []
-    for entry in entries:
-        res = results.get(entry.relpath)
-        if res is None:
-            continue
-        meta = dict(entry.metadata)
-        warn = "; ".join(res.get("warnings", []))
-        for row in res["rows"]:
-            rows.append({"path": entry.relpath, **meta, **row, "warnings": warn})
-        for row in res.get("objects", []):
-            object_rows.append({"path": entry.relpath, **meta, **row})
-        for row in res.get("object_summary", []):
-            object_summary.append({"path": entry.relpath, **meta, **row, "warnings": warn})
-        for row in res.get("ccf", []):
-            ccf_rows.append({"path": entry.relpath, **meta, **row})
-        for row in res.get("ccf_summary", []):
-            ccf_summary_rows.append({"path": entry.relpath, **meta, **row, "warnings": warn})
-        for source, message in res["errors"]:
-            errors.append({"path": entry.relpath, "threshold_source": source, "error": message})
-    table = _coefficient_frame(rows, fields)
-    summary = summarize(table, group_by=groups, coefficients=_summarized(table, parameters))
-    error_table = pd.DataFrame(errors, columns=["path", "threshold_source", "error"])
+    Returns
+    -------
+    BatchResult
+        The committed files and the counts.
 
-    writers: dict[str, Callable[[Path], None]] = {
-        "coefficients.csv": lambda tmp: table.to_csv(tmp, index=False),
-        "summary.csv": lambda tmp: summary.to_csv(tmp, index=False),
-        "errors.csv": lambda tmp: error_table.to_csv(tmp, index=False),
-    }
-    with_objects = parameters.get("objects") is not None
-    if with_objects:
-        objects = _object_frame(object_rows, fields, ["channel"])
-        per_image = _object_frame(object_summary, fields, [])
-        conditions = _object_conditions(per_image, fields, groups)
-        writers["objects.csv"] = lambda tmp: objects.to_csv(tmp, index=False)
-        writers["objects_summary.csv"] = lambda tmp: per_image.to_csv(tmp, index=False)
-        writers["objects_conditions.csv"] = lambda tmp: conditions.to_csv(tmp, index=False)
-    with_ccf = bool(parameters.get("ccf_max_shift"))
-    if with_ccf:
-        curves = _object_frame(ccf_rows, fields, [])
-        ccf_summary = _object_frame(ccf_summary_rows, fields, [])
-        writers["ccf.csv"] = lambda tmp: curves.drop(columns="threshold_source").to_csv(
-            tmp, index=False
-        )
-        writers["ccf_summary.csv"] = lambda tmp: ccf_summary.drop(
-            columns="threshold_source"
-        ).to_csv(tmp, index=False)
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        writers["coefficients.parquet"] = lambda tmp: table.to_parquet(tmp, index=False)
-        writers["summary.parquet"] = lambda tmp: summary.to_parquet(tmp, index=False)
-
-    run_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-    failed = {e["path"] for e in errors}
-    seconds = time.perf_counter() - t0
-    provenance = {
-        "package": "colocalize",
-        "version": __version__,
-        "run_id": run_id,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "libraries": _library_versions(),
-        "started": started.isoformat(timespec="seconds"),
-        "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "seconds": round(seconds, 3),
-        "parameters": parameters,
-        "metadata_fields": fields,
-        "counts": {
-            "n_images": len(entries), "n_failed": len(failed), "n_rows": len(table), **counts,
-        },
-        "files": [
-            {
-                "path": e.relpath,
-                "sha256": results.get(e.relpath, {}).get("sha256", ""),
-                "size": results.get(e.relpath, {}).get("size", -1),
-                **({"mask": str(e.mask)} if e.mask else {}),
-                **({"labels": str(e.labels)} if e.labels else {}),
-            }
-            for e in entries
-        ],
-        "removed": removed,
-        "repaired": repaired,
-    }
-    text = json.dumps(provenance, indent=1, allow_nan=False, default=str)
+    Notes
+    -----
+    The files are staged and renamed into place by :func:`colocalize._batch._commit.commit`,
+    ``outputs.json`` (the run id and each file's SHA-256) last.
+    """
+    rows = _collect_rows(plan.entries, measured.results)
+    writers, n_rows = _table_writers(plan, rows)
+    run_id = f"{plan.started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    failed = {e["path"] for e in rows.errors}
+    seconds = time.perf_counter() - plan.t0
+    text = _provenance(
+        plan, measured, previous, run_id=run_id, seconds=seconds, n_failed=len(failed),
+        n_rows=n_rows,
+    )
 
     def write_provenance(tmp: Path) -> None:
         tmp.write_text(text, encoding="utf-8")
 
     writers["provenance.json"] = write_provenance
-    commit(out, run_id, writers)
+    commit(plan.out, run_id, writers)
+    out = plan.out
+    with_objects = "objects.csv" in writers
+    with_ccf = "ccf.csv" in writers
     return BatchResult(
         out=out, coefficients=out / "coefficients.csv", summary=out / "summary.csv",
         errors=out / "errors.csv", provenance=out / "provenance.json", run_id=run_id,
         parquet=tuple(out / n for n in writers if n.endswith(".parquet")),
-        n_images=len(entries), n_computed=counts["n_computed"], n_resumed=counts["n_resumed"],
-        n_failed=len(failed), n_rows=len(table), seconds=seconds, n_pixels=counts["n_pixels"],
-        removed=tuple(r["path"] for r in removed),
+        n_images=len(plan.entries), n_computed=measured.n_computed,
+        n_resumed=measured.n_resumed, n_failed=len(failed), n_rows=n_rows, seconds=seconds,
+        n_pixels=measured.n_pixels, removed=tuple(r["path"] for r in previous.removed),
         **{
             key: out / f"{name}.csv" if with_objects else None
             for key, name in (
@@ -1165,6 +1287,136 @@ def _write_outputs(
         ccf=out / "ccf.csv" if with_ccf else None,
         ccf_summary=out / "ccf_summary.csv" if with_ccf else None,
     )
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The rows of every table of a run, each led by the image's path and metadata."""
+
+    coefficients: list[dict[str, Any]]
+    objects: list[dict[str, Any]]
+    object_summary: list[dict[str, Any]]
+    ccf: list[dict[str, Any]]
+    ccf_summary: list[dict[str, Any]]
+    errors: list[dict[str, str]]
+
+
+def _collect_rows(
+    entries: Sequence[ImageEntry], results: dict[str, dict[str, Any]]
+) -> _Rows:
+    """The images' results as table rows, in the order of ``entries`` (images without a
+    result are left out)."""
+    coefficients: list[dict[str, Any]] = []
+    objects: list[dict[str, Any]] = []
+    object_summary: list[dict[str, Any]] = []
+    ccf: list[dict[str, Any]] = []
+    ccf_summary: list[dict[str, Any]] = []
+    errors: list[dict[str, str]] = []
+    for entry in entries:
+        res = results.get(entry.relpath)
+        if res is None:
+            continue
+        lead = {"path": entry.relpath, **dict(entry.metadata)}
+        warn = "; ".join(res.get("warnings", []))
+        coefficients += [{**lead, **row, "warnings": warn} for row in res["rows"]]
+        objects += [{**lead, **row} for row in res.get("objects", [])]
+        object_summary += [
+            {**lead, **row, "warnings": warn} for row in res.get("object_summary", [])
+        ]
+        ccf += [{**lead, **row} for row in res.get("ccf", [])]
+        ccf_summary += [{**lead, **row, "warnings": warn} for row in res.get("ccf_summary", [])]
+        errors += [
+            {"path": entry.relpath, "threshold_source": source, "error": message}
+            for source, message in res["errors"]
+        ]
+    return _Rows(coefficients, objects, object_summary, ccf, ccf_summary, errors)
+
+
+def _table_writers(plan: _Plan, rows: _Rows) -> tuple[dict[str, Callable[[Path], None]], int]:
+    """A writer of every table of the run by file name (objects and CCF tables when the batch
+    measured them, parquet copies when pyarrow is installed), and the rows of
+    ``coefficients.csv``."""
+    import pandas as pd
+
+    fields, groups, parameters = list(plan.fields), list(plan.groups), plan.parameters
+    table = _coefficient_frame(rows.coefficients, fields)
+    summary = summarize(table, group_by=groups, coefficients=_summarized(table, parameters))
+    error_table = pd.DataFrame(rows.errors, columns=["path", "threshold_source", "error"])
+    writers: dict[str, Callable[[Path], None]] = {
+        "coefficients.csv": lambda tmp: table.to_csv(tmp, index=False),
+        "summary.csv": lambda tmp: summary.to_csv(tmp, index=False),
+        "errors.csv": lambda tmp: error_table.to_csv(tmp, index=False),
+    }
+    if parameters.get("objects") is not None:
+        objects = _object_frame(rows.objects, fields, ["channel"])
+        per_image = _object_frame(rows.object_summary, fields, [])
+        conditions = _object_conditions(per_image, fields, groups)
+        writers["objects.csv"] = lambda tmp: objects.to_csv(tmp, index=False)
+        writers["objects_summary.csv"] = lambda tmp: per_image.to_csv(tmp, index=False)
+        writers["objects_conditions.csv"] = lambda tmp: conditions.to_csv(tmp, index=False)
+    if parameters.get("ccf_max_shift"):
+        curves = _object_frame(rows.ccf, fields, []).drop(columns="threshold_source")
+        ccf_summary = _object_frame(rows.ccf_summary, fields, []).drop(
+            columns="threshold_source"
+        )
+        writers["ccf.csv"] = lambda tmp: curves.to_csv(tmp, index=False)
+        writers["ccf_summary.csv"] = lambda tmp: ccf_summary.to_csv(tmp, index=False)
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        writers["coefficients.parquet"] = lambda tmp: table.to_parquet(tmp, index=False)
+        writers["summary.parquet"] = lambda tmp: summary.to_parquet(tmp, index=False)
+    return writers, len(table)
+
+
+def _provenance(
+    plan: _Plan,
+    measured: _Measured,
+    previous: _Previous,
+    *,
+    run_id: str,
+    seconds: float,
+    n_failed: int,
+    n_rows: int,
+) -> str:
+    """``provenance.json`` of a run: versions, times, parameters, counts and every input's
+    size and SHA-256."""
+    from colocalize._version import __version__
+
+    results = measured.results
+    provenance = {
+        "package": "colocalize",
+        "version": __version__,
+        "run_id": run_id,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "libraries": _library_versions(),
+        "started": plan.started.isoformat(timespec="seconds"),
+        "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "seconds": round(seconds, 3),
+        "parameters": plan.parameters,
+        "metadata_fields": list(plan.fields),
+        "counts": {
+            "n_images": len(plan.entries), "n_failed": n_failed, "n_rows": n_rows,
+            "n_resumed": measured.n_resumed, "n_computed": measured.n_computed,
+            "n_pixels": measured.n_pixels,
+        },
+        "files": [
+            {
+                "path": e.relpath,
+                "sha256": results.get(e.relpath, {}).get("sha256", ""),
+                "size": results.get(e.relpath, {}).get("size", -1),
+                **({"mask": str(e.mask)} if e.mask else {}),
+                **({"labels": str(e.labels)} if e.labels else {}),
+            }
+            for e in plan.entries
+        ],
+        "removed": list(previous.removed),
+        "repaired": previous.repaired,
+    }
+    return json.dumps(provenance, indent=1, allow_nan=False, default=str)
 
 
 def _library_versions() -> dict[str, str]:

@@ -213,7 +213,7 @@ def _run_batch(args: argparse.Namespace) -> int:
     print(f"Wrote {result.coefficients}, {result.summary.name}, {result.errors.name}, "
           f"{result.provenance.name}" + "".join(f", {p.name}" for p in extra if p is not None))
     if args.report:
-        from colocalize._batch._report import write_report
+        from colocalize.plot._batch_report import write_report
 
         print(f"Wrote {write_report(result.out)}")
     if result.n_failed:
@@ -223,7 +223,7 @@ def _run_batch(args: argparse.Namespace) -> int:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from colocalize._batch._report import write_report
+    from colocalize.plot._batch_report import write_report
 
     target = write_report(
         args.dir, output=args.output, overwrite=args.overwrite,
