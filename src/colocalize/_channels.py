@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from colocalize._validation import axis_of
+from colocalize._validation import axis_of, channel_index
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ class Channels:
         The pixels with the channel axis first, shape (C, ...); a view of the input.
     names : tuple of str
         One name per channel: the given names, an ``Image``'s channel names, or C0, C1...
+    index : tuple of int
+        Each channel's position in the input's channel axis (``channels`` picks them).
     spacing : tuple of float or None
         An ``Image``'s spatial pixel sizes, (z, y, x) or (y, x); None for an array.
     unit : str or None
@@ -36,6 +38,7 @@ class Channels:
 
     data: np.ndarray
     names: tuple[str, ...]
+    index: tuple[int, ...]
     spacing: tuple[float, ...] | None
     unit: str | None
     time_axis: int | None
@@ -56,19 +59,33 @@ def as_channels(
     channel_axis: int | None = None,
     time_axis: int | None = None,
     channel_names: Sequence[str] | None = None,
+    channels: Sequence[int | str] | None = None,
     require: str = "",
     min_channels: int = 1,
+    name: str = "the image",
 ) -> Channels:
     """Split ``image`` into channels (see :class:`Channels`).
 
     For an ``Image`` the channel and time axes come from its ``C`` and ``T`` letters unless
     given; for an array they must be given, and an array without ``channel_axis`` is one
     channel. ``require`` lists the axes (``"C"``, ``"T"``) the caller cannot do without; axes
-    are counted in the input's dimensions.
+    are counted in the input's dimensions. ``channel_names`` name every channel of the input;
+    ``channels`` keeps some of them, by index or name, in the order given (a copy of those
+    channels; default: every channel, a view). ``min_channels`` counts the kept channels;
+    ``name`` is what errors call the input (e.g. its file name).
     """
     if is_image(image):
         axes = str(image.axes)  # type: ignore[attr-defined]
-        if channel_axis is None and ("C" in axes or "C" in require):
+        data = np.asarray(image.data)  # type: ignore[attr-defined]
+        if channel_axis is None and "C" not in axes and "C" in require:
+            title = getattr(image, "name", "")
+            raise ValueError(
+                f"{name}{f' {title!r}' if title else ''} has axes {axes!r} (shape "
+                f"{data.shape}) and no channel axis C; colocalization needs at least two "
+                f"channels: pass a multichannel image, or channel_axis= naming the axis that "
+                f"holds the channels"
+            )
+        if channel_axis is None and "C" in axes:
             channel_axis = axis_of(axes, "C", None, name="channel_axis")
         if time_axis is None and ("T" in axes or "T" in require):
             time_axis = axis_of(axes, "T", None, name="time_axis")
@@ -80,7 +97,6 @@ def as_channels(
             if a in "ZYX"
         )
         unit: str | None = str(getattr(image, "unit", "pixel"))
-        data = np.asarray(image.data)  # type: ignore[attr-defined]
     else:
         data = np.asarray(image)
         given = {"C": channel_axis, "T": time_axis}
@@ -110,18 +126,26 @@ def as_channels(
             )
         t -= c is not None and c < t  # among one channel's axes
     stacked = data[None] if c is None else np.moveaxis(data, c, 0)
-    if len(stacked) < min_channels:
-        raise ValueError(
-            f"the image has {len(stacked)} channel(s) along axis {channel_axis}; "
-            f"need >= {min_channels}"
-        )
+    n = len(stacked)
     if channel_names is None:
-        names = tuple(f"C{i}" for i in range(len(stacked)))
+        names = tuple(f"C{i}" for i in range(n))
     else:
         names = tuple(str(nm) for nm in channel_names)
-        if len(names) != len(stacked):
-            raise ValueError(f"channel_names has {len(names)} names for {len(stacked)} channels")
-    return Channels(stacked, names, spacing, unit, t)
+        if len(names) != n:
+            raise ValueError(f"channel_names has {len(names)} names for {n} channels")
+    index = tuple(range(n))
+    if channels is not None:
+        index = tuple(channel_index(key, n, names, name="channels") for key in channels)
+        if index != tuple(range(n)):
+            stacked = stacked[list(index)]
+            names = tuple(names[i] for i in index)
+    if len(stacked) < min_channels:
+        kept = "" if channels is None else f" ({list(channels)} of {n})"
+        raise ValueError(
+            f"{name} has {len(stacked)} channel(s){kept} along axis {channel_axis}; "
+            f"need >= {min_channels}"
+        )
+    return Channels(stacked, names, index, spacing, unit, t)
 
 
 def resolve_spacing(spacing: float | Sequence[float] | None, ndim: int) -> tuple[float, ...]:
