@@ -601,3 +601,22 @@ def test_an_image_without_a_channel_axis_is_refused_naming_it(tmp_path):
     assert_clean_error(proc, "'grey' has axes 'YX'", "no channel axis C")
     with pytest.raises(ValueError, match="no channel axis C; colocalization needs at least two"):
         coefficient_table(colocalize.read_image(tmp_path / "grey.tif"))
+
+
+def test_coefficients_take_one_channel_images_as_their_pixels():
+    import colocalize
+
+    rng = np.random.default_rng(13)
+    a, b, c = (rng.integers(0, 4000, _SHAPE).astype(np.uint16) for _ in range(3))
+    images = [Image(x, axes="YX", spacing=(0.2, 0.2), unit="um") for x in (a, b, c)]
+    np.testing.assert_equal(  # NaN fields equal too
+        vars(colocalize.coefficients(*images[:2])), vars(colocalize.coefficients(a, b))
+    )
+    one = Image(c[None], axes="CYX", channel_names=("only",))
+    np.testing.assert_equal(
+        vars(colocalize.triple_coefficients(images[0], images[1], one)),
+        vars(colocalize.triple_coefficients(a, b, c)),
+    )
+    two = Image(np.stack([a, b]), axes="CYX")
+    with pytest.raises(ValueError, match=r"image1 has 2 channels \(axes 'CYX'\); pass one"):
+        colocalize.coefficients(a, two)

@@ -148,6 +148,23 @@ def as_channels(
     return Channels(stacked, names, index, spacing, unit, t)
 
 
+def one_channel(image: object, name: str) -> object:
+    """The pixels of a one-channel ``Image`` (an array or anything else as it is), for the
+    entry points that take one channel per argument (:func:`colocalize.coefficients`...).
+
+    An ``Image`` with several channels is a ValueError naming ``name`` and the fix.
+    """
+    if not is_image(image):
+        return image
+    ch = as_channels(image)
+    if len(ch.data) != 1:
+        raise ValueError(
+            f"{name} has {len(ch.data)} channels (axes {image.axes!r}); pass one channel "  # type: ignore[attr-defined]
+            f"per image, e.g. {name}.channel(0), or the whole image to coefficient_table"
+        )
+    return ch.data[0]
+
+
 def resolve_spacing(spacing: float | Sequence[float] | None, ndim: int) -> tuple[float, ...]:
     """Return one positive pixel size per axis (``None`` is 1.0 everywhere)."""
     if spacing is None:
