@@ -415,33 +415,27 @@ def _coefficient_options(
     )
 
 
-def _measured(request: Request, channels: list[_Channel]) -> tuple[Image, list[int] | None]:
-    """What :func:`colocalize.coefficient_table` measures, and its ``channels``: the source
-    image unchanged with the chosen channels when they are channels of one multichannel image,
-    else the channels stacked along a new C axis (after T, as in every Image). Either way the
-    channels are named as in the tables (so are the warnings in the Log)."""
+def _measured(
+    request: Request, channels: list[_Channel]
+) -> tuple[Image, tuple[str, ...], list[int] | None]:
+    """What :func:`colocalize.coefficient_table` measures, its channel names (those of the
+    tables, so the Log's warnings name channels as the tables do) and its ``channels``: the
+    source image itself with the chosen channels when they are channels of one multichannel
+    image, else the channels stacked along a new C axis (after T, as in every Image)."""
     first = channels[0]
     whole = first.source.image
     if request.values["image_1"] == request.values["image_2"] and first.image is not whole:
-        # the names _channel gives: title (C1), title (C2)...
+        # every channel, named as _channel names the chosen ones: title (C1), title (C2)...
         names = tuple(f"{whole.name} (C{k + 1})" for k in range(whole.n_channels))
-        image = Image(
-            whole.data,
-            axes=whole.axes,
-            spacing=whole.spacing,
-            unit=whole.unit,
-            channel_names=names,
-        )
-        return image, [c.index for c in channels]
+        return whole, names, [c.index for c in channels]
     c = 1 if first.image.axes.startswith("T") else 0
     stacked = Image(
         np.stack([ch.image.data for ch in channels], axis=c),
         axes=first.image.axes[:c] + "C" + first.image.axes[c:],
         spacing=(*first.image.spacing[:c], 1.0, *first.image.spacing[c:]),
         unit=first.image.unit,
-        channel_names=tuple(ch.name for ch in channels),
     )
-    return stacked, None
+    return stacked, tuple(ch.name for ch in channels), None
 
 
 # the columns of one object: a ROI's name, or the label image and the label; and its pixels
@@ -459,12 +453,13 @@ def _coefficient_records(
     ROI of the ROI Manager or per label), and the object of each pair row."""
     import colocalize
 
-    image, used = _measured(request, channels)
+    image, names, used = _measured(request, channels)
 
     def measure(within: np.ndarray | None, objects: np.ndarray | None = None) -> list[Any]:
         found = colocalize.coefficient_table(
             image,
             channels=used,
+            channel_names=names,
             mask=within,
             labels=objects,
             triples=len(channels) == 3,
