@@ -26,8 +26,6 @@ class Channels:
         The pixels with the channel axis first, shape (C, ...); a view of the input.
     names : tuple of str
         One name per channel: the given names, an ``Image``'s channel names, or C0, C1...
-    index : tuple of int
-        Each channel's position in the input's channel axis (``channels`` picks them).
     spacing : tuple of float or None
         An ``Image``'s spatial pixel sizes, (z, y, x) or (y, x); None for an array.
     unit : str or None
@@ -38,7 +36,6 @@ class Channels:
 
     data: np.ndarray
     names: tuple[str, ...]
-    index: tuple[int, ...]
     spacing: tuple[float, ...] | None
     unit: str | None
     time_axis: int | None
@@ -62,7 +59,6 @@ def as_channels(
     channels: Sequence[int | str] | None = None,
     require: str = "",
     min_channels: int = 1,
-    name: str = "the image",
 ) -> Channels:
     """Split ``image`` into channels (see :class:`Channels`).
 
@@ -71,8 +67,7 @@ def as_channels(
     channel. ``require`` lists the axes (``"C"``, ``"T"``) the caller cannot do without; axes
     are counted in the input's dimensions. ``channel_names`` name every channel of the input;
     ``channels`` keeps some of them, by index or name, in the order given (a copy of those
-    channels; default: every channel, a view). ``min_channels`` counts the kept channels;
-    ``name`` is what errors call the input (e.g. its file name).
+    channels; default: every channel, a view). ``min_channels`` counts the kept channels.
     """
     if is_image(image):
         axes = str(image.axes)  # type: ignore[attr-defined]
@@ -80,7 +75,7 @@ def as_channels(
         if channel_axis is None and "C" not in axes and "C" in require:
             title = getattr(image, "name", "")
             raise ValueError(
-                f"{name}{f' {title!r}' if title else ''} has axes {axes!r} (shape "
+                f"the image{f' {title!r}' if title else ''} has axes {axes!r} (shape "
                 f"{data.shape}) and no channel axis C; colocalization needs at least two "
                 f"channels: pass a multichannel image, or channel_axis= naming the axis that "
                 f"holds the channels"
@@ -133,19 +128,18 @@ def as_channels(
         names = tuple(str(nm) for nm in channel_names)
         if len(names) != n:
             raise ValueError(f"channel_names has {len(names)} names for {n} channels")
-    index = tuple(range(n))
     if channels is not None:
-        index = tuple(channel_index(key, n, names, name="channels") for key in channels)
-        if index != tuple(range(n)):
-            stacked = stacked[list(index)]
+        index = [channel_index(key, n, names, name="channels") for key in channels]
+        if index != list(range(n)):
+            stacked = stacked[index]
             names = tuple(names[i] for i in index)
     if len(stacked) < min_channels:
         kept = "" if channels is None else f" ({list(channels)} of {n})"
         raise ValueError(
-            f"{name} has {len(stacked)} channel(s){kept} along axis {channel_axis}; "
+            f"the image has {len(stacked)} channel(s){kept} along axis {channel_axis}; "
             f"need >= {min_channels}"
         )
-    return Channels(stacked, names, index, spacing, unit, t)
+    return Channels(stacked, names, spacing, unit, t)
 
 
 def one_channel(image: object, name: str) -> object:
