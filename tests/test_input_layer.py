@@ -342,3 +342,281 @@ def test_the_batch_reads_labels_with_the_one_label_policy(tmp_path):
     assert set(np.unique(labels)) == {1, 2}
     with pytest.raises(TypeError, match=r"labels .*frac\.tif must be an integer label image"):
         load_channels(task("frac.tif"))
+
+
+# ------------------------------------------------------------------ every entry point, one policy
+# The same two-channel image, mask and label files through the Python API, the command line,
+# the batch worker and the ImageJ bridge (its protocol, as the worker and JPype serve it).
+
+_SHAPE = (20, 24)
+
+
+def _entry_files(tmp_path):
+    """The image (2 uint8 channels) and its mask and label files, written once per test."""
+    import colocalize
+
+    rng = np.random.default_rng(8)
+    image = rng.integers(0, 200, (2, *_SHAPE)).astype(np.uint8)
+    image[1] = image[0] // 2 + image[1] // 3
+    colocalize.write_image(tmp_path / "img.tif", Image(image, axes="CYX"))
+    colocalize.write_image(tmp_path / "empty.tif", np.zeros(_SHAPE, np.uint8))
+    halves = _halves(_SHAPE)
+    colocalize.write_image(tmp_path / "int.tif", halves)
+    colocalize.write_image(tmp_path / "whole.tif", halves.astype(np.float32))
+    fraction = halves.astype(np.float32)
+    fraction[0, 0] = 1.5
+    colocalize.write_image(tmp_path / "frac.tif", fraction)
+    return image
+
+
+def _read(path):
+    import colocalize
+
+    return colocalize.read_image(path).data
+
+
+def _by_api(tmp_path, mask, labels):
+    """coefficient_table of the Image read from the file (errors as 'Type: message')."""
+    import colocalize
+
+    extra = {
+        "mask": None if mask is None else _read(tmp_path / mask) != 0,
+        "labels": None if labels is None else _read(tmp_path / labels),
+    }
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ColocalizeWarning)
+        try:
+            table = coefficient_table(colocalize.read_image(tmp_path / "img.tif"), **extra)
+        except (TypeError, ValueError) as exc:
+            return None, [], f"{type(exc).__name__}: {exc}"
+    return table.pearson.tolist(), [str(w.message) for w in caught], ""
+
+
+def _by_cli(tmp_path, mask, labels):
+    import csv
+    import io
+
+    from _faults import run_cli
+
+    args = ["coefficients", tmp_path / "img.tif", "--csv"]
+    args += [] if mask is None else ["--mask", tmp_path / mask]
+    args += [] if labels is None else ["--labels", tmp_path / labels]
+    proc = run_cli(*args)
+    if proc.returncode:
+        return None, [], proc.stderr
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    values = [float(r["pearson"]) if r["pearson"] else math.nan for r in rows]
+    return values, proc.stderr.splitlines(), ""
+
+
+def _by_batch(tmp_path, mask, labels):
+    from colocalize._batch._worker import ImageTask, Variant, process_image
+
+    result = process_image(
+        ImageTask(
+            path=str(tmp_path / "img.tif"),
+            relpath="img.tif",
+            metadata=(),
+            variants=(Variant("none", "none"),),
+            mask_path=None if mask is None else str(tmp_path / mask),
+            labels_path=None if labels is None else str(tmp_path / labels),
+        )
+    )
+    if result["errors"]:
+        return None, [], " ".join(message for _, message in result["errors"])
+    return [r["pearson"] for r in result["rows"]], result["warnings"], ""
+
+
+def _bridge_image(title, data, index):
+    return {
+        "title": title,
+        "axes": "CYX" if data.ndim == 3 else "YX",
+        "spacing": [1.0] * data.ndim,
+        "unit": "pixel",
+        "time_unit": "sec",
+        "channel_names": [None] * (len(data) if data.ndim == 3 else 1),
+        "data": {"buffer": index, "dtype": data.dtype.str, "shape": list(data.shape)},
+    }
+
+
+def _serve(command, values, images):
+    """The reply of the bridge's protocol to ``command`` on ``images`` (field: (title, data))."""
+    from colocalize.imagej._protocol import serve
+
+    specs = {
+        key: _bridge_image(title, data, i) for i, (key, (title, data)) in enumerate(images.items())
+    }
+    message = {
+        "task": "1",
+        "requestType": "EXECUTE",
+        "command": command,
+        "options": None,
+        "values": values,
+        "images": specs,
+        "masks": {},
+    }
+    buffers = [np.ascontiguousarray(data).tobytes() for _, data in images.values()]
+    return json.loads(serve(json.dumps(message), buffers)[0])
+
+
+def _column(reply, name, table=0):
+    columns = reply["outputs"]["tables"][table]["columns"]
+    values = next(c["values"] for c in columns if c["name"] == name)
+    return [math.nan if v is None else v for v in values]
+
+
+def _by_bridge(tmp_path, mask, labels):
+    image = _read(tmp_path / "img.tif")
+    values = {
+        "image_1": "img",
+        "image_2": "img",
+        "channel_1": 1,
+        "channel_2": 2,
+        "threshold": "None",
+        "scatter_plot": False,
+    }
+    images = {"image_1": ("img", image), "image_2": ("img", image)}
+    values["mask"] = "<None>" if mask is None else mask
+    values["labels"] = "<None>" if labels is None else labels
+    if mask is not None:
+        images["mask"] = (mask, _read(tmp_path / mask))
+    if labels is not None:
+        images["labels"] = (labels, _read(tmp_path / labels))
+    reply = _serve("coefficients", values, images)
+    if reply["responseType"] != "COMPLETION":
+        return None, [], reply["error"]
+    return _column(reply, "pearson"), reply["outputs"]["log"], ""
+
+
+ENTRY_POINTS = {"api": _by_api, "cli": _by_cli, "batch": _by_batch, "bridge": _by_bridge}
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_an_empty_mask_gives_nan_and_a_warning_at_every_entry_point(tmp_path, entry):
+    _entry_files(tmp_path)
+    values, messages, error = ENTRY_POINTS[entry](tmp_path, "empty.tif", None)
+    assert not error
+    assert len(values) == 1
+    assert math.isnan(values[0])
+    assert any("no pixel is selected (empty mask" in m for m in messages), messages
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_labels_stored_as_whole_floats_count_as_labels_at_every_entry_point(tmp_path, entry):
+    _entry_files(tmp_path)
+    as_int, _, error = ENTRY_POINTS[entry](tmp_path, None, "int.tif")
+    assert not error
+    assert len(as_int) == 2
+    assert not any(math.isnan(v) for v in as_int)
+    as_float, _, error = ENTRY_POINTS[entry](tmp_path, None, "whole.tif")
+    assert not error
+    np.testing.assert_allclose(as_float, as_int, rtol=1e-12, atol=1e-15)
+    # the API's rows, per object
+    expected, _, _ = _by_api(tmp_path, None, "int.tif")
+    np.testing.assert_allclose(as_int, expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_fractional_labels_are_refused_with_one_message_at_every_entry_point(tmp_path, entry):
+    _entry_files(tmp_path)
+    values, _, error = ENTRY_POINTS[entry](tmp_path, None, "frac.tif")
+    assert values is None
+    assert "must be an integer label image (0 = background), got dtype float32" in error
+    assert "values such as 1.5" in error
+    assert "label a mask with scipy.ndimage.label first" in error
+
+
+def test_an_empty_mask_gives_nan_and_a_warning_in_every_correlation_entry_point():
+    """coefficients(), cross_correlation() and both bridge commands on an empty mask."""
+    import colocalize
+
+    rng = np.random.default_rng(9)
+    a, b = (rng.integers(0, 255, _SHAPE).astype(np.uint8) for _ in range(2))
+    empty = np.zeros(_SHAPE, bool)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ColocalizeWarning)
+        assert math.isnan(colocalize.coefficients(a, b, mask=empty).pearson)
+        assert math.isnan(cross_correlation(a, b, mask=empty).mean)
+    messages = [str(w.message) for w in caught]
+    assert any("no pixel is selected (empty mask" in m for m in messages), messages
+    assert any("mask is empty" in m for m in messages), messages
+    images = {"image_1": ("A", a), "image_2": ("B", b), "mask": ("M", empty.astype(np.uint8))}
+    values = {"image_1": "A", "image_2": "B", "channel_1": 1, "channel_2": 1, "mask": "M"}
+    reply = _serve("coefficients", values | {"threshold": "Costes", "scatter_plot": False}, images)
+    assert reply["responseType"] == "COMPLETION", reply
+    assert math.isnan(_column(reply, "pearson")[0])
+    assert any("no pixel is selected (empty mask" in line for line in reply["outputs"]["log"])
+    reply = _serve("cross_correlation", values, images)
+    assert reply["responseType"] == "COMPLETION", reply
+    assert any("mask is empty" in line for line in reply["outputs"]["log"])
+
+
+def test_the_bridge_names_channels_in_warnings_as_in_its_table():
+    # the warning of a pair of one hyperstack's channels named the pair "0 and 1" (the
+    # handler's private keys), not "H (C1) and H (C3)" as the table rows do
+    rng = np.random.default_rng(10)
+    hyper = rng.integers(1, 255, (3, *_SHAPE)).astype(np.uint8)
+    hyper[2] = 0  # channel 3 has no pixel above 0: NaN thresholded overlaps, with a warning
+    images = {"image_1": ("H", hyper), "image_2": ("H", hyper)}
+    values = {
+        "image_1": "H",
+        "image_2": "H",
+        "channel_1": 1,
+        "channel_2": 3,
+        "mask": "<None>",
+        "threshold": "None",
+        "scatter_plot": False,
+    }
+    reply = _serve("coefficients", values, images)
+    assert reply["responseType"] == "COMPLETION", reply
+    assert _column(reply, "Image 1") == ["H (C1)"]
+    assert _column(reply, "Image 2") == ["H (C3)"]
+    log = reply["outputs"]["log"]
+    assert log
+    assert all("coefficients of H (C1) and H (C3):" in line for line in log), log
+
+
+def test_coefficient_table_uses_the_channels_asked_for_by_index_or_name():
+    rng = np.random.default_rng(12)
+    data = rng.random((3, *_SHAPE))
+    image = Image(data, axes="CYX", channel_names=("a", "b", "c"))
+    picked = coefficient_table(image, channels=["c", 0], triples=False)
+    alone = coefficient_table(data[[2, 0]], channel_axis=0, channel_names=["c", "a"])
+    assert picked.equals(alone)
+    assert coefficient_table(data, channel_axis=0, channels=[-1, 0]).equals(
+        coefficient_table(data[[2, 0]], channel_axis=0, channel_names=["C2", "C0"])
+    )
+    with pytest.raises(ValueError, match=r"channels='d' is not a channel of the image"):
+        coefficient_table(image, channels=["a", "d"])
+    with pytest.raises(ValueError, match=r"has 1 channel\(s\) \(\['a'\] of 3\)"):
+        coefficient_table(image, channels=["a"])
+
+
+def test_an_image_without_a_channel_axis_is_refused_naming_it(tmp_path):
+    import colocalize
+    from _faults import assert_clean_error, run_cli
+
+    colocalize.write_image(tmp_path / "grey.tif", np.zeros(_SHAPE, np.uint8))
+    proc = run_cli("coefficients", tmp_path / "grey.tif")
+    assert_clean_error(proc, "'grey' has axes 'YX'", "no channel axis C")
+    with pytest.raises(ValueError, match="no channel axis C; colocalization needs at least two"):
+        coefficient_table(colocalize.read_image(tmp_path / "grey.tif"))
+
+
+def test_coefficients_take_one_channel_images_as_their_pixels():
+    import colocalize
+
+    rng = np.random.default_rng(13)
+    a, b, c = (rng.integers(0, 4000, _SHAPE).astype(np.uint16) for _ in range(3))
+    images = [Image(x, axes="YX", spacing=(0.2, 0.2), unit="um") for x in (a, b, c)]
+    np.testing.assert_equal(  # NaN fields equal too
+        vars(colocalize.coefficients(*images[:2])), vars(colocalize.coefficients(a, b))
+    )
+    one = Image(c[None], axes="CYX", channel_names=("only",))
+    np.testing.assert_equal(
+        vars(colocalize.triple_coefficients(images[0], images[1], one)),
+        vars(colocalize.triple_coefficients(a, b, c)),
+    )
+    two = Image(np.stack([a, b]), axes="CYX")
+    with pytest.raises(ValueError, match=r"image1 has 2 channels \(axes 'CYX'\); pass one"):
+        colocalize.coefficients(a, two)

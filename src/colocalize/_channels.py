@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from colocalize._validation import axis_of
+from colocalize._validation import axis_of, channel_index
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ def as_channels(
     channel_axis: int | None = None,
     time_axis: int | None = None,
     channel_names: Sequence[str] | None = None,
+    channels: Sequence[int | str] | None = None,
     require: str = "",
     min_channels: int = 1,
 ) -> Channels:
@@ -64,11 +65,22 @@ def as_channels(
     For an ``Image`` the channel and time axes come from its ``C`` and ``T`` letters unless
     given; for an array they must be given, and an array without ``channel_axis`` is one
     channel. ``require`` lists the axes (``"C"``, ``"T"``) the caller cannot do without; axes
-    are counted in the input's dimensions.
+    are counted in the input's dimensions. ``channel_names`` name every channel of the input;
+    ``channels`` keeps some of them, by index or name, in the order given (a copy of those
+    channels; default: every channel, a view). ``min_channels`` counts the kept channels.
     """
     if is_image(image):
         axes = str(image.axes)  # type: ignore[attr-defined]
-        if channel_axis is None and ("C" in axes or "C" in require):
+        data = np.asarray(image.data)  # type: ignore[attr-defined]
+        if channel_axis is None and "C" not in axes and "C" in require:
+            title = getattr(image, "name", "")
+            raise ValueError(
+                f"the image{f' {title!r}' if title else ''} has axes {axes!r} (shape "
+                f"{data.shape}) and no channel axis C; colocalization needs at least two "
+                f"channels: pass a multichannel image, or channel_axis= naming the axis that "
+                f"holds the channels"
+            )
+        if channel_axis is None and "C" in axes:
             channel_axis = axis_of(axes, "C", None, name="channel_axis")
         if time_axis is None and ("T" in axes or "T" in require):
             time_axis = axis_of(axes, "T", None, name="time_axis")
@@ -80,7 +92,6 @@ def as_channels(
             if a in "ZYX"
         )
         unit: str | None = str(getattr(image, "unit", "pixel"))
-        data = np.asarray(image.data)  # type: ignore[attr-defined]
     else:
         data = np.asarray(image)
         given = {"C": channel_axis, "T": time_axis}
@@ -110,18 +121,42 @@ def as_channels(
             )
         t -= c is not None and c < t  # among one channel's axes
     stacked = data[None] if c is None else np.moveaxis(data, c, 0)
-    if len(stacked) < min_channels:
-        raise ValueError(
-            f"the image has {len(stacked)} channel(s) along axis {channel_axis}; "
-            f"need >= {min_channels}"
-        )
+    n = len(stacked)
     if channel_names is None:
-        names = tuple(f"C{i}" for i in range(len(stacked)))
+        names = tuple(f"C{i}" for i in range(n))
     else:
         names = tuple(str(nm) for nm in channel_names)
-        if len(names) != len(stacked):
-            raise ValueError(f"channel_names has {len(names)} names for {len(stacked)} channels")
+        if len(names) != n:
+            raise ValueError(f"channel_names has {len(names)} names for {n} channels")
+    if channels is not None:
+        index = [channel_index(key, n, names, name="channels") for key in channels]
+        if index != list(range(n)):
+            stacked = stacked[index]
+            names = tuple(names[i] for i in index)
+    if len(stacked) < min_channels:
+        kept = "" if channels is None else f" ({list(channels)} of {n})"
+        raise ValueError(
+            f"the image has {len(stacked)} channel(s){kept} along axis {channel_axis}; "
+            f"need >= {min_channels}"
+        )
     return Channels(stacked, names, spacing, unit, t)
+
+
+def one_channel(image: object, name: str) -> object:
+    """The pixels of a one-channel ``Image`` (an array or anything else as it is), for the
+    entry points that take one channel per argument (:func:`colocalize.coefficients`...).
+
+    An ``Image`` with several channels is a ValueError naming ``name`` and the fix.
+    """
+    if not is_image(image):
+        return image
+    ch = as_channels(image)
+    if len(ch.data) != 1:
+        raise ValueError(
+            f"{name} has {len(ch.data)} channels (axes {image.axes!r}); pass one channel "  # type: ignore[attr-defined]
+            f"per image, e.g. {name}.channel(0), or the whole image to coefficient_table"
+        )
+    return ch.data[0]
 
 
 def resolve_spacing(spacing: float | Sequence[float] | None, ndim: int) -> tuple[float, ...]:

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from colocalize import _compiled
+from colocalize._channels import one_channel
 from colocalize._costes import (
     CostesResult,
     check_costes_method,
@@ -1195,8 +1196,12 @@ def _is_real(value: object) -> bool:
 
 
 def check_images(images: Sequence[Any], names: Sequence[str]) -> list[np.ndarray]:
-    """Validate the images of a pair or triple: numeric, finite, non-negative, same shape."""
-    arrays = [as_image(img, name=nm, allow_negative=False) for img, nm in zip(images, names)]
+    """Validate the images of a pair or triple (arrays or one-channel Images): numeric, finite,
+    non-negative, same shape."""
+    arrays = [
+        as_image(one_channel(img, nm), name=nm, allow_negative=False)
+        for img, nm in zip(images, names)
+    ]
     check_same_shape(arrays, names)
     return arrays
 
@@ -1218,9 +1223,10 @@ def coefficients(
 
     Parameters
     ----------
-    image0, image1 : array_like, shape (M, N[, P])
+    image0, image1 : array_like, shape (M, N[, P]), or colocalize.Image
         The two channels, same shape, any dimensionality (2D, 3D, or time series: pixels are
-        pooled). Intensities must be finite and non-negative; they are never rescaled.
+        pooled); an ``Image`` must have one channel. Intensities must be finite and
+        non-negative; they are never rescaled.
     mask : array_like of bool, optional
         Pixels to use (non-zero is inside). A mask with the shape of the images' last axes
         applies to every plane, as in Coloc 2.

@@ -41,11 +41,19 @@ TRIPLE_FIELDS = tuple(f"triple_{f.name}" for f in dataclasses.fields(TripleCoeff
 
 
 def _split_channels(
-    image: Any, channel_axis: int | None, channel_names: Sequence[str] | None
+    image: Any,
+    channel_axis: int | None,
+    channel_names: Sequence[str] | None,
+    channels: Sequence[int | str] | None,
 ) -> tuple[list[np.ndarray], list[str]]:
-    """Split ``image`` (an array or a colocalize.Image) into channels and names."""
+    """Split ``image`` (an array or a colocalize.Image) into the used channels and names."""
     ch = as_channels(
-        image, channel_axis=channel_axis, channel_names=channel_names, require="C", min_channels=2
+        image,
+        channel_axis=channel_axis,
+        channel_names=channel_names,
+        channels=channels,
+        require="C",
+        min_channels=2,
     )
     return list(ch.data), list(ch.names)
 
@@ -54,6 +62,7 @@ def coefficient_table(
     image: Any,
     *,
     channel_axis: int | None = None,
+    channels: Sequence[int | str] | None = None,
     mask: Any = None,
     labels: Any = None,
     pairs: Pairs = "all",
@@ -77,6 +86,9 @@ def coefficient_table(
         channel axis and names come from its metadata.
     channel_axis : int, optional
         The channel axis (required for arrays).
+    channels : sequence of int or str, optional
+        The channels to use, by index (from 0, negative from the end) or name, in this order
+        (default: every channel); ``pairs`` and the triples are taken among them.
     mask : array_like of bool, optional
         Pixels to use, shape of one channel (or of its last axes, applied to every plane).
     labels : array_like of int, optional
@@ -85,7 +97,8 @@ def coefficient_table(
         raise a TypeError, negative labels a ValueError; a label image with no object (all 0)
         gives an empty table and a ColocalizeWarning.
     pairs : "all" or sequence of (channel, channel), optional
-        Channel pairs by index or name (default: all pairs i < j).
+        Channel pairs by name, or by index among the used ``channels`` (default: all pairs
+        i < j).
     triples : bool, optional
         Also add a row for every channel triple, with the ``triple_*`` columns filled.
     thresholds : None, sequence of float, "costes", "top<x>%" or str, optional
@@ -132,6 +145,7 @@ def coefficient_table(
             image,
             time_axis=time_axis,
             channel_axis=channel_axis,
+            channels=channels,
             channel_names=channel_names,
             mask=mask,
             labels=labels,
@@ -150,6 +164,7 @@ def coefficient_table(
     return table_rows(
         image,
         channel_axis=channel_axis,
+        channels=channels,
         mask=mask,
         labels=labels,
         pairs=pairs,
@@ -194,6 +209,7 @@ def table_rows(
     image: Any,
     *,
     channel_axis: int | None = None,
+    channels: Sequence[int | str] | None = None,
     mask: Any = None,
     labels: Any = None,
     pairs: Pairs = "all",
@@ -212,8 +228,8 @@ def table_rows(
     wanted = resolve_measures(measures, rank_coefficients=rank_coefficients)
     check_costes_method(costes_method)
     comparison = comparison_of(thresholds, costes_method, threshold_comparison)
-    channels, names = _split_channels(image, channel_axis, channel_names)
-    arrays = check_images(channels, names)
+    used, names = _split_channels(image, channel_axis, channel_names, channels)
+    arrays = check_images(used, names)
     shape = arrays[0].shape
     if isinstance(pairs, str) and pairs == "all":
         pair_list = list(itertools.combinations(range(len(arrays)), 2))
@@ -281,6 +297,7 @@ def _per_frame(
     *,
     time_axis: int,
     channel_axis: int | None,
+    channels: Sequence[int | str] | None,
     channel_names: Sequence[str] | None,
     mask: Any,
     labels: Any,
@@ -294,6 +311,7 @@ def _per_frame(
         channel_axis=channel_axis,
         time_axis=time_axis,
         channel_names=channel_names,
+        channels=channels,
         require="C",
         min_channels=2,
     )

@@ -203,20 +203,13 @@ def load_channels(
     The mask is the intersection of the mask file (non-zero) and the mask channel's
     foreground (``channel > threshold(channel, mask_method)``).
     """
-    from colocalize._channels import as_labels
+    from colocalize._channels import as_channels, as_labels
     from colocalize._io import read_image, read_mask_file
     from colocalize._threshold._auto import threshold
     from colocalize._validation import as_mask
 
-    image = read_image(task.path)
-    if "C" not in image.axes:
-        raise ValueError(
-            f"the image has axes {image.axes!r} (shape {image.shape}) and no channel axis; "
-            f"colocalization needs at least two channels"
-        )
-    data = np.asarray(image.data)
-    channels = list(np.moveaxis(data, image.axes.index("C"), 0))
-    names = list(image.channel_names) or [f"C{i}" for i in range(len(channels))]
+    split = as_channels(read_image(task.path), require="C")
+    channels, names = list(split.data), list(split.names)
     shape = channels[0].shape
     mask: np.ndarray | None = None
     if task.mask_path:
@@ -230,7 +223,8 @@ def load_channels(
     if task.labels_path:
         found = read_mask_file(task.labels_path, what="labels")
         labels = as_labels(found, f"labels {task.labels_path}", min_ndim=1)
-    return channels, names, mask, labels, image.spatial_spacing
+    assert split.spacing is not None  # an Image's
+    return channels, names, mask, labels, split.spacing
 
 
 def _selected(task: ImageTask, names: list[str]) -> list[int]:

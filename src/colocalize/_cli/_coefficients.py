@@ -140,8 +140,7 @@ def _is_number(text: str) -> bool:
 
 
 def _run_coefficients(args: argparse.Namespace) -> int:
-    import numpy as np  # here, not at import: `colocalize coefficients --help` needs no numpy
-
+    # imported here, not at import: `colocalize coefficients --help` needs no numpy
     from colocalize._io import read_image, read_mask_file
     from colocalize._table import table_rows
     from colocalize._validation import ColocalizeWarning, channel_index
@@ -162,34 +161,27 @@ def _run_coefficients(args: argparse.Namespace) -> int:
         inputs = (args.file, args.mask, args.labels)
         check_report_path(args.report, inputs=inputs, overwrite=args.overwrite, name="--report")
     image = read_image(args.file)
-    if "C" not in image.axes:
-        raise ValueError(
-            f"{args.file} has axes {image.axes!r} and no channel axis: coefficients need at "
-            f"least two channels"
-        )
-    channel_axis = image.axes.index("C")
-    data = image.data
-    names = list(image.channel_names) or [f"C{i}" for i in range(image.n_channels)]
-    index = list(range(image.n_channels))
+    # the channels by index: `--channels` keys resolved against the file's channel names; the
+    # image itself goes to the table unchanged (colocalize._channels.as_channels splits it)
+    index = None
     if args.channels:
         index = [
-            channel_index(c, image.n_channels, names, name="--channels") for c in args.channels
+            channel_index(c, image.n_channels, image.channel_names, name="--channels")
+            for c in args.channels
         ]
-        data = np.take(data, index, axis=channel_axis)
-        names = [names[i] for i in index]
-    if args.report is not None and len(index) != 2:
+    used = len(index) if index else image.n_channels
+    if args.report is not None and used != 2:
         raise ValueError(
-            f"--report describes one channel pair, but {len(index)} channels are used: choose "
-            f"two with --channels (e.g. --channels 0 1)"
+            f"--report describes one channel pair, but {used} channels are used: choose two "
+            f"with --channels (e.g. --channels 0 1)"
         )
     mask = read_mask_file(args.mask, what="--mask") if args.mask else None
     labels = read_mask_file(args.labels, what="--labels") if args.labels else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ColocalizeWarning)
         table = table_rows(
-            data,
-            channel_axis=channel_axis,
-            channel_names=names,
+            image,
+            channels=index,
             mask=mask,
             labels=labels,  # whole-number floats accepted, fractions refused (as_labels)
             thresholds=_parse_thresholds(args.thresholds),
@@ -201,7 +193,7 @@ def _run_coefficients(args: argparse.Namespace) -> int:
             threshold_comparison=args.threshold_comparison,
         )
     if args.report is not None:
-        _write_report(args, np.moveaxis(data, channel_axis, 0), names, index, mask)
+        _write_report(args, image, index or [0, 1], mask)
     for warning in caught:  # one plain line each, not Python's file:line dump
         print(f"colocalize coefficients: warning: {warning.message}", file=sys.stderr)
     # text and CSV are written here, without pandas (its import is most of a one-shot run's
@@ -215,19 +207,18 @@ def _run_coefficients(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_report(
-    args: argparse.Namespace, channels: Any, names: list[str], index: list[int], mask: Any
-) -> None:
-    """``--report``: the report of the two channels (numbered from 1 in it, as in ImageJ), with
-    the options of the table's analysis; its warnings are the table's, already recorded."""
+def _write_report(args: argparse.Namespace, image: Any, index: list[int], mask: Any) -> None:
+    """``--report``: the report of the two channels ``index`` of ``image`` (numbered from 1 in
+    it, as in ImageJ), with the options of the table's analysis; its warnings are the table's,
+    already recorded."""
     from colocalize._validation import ColocalizeWarning
     from colocalize.plot import coefficient_report
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ColocalizeWarning)
         coefficient_report(
-            channels[0],
-            channels[1],
+            image.channel(index[0]),
+            image.channel(index[1]),
             path=args.report,
             mask=mask,
             thresholds=_parse_thresholds(args.thresholds),
@@ -235,7 +226,7 @@ def _write_report(
             exclude_zero_zero=args.exclude_zero_zero,
             saturated=True if args.saturated else None,
             measures=_parse_measures(args.measures),
-            names=(names[0], names[1]),
+            names=(image.channel_names[index[0]], image.channel_names[index[1]]),
             channels=(index[0] + 1, index[1] + 1),
             mask_name=str(args.mask) if args.mask else None,
             sources=[p for p in (args.file, args.mask) if p is not None],

@@ -12,6 +12,7 @@ a line in ``plugin/plugins.config`` (then ``python plugin/build.py``) and a hand
 from __future__ import annotations
 
 import decimal
+import itertools
 import math
 import os
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from colocalize._coefficients import COMPARISONS, MEASURES, ON_REQUEST
 from colocalize._costes import COSTES_METHODS, check_costes_method, regression_line
 from colocalize._image import Image
 from colocalize._significance import SignificanceResult
-from colocalize._table import PAIR_FIELDS
+from colocalize._table import PAIR_FIELDS, TRIPLE_FIELDS
 from colocalize._validation import ColocalizeWarning, as_mask
 from colocalize.imagej._contract import (
     ImageData,
@@ -80,6 +81,7 @@ class _Channel:
     image: Image  # axes without C
     name: str  # the source title, plus " (C2)" for a channel of a multichannel image
     source: ImageData
+    index: int = 0  # the channel's index in the source image (from 0)
 
 
 def _whole(request: Request, key: str, minimum: int, meaning: str) -> int:
@@ -116,7 +118,7 @@ def _channel(request: Request, key: str, *, channel_key: str) -> _Channel:
     name = f"{whole.name} (C{index})"
     data = channels[index - 1]
     return _Channel(
-        Image(data, axes=axes, spacing=spacing, unit=whole.unit, name=name), name, source
+        Image(data, axes=axes, spacing=spacing, unit=whole.unit, name=name), name, source, index - 1
     )
 
 
@@ -261,11 +263,88 @@ _MEASURE_LABELS = {"icq": "ICQ", "tos": "TOS"}
 )
 def coefficients_command(request: Request, progress: Progress) -> Response:
     """Colocalization coefficients of two images, or two or three channels of one hyperstack:
-    one row per channel pair (:func:`colocalize.coefficient_table`), and per object with mask
-    <ROI Manager> (each ROI measured as if it were the selection) or a label image
-    (``coefficient_table(labels=...)``)."""
-    import colocalize
+    one row per channel pair (and the triple's row) of :func:`colocalize.coefficient_table`,
+    and per object with mask <ROI Manager> (each ROI measured as if it were the selection) or a
+    label image (``coefficient_table(labels=...)``)."""
+    channels = _coefficient_channels(request)
+    labels = _labels(request, "labels", channels[0])
+    per_roi = request.values["mask"] == ROI_MANAGER
+    three = len(channels) == 3
+    _check_objects(request, labels, per_roi, three=three)
+    report = _report_path(request, one_analysis=not (per_roi or labels is not None or three))
+    selected = _mask(request, "mask", channels[0])
+    options = _coefficient_options(request, len(channels), report)
+    progress("Coloc Coefficients: measuring...")
+    records, objects = _coefficient_records(request, channels, options, selected, labels)
+    pair_records = [r for r in records if r["channel2"] == ""]
+    tables, rows = _coefficient_tables(request, channels, records, objects, options)
+    images, overlays = _colocalized_outputs(request, channels, pair_records, objects, options)
+    plots = []
+    if request.values["scatter_plot"]:
+        progress("Coloc Coefficients: scatter plot...")
+        plots = _scatter_plots(request, channels, rows, selected, labels, per_roi)
+    log = []
+    if report is not None:
+        progress("Coloc Coefficients: report...")
+        _write_report(report, request, channels, selected, options.thresholds, options.measures)
+        log.append(f"report written to {report}")
+    return Response(
+        tables=tuple(tables),
+        images=tuple(images),
+        plots=tuple(plots),
+        overlays=tuple(overlays),
+        log=tuple(log),
+    )
 
+
+def _coefficient_tables(
+    request: Request,
+    channels: list[_Channel],
+    records: list[dict[str, Any]],
+    objects: list[_Object],
+    options: _CoefficientOptions,
+) -> tuple[list[Table], list[dict[str, Any]]]:
+    """The coefficients table (one row per pair and object, named after the images) and, for
+    three channels, the triple table; and the coefficients table's rows."""
+    pair_records = [r for r in records if r["channel2"] == ""]
+    names = [c.name for c in channels]
+    # the pair rows come in the order of coefficient_table's pairs, object after object
+    pairs = list(itertools.combinations(range(len(channels)), 2))
+    produced = {"Mask": _mask_name(request, "mask"), "Threshold method": options.method}
+    rows: list[dict[str, Any]] = [
+        {"Image 1": names[pairs[k % len(pairs)][0]], "Image 2": names[pairs[k % len(pairs)][1]]}
+        | columns
+        | produced
+        | {f: r[f] for f in PAIR_FIELDS}
+        for k, (r, (columns, _)) in enumerate(zip(pair_records, objects))
+    ]
+    tables = [Table.from_rows(COEFFICIENTS_TABLE, rows, results=True)]
+    for r in records[len(pair_records) :]:  # the triple's row (three channels)
+        row = {f"Image {k + 1}": name for k, name in enumerate(names)}
+        # per-channel thresholds (auto methods, top %) apply to the triple, Costes' thresholds
+        # of each pair do not (coefficient_table's triple policy): its row says None
+        method = options.method if options.per_channel else "None"
+        values = {f.removeprefix("triple_"): r[f] for f in TRIPLE_FIELDS}
+        tables.append(
+            Table.from_rows(TRIPLE_TABLE, row | produced | {"Threshold method": method} | values)
+        )
+    return tables, rows
+
+
+@dataclass(frozen=True)
+class _CoefficientOptions:
+    """The dialog's analysis options as :func:`colocalize.coefficient_table` takes them."""
+
+    thresholds: Any
+    method: str  # the table's "Threshold method" column
+    comparison: str  # how manual thresholds select pixels
+    per_channel: bool  # one threshold per channel (an auto method or top %), not per pair
+    exclude_zero_zero: bool
+    measures: list[str] | None
+
+
+def _coefficient_channels(request: Request) -> list[_Channel]:
+    """The two channels, and channel 3 of the same multichannel image when asked for."""
     v = request.values
     channels = _two_channels(request)
     c3 = _whole(request, "channel_3", 0, "a channel number (counted from 1; 0 = none)")
@@ -275,24 +354,35 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
                 "channel_3 needs image_1 and image_2 to be the same multichannel image"
             )
         channels.append(_channel(request, "image_1", channel_key="channel_3"))
-    labels = _labels(request, "labels", channels[0])
-    per_roi = v["mask"] == ROI_MANAGER
+    return channels
+
+
+def _check_objects(
+    request: Request, labels: np.ndarray | None, per_roi: bool, *, three: bool
+) -> None:
+    """Refuse two ways of asking for one row per object, or per-object rows of three channels."""
     if labels is not None and per_roi:
         raise ValueError(
-            f"mask={ROI_MANAGER} and labels={v['labels']!r} both ask for one row per object; "
-            f"choose one of them (or a mask image with the label image)"
+            f"mask={ROI_MANAGER} and labels={request.values['labels']!r} both ask for one row "
+            f"per object; choose one of them (or a mask image with the label image)"
         )
-    if (labels is not None or per_roi) and c3:
+    if (labels is not None or per_roi) and three:
         raise ValueError(
             "channel_3 (three channels) gives one row for the whole image; per-object rows "
             f"(mask={ROI_MANAGER} or labels=) take two channels: use channel_3=0"
         )
-    report = _report_path(request, one_analysis=not (per_roi or labels is not None or c3))
-    selected = _mask(request, "mask", channels[0])
+
+
+def _coefficient_options(
+    request: Request, n_channels: int, report: Path | None
+) -> _CoefficientOptions:
+    """The Threshold choice (None, Manual, Costes, Top %, an auto method), its comparison and
+    the measures, checked against the number of channels and the report."""
+    v = request.values
     method = v["threshold"]
     thresholds: Any = {"None": None, "Costes": "costes"}.get(method, method)
     if method == "Manual":
-        if len(channels) == 3:
+        if n_channels == 3:
             raise ValueError(
                 "threshold=Manual gives two thresholds (threshold_1, threshold_2) but channel_3 "
                 "asks for three channels; use Costes or an auto method, or channel_3=0"
@@ -315,34 +405,75 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
                 f"top_percent=10 for each channel's brightest 10% (EzColocalization's FT)"
             )
         thresholds = method = f"top{v['top_percent']:g}%"
-    per_channel = isinstance(thresholds, str) and thresholds != "costes"
-    exclude = bool(v["exclude_zero-zero_pixels"])
-    measures = [group for group in (*MEASURES, *ON_REQUEST) if v[group]] or None
-    data = [c.image.data for c in channels]
-    keys = [str(i) for i in range(len(data))]
-    pairs = [(0, 1)] if len(data) == 2 else [(0, 1), (0, 2), (1, 2)]
-    progress("Coloc Coefficients: measuring...")
+    return _CoefficientOptions(
+        thresholds,
+        method,
+        comparison,
+        per_channel=isinstance(thresholds, str) and thresholds != "costes",
+        exclude_zero_zero=bool(v["exclude_zero-zero_pixels"]),
+        measures=[group for group in (*MEASURES, *ON_REQUEST) if v[group]] or None,
+    )
+
+
+def _measured(
+    request: Request, channels: list[_Channel]
+) -> tuple[Image, tuple[str, ...], list[int] | None]:
+    """What :func:`colocalize.coefficient_table` measures, its channel names (those of the
+    tables, so the Log's warnings name channels as the tables do) and its ``channels``: the
+    source image itself with the chosen channels when they are channels of one multichannel
+    image, else the channels stacked along a new C axis (after T, as in every Image)."""
+    first = channels[0]
+    whole = first.source.image
+    if request.values["image_1"] == request.values["image_2"] and first.image is not whole:
+        # every channel, named as _channel names the chosen ones: title (C1), title (C2)...
+        names = tuple(f"{whole.name} (C{k + 1})" for k in range(whole.n_channels))
+        return whole, names, [c.index for c in channels]
+    c = 1 if first.image.axes.startswith("T") else 0
+    stacked = Image(
+        np.stack([ch.image.data for ch in channels], axis=c),
+        axes=first.image.axes[:c] + "C" + first.image.axes[c:],
+        spacing=(*first.image.spacing[:c], 1.0, *first.image.spacing[c:]),
+        unit=first.image.unit,
+    )
+    return stacked, tuple(ch.name for ch in channels), None
+
+
+# the columns of one object: a ROI's name, or the label image and the label; and its pixels
+_Object = tuple[dict[str, Any], np.ndarray | None]
+
+
+def _coefficient_records(
+    request: Request,
+    channels: list[_Channel],
+    options: _CoefficientOptions,
+    selected: np.ndarray | None,
+    labels: np.ndarray | None,
+) -> tuple[list[dict[str, Any]], list[_Object]]:
+    """The rows of :func:`colocalize.coefficient_table` (pairs then the triple, in order; per
+    ROI of the ROI Manager or per label), and the object of each pair row."""
+    import colocalize
+
+    image, names, used = _measured(request, channels)
 
     def measure(within: np.ndarray | None, objects: np.ndarray | None = None) -> list[Any]:
         found = colocalize.coefficient_table(
-            np.stack(data),
-            channel_axis=0,
-            channel_names=keys,
-            pairs=[(keys[i], keys[j]) for i, j in pairs],
+            image,
+            channels=used,
+            channel_names=names,
             mask=within,
             labels=objects,
-            thresholds=thresholds,
-            exclude_zero_zero=exclude,
-            measures=measures,
-            costes_method=v["costes_method"],
-            threshold_comparison=comparison,
+            triples=len(channels) == 3,
+            thresholds=options.thresholds,
+            exclude_zero_zero=options.exclude_zero_zero,
+            measures=options.measures,
+            costes_method=request.values["costes_method"],
+            threshold_comparison=options.comparison,
         )
         return list(found.to_dict(orient="records"))
 
-    # per object: its columns and its pixels (for the colocalized pixel mask)
-    objects: list[tuple[dict[str, Any], np.ndarray | None]] = []
-    records: list[Any] = []
-    if per_roi:
+    objects: list[_Object] = []
+    records: list[dict[str, Any]] = []
+    if request.values["mask"] == ROI_MANAGER:
         for roi in request.masks["mask"]:
             for r in measure(roi.data):
                 records.append(r)
@@ -354,104 +485,99 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
             inside = labels == label
             if selected is not None:
                 inside &= np.broadcast_to(selected, inside.shape)
-            objects.append(({"Label image": str(v["labels"]), "Object": label}, inside))
+            objects.append(
+                ({"Label image": str(request.values["labels"]), "Object": label}, inside)
+            )
     else:
         records = measure(selected)
         objects = [({}, selected)] * len(records)
-    names = dict(zip(keys, (c.name for c in channels)))
-    produced = {"Mask": _mask_name(request, "mask"), "Threshold method": method}
-    rows: list[dict[str, Any]] = [
-        {"Image 1": names[r["channel0"]], "Image 2": names[r["channel1"]]}
-        | columns
-        | produced
-        | {f: r[f] for f in PAIR_FIELDS}
-        for r, (columns, _) in zip(records, objects)
-    ]
-    tables = [Table.from_rows(COEFFICIENTS_TABLE, rows, results=True)]
-    if len(data) == 3:
-        # per-channel thresholds (auto methods, top %) carry over; Costes pairs do not
-        triple_thresholds = thresholds if per_channel else None
-        triple = colocalize.triple_coefficients(
-            *data, mask=selected, thresholds=triple_thresholds, exclude_zero_zero=exclude
-        )
-        row = {f"Image {k + 1}": c.name for k, c in enumerate(channels)}
-        produced["Threshold method"] = method if per_channel else "None"
-        tables.append(Table.from_rows(TRIPLE_TABLE, row | produced | vars(triple)))
-    images = []
-    overlays = []
-    if v["colocalized_pixel_mask"] or v["overlay"]:
-        # the first pair's pixels above both its thresholds (a > T_a and b > T_b, or >= with
-        # manual_comparison=">=": the pixels of fraction_colocalized; no threshold: above 0), in
-        # every object (with its thresholds)
-        coloc = np.zeros(data[0].shape, bool)
-        for r, (_, inside) in zip(records, objects):
-            if (r["channel0"], r["channel1"]) != (keys[0], keys[1]):
-                continue
-            t0 = 0.0 if math.isnan(r["threshold0"]) else r["threshold0"]
-            t1 = 0.0 if math.isnan(r["threshold1"]) else r["threshold1"]
-            if comparison == ">=" and not math.isnan(r["threshold0"]):
-                above = (data[0] >= t0) & (data[1] >= t1)
-            else:
-                above = (data[0] > t0) & (data[1] > t1)
-            coloc |= above if inside is None else above & np.broadcast_to(inside, above.shape)
-        title = f"Colocalized pixels of {channels[0].name} and {channels[1].name}"
-        if v["colocalized_pixel_mask"]:
-            images.append(_output(coloc, channels[0], title, lut="mask"))
-        if v["overlay"]:
-            overlays = [
-                Overlay(
-                    source,
-                    COLOCALIZED_OVERLAY,
-                    coloc,
-                    channels[0].image.axes,
-                    (OverlayObject(1, COLOCALIZED_OVERLAY, "#ffff00"),),
-                    fill=0.4,
-                )
-                for source in dict.fromkeys(c.source.title for c in channels[:2])
-            ]
-    plots = []
-    if v["scatter_plot"]:
-        progress("Coloc Coefficients: scatter plot...")
-        if per_roi or labels is not None:  # the pixels of every object; thresholds differ
-            union = selected
-            if labels is not None:
-                union = labels > 0
-                if selected is not None:
-                    union &= np.broadcast_to(selected, union.shape)
-            plots.append(
-                _scatter_plot(
-                    channels[0],
-                    channels[1],
-                    mask=union,
-                    exclude_zero_zero=exclude,
-                    thresholds=(math.nan, math.nan),
-                    costes_method=v["costes_method"],
-                )
-            )
+    return records, objects
+
+
+def _colocalized_outputs(
+    request: Request,
+    channels: list[_Channel],
+    records: list[dict[str, Any]],
+    objects: list[_Object],
+    options: _CoefficientOptions,
+) -> tuple[list[ImageData], list[Overlay]]:
+    """The colocalized pixel mask and overlay: the first pair's pixels above both its
+    thresholds (a > T_a and b > T_b, or >= with manual_comparison=">=": the pixels of
+    fraction_colocalized; no threshold: above 0), in every object (with its thresholds)."""
+    v = request.values
+    if not (v["colocalized_pixel_mask"] or v["overlay"]):
+        return [], []
+    a, b = channels[0].image.data, channels[1].image.data
+    coloc = np.zeros(a.shape, bool)
+    n_pairs = 1 if len(channels) == 2 else 3
+    for k, (r, (_, inside)) in enumerate(zip(records, objects)):
+        if k % n_pairs:  # another pair of three channels
+            continue
+        t0 = 0.0 if math.isnan(r["threshold0"]) else r["threshold0"]
+        t1 = 0.0 if math.isnan(r["threshold1"]) else r["threshold1"]
+        if options.comparison == ">=" and not math.isnan(r["threshold0"]):
+            above = (a >= t0) & (b >= t1)
         else:
-            plots += [
-                _scatter_plot(
-                    channels[i],
-                    channels[j],
-                    mask=selected,
-                    exclude_zero_zero=exclude,
-                    thresholds=(row["threshold0"], row["threshold1"]),
-                    costes_method=v["costes_method"],
-                )
-                for (i, j), row in zip(pairs, rows)
-            ]
-    log = []
-    if report is not None:
-        progress("Coloc Coefficients: report...")
-        _write_report(report, request, channels, selected, thresholds, measures)
-        log.append(f"report written to {report}")
-    return Response(
-        tables=tuple(tables),
-        images=tuple(images),
-        plots=tuple(plots),
-        overlays=tuple(overlays),
-        log=tuple(log),
-    )
+            above = (a > t0) & (b > t1)
+        coloc |= above if inside is None else above & np.broadcast_to(inside, above.shape)
+    title = f"Colocalized pixels of {channels[0].name} and {channels[1].name}"
+    images = [_output(coloc, channels[0], title, lut="mask")] if v["colocalized_pixel_mask"] else []
+    overlays = []
+    if v["overlay"]:
+        overlays = [
+            Overlay(
+                source,
+                COLOCALIZED_OVERLAY,
+                coloc,
+                channels[0].image.axes,
+                (OverlayObject(1, COLOCALIZED_OVERLAY, "#ffff00"),),
+                fill=0.4,
+            )
+            for source in dict.fromkeys(c.source.title for c in channels[:2])
+        ]
+    return images, overlays
+
+
+def _scatter_plots(
+    request: Request,
+    channels: list[_Channel],
+    rows: list[dict[str, Any]],
+    selected: np.ndarray | None,
+    labels: np.ndarray | None,
+    per_roi: bool,
+) -> list[Plot]:
+    """One scatter plot per pair with its row's thresholds; per object, one plot of the pixels
+    of every object (their thresholds differ, so none is drawn)."""
+    v = request.values
+    exclude = bool(v["exclude_zero-zero_pixels"])
+    if per_roi or labels is not None:
+        union = selected
+        if labels is not None:
+            union = labels > 0
+            if selected is not None:
+                union &= np.broadcast_to(selected, union.shape)
+        return [
+            _scatter_plot(
+                channels[0],
+                channels[1],
+                mask=union,
+                exclude_zero_zero=exclude,
+                thresholds=(math.nan, math.nan),
+                costes_method=v["costes_method"],
+            )
+        ]
+    pairs = list(itertools.combinations(range(len(channels)), 2))
+    return [
+        _scatter_plot(
+            channels[i],
+            channels[j],
+            mask=selected,
+            exclude_zero_zero=exclude,
+            thresholds=(row["threshold0"], row["threshold1"]),
+            costes_method=v["costes_method"],
+        )
+        for (i, j), row in zip(pairs, rows)
+    ]
 
 
 def _report_path(request: Request, *, one_analysis: bool) -> Path | None:
@@ -993,4 +1119,3 @@ def learned_threshold_command(request: Request, progress: Progress) -> Response:
     return Response(
         tables=(Table.from_rows(LEARNED_TABLE, rows, results=True),), images=tuple(images)
     )
-
