@@ -16,7 +16,7 @@ from colocalize._coefficients import (
     Saturated,
     Thresholds,
     TripleCoefficients,
-    _Channels,
+    _CoefficientEngine,
     check_costes_method,
     check_images,
     comparison_of,
@@ -235,7 +235,7 @@ def table_rows(
 
     rows: list[dict[str, Any]] = []
     for label, group in _groups(labels, shape, selection, flats):
-        engine = _Channels(group, names)
+        engine = _CoefficientEngine(group, names)
         for i, j in pair_list:
             pair_t: tuple[float, float] | None = None
             found = None
