@@ -39,11 +39,12 @@ from colocalize._ranks import (
     packed_ranks_pay,
     subtract_exact,
 )
+from colocalize._selection import Saturated, select_pixels
 from colocalize._validation import (
     as_image,
-    as_mask,
     at_least,
     check_same_shape,
+    is_real,
     warn_degenerate,
 )
 
@@ -61,7 +62,6 @@ Comparison = Literal["peers", ">", ">="]
 
 #: The values of ``threshold_comparison`` (see :func:`coefficients`).
 COMPARISONS: tuple[Comparison, ...] = ("peers", ">", ">=")
-Saturated = None | bool | float | Sequence[float]
 
 _NAN = math.nan
 # Coded channels with at most this many distinct values get float64 tables per value; beyond,
@@ -1048,65 +1048,6 @@ class _Subset:
         return _clip(suv / math.sqrt(suu * svv))
 
 
-def saturation_levels(saturated: Saturated, images: Sequence[np.ndarray]) -> list[float] | None:
-    """Per-image saturation levels from the ``saturated`` option (None: keep every pixel)."""
-    if saturated is None or saturated is False:
-        return None
-    if saturated is True:
-        levels = []
-        for idx, img in enumerate(images):
-            if img.dtype.kind not in "iu":
-                raise ValueError(
-                    f"saturated=True means the dtype maximum, but image {idx} is {img.dtype}; "
-                    f"pass the saturation value instead, e.g. saturated=1.0"
-                )
-            levels.append(float(np.iinfo(img.dtype).max))
-        return levels
-    fix = "pass True (the dtype maximum), a level in the images' units, or one level per image"
-    if isinstance(saturated, (int, float, np.number)):
-        return [float(saturated)] * len(images)
-    if isinstance(saturated, (str, bytes)) or not isinstance(saturated, (Sequence, np.ndarray)):
-        raise ValueError(f"saturated={saturated!r} is not valid: {fix}")
-    if not all(_is_real(s) for s in saturated):
-        raise ValueError(f"saturated={saturated!r} has a value that is not a number: {fix}")
-    values = [float(s) for s in saturated]
-    if len(values) != len(images):
-        raise ValueError(
-            f"saturated has {len(values)} values for {len(images)} channels; pass one value, "
-            f"one per channel, or True for the dtype maximum"
-        )
-    return values
-
-
-def select_pixels(
-    images: Sequence[np.ndarray],
-    *,
-    mask: np.ndarray | None,
-    exclude_zero_zero: bool,
-    saturated: Saturated,
-) -> tuple[np.ndarray | None, list[np.ndarray]]:
-    """The selection (None: every pixel) and each image's selected pixels as a flat array.
-
-    Pixels are dropped when outside the mask, zero in every image (``exclude_zero_zero``), or at
-    or above an image's saturation level.
-    """
-    shape = images[0].shape
-    selection = None if mask is None else as_mask(mask, shape)
-    if exclude_zero_zero:
-        responders = np.zeros(shape, dtype=bool)
-        for img in images:
-            responders |= img != 0
-        selection = responders if selection is None else selection & responders
-    levels = saturation_levels(saturated, images)
-    if levels is not None:
-        for img, level in zip(images, levels):
-            unsaturated = img < level
-            selection = unsaturated if selection is None else selection & unsaturated
-    if selection is None:
-        return None, [img.reshape(-1) for img in images]
-    return selection, [img[selection] for img in images]
-
-
 def is_costes(thresholds: Thresholds) -> bool:
     """Whether the ``thresholds`` option asks for Costes' thresholds."""
     return isinstance(thresholds, str) and thresholds.lower() == "costes"
@@ -1238,7 +1179,7 @@ def resolve_thresholds(
 
         return tuple(float(threshold(img, thresholds, mask=selection)) for img in images)
     if not isinstance(thresholds, (Sequence, np.ndarray)) or not all(
-        _is_real(t) for t in thresholds
+        is_real(t) for t in thresholds
     ):
         raise ValueError(
             f"thresholds={thresholds!r} is not valid: pass one number per image in the images' "
@@ -1261,11 +1202,6 @@ def resolve_thresholds(
                 f"in the image's units"
             )
     return values
-
-
-def _is_real(value: object) -> bool:
-    """Whether ``value`` is a real number (not a bool, string or array)."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 def check_images(images: Sequence[Any], names: Sequence[str]) -> list[np.ndarray]:

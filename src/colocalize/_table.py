@@ -13,7 +13,6 @@ import numpy as np
 from colocalize._channels import as_channels, as_labels
 from colocalize._coefficients import (
     Coefficients,
-    Saturated,
     Thresholds,
     TripleCoefficients,
     _CoefficientEngine,
@@ -24,9 +23,9 @@ from colocalize._coefficients import (
     pair_costes,
     resolve_measures,
     resolve_thresholds,
-    select_pixels,
     with_convergence,
 )
+from colocalize._selection import Saturated, select_pixels
 from colocalize._validation import channel_index, warn_degenerate
 
 if TYPE_CHECKING:

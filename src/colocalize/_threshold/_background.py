@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from colocalize._channels import as_channels
-from colocalize._coefficients import select_pixels
+from colocalize._selection import select_pixels
 from colocalize._threshold._auto import resolve_method, threshold
 from colocalize._validation import as_image, warn_degenerate
 
