@@ -1076,8 +1076,13 @@ def regression_line(
     return float(slope), math.ldexp(float(intercept), shift)
 
 
-def _check_converged(method: str, r_lowest: float, threshold0: float, threshold1: float) -> bool:
-    """Whether the search reached r_below <= 0; warn with ColocalizeWarning when it did not."""
+def _check_converged(
+    method: str, r_lowest: float, threshold0: float, threshold1: float, *, stacklevel: int = 4
+) -> bool:
+    """Whether the search reached r_below <= 0; warn with ColocalizeWarning when it did not.
+
+    The warning points at the caller of :func:`costes_threshold` (``stacklevel`` 4 when that
+    calls this directly, one more per function in between)."""
     converged = bool(r_lowest < _ZERO)
     if not converged:
         warn_degenerate(
@@ -1086,7 +1091,7 @@ def _check_converged(method: str, r_lowest: float, threshold0: float, threshold1
             f"({threshold0:g}, {threshold1:g}), thresholds that do not separate uncorrelated "
             "background (the result's converged flag and the tables' costes_converged column "
             "say so). Check the mask/background, or use explicit thresholds.",
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
     return converged
 
@@ -1390,7 +1395,7 @@ def _ez_result(pairs: _Pairs, a: np.ndarray, b: np.ndarray) -> CostesResult:
         above = pairs.above_pearson(t0, t1)
     else:
         above = pairs.above_pearson(th0, th1)
-    converged = _check_converged("ezcolocalization", r_lowest, th0, th1)
+    converged = _check_converged("ezcolocalization", r_lowest, th0, th1, stacklevel=5)
     return CostesResult(
         threshold0=th0,
         threshold1=th1,
