@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from _faults import run_python
 from colocalize import (
     ColocalizeWarning,
     ThresholdModel,
@@ -344,3 +345,16 @@ def test_cli_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unknown.csv:2 (x.tif): channel='3' is not a channel" in err
     assert "['red', 'green', 'blue']" in err
+
+
+def test_the_threshold_layer_does_not_load_the_coefficients():
+    # _threshold sits below _coefficients (which uses its methods): the pixel selection both
+    # need lives in _selection, so the layer imports nothing from above it
+    proc = run_python(
+        "import sys, colocalize._threshold._background\n"
+        "print(sorted(m for m in sys.modules if m.startswith('colocalize.')))"
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded = proc.stdout.strip()
+    assert "colocalize._selection" in loaded
+    assert "colocalize._coefficients" not in loaded

@@ -708,6 +708,15 @@ def test_non_converging_pair_warns_and_says_so(method):
     assert "CostesResult" not in message
 
 
+@pytest.mark.parametrize("method", ["bisection", "classic", "jacop", "ezcolocalization"])
+def test_non_convergence_warning_points_at_the_caller(method):
+    # EzColocalization's pointed into _costes.py (one stack level short)
+    a, b = _non_converging_pair()
+    with pytest.warns(ColocalizeWarning, match="did not converge") as caught:
+        costes_threshold(a, b, method=method)
+    assert [w.filename for w in caught] == [__file__]
+
+
 def test_degenerate_result_is_not_converged():
     with pytest.warns(ColocalizeWarning, match="constant|regression"):
         res = costes_threshold(

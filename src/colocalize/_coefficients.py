@@ -40,11 +40,12 @@ from colocalize._ranks import (
     packed_ranks_pay,
     subtract_exact,
 )
+from colocalize._selection import Saturated, select_pixels
 from colocalize._validation import (
     as_image,
-    as_mask,
     at_least,
     check_same_shape,
+    is_real,
     warn_degenerate,
 )
 
@@ -62,7 +63,6 @@ Comparison = Literal["peers", ">", ">="]
 
 #: The values of ``threshold_comparison`` (see :func:`coefficients`).
 COMPARISONS: tuple[Comparison, ...] = ("peers", ">", ">=")
-Saturated = None | bool | float | Sequence[float]
 
 _NAN = math.nan
 # Coded channels with at most this many distinct values get float64 tables per value; beyond,
@@ -295,9 +295,11 @@ class _Stats:
         return self.low == self.high
 
 
-class _Channels:
-    """Selected pixels of several channels, with per-channel codes computed once on demand.
+class _CoefficientEngine:
+    """The engine behind every coefficient: the selected pixels of several channels, and the
+    pair (:meth:`pair`) and triple (:meth:`triple`) coefficients of any of them.
 
+    Per-channel codes and statistics are computed once, on demand, and shared by every pair.
     8/16-bit integer channels, and any channel once ranked, are reduced per pair to their joint
     cells (value0, value1, count); other channels are read pixel by pixel. Every pass runs in
     chunks, and float64 tables per value are built only for up to ``_MAX_TABLE`` values, so the
@@ -403,19 +405,15 @@ class _Channels:
         reasons: _Reasons,
         comparison: Comparison,
     ) -> Coefficients:
+        """The coefficients of :meth:`pair`, with why any field is NaN added to ``reasons``.
+
+        Drops NaN thresholds, returns all-NaN for an empty selection, takes the sums the
+        ``measures`` need in one place (:meth:`_pixel_sums`) and turns them into each group's
+        values.
+        """
         t0, t1 = thresholds if thresholds is not None else (_NAN, _NAN)
         wanted = set(measures)
-        if thresholds is not None and (math.isnan(t0) or math.isnan(t1)):  # e.g. no Costes
-            thresholds = None
-            lost = [
-                f
-                for m in ("pearson", "thresholded_manders", "thresholded_overlap", "tos")
-                if m in wanted
-                for f in _GROUPS[m]
-            ]
-            lost = [f for f in lost if f != "pearson"]
-            if lost:
-                reasons.add(", ".join(lost), "the thresholds are NaN")
+        thresholds = _usable_thresholds(thresholds, wanted, reasons)
         n = self.n
         values = dict.fromkeys(_FLOAT_FIELDS, _NAN)
         if n == 0:
@@ -424,76 +422,36 @@ class _Channels:
             return _computed(empty, measures)
         cuts = None if thresholds is None else _Cuts.of(thresholds, comparison)
         sums = self._pixel_sums(i, j, cuts, wanted)
-        centred = wanted & {"pearson", "icq", "spearman", "kendall"}
-        if centred:
-            suu, svv = sums["suu"], sums["svv"]
-            constant = [nm for nm, s in ((self.names[i], suu), (self.names[j], svv)) if s <= 0]
-            if constant:
-                asked = [
-                    f
-                    for m in ("pearson", "spearman", "kendall", "icq")
-                    if m in wanted
-                    for f in MEASURES[m][:1]
-                ]
-                reasons.add(", ".join(asked), f"{' and '.join(constant)} is constant")
-            if "pearson" in wanted:
-                values["pearson"] = (
-                    _clip(sums["suv"] / math.sqrt(suu * svv)) if not constant else _NAN
-                )
-            if "icq" in wanted:
-                values["icq"] = _NAN if constant else (n - sums["icq"]) / n - 0.5
-            if "spearman" in wanted:
-                ruu, rvv = sums["ruu"], sums["rvv"]
-                if ruu > 0 and rvv > 0:
-                    values["spearman"] = _clip(sums["ruv"] / math.sqrt(ruu * rvv))
-            if "kendall" in wanted:
-                values["kendall_tau"] = sums["kendall"]
-        sum_u, sum_v = sums.get("a", _NAN), sums.get("b", _NAN)
-        if wanted & {"overlap", "manders"}:
-            zero = [nm for nm, s in ((self.names[i], sum_u), (self.names[j], sum_v)) if s == 0]
-            if zero:
-                asked = [f for m in ("overlap", "manders") if m in wanted for f in MEASURES[m]]
-                reasons.add(", ".join(asked), f"{' and '.join(zero)} is zero everywhere")
-        if "overlap" in wanted:
-            sab, saa, sbb = sums["ab"], sums["aa"], sums["bb"]
-            values["overlap"] = _clip(sab / math.sqrt(saa * sbb)) if saa > 0 and sbb > 0 else _NAN
-            # k1 and k2 are not scale-free: undo the two channels' scalings
-            scale = int(sums["k_exp"])
-            for key, value in (
-                ("k1", _ldexp(sab / saa, scale) if saa > 0 else _NAN),
-                ("k2", _ldexp(sab / sbb, -scale) if sbb > 0 else _NAN),
-            ):
-                if math.isinf(value):
-                    reasons.add(key, "the ratio is beyond the float64 range")
-                    value = _NAN
-                values[key] = value
-        if "manders" in wanted:
-            values["m1"], values["m2"] = _ratio(sums["m1"], sum_u), _ratio(sums["m2"], sum_v)
-        if thresholds is not None and "thresholded_manders" in wanted:
-            values["tm1"] = _ratio(sums["tm1"], sum_u)
-            values["tm2"] = _ratio(sums["tm2"], sum_v)
-            own_u, own_v = sums["own_u"], sums["own_v"]
-            values["tm1_own"] = _ratio(sums["both_u"], own_u)
-            values["tm2_own"] = _ratio(sums["both_v"], own_v)
-            for field_name, own, nm in (("tm1_own", own_u, i), ("tm2_own", own_v, j)):
-                if own == 0:
-                    reasons.add(field_name, f"nothing in {self.names[nm]} is above its threshold")
-            values["fraction_colocalized"] = sums["both"] / n
-        if thresholds is not None and "thresholded_overlap" in wanted:
-            assert cuts is not None
-            values.update(self._thresholded_overlap(i, j, *cuts.above, sums, reasons))
-        if thresholds is not None and "tos" in wanted:
-            assert cuts is not None
-            values.update(self._tos(i, j, *cuts.above, sums, reasons))
-        if thresholds is not None and "pearson" in wanted:
-            values["pearson_below"], values["pearson_above"] = sums["below"], sums["above"]
-            if math.isnan(sums["below"]) or math.isnan(sums["above"]):
-                reasons.add(
-                    "pearson_below or pearson_above",
-                    "fewer than two distinct pixels lie below or above the thresholds",
-                )
+        names = (self.names[i], self.names[j])
+        values.update(_centred_values(sums, wanted, names, n, reasons))
+        values.update(_absolute_values(sums, wanted, names, reasons))
+        if cuts is not None:
+            values.update(self._thresholded_values(i, j, cuts, sums, wanted, reasons))
         result = Coefficients(**values, n_pixels=int(n), threshold0=float(t0), threshold1=float(t1))
         return _computed(result, measures)
+
+    def _thresholded_values(
+        self,
+        i: int,
+        j: int,
+        cuts: _Cuts,
+        sums: dict[str, float],
+        wanted: set[str],
+        reasons: _Reasons,
+    ) -> dict[str, float]:
+        """The wanted fields that need thresholds: the thresholded Manders' coefficients, JACoP's
+        thresholded overlap, TOS, and Pearson's r below and above the thresholds."""
+        values: dict[str, float] = {}
+        if "thresholded_manders" in wanted:
+            names = (self.names[i], self.names[j])
+            values.update(_thresholded_manders(sums, names, self.n, reasons))
+        if "thresholded_overlap" in wanted:
+            values.update(self._thresholded_overlap(i, j, *cuts.above, sums, reasons))
+        if "tos" in wanted:
+            values.update(self._tos(i, j, *cuts.above, sums, reasons))
+        if "pearson" in wanted:
+            values.update(_subset_pearsons(sums, reasons))
+        return values
 
     def _thresholded_overlap(
         self, i: int, j: int, t0: float, t1: float, sums: dict[str, float], reasons: _Reasons
@@ -798,6 +756,122 @@ class _Channels:
         )
 
 
+def _usable_thresholds(
+    thresholds: tuple[float, float] | None, wanted: set[str], reasons: _Reasons
+) -> tuple[float, float] | None:
+    """``thresholds``, or None when either is NaN (e.g. Costes found none): the wanted fields
+    that need them are then NaN, which ``reasons`` notes (Pearson's r itself does not need them).
+    """
+    if thresholds is None or not (math.isnan(thresholds[0]) or math.isnan(thresholds[1])):
+        return thresholds
+    lost = [
+        f
+        for m in ("pearson", "thresholded_manders", "thresholded_overlap", "tos")
+        if m in wanted
+        for f in _GROUPS[m]
+        if f != "pearson"
+    ]
+    if lost:
+        reasons.add(", ".join(lost), "the thresholds are NaN")
+    return None
+
+
+def _centred_values(
+    sums: dict[str, float],
+    wanted: set[str],
+    names: tuple[str, str],
+    n: int,
+    reasons: _Reasons,
+) -> dict[str, float]:
+    """Pearson's r, ICQ, Spearman's rho and Kendall's tau-b, as wanted, from the centred sums of
+    :meth:`_CoefficientEngine._pixel_sums`; NaN (noted in ``reasons``) for a constant channel."""
+    values: dict[str, float] = {}
+    if not wanted & {"pearson", "icq", "spearman", "kendall"}:
+        return values
+    suu, svv = sums["suu"], sums["svv"]
+    constant = [nm for nm, s in zip(names, (suu, svv)) if s <= 0]
+    if constant:
+        asked = [
+            f
+            for m in ("pearson", "spearman", "kendall", "icq")
+            if m in wanted
+            for f in MEASURES[m][:1]
+        ]
+        reasons.add(", ".join(asked), f"{' and '.join(constant)} is constant")
+    if "pearson" in wanted:
+        values["pearson"] = _clip(sums["suv"] / math.sqrt(suu * svv)) if not constant else _NAN
+    if "icq" in wanted:
+        values["icq"] = _NAN if constant else (n - sums["icq"]) / n - 0.5
+    if "spearman" in wanted:
+        ruu, rvv = sums["ruu"], sums["rvv"]
+        if ruu > 0 and rvv > 0:
+            values["spearman"] = _clip(sums["ruv"] / math.sqrt(ruu * rvv))
+    if "kendall" in wanted:
+        values["kendall_tau"] = sums["kendall"]
+    return values
+
+
+def _absolute_values(
+    sums: dict[str, float], wanted: set[str], names: tuple[str, str], reasons: _Reasons
+) -> dict[str, float]:
+    """Manders' overlap, k1, k2, M1 and M2, as wanted, from the sums of the (scaled) values;
+    NaN (noted in ``reasons``) for a channel that is zero everywhere or a ratio beyond float64.
+    """
+    values: dict[str, float] = {}
+    sum_u, sum_v = sums.get("a", _NAN), sums.get("b", _NAN)
+    if wanted & {"overlap", "manders"}:
+        zero = [nm for nm, s in zip(names, (sum_u, sum_v)) if s == 0]
+        if zero:
+            asked = [f for m in ("overlap", "manders") if m in wanted for f in MEASURES[m]]
+            reasons.add(", ".join(asked), f"{' and '.join(zero)} is zero everywhere")
+    if "overlap" in wanted:
+        sab, saa, sbb = sums["ab"], sums["aa"], sums["bb"]
+        values["overlap"] = _clip(sab / math.sqrt(saa * sbb)) if saa > 0 and sbb > 0 else _NAN
+        # k1 and k2 are not scale-free: undo the two channels' scalings
+        scale = int(sums["k_exp"])
+        for key, value in (
+            ("k1", _ldexp(sab / saa, scale) if saa > 0 else _NAN),
+            ("k2", _ldexp(sab / sbb, -scale) if sbb > 0 else _NAN),
+        ):
+            if math.isinf(value):
+                reasons.add(key, "the ratio is beyond the float64 range")
+                value = _NAN
+            values[key] = value
+    if "manders" in wanted:
+        values["m1"], values["m2"] = _ratio(sums["m1"], sum_u), _ratio(sums["m2"], sum_v)
+    return values
+
+
+def _thresholded_manders(
+    sums: dict[str, float], names: tuple[str, str], n: int, reasons: _Reasons
+) -> dict[str, float]:
+    """tM1, tM2 (Coloc 2's), tM1 and tM2 over each channel's own pixels above its threshold,
+    and the fraction of pixels above both thresholds, from the thresholded sums."""
+    own_u, own_v = sums["own_u"], sums["own_v"]
+    for field_name, own, nm in (("tm1_own", own_u, names[0]), ("tm2_own", own_v, names[1])):
+        if own == 0:
+            reasons.add(field_name, f"nothing in {nm} is above its threshold")
+    return {
+        "tm1": _ratio(sums["tm1"], sums.get("a", _NAN)),
+        "tm2": _ratio(sums["tm2"], sums.get("b", _NAN)),
+        "tm1_own": _ratio(sums["both_u"], own_u),
+        "tm2_own": _ratio(sums["both_v"], own_v),
+        "fraction_colocalized": sums["both"] / n,
+    }
+
+
+def _subset_pearsons(sums: dict[str, float], reasons: _Reasons) -> dict[str, float]:
+    """Pearson's r of the pixels below and above the thresholds (Coloc 2's), as summed;
+    NaN (noted in ``reasons``) when fewer than two distinct pixels lie in a subset."""
+    below, above = sums["below"], sums["above"]
+    if math.isnan(below) or math.isnan(above):
+        reasons.add(
+            "pearson_below or pearson_above",
+            "fewer than two distinct pixels lie below or above the thresholds",
+        )
+    return {"pearson_below": below, "pearson_above": above}
+
+
 def _computed(result: Coefficients, measures: tuple[str, ...]) -> Coefficients:
     """``result`` with its ``measures`` property set (an attribute outside the fields)."""
     object.__setattr__(result, "_measures", measures)
@@ -975,65 +1049,6 @@ class _Subset:
         return _clip(suv / math.sqrt(suu * svv))
 
 
-def saturation_levels(saturated: Saturated, images: Sequence[np.ndarray]) -> list[float] | None:
-    """Per-image saturation levels from the ``saturated`` option (None: keep every pixel)."""
-    if saturated is None or saturated is False:
-        return None
-    if saturated is True:
-        levels = []
-        for idx, img in enumerate(images):
-            if img.dtype.kind not in "iu":
-                raise ValueError(
-                    f"saturated=True means the dtype maximum, but image {idx} is {img.dtype}; "
-                    f"pass the saturation value instead, e.g. saturated=1.0"
-                )
-            levels.append(float(np.iinfo(img.dtype).max))
-        return levels
-    fix = "pass True (the dtype maximum), a level in the images' units, or one level per image"
-    if isinstance(saturated, (int, float, np.number)):
-        return [float(saturated)] * len(images)
-    if isinstance(saturated, (str, bytes)) or not isinstance(saturated, (Sequence, np.ndarray)):
-        raise ValueError(f"saturated={saturated!r} is not valid: {fix}")
-    if not all(_is_real(s) for s in saturated):
-        raise ValueError(f"saturated={saturated!r} has a value that is not a number: {fix}")
-    values = [float(s) for s in saturated]
-    if len(values) != len(images):
-        raise ValueError(
-            f"saturated has {len(values)} values for {len(images)} channels; pass one value, "
-            f"one per channel, or True for the dtype maximum"
-        )
-    return values
-
-
-def select_pixels(
-    images: Sequence[np.ndarray],
-    *,
-    mask: np.ndarray | None,
-    exclude_zero_zero: bool,
-    saturated: Saturated,
-) -> tuple[np.ndarray | None, list[np.ndarray]]:
-    """The selection (None: every pixel) and each image's selected pixels as a flat array.
-
-    Pixels are dropped when outside the mask, zero in every image (``exclude_zero_zero``), or at
-    or above an image's saturation level.
-    """
-    shape = images[0].shape
-    selection = None if mask is None else as_mask(mask, shape)
-    if exclude_zero_zero:
-        responders = np.zeros(shape, dtype=bool)
-        for img in images:
-            responders |= img != 0
-        selection = responders if selection is None else selection & responders
-    levels = saturation_levels(saturated, images)
-    if levels is not None:
-        for img, level in zip(images, levels):
-            unsaturated = img < level
-            selection = unsaturated if selection is None else selection & unsaturated
-    if selection is None:
-        return None, [img.reshape(-1) for img in images]
-    return selection, [img[selection] for img in images]
-
-
 def is_costes(thresholds: Thresholds) -> bool:
     """Whether the ``thresholds`` option asks for Costes' thresholds."""
     return isinstance(thresholds, str) and thresholds.lower() == "costes"
@@ -1165,7 +1180,7 @@ def resolve_thresholds(
 
         return tuple(float(threshold(img, thresholds, mask=selection)) for img in images)
     if not isinstance(thresholds, (Sequence, np.ndarray)) or not all(
-        _is_real(t) for t in thresholds
+        is_real(t) for t in thresholds
     ):
         raise ValueError(
             f"thresholds={thresholds!r} is not valid: pass one number per image in the images' "
@@ -1188,11 +1203,6 @@ def resolve_thresholds(
                 f"in the image's units"
             )
     return values
-
-
-def _is_real(value: object) -> bool:
-    """Whether ``value`` is a real number (not a bool, string or array)."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 def check_images(images: Sequence[Any], names: Sequence[str]) -> list[np.ndarray]:
@@ -1358,7 +1368,7 @@ def coefficients(
     else:
         resolved = resolve_thresholds(thresholds, arrays, selection)
         pair_thresholds = None if resolved is None else (resolved[0], resolved[1])
-    engine = _Channels(flats, ["image0", "image1"])
+    engine = _CoefficientEngine(flats, ["image0", "image1"])
     result = engine.pair(0, 1, pair_thresholds, measures=wanted, comparison=comparison)
     return with_convergence(result, costes)
 
@@ -1407,4 +1417,4 @@ def triple_coefficients(
     )
     resolved = resolve_thresholds(thresholds, arrays, selection)
     triple = None if resolved is None else (resolved[0], resolved[1], resolved[2])
-    return _Channels(flats, names).triple(0, 1, 2, triple, comparison=comparison)
+    return _CoefficientEngine(flats, names).triple(0, 1, 2, triple, comparison=comparison)

@@ -947,7 +947,6 @@ def costes_threshold(
 
     if method == "ezcolocalization":
         return _ez_result(pairs, *_ez_pixels(arr0, arr1, sel))
-    dtype0, dtype1 = a.dtype, b.dtype
     shift = _grid_shift(a, b)
     step = math.ldexp(1.0, shift)
     if shift:  # search in units of the step: exact, as the step is a power of two
@@ -962,49 +961,12 @@ def costes_threshold(
     if method == "jacop":
         a_s, b_s = (a, b) if not shift else (np.ldexp(a, -shift), np.ldexp(b, -shift))
         th0_final, th1_final, r_last, iterations, r_lowest, slope, intercept = _jacop(a_s, b_s)
-        above = pairs.above_pearson(th0_final, th1_final)
-        converged = _check_converged(
-            method, r_lowest, math.ldexp(th0_final, shift), math.ldexp(th1_final, shift)
-        )
-        return CostesResult(
-            threshold0=math.ldexp(th0_final, shift),
-            threshold1=math.ldexp(th1_final, shift),
-            slope=float(slope),
-            intercept=math.ldexp(float(intercept), shift),
-            pearson_below=float(r_last),
-            pearson_above=float(above),
-            iterations=int(iterations),
-            step=step,
-            converged=converged,
-        )
-    walk_on_0 = -1 < slope < 1.0
-    if walk_on_0:
-        w_min, w_max = float(pairs.a_min), float(pairs.a_max)
     else:
-        w_min, w_max = float(pairs.b_min), float(pairs.b_max)
-
-    def thresholds(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if walk_on_0:
-            t0, t1 = t, (t * slope) + intercept
-        else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                t0, t1 = (t - intercept) / slope, t
-        return _store(java_round(t0), dtype0, shift), _store(java_round(t1), dtype1, shift)
-
-    if method == "classic":
-        th0_final, th1_final, r_last, iterations = _classic(pairs, thresholds, w_max)
-        r_lowest = r_last  # the stepper stops at the first r < 1e-4
-    else:
-        th0_final, th1_final, r_last, iterations, r_lowest = _bisection(
-            pairs, thresholds, w_min, w_max
+        th0_final, th1_final, r_last, iterations, r_lowest = _coloc2_search(
+            pairs, method, slope, intercept, (a.dtype, b.dtype), shift
         )
-    if iterations == 0:
-        # Coloc 2 never evaluated a candidate: it reports the channel maxima.
-        th0_final = float(_store(np.asarray(float(pairs.a_max)), dtype0, shift))
-        th1_final = float(_store(np.asarray(float(pairs.b_max)), dtype1, shift))
-        r_last = r_lowest = pairs.subset_pearson(pairs.outside(th0_final, th1_final, below=True))
     above = pairs.above_pearson(th0_final, th1_final)
-    if pairs.levels and pairs.counts is None and pairs.compiled is None:
+    if method != "jacop" and pairs.levels and pairs.counts is None and pairs.compiled is None:
         _compiled.spent(pairs.raw_a.size, time.perf_counter() - start)  # what numpy cost
     converged = _check_converged(
         method, r_lowest, math.ldexp(float(th0_final), shift), math.ldexp(float(th1_final), shift)
@@ -1020,6 +982,49 @@ def costes_threshold(
         step=step,
         converged=converged,
     )
+
+
+def _coloc2_search(
+    pairs: _Pairs,
+    method: CostesMethod,
+    slope: float,
+    intercept: float,
+    dtypes: tuple[np.dtype, np.dtype],
+    shift: int,
+) -> tuple[float, float, float, int, float]:
+    """Coloc 2's walk down the regression line (``method`` ``"classic"`` or ``"bisection"``),
+    on the grid of step ``2**shift``: threshold0, threshold1, r below them, candidates evaluated
+    and the lowest r seen.
+
+    The walk runs along the channel the line leans towards (``image0`` when ``-1 < slope < 1``);
+    each candidate is rounded as Java rounds, then clamped and stored as its image's pixel type
+    stores it (Coloc 2's ``T.setReal``, :func:`_store`).
+    """
+    walk_on_0 = -1 < slope < 1.0
+    if walk_on_0:
+        w_min, w_max = float(pairs.a_min), float(pairs.a_max)
+    else:
+        w_min, w_max = float(pairs.b_min), float(pairs.b_max)
+
+    def thresholds(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if walk_on_0:
+            t0, t1 = t, (t * slope) + intercept
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t0, t1 = (t - intercept) / slope, t
+        return _store(java_round(t0), dtypes[0], shift), _store(java_round(t1), dtypes[1], shift)
+
+    if method == "classic":
+        th0, th1, r_last, iterations = _classic(pairs, thresholds, w_max)
+        r_lowest = r_last  # the stepper stops at the first r < 1e-4
+    else:
+        th0, th1, r_last, iterations, r_lowest = _bisection(pairs, thresholds, w_min, w_max)
+    if iterations == 0:
+        # Coloc 2 never evaluated a candidate: it reports the channel maxima.
+        th0 = float(_store(np.asarray(float(pairs.a_max)), dtypes[0], shift))
+        th1 = float(_store(np.asarray(float(pairs.b_max)), dtypes[1], shift))
+        r_last = r_lowest = pairs.subset_pearson(pairs.outside(th0, th1, below=True))
+    return th0, th1, r_last, iterations, r_lowest
 
 
 def _selected(
@@ -1071,8 +1076,13 @@ def regression_line(
     return float(slope), math.ldexp(float(intercept), shift)
 
 
-def _check_converged(method: str, r_lowest: float, threshold0: float, threshold1: float) -> bool:
-    """Whether the search reached r_below <= 0; warn with ColocalizeWarning when it did not."""
+def _check_converged(
+    method: str, r_lowest: float, threshold0: float, threshold1: float, *, stacklevel: int = 4
+) -> bool:
+    """Whether the search reached r_below <= 0; warn with ColocalizeWarning when it did not.
+
+    The warning points at the caller of :func:`costes_threshold` (``stacklevel`` 4 when that
+    calls this directly, one more per function in between)."""
     converged = bool(r_lowest < _ZERO)
     if not converged:
         warn_degenerate(
@@ -1081,7 +1091,7 @@ def _check_converged(method: str, r_lowest: float, threshold0: float, threshold1
             f"({threshold0:g}, {threshold1:g}), thresholds that do not separate uncorrelated "
             "background (the result's converged flag and the tables' costes_converged column "
             "say so). Check the mask/background, or use explicit thresholds.",
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
     return converged
 
@@ -1385,7 +1395,7 @@ def _ez_result(pairs: _Pairs, a: np.ndarray, b: np.ndarray) -> CostesResult:
         above = pairs.above_pearson(t0, t1)
     else:
         above = pairs.above_pearson(th0, th1)
-    converged = _check_converged("ezcolocalization", r_lowest, th0, th1)
+    converged = _check_converged("ezcolocalization", r_lowest, th0, th1, stacklevel=5)
     return CostesResult(
         threshold0=th0,
         threshold1=th1,

@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from colocalize._coefficients import Saturated, check_images, select_pixels
+from colocalize._coefficients import check_images
 from colocalize._ranks import subtract_exact
+from colocalize._selection import Saturated, select_pixels
 
 __all__ = ["BivariateHistogram", "bivariate_histogram"]
 

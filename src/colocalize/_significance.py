@@ -198,24 +198,7 @@ def costes_significance(
     >>> res.randomized.shape, bool(res.randomized.mean() == res.randomized_mean)
     ((50,), True)
     """
-    from scipy import ndimage, special
-
-    arr0 = as_image(image0, name="image0", min_ndim=2)
-    arr1 = as_image(image1, name="image1", min_ndim=2)
-    check_same_shape([arr0, arr1], ["image0", "image1"])
-    if isinstance(psf, bool) or not isinstance(psf, (int, np.integer)) or psf < 1:
-        raise ValueError(
-            f"psf must be a positive integer number of pixels (block edge and smoothing "
-            f"sigma), got {psf!r}; Coloc 2's default is 3."
-        )
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an integer >= 2 (number of randomisations), got {n!r}.")
-    if progress is not None and not callable(progress):
-        raise ValueError(
-            f"progress must be a callable progress(done, total) or None, got {progress!r}."
-        )
-    psf = int(psf)
-    n = int(n)
+    arr0, arr1, psf, n = _checked(image0, image1, psf, n, progress)
     generator = np.random.default_rng(rng)  # type: ignore[arg-type]
     shape = arr0.shape
     inside = (
@@ -233,101 +216,172 @@ def costes_significance(
         )
         return SignificanceResult(nan, nan, nan, nan, nan, n, _read_only(np.empty(0)))
     observed = float(_masked_pearson(xv, yv))
-
-    # Block grid over the mask's bounding box; a block moves only if it is entirely inside.
-    coords = np.nonzero(inside)
-    origin = [int(c.min()) for c in coords]
-    extent = [int(c.max()) + 1 - o for c, o in zip(coords, origin)]
-    counts = [e // psf for e in extent]
-    box = tuple(slice(o, o + c * psf) for o, c in zip(origin, counts))
-    block_index = np.full(shape, -1, dtype=np.intp)
-    n_blocks = int(np.prod(counts)) if all(counts) else 0
-    full: np.ndarray = np.zeros(0, dtype=bool)
-    if n_blocks:
-        ids = np.arange(n_blocks).reshape(counts)
-        for axis in range(len(shape)):
-            ids = np.repeat(ids, psf, axis=axis)
-        block_index[box] = ids
-        covered = np.bincount(ids[inside[box]].ravel(), minlength=n_blocks)
-        full = covered == psf ** len(shape)
-    good = np.flatnonzero(full)
-    if good.size < 2:
+    blocks = _Blocks.of(inside, psf)
+    if blocks is None:
         warn_degenerate(
             f"costes_significance: fewer than two {psf}-pixel blocks fit inside the mask; "
             "use a smaller psf or a larger region. The p-values are NaN."
         )
         return SignificanceResult(nan, nan, observed, nan, nan, n, _read_only(np.empty(0)))
-    # Flat positions of the pixels of each movable block, in the same in-block order.
-    flat_inside = np.flatnonzero(inside.ravel())
-    blk = block_index.ravel()[flat_inside]
-    in_good = (blk >= 0) & full[np.maximum(blk, 0)]
-    block_pixels = flat_inside[in_good]
-    order = np.argsort(blk[in_good], kind="stable")
-    block_pixels = block_pixels[order].reshape(good.size, -1)  # (blocks, psf**ndim)
-    loose = flat_inside[~in_good]  # mask pixels in no movable block
-
-    xflat = x.ravel()
-    radius = int(3 * psf + 0.5)  # kernel half-width ~3 sigma, as imglib2's Gauss3
-    weight = ndimage.gaussian_filter(inside.astype(np.float32), psf, mode="mirror", radius=radius)
-    group = max(1, min(n, int(_DRAW_VALUES // max(1, x.size))))
-    chunk = max(1, int(_CHUNK_VALUES // max(1, x.size)))
-    randomized = np.empty(n)
-    done = 0
-    if progress is not None:
-        progress(0, n)
-    while done < n:
-        m = min(group, n - done)
-        # m independent block permutations, the argsorts of uniform keys (sorted per chunk);
-        # the group draws all its keys first, then those of its loose pixels
-        keys = generator.random((m, good.size))
-        loose_keys = generator.random((m, loose.size)) if loose.size else keys[:, :0]
-        # column-major, as numpy's fancy indexing of a whole group gave it in the first version:
-        # the sums of _masked_pearson round the same way
-        smoothed = np.empty((m, yv.size), dtype=np.float32, order="F")
-        for first in range(0, m, chunk):
-            if first and progress is not None:
-                progress(done + first, n)
-            k = min(chunk, m - first)
-            shuffled = np.zeros((k, x.size), dtype=np.float32)  # smoothing is memory-bound
-            rows = np.arange(k)[:, None]
-            moved = block_pixels[np.argsort(keys[first : first + k], axis=1)].reshape(k, -1)
-            shuffled[rows, block_pixels.ravel()[None, :]] = xflat[moved]
-            if loose.size:
-                loose_perms = np.argsort(loose_keys[first : first + k], axis=1)
-                shuffled[rows, loose[None, :]] = xflat[loose[loose_perms]]
-            smooth = ndimage.gaussian_filter(
-                shuffled.reshape((k, *shape)),
-                (0, *([psf] * len(shape))),
-                mode="mirror",
-                radius=(0, *([radius] * len(shape))),
-            )
-            if mask is not None:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    smooth = smooth / weight
-            smoothed[first : first + k] = smooth.reshape(k, -1)[:, inside.ravel()]
-        randomized[done : done + m] = _masked_pearson(smoothed.astype(np.float64), yv)
-        done += m
-        if progress is not None:
-            progress(done, n)
+    randomized = blocks.randomized_pearson(
+        x, yv, psf, n, generator, smooth_in_mask=mask is not None, progress=progress
+    )
     finite = randomized[np.isfinite(randomized)]
     mean = float(finite.mean()) if finite.size else nan
     std = float(finite.std(ddof=1)) if finite.size > 1 else nan
-    if not std > 0:
-        warn_degenerate(
-            "costes_significance: the randomised Pearson r values have no spread; "
-            "Coloc 2's normal-CDF p-value is NaN."
-        )
-        p_value = nan
-    else:
-        z = (observed - mean) / std
-        p_value = float(min(1.0, max(0.0, special.ndtr(z))))
-    p_emp = float((1 + np.count_nonzero(finite >= observed)) / (finite.size + 1))
     return SignificanceResult(
-        p_value=p_value,
-        p_value_empirical=p_emp,
+        p_value=_normal_p_value(observed, mean, std),
+        p_value_empirical=float((1 + np.count_nonzero(finite >= observed)) / (finite.size + 1)),
         observed=observed,
         randomized_mean=mean,
         randomized_std=std,
         n=n,
         randomized=_read_only(randomized),
     )
+
+
+def _checked(
+    image0: object,
+    image1: object,
+    psf: object,
+    n: object,
+    progress: object,
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """The checked arguments of :func:`costes_significance`: both images, ``psf`` and ``n``."""
+    arr0 = as_image(image0, name="image0", min_ndim=2)
+    arr1 = as_image(image1, name="image1", min_ndim=2)
+    check_same_shape([arr0, arr1], ["image0", "image1"])
+    if isinstance(psf, bool) or not isinstance(psf, (int, np.integer)) or psf < 1:
+        raise ValueError(
+            f"psf must be a positive integer number of pixels (block edge and smoothing "
+            f"sigma), got {psf!r}; Coloc 2's default is 3."
+        )
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"n must be an integer >= 2 (number of randomisations), got {n!r}.")
+    if progress is not None and not callable(progress):
+        raise ValueError(
+            f"progress must be a callable progress(done, total) or None, got {progress!r}."
+        )
+    return arr0, arr1, int(psf), int(n)
+
+
+@dataclass(frozen=True, eq=False)
+class _Blocks:
+    """The pixels Costes' test moves: the blocks of ``psf`` pixels per axis that lie entirely
+    inside the mask, on a grid over the mask's bounding box, and the mask's other pixels."""
+
+    inside: np.ndarray  # the mask (all True without one)
+    pixels: np.ndarray  # (blocks, psf**ndim) flat positions, the same in-block order in each
+    loose: np.ndarray  # flat positions of the mask pixels in no movable block
+
+    @classmethod
+    def of(cls, inside: np.ndarray, psf: int) -> _Blocks | None:
+        """The blocks of the mask ``inside`` (None when fewer than two fit)."""
+        shape = inside.shape
+        coords = np.nonzero(inside)
+        origin = [int(c.min()) for c in coords]
+        extent = [int(c.max()) + 1 - o for c, o in zip(coords, origin)]
+        counts = [e // psf for e in extent]
+        box = tuple(slice(o, o + c * psf) for o, c in zip(origin, counts))
+        block_index = np.full(shape, -1, dtype=np.intp)
+        n_blocks = int(np.prod(counts)) if all(counts) else 0
+        full: np.ndarray = np.zeros(0, dtype=bool)
+        if n_blocks:
+            ids = np.arange(n_blocks).reshape(counts)
+            for axis in range(len(shape)):
+                ids = np.repeat(ids, psf, axis=axis)
+            block_index[box] = ids
+            covered = np.bincount(ids[inside[box]].ravel(), minlength=n_blocks)
+            full = covered == psf ** len(shape)
+        good = np.flatnonzero(full)
+        if good.size < 2:
+            return None
+        flat_inside = np.flatnonzero(inside.ravel())
+        blk = block_index.ravel()[flat_inside]
+        in_good = (blk >= 0) & full[np.maximum(blk, 0)]
+        block_pixels = flat_inside[in_good]
+        order = np.argsort(blk[in_good], kind="stable")
+        block_pixels = block_pixels[order].reshape(good.size, -1)
+        return cls(inside, block_pixels, flat_inside[~in_good])
+
+    def randomized_pearson(
+        self,
+        x: np.ndarray,
+        yv: np.ndarray,
+        psf: int,
+        n: int,
+        generator: np.random.Generator,
+        *,
+        smooth_in_mask: bool,
+        progress: Callable[[int, int], object] | None,
+    ) -> np.ndarray:
+        """Pearson's r with ``yv`` (image1 inside the mask) of ``n`` shuffles of the image
+        ``x``, each smoothed by a Gaussian of sigma ``psf`` (normalised by the smoothed mask
+        when ``smooth_in_mask``), drawn from ``generator`` in groups and smoothed in chunks
+        with ``progress(done, n)`` between them (see ``_DRAW_VALUES``, ``_CHUNK_VALUES``)."""
+        from scipy import ndimage
+
+        shape, inside = x.shape, self.inside
+        block_pixels, loose = self.pixels, self.loose
+        xflat = x.ravel()
+        radius = int(3 * psf + 0.5)  # kernel half-width ~3 sigma, as imglib2's Gauss3
+        weight = ndimage.gaussian_filter(
+            inside.astype(np.float32), psf, mode="mirror", radius=radius
+        )
+        group = max(1, min(n, int(_DRAW_VALUES // max(1, x.size))))
+        chunk = max(1, int(_CHUNK_VALUES // max(1, x.size)))
+        randomized = np.empty(n)
+        done = 0
+        if progress is not None:
+            progress(0, n)
+        while done < n:
+            m = min(group, n - done)
+            # m independent block permutations, the argsorts of uniform keys (sorted per chunk);
+            # the group draws all its keys first, then those of its loose pixels
+            keys = generator.random((m, len(block_pixels)))
+            loose_keys = generator.random((m, loose.size)) if loose.size else keys[:, :0]
+            # column-major, as numpy's fancy indexing of a whole group gave it in the first
+            # version: the sums of _masked_pearson round the same way
+            smoothed = np.empty((m, yv.size), dtype=np.float32, order="F")
+            for first in range(0, m, chunk):
+                if first and progress is not None:
+                    progress(done + first, n)
+                k = min(chunk, m - first)
+                shuffled = np.zeros((k, x.size), dtype=np.float32)  # smoothing is memory-bound
+                rows = np.arange(k)[:, None]
+                moved = block_pixels[np.argsort(keys[first : first + k], axis=1)].reshape(k, -1)
+                shuffled[rows, block_pixels.ravel()[None, :]] = xflat[moved]
+                if loose.size:
+                    loose_perms = np.argsort(loose_keys[first : first + k], axis=1)
+                    shuffled[rows, loose[None, :]] = xflat[loose[loose_perms]]
+                smooth = ndimage.gaussian_filter(
+                    shuffled.reshape((k, *shape)),
+                    (0, *([psf] * len(shape))),
+                    mode="mirror",
+                    radius=(0, *([radius] * len(shape))),
+                )
+                if smooth_in_mask:
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        smooth = smooth / weight
+                smoothed[first : first + k] = smooth.reshape(k, -1)[:, inside.ravel()]
+            randomized[done : done + m] = _masked_pearson(smoothed.astype(np.float64), yv)
+            done += m
+            if progress is not None:
+                progress(done, n)
+        return randomized
+
+
+def _normal_p_value(observed: float, mean: float, std: float) -> float:
+    """Coloc 2's "Costes P-Value", the normal CDF of the observed r's z-score among the
+    randomised ones; NaN (with a :class:`ColocalizeWarning`) when they have no spread."""
+    from scipy import special
+
+    if not std > 0:
+        warn_degenerate(
+            "costes_significance: the randomised Pearson r values have no spread; "
+            "Coloc 2's normal-CDF p-value is NaN.",
+            stacklevel=4,
+        )
+        return float("nan")
+    z = (observed - mean) / std
+    return float(min(1.0, max(0.0, special.ndtr(z))))

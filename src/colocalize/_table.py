@@ -13,10 +13,9 @@ import numpy as np
 from colocalize._channels import as_channels, as_labels
 from colocalize._coefficients import (
     Coefficients,
-    Saturated,
     Thresholds,
     TripleCoefficients,
-    _Channels,
+    _CoefficientEngine,
     check_costes_method,
     check_images,
     comparison_of,
@@ -24,9 +23,9 @@ from colocalize._coefficients import (
     pair_costes,
     resolve_measures,
     resolve_thresholds,
-    select_pixels,
     with_convergence,
 )
+from colocalize._selection import Saturated, select_pixels
 from colocalize._validation import channel_index, warn_degenerate
 
 if TYPE_CHECKING:
@@ -251,7 +250,7 @@ def table_rows(
 
     rows: list[dict[str, Any]] = []
     for label, group in _groups(labels, shape, selection, flats):
-        engine = _Channels(group, names)
+        engine = _CoefficientEngine(group, names)
         for i, j in pair_list:
             pair_t: tuple[float, float] | None = None
             found = None

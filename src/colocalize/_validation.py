@@ -166,6 +166,11 @@ def axis_of(axes: str, letter: str, given: int | None, *, name: str) -> int:
     return axes.index(letter)
 
 
+def is_real(value: object) -> bool:
+    """Whether ``value`` is a real number (not a bool, string or array)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 def at_least(values: np.ndarray, t: float, *, strict: bool = False) -> np.ndarray:
     """``values >= t`` (or ``> t``), exact for every dtype (no rounding of 64-bit integers)."""
     if values.dtype.kind in "iu" and math.isfinite(t):

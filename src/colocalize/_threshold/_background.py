@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from colocalize._channels import as_channels
-from colocalize._coefficients import select_pixels
+from colocalize._selection import select_pixels
 from colocalize._threshold._auto import resolve_method, threshold
 from colocalize._validation import as_image, warn_degenerate
 
@@ -567,6 +567,23 @@ class ThresholdModel:
             fit, kept, with_channel = _backward_selection(
                 solve, fit, kept, with_channel, len(levels), alpha
             )
+        return cls._from_fit(
+            fit, n, kept, levels, with_channel=with_channel, alpha=alpha if select else None
+        )
+
+    @classmethod
+    def _from_fit(
+        cls,
+        fit: dict[str, Any],
+        n: int,
+        kept: Sequence[int],
+        levels: tuple[str, ...],
+        *,
+        with_channel: bool,
+        alpha: float | None,
+    ) -> ThresholdModel:
+        """The model of one OLS fit (:func:`_ols`) of ``n`` samples on the intercept, the
+        ``kept`` deciles and, ``with_channel``, the offsets of ``levels[1:]``."""
         terms = ["intercept", *[f"d{d}" for d in kept]]
         if with_channel:
             terms += [f"channel[{c}]" for c in levels[1:]]
@@ -585,7 +602,7 @@ class ThresholdModel:
             deciles=tuple(kept),
             channels=levels,
             uses_channel=with_channel,
-            alpha=float(alpha) if select else None,
+            alpha=None if alpha is None else float(alpha),
         )
 
     # ---------------------------------------------------------------- prediction

@@ -18,16 +18,15 @@ import numpy as np
 from colocalize._coefficients import (
     MEASURES,
     Coefficients,
-    Saturated,
     Thresholds,
     check_costes_method,
     check_images,
     is_costes,
-    select_pixels,
     top_percent,
 )
 from colocalize._histogram import BivariateHistogram
 from colocalize._output import check_output, write_atomic
+from colocalize._selection import Saturated, select_pixels
 from colocalize._validation import ColocalizeWarning, as_image, as_mask
 
 __all__ = ["check_report_path", "coefficient_report"]
