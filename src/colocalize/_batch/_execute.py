@@ -1,3 +1,12 @@
+"""Where a batch's images are measured: in this process, in a local pool or on Dask.
+
+:func:`_execute` yields one result per task (as
+:func:`colocalize._batch._worker.process_image` returns it), in the order they finish. The
+local pool starts its workers from a fork server (spawn where there is none) with one BLAS
+thread each (:data:`WORKER_THREADS`) and isolates an image that kills its worker; a Dask chunk
+that fails reports each of its images as failed.
+"""
+
 from __future__ import annotations
 
 import itertools

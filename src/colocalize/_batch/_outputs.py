@@ -1,3 +1,11 @@
+"""A batch's outputs: the tables, their summaries, ``provenance.json`` and :class:`BatchResult`.
+
+:func:`_write_outputs` turns every image's results into the tables (in the order of the
+images), summarises them per condition with :func:`summarize` and commits the files as one
+unit (:func:`colocalize._batch._commit.commit`). :class:`BatchResult` names the files and
+reads them back (:func:`_read_csv` keeps the text columns text).
+"""
+
 from __future__ import annotations
 
 import contextlib

@@ -1,3 +1,12 @@
+"""A batch checked before any image is read: its option groups, its images and their tasks.
+
+:func:`colocalize._batch._run.batch` gathers its keyword arguments into :class:`_Selection`,
+:class:`_Measurement`, :class:`_Objects` and :class:`_Execution`; :func:`_plan` checks every
+option, finds the images and returns a :class:`_Plan` (one :class:`ImageTask` per image and
+the parameters ``provenance.json`` records). Bad options are refused here, before anything
+is written.
+"""
+
 from __future__ import annotations
 
 import dataclasses
@@ -200,9 +209,7 @@ def _task_options(
     """The options every image's :class:`ImageTask` shares, checked (``mask_method`` is
     already resolved)."""
     rank_coefficients = bool(measurement.rank_coefficients)
-    object_spec = (
-_object_spec(sources, objects) if objects is not None else None
-    )
+    object_spec = _object_spec(sources, objects) if objects is not None else None
     return {
         "channels": (
             tuple(str(c) for c in measurement.channels) if measurement.channels else None

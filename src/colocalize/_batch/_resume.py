@@ -1,3 +1,12 @@
+"""What a batch takes over from the run before it in the same output folder.
+
+The previous run's root (a batch of another root is not replaced unless asked) and its inputs
+missing from this run (:class:`_Previous`), and the resume store: every image's results are
+kept in ``OUT/.parts/`` under a name made of its path's and its task key's hashes
+(:func:`_part_name`), and reused while the task key and the file's size and modification
+time (and, with ``verify``, its SHA-256) are unchanged (:func:`_load_part`).
+"""
+
 from __future__ import annotations
 
 import dataclasses

@@ -5,6 +5,12 @@ across organelles, treatment times and six replicate series and summarised them 
 standard error per condition. :func:`batch` does that for any folder tree or CSV manifest, in
 parallel processes on one machine or on a Dask cluster, resuming where an interrupted run
 stopped.
+
+This module runs the steps; each step's parts live in their own module: :func:`_plan` checks
+the options and makes the tasks (``_plan.py``), :func:`_take_over` settles the previous run in
+``out`` (``_resume.py``), :func:`_measure` reuses the results kept under ``.parts`` and runs
+the rest (``_resume.py``, ``_execute.py``), and :func:`_write_outputs` writes and commits the
+tables (``_outputs.py``).
 """
 
 from __future__ import annotations
