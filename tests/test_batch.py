@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import colocalize
 from colocalize._batch._inputs import parse_pattern
-from colocalize._batch._run import summarize
+from colocalize._batch._outputs import summarize
 from colocalize._batch._synthetic import make_puncta_repository, make_repository
 from colocalize._cli._main import main
 from colocalize._output import write_atomic
@@ -450,7 +450,7 @@ class _KillsItsWorker:
 
 
 def test_a_dying_worker_is_reported_and_replaced(repository, tmp_path: Path) -> None:
-    from colocalize._batch._run import _execute_processes
+    from colocalize._batch._execute import _execute_processes
     from colocalize._batch._worker import ImageTask
 
     good = ImageTask(
@@ -472,7 +472,7 @@ def test_a_dying_worker_is_reported_and_replaced(repository, tmp_path: Path) -> 
 
 def test_a_dying_worker_in_a_chunk_of_images_is_isolated(repository) -> None:
     """Images go to the pool a few per task: the culprit's companions are measured again."""
-    from colocalize._batch._run import _execute_processes
+    from colocalize._batch._execute import _execute_processes
     from colocalize._batch._worker import ImageTask
 
     good = [
@@ -499,7 +499,7 @@ def test_pool_workers_use_one_blas_thread() -> None:
 
     code = (
         "import os\n"
-        "from colocalize._batch._run import _pool\n"
+        "from colocalize._batch._execute import _pool\n"
         "if __name__ == '__main__':\n"
         "    with _pool(1) as pool:\n"
         "        seen = pool.submit(os.getenv, 'OPENBLAS_NUM_THREADS').result()\n"
@@ -719,7 +719,7 @@ def test_pool_workers_reuse_freed_arrays(tmp_path: Path) -> None:
     """A fresh worker used to fault every page of every array in again (~2300 faults/image)."""
     import resource
 
-    from colocalize._batch._run import _pool
+    from colocalize._batch._execute import _pool
     from colocalize._batch._worker import ImageTask, Variant, process_images
 
     image = np.random.default_rng(0).integers(0, 255, (3, 512, 512), dtype=np.uint8)
@@ -744,12 +744,12 @@ def test_dask_task_failure_reports_each_image(
 ) -> None:
     """Images go to Dask in chunks: a chunk that fails names every one of its images."""
     distributed = pytest.importorskip("distributed")
-    from colocalize._batch import _run as _batch
+    from colocalize._batch import _execute
 
     def lost(chunk):
         raise RuntimeError(f"worker lost with {len(chunk)} images")
 
-    monkeypatch.setattr(_batch, "process_images", lost)
+    monkeypatch.setattr(_execute, "process_images", lost)
     with distributed.LocalCluster(
         n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster, distributed.Client(cluster) as client:

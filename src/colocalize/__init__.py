@@ -61,7 +61,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the public names, for type checkers; at run time they load on first use
     from colocalize import data as data
-    from colocalize._batch._run import BatchResult, batch
+    from colocalize._batch._outputs import BatchResult
+    from colocalize._batch._run import batch
     from colocalize._ccc._correlation import (
         CorrelationProfile,
         CrossCorrelation,
@@ -136,7 +137,7 @@ _LAZY: dict[str, str] = {
     "apply_threshold": "colocalize._threshold._background",
     "histogram_deciles": "colocalize._threshold._background",
     "remove_background": "colocalize._threshold._background",
-    "BatchResult": "colocalize._batch._run",
+    "BatchResult": "colocalize._batch._outputs",
     "batch": "colocalize._batch._run",
     "CorrelationProfile": "colocalize._ccc._correlation",
     "CrossCorrelation": "colocalize._ccc._correlation",

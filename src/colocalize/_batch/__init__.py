@@ -1,1 +1,2 @@
-"""Batch analysis: orchestration, inputs, workers, the resume store, the histograms' data."""
+"""Batch analysis: orchestration, options, inputs, executors, workers, the resume store,
+outputs, the histograms' data."""

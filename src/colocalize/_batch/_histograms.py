@@ -52,7 +52,7 @@ def check_histogram_options(nbins: Any, max_images: Any) -> None:
 
 
 def _read_table(path: Path, required: Sequence[str]) -> Any:
-    from colocalize._batch._run import _read_csv, _read_errors
+    from colocalize._batch._outputs import _read_csv, _read_errors
 
     try:
         table = _read_errors(path) if path.name == "errors.csv" else _read_csv(path)
