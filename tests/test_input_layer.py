@@ -620,3 +620,27 @@ def test_coefficients_take_one_channel_images_as_their_pixels():
     two = Image(np.stack([a, b]), axes="CYX")
     with pytest.raises(ValueError, match=r"image1 has 2 channels \(axes 'CYX'\); pass one"):
         colocalize.coefficients(a, two)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"channel_axis": 5}, "channel_axis=5 is out of range for shape (2, 6, 8)"),
+        ({"channel_axis": 0, "channel_names": ["a"]}, "1 names for 2 channels; pass one name"),
+    ],
+)
+def test_measure_objects_splits_channels_through_the_input_layer(kwargs, message):
+    # measure_objects split channels itself (np.moveaxis): an axis out of range was numpy's
+    # "axis 5 is out of bounds for array of dimension 3", naming no argument
+    from colocalize import measure_objects
+
+    labels = np.zeros((6, 8), dtype=np.int32)
+    labels[1:3, 1:4] = 1
+    image = np.random.default_rng(0).random((2, 6, 8))
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        measure_objects(labels, image, **kwargs)
+    named = measure_objects(labels, Image(image, axes="CYX", channel_names=("g", "r")))
+    assert named.equals(measure_objects(labels, image, channel_axis=0, channel_names=["g", "r"]))
+    assert any(c.startswith("g_") or c.endswith("_g") for c in named.columns)
+    single = measure_objects(labels, image[0])
+    assert any("image" in c for c in single.columns)

@@ -1,7 +1,8 @@
 """The input layer: a user's image (an array or a :class:`colocalize.Image`) as channels.
 
-Every entry point that takes an image (the coefficient table, CCC, translocation, the ImageJ
-commands) turns it into channels here, so an ``Image``'s axes, calibration and channel names
+Every entry point that takes an image (the coefficient table, CCC, translocation, object
+measurements, the background model, the CLI, the batch worker and the ImageJ commands) turns it
+into channels here, so an ``Image``'s axes, calibration and channel names
 mean the same everywhere, and so do label images and pixel sizes.
 """
 
@@ -127,7 +128,10 @@ def as_channels(
     else:
         names = tuple(str(nm) for nm in channel_names)
         if len(names) != n:
-            raise ValueError(f"channel_names has {len(names)} names for {n} channels")
+            raise ValueError(
+                f"channel_names has {len(names)} names for {n} channels; pass one name per "
+                f"channel"
+            )
     if channels is not None:
         index = [channel_index(key, n, names, name="channels") for key in channels]
         if index != list(range(n)):

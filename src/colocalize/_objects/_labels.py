@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from colocalize._channels import as_labels, resolve_spacing
+from colocalize._channels import as_channels, as_labels, is_image, resolve_spacing
 from colocalize._objects._segment import equivalent_radius
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 
@@ -154,30 +154,17 @@ def _channels(
     channel_axis: int | None,
     channel_names: Sequence[str] | None,
 ) -> tuple[list[np.ndarray], list[str]]:
+    """The intensity channels of ``image`` (through :func:`colocalize._channels.as_channels`)
+    and their names: "image" for one channel given without a channel axis or names."""
     if image is None:
         return [], []
-    if hasattr(image, "axes") and hasattr(image, "data"):
-        data = np.asarray(image.data)
-        if "C" in image.axes:
-            channel_axis = image.axes.index("C") if channel_axis is None else channel_axis
-            if channel_names is None:
-                channel_names = image.channel_names
-        image = data
-    arr = as_image(image, name="image")
-    chans = [arr] if channel_axis is None else list(np.moveaxis(arr, channel_axis, 0))
-    names = (
-        [str(n) for n in channel_names]
-        if channel_names is not None
-        else ([f"C{i}" for i in range(len(chans))] if channel_axis is not None else ["image"])
-    )
-    if len(names) != len(chans):
-        raise ValueError(
-            f"channel_names has {len(names)} name(s) for {len(chans)} channel(s); pass one name "
-            f"per channel."
-        )
+    ch = as_channels(image, channel_axis=channel_axis, channel_names=channel_names)
+    named = channel_axis is not None or channel_names is not None
+    named |= is_image(image) and ("C" in image.axes or bool(image.channel_names))
+    chans = list(as_image(ch.data, name="image"))
     for c in chans:
         check_same_shape([labels, c], ["labels", "image channel"])
-    return chans, names
+    return chans, list(ch.names) if named else ["image"]
 
 
 def measure_objects(
