@@ -129,8 +129,7 @@ def as_channels(
         names = tuple(str(nm) for nm in channel_names)
         if len(names) != n:
             raise ValueError(
-                f"channel_names has {len(names)} names for {n} channels; pass one name per "
-                f"channel"
+                f"channel_names has {len(names)} names for {n} channels; pass one name per channel"
             )
     if channels is not None:
         index = [channel_index(key, n, names, name="channels") for key in channels]
