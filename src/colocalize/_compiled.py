@@ -378,13 +378,31 @@ def _build() -> SimpleNamespace | None:
         return discordant, tied_x, tied_xy, hist
 
     @jit
-    def rank_moments(keys, shift, rank1):
-        """Spearman's sums from sorted packed keys ``x << shift | y`` and the doubled centred
-        average rank of each y (``rank1``, int64): sum(u v) and sum(u u) (float64), with u, v
-        the doubled centred average ranks of x and y (integers: 2 rank - (n + 1))."""
+    def split_keys(x, y, shift, flip, pivot, out):
+        """Writes ``(x << shift | y) ^ flip`` per pixel to ``out`` (same size): the keys below
+        ``pivot`` from the front, the others from the back; returns how many are below.
+
+        Branch-free: each key is written to both free ends and only one end advances.
+        """
+        lo = np.int64(0)
+        hi = np.int64(out.size)
+        for i in range(x.size):
+            key = ((np.int64(x[i]) << shift) | np.int64(y[i])) ^ flip
+            out[u(lo)] = key
+            out[u(hi - 1)] = key
+            below = np.int64(key < pivot)
+            lo += below
+            hi -= 1 - below
+        return lo
+
+    @jit
+    def rank_moments(keys, shift, rank1, offset, n):
+        """Spearman's sums from sorted packed keys ``x << shift | y``, the first ``offset`` of
+        ``n`` pixels in (x, y) order (``keys`` holds a run of whole x values), and the doubled
+        centred average rank of each y (``rank1``, int64): sum(u v) and sum(u u) (float64),
+        with u, v the doubled centred average ranks of x and y (integers: 2 rank - (n + 1))."""
         mask = (np.int64(1) << shift) - 1
         m = keys.size
-        n = np.int64(m)
         cross = square = 0.0
         i = 0
         while i < m:
@@ -395,7 +413,7 @@ def _build() -> SimpleNamespace | None:
                 total += rank1[u(np.int64(keys[i]) & mask)]
                 i += 1
             length = np.int64(i - start)
-            rank0 = 2 * np.int64(start) + length - n
+            rank0 = 2 * (np.int64(start) + offset) + length - n
             cross += float(rank0) * float(total)
             square += float(length) * float(rank0) * float(rank0)
         return cross, square
@@ -404,6 +422,7 @@ def _build() -> SimpleNamespace | None:
         kendall_score=kendall_score,
         discordant_pairs=discordant_pairs,
         rank_moments=rank_moments,
+        split_keys=split_keys,
         pair_sums=pair_sums,
         summary=summary,
         box_moments=box_moments,
