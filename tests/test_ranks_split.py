@@ -1,7 +1,8 @@
-"""The rank paths of 8/16-bit pairs in bounded memory and two threads: the compiled kernels on
-keys split at a median x (counted in two threads, the pairs across the halves from histograms),
-and the numpy packed path's chunked passes, each against a brute-force count, the unsplit
-kernels and its own peak memory."""
+"""The rank paths in bounded memory and two threads. For 8/16-bit pairs: the compiled kernels
+on keys split at a median x (counted in two threads, the pairs across the halves from
+histograms) and the numpy packed path's chunked passes, each against a brute-force count, the
+unsplit kernels and its own peak memory. For wider channels: the codes' narrow counts and the
+joint cells reduced in place, against np.unique and their own peak memory."""
 
 from __future__ import annotations
 
@@ -16,8 +17,16 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import stats
 
-from colocalize import _compiled, _ranks
-from colocalize._ranks import _inversions, _packed_keys, _tied_runs, packed_rank_sums
+from colocalize import ColocalizeWarning, _compiled, _ranks, coefficients
+from colocalize._ranks import (
+    _inversions,
+    _packed_keys,
+    _tied_runs,
+    channel_codes,
+    joint_cells,
+    kendall_tau_b,
+    packed_rank_sums,
+)
 
 SMALL_INTS = [np.uint8, np.int8, np.uint16, np.int16]
 
@@ -176,3 +185,70 @@ def test_packed_rank_sums_stay_within_twice_the_pair(path):
     packed_rank_sums(a[:1000], b[:1000], kernels, spearman=True, kendall=True)  # cache loads
     peak = _peak(lambda: packed_rank_sums(a, b, kernels, spearman=True, kendall=True))
     assert peak <= 2 * (a.nbytes + b.nbytes)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    dtypes=st.sampled_from(list(itertools.product([np.uint8, np.int32, np.uint64], repeat=2))),
+    n=st.integers(0, 400),
+    levels=st.sampled_from([2, 30, 300, 70_000]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_joint_cells_equal_unique_pairs(dtypes, n, levels, seed):
+    """Sorted cells (code0, code1, count) as np.unique over the pairs of codes, for codes of
+    one, two and four bytes in either channel, few cells (copied out of the keys) or many
+    (views of them), and the dense histogram."""
+    rng = np.random.default_rng(seed)
+    pair = []
+    for dtype in dtypes:
+        info = np.iinfo(dtype)
+        grid = rng.integers(info.min, info.max, min(levels, info.max - info.min), dtype=dtype)
+        pair.append(rng.choice(grid, n) if n else np.zeros(0, dtype))
+    c0, c1 = channel_codes(pair[0]), channel_codes(pair[1])
+    cells = joint_cells(c0, c1)
+    both = np.stack([c0.codes.astype(np.int64), c1.codes.astype(np.int64)], axis=1)
+    expected, counts = np.unique(both.reshape(-1, 2), axis=0, return_counts=True)
+    np.testing.assert_array_equal(cells.code0, expected[:, 0])
+    np.testing.assert_array_equal(cells.code1, expected[:, 1])
+    np.testing.assert_array_equal(cells.counts, counts)
+
+
+def test_wide_channel_codes_take_at_most_three_words_per_value():
+    """Codes, values and counts of a uint32 channel with about one value per pixel: 4 + 4 + 4
+    bytes per pixel (the counts were int64: 16 bytes in all)."""
+    values = np.random.default_rng(0).integers(0, 2**32 - 1, 1 << 16, dtype=np.uint32)
+    c = channel_codes(values)
+    assert c.codes.nbytes + c.exact.nbytes + c.counts.nbytes <= 12 * values.size
+
+
+def test_joint_cells_and_kendall_of_wide_channels_stay_small():
+    """Two uint32 channels of 2**20 pixels, about one cell per pixel: the joint cells peak at the
+    8-byte keys plus the counts and run starts (13 bytes per pixel and a chunk; a separate copy
+    of the cells and of both codes took about 20), Kendall's Fenwick count at 8 bytes per value
+    of channel 1 (int64: 16) and a chunk."""
+    _kernels()
+    rng = np.random.default_rng(1)
+    n = 1 << 20
+    a = rng.integers(0, 2**32 - 1, n, dtype=np.uint32)
+    b = a // 2 + rng.integers(0, 2**30, n, dtype=np.uint32)
+    c0, c1 = channel_codes(a), channel_codes(b)
+    cells = joint_cells(c0, c1)
+    tau = kendall_tau_b(c0, c1, cells)  # the kernel's first call for these dtypes (cache load)
+    del cells
+    built = []
+    assert _peak(lambda: built.append(joint_cells(c0, c1))) <= 15 * n  # and 2**16-pixel chunks
+    assert _peak(lambda: kendall_tau_b(c0, c1, built[0])) <= 8 * c1.n_codes + (2 << 20)
+    assert kendall_tau_b(c0, c1, built[0]) == tau
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint16, np.float64])
+def test_constant_channel_with_an_8_bit_channel(dtype):
+    """One value against the 256 codes of an 8-bit channel: 256 joint cells, whose packed key
+    (code0 * 256 + code1) was built in uint8 and overflowed (OverflowError from coefficients)."""
+    a = np.full((4, 4), 5, dtype)
+    b = np.arange(16, dtype=np.uint8).reshape(4, 4)
+    with pytest.warns(ColocalizeWarning, match="constant"):
+        result = coefficients(a, b)
+    assert np.isnan(result.kendall_tau)
+    assert np.isnan(result.spearman)
+    assert result.m2 == 1.0

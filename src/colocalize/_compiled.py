@@ -289,11 +289,12 @@ def _build() -> SimpleNamespace | None:
         return out_in, out_out
 
     @jit
-    def kendall_score(code0, code1, counts, k1):
+    def kendall_score(code0, code1, counts, tree, column):
         """n_c - n_d of joint cells sorted by (code0, code1), with a Fenwick tree over code1
-        (and a plain count per code1: the cells of earlier rows in the same column)."""
-        tree = np.zeros(k1 + 1, dtype=np.int64)
-        column = np.zeros(k1, dtype=np.int64)
+        (``tree``, zeros of size k1 + 1) and a plain count per code1 (``column``, zeros of size
+        k1: the cells of earlier rows in the same column); both int32 when the counts sum
+        below 2**31."""
+        k1 = column.size
         total = np.int64(0)
         score = np.int64(0)
         m = code0.size

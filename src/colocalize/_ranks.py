@@ -93,13 +93,13 @@ class ChannelCodes:
     exact : ndarray, shape (K,)
         Sorted values in the channel's own dtype: the distinct values, or for integer channels
         with a small range every value from the minimum to the maximum (some may have no pixels).
-    counts : ndarray of int64, shape (K,)
-        Pixels per value.
+    counts : ndarray of unsigned integers, shape (K,)
+        Pixels per value, in the narrowest unsigned dtype that holds the number of pixels.
 
     Derived tables (computed on first use): ``values`` (float64), ``relative`` (float64 of
-    ``exact - exact[0]``, exact for integers: no wrap-around for 64-bit images) and the 1-based
-    ``average_rank`` of each value (ties share the mean of their positions, as
-    ``scipy.stats.rankdata(method="average")``).
+    ``exact - exact[0]``, exact for integers: no wrap-around for 64-bit images); and, computed
+    on each use and not kept (8 bytes per value), the 1-based ``average_rank`` of each value
+    (ties share the mean of their positions, as ``scipy.stats.rankdata(method="average")``).
     """
 
     codes: np.ndarray
@@ -115,9 +115,12 @@ class ChannelCodes:
         low = self.exact[0].item()
         return subtract_exact(self.exact, low).astype(np.float64)
 
-    @cached_property
+    @property
     def average_rank(self) -> np.ndarray:
-        return np.cumsum(self.counts) - (self.counts - 1) / 2.0
+        rank = np.cumsum(self.counts, dtype=np.float64)  # whole numbers below 2**53: exact
+        for part in chunks(rank.size):
+            rank[part] -= (self.counts[part].astype(np.float64) - 1.0) / 2.0
+        return rank
 
     @property
     def n_codes(self) -> int:
@@ -142,6 +145,7 @@ def _lookup_codes(values: np.ndarray, low: int, span: int) -> ChannelCodes:
         else:
             counts += np.bincount(shifted(part), minlength=span)
     exact = np.arange(span, dtype=np.uint64).astype(dtype) + dtype.type(low)
+    counts = counts.astype(_code_dtype(values.size + 1))
     if span <= _MAX_DIRECT_RANGE:
         # the values themselves (minus the minimum) are the codes; absent values have no pixels
         code_dtype = _code_dtype(span)
@@ -189,7 +193,8 @@ def channel_codes(values: np.ndarray) -> ChannelCodes:
 
 def _sorted_codes(values: np.ndarray) -> ChannelCodes:
     """Codes of any 1-D array by one argsort: ``np.unique(..., return_inverse=True,
-    return_counts=True)`` in about a third of its memory (no int64 inverse) and time."""
+    return_counts=True)`` in about a third of its memory (no int64 inverse or counts) and
+    time."""
     n = values.size
     order = np.argsort(values)
     ordered = values[order]
@@ -204,7 +209,7 @@ def _sorted_codes(values: np.ndarray) -> ChannelCodes:
         codes[order[part]] = run
         offset = int(run[-1])
     del order
-    return ChannelCodes(codes=codes, exact=exact, counts=_run_lengths(first, np.dtype(np.int64)))
+    return ChannelCodes(codes=codes, exact=exact, counts=_run_lengths(first, _code_dtype(n + 1)))
 
 
 def _run_starts(ordered: np.ndarray) -> np.ndarray:
@@ -241,7 +246,7 @@ class JointCells:
     Attributes
     ----------
     code0, code1 : ndarray of unsigned integers, shape (m,)
-        The cell's code in each channel.
+        The cell's code in each channel (possibly strided views of one array).
     counts : ndarray of unsigned or int64 integers, shape (m,)
         Pixels per cell.
     """
@@ -255,12 +260,15 @@ def joint_cells(codes0: ChannelCodes, codes1: ChannelCodes) -> JointCells:
     """The joint cells of two coded channels over the same pixels.
 
     A dense histogram when there are at most ``_MAX_DENSE_CELLS`` possible cells, else one
-    packed key ``code0 * K1 + code1`` per pixel, sorted (a few bytes per pixel, O(n log n)).
+    packed key ``code0 << s | code1`` per pixel (s the bits of the wider code dtype), sorted and
+    reduced in place to one key per cell: the cells' ``code0`` and ``code1`` are then views of
+    the keys' two halves and the counts the only copy (O(n log n), about 1.25 times the keys'
+    size).
     """
     k0, k1 = codes0.n_codes, codes1.n_codes
-    key_dtype = _code_dtype(k0 * k1)
     n = codes0.codes.size
     if k0 * k1 <= _MAX_DENSE_CELLS:
+        key_dtype = _code_dtype(k0 * k1 + 1)  # and k1 itself (k0 = 1, k1 = 256: not uint8)
         hist = np.zeros(k0 * k1, dtype=np.int64)
         for part in chunks(n, _COUNT_CHUNK):
             key = codes0.codes[part].astype(key_dtype)
@@ -270,26 +278,41 @@ def joint_cells(codes0: ChannelCodes, codes1: ChannelCodes) -> JointCells:
         cells = np.flatnonzero(hist)
         counts = hist[cells]
         del hist
-    else:
-        key = codes0.codes.astype(key_dtype)
-        key *= key_dtype.type(k1)
-        key += codes1.codes
-        key.sort()
-        first = _run_starts(key)  # a run of equal keys is a cell
-        cells = key[first]
-        del key
-        counts = _run_lengths(first, _code_dtype(n + 1))
-        del first
-    code0 = np.empty(cells.size, dtype=_code_dtype(k0))
-    code1 = np.empty(cells.size, dtype=_code_dtype(k1))
-    for part in chunks(cells.size):
-        code0[part], code1[part] = np.divmod(cells[part], cells.dtype.type(k1))
-    return JointCells(code0=code0, code1=code1, counts=counts)
+        code0 = np.empty(cells.size, dtype=_code_dtype(k0))
+        code1 = np.empty(cells.size, dtype=_code_dtype(k1))
+        for part in chunks(cells.size):
+            code0[part], code1[part] = np.divmod(cells[part], cells.dtype.type(k1))
+        return JointCells(code0=code0, code1=code1, counts=counts)
+    half = max(codes0.codes.dtype.itemsize, codes1.codes.dtype.itemsize)
+    key_dtype = np.dtype(f"u{2 * half}")
+    key = np.empty(n, dtype=key_dtype)
+    for part in chunks(n):
+        key[part] = codes0.codes[part]
+        key[part] <<= key_dtype.type(8 * half)
+        key[part] |= codes1.codes[part]
+    key.sort()
+    first = _run_starts(key)  # a run of equal keys is a cell
+    counts = _run_lengths(first, _code_dtype(n + 1))
+    filled = 0
+    for part in chunks(n):  # each run's key to the front (never past the part being read)
+        found = key[part][first[part]]
+        key[filled : filled + found.size] = found
+        filled += found.size
+    del first
+    cells = key[:filled] if 2 * filled > n else key[:filled].copy()
+    del key
+    halves = cells.view(f"u{half}")
+    high = 1 if np.little_endian else 0
+    return JointCells(code0=halves[high::2], code1=halves[1 - high :: 2], counts=counts)
 
 
 def _tie_pairs(counts: np.ndarray) -> int:
-    counts = counts.astype(np.int64, copy=False)
-    return int(np.sum(counts * (counts - 1) // 2))
+    """The sum of c (c - 1) / 2 over ``counts`` (exact, in chunks)."""
+    total = 0
+    for part in chunks(counts.size):
+        c = counts[part].astype(np.int64)
+        total += int(np.sum(c * (c - 1) // 2))
+    return total
 
 
 def _score_table(cells: JointCells, k0: int, k1: int) -> int:
@@ -363,7 +386,9 @@ def kendall_tau_b(codes0: ChannelCodes, codes1: ChannelCodes, cells: JointCells)
             from scipy.stats import kendalltau
 
             return float(kendalltau(codes0.codes, codes1.codes, variant="b").statistic)
-        score = int(compiled.kendall_score(cells.code0, cells.code1, cells.counts, k1))
+        count = np.dtype(np.int32 if n < 1 << 31 else np.int64)
+        tree, column = np.zeros(k1 + 1, dtype=count), np.zeros(k1, dtype=count)
+        score = int(compiled.kendall_score(cells.code0, cells.code1, cells.counts, tree, column))
     return _tau_b(score, n, _tie_pairs(codes0.counts), _tie_pairs(codes1.counts))
 
 
