@@ -94,7 +94,8 @@ class ChannelCodes:
         Sorted values in the channel's own dtype: the distinct values, or for integer channels
         with a small range every value from the minimum to the maximum (some may have no pixels).
     counts : ndarray of unsigned integers, shape (K,)
-        Pixels per value, in the narrowest unsigned dtype that holds the number of pixels.
+        Pixels per value, in a narrow unsigned dtype: one that holds the number of pixels, or
+        for channels coded by sorting the largest count.
 
     Derived tables (computed on first use): ``values`` (float64), ``relative`` (float64 of
     ``exact - exact[0]``, exact for integers: no wrap-around for 64-bit images); and, computed
@@ -156,6 +157,9 @@ def _lookup_codes(values: np.ndarray, low: int, span: int) -> ChannelCodes:
             codes[part] = values[part] - dtype.type(low) if raw else shifted(part)
         return ChannelCodes(codes=codes, exact=exact, counts=counts)
     present = np.flatnonzero(counts)
+    if raw and low == 0 and present.size == span and dtype.itemsize == 2:
+        # every value from 0 to the maximum has pixels: the values are their own codes
+        return ChannelCodes(codes=values, exact=exact, counts=counts)
     lookup = (np.cumsum(counts > 0) - 1).astype(_code_dtype(present.size))
     if raw:  # a table over 0..max, indexed by the values themselves
         lookup = np.concatenate([np.zeros(low, dtype=lookup.dtype), lookup])
@@ -209,7 +213,7 @@ def _sorted_codes(values: np.ndarray) -> ChannelCodes:
         codes[order[part]] = run
         offset = int(run[-1])
     del order
-    return ChannelCodes(codes=codes, exact=exact, counts=_run_lengths(first, _code_dtype(n + 1)))
+    return ChannelCodes(codes=codes, exact=exact, counts=_run_lengths(first))
 
 
 def _run_starts(ordered: np.ndarray) -> np.ndarray:
@@ -220,23 +224,31 @@ def _run_starts(ordered: np.ndarray) -> np.ndarray:
     return first
 
 
-def _run_lengths(first: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """The length of each run from :func:`_run_starts`, in ``dtype``, without an index of every
-    start."""
-    n = first.size
-    counts = np.empty(int(np.count_nonzero(first)), dtype=dtype)
-    filled, previous = 0, 0
-    for part in chunks(n):
+def _run_lengths(first: np.ndarray) -> np.ndarray:
+    """The length of each run from :func:`_run_starts`, in the narrowest unsigned dtype that
+    holds the longest (two chunked passes, without an index of every start)."""
+    longest = max((int(piece.max()) for piece in _run_pieces(first)), default=0)
+    counts = np.empty(int(np.count_nonzero(first)), dtype=_code_dtype(longest + 1))
+    filled = 0
+    for piece in _run_pieces(first):
+        counts[filled : filled + piece.size] = piece
+        filled += piece.size
+    return counts
+
+
+def _run_pieces(first: np.ndarray) -> Iterator[np.ndarray]:
+    """The run lengths of :func:`_run_lengths` in order, a chunk at a time (non-empty pieces)."""
+    previous = None  # where the last run seen starts
+    for part in chunks(first.size):
         found = np.flatnonzero(first[part]) + part.start
         if found.size:
-            if filled:
-                counts[filled - 1] = found[0] - previous
-            counts[filled : filled + found.size - 1] = np.diff(found)
-            filled += found.size
+            if previous is not None:
+                yield np.diff(found, prepend=previous)
+            elif found.size > 1:
+                yield np.diff(found)
             previous = int(found[-1])
-    if filled:
-        counts[filled - 1] = n - previous
-    return counts
+    if previous is not None:
+        yield np.array([first.size - previous])
 
 
 @dataclass(frozen=True)
@@ -248,7 +260,8 @@ class JointCells:
     code0, code1 : ndarray of unsigned integers, shape (m,)
         The cell's code in each channel (possibly strided views of one array).
     counts : ndarray of unsigned or int64 integers, shape (m,)
-        Pixels per cell.
+        Pixels per cell: int64 from a dense histogram, else the narrowest unsigned dtype that
+        holds the largest.
     """
 
     code0: np.ndarray
@@ -292,7 +305,7 @@ def joint_cells(codes0: ChannelCodes, codes1: ChannelCodes) -> JointCells:
         key[part] |= codes1.codes[part]
     key.sort()
     first = _run_starts(key)  # a run of equal keys is a cell
-    counts = _run_lengths(first, _code_dtype(n + 1))
+    counts = _run_lengths(first)
     filled = 0
     for part in chunks(n):  # each run's key to the front (never past the part being read)
         found = key[part][first[part]]
