@@ -252,3 +252,34 @@ def test_constant_channel_with_an_8_bit_channel(dtype):
     assert np.isnan(result.kendall_tau)
     assert np.isnan(result.spearman)
     assert result.m2 == 1.0
+
+
+@pytest.mark.parametrize("density", [0.0, 1e-5, 0.3, 1.0])
+def test_run_lengths_across_chunks_in_the_narrowest_dtype(density):
+    """Run lengths from the run starts over 200 000 elements (several 2**16 chunks, runs across
+    their borders), against np.diff of the starts, in the narrowest dtype for the longest."""
+    rng = np.random.default_rng(int(density * 10))
+    first = rng.random(200_000) < density
+    first[0] = True
+    starts = np.flatnonzero(first)
+    expected = np.diff(np.append(starts, first.size))
+    lengths = _ranks._run_lengths(first)
+    np.testing.assert_array_equal(lengths, expected)
+    assert lengths.dtype.itemsize == (
+        1 if expected.max() < 256 else 2 if expected.max() < 65536 else 4
+    )
+
+
+def test_full_range_16_bit_channel_is_its_own_codes():
+    """Every value from 0 to the maximum present: the codes are the values (no copy)."""
+    values = np.random.default_rng(0).permutation(np.tile(np.arange(50_000, dtype=np.uint16), 3))
+    c = channel_codes(values)
+    uniq, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    assert np.shares_memory(c.codes, values)
+    np.testing.assert_array_equal(c.codes, inverse)
+    np.testing.assert_array_equal(c.exact, uniq)
+    np.testing.assert_array_equal(c.counts, counts)
+    values[0] = 50_001  # one value missing (50 000): coded by the look-up table
+    c = channel_codes(values)
+    assert not np.shares_memory(c.codes, values)
+    np.testing.assert_array_equal(c.codes, np.unique(values, return_inverse=True)[1])
