@@ -3,10 +3,11 @@
 Every kernel here has a pure-numpy counterpart next to its caller, which gives identical
 results: the kernels only accumulate whole numbers in int64, so the order of the sums does not
 matter (``kendall_score`` has numpy counterparts in ``colocalize._ranks``: a blocked dense table,
-and SciPy's merge sort beyond it; ``discordant_pairs`` and ``rank_moments``, the ranks of 8/16-bit
-pairs from sorted packed keys, have ``packed_rank_sums`` without kernels (histograms and a radix
-count of inversions: the same integers) when the pair has more value pairs than the codes' dense
-table handles fast, else the codes and joint cells; ``rank_moments`` sums floats, equal to
+and SciPy's merge sort beyond it; ``split_keys``, ``discordant_pairs`` and ``rank_moments``, the
+ranks of 8/16-bit pairs from packed keys split at a median x and sorted (each half in its own
+thread: the kernels release the GIL), have ``packed_rank_sums`` without kernels (histograms and a
+radix count of inversions: the same integers) when the pair has more value pairs than the codes'
+dense table handles fast, else the codes and joint cells; ``rank_moments`` sums floats, equal to
 1e-12). numba is imported on first use, never at ``import colocalize``; without it, or with the
 environment variable ``COLOCALIZE_NUMBA=0``, :func:`kernels` returns None and the callers use
 numpy. Compiled code is cached on disk
