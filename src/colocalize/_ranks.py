@@ -487,8 +487,9 @@ def packed_rank_sums(
             totals += np.bincount(
                 x[part] ^ flip0, weights=weights[y[part] ^ flip1], minlength=rank0.size
             )
-        square = float(np.dot(hist0, np.square(rank0)))
-        _spearman_sums(sums, float(np.dot(rank0, totals)), square, hist1, rank1)
+        # pairwise sums, not BLAS: OpenBLAS's threads would spin on the other core afterwards
+        square = float(np.sum(hist0 * np.square(rank0)))
+        _spearman_sums(sums, float(np.sum(rank0 * totals)), square, hist1, rank1)
     if kendall:
         key, _ = _packed_keys(values0, values1)
         tied_both = _tied_runs(key)
@@ -513,7 +514,7 @@ def _spearman_sums(
     """Spearman's centred sums from sum(u v) and sum(u u) over the pixels (u, v the doubled
     centred ranks of x and y), y's histogram and the doubled rank of each y."""
     sums["ruu"] = square / 4
-    sums["rvv"] = float(np.dot(hist1, np.square(rank1.astype(np.float64)))) / 4
+    sums["rvv"] = float(np.sum(hist1 * np.square(rank1.astype(np.float64)))) / 4  # not BLAS
     sums["ruv"] = cross / 4
 
 
