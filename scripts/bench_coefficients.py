@@ -19,6 +19,10 @@ figure is the peak resident size during the call (Linux VmHWM, reset just before
 resident size before it, over the image's size. A first call on a 1024 x 1024 crop loads (or
 compiles) the kernels before the baseline.
 
+A first row: one ``coefficients`` call on a random 16-bit 2048 x 2048 pair, all coefficients,
+in a fresh process with nothing loaded before (the compiled kernels load only once numpy paths
+have cost their load: this is the numpy path), over the pair's size.
+
 Floors (``--floors``, also printed first by a full run; issue 14 item 1): one uint16 pair
 (the tiled neuron-4Ch channels 0 and 1, and random 16-bit data), timed back to back in rounds,
 best of ``--repeat`` (at least 7), in wall time and in the process's CPU time (less disturbed
@@ -101,8 +105,44 @@ print(json.dumps({"input_mib": image.nbytes / 2**20, "extra_mib": (after - befor
 """
 
 
+_FIRST_CALL_CHILD = """
+import json, sys, time, warnings
+import numpy as np
+import colocalize
+rng = np.random.default_rng(0)
+size = int(sys.argv[1])
+a = rng.integers(0, 65536, (size, size), dtype=np.uint16)
+b = a // 2 + rng.integers(0, 30000, (size, size), dtype=np.uint16)
+warnings.simplefilter("ignore")
+
+
+def status(field):  # kB
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith(field + ":"))
+
+
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")
+before = status("VmRSS")
+start = time.perf_counter()
+colocalize.coefficients(a, b, thresholds=(float(a.mean()), float(b.mean())))
+seconds = time.perf_counter() - start
+print(json.dumps({"input_mib": (a.nbytes + b.nbytes) / 2**20,
+                  "extra_mib": (status("VmHWM") - before) / 1024, "seconds": seconds,
+                  "numba": "numba" in sys.modules}))
+"""
+
+
 def memory() -> None:
     """Peak RSS of coefficient_table in fresh processes (see the module docstring)."""
+    child = [sys.executable, "-c", _FIRST_CALL_CHILD, "2048"]
+    proc = subprocess.run(child, capture_output=True, text=True, check=True)
+    r = json.loads(proc.stdout)
+    print(f"first call in a fresh process (numpy until the kernels load; numba imported: "
+          f"{r['numba']}): coefficients of a random 16-bit 2048x2048 pair, all coefficients: "
+          f"input {r['input_mib']:.0f} MiB, extra peak RSS {r['extra_mib']:.0f} MiB "
+          f"({r['extra_mib'] / r['input_mib']:.1f}x the input; target <= 2x), "
+          f"{r['seconds']:.2f} s")
     print("peak extra memory of coefficient_table with thresholds, 3 channels, fresh process")
     cases = [(kind, size) for kind in ("neuron", "random") for size in (2048, 4096)]
     dtypes = ("uint8", "int8", "int16", "uint32", "int32", "int64", "uint64")

@@ -3,10 +3,11 @@
 Every kernel here has a pure-numpy counterpart next to its caller, which gives identical
 results: the kernels only accumulate whole numbers in int64, so the order of the sums does not
 matter (``kendall_score`` has numpy counterparts in ``colocalize._ranks``: a blocked dense table,
-and SciPy's merge sort beyond it; ``discordant_pairs`` and ``rank_moments``, the ranks of 8/16-bit
-pairs from sorted packed keys, have ``packed_rank_sums`` without kernels (histograms and a radix
-count of inversions: the same integers) when the pair has more value pairs than the codes' dense
-table handles fast, else the codes and joint cells; ``rank_moments`` sums floats, equal to
+and SciPy's merge sort beyond it; ``split_keys``, ``discordant_pairs`` and ``rank_moments``, the
+ranks of 8/16-bit pairs from packed keys split at a median x and sorted (each half in its own
+thread: the kernels release the GIL), have ``packed_rank_sums`` without kernels (histograms and a
+radix count of inversions: the same integers) when the pair has more value pairs than the codes'
+dense table handles fast, else the codes and joint cells; ``rank_moments`` sums floats, equal to
 1e-12). numba is imported on first use, never at ``import colocalize``; without it, or with the
 environment variable ``COLOCALIZE_NUMBA=0``, :func:`kernels` returns None and the callers use
 numpy. Compiled code is cached on disk
@@ -289,11 +290,12 @@ def _build() -> SimpleNamespace | None:
         return out_in, out_out
 
     @jit
-    def kendall_score(code0, code1, counts, k1):
+    def kendall_score(code0, code1, counts, tree, column):
         """n_c - n_d of joint cells sorted by (code0, code1), with a Fenwick tree over code1
-        (and a plain count per code1: the cells of earlier rows in the same column)."""
-        tree = np.zeros(k1 + 1, dtype=np.int64)
-        column = np.zeros(k1, dtype=np.int64)
+        (``tree``, zeros of size k1 + 1) and a plain count per code1 (``column``, zeros of size
+        k1: the cells of earlier rows in the same column); both int32 when the counts sum
+        below 2**31."""
+        k1 = column.size
         total = np.int64(0)
         score = np.int64(0)
         m = code0.size
@@ -378,13 +380,31 @@ def _build() -> SimpleNamespace | None:
         return discordant, tied_x, tied_xy, hist
 
     @jit
-    def rank_moments(keys, shift, rank1):
-        """Spearman's sums from sorted packed keys ``x << shift | y`` and the doubled centred
-        average rank of each y (``rank1``, int64): sum(u v) and sum(u u) (float64), with u, v
-        the doubled centred average ranks of x and y (integers: 2 rank - (n + 1))."""
+    def split_keys(x, y, shift, flip, pivot, out):
+        """Writes ``(x << shift | y) ^ flip`` per pixel to ``out`` (same size): the keys below
+        ``pivot`` from the front, the others from the back; returns how many are below.
+
+        Branch-free: each key is written to both free ends and only one end advances.
+        """
+        lo = np.int64(0)
+        hi = np.int64(out.size)
+        for i in range(x.size):
+            key = ((np.int64(x[i]) << shift) | np.int64(y[i])) ^ flip
+            out[u(lo)] = key
+            out[u(hi - 1)] = key
+            below = np.int64(key < pivot)
+            lo += below
+            hi -= 1 - below
+        return lo
+
+    @jit
+    def rank_moments(keys, shift, rank1, offset, n):
+        """Spearman's sums from sorted packed keys ``x << shift | y``, the first ``offset`` of
+        ``n`` pixels in (x, y) order (``keys`` holds a run of whole x values), and the doubled
+        centred average rank of each y (``rank1``, int64): sum(u v) and sum(u u) (float64),
+        with u, v the doubled centred average ranks of x and y (integers: 2 rank - (n + 1))."""
         mask = (np.int64(1) << shift) - 1
         m = keys.size
-        n = np.int64(m)
         cross = square = 0.0
         i = 0
         while i < m:
@@ -395,7 +415,7 @@ def _build() -> SimpleNamespace | None:
                 total += rank1[u(np.int64(keys[i]) & mask)]
                 i += 1
             length = np.int64(i - start)
-            rank0 = 2 * np.int64(start) + length - n
+            rank0 = 2 * (np.int64(start) + offset) + length - n
             cross += float(rank0) * float(total)
             square += float(length) * float(rank0) * float(rank0)
         return cross, square
@@ -404,6 +424,7 @@ def _build() -> SimpleNamespace | None:
         kendall_score=kendall_score,
         discordant_pairs=discordant_pairs,
         rank_moments=rank_moments,
+        split_keys=split_keys,
         pair_sums=pair_sums,
         summary=summary,
         box_moments=box_moments,

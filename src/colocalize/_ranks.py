@@ -15,10 +15,12 @@ from one sort of a packed key per pixel (:func:`packed_rank_sums`).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 
@@ -53,6 +55,8 @@ _PACKED_CELLS_PER_PIXEL = 16
 CHUNK = 1 << 16
 # ... and of the histogram passes (bincount's own int64 copy of its input: 8 MiB).
 _COUNT_CHUNK = 1 << 20
+# ... and of the numpy packed-key passes (about 20 bytes of temporaries per pixel: 5 MiB).
+_PACKED_CHUNK = 1 << 18
 
 
 def chunks(n: int, size: int = CHUNK) -> Iterator[slice]:
@@ -89,13 +93,14 @@ class ChannelCodes:
     exact : ndarray, shape (K,)
         Sorted values in the channel's own dtype: the distinct values, or for integer channels
         with a small range every value from the minimum to the maximum (some may have no pixels).
-    counts : ndarray of int64, shape (K,)
-        Pixels per value.
+    counts : ndarray of unsigned integers, shape (K,)
+        Pixels per value, in a narrow unsigned dtype: one that holds the number of pixels, or
+        for channels coded by sorting the largest count.
 
     Derived tables (computed on first use): ``values`` (float64), ``relative`` (float64 of
-    ``exact - exact[0]``, exact for integers: no wrap-around for 64-bit images) and the 1-based
-    ``average_rank`` of each value (ties share the mean of their positions, as
-    ``scipy.stats.rankdata(method="average")``).
+    ``exact - exact[0]``, exact for integers: no wrap-around for 64-bit images); and, computed
+    on each use and not kept (8 bytes per value), the 1-based ``average_rank`` of each value
+    (ties share the mean of their positions, as ``scipy.stats.rankdata(method="average")``).
     """
 
     codes: np.ndarray
@@ -111,9 +116,12 @@ class ChannelCodes:
         low = self.exact[0].item()
         return subtract_exact(self.exact, low).astype(np.float64)
 
-    @cached_property
+    @property
     def average_rank(self) -> np.ndarray:
-        return np.cumsum(self.counts) - (self.counts - 1) / 2.0
+        rank = np.cumsum(self.counts, dtype=np.float64)  # whole numbers below 2**53: exact
+        for part in chunks(rank.size):
+            rank[part] -= (self.counts[part].astype(np.float64) - 1.0) / 2.0
+        return rank
 
     @property
     def n_codes(self) -> int:
@@ -138,6 +146,7 @@ def _lookup_codes(values: np.ndarray, low: int, span: int) -> ChannelCodes:
         else:
             counts += np.bincount(shifted(part), minlength=span)
     exact = np.arange(span, dtype=np.uint64).astype(dtype) + dtype.type(low)
+    counts = counts.astype(_code_dtype(values.size + 1))
     if span <= _MAX_DIRECT_RANGE:
         # the values themselves (minus the minimum) are the codes; absent values have no pixels
         code_dtype = _code_dtype(span)
@@ -148,6 +157,9 @@ def _lookup_codes(values: np.ndarray, low: int, span: int) -> ChannelCodes:
             codes[part] = values[part] - dtype.type(low) if raw else shifted(part)
         return ChannelCodes(codes=codes, exact=exact, counts=counts)
     present = np.flatnonzero(counts)
+    if raw and low == 0 and present.size == span and dtype.itemsize == 2:
+        # every value from 0 to the maximum has pixels: the values are their own codes
+        return ChannelCodes(codes=values, exact=exact, counts=counts)
     lookup = (np.cumsum(counts > 0) - 1).astype(_code_dtype(present.size))
     if raw:  # a table over 0..max, indexed by the values themselves
         lookup = np.concatenate([np.zeros(low, dtype=lookup.dtype), lookup])
@@ -185,7 +197,8 @@ def channel_codes(values: np.ndarray) -> ChannelCodes:
 
 def _sorted_codes(values: np.ndarray) -> ChannelCodes:
     """Codes of any 1-D array by one argsort: ``np.unique(..., return_inverse=True,
-    return_counts=True)`` in about a third of its memory (no int64 inverse) and time."""
+    return_counts=True)`` in about a third of its memory (no int64 inverse or counts) and
+    time."""
     n = values.size
     order = np.argsort(values)
     ordered = values[order]
@@ -200,7 +213,7 @@ def _sorted_codes(values: np.ndarray) -> ChannelCodes:
         codes[order[part]] = run
         offset = int(run[-1])
     del order
-    return ChannelCodes(codes=codes, exact=exact, counts=_run_lengths(first, np.dtype(np.int64)))
+    return ChannelCodes(codes=codes, exact=exact, counts=_run_lengths(first))
 
 
 def _run_starts(ordered: np.ndarray) -> np.ndarray:
@@ -211,23 +224,31 @@ def _run_starts(ordered: np.ndarray) -> np.ndarray:
     return first
 
 
-def _run_lengths(first: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """The length of each run from :func:`_run_starts`, in ``dtype``, without an index of every
-    start."""
-    n = first.size
-    counts = np.empty(int(np.count_nonzero(first)), dtype=dtype)
-    filled, previous = 0, 0
-    for part in chunks(n):
+def _run_lengths(first: np.ndarray) -> np.ndarray:
+    """The length of each run from :func:`_run_starts`, in the narrowest unsigned dtype that
+    holds the longest (two chunked passes, without an index of every start)."""
+    longest = max((int(piece.max()) for piece in _run_pieces(first)), default=0)
+    counts = np.empty(int(np.count_nonzero(first)), dtype=_code_dtype(longest + 1))
+    filled = 0
+    for piece in _run_pieces(first):
+        counts[filled : filled + piece.size] = piece
+        filled += piece.size
+    return counts
+
+
+def _run_pieces(first: np.ndarray) -> Iterator[np.ndarray]:
+    """The run lengths of :func:`_run_lengths` in order, a chunk at a time (non-empty pieces)."""
+    previous = None  # where the last run seen starts
+    for part in chunks(first.size):
         found = np.flatnonzero(first[part]) + part.start
         if found.size:
-            if filled:
-                counts[filled - 1] = found[0] - previous
-            counts[filled : filled + found.size - 1] = np.diff(found)
-            filled += found.size
+            if previous is not None:
+                yield np.diff(found, prepend=previous)
+            elif found.size > 1:
+                yield np.diff(found)
             previous = int(found[-1])
-    if filled:
-        counts[filled - 1] = n - previous
-    return counts
+    if previous is not None:
+        yield np.array([first.size - previous])
 
 
 @dataclass(frozen=True)
@@ -237,9 +258,10 @@ class JointCells:
     Attributes
     ----------
     code0, code1 : ndarray of unsigned integers, shape (m,)
-        The cell's code in each channel.
+        The cell's code in each channel (possibly strided views of one array).
     counts : ndarray of unsigned or int64 integers, shape (m,)
-        Pixels per cell.
+        Pixels per cell: int64 from a dense histogram, else the narrowest unsigned dtype that
+        holds the largest.
     """
 
     code0: np.ndarray
@@ -251,12 +273,15 @@ def joint_cells(codes0: ChannelCodes, codes1: ChannelCodes) -> JointCells:
     """The joint cells of two coded channels over the same pixels.
 
     A dense histogram when there are at most ``_MAX_DENSE_CELLS`` possible cells, else one
-    packed key ``code0 * K1 + code1`` per pixel, sorted (a few bytes per pixel, O(n log n)).
+    packed key ``code0 << s | code1`` per pixel (s the bits of the wider code dtype), sorted and
+    reduced in place to one key per cell: the cells' ``code0`` and ``code1`` are then views of
+    the keys' two halves and the counts the only copy (O(n log n), about 1.25 times the keys'
+    size).
     """
     k0, k1 = codes0.n_codes, codes1.n_codes
-    key_dtype = _code_dtype(k0 * k1)
     n = codes0.codes.size
     if k0 * k1 <= _MAX_DENSE_CELLS:
+        key_dtype = _code_dtype(k0 * k1 + 1)  # and k1 itself (k0 = 1, k1 = 256: not uint8)
         hist = np.zeros(k0 * k1, dtype=np.int64)
         for part in chunks(n, _COUNT_CHUNK):
             key = codes0.codes[part].astype(key_dtype)
@@ -266,26 +291,41 @@ def joint_cells(codes0: ChannelCodes, codes1: ChannelCodes) -> JointCells:
         cells = np.flatnonzero(hist)
         counts = hist[cells]
         del hist
-    else:
-        key = codes0.codes.astype(key_dtype)
-        key *= key_dtype.type(k1)
-        key += codes1.codes
-        key.sort()
-        first = _run_starts(key)  # a run of equal keys is a cell
-        cells = key[first]
-        del key
-        counts = _run_lengths(first, _code_dtype(n + 1))
-        del first
-    code0 = np.empty(cells.size, dtype=_code_dtype(k0))
-    code1 = np.empty(cells.size, dtype=_code_dtype(k1))
-    for part in chunks(cells.size):
-        code0[part], code1[part] = np.divmod(cells[part], cells.dtype.type(k1))
-    return JointCells(code0=code0, code1=code1, counts=counts)
+        code0 = np.empty(cells.size, dtype=_code_dtype(k0))
+        code1 = np.empty(cells.size, dtype=_code_dtype(k1))
+        for part in chunks(cells.size):
+            code0[part], code1[part] = np.divmod(cells[part], cells.dtype.type(k1))
+        return JointCells(code0=code0, code1=code1, counts=counts)
+    half = max(codes0.codes.dtype.itemsize, codes1.codes.dtype.itemsize)
+    key_dtype = np.dtype(f"u{2 * half}")
+    key = np.empty(n, dtype=key_dtype)
+    for part in chunks(n):
+        key[part] = codes0.codes[part]
+        key[part] <<= key_dtype.type(8 * half)
+        key[part] |= codes1.codes[part]
+    key.sort()
+    first = _run_starts(key)  # a run of equal keys is a cell
+    counts = _run_lengths(first)
+    filled = 0
+    for part in chunks(n):  # each run's key to the front (never past the part being read)
+        found = key[part][first[part]]
+        key[filled : filled + found.size] = found
+        filled += found.size
+    del first
+    cells = key[:filled] if 2 * filled > n else key[:filled].copy()
+    del key
+    halves = cells.view(f"u{half}")
+    high = 1 if np.little_endian else 0
+    return JointCells(code0=halves[high::2], code1=halves[1 - high :: 2], counts=counts)
 
 
 def _tie_pairs(counts: np.ndarray) -> int:
-    counts = counts.astype(np.int64, copy=False)
-    return int(np.sum(counts * (counts - 1) // 2))
+    """The sum of c (c - 1) / 2 over ``counts`` (exact, in chunks)."""
+    total = 0
+    for part in chunks(counts.size):
+        c = counts[part].astype(np.int64)
+        total += int(np.sum(c * (c - 1) // 2))
+    return total
 
 
 def _score_table(cells: JointCells, k0: int, k1: int) -> int:
@@ -359,7 +399,9 @@ def kendall_tau_b(codes0: ChannelCodes, codes1: ChannelCodes, cells: JointCells)
             from scipy.stats import kendalltau
 
             return float(kendalltau(codes0.codes, codes1.codes, variant="b").statistic)
-        score = int(compiled.kendall_score(cells.code0, cells.code1, cells.counts, k1))
+        count = np.dtype(np.int32 if n < 1 << 31 else np.int64)
+        tree, column = np.zeros(k1 + 1, dtype=count), np.zeros(k1, dtype=count)
+        score = int(compiled.kendall_score(cells.code0, cells.code1, cells.counts, tree, column))
     return _tau_b(score, n, _tie_pairs(codes0.counts), _tie_pairs(codes1.counts))
 
 
@@ -394,13 +436,16 @@ def packed_rank_sums(
 ) -> dict[str, float]:
     """Spearman's centred rank sums and Kendall's tau-b of two 8/16-bit integer channels.
 
-    One sort of a packed key per pixel (4 bytes at most) orders the pixels by (x, y). This gives,
-    exactly in integers, the pairs tied in x, in y and in both, the discordant pairs n_d (Knight
-    1966, doi:10.1080/01621459.1966.10480879: n_c - n_d = n_0 - n_1 - n_2 + n_3 - 2 n_d) and the
-    doubled centred average ranks: by two compiled passes over the keys, or without them by
-    histograms of x and y (the ranks) and :func:`_inversions` (n_d: one O(n) numpy pass per bit
-    of y). Same values as :func:`channel_codes` + :func:`joint_cells` + :func:`kendall_tau_b`,
-    with no table beyond 2**16 entries.
+    Kendall's tau-b from n_c - n_d = n_0 - n_1 - n_2 + n_3 - 2 n_d (Knight 1966,
+    doi:10.1080/01621459.1966.10480879), with n_1, n_2, n_3 the pairs tied in x, in y and in
+    both and n_d the discordant pairs, all counted exactly in integers from a packed key
+    ``x << 16 | y`` per pixel (4 bytes at most) sorted by (x, y): with the compiled kernels, the
+    keys are split at a median x into two halves sorted and counted in two threads (the pairs
+    across the halves from their histograms of y); without them, by one sort, the runs of equal
+    keys and :func:`_inversions` (one O(n) numpy pass per bit of y). Spearman's sums need no
+    sort: the average ranks come from the histograms of x and y. Same values as
+    :func:`channel_codes` + :func:`joint_cells` + :func:`kendall_tau_b`, with no table beyond
+    2**16 entries and at most about 6 bytes per pixel.
 
     Parameters
     ----------
@@ -419,49 +464,178 @@ def packed_rank_sums(
         ``kendall``: tau-b, NaN when a channel is constant (with ``kendall``).
     """
     n = values0.size
-    key, shift = _packed_keys(values0, values1, ordered=kendall or compiled is not None)
     if compiled is not None:
-        discordant, tied0, tied_both, hist1 = compiled.discordant_pairs(key, shift, kendall)
-    else:
-        if kendall:
-            tied_both = _tie_pairs(_run_lengths(_run_starts(key), np.dtype(np.int64)))
-        x = (key >> key.dtype.type(shift)).astype(f"u{values0.dtype.itemsize}")
-        y = (key & key.dtype.type((1 << shift) - 1)).astype(f"u{shift // 8}")
-        del key
-        hist0 = np.zeros(1 << (8 * values0.dtype.itemsize), dtype=np.int64)
-        hist1 = np.zeros(1 << shift, dtype=np.int64)
-        for part in chunks(n, _COUNT_CHUNK):  # bincount's int64 copy of its input: 8 MiB
-            hist0 += np.bincount(x[part], minlength=hist0.size)
-            hist1 += np.bincount(y[part], minlength=hist1.size)
-        if kendall:
-            tied0 = _tie_pairs(hist0)
-            discordant = _inversions(y, hist1, shift)
+        if not (spearman or kendall):
+            return {}
+        return _compiled_rank_sums(values0, values1, compiled, spearman=spearman, kendall=kendall)
+    x, y, shift, _, flip = _key_parts(values0, values1)
+    # the values' order: x ^ flip0 and y ^ flip1 (signed values get their sign bit flipped)
+    flip0, flip1 = x.dtype.type(flip >> shift), y.dtype.type(flip & ((1 << shift) - 1))
+    hist0 = np.zeros(1 << (8 * x.dtype.itemsize), dtype=np.int64)
+    hist1 = np.zeros(1 << shift, dtype=np.int64)
+    for part in chunks(n, _PACKED_CHUNK):
+        hist0 += np.bincount(x[part] ^ flip0, minlength=hist0.size)
+        hist1 += np.bincount(y[part] ^ flip1, minlength=hist1.size)
     sums: dict[str, float] = {}
     if spearman:
-        rank1 = 2 * np.cumsum(hist1) - hist1 - n  # doubled centred average rank of each y
-        if compiled is not None:
-            cross, square = compiled.rank_moments(key, shift, rank1)
-        else:
-            rank0 = (2 * np.cumsum(hist0) - hist0 - n).astype(np.float64)
-            # per x, the sum of the y ranks: integers below 2**53, exact in float64
-            totals = np.zeros(rank0.size)
-            for part in chunks(n, _COUNT_CHUNK):
-                weights = rank1.astype(np.float64)[y[part]]
-                totals += np.bincount(x[part], weights=weights, minlength=rank0.size)
-            cross = float(np.dot(rank0, totals))
-            square = float(np.dot(hist0, np.square(rank0)))
-        sums["ruu"] = square / 4
-        sums["rvv"] = float(np.dot(hist1, np.square(rank1.astype(np.float64)))) / 4
-        sums["ruv"] = cross / 4
+        rank0 = _doubled_ranks(hist0).astype(np.float64)
+        rank1 = _doubled_ranks(hist1)
+        weights = rank1.astype(np.float64)
+        # per x, the sum of the y ranks: integers below 2**53, exact in float64
+        totals = np.zeros(rank0.size)
+        for part in chunks(n, _PACKED_CHUNK):
+            totals += np.bincount(
+                x[part] ^ flip0, weights=weights[y[part] ^ flip1], minlength=rank0.size
+            )
+        # pairwise sums, not BLAS: OpenBLAS's threads would spin on the other core afterwards
+        square = float(np.sum(hist0 * np.square(rank0)))
+        _spearman_sums(sums, float(np.sum(rank0 * totals)), square, hist1, rank1)
     if kendall:
-        tied1 = _tie_pairs(hist1)
-        n0 = n * (n - 1) // 2
-        score = n0 - int(tied0) - tied1 + int(tied_both) - 2 * int(discordant)
-        sums["kendall"] = _tau_b(score, n, int(tied0), tied1) if n >= 2 else math.nan
+        key, _ = _packed_keys(values0, values1)
+        tied_both = _tied_runs(key)
+        ordered = np.empty(n, dtype=f"u{shift // 8}")  # y in (x, y) order
+        for part in chunks(n, _PACKED_CHUNK):
+            np.bitwise_and(key[part], (1 << shift) - 1, out=ordered[part], casting="unsafe")
+        del key
+        discordant = _inversions(ordered, hist1, shift, scratch=True)
+        _kendall_sums(sums, n, discordant, _tie_pairs(hist0), tied_both, hist1)
     return sums
 
 
-def _inversions(y: np.ndarray, hist: np.ndarray, bits: int) -> int:
+def _doubled_ranks(hist: np.ndarray) -> np.ndarray:
+    """The doubled centred average rank 2 r - (n + 1) of each value, from the values'
+    histogram (int64, exact)."""
+    return 2 * np.cumsum(hist) - hist - int(hist.sum())
+
+
+def _spearman_sums(
+    sums: dict[str, float], cross: float, square: float, hist1: np.ndarray, rank1: np.ndarray
+) -> None:
+    """Spearman's centred sums from sum(u v) and sum(u u) over the pixels (u, v the doubled
+    centred ranks of x and y), y's histogram and the doubled rank of each y."""
+    sums["ruu"] = square / 4
+    sums["rvv"] = float(np.sum(hist1 * np.square(rank1.astype(np.float64)))) / 4  # not BLAS
+    sums["ruv"] = cross / 4
+
+
+def _kendall_sums(
+    sums: dict[str, float],
+    n: int,
+    discordant: int,
+    tied0: int,
+    tied_both: int,
+    hist1: np.ndarray,
+) -> None:
+    """Kendall's tau-b from Knight's counts (see :func:`packed_rank_sums`)."""
+    tied1 = _tie_pairs(hist1)
+    n0 = n * (n - 1) // 2
+    score = n0 - tied0 - tied1 + tied_both - 2 * discordant
+    sums["kendall"] = _tau_b(score, n, tied0, tied1) if n >= 2 else math.nan
+
+
+def _tied_runs(ordered: np.ndarray) -> int:
+    """The pairs of equal elements of a sorted array (sum of c (c - 1) / 2 over its runs), in
+    chunks."""
+    total = 0
+    run = 0  # the length of the run that continues into the next chunk
+    previous = None
+    for part in chunks(ordered.size, _PACKED_CHUNK):
+        piece = ordered[part]
+        first = np.empty(piece.size, dtype=bool)
+        first[0] = previous is None or piece[0] != previous
+        np.not_equal(piece[1:], piece[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        if starts.size == 0:
+            run += piece.size
+        else:
+            run += int(starts[0])
+            total += run * (run - 1) // 2
+            lengths = np.diff(starts)
+            total += _tie_pairs(lengths)
+            run = piece.size - int(starts[-1])
+        previous = piece[-1]
+    return total + run * (run - 1) // 2
+
+
+def _compiled_rank_sums(
+    values0: np.ndarray,
+    values1: np.ndarray,
+    compiled: SimpleNamespace,
+    *,
+    spearman: bool,
+    kendall: bool,
+) -> dict[str, float]:
+    """:func:`packed_rank_sums` with the compiled kernels, in two threads."""
+    n = values0.size
+    x, y, shift, key_dtype, flip = _key_parts(values0, values1)
+    key = np.empty(n, dtype=key_dtype)
+    pivot = _median_x(x, flip >> shift) << shift
+    below = int(compiled.split_keys(x, y, shift, flip, pivot, key))
+    halves = (key[:below], key[below:])  # every x of the first below every x of the second
+
+    def count(half: np.ndarray) -> tuple[int, int, int, np.ndarray]:
+        half.sort()  # numpy's sort and the kernels release the GIL
+        return compiled.discordant_pairs(half, shift, kendall)
+
+    counted = _in_threads(count, halves)
+    hist1 = counted[0][3] + counted[1][3]
+    sums: dict[str, float] = {}
+    if spearman:
+        rank1 = _doubled_ranks(hist1)
+        offsets = (0, below)
+        moments = _in_threads(
+            lambda k: compiled.rank_moments(halves[k], shift, rank1, offsets[k], n), (0, 1)
+        )
+        cross, square = (moments[0][k] + moments[1][k] for k in (0, 1))
+        _spearman_sums(sums, cross, square, hist1, rank1)
+    if kendall:
+        # a pair across the halves is discordant when the first half's y is the greater
+        greater = counted[0][3].sum() - np.cumsum(counted[0][3])
+        across = int(np.dot(counted[1][3], greater))
+        _kendall_sums(
+            sums,
+            n,
+            int(counted[0][0]) + int(counted[1][0]) + across,
+            int(counted[0][1]) + int(counted[1][1]),
+            int(counted[0][2]) + int(counted[1][2]),
+            hist1,
+        )
+    return sums
+
+
+def _median_x(x: np.ndarray, flip: int) -> int:
+    """A value v of ``x ^ flip`` with about half the pixels below it (from a sample of at most
+    2**16 pixels)."""
+    sample = x[:: max(1, x.size >> 16)] ^ x.dtype.type(flip)
+    counts = np.bincount(sample, minlength=1 << (8 * x.dtype.itemsize))
+    below = np.cumsum(counts) - counts
+    return int(np.argmin(np.abs(2 * below - sample.size)))
+
+
+def _in_threads(work: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """``[work(item) for item in items]``, each item but the first in its own thread (for work
+    that releases the GIL)."""
+    results: list[Any] = [None] * len(items)
+    errors: list[BaseException] = []
+
+    def run(k: int) -> None:
+        try:
+            results[k] = work(items[k])
+        except BaseException as error:  # re-raised in the caller's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(1, len(items))]
+    for thread in threads:
+        thread.start()
+    run(0)
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def _inversions(y: np.ndarray, hist: np.ndarray, bits: int, *, scratch: bool = False) -> int:
     """The pairs i < j with y[i] > y[j], for ``y`` below ``2**bits`` with histogram ``hist``.
 
     An MSD radix pass per bit, from the top: at bit b the sequence is stably grouped by the bits
@@ -469,13 +643,14 @@ def _inversions(y: np.ndarray, hist: np.ndarray, bits: int) -> int:
     differ at bit b are those of a 1 before a 0 in the same group. Their number comes from the
     group sizes and the sum of the positions of the 1s; each group is then stably partitioned by
     bit b (a 0 moves to its group's start plus the 0s before it in the group, a 1 after the
-    group's 0s plus the 1s before it). O(n) numpy work per bit, about 5 bytes per pixel.
+    group's 0s plus the 1s before it). O(n) numpy work per bit in chunks: two arrays like ``y``
+    and a few MiB; ``y`` is one of them with ``scratch`` (its contents are then lost), else it is
+    never written.
     """
     n = y.size
     if n < 2:
         return 0
     index = np.dtype(np.int32 if n < 1 << 31 else np.int64)
-    positions = np.arange(n, dtype=index)
     current, following = y, np.empty_like(y)
     total = 0
     for b in range(bits - 1, -1, -1):
@@ -483,50 +658,71 @@ def _inversions(y: np.ndarray, hist: np.ndarray, bits: int) -> int:
         zeros, ones = counts[0::2], counts[1::2]
         sizes = zeros + ones
         starts = np.cumsum(sizes) - sizes  # each group's first position
-        code = current >> current.dtype.type(b)
-        bit = code & code.dtype.type(1)
-        ones_to = np.cumsum(bit, dtype=index)  # 1s up to and including each position
-        # sum over the 1s of the 0s after them in their group: (z + start - pos + rank among 1s)
-        position_sum = int(ones_to[-1]) * n - int(ones_to.sum(dtype=np.int64))
-        total += int(np.dot(ones, zeros + starts)) + _tie_pairs(ones) - position_sum
-        if b == 0:
-            break
         ones_before = np.cumsum(ones) - ones  # the 1s before each group
         table = np.empty(counts.size, dtype=index)
         table[0::2] = ones_before  # a 0 at i goes to i - (1s up to i) + (1s before its group)
         table[1::2] = starts + zeros - ones_before - 1  # a 1: start + zeros + 1s before it
-        # i - ones_to for a 0, ones_to for a 1 (arithmetic: several times faster than np.where)
-        target = 2 * ones_to
-        target -= positions
-        target *= bit
-        target += positions
-        target -= ones_to
-        target += table[code]
-        following[target] = current
-        if current is y:  # never write over the caller's array
+        seen = 0  # the 1s before the chunk
+        ones_to_sum = 0  # the sum over all positions of the 1s up to them
+        for part in chunks(n, _PACKED_CHUNK):
+            code = current[part] >> current.dtype.type(b)
+            bit = code & code.dtype.type(1)
+            ones_to = np.cumsum(bit, dtype=index)  # 1s up to and including each position
+            ones_to += seen
+            ones_to_sum += int(ones_to.sum(dtype=np.int64))
+            seen = int(ones_to[-1])
+            if b == 0:
+                continue
+            # i - ones_to for a 0, ones_to for a 1 (arithmetic: several times faster than
+            # np.where)
+            positions = np.arange(part.start, part.stop, dtype=index)
+            target = 2 * ones_to
+            target -= positions
+            target *= bit
+            target += positions
+            target -= ones_to
+            target += table[code]
+            following[target] = current[part]
+        # sum over the 1s of the 0s after them in their group: (z + start - pos + rank among 1s)
+        position_sum = seen * n - ones_to_sum
+        total += int(np.dot(ones, zeros + starts)) + _tie_pairs(ones) - position_sum
+        if b == 0:
+            break
+        if current is y and not scratch:  # never write over the caller's array
             current, following = following, np.empty_like(y)
         else:
             current, following = following, current
     return total
 
 
-def _packed_keys(
-    values0: np.ndarray, values1: np.ndarray, *, ordered: bool = True
-) -> tuple[np.ndarray, int]:
-    """``x << shift | y`` per pixel, sorted (with ``ordered``), with x and y the 8/16-bit
-    values as unsigned integers of the same order (signed ones with their sign bit flipped);
-    and ``shift``."""
+def _key_parts(
+    values0: np.ndarray, values1: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int, np.dtype, int]:
+    """x and y (the channels as unsigned integers of the same size, no copy), ``shift``, the
+    packed key's dtype and the mask ``flip`` that makes ``(x << shift | y) ^ flip`` order the
+    pixels by value (signed values get their sign bit flipped)."""
     shift = 8 * values1.dtype.itemsize
     key_dtype = np.dtype(
         np.uint16 if values0.dtype.itemsize + values1.dtype.itemsize <= 2 else np.uint32
     )
-    key = values0.view(f"u{values0.dtype.itemsize}").astype(key_dtype)
-    key <<= key_dtype.type(shift)
-    key |= values1.view(f"u{values1.dtype.itemsize}")
     flip = 0
     for values, at in ((values0, shift + 8 * values0.dtype.itemsize - 1), (values1, shift - 1)):
         if values.dtype.kind == "i":
             flip |= 1 << at
+    x = values0.view(f"u{values0.dtype.itemsize}")
+    y = values1.view(f"u{values1.dtype.itemsize}")
+    return x, y, shift, key_dtype, flip
+
+
+def _packed_keys(
+    values0: np.ndarray, values1: np.ndarray, *, ordered: bool = True
+) -> tuple[np.ndarray, int]:
+    """``(x << shift | y) ^ flip`` per pixel (see :func:`_key_parts`), sorted (with
+    ``ordered``); and ``shift``."""
+    x, y, shift, key_dtype, flip = _key_parts(values0, values1)
+    key = x.astype(key_dtype)
+    key <<= key_dtype.type(shift)
+    key |= y
     if flip:
         key ^= key_dtype.type(flip)
     if ordered:
