@@ -448,7 +448,9 @@ def _correlate_frame(
     if original:
         if m is None:
             del spec_b
-            b = np.asarray(b_in, dtype=np.float32)
+            # image 1 as the plugin's float32 values (no copy when they are its own values)
+            safe = np.can_cast(b_in.dtype, np.float32, "safe")
+            b = b_in if safe else np.asarray(b_in, dtype=np.float32)
             box = folded_box_correlation(b, lags)
             mask_corr = box_correlation(b, lags) if images else None
             del b
@@ -827,8 +829,8 @@ def cross_correlation(
             fit_ok=ok,
             best_frame=best,
             profile=CorrelationProfile(
-                distance=bins.distance,
-                count=bins.count,
+                distance=bins.distance.copy(),
+                count=bins.count.copy(),
                 original=(
                     np.stack([r.original for r in results if r.original is not None])
                     if confidence
@@ -850,8 +852,8 @@ def cross_correlation(
         fit_ok=r.params is not None,
         unit=unit,
         profile=CorrelationProfile(
-            distance=bins.distance,
-            count=bins.count,
+            distance=bins.distance.copy(),
+            count=bins.count.copy(),
             original=r.original,
             subtracted=r.subtracted,
             fit=r.fit,
@@ -924,8 +926,8 @@ def cross_correlation_profile(
         assert corr.profile_original is not None
         rows.append(corr.profile_original)
     return CorrelationProfile(
-        distance=plan.bins.distance,
-        count=plan.bins.count,
+        distance=plan.bins.distance.copy(),
+        count=plan.bins.count.copy(),
         original=np.stack(rows) if plan.series else rows[0],
         subtracted=None,
         fit=None,

@@ -17,6 +17,8 @@ get the same bins without a loop over voxels:
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -73,11 +75,13 @@ def fold(values: np.ndarray, full_shape: Sequence[int], lows: Sequence[int]) -> 
 
 @dataclass(frozen=True)
 class ProfileBins:
-    """The exact-distance bins of a correlation window (computed once per shape and spacing)."""
+    """The exact-distance bins of a correlation window (read-only arrays, shared by every call
+    with the same shape, spacing and ``max_distance``: see :func:`profile_bins`)."""
 
     distance: np.ndarray  # (K,) sorted distinct distances
     count: np.ndarray  # (K,) voxels per distance (in the full window)
-    inverse: np.ndarray  # folded-grid cell -> bin index (-1: beyond max_distance)
+    index: np.ndarray  # bin index of each folded-grid cell within max_distance
+    inside: np.ndarray | None  # the folded-grid cells within max_distance (None: every cell)
     full_shape: tuple[int, ...]
     lows: tuple[int, ...]
 
@@ -88,13 +92,53 @@ class ProfileBins:
     def mean_folded(self, folded: np.ndarray) -> np.ndarray:
         """:meth:`mean` of a window that is already folded."""
         folded = folded.ravel()
-        if self.inverse.size and self.inverse.min() < 0:  # cells beyond max_distance
-            keep = self.inverse >= 0
-            index, folded = self.inverse[keep], folded[keep]
-        else:
-            index = self.inverse
-        sums = np.bincount(index, weights=folded, minlength=self.distance.size)
+        if self.inside is not None:
+            folded = folded[self.inside]
+        sums = np.bincount(self.index, weights=folded, minlength=self.distance.size)
         return sums / self.count
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays."""
+        arrays = (self.distance, self.count, self.index, self.inside)
+        return sum(a.nbytes for a in arrays if a is not None)
+
+
+# Bins of recent shapes are kept up to this many bytes in all (about 13 MiB for 2048 x 2048):
+# they take 10-25 ms to compute at that size, and a batch or a time series repeats its shape.
+_CACHE_BYTES = 64 << 20
+_cache: OrderedDict[tuple, ProfileBins] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def profile_bins(
+    shape: Sequence[int], spacing: Sequence[float], max_distance: float | None = None
+) -> ProfileBins:
+    """The plugin's exact-distance bins for an image of ``shape`` (axis order z, y, x).
+
+    The bins of the last few shapes are cached (up to ``_CACHE_BYTES``); their arrays are
+    read-only.
+    """
+    key = (
+        tuple(int(n) for n in shape),
+        tuple(float(s) for s in spacing),
+        None if max_distance is None else float(max_distance),
+    )
+    with _cache_lock:
+        bins = _cache.get(key)
+        if bins is not None:
+            _cache.move_to_end(key)
+            return bins
+    bins = _compute_bins(*key)
+    for array in (bins.distance, bins.count, bins.index, bins.inside):
+        if array is not None:
+            array.flags.writeable = False
+    if bins.nbytes <= _CACHE_BYTES:
+        with _cache_lock:
+            _cache[key] = bins
+            while sum(b.nbytes for b in _cache.values()) > _CACHE_BYTES:
+                _cache.popitem(last=False)
+    return bins
 
 
 def _axis_tables(n: int, hi: int, s: float):
@@ -109,11 +153,10 @@ def _axis_tables(n: int, hi: int, s: float):
     return u.astype(np.int64), term, mult
 
 
-def profile_bins(
-    shape: Sequence[int], spacing: Sequence[float], max_distance: float | None = None
+def _compute_bins(
+    shape: tuple[int, ...], spacing: tuple[float, ...], max_distance: float | None
 ) -> ProfileBins:
-    """The plugin's exact-distance bins for an image of ``shape`` (axis order z, y, x)."""
-    shape = tuple(int(n) for n in shape)
+    """:func:`profile_bins` without the cache."""
     lims = window(shape, spacing, max_distance)
     tables = [_axis_tables(n, hi, s) for n, (_, hi), s in zip(shape, lims, spacing)]
     ndim = len(shape)
@@ -142,28 +185,30 @@ def profile_bins(
         ikey = grid([v // step for v in squares], np.add).ravel()
         # with a power-of-two pixel size every float key is exact: equal integers, equal keys
         exact = math.frexp(spacing[0])[0] == 0.5
-        inverse, distance, count = _bins_integer(ikey, fkey, counts, inside, exact)
+        index, distance, count = _bins_integer(ikey, fkey, counts, inside, exact)
     else:
-        inverse, distance, count = _bins_float(fkey, counts, inside)
+        index, distance, count = _bins_float(fkey, counts, inside)
     return ProfileBins(
         distance=distance,
         count=count,
-        inverse=inverse,
+        index=index,
+        inside=None if isinstance(inside, slice) or inside.all() else inside,
         full_shape=shape,
         lows=tuple(lo for lo, _ in lims),
     )
 
 
 def _bins_float(fkey, counts, inside):
-    inverse = np.full(fkey.shape, -1, dtype=np.intp)
-    distance, inv = np.unique(fkey[inside], return_inverse=True)
-    inverse[inside] = inv.ravel()
-    count = np.bincount(inverse[inside], weights=counts[inside], minlength=distance.size)
-    return inverse, distance, count.astype(np.int64)
+    """Group the cells ``inside`` by their float key: ``(bin of each, distances, counts)``."""
+    distance, index = np.unique(fkey[inside], return_inverse=True)
+    index = index.ravel()
+    count = np.bincount(index, weights=counts[inside], minlength=distance.size)
+    return index, distance, count.astype(np.int64)
 
 
 def _bins_integer(ikey, fkey, counts, inside, exact):
-    """Group by integer key, then split the keys whose float values differ (rounding)."""
+    """Group the cells ``inside`` by integer key, then split the keys whose float values differ
+    (rounding): ``(bin of each, distances, counts)``."""
     ik = ikey[inside]
     fk = fkey[inside]
     # group of each key: mark the present keys, then number them (a scatter of the present keys,
@@ -200,7 +245,5 @@ def _bins_integer(ikey, fkey, counts, inside, exact):
         distance = keys[order]
     else:
         distance = low
-    inverse = np.full(fkey.shape, -1, dtype=np.intp)
-    inverse[inside] = group
     count = np.bincount(group, weights=counts[inside], minlength=distance.size).astype(np.int64)
-    return inverse, distance, count
+    return group, distance, count

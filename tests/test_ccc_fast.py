@@ -1,0 +1,74 @@
+"""The fast paths of CCC against their slow definitions (issue 14): the folded box sums from the
+centre-folded image, and the cached profile bins."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from colocalize import cross_correlation
+from colocalize._ccc import _profile
+from colocalize._ccc._fft import box_correlation, folded_box_correlation
+from colocalize._ccc._profile import fold, profile_bins
+
+
+@pytest.mark.parametrize(
+    "shape", [(1,), (6,), (7,), (2, 3), (7, 6), (6, 6), (9, 8), (5, 4, 3), (8, 9, 10), (4, 4, 4)]
+)
+@pytest.mark.parametrize("max_distance", [None, 1.0, 2.5])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int16, np.bool_])
+def test_folded_box_sums_of_integer_images_are_exact(shape, max_distance, dtype):
+    # integer images fold in int32 and sum in float64: every partial sum is an integer, so the
+    # result equals the fold of the box sums by their definition exactly
+    rng = np.random.default_rng(sum(shape))
+    top = 2 if dtype == np.bool_ else np.iinfo(dtype).max
+    image = rng.integers(0, top, shape, endpoint=dtype != np.bool_).astype(dtype)
+    bins = profile_bins(shape, (1.0,) * len(shape), max_distance)
+    lags = [(lo - n // 2, n - 1 - lo - n // 2) for n, lo in zip(shape, bins.lows)]
+    expected = fold(box_correlation(image.astype(np.float64), lags), shape, bins.lows)
+    np.testing.assert_array_equal(folded_box_correlation(image, lags), expected)
+
+
+def test_profile_bins_are_cached_read_only_and_equal_to_fresh_ones():
+    shape, spacing = (37, 52), (0.1241, 0.1241)
+    first = profile_bins(shape, spacing, None)
+    assert profile_bins(list(shape), [0.1241, 0.1241]) is first
+    fresh = _profile._compute_bins(shape, spacing, None)
+    np.testing.assert_array_equal(first.distance, fresh.distance)
+    np.testing.assert_array_equal(first.count, fresh.count)
+    np.testing.assert_array_equal(first.index, fresh.index)
+    with pytest.raises(ValueError, match="read-only"):
+        first.distance[0] = 1.0
+    # another max_distance is another entry
+    cut = profile_bins(shape, spacing, 1.0)
+    assert cut is not first
+    assert cut.inside is not None
+    assert cut.distance.max() <= 1.0
+
+
+def test_the_bins_cache_is_bounded(monkeypatch):
+    monkeypatch.setattr(_profile, "_cache", type(_profile._cache)())
+    small = profile_bins((20, 20), (1.0, 1.0))
+    monkeypatch.setattr(_profile, "_CACHE_BYTES", small.nbytes * 2 + 1)
+    profile_bins((21, 20), (1.0, 1.0))
+    profile_bins((22, 20), (1.0, 1.0))
+    profile_bins((23, 20), (1.0, 1.0))
+    assert sum(b.nbytes for b in _profile._cache.values()) <= _profile._CACHE_BYTES
+    assert ((20, 20), (1.0, 1.0), None) not in _profile._cache  # the oldest went first
+    big = profile_bins((200, 200), (1.0, 1.0))  # larger than the whole cache: not kept
+    assert big.nbytes > _profile._CACHE_BYTES
+    assert all(b is not big for b in _profile._cache.values())
+
+
+def test_results_own_their_profile_distances():
+    # the cached bins are shared: a caller changing its result must not change the next one
+    a = np.zeros((30, 31))
+    a[10:14, 8:12] = 100.0
+    b = np.roll(a, 3, axis=1)
+    first = cross_correlation(a, b)
+    expected = first.profile.distance.copy()
+    first.profile.distance[:] = 1000.0
+    first.profile.count[:] = 0
+    second = cross_correlation(a, b)
+    np.testing.assert_array_equal(second.profile.distance, expected)
+    assert second.profile.count.min() > 0
