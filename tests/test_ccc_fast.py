@@ -3,10 +3,12 @@ centre-folded image, and the cached profile bins."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
-from colocalize import cross_correlation
+from colocalize import ColocalizeWarning, cross_correlation
 from colocalize._ccc import _profile
 from colocalize._ccc._fft import box_correlation, folded_box_correlation
 from colocalize._ccc._profile import fold, profile_bins
@@ -72,3 +74,34 @@ def test_results_own_their_profile_distances():
     second = cross_correlation(a, b)
     np.testing.assert_array_equal(second.profile.distance, expected)
     assert second.profile.count.min() > 0
+
+
+def test_warnings_point_at_the_caller():
+    # cross_correlation is split into helpers (issue 16): its warnings still name this file
+    rng = np.random.default_rng(3)
+    noise = rng.random((24, 25))
+    a, b = shifted_pair(seed=1)
+    cases = [
+        ((noise, rng.random((24, 25))), {}, "could not fit"),
+        ((noise, noise), {"mask": np.zeros((24, 25), bool)}, "mask is empty"),
+        ((a, b), {"n_gaussians": 2}, "Gaussians could not be fitted"),
+    ]
+    for images, options, expected in cases:
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            cross_correlation(*images, **options)
+        assert any(expected in str(w.message) for w in record)
+        assert all(issubclass(w.category, ColocalizeWarning) for w in record)
+        assert {w.filename for w in record} == {__file__}
+
+
+def shifted_pair(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Smooth noise sharing a copy shifted by 3 pixels: one clear distance, so that a second
+    Gaussian is not accepted."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    a = ndimage.gaussian_filter(rng.random((40, 40)), 1.0)
+    b = ndimage.gaussian_filter(rng.random((40, 40)), 1.0)
+    shifted = np.roll(a, 3, axis=1)
+    return a + shifted, b + shifted
