@@ -279,20 +279,8 @@ def _plan(image0, image1, mask, spacing, unit, time_axis, max_distance, workers)
     a = as_image(data0, name="image0")
     b = as_image(data1, name="image1")
     check_same_shape([a, b], ["image0", "image1"])
-    image_time = t0 if t0 is not None else t1
-    if time_axis is None:
-        time_axis = image_time
-    elif image_time is not None and time_axis % a.ndim != image_time:
-        raise ValueError(
-            f"time_axis={time_axis} but the Image's time axis is {image_time}; leave "
-            f"time_axis=None for an Image."
-        )
+    time_axis = _time_axis(time_axis, t0 if t0 is not None else t1, a.shape)
     if time_axis is not None:
-        if not -a.ndim <= time_axis < a.ndim:
-            raise ValueError(
-                f"time_axis={time_axis} is out of range for images of shape {a.shape}."
-            )
-        time_axis %= a.ndim
         a = np.moveaxis(a, time_axis, 0)
         b = np.moveaxis(b, time_axis, 0)
     spatial_ndim = a.ndim - (time_axis is not None)
@@ -307,33 +295,7 @@ def _plan(image0, image1, mask, spacing, unit, time_axis, max_distance, workers)
     checked_spacing = resolve_spacing(spacing, spatial_ndim)
     if unit is None:
         unit = unit0 if unit0 is not None else (unit1 if unit1 is not None else "pixel")
-    m = None
-    if mask is not None:
-        m = np.asarray(_unpack(mask, "mask")[0])
-        m = as_mask(m, m.shape)  # boolean, non-zero inside; the shape is checked below
-        if time_axis is not None and m.ndim == a.ndim:
-            m = np.moveaxis(m, time_axis, 0)
-        if m.shape != a.shape:
-            if time_axis is not None and m.shape[1:] == a.shape[1:]:
-                raise ValueError(
-                    f"mask has {m.shape[0]} frames but the images have {a.shape[0]}; pass a mask "
-                    f"with one frame per image frame (shape {a.shape} along the time axis)."
-                )
-            raise ValueError(
-                f"mask has shape {m.shape} but the images have shape {a.shape}"
-                f"{' (time axis first)' if time_axis is not None else ''}; pass a mask of the "
-                f"images' shape (non-zero is inside)."
-            )
-        frames = m.reshape(m.shape[0], -1) if time_axis is not None else m.reshape(1, -1)
-        empty = np.flatnonzero(~frames.any(axis=1))
-        if empty.size:  # degenerate but legal, as in coefficients(): NaN plus a warning
-            where = f" in frame(s) {empty.tolist()}" if time_axis is not None else ""
-            warn_degenerate(
-                f"cross_correlation: mask is empty{where}: it has no non-zero voxel, so there is "
-                f"nothing to correlate; the profiles, mean, sigma, height, confidence and "
-                f"r_squared{' of those frames' if where else ''} are NaN.",
-                stacklevel=4,
-            )
+    m = None if mask is None else _mask_frames(mask, a.shape, time_axis)
     if max_distance is not None:
         max_distance = float(max_distance)
         if not (math.isfinite(max_distance) and max_distance > 0):
@@ -357,6 +319,53 @@ def _plan(image0, image1, mask, spacing, unit, time_axis, max_distance, workers)
         lags=_lags(shape, lims),
         bins=profile_bins(shape, checked_spacing, max_distance),
     )
+
+
+def _time_axis(time_axis: int | None, image_time: int | None, shape: tuple[int, ...]) -> int | None:
+    """The time axis (non-negative) from ``time_axis`` or, when None, the ``Image``'s
+    (``image_time``); refuses one out of range or contradicting the ``Image``'s."""
+    ndim = len(shape)
+    if time_axis is None:
+        return image_time
+    if image_time is not None and time_axis % ndim != image_time:
+        raise ValueError(
+            f"time_axis={time_axis} but the Image's time axis is {image_time}; leave "
+            f"time_axis=None for an Image."
+        )
+    if not -ndim <= time_axis < ndim:
+        raise ValueError(f"time_axis={time_axis} is out of range for images of shape {shape}.")
+    return time_axis % ndim
+
+
+def _mask_frames(mask: object, shape: tuple[int, ...], time_axis: int | None) -> np.ndarray:
+    """The mask as booleans of the images' ``shape`` (time axis first, as the images); warns
+    when it is empty (in a frame): degenerate but legal, as in ``coefficients()``."""
+    m = np.asarray(_unpack(mask, "mask")[0])
+    m = as_mask(m, m.shape)  # boolean, non-zero inside; the shape is checked below
+    if time_axis is not None and m.ndim == len(shape):
+        m = np.moveaxis(m, time_axis, 0)
+    if m.shape != shape:
+        if time_axis is not None and m.shape[1:] == shape[1:]:
+            raise ValueError(
+                f"mask has {m.shape[0]} frames but the images have {shape[0]}; pass a mask "
+                f"with one frame per image frame (shape {shape} along the time axis)."
+            )
+        raise ValueError(
+            f"mask has shape {m.shape} but the images have shape {shape}"
+            f"{' (time axis first)' if time_axis is not None else ''}; pass a mask of the "
+            f"images' shape (non-zero is inside)."
+        )
+    frames = m.reshape(m.shape[0], -1) if time_axis is not None else m.reshape(1, -1)
+    empty = np.flatnonzero(~frames.any(axis=1))
+    if empty.size:
+        where = f" in frame(s) {empty.tolist()}" if time_axis is not None else ""
+        warn_degenerate(
+            f"cross_correlation: mask is empty{where}: it has no non-zero voxel, so there is "
+            f"nothing to correlate; the profiles, mean, sigma, height, confidence and "
+            f"r_squared{' of those frames' if where else ''} are NaN.",
+            stacklevel=5,  # the caller of cross_correlation (via _plan)
+        )
+    return m
 
 
 # --------------------------------------------------------------------------------------------
