@@ -105,3 +105,21 @@ def shifted_pair(seed: int) -> tuple[np.ndarray, np.ndarray]:
     b = ndimage.gaussian_filter(rng.random((40, 40)), 1.0)
     shifted = np.roll(a, 3, axis=1)
     return a + shifted, b + shifted
+
+
+@pytest.mark.parametrize("shape", [(9, 8), (16, 17), (6, 7, 8), (1, 12)])
+@pytest.mark.parametrize("pixel", [1.0, 0.5, 0.25, 4.0])
+@pytest.mark.parametrize("max_distance", [None, 2.6])
+def test_exact_bins_match_the_plugin_distances(shape, pixel, max_distance):
+    # power-of-two pixel sizes take the exact path: distances from the integer keys, counts from
+    # one count per key; the plugin measures every voxel as sqrt(sum ((x - c) s)²), X first
+    spacing = (pixel,) * len(shape)
+    terms = [((np.arange(n) - (n - 1.0) / 2.0) * pixel) ** 2 for n in shape]
+    acc = terms[-1]
+    for term in reversed(terms[:-1]):
+        acc = np.add.outer(term, acc)
+    keys, counts = np.unique(np.sqrt(acc), return_counts=True)
+    keep = slice(None) if max_distance is None else keys <= max_distance
+    bins = _profile._compute_bins(shape, spacing, max_distance)
+    np.testing.assert_array_equal(bins.distance, keys[keep])
+    np.testing.assert_array_equal(bins.count, counts[keep])

@@ -172,21 +172,33 @@ def _compute_bins(
             acc = op(acc, view)
         return np.broadcast_to(acc, tuple(v.size for v in vectors))
 
-    sq = grid([t[1] for t in tables], np.add).ravel()  # float squared distance, X then Y then Z
-    fkey = np.sqrt(sq)
     counts = grid([t[2] for t in tables], np.multiply).ravel()
+    isotropic = len(set(spacing)) == 1
+    # with a power-of-two pixel size every float key is exact: equal integers, equal keys
+    exact = isotropic and math.frexp(spacing[0])[0] == 0.5
+    fkey = None
+    if max_distance is not None or not exact:
+        # the plugin's float distance, squares summed X then Y then Z
+        fkey = np.sqrt(grid([t[1] for t in tables], np.add).ravel())
     # the cells within max_distance (every cell without one: a slice, which indexes without a copy)
-    inside = slice(None) if max_distance is None else fkey <= max_distance
-    if len(set(spacing)) == 1:
+    inside = slice(None) if fkey is None or max_distance is None else fkey <= max_distance
+    if isotropic:
         # integer keys: the squared half-pixel offsets shifted to start at 0 and divided by their
         # common factor (8 for even sizes), which keeps the order and the key table small
-        squares = [t[0] ** 2 - (t[0] ** 2).min() for t in tables]
+        lowest = [int((t[0] ** 2).min()) for t in tables]
+        squares = [t[0] ** 2 - low for t, low in zip(tables, lowest)]
         step = int(np.gcd.reduce(np.concatenate(squares))) or 1
         ikey = grid([v // step for v in squares], np.add).ravel()
-        # with a power-of-two pixel size every float key is exact: equal integers, equal keys
-        exact = math.frexp(spacing[0])[0] == 0.5
-        index, distance, count = _bins_integer(ikey, fkey, counts, inside, exact)
+        if exact:
+            index, keys, count = _bins_exact(ikey, counts, inside)
+            # the distance of key k: sqrt of (k * step + sum(lowest)) half-pixels², times
+            # (spacing / 2)², exact in float64 as each of the plugin's terms and sums is
+            distance = np.sqrt((keys * step + sum(lowest)) * (spacing[0] / 2) ** 2)
+        else:
+            assert fkey is not None
+            index, distance, count = _bins_integer(ikey, fkey, counts, inside)
     else:
+        assert fkey is not None
         index, distance, count = _bins_float(fkey, counts, inside)
     return ProfileBins(
         distance=distance,
@@ -206,7 +218,18 @@ def _bins_float(fkey, counts, inside):
     return index, distance, count.astype(np.int64)
 
 
-def _bins_integer(ikey, fkey, counts, inside, exact):
+def _bins_exact(ikey, counts, inside):
+    """Group the cells ``inside`` by integer key (keys with exact float distances):
+    ``(bin of each, the keys present, counts)`` from one count per key."""
+    ik = ikey[inside]
+    per_key = np.bincount(ik, weights=counts[inside])  # every cell counts at least 1
+    keys = np.flatnonzero(per_key > 0)  # (a boolean array: several times faster than floats)
+    group_of_key = np.empty(per_key.size, dtype=np.int32)
+    group_of_key[keys] = np.arange(keys.size, dtype=np.int32)
+    return np.take(group_of_key, ik), keys, per_key[keys].astype(np.int64)
+
+
+def _bins_integer(ikey, fkey, counts, inside):
     """Group the cells ``inside`` by integer key, then split the keys whose float values differ
     (rounding): ``(bin of each, distances, counts)``."""
     ik = ikey[inside]
@@ -222,14 +245,10 @@ def _bins_integer(ikey, fkey, counts, inside, exact):
     group_of_key[present_keys] = np.arange(n_groups, dtype=np.int32)
     group = group_of_key[ik]
     low = np.full(n_groups, np.inf)
-    if exact:
-        low[group] = fk
-        split = np.zeros(n_groups, dtype=bool)
-    else:
-        high = np.full(n_groups, -np.inf)
-        np.minimum.at(low, group, fk)
-        np.maximum.at(high, group, fk)
-        split = low != high
+    high = np.full(n_groups, -np.inf)
+    np.minimum.at(low, group, fk)
+    np.maximum.at(high, group, fk)
+    split = low != high
     if split.any():
         # regroup only the cells of split keys by their exact float value
         cell_split = split[group]
