@@ -149,7 +149,7 @@ def _axis_tables(n: int, hi: int, s: float):
     x = np.arange(first, hi + 1)
     u = 2 * x - n + 1
     term = ((x - c) * s) ** 2
-    mult = np.where(u == 0, 1, 2).astype(np.int64)
+    mult = np.where(u == 0, 1.0, 2.0)  # float64: the weights of np.bincount
     return u.astype(np.int64), term, mult
 
 
@@ -220,13 +220,18 @@ def _bins_float(fkey, counts, inside):
 
 def _bins_exact(ikey, counts, inside):
     """Group the cells ``inside`` by integer key (keys with exact float distances):
-    ``(bin of each, the keys present, counts)`` from one count per key."""
+    ``(bin of each, the keys present, counts)``."""
     ik = ikey[inside]
-    per_key = np.bincount(ik, weights=counts[inside])  # every cell counts at least 1
-    keys = np.flatnonzero(per_key > 0)  # (a boolean array: several times faster than floats)
-    group_of_key = np.empty(per_key.size, dtype=np.int32)
+    # mark the present keys, then number them (small tables: freed here, large ones kept the
+    # heap resident for the rest of the call)
+    present = np.zeros(int(ik.max()) + 1 if ik.size else 1, dtype=bool)
+    present[ik] = True
+    keys = np.flatnonzero(present)
+    group_of_key = np.empty(present.size, dtype=np.int32)
     group_of_key[keys] = np.arange(keys.size, dtype=np.int32)
-    return np.take(group_of_key, ik), keys, per_key[keys].astype(np.int64)
+    group = np.take(group_of_key, ik)
+    count = np.bincount(group, weights=counts[inside], minlength=keys.size)
+    return group, keys, count.astype(np.int64)
 
 
 def _bins_integer(ikey, fkey, counts, inside):
