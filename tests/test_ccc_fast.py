@@ -123,3 +123,35 @@ def test_exact_bins_match_the_plugin_distances(shape, pixel, max_distance):
     bins = _profile._compute_bins(shape, spacing, max_distance)
     np.testing.assert_array_equal(bins.distance, keys[keep])
     np.testing.assert_array_equal(bins.count, counts[keep])
+
+
+def _walk_reference(xs, ys, start, step, y):
+    """commons-math's interpolateXAtY walk, one pair at a time."""
+    j = start if step > 0 else start - 1
+    while 0 <= j < xs.size - 1:
+        y1, y2 = ys[j], ys[j + 1]
+        if (y1 <= y <= y2) or (y2 <= y <= y1):
+            x1, x2 = xs[j], xs[j + 1]
+            if y1 == y:
+                return float(x1)
+            if y2 == y:
+                return float(x2)
+            return float(x1 + ((y - y1) * (x2 - x1)) / (y2 - y1))
+        j += step
+    return None
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_chunked_crossing_search_finds_the_walks_crossing(seed):
+    from colocalize._ccc._fit import _interpolate_x
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.choice([2, 5, 1000, 1025, 3000, 30000]))
+    xs = np.sort(rng.uniform(-100, 1000, n))
+    ys = np.exp(-((xs - rng.uniform(0, 50)) ** 2) / 200) + rng.normal(0, 0.01, n)
+    for start in {0, 1, n // 2, n - 2, n - 1, int(rng.integers(0, n))}:
+        for step in (1, -1):
+            for y in (0.5, 0.02, -0.5, 2.0, float(ys[int(rng.integers(0, n))])):
+                assert _interpolate_x(xs, ys, max(start, 0), step, y) == _walk_reference(
+                    xs, ys, max(start, 0), step, y
+                )

@@ -84,19 +84,26 @@ def commons_guess(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _interpolate_x(xs: np.ndarray, ys: np.ndarray, start: int, step: int, y: float):
-    """commons-math ``interpolateXAtY``: walk from ``start`` until ``y`` is bracketed, else None."""
-    # pair j is (j, j + 1); walking right from start visits j >= start, left visits j <= start - 1
-    bracket = ((ys[:-1] <= y) & (y <= ys[1:])) | ((ys[1:] <= y) & (y <= ys[:-1]))
-    if step > 0:
-        hits = np.flatnonzero(bracket[start:])
-        if hits.size == 0:
-            return None
-        j = start + int(hits[0])
+    """commons-math ``interpolateXAtY``: walk from ``start`` until ``y`` is bracketed, else None.
+
+    Pair ``j`` is ``(j, j + 1)``; walking right from ``start`` visits ``j >= start``, left
+    ``j <= start - 1``. The pairs are tested in chunks growing away from ``start`` (the crossing
+    is usually near the peak of a long profile); the first chunk with a crossing gives the
+    nearest one, as the walk does.
+    """
+    pairs = xs.size - 1
+    size = 1024
+    lo, hi = (start, min(pairs, start + size)) if step > 0 else (max(0, start - size), start)
+    while lo < hi:
+        a, b = ys[lo:hi], ys[lo + 1 : hi + 1]
+        hits = np.flatnonzero(((a <= y) & (y <= b)) | ((b <= y) & (y <= a)))
+        if hits.size:
+            j = lo + int(hits[0] if step > 0 else hits[-1])
+            break
+        size *= 4
+        lo, hi = (hi, min(pairs, hi + size)) if step > 0 else (max(0, lo - size), lo)
     else:
-        hits = np.flatnonzero(bracket[:start])
-        if hits.size == 0:
-            return None
-        j = int(hits[-1])
+        return None
     x1, y1, x2, y2 = xs[j], ys[j], xs[j + 1], ys[j + 1]
     if y1 == y:
         return float(x1)
