@@ -763,3 +763,72 @@ def test_the_reduced_lm_fit_equals_minpack_on_every_residual(seed, n):
     assert (fast is None) == (slow is None)
     if fast is not None:
         np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 2])
+@pytest.mark.parametrize("seed", range(6))
+def test_the_windowed_lm_fit_equals_minpack_on_every_residual(seed, n):
+    """On a long profile (the distances of a large image) lm_fit computes only the points within
+    _REACH sigmas of the Gaussians, where the model is not exactly 0: the same parameters and the
+    same evaluation counts as MINPACK over every point."""
+    import scipy.optimize
+
+    from colocalize._ccc import _fit
+
+    rng = np.random.default_rng(100 + seed)
+    x = np.sort(rng.uniform(-60, 1500, int(rng.integers(20000, 60000))))
+    true = np.array([1.0, 4.0, 2.0, 0.5, 12.0, 3.0][: 3 * n])
+    y = gaussian(x, true) + rng.normal(0, rng.uniform(0.01, 0.3), x.size)
+    start = true * rng.uniform(0.7, 1.3, true.size)
+    counts = []
+    widths = []
+    real = scipy.optimize.leastsq
+    real_around = _fit._Window.around
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        counts.append((out[2]["nfev"], out[2]["njev"]))
+        return out
+
+    def around(self, p):
+        lo, hi, outside = real_around(self, p)
+        widths.append(hi - lo)
+        return lo, hi, outside
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scipy.optimize, "leastsq", spy)
+        patch.setattr(_fit._Window, "around", around)
+        fast = lm_fit(x, y, start, 100)
+    slow, nfev, njev = _full_lm_fit(x, y, start, 100)
+    assert max(widths) < x.size / 4  # the window did shrink
+    assert counts == [(nfev, njev)]
+    assert (fast is None) == (slow is None)
+    if fast is not None:
+        np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_window_leaves_out_only_points_where_the_model_is_exactly_zero(seed):
+    from colocalize._ccc._fit import _Window
+
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.uniform(-100, 3000, 40000))
+    y = rng.normal(size=x.size)
+    p = np.array([rng.uniform(0.1, 10), rng.uniform(0, 50), rng.uniform(0.05, 5)])
+    lo, hi, outside = _Window(x, y).around(p)
+    assert 0 < hi - lo < x.size
+    left, right = slice(0, lo), slice(hi, None)
+    assert np.all(gaussian(x[left], p) == 0)
+    assert np.all(gaussian(x[right], p) == 0)
+    assert outside == pytest.approx(math.fsum(np.concatenate([y[left], y[right]]) ** 2), rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_gaussian_on_a_long_sorted_axis_is_exactly_the_formula(seed):
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.uniform(-50, 2000, 30000))
+    params = np.array([rng.uniform(-5, 5), rng.uniform(-10, 50), rng.uniform(0.01, 20)] * 2)
+    expected = np.zeros_like(x)
+    for norm, mean, sigma in params.reshape(-1, 3):
+        expected += norm * np.exp(-((x - mean) ** 2) * (1.0 / (2.0 * sigma * sigma)))
+    np.testing.assert_array_equal(gaussian(x, params), expected)

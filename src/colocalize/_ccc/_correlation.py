@@ -279,20 +279,8 @@ def _plan(image0, image1, mask, spacing, unit, time_axis, max_distance, workers)
     a = as_image(data0, name="image0")
     b = as_image(data1, name="image1")
     check_same_shape([a, b], ["image0", "image1"])
-    image_time = t0 if t0 is not None else t1
-    if time_axis is None:
-        time_axis = image_time
-    elif image_time is not None and time_axis % a.ndim != image_time:
-        raise ValueError(
-            f"time_axis={time_axis} but the Image's time axis is {image_time}; leave "
-            f"time_axis=None for an Image."
-        )
+    time_axis = _time_axis(time_axis, t0 if t0 is not None else t1, a.shape)
     if time_axis is not None:
-        if not -a.ndim <= time_axis < a.ndim:
-            raise ValueError(
-                f"time_axis={time_axis} is out of range for images of shape {a.shape}."
-            )
-        time_axis %= a.ndim
         a = np.moveaxis(a, time_axis, 0)
         b = np.moveaxis(b, time_axis, 0)
     spatial_ndim = a.ndim - (time_axis is not None)
@@ -307,33 +295,7 @@ def _plan(image0, image1, mask, spacing, unit, time_axis, max_distance, workers)
     checked_spacing = resolve_spacing(spacing, spatial_ndim)
     if unit is None:
         unit = unit0 if unit0 is not None else (unit1 if unit1 is not None else "pixel")
-    m = None
-    if mask is not None:
-        m = np.asarray(_unpack(mask, "mask")[0])
-        m = as_mask(m, m.shape)  # boolean, non-zero inside; the shape is checked below
-        if time_axis is not None and m.ndim == a.ndim:
-            m = np.moveaxis(m, time_axis, 0)
-        if m.shape != a.shape:
-            if time_axis is not None and m.shape[1:] == a.shape[1:]:
-                raise ValueError(
-                    f"mask has {m.shape[0]} frames but the images have {a.shape[0]}; pass a mask "
-                    f"with one frame per image frame (shape {a.shape} along the time axis)."
-                )
-            raise ValueError(
-                f"mask has shape {m.shape} but the images have shape {a.shape}"
-                f"{' (time axis first)' if time_axis is not None else ''}; pass a mask of the "
-                f"images' shape (non-zero is inside)."
-            )
-        frames = m.reshape(m.shape[0], -1) if time_axis is not None else m.reshape(1, -1)
-        empty = np.flatnonzero(~frames.any(axis=1))
-        if empty.size:  # degenerate but legal, as in coefficients(): NaN plus a warning
-            where = f" in frame(s) {empty.tolist()}" if time_axis is not None else ""
-            warn_degenerate(
-                f"cross_correlation: mask is empty{where}: it has no non-zero voxel, so there is "
-                f"nothing to correlate; the profiles, mean, sigma, height, confidence and "
-                f"r_squared{' of those frames' if where else ''} are NaN.",
-                stacklevel=4,
-            )
+    m = None if mask is None else _mask_frames(mask, a.shape, time_axis)
     if max_distance is not None:
         max_distance = float(max_distance)
         if not (math.isfinite(max_distance) and max_distance > 0):
@@ -357,6 +319,53 @@ def _plan(image0, image1, mask, spacing, unit, time_axis, max_distance, workers)
         lags=_lags(shape, lims),
         bins=profile_bins(shape, checked_spacing, max_distance),
     )
+
+
+def _time_axis(time_axis: int | None, image_time: int | None, shape: tuple[int, ...]) -> int | None:
+    """The time axis (non-negative) from ``time_axis`` or, when None, the ``Image``'s
+    (``image_time``); refuses one out of range or contradicting the ``Image``'s."""
+    ndim = len(shape)
+    if time_axis is None:
+        return image_time
+    if image_time is not None and time_axis % ndim != image_time:
+        raise ValueError(
+            f"time_axis={time_axis} but the Image's time axis is {image_time}; leave "
+            f"time_axis=None for an Image."
+        )
+    if not -ndim <= time_axis < ndim:
+        raise ValueError(f"time_axis={time_axis} is out of range for images of shape {shape}.")
+    return time_axis % ndim
+
+
+def _mask_frames(mask: object, shape: tuple[int, ...], time_axis: int | None) -> np.ndarray:
+    """The mask as booleans of the images' ``shape`` (time axis first, as the images); warns
+    when it is empty (in a frame): degenerate but legal, as in ``coefficients()``."""
+    m = np.asarray(_unpack(mask, "mask")[0])
+    m = as_mask(m, m.shape)  # boolean, non-zero inside; the shape is checked below
+    if time_axis is not None and m.ndim == len(shape):
+        m = np.moveaxis(m, time_axis, 0)
+    if m.shape != shape:
+        if time_axis is not None and m.shape[1:] == shape[1:]:
+            raise ValueError(
+                f"mask has {m.shape[0]} frames but the images have {shape[0]}; pass a mask "
+                f"with one frame per image frame (shape {shape} along the time axis)."
+            )
+        raise ValueError(
+            f"mask has shape {m.shape} but the images have shape {shape}"
+            f"{' (time axis first)' if time_axis is not None else ''}; pass a mask of the "
+            f"images' shape (non-zero is inside)."
+        )
+    frames = m.reshape(m.shape[0], -1) if time_axis is not None else m.reshape(1, -1)
+    empty = np.flatnonzero(~frames.any(axis=1))
+    if empty.size:
+        where = f" in frame(s) {empty.tolist()}" if time_axis is not None else ""
+        warn_degenerate(
+            f"cross_correlation: mask is empty{where}: it has no non-zero voxel, so there is "
+            f"nothing to correlate; the profiles, mean, sigma, height, confidence and "
+            f"r_squared{' of those frames' if where else ''} are NaN.",
+            stacklevel=5,  # the caller of cross_correlation (via _plan)
+        )
+    return m
 
 
 # --------------------------------------------------------------------------------------------
@@ -448,7 +457,9 @@ def _correlate_frame(
     if original:
         if m is None:
             del spec_b
-            b = np.asarray(b_in, dtype=np.float32)
+            # image 1 as the plugin's float32 values (no copy when they are its own values)
+            safe = np.can_cast(b_in.dtype, np.float32, "safe")
+            b = b_in if safe else np.asarray(b_in, dtype=np.float32)
             box = folded_box_correlation(b, lags)
             mask_corr = box_correlation(b, lags) if images else None
             del b
@@ -499,6 +510,8 @@ def _empty_correlations(
 
 @dataclass
 class _FrameResult:
+    """One frame's fit (NaN statistics and ``params`` None when it failed) and its profiles."""
+
     params: np.ndarray | None
     mean: float
     sigma: float
@@ -518,6 +531,9 @@ def _fit_frame(
     pixel: float,
     n_gaussians: int,
 ) -> _FrameResult:
+    """Fit the Gaussian(s) to one frame's subtracted profile ``prof_s`` and derive the plugin's
+    statistics: height, confidence (from the original profile ``prof_o``, when given), R² and the
+    fitted curve. ``pixel`` is the X pixel size of the acceptance test."""
     keys = bins.distance
     nan = math.nan
     if n_gaussians == 1:
@@ -532,7 +548,7 @@ def _fit_frame(
             warn_degenerate(
                 f"cross_correlation: {int((~accepted).sum())} of {n_gaussians} Gaussians could "
                 f"not be fitted; components holds the {int(accepted.sum())} that could.",
-                stacklevel=4,
+                stacklevel=5,  # the caller of cross_correlation (via _analyse_frame)
             )
             params = rows[accepted].ravel()
         model_params = params
@@ -582,6 +598,8 @@ def _distance_grid(shape, lims, spacing) -> np.ndarray:
 
 
 def _weight(d: np.ndarray, params: np.ndarray, n_gaussians: int) -> np.ndarray:
+    """The fitted Gaussian(s) at the distances ``d``, normalised to a height sum of 1 (the
+    weights of the weighted correlation and the contribution images)."""
     comps = np.reshape(params, (-1, 3)).copy()
     if n_gaussians == 1:
         comps[:, 1] = np.abs(comps[:, 1])
@@ -728,6 +746,35 @@ def cross_correlation(
     >>> res.fit_ok, round(res.mean, 1), round(res.sigma, 1)
     (True, 4.6, 2.6)
     """
+    _check_n_gaussians(n_gaussians)
+    plan = _plan(image0, image1, mask, spacing, unit, time_axis, max_distance, workers)
+    distances = (
+        _distance_grid(plan.shape, plan.lims, plan.spacing)
+        if contributions or intermediates
+        else None
+    )
+    results: list[_FrameResult] = []
+    images: list[_FrameImages] = []
+    for t in range(plan.frames_a.shape[0]):
+        result, frame_images = _analyse_frame(
+            plan,
+            t,
+            distances,
+            confidence=confidence,
+            contributions=contributions,
+            intermediates=intermediates,
+            n_gaussians=n_gaussians,
+            workers=workers,
+        )
+        results.append(result)
+        images.append(frame_images)
+    _warn_failed_fits(results, plan.series)
+    table = _frame_table(results, plan, confidence) if plan.series else None
+    return _assemble(plan, results, images, table)
+
+
+def _check_n_gaussians(n_gaussians: object) -> None:
+    """Refuse an ``n_gaussians`` that is not an integer from 1 to ``MAX_GAUSSIANS``."""
     if isinstance(n_gaussians, bool) or not isinstance(n_gaussians, (int, np.integer)):
         raise TypeError(
             f"n_gaussians must be an integer from 1 to {MAX_GAUSSIANS}, got {n_gaussians!r}."
@@ -737,110 +784,150 @@ def cross_correlation(
             f"n_gaussians must be from 1 to {MAX_GAUSSIANS}, got {n_gaussians}; use 1 for one "
             f"Gaussian (CCC 2.2.3), 2 or 3 for a few populations of distances."
         )
-    plan = _plan(image0, image1, mask, spacing, unit, time_axis, max_distance, workers)
-    spacing, unit, series, max_distance = plan.spacing, plan.unit, plan.series, plan.max_distance
-    shape, lims, bins = plan.shape, plan.lims, plan.bins
-    zero_shift = tuple(n // 2 - lo for n, (lo, _) in zip(shape, lims))
-    pixel = spacing[-1]
 
-    results: list[_FrameResult] = []
-    images: dict[str, list[np.ndarray]] = {k: [] for k in ("o", "s", "w", "c0", "c1")}
-    distances = _distance_grid(shape, lims, spacing) if (contributions or intermediates) else None
-    for t in range(plan.frames_a.shape[0]):
-        corr = plan.correlate(
-            t,
-            original=confidence,
-            subtracted=True,
-            images=contributions or intermediates,
-            keep_inputs=contributions,
-            workers=workers,
-        )
-        assert corr.profile_subtracted is not None
-        prof_o, prof_s = corr.profile_original, corr.profile_subtracted
-        res = _fit_frame(bins, prof_o, prof_s, pixel, n_gaussians)
-        results.append(res)
-        weighted = None
-        if distances is not None:
-            assert corr.subtracted is not None
-            weighted = (
-                np.full(corr.subtracted.shape, np.nan, np.float32)
-                if res.params is None
-                else (corr.subtracted * _weight(distances, res.params, n_gaussians)).astype(
-                    np.float32
-                )
-            )
-        if contributions:
-            assert corr.masked0 is not None
-            assert corr.masked1 is not None
-            images["c0"].append(np.full(shape, np.nan, np.float32))
-            images["c1"].append(np.full(shape, np.nan, np.float32))
-            if res.params is not None:
-                assert weighted is not None
-                reach = max(
-                    abs(mu) + _WEIGHT_SIGMAS * sd for _, mu, sd in np.reshape(res.params, (-1, 3))
-                )
-                sub = window(shape, spacing, min(reach, max_distance or math.inf))
-                crop = tuple(slice(lo - wlo, hi - wlo + 1) for (lo, hi), (wlo, _) in zip(sub, lims))
-                c0, c1 = contribution_images(
-                    corr.masked0, corr.masked1, weighted[crop], _lags(shape, sub), workers
-                )
-                images["c0"][-1], images["c1"][-1] = c0, c1
-        if intermediates:
-            assert weighted is not None
-            assert corr.subtracted is not None
-            if corr.original is not None:
-                images["o"].append(corr.original)
-            images["s"].append(corr.subtracted)
-            images["w"].append(weighted)
-        del corr
 
+@dataclass(frozen=True)
+class _FrameImages:
+    """One frame's images, each None unless asked for (float32): the original, subtracted and
+    weighted correlations (``intermediates``) and the contribution images (``contributions``)."""
+
+    original: np.ndarray | None = None
+    subtracted: np.ndarray | None = None
+    weighted: np.ndarray | None = None
+    contribution0: np.ndarray | None = None
+    contribution1: np.ndarray | None = None
+
+
+def _analyse_frame(
+    plan: _Plan,
+    t: int,
+    distances: np.ndarray | None,
+    *,
+    confidence: bool,
+    contributions: bool,
+    intermediates: bool,
+    n_gaussians: int,
+    workers: int,
+) -> tuple[_FrameResult, _FrameImages]:
+    """Correlate frame ``t``, fit its profile and build the images asked for.
+
+    ``distances`` is the distance grid of the correlation window (:func:`_distance_grid`), needed
+    only for the weighted correlation behind the intermediates and the contribution images.
+    """
+    corr = plan.correlate(
+        t,
+        original=confidence,
+        subtracted=True,
+        images=distances is not None,
+        keep_inputs=contributions,
+        workers=workers,
+    )
+    assert corr.profile_subtracted is not None
+    result = _fit_frame(
+        plan.bins, corr.profile_original, corr.profile_subtracted, plan.spacing[-1], n_gaussians
+    )
+    if distances is None:
+        return result, _FrameImages()
+    assert corr.subtracted is not None
+    if result.params is None:
+        weighted = np.full(corr.subtracted.shape, np.nan, np.float32)
+    else:
+        weight = _weight(distances, result.params, n_gaussians)
+        weighted = (corr.subtracted * weight).astype(np.float32)
+    c0 = c1 = None
+    if contributions:
+        c0, c1 = _contributions(plan, corr, weighted, result.params, workers)
+    if not intermediates:
+        return result, _FrameImages(contribution0=c0, contribution1=c1)
+    return result, _FrameImages(corr.original, corr.subtracted, weighted, c0, c1)
+
+
+def _contributions(
+    plan: _Plan,
+    corr: _Correlations,
+    weighted: np.ndarray,
+    params: np.ndarray | None,
+    workers: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The contribution images of one frame from its Gaussian-weighted correlation (NaN when the
+    fit failed), over the shifts where some Gaussian weight is at least 1e-16."""
+    assert corr.masked0 is not None
+    assert corr.masked1 is not None
+    if params is None:
+        return np.full(plan.shape, np.nan, np.float32), np.full(plan.shape, np.nan, np.float32)
+    reach = max(abs(mu) + _WEIGHT_SIGMAS * sd for _, mu, sd in np.reshape(params, (-1, 3)))
+    sub = window(plan.shape, plan.spacing, min(reach, plan.max_distance or math.inf))
+    crop = tuple(slice(lo - wlo, hi - wlo + 1) for (lo, hi), (wlo, _) in zip(sub, plan.lims))
+    return contribution_images(
+        corr.masked0, corr.masked1, weighted[crop], _lags(plan.shape, sub), workers
+    )
+
+
+def _warn_failed_fits(results: Sequence[_FrameResult], series: bool) -> None:
+    """One ColocalizeWarning naming the frames whose fit failed, if any."""
     failed = [t for t, r in enumerate(results) if r.params is None]
     if failed:
         where = f" in frame(s) {failed}" if series else ""
         warn_degenerate(
             f"cross_correlation: could not fit a Gaussian to the subtracted correlation "
             f"profile{where}, suggesting no correlation between the images; mean, sigma, "
-            f"height, confidence and r_squared are NaN."
+            f"height, confidence and r_squared are NaN.",
+            stacklevel=4,
         )
+
+
+def _frame_table(results: Sequence[_FrameResult], plan: _Plan, confidence: bool) -> FrameTable:
+    """The per-frame table of a time series and its best frame: the highest confidence, or the
+    smallest sigma without confidence (the first on ties; 0 when no frame was fitted)."""
+    col = {
+        k: np.array([getattr(r, k) for r in results], dtype=np.float64)
+        for k in ("mean", "sigma", "height", "confidence", "r_squared")
+    }
+    ok = np.array([r.params is not None for r in results])
+    best = 0
+    if ok.any():
+        if confidence:
+            score = np.where(ok, col["confidence"], -np.inf)
+            best = int(np.argmax(np.nan_to_num(score, nan=-np.inf)))
+        else:
+            best = int(np.argmin(np.where(ok, col["sigma"], np.inf)))
+    return FrameTable(
+        frame=np.arange(len(results)),
+        fit_ok=ok,
+        best_frame=best,
+        profile=CorrelationProfile(
+            distance=plan.bins.distance.copy(),
+            count=plan.bins.count.copy(),
+            original=(
+                np.stack([r.original for r in results if r.original is not None])
+                if confidence
+                else None
+            ),
+            subtracted=np.stack([r.subtracted for r in results]),
+            fit=np.stack([r.fit for r in results]),
+            unit=plan.unit,
+        ),
+        **col,
+    )
+
+
+def _assemble(
+    plan: _Plan,
+    results: Sequence[_FrameResult],
+    images: Sequence[_FrameImages],
+    table: FrameTable | None,
+) -> CrossCorrelation:
+    """The result: the fields of the best frame (the only one without a time axis), the images
+    of every frame stacked along a leading frame axis for a time series, and the table."""
+    best = 0 if table is None else table.best_frame
+    r = results[best]
 
     def stack(key: str) -> np.ndarray | None:
-        if not images[key]:
+        frames = [getattr(frame, key) for frame in images]
+        if frames[0] is None:
             return None
-        return np.stack(images[key]) if series else images[key][0]
+        return np.stack(frames) if plan.series else frames[0]
 
-    frame_table = None
-    best = 0
-    if series:
-        col = {
-            k: np.array([getattr(r, k) for r in results], dtype=np.float64)
-            for k in ("mean", "sigma", "height", "confidence", "r_squared")
-        }
-        ok = np.array([r.params is not None for r in results])
-        if ok.any():
-            if confidence:
-                score = np.where(ok, col["confidence"], -np.inf)
-                best = int(np.argmax(np.nan_to_num(score, nan=-np.inf)))
-            else:
-                best = int(np.argmin(np.where(ok, col["sigma"], np.inf)))
-        frame_table = FrameTable(
-            frame=np.arange(len(results)),
-            fit_ok=ok,
-            best_frame=best,
-            profile=CorrelationProfile(
-                distance=bins.distance,
-                count=bins.count,
-                original=(
-                    np.stack([r.original for r in results if r.original is not None])
-                    if confidence
-                    else None
-                ),
-                subtracted=np.stack([r.subtracted for r in results]),
-                fit=np.stack([r.fit for r in results]),
-                unit=unit,
-            ),
-            **col,
-        )
-    r = results[best]
     return CrossCorrelation(
         mean=r.mean,
         sigma=r.sigma,
@@ -848,24 +935,24 @@ def cross_correlation(
         confidence=r.confidence,
         r_squared=r.r_squared,
         fit_ok=r.params is not None,
-        unit=unit,
+        unit=plan.unit,
         profile=CorrelationProfile(
-            distance=bins.distance,
-            count=bins.count,
+            distance=plan.bins.distance.copy(),
+            count=plan.bins.count.copy(),
             original=r.original,
             subtracted=r.subtracted,
             fit=r.fit,
-            unit=unit,
+            unit=plan.unit,
         ),
         components=r.components,
-        original_correlation=stack("o"),
-        subtracted_correlation=stack("s"),
-        weighted_correlation=stack("w"),
-        zero_shift=zero_shift,
-        contribution0=stack("c0"),
-        contribution1=stack("c1"),
-        frames=frame_table,
-        best_frame=best if series else None,
+        original_correlation=stack("original"),
+        subtracted_correlation=stack("subtracted"),
+        weighted_correlation=stack("weighted"),
+        zero_shift=tuple(n // 2 - lo for n, (lo, _) in zip(plan.shape, plan.lims)),
+        contribution0=stack("contribution0"),
+        contribution1=stack("contribution1"),
+        frames=table,
+        best_frame=best if plan.series else None,
     )
 
 
@@ -924,8 +1011,8 @@ def cross_correlation_profile(
         assert corr.profile_original is not None
         rows.append(corr.profile_original)
     return CorrelationProfile(
-        distance=plan.bins.distance,
-        count=plan.bins.count,
+        distance=plan.bins.distance.copy(),
+        count=plan.bins.count.copy(),
         original=np.stack(rows) if plan.series else rows[0],
         subtracted=None,
         fit=None,

@@ -132,36 +132,70 @@ def folded_box_correlation(image: np.ndarray, lags: Sequence[tuple[int, int]]) -
     (``k = n // 2`` is the zero shift), the fold pairs shifts ``j`` and ``-1 - j``, whose box sums
     add up to the total plus the sum over ``[j + 1, n - j)``, centred on ``k``; for ``n = 2k + 1``
     shifts ``j`` and ``-j`` give the total plus the sum over ``[j, n - j)`` (the zero shift once:
-    the total). The central sums are a cumulative sum of ``image[k - d] + image[k + d]``, so each
-    axis costs one pass over half of what is left.
+    the total). Both are sums over positions ``|m - k| <= d``: the image is first folded about
+    ``k`` on every axis (``image[k - e] + image[k + e]``, :func:`_centre_fold`), a quarter of its
+    size in 2D, then each axis's sums are a cumulative sum of the folded image and the totals its
+    last entry. The same terms as the sums' definition, in another order: exact for integer
+    images (every partial sum is an integer below 2**53).
     """
+    last = image.ndim - 1
+    # 8/16-bit integers fold exactly in int32 (2**ndim values each), half the bytes of float64
+    small = image.dtype.kind in "biu" and image.dtype.itemsize <= 2
     out = image
-    for axis, ((_, hi), n) in enumerate(zip(lags, image.shape)):
+    for axis in range(image.ndim):
+        out = _centre_fold(out, axis, np.int32 if small else np.float64, outermost=axis == last)
+    # the last axis first, while it is outermost in memory (its cumulative sum adds whole rows;
+    # the sum writes the C-ordered result), then the others
+    for axis in (last, *range(last)):
+        (_, hi), n = lags[axis], image.shape[axis]
         ndim = out.ndim
         k = n // 2
-        reach = k - 1 + n % 2  # d = 1 .. reach pairs image[k - d] with image[k + d]
+        sums = out if out.dtype == np.float64 else np.empty_like(out, dtype=np.float64)
+        _cumsum(out, axis, sums)  # sums[d]: the sum over |m - k| <= d along the axis
+        out = sums
+        total = out[_along(ndim, axis, slice(k, k + 1))]
         shape = list(out.shape)
-        shape[axis] = reach + 1
-        central = np.empty(shape)  # central[d]: sum of image[k - d : k + d + 1] along the axis
-        central[_along(ndim, axis, slice(0, 1))] = out[_along(ndim, axis, slice(k, k + 1))]
-        np.add(
-            np.flip(out[_along(ndim, axis, slice(k - reach, k))], axis=axis),
-            out[_along(ndim, axis, slice(k + 1, k + 1 + reach))],
-            out=central[_along(ndim, axis, slice(1, None))],
-            dtype=np.float64,
-        )
-        _cumsum(central, axis, central)
-        total = out.sum(axis=axis, dtype=np.float64, keepdims=True)
         shape[axis] = hi + 1
         folded = np.empty(shape)  # fold index j = 0 .. s_max
         first = n % 2  # odd: the zero shift is not paired, its box sum is the total
         folded[_along(ndim, axis, slice(0, first))] = total
+        # j >= first pairs with d = k - 1 - (j - first), from k - 1 down
         np.add(
-            np.flip(central[_along(ndim, axis, slice(k - 1 + first - hi, k))], axis=axis),
             total,
+            np.flip(out[_along(ndim, axis, slice(k + first - 1 - hi, k))], axis=axis),
             out=folded[_along(ndim, axis, slice(first, None))],
         )
         out = folded
+    return out
+
+
+def _centre_fold(
+    image: np.ndarray, axis: int, dtype: type, *, outermost: bool = False
+) -> np.ndarray:
+    """``out[e] = image[k - e] + image[k + e]`` along ``axis`` (``k = n // 2``; ``image[k]`` alone
+    at ``e = 0``; for even ``n``, ``image[0]`` alone at ``e = k``) in ``dtype``, ``n // 2 + 1``
+    long: every position once, by its distance from ``k``. With ``outermost``, ``axis`` is the
+    outermost axis of the result in memory."""
+    ndim = image.ndim
+    n = image.shape[axis]
+    k = n // 2
+    reach = k - 1 + n % 2  # e = 1 .. reach has both partners
+    shape = list(image.shape)
+    shape[axis] = k + 1
+    out: np.ndarray
+    if outermost:
+        out = np.moveaxis(np.empty([shape.pop(axis), *shape], dtype), 0, axis)
+    else:
+        out = np.empty(shape, dtype)
+    out[_along(ndim, axis, slice(0, 1))] = image[_along(ndim, axis, slice(k, k + 1))]
+    np.add(
+        np.flip(image[_along(ndim, axis, slice(k - reach, k))], axis=axis),
+        image[_along(ndim, axis, slice(k + 1, k + 1 + reach))],
+        out=out[_along(ndim, axis, slice(1, reach + 1))],
+        dtype=dtype,
+    )
+    if reach < k:  # even n: position 0 has no partner
+        out[_along(ndim, axis, slice(k, k + 1))] = image[_along(ndim, axis, slice(0, 1))]
     return out
 
 
@@ -171,9 +205,10 @@ def _along(ndim: int, axis: int, index: slice) -> tuple[slice, ...]:
 
 
 def _cumsum(values: np.ndarray, axis: int, out: np.ndarray) -> None:
-    """``np.cumsum(values, axis, out=out)``; plane by plane except on the last axis, because
-    numpy's cumsum along an outer axis is several times slower than adding whole planes."""
-    if axis == values.ndim - 1:
+    """``np.cumsum(values, axis, out=out)``; plane by plane except along the innermost axis of
+    ``values`` in memory, because numpy's cumsum along an outer axis is several times slower than
+    adding whole planes (its additions are one dependent chain; a plane's are not)."""
+    if values.strides[axis] == values.itemsize:
         np.cumsum(values, axis=axis, dtype=out.dtype, out=out)
         return
     src = np.moveaxis(values, axis, 0)

@@ -17,6 +17,8 @@ get the same bins without a loop over voxels:
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -73,11 +75,13 @@ def fold(values: np.ndarray, full_shape: Sequence[int], lows: Sequence[int]) -> 
 
 @dataclass(frozen=True)
 class ProfileBins:
-    """The exact-distance bins of a correlation window (computed once per shape and spacing)."""
+    """The exact-distance bins of a correlation window (read-only arrays, shared by every call
+    with the same shape, spacing and ``max_distance``: see :func:`profile_bins`)."""
 
     distance: np.ndarray  # (K,) sorted distinct distances
     count: np.ndarray  # (K,) voxels per distance (in the full window)
-    inverse: np.ndarray  # folded-grid cell -> bin index (-1: beyond max_distance)
+    index: np.ndarray  # bin index of each folded-grid cell within max_distance
+    inside: np.ndarray | None  # the folded-grid cells within max_distance (None: every cell)
     full_shape: tuple[int, ...]
     lows: tuple[int, ...]
 
@@ -88,13 +92,53 @@ class ProfileBins:
     def mean_folded(self, folded: np.ndarray) -> np.ndarray:
         """:meth:`mean` of a window that is already folded."""
         folded = folded.ravel()
-        if self.inverse.size and self.inverse.min() < 0:  # cells beyond max_distance
-            keep = self.inverse >= 0
-            index, folded = self.inverse[keep], folded[keep]
-        else:
-            index = self.inverse
-        sums = np.bincount(index, weights=folded, minlength=self.distance.size)
+        if self.inside is not None:
+            folded = folded[self.inside]
+        sums = np.bincount(self.index, weights=folded, minlength=self.distance.size)
         return sums / self.count
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays."""
+        arrays = (self.distance, self.count, self.index, self.inside)
+        return sum(a.nbytes for a in arrays if a is not None)
+
+
+# Bins of recent shapes are kept up to this many bytes in all (about 13 MiB for 2048 x 2048):
+# they take 10-25 ms to compute at that size, and a batch or a time series repeats its shape.
+_CACHE_BYTES = 64 << 20
+_cache: OrderedDict[tuple, ProfileBins] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def profile_bins(
+    shape: Sequence[int], spacing: Sequence[float], max_distance: float | None = None
+) -> ProfileBins:
+    """The plugin's exact-distance bins for an image of ``shape`` (axis order z, y, x).
+
+    The bins of the last few shapes are cached (up to ``_CACHE_BYTES``); their arrays are
+    read-only.
+    """
+    key = (
+        tuple(int(n) for n in shape),
+        tuple(float(s) for s in spacing),
+        None if max_distance is None else float(max_distance),
+    )
+    with _cache_lock:
+        bins = _cache.get(key)
+        if bins is not None:
+            _cache.move_to_end(key)
+            return bins
+    bins = _compute_bins(*key)
+    for array in (bins.distance, bins.count, bins.index, bins.inside):
+        if array is not None:
+            array.flags.writeable = False
+    if bins.nbytes <= _CACHE_BYTES:
+        with _cache_lock:
+            _cache[key] = bins
+            while sum(b.nbytes for b in _cache.values()) > _CACHE_BYTES:
+                _cache.popitem(last=False)
+    return bins
 
 
 def _axis_tables(n: int, hi: int, s: float):
@@ -105,15 +149,14 @@ def _axis_tables(n: int, hi: int, s: float):
     x = np.arange(first, hi + 1)
     u = 2 * x - n + 1
     term = ((x - c) * s) ** 2
-    mult = np.where(u == 0, 1, 2).astype(np.int64)
+    mult = np.where(u == 0, 1.0, 2.0)  # float64: the weights of np.bincount
     return u.astype(np.int64), term, mult
 
 
-def profile_bins(
-    shape: Sequence[int], spacing: Sequence[float], max_distance: float | None = None
+def _compute_bins(
+    shape: tuple[int, ...], spacing: tuple[float, ...], max_distance: float | None
 ) -> ProfileBins:
-    """The plugin's exact-distance bins for an image of ``shape`` (axis order z, y, x)."""
-    shape = tuple(int(n) for n in shape)
+    """:func:`profile_bins` without the cache."""
     lims = window(shape, spacing, max_distance)
     tables = [_axis_tables(n, hi, s) for n, (_, hi), s in zip(shape, lims, spacing)]
     ndim = len(shape)
@@ -129,41 +172,71 @@ def profile_bins(
             acc = op(acc, view)
         return np.broadcast_to(acc, tuple(v.size for v in vectors))
 
-    sq = grid([t[1] for t in tables], np.add).ravel()  # float squared distance, X then Y then Z
-    fkey = np.sqrt(sq)
     counts = grid([t[2] for t in tables], np.multiply).ravel()
+    isotropic = len(set(spacing)) == 1
+    # with a power-of-two pixel size every float key is exact: equal integers, equal keys
+    exact = isotropic and math.frexp(spacing[0])[0] == 0.5
+    fkey = None
+    if max_distance is not None or not exact:
+        # the plugin's float distance, squares summed X then Y then Z
+        fkey = np.sqrt(grid([t[1] for t in tables], np.add).ravel())
     # the cells within max_distance (every cell without one: a slice, which indexes without a copy)
-    inside = slice(None) if max_distance is None else fkey <= max_distance
-    if len(set(spacing)) == 1:
+    inside = slice(None) if fkey is None or max_distance is None else fkey <= max_distance
+    if isotropic:
         # integer keys: the squared half-pixel offsets shifted to start at 0 and divided by their
         # common factor (8 for even sizes), which keeps the order and the key table small
-        squares = [t[0] ** 2 - (t[0] ** 2).min() for t in tables]
+        lowest = [int((t[0] ** 2).min()) for t in tables]
+        squares = [t[0] ** 2 - low for t, low in zip(tables, lowest)]
         step = int(np.gcd.reduce(np.concatenate(squares))) or 1
         ikey = grid([v // step for v in squares], np.add).ravel()
-        # with a power-of-two pixel size every float key is exact: equal integers, equal keys
-        exact = math.frexp(spacing[0])[0] == 0.5
-        inverse, distance, count = _bins_integer(ikey, fkey, counts, inside, exact)
+        if exact:
+            index, keys, count = _bins_exact(ikey, counts, inside)
+            # the distance of key k: sqrt of (k * step + sum(lowest)) half-pixels², times
+            # (spacing / 2)², exact in float64 as each of the plugin's terms and sums is
+            distance = np.sqrt((keys * step + sum(lowest)) * (spacing[0] / 2) ** 2)
+        else:
+            assert fkey is not None
+            index, distance, count = _bins_integer(ikey, fkey, counts, inside)
     else:
-        inverse, distance, count = _bins_float(fkey, counts, inside)
+        assert fkey is not None
+        index, distance, count = _bins_float(fkey, counts, inside)
     return ProfileBins(
         distance=distance,
         count=count,
-        inverse=inverse,
+        index=index,
+        inside=None if isinstance(inside, slice) or inside.all() else inside,
         full_shape=shape,
         lows=tuple(lo for lo, _ in lims),
     )
 
 
 def _bins_float(fkey, counts, inside):
-    inverse = np.full(fkey.shape, -1, dtype=np.intp)
-    distance, inv = np.unique(fkey[inside], return_inverse=True)
-    inverse[inside] = inv.ravel()
-    count = np.bincount(inverse[inside], weights=counts[inside], minlength=distance.size)
-    return inverse, distance, count.astype(np.int64)
+    """Group the cells ``inside`` by their float key: ``(bin of each, distances, counts)``."""
+    distance, index = np.unique(fkey[inside], return_inverse=True)
+    index = index.ravel()
+    count = np.bincount(index, weights=counts[inside], minlength=distance.size)
+    return index, distance, count.astype(np.int64)
 
 
-def _bins_integer(ikey, fkey, counts, inside, exact):
-    """Group by integer key, then split the keys whose float values differ (rounding)."""
+def _bins_exact(ikey, counts, inside):
+    """Group the cells ``inside`` by integer key (keys with exact float distances):
+    ``(bin of each, the keys present, counts)``."""
+    ik = ikey[inside]
+    # mark the present keys, then number them (small tables: freed here, large ones kept the
+    # heap resident for the rest of the call)
+    present = np.zeros(int(ik.max()) + 1 if ik.size else 1, dtype=bool)
+    present[ik] = True
+    keys = np.flatnonzero(present)
+    group_of_key = np.empty(present.size, dtype=np.int32)
+    group_of_key[keys] = np.arange(keys.size, dtype=np.int32)
+    group = np.take(group_of_key, ik)
+    count = np.bincount(group, weights=counts[inside], minlength=keys.size)
+    return group, keys, count.astype(np.int64)
+
+
+def _bins_integer(ikey, fkey, counts, inside):
+    """Group the cells ``inside`` by integer key, then split the keys whose float values differ
+    (rounding): ``(bin of each, distances, counts)``."""
     ik = ikey[inside]
     fk = fkey[inside]
     # group of each key: mark the present keys, then number them (a scatter of the present keys,
@@ -177,14 +250,10 @@ def _bins_integer(ikey, fkey, counts, inside, exact):
     group_of_key[present_keys] = np.arange(n_groups, dtype=np.int32)
     group = group_of_key[ik]
     low = np.full(n_groups, np.inf)
-    if exact:
-        low[group] = fk
-        split = np.zeros(n_groups, dtype=bool)
-    else:
-        high = np.full(n_groups, -np.inf)
-        np.minimum.at(low, group, fk)
-        np.maximum.at(high, group, fk)
-        split = low != high
+    high = np.full(n_groups, -np.inf)
+    np.minimum.at(low, group, fk)
+    np.maximum.at(high, group, fk)
+    split = low != high
     if split.any():
         # regroup only the cells of split keys by their exact float value
         cell_split = split[group]
@@ -200,7 +269,5 @@ def _bins_integer(ikey, fkey, counts, inside, exact):
         distance = keys[order]
     else:
         distance = low
-    inverse = np.full(fkey.shape, -1, dtype=np.intp)
-    inverse[inside] = group
     count = np.bincount(group, weights=counts[inside], minlength=distance.size).astype(np.int64)
-    return inverse, distance, count
+    return group, distance, count
