@@ -100,8 +100,11 @@ def profile(root: Path, out: Path, method: str | None) -> None:
         seen += cumulative
         print(f"  {phase:<36} {1e3 * cumulative / n:6.2f} ms/image {cumulative / total:6.1%}")
     rest = total - seen
-    print(f"  {'the rest (finding files, keys, ...)':<36} {1e3 * rest / n:6.2f} ms/image "
-          f"{rest / total:6.1%}", flush=True)
+    print(
+        f"  {'the rest (finding files, keys, ...)':<36} {1e3 * rest / n:6.2f} ms/image "
+        f"{rest / total:6.1%}",
+        flush=True,
+    )
 
 
 def spread(name: str, ratios: list[float]) -> None:
@@ -129,23 +132,36 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "repo"
         start = time.perf_counter()
-        make_repository(root, organelles=organelles, times=times, series=range(1, 7),
-                        per_series=per_series, shape=(args.size, args.size))
+        make_repository(
+            root,
+            organelles=organelles,
+            times=times,
+            series=range(1, 7),
+            per_series=per_series,
+            shape=(args.size, args.size),
+        )
         n = sum(1 for _ in root.rglob("*.tif"))
-        print(f"generated {n} images of 3 x {args.size} x {args.size} uint8 in "
-              f"{time.perf_counter() - start:.1f} s; threshold source {args.method}; "
-              f"{os.cpu_count()} CPUs; BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}",
-              flush=True)
+        print(
+            f"generated {n} images of 3 x {args.size} x {args.size} uint8 in "
+            f"{time.perf_counter() - start:.1f} s; threshold source {args.method}; "
+            f"{os.cpu_count()} CPUs; BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}",
+            flush=True,
+        )
         if args.profile:
             profile(root, Path(tmp) / "profile", method)
         ratios = []
         reference = None
         for _ in range(args.repeat):
-            serial, t_serial = run(root, Path(tmp) / "serial", "serial (workers=1)",
-                                   workers=1, method=method)
-            parallel, t_par = run(root, Path(tmp) / "processes",
-                                  f"processes (workers={args.workers})",
-                                  workers=args.workers, method=method)
+            serial, t_serial = run(
+                root, Path(tmp) / "serial", "serial (workers=1)", workers=1, method=method
+            )
+            parallel, t_par = run(
+                root,
+                Path(tmp) / "processes",
+                f"processes (workers={args.workers})",
+                workers=args.workers,
+                method=method,
+            )
             ratios.append(t_serial / t_par)
             reference = serial.read_coefficients() if reference is None else reference
             pd.testing.assert_frame_equal(reference, serial.read_coefficients())
@@ -161,23 +177,39 @@ def main() -> None:
             return
         # dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536, which freezes glibc's thresholds:
         # every array is mapped and unmapped, 3x the CPU per image (docs/batch.md, Scale)
-        dask.config.set({"distributed.nanny.pre-spawn-environ": {
-            "MALLOC_TRIM_THRESHOLD_": 128 << 20, "MALLOC_MMAP_THRESHOLD_": 64 << 20,
-        }})
+        dask.config.set(
+            {
+                "distributed.nanny.pre-spawn-environ": {
+                    "MALLOC_TRIM_THRESHOLD_": 128 << 20,
+                    "MALLOC_MMAP_THRESHOLD_": 64 << 20,
+                }
+            }
+        )
         start = time.perf_counter()
-        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
-            print(f"LocalCluster ({args.workers} worker processes) up in "
-                  f"{time.perf_counter() - start:.1f} s", flush=True)
-            on_dask, t_dask = run(root, Path(tmp) / "dask",
-                                  f"dask LocalCluster ({args.workers} procs)", client=client,
-                                  method=method)
+        with (
+            LocalCluster(
+                n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            print(
+                f"LocalCluster ({args.workers} worker processes) up in "
+                f"{time.perf_counter() - start:.1f} s",
+                flush=True,
+            )
+            on_dask, t_dask = run(
+                root,
+                Path(tmp) / "dask",
+                f"dask LocalCluster ({args.workers} procs)",
+                client=client,
+                method=method,
+            )
             # the same cluster again: workers have imported everything (steady throughput)
-            run(root, Path(tmp) / "dask-warm", "dask, warm workers", client=client,
-                method=method)
+            run(root, Path(tmp) / "dask-warm", "dask, warm workers", client=client, method=method)
         pd.testing.assert_frame_equal(reference, on_dask.read_coefficients())
-        _, t_serial = run(root, Path(tmp) / "serial", "serial (workers=1)", workers=1,
-                          method=method)
+        _, t_serial = run(
+            root, Path(tmp) / "serial", "serial (workers=1)", workers=1, method=method
+        )
         print(f"speed-up dask / serial (cluster start not counted): {t_serial / t_dask:.2f}x")
 
 

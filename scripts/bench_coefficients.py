@@ -138,11 +138,13 @@ def memory() -> None:
     child = [sys.executable, "-c", _FIRST_CALL_CHILD, "2048"]
     proc = subprocess.run(child, capture_output=True, text=True, check=True)
     r = json.loads(proc.stdout)
-    print(f"first call in a fresh process (numpy until the kernels load; numba imported: "
-          f"{r['numba']}): coefficients of a random 16-bit 2048x2048 pair, all coefficients: "
-          f"input {r['input_mib']:.0f} MiB, extra peak RSS {r['extra_mib']:.0f} MiB "
-          f"({r['extra_mib'] / r['input_mib']:.1f}x the input; target <= 2x), "
-          f"{r['seconds']:.2f} s")
+    print(
+        f"first call in a fresh process (numpy until the kernels load; numba imported: "
+        f"{r['numba']}): coefficients of a random 16-bit 2048x2048 pair, all coefficients: "
+        f"input {r['input_mib']:.0f} MiB, extra peak RSS {r['extra_mib']:.0f} MiB "
+        f"({r['extra_mib'] / r['input_mib']:.1f}x the input; target <= 2x), "
+        f"{r['seconds']:.2f} s"
+    )
     print("peak extra memory of coefficient_table with thresholds, 3 channels, fresh process")
     cases = [(kind, size) for kind in ("neuron", "random") for size in (2048, 4096)]
     dtypes = ("uint8", "int8", "int16", "uint32", "int32", "int64", "uint64")
@@ -150,13 +152,17 @@ def memory() -> None:
     for (kind, size), ranks in itertools.product(cases, ("ranks", "no-ranks")):
         proc = subprocess.run(
             [sys.executable, "-c", _MEMORY_CHILD, str(size), kind, ranks],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         r = json.loads(proc.stdout)
-        print(f"  {kind:6s} {size}x{size} {ranks:8s}: input {r['input_mib']:5.0f} MiB, "
-              f"extra peak RSS {r['extra_mib']:6.0f} MiB "
-              f"({r['extra_mib'] / r['input_mib']:4.1f}x the input; target <= 2x), "
-              f"process peak {r['peak_mib']:6.0f} MiB, {r['seconds']:6.2f} s")
+        print(
+            f"  {kind:6s} {size}x{size} {ranks:8s}: input {r['input_mib']:5.0f} MiB, "
+            f"extra peak RSS {r['extra_mib']:6.0f} MiB "
+            f"({r['extra_mib'] / r['input_mib']:4.1f}x the input; target <= 2x), "
+            f"process peak {r['peak_mib']:6.0f} MiB, {r['seconds']:6.2f} s"
+        )
 
 
 JACOP_SECONDS = 0.040  # JACoP's Pearson + Manders with thresholds, 2048 x 2048 uint16, warm JVM
@@ -176,9 +182,11 @@ def floors(size: int, repeat: int) -> None:
         "neuron-4Ch": (_tile(sample.channel(0), size), _tile(sample.channel(1), size)),
         "random 16-bit": (noise, noise // 2 + rng.integers(0, 30000, (size, size), np.uint16)),
     }
-    print(f"floors: one uint16 pair {size}x{size}, best of {max(repeat, 7)} rounds (compiled "
-          f"kernels: {'on' if compiled is not None else 'OFF'}; load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    print(
+        f"floors: one uint16 pair {size}x{size}, best of {max(repeat, 7)} rounds (compiled "
+        f"kernels: {'on' if compiled is not None else 'OFF'}; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+    )
     for name, (a, b) in pairs.items():
         a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
         th = (float(a.mean()), float(b.mean()))
@@ -262,8 +270,10 @@ def main() -> None:
     image = np.stack([_tile(sample.channel(c), args.size) for c in range(3)])
     thresholds = [float(np.percentile(ch, 75)) for ch in image]
     mpx = image[0].size / 1e6
-    print(f"workload 1: 3-channel uint16 {image.shape[1]}x{image.shape[2]} ({mpx:.2f} Mpx), "
-          f"3 pairs, tiled from neuron-4Ch")
+    print(
+        f"workload 1: 3-channel uint16 {image.shape[1]}x{image.shape[2]} ({mpx:.2f} Mpx), "
+        f"3 pairs, tiled from neuron-4Ch"
+    )
 
     ours_t, table = best_time(
         lambda: coefficient_table(image, channel_axis=0, thresholds=thresholds), args.repeat
@@ -289,8 +299,11 @@ def main() -> None:
     rng = np.random.default_rng(0)
     base = rng.integers(0, 200, size=(args.size, args.size), dtype=np.uint8)
     rgb = np.stack(
-        [base, np.clip(base + rng.integers(0, 50, base.shape), 0, 255).astype(np.uint8),
-         rng.integers(0, 255, size=base.shape, dtype=np.uint8)]
+        [
+            base,
+            np.clip(base + rng.integers(0, 50, base.shape), 0, 255).astype(np.uint8),
+            rng.integers(0, 255, size=base.shape, dtype=np.uint8),
+        ]
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -299,8 +312,10 @@ def main() -> None:
         )
     rgb_mpx = rgb[0].size / 1e6
     print(f"workload 2: uint8 RGB {args.size}x{args.size}, Pearson + overlap + k + M, 3 pairs")
-    print(f"  colocalize                   : {rgb_t:8.3f} s  ({rgb_mpx / rgb_t:6.1f} Mpx/s of "
-          f"RGB image; target >= 50)")
+    print(
+        f"  colocalize                   : {rgb_t:8.3f} s  ({rgb_mpx / rgb_t:6.1f} Mpx/s of "
+        f"RGB image; target >= 50)"
+    )
 
 
 if __name__ == "__main__":

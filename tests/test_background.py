@@ -193,8 +193,9 @@ def _image_set(seed, n_images=60, size=48):
 
 
 def _features_of(images, rows):
-    feats = np.array([histogram_deciles(images[i], channel_axis=-1)["RGB".index(c)]
-                      for i, c, _, _ in rows])
+    feats = np.array(
+        [histogram_deciles(images[i], channel_axis=-1)["RGB".index(c)] for i, c, _, _ in rows]
+    )
     chans = [c for _, c, _, _ in rows]
     low = np.array([r[2] for r in rows])
     high = np.array([r[3] for r in rows])

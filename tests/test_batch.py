@@ -196,9 +196,12 @@ def test_process_pool_matches_serial(repository, serial, tmp_path: Path) -> None
 
 def test_dask_local_cluster_matches_serial(repository, serial, tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         on_dask = colocalize.batch(repository[0], pattern=PATTERN, out=tmp_path, client=client)
     assert on_dask.n_failed == 1
     pd.testing.assert_frame_equal(on_dask.read_coefficients(), serial.read_coefficients())
@@ -212,7 +215,9 @@ def test_dask_scheduler_address(repository, serial, tmp_path: Path) -> None:
         n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
         result = colocalize.batch(
-            repository[0], pattern="golgi/{time}min/series{series}/*.tif", out=tmp_path,
+            repository[0],
+            pattern="golgi/{time}min/series{series}/*.tif",
+            out=tmp_path,
             scheduler=cluster.scheduler_address,
         )
     expected = serial.read_coefficients()
@@ -352,7 +357,11 @@ def test_manifest_with_labels_and_mask_channel(repository, tmp_path: Path) -> No
         f"golgi/30min/series1/image0.tif,b,{tmp_path / 'labels.tif'}\n"
     )
     result = colocalize.batch(
-        root, manifest=manifest, out=tmp_path / "o", workers=1, channels=["red", "green"],
+        root,
+        manifest=manifest,
+        out=tmp_path / "o",
+        workers=1,
+        channels=["red", "green"],
         mask_channel="blue",
     )
     table = result.read_coefficients()
@@ -391,10 +400,17 @@ def test_bad_arguments_name_the_fix(repository, tmp_path: Path, kwargs, error, m
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.floats(-1, 1), min_size=1, max_size=12))
 def test_summarize_matches_numpy(values: list[float]) -> None:
-    table = pd.DataFrame({
-        "path": [f"f{i}" for i in range(len(values))], "g": "x", "threshold_source": "none",
-        "channel0": "a", "channel1": "b", "channel2": "", "pearson": values,
-    })
+    table = pd.DataFrame(
+        {
+            "path": [f"f{i}" for i in range(len(values))],
+            "g": "x",
+            "threshold_source": "none",
+            "channel0": "a",
+            "channel1": "b",
+            "channel2": "",
+            "pearson": values,
+        }
+    )
     row = summarize(table, group_by=["g"], coefficients=["pearson"]).iloc[0]
     assert row["pearson_mean"] == pytest.approx(np.mean(values), abs=1e-12)
     assert row["pearson_n"] == row["n_images"] == len(values)
@@ -410,10 +426,24 @@ def test_summarize_matches_numpy(values: list[float]) -> None:
 
 def test_cli_batch(repository, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "cli"
-    code = main([
-        "batch", str(repository[0]), "--pattern", PATTERN, "--out", str(out), "--workers", "1",
-        "--no-progress", "--method", "Otsu", "--channels", "red", "green",
-    ])
+    code = main(
+        [
+            "batch",
+            str(repository[0]),
+            "--pattern",
+            PATTERN,
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--no-progress",
+            "--method",
+            "Otsu",
+            "--channels",
+            "red",
+            "green",
+        ]
+    )
     text = capsys.readouterr().out
     assert code == 1  # one image failed
     assert "13 images" in text
@@ -454,8 +484,10 @@ def test_a_dying_worker_is_reported_and_replaced(repository, tmp_path: Path) -> 
     from colocalize._batch._worker import ImageTask
 
     good = ImageTask(
-        path=str(repository[0] / "er/5min/series1/image0.tif"), relpath="good.tif",
-        metadata=(), variants=(colocalize._batch._worker.Variant("none", "none"),),
+        path=str(repository[0] / "er/5min/series1/image0.tif"),
+        relpath="good.tif",
+        metadata=(),
+        variants=(colocalize._batch._worker.Variant("none", "none"),),
     )
     tasks = [_KillsItsWorker("0.tif"), _KillsItsWorker("1.tif")]
     results = list(_execute_processes(tasks, 2))  # type: ignore[arg-type]
@@ -477,8 +509,10 @@ def test_a_dying_worker_in_a_chunk_of_images_is_isolated(repository) -> None:
 
     good = [
         ImageTask(
-            path=str(repository[0] / "er/5min/series1/image0.tif"), relpath=f"good{i}.tif",
-            metadata=(), variants=(colocalize._batch._worker.Variant("none", "none"),),
+            path=str(repository[0] / "er/5min/series1/image0.tif"),
+            relpath=f"good{i}.tif",
+            metadata=(),
+            variants=(colocalize._batch._worker.Variant("none", "none"),),
         )
         for i in range(8)
     ]
@@ -507,15 +541,23 @@ def test_pool_workers_use_one_blas_thread() -> None:
     )
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["1", "None", "None"]
     # a value the user set is kept
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-        env={**env, "OPENBLAS_NUM_THREADS": "3"}, check=False,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "OPENBLAS_NUM_THREADS": "3"},
+        check=False,
     )
     assert proc.stdout.split() == ["3", "3", "None"], proc.stderr
 
@@ -523,9 +565,13 @@ def test_pool_workers_use_one_blas_thread() -> None:
 @pytest.mark.filterwarnings("ignore::colocalize.ColocalizeWarning")
 @pytest.mark.parametrize(
     "options",
-    [{}, {"triples": True, "thresholds": "otsu"}, {"measures": ("pearson", "manders")},
-     {"labels": np.repeat(np.arange(3), 96).reshape(12, 24), "triples": True},
-     {"mask": np.zeros((12, 24), bool)}],
+    [
+        {},
+        {"triples": True, "thresholds": "otsu"},
+        {"measures": ("pearson", "manders")},
+        {"labels": np.repeat(np.arange(3), 96).reshape(12, 24), "triples": True},
+        {"mask": np.zeros((12, 24), bool)},
+    ],
     ids=["pairs", "triples", "measures", "labels", "empty mask"],
 )
 def test_worker_rows_equal_the_table_records(options) -> None:
@@ -556,15 +602,27 @@ def puncta(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, fl
 def test_objects_known_answer(puncta, tmp_path: Path) -> None:
     root, distance = puncta
     result = colocalize.batch(
-        root, pattern=PUNCTA, out=tmp_path, workers=1, objects=True, max_distance=2.0,
-        randomizations=9, seed=3,
+        root,
+        pattern=PUNCTA,
+        out=tmp_path,
+        workers=1,
+        objects=True,
+        max_distance=2.0,
+        randomizations=9,
+        seed=3,
     )
     assert result.n_failed == 0
     objects = result.read_objects()
     # 4 x 4 discs per channel, both channels, 2 images per condition
     assert len(objects) == 2 * 16 * 2 * 2
     assert set(objects.columns[:7]) == {
-        "path", "condition", "series", "threshold_source", "channel0", "channel1", "channel"
+        "path",
+        "condition",
+        "series",
+        "threshold_source",
+        "channel0",
+        "channel1",
+        "channel",
     }
     assert (objects["n_pixels"] == 29).all()  # a disc of radius 3
     for condition, expected in distance.items():
@@ -597,8 +655,14 @@ def test_objects_follow_the_threshold_sources(puncta, tmp_path: Path) -> None:
     rows = [f"{f.relative_to(root).as_posix()},{c},150" for f in root.rglob("*.tif") for c in "ab"]
     csv.write_text("image,channel,threshold\n" + "\n".join(rows) + "\n")
     result = colocalize.batch(
-        root, pattern=PUNCTA, out=tmp_path / "out", workers=1, objects=True,
-        thresholds=csv, method=["Li", "costes"], object_pairs=[("b", 0)],
+        root,
+        pattern=PUNCTA,
+        out=tmp_path / "out",
+        workers=1,
+        objects=True,
+        thresholds=csv,
+        method=["Li", "costes"],
+        object_pairs=[("b", 0)],
     )
     summary = result.read_objects_summary()
     # costes is a regression threshold of a pair, not a foreground: no objects from it
@@ -606,8 +670,13 @@ def test_objects_follow_the_threshold_sources(puncta, tmp_path: Path) -> None:
     assert (summary[summary["threshold_source"] == "manual"]["threshold0"] == 150).all()
     assert set(zip(summary["channel0"], summary["channel1"])) == {("b", "a")}
     own = colocalize.batch(
-        root, pattern=PUNCTA, out=tmp_path / "own", workers=1, objects=True,
-        method="Li", object_method="Huang",
+        root,
+        pattern=PUNCTA,
+        out=tmp_path / "own",
+        workers=1,
+        objects=True,
+        method="Li",
+        object_method="Huang",
     )
     assert set(own.read_objects_summary()["threshold_source"]) == {"Huang"}
 
@@ -615,16 +684,19 @@ def test_objects_follow_the_threshold_sources(puncta, tmp_path: Path) -> None:
 def test_objects_resume_and_rerun_when_options_change(puncta, tmp_path: Path) -> None:
     root, _ = puncta
     out = tmp_path / "out"
-    first = colocalize.batch(root, pattern=PUNCTA, out=out, workers=1, objects=True,
-                             randomizations=4)
+    first = colocalize.batch(
+        root, pattern=PUNCTA, out=out, workers=1, objects=True, randomizations=4
+    )
     tables = {p.name: p.read_bytes() for p in (first.objects, first.objects_summary)}
-    again = colocalize.batch(root, pattern=PUNCTA, out=out, workers=1, objects=True,
-                             randomizations=4)
+    again = colocalize.batch(
+        root, pattern=PUNCTA, out=out, workers=1, objects=True, randomizations=4
+    )
     assert (again.n_resumed, again.n_computed) == (4, 0)
     # p-values seeded per image: resumed and measured rows are the same bytes
     assert {p.name: p.read_bytes() for p in (again.objects, again.objects_summary)} == tables
-    changed = colocalize.batch(root, pattern=PUNCTA, out=out, workers=1, objects=True,
-                               randomizations=4, max_distance=1.0)
+    changed = colocalize.batch(
+        root, pattern=PUNCTA, out=out, workers=1, objects=True, randomizations=4, max_distance=1.0
+    )
     assert (changed.n_resumed, changed.n_computed) == (0, 4)
     assert (changed.read_objects()["near"].notna()).all()
     # a run without objects removes the object tables of the previous one
@@ -647,8 +719,9 @@ def test_objects_workers_match_serial(puncta, tmp_path: Path) -> None:
 
 def test_object_failures_go_to_errors(puncta, tmp_path: Path) -> None:
     root, _ = puncta
-    result = colocalize.batch(root, pattern=PUNCTA, out=tmp_path, workers=1, objects=True,
-                              object_pairs=[("a", "c")])
+    result = colocalize.batch(
+        root, pattern=PUNCTA, out=tmp_path, workers=1, objects=True, object_pairs=[("a", "c")]
+    )
     assert result.n_failed == 4
     errors = result.read_errors()
     assert errors["error"].str.contains("objects: ValueError: .*'c'.*names \\['a', 'b'\\]").all()
@@ -675,10 +748,25 @@ def test_object_options_checked_up_front(puncta, tmp_path: Path, kwargs, message
 
 def test_cli_batch_objects(puncta, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = puncta[0]
-    code = main([
-        "batch", str(root), "--pattern", PUNCTA, "--out", str(tmp_path), "--workers", "1",
-        "--objects", "--object-pairs", "b:a", "--max-distance", "12", "--min-overlap", "0.5",
-    ])
+    code = main(
+        [
+            "batch",
+            str(root),
+            "--pattern",
+            PUNCTA,
+            "--out",
+            str(tmp_path),
+            "--workers",
+            "1",
+            "--objects",
+            "--object-pairs",
+            "b:a",
+            "--max-distance",
+            "12",
+            "--min-overlap",
+            "0.5",
+        ]
+    )
     assert code == 0
     assert "objects.csv, objects_summary.csv, objects_conditions.csv" in capsys.readouterr().out
     summary = pd.read_csv(tmp_path / "objects_summary.csv")
@@ -686,8 +774,19 @@ def test_cli_batch_objects(puncta, tmp_path: Path, capsys: pytest.CaptureFixture
     assert (summary["fraction_near0"] == 1.0).all()  # 8 sqrt 2 < 12
     assert (summary["min_overlap"] == 0.5).all()
     with pytest.raises(SystemExit) as exit_info:
-        main(["batch", str(root), "--pattern", PUNCTA, "--out", str(tmp_path / "x"),
-              "--objects", "--object-pairs", "a-b"])
+        main(
+            [
+                "batch",
+                str(root),
+                "--pattern",
+                PUNCTA,
+                "--out",
+                str(tmp_path / "x"),
+                "--objects",
+                "--object-pairs",
+                "a-b",
+            ]
+        )
     assert exit_info.value.code == 2
     assert "joined by ':'" in capsys.readouterr().err
 
@@ -697,14 +796,26 @@ def test_scheduler_on_a_local_process_cluster(puncta, tmp_path: Path) -> None:
     """``--scheduler`` on a LocalCluster of 2 worker processes writes the local run's outputs."""
     distributed = pytest.importorskip("distributed")
     root, _ = puncta
-    args = ["batch", str(root), "--pattern", PUNCTA, "--method", "Otsu", "Li", "--objects",
-            "--randomizations", "3", "--no-progress"]
+    args = [
+        "batch",
+        str(root),
+        "--pattern",
+        PUNCTA,
+        "--method",
+        "Otsu",
+        "Li",
+        "--objects",
+        "--randomizations",
+        "3",
+        "--no-progress",
+    ]
     assert main([*args, "--out", str(tmp_path / "local"), "--workers", "2"]) == 0
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
-        code = main([*args, "--out", str(tmp_path / "dask"), "--scheduler",
-                     cluster.scheduler_address])
+        code = main(
+            [*args, "--out", str(tmp_path / "dask"), "--scheduler", cluster.scheduler_address]
+        )
     assert code == 0
     record = json.loads((tmp_path / "local" / "outputs.json").read_text())
     names = [n for n in record["files"] if n != "provenance.json"]
@@ -725,7 +836,9 @@ def test_pool_workers_reuse_freed_arrays(tmp_path: Path) -> None:
     image = np.random.default_rng(0).integers(0, 255, (3, 512, 512), dtype=np.uint8)
     colocalize.write_image(tmp_path / "x.tif", image, axes="CYX")
     task = ImageTask(
-        path=str(tmp_path / "x.tif"), relpath="x.tif", metadata=(),
+        path=str(tmp_path / "x.tif"),
+        relpath="x.tif",
+        metadata=(),
         variants=(Variant("Otsu", "method", method="Otsu"),),
     )
     pool = _pool(1)
@@ -750,9 +863,12 @@ def test_dask_task_failure_reports_each_image(
         raise RuntimeError(f"worker lost with {len(chunk)} images")
 
     monkeypatch.setattr(_execute, "process_images", lost)
-    with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         result = colocalize.batch(repository[0], pattern=PATTERN, out=tmp_path, client=client)
     errors = result.read_errors()
     assert result.n_failed == result.n_images == len(errors) == 13
@@ -766,7 +882,11 @@ def test_measures_subset_in_batch_equals_the_full_run(tmp_path: Path) -> None:
     make_repository(root, series=(1,), shape=(48, 48))
     full = colocalize.batch(root, pattern=PATTERN, out=tmp_path / "full", method="Otsu", workers=1)
     part = colocalize.batch(
-        root, pattern=PATTERN, out=tmp_path / "part", method="Otsu", workers=1,
+        root,
+        pattern=PATTERN,
+        out=tmp_path / "part",
+        method="Otsu",
+        workers=1,
         measures=("pearson", "manders"),
     )
     a, b = pd.read_csv(full.coefficients), pd.read_csv(part.coefficients)
@@ -785,8 +905,13 @@ def test_costes_method_in_batch_equals_the_api(tmp_path: Path) -> None:
     root = tmp_path / "data"
     make_repository(root, organelles=("er",), times=(5,), series=(1,), shape=(48, 48))
     result = colocalize.batch(
-        root, pattern=PATTERN, out=tmp_path / "out", method="costes", costes_method="jacop",
-        channels=("red", "green"), workers=1,
+        root,
+        pattern=PATTERN,
+        out=tmp_path / "out",
+        method="costes",
+        costes_method="jacop",
+        channels=("red", "green"),
+        workers=1,
     )
     row = pd.read_csv(result.coefficients).iloc[0]
     image = colocalize.read_image(root / row["path"])

@@ -200,13 +200,33 @@ def _pandas_text(table) -> str:
     it stopped importing pandas)."""
     pairs = table[table["channel2"] == ""]
     lead = ["label"] if "label" in table.columns else []
-    columns = ["channel0", "channel1", "pearson", "spearman", "kendall_tau", "icq", "overlap",
-               "m1", "m2", "tm1", "tm2", "n_pixels"]
+    columns = [
+        "channel0",
+        "channel1",
+        "pearson",
+        "spearman",
+        "kendall_tau",
+        "icq",
+        "overlap",
+        "m1",
+        "m2",
+        "tm1",
+        "tm2",
+        "n_pixels",
+    ]
     text = pairs[lead + columns].to_string(index=False, float_format="{:.3f}".format)
     triples = table[table["channel2"] != ""]
     if len(triples):
-        columns = ["channel0", "channel1", "channel2", "triple_m0", "triple_m1", "triple_m2",
-                   "triple_fraction_colocalized", "triple_overlap"]
+        columns = [
+            "channel0",
+            "channel1",
+            "channel2",
+            "triple_m0",
+            "triple_m1",
+            "triple_m2",
+            "triple_fraction_colocalized",
+            "triple_overlap",
+        ]
         text += "\n\nTriples\n" + triples[lead + columns].rename(
             columns=lambda c: c.replace("triple_", "")
         ).to_string(index=False, float_format="{:.3f}".format)
@@ -217,18 +237,18 @@ def _image(seed: int, n_channels: int = 3) -> np.ndarray:
     rng = np.random.default_rng(seed)
     base = rng.integers(0, 200, (24, 24))
     signs = [1, -1, 1][:n_channels]
-    return np.stack([np.clip(s * base + rng.integers(0, 300, (24, 24)), 0, None)
-                     for s in signs]).astype(np.uint16)
+    return np.stack(
+        [np.clip(s * base + rng.integers(0, 300, (24, 24)), 0, None) for s in signs]
+    ).astype(np.uint16)
 
 
 TABLE_CASES = {
     "pairs": {},
     "triples, thresholds": {"triples": True, "thresholds": [40.0, 50.0, 60.0]},
     "labels": {"labels": np.repeat(np.arange(4), 144).reshape(24, 24)},
-    "labels and triples": {"labels": np.repeat(np.arange(3), 192).reshape(24, 24),
-                           "triples": True},
+    "labels and triples": {"labels": np.repeat(np.arange(3), 192).reshape(24, 24), "triples": True},
     "subset of measures": {"measures": ("pearson", "manders")},
-    "odd names": {"channel_names": ["tab\there", "comma, \"quote\"", "x" * 60]},
+    "odd names": {"channel_names": ["tab\there", 'comma, "quote"', "x" * 60]},
     "empty mask": {"mask": np.zeros((24, 24), bool)},
 }
 
@@ -259,8 +279,10 @@ def test_csv_floats_equal_pandas():
     values = rng.standard_normal(400) * 10.0 ** rng.integers(-320, 300, 400)
     values[::7] = math.nan
     values[1] = -0.0
-    rows = [{"name": f"r{i}", "x": float(v), "n": None if i % 5 == 0 else i}
-            for i, v in enumerate(values)]
+    rows = [
+        {"name": f"r{i}", "x": float(v), "n": None if i % 5 == 0 else i}
+        for i, v in enumerate(values)
+    ]
     stream = io.StringIO()
     write_csv(stream, ["name", "x", "n"], rows)
     pd = pytest.importorskip("pandas")

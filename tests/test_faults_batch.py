@@ -63,8 +63,17 @@ def batch_copy(finished: Path, tmp_path: Path) -> Path:
 
 def _batch(root: Path, out: Path, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return run_cli(
-        "batch", root, "--pattern", PATTERN, "--out", out, "--workers", "1", "--no-progress",
-        *extra, timeout=timeout,
+        "batch",
+        root,
+        "--pattern",
+        PATTERN,
+        "--out",
+        out,
+        "--workers",
+        "1",
+        "--no-progress",
+        *extra,
+        timeout=timeout,
     )
 
 
@@ -344,9 +353,22 @@ def _blocking_batch(tmp_path: Path, out: Path) -> tuple[subprocess.Popen, Path]:
     manifest = tmp_path / "fifo.csv"
     manifest.write_text("path\na.tif\n")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "colocalize", "batch", str(data), "--manifest", str(manifest),
-         "--out", str(out), "--workers", "1", "--no-progress"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "colocalize",
+            "batch",
+            str(data),
+            "--manifest",
+            str(manifest),
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--no-progress",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     return proc, fifo
 
@@ -369,9 +391,25 @@ def test_two_real_batches_on_one_folder(root: Path, tmp_path: Path) -> None:
         assert_clean_error(proc, "another batch", f"PID {first.pid}")
         # another data folder than the first batch's: replacing its results needs --overwrite
         waiting = subprocess.Popen(
-            [sys.executable, "-m", "colocalize", "batch", str(root), "--pattern", PATTERN,
-             "--out", str(out), "--workers", "1", "--no-progress", "--wait", "--overwrite"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "colocalize",
+                "batch",
+                str(root),
+                "--pattern",
+                PATTERN,
+                "--out",
+                str(out),
+                "--workers",
+                "1",
+                "--no-progress",
+                "--wait",
+                "--overwrite",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         time.sleep(1.0)
         assert waiting.poll() is None  # queued behind the first
@@ -437,9 +475,22 @@ def test_killing_the_batch_ends_its_workers(tmp_path: Path) -> None:
     manifest = tmp_path / "files.csv"
     manifest.write_text("path\na.tif\nb.tif\n")
     main = subprocess.Popen(
-        [sys.executable, "-m", "colocalize", "batch", str(data), "--manifest", str(manifest),
-         "--out", str(tmp_path / "out"), "--workers", "2", "--no-progress"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "colocalize",
+            "batch",
+            str(data),
+            "--manifest",
+            str(manifest),
+            "--out",
+            str(tmp_path / "out"),
+            "--workers",
+            "2",
+            "--no-progress",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     writers: list[int] = []
     family: set[int] = set()
@@ -579,8 +630,9 @@ def test_negative_manual_threshold_of_an_unsigned_image(root: Path, tmp_path: Pa
         proc = _batch(root, tmp_path / "out", "--thresholds", csv)
         assert proc.returncode == 1, proc.stderr  # that image's manual source failed
         errors = pd.read_csv(tmp_path / "out" / "errors.csv", keep_default_na=False)
-        result = colocalize.batch(root, pattern=PATTERN, out=tmp_path / "o", thresholds=csv,
-                                  workers=1)
+        result = colocalize.batch(
+            root, pattern=PATTERN, out=tmp_path / "o", thresholds=csv, workers=1
+        )
     for table in (errors, result.read_errors()):
         row = table[table["path"] == FIRST]
         assert row["threshold_source"].tolist() == ["manual"]
@@ -608,8 +660,9 @@ def test_object_tables_are_committed_with_the_others(
         with monkeypatch.context() as m:
             m.setattr(_batch_commit, "_rename", wrap(_batch_commit._rename))
             try:
-                colocalize.batch(root, pattern=PATTERN, out=out, workers=1, objects=True,
-                                 max_distance=3.0)
+                colocalize.batch(
+                    root, pattern=PATTERN, out=out, workers=1, objects=True, max_distance=3.0
+                )
             except _Injected:
                 pass
             else:
@@ -619,8 +672,9 @@ def test_object_tables_are_committed_with_the_others(
             assert digest in (old_state.get(name), journal["files"].get(name))
         with pytest.raises(ValueError, match="interrupted commit"):
             _batch_commit.check_outputs(out)
-        rerun = colocalize.batch(root, pattern=PATTERN, out=out, workers=1, objects=True,
-                                 max_distance=3.0)
+        rerun = colocalize.batch(
+            root, pattern=PATTERN, out=out, workers=1, objects=True, max_distance=3.0
+        )
         assert rerun.n_resumed == rerun.n_images  # the parts survived the kill
         for name in ("objects.csv", "objects_summary.csv", "objects_conditions.csv"):
             assert (out / name).read_bytes() == (clean.out / name).read_bytes()

@@ -63,8 +63,7 @@ def _pearson(x: list, y: list) -> float:
         return NAN
     mx, my = Fraction(sum(x), n), Fraction(sum(y), n)
     dx, dy = [v - mx for v in x], [v - my for v in y]
-    return _corr(sum(p * q for p, q in zip(dx, dy)), sum(p * p for p in dx),
-                 sum(q * q for q in dy))
+    return _corr(sum(p * q for p, q in zip(dx, dy)), sum(p * p for p in dx), sum(q * q for q in dy))
 
 
 def _ranks(x: list) -> list[Fraction]:
@@ -207,8 +206,9 @@ def test_int64_values_from_1e16_keep_manders_in_range():
     b.flat[::5] = 0
     result = coefficients(a, b, rank_coefficients=False)
     x, y = _numbers(a), _numbers(b)
-    assert result.m1 == pytest.approx(float(Fraction(sum(p for p, q in zip(x, y) if q > 0),
-                                                     sum(x))), rel=1e-12)
+    assert result.m1 == pytest.approx(
+        float(Fraction(sum(p for p, q in zip(x, y) if q > 0), sum(x))), rel=1e-12
+    )
     assert result.m2 == pytest.approx(1.0, rel=1e-12)
     assert result.pearson == pytest.approx(_pearson(x, y), rel=1e-12)
 
@@ -223,8 +223,11 @@ def test_64bit_table_matches_exact_reference_through_cli(tmp_path):
         proc = run_cli("coefficients", path, "--csv")
     assert proc.returncode == 0, proc.stderr
     header, line = proc.stdout.splitlines()[:2]
-    row = {k: float(v) if v else NAN for k, v in zip(header.split(","), line.split(","))
-           if k[:1] in "pokmsi"}
+    row = {
+        k: float(v) if v else NAN
+        for k, v in zip(header.split(","), line.split(","))
+        if k[:1] in "pokmsi"
+    }
     expected = _exact(image[0], image[1])
     for key in ("pearson", "overlap", "k1", "k2", "m1", "m2", "spearman", "kendall_tau", "icq"):
         assert row[key] == pytest.approx(expected[key], rel=1e-12, abs=1e-14), key
@@ -246,8 +249,15 @@ def _float_pair(seed: int = 15) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize(
     "transform",
-    ["scale 1e160", "scale 1e300", "scale 1e-300", "subnormal 1e-310", "offset 1e15",
-     "offset 1e8", "float32"],
+    [
+        "scale 1e160",
+        "scale 1e300",
+        "scale 1e-300",
+        "subnormal 1e-310",
+        "offset 1e15",
+        "offset 1e8",
+        "float32",
+    ],
 )
 def test_floats_far_from_one_match_exact_reference(transform):
     x, y = _float_pair()
@@ -272,8 +282,21 @@ def test_float_coefficients_do_not_depend_on_scale(exponent, seed):
     scale = 10.0**exponent
     base = coefficients(x, y, thresholds=(0.5, 0.4))
     scaled = coefficients(x * scale, y * scale, thresholds=(0.5 * scale, 0.4 * scale))
-    for key in ("pearson", "overlap", "k1", "k2", "m1", "m2", "spearman", "kendall_tau", "icq",
-                "pearson_below", "pearson_above", "tm1_own", "tm2_own"):
+    for key in (
+        "pearson",
+        "overlap",
+        "k1",
+        "k2",
+        "m1",
+        "m2",
+        "spearman",
+        "kendall_tau",
+        "icq",
+        "pearson_below",
+        "pearson_above",
+        "tm1_own",
+        "tm2_own",
+    ):
         assert getattr(scaled, key) == pytest.approx(getattr(base, key), rel=1e-9, abs=1e-12), key
 
 
@@ -371,8 +394,9 @@ def test_costes_manders_on_unit_range_data():
 def test_single_pixel_costes_gives_nan_manders():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ColocalizeWarning)
-        result = coefficients(np.array([[5]], np.uint8), np.array([[7]], np.uint8),
-                              thresholds="costes")
+        result = coefficients(
+            np.array([[5]], np.uint8), np.array([[7]], np.uint8), thresholds="costes"
+        )
     assert any("thresholds are NaN" in str(w.message) for w in caught)
     for key in ("tm1", "tm2", "tm1_own", "tm2_own", "fraction_colocalized", "pearson_below"):
         assert math.isnan(getattr(result, key)), key

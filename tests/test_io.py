@@ -143,8 +143,9 @@ def test_round_trip(tmp_path, axes, dtype):
     n_c = data.shape[axes.index("C")] if "C" in axes else 0
     names = tuple(f"dye {i}" for i in range(n_c))
     path = tmp_path / "x.tif"
-    write_image(path, data, axes=axes, spacing=_spacing_for(axes), unit="micron",
-                channel_names=names)
+    write_image(
+        path, data, axes=axes, spacing=_spacing_for(axes), unit="micron", channel_names=names
+    )
     img = read_image(path)
     assert img.axes == axes
     assert img.spacing == pytest.approx(_spacing_for(axes), rel=1e-12)
@@ -331,10 +332,15 @@ def test_palette_tiff_returns_indices_not_colours(tmp_path):
         ("NONE", (4.0, 4.0), (1.0, 1.0), "pixel"),
     ],
 )
-def test_plain_tiff_resolution_tags(tmp_path, unit_code, resolution, expected_spacing,
-                                    expected_unit):
-    tifffile.imwrite(tmp_path / "r.tif", np.zeros((3, 4), np.uint8), resolution=resolution,
-                     resolutionunit=unit_code)
+def test_plain_tiff_resolution_tags(
+    tmp_path, unit_code, resolution, expected_spacing, expected_unit
+):
+    tifffile.imwrite(
+        tmp_path / "r.tif",
+        np.zeros((3, 4), np.uint8),
+        resolution=resolution,
+        resolutionunit=unit_code,
+    )
     img = read_image(tmp_path / "r.tif")
     assert img.unit == expected_unit
     assert img.spacing == pytest.approx(expected_spacing)
@@ -366,8 +372,12 @@ def test_ome_tiff_calibration_channels_and_order(tmp_path):
 
 def test_ome_tiff_other_dimension_order_is_transposed(tmp_path):
     data = np.random.default_rng(3).random((3, 2, 4, 5)).astype(np.float32)  # Z C Y X
-    tifffile.imwrite(tmp_path / "o.ome.tif", data, ome=True,
-                     metadata={"axes": "ZCYX", "PhysicalSizeX": 2.0, "PhysicalSizeY": 2.0})
+    tifffile.imwrite(
+        tmp_path / "o.ome.tif",
+        data,
+        ome=True,
+        metadata={"axes": "ZCYX", "PhysicalSizeX": 2.0, "PhysicalSizeY": 2.0},
+    )
     img = read_image(tmp_path / "o.ome.tif")
     assert img.axes == "CZYX"
     np.testing.assert_array_equal(img.data, np.moveaxis(data, 1, 0))
@@ -379,10 +389,14 @@ def test_ome_tiff_other_dimension_order_is_transposed(tmp_path):
 def test_ome_multi_series(tmp_path):
     path = tmp_path / "m.ome.tif"
     with tifffile.TiffWriter(path, ome=True) as tif:
-        tif.write(np.zeros((4, 5), np.uint8), metadata={"axes": "YX", "PhysicalSizeX": 0.1,
-                                                        "PhysicalSizeY": 0.1})
-        tif.write(np.ones((2, 4, 5), np.uint8), metadata={"axes": "CYX", "PhysicalSizeX": 0.3,
-                                                          "PhysicalSizeY": 0.3})
+        tif.write(
+            np.zeros((4, 5), np.uint8),
+            metadata={"axes": "YX", "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.1},
+        )
+        tif.write(
+            np.ones((2, 4, 5), np.uint8),
+            metadata={"axes": "CYX", "PhysicalSizeX": 0.3, "PhysicalSizeY": 0.3},
+        )
     second = read_image(path, series=1)
     assert second.axes == "CYX"
     assert second.spacing == pytest.approx((1.0, 0.3, 0.3))
@@ -394,9 +408,19 @@ def test_ome_multi_series(tmp_path):
 
 def test_imagej_hyperstack_written_by_tifffile(tmp_path):
     data = np.random.default_rng(4).integers(0, 255, (2, 3, 2, 4, 5), dtype=np.uint8)  # TZCYX
-    tifffile.imwrite(tmp_path / "h.tif", data, imagej=True, resolution=(4.0, 4.0),
-                     metadata={"axes": "TZCYX", "unit": "\\u00B5m", "spacing": 0.8,
-                               "finterval": 30.0, "Labels": ["ch A", "ch B"] * 6})
+    tifffile.imwrite(
+        tmp_path / "h.tif",
+        data,
+        imagej=True,
+        resolution=(4.0, 4.0),
+        metadata={
+            "axes": "TZCYX",
+            "unit": "\\u00B5m",
+            "spacing": 0.8,
+            "finterval": 30.0,
+            "Labels": ["ch A", "ch B"] * 6,
+        },
+    )
     img = read_image(tmp_path / "h.tif")
     assert img.axes == "TCZYX"
     np.testing.assert_array_equal(img.data, np.swapaxes(data, 1, 2))
@@ -448,8 +472,12 @@ def test_unknown_extra_dimensions_are_unsupported(tmp_path):
 
 
 def test_six_dimensions_are_unsupported(tmp_path):
-    tifffile.imwrite(tmp_path / "six.tif", np.zeros((2, 2, 2, 2, 3, 4), np.uint8),
-                     photometric="minisblack", metadata={"axes": "TCZAYX"})
+    tifffile.imwrite(
+        tmp_path / "six.tif",
+        np.zeros((2, 2, 2, 2, 3, 4), np.uint8),
+        photometric="minisblack",
+        metadata={"axes": "TCZAYX"},
+    )
     with pytest.raises(ValueError, match=r"six.tif.*layout colocalize does not support"):
         read_image(tmp_path / "six.tif")
 
@@ -473,8 +501,7 @@ def test_lzw_without_imagecodecs_says_how_to_install(tmp_path):
         "from colocalize import read_image\n"
         f"read_image({str(path)!r})\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=False)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert run.returncode != 0
     assert "pip install imagecodecs" in run.stderr
     assert "colocalize[io]" in run.stderr
@@ -543,8 +570,7 @@ def test_imagej_reads_written_calibration(tmp_path, ij, axes, dtype):
     n_c = sizes["C"]
     names = tuple(f"chan{i}" for i in range(n_c)) if "C" in axes else ()
     path = tmp_path / "ij.tif"
-    write_image(path, data, axes=axes, spacing=_spacing_for(axes), unit="um",
-                channel_names=names)
+    write_image(path, data, axes=axes, spacing=_spacing_for(axes), unit="um", channel_names=names)
     imp = ij.JClass("ij.IJ").openImage(str(path))
     assert imp is not None
     cal = imp.getCalibration()
@@ -563,8 +589,9 @@ def test_imagej_reads_written_calibration(tmp_path, ij, axes, dtype):
     assert imp.getBitDepth() == {np.uint16: 16, np.float32: 32}.get(dtype, 8)
     # Every plane where ImageJ's hyperstack index puts it.
     expected = np.broadcast_to(
-        data.reshape([sizes[a] for a in "TCZYX"]) if dtype != np.bool_ else
-        (data.reshape([sizes[a] for a in "TCZYX"]).astype(np.uint8) * 255),
+        data.reshape([sizes[a] for a in "TCZYX"])
+        if dtype != np.bool_
+        else (data.reshape([sizes[a] for a in "TCZYX"]).astype(np.uint8) * 255),
         [sizes[a] for a in "TCZYX"],
     )
     stack = imp.getStack()

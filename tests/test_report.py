@@ -31,7 +31,8 @@ def finished(tmp_path_factory: pytest.TempPathFactory):
     manual = root.parent / "manual.csv"
     rows = [
         f"{f.relative_to(root).as_posix()},{c},20"
-        for f in sorted(root.rglob("image*.tif")) for c in ("red", "green", "blue")
+        for f in sorted(root.rglob("image*.tif"))
+        for c in ("red", "green", "blue")
     ]
     manual.write_text("image,channel,threshold\n" + "\n".join(rows) + "\n")
     out = tmp_path_factory.mktemp("out")
@@ -46,7 +47,8 @@ def test_condition_histograms_pool_every_selected_pixel(finished) -> None:
     assert len(cells) == 24
     assert {c.threshold_source for c in cells} == {"manual", "Otsu"}
     cell = next(
-        c for c in cells
+        c
+        for c in cells
         if (c.channel0, c.channel1, c.threshold_source) == ("red", "green", "Otsu")
         and c.condition == "organelle=er, time=5"
     )
@@ -62,7 +64,8 @@ def test_condition_histograms_pool_every_selected_pixel(finished) -> None:
     assert cell.histogram.n_pixels == total
     # the manual cells hold background-corrected values: more zeros removed
     manual = next(
-        c for c in cells
+        c
+        for c in cells
         if (c.channel0, c.channel1, c.threshold_source) == ("red", "green", "manual")
         and c.condition == "organelle=er, time=5"
     )

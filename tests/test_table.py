@@ -164,8 +164,14 @@ def test_plot_bivariate_histogram_returns_axes():
 @pytest.fixture
 def tiff(tmp_path):
     path = tmp_path / "img.tif"
-    write_image(path, _image(), axes="CYX", spacing=(0.2, 0.2), unit="um",
-                channel_names=["red", "green", "blue"])
+    write_image(
+        path,
+        _image(),
+        axes="CYX",
+        spacing=(0.2, 0.2),
+        unit="um",
+        channel_names=["red", "green", "blue"],
+    )
     return path
 
 
@@ -173,14 +179,32 @@ def test_cli_coefficients_csv_matches_api(tiff, capsys, tmp_path):
     mask = np.zeros((24, 30), bool)
     mask[3:20, 2:28] = True
     write_image(tmp_path / "mask.tif", mask)
-    assert main(["coefficients", str(tiff), "--mask", str(tmp_path / "mask.tif"),
-                 "--thresholds", "10", "20", "30", "--csv"]) == 0
+    assert (
+        main(
+            [
+                "coefficients",
+                str(tiff),
+                "--mask",
+                str(tmp_path / "mask.tif"),
+                "--thresholds",
+                "10",
+                "20",
+                "30",
+                "--csv",
+            ]
+        )
+        == 0
+    )
     from io import StringIO
 
-    table = pd.read_csv(StringIO(capsys.readouterr().out), keep_default_na=False,
-                        na_values=[""])
-    expected = coefficient_table(_image(), channel_axis=0, mask=mask, thresholds=(10, 20, 30),
-                                 channel_names=["red", "green", "blue"])
+    table = pd.read_csv(StringIO(capsys.readouterr().out), keep_default_na=False, na_values=[""])
+    expected = coefficient_table(
+        _image(),
+        channel_axis=0,
+        mask=mask,
+        thresholds=(10, 20, 30),
+        channel_names=["red", "green", "blue"],
+    )
     np.testing.assert_allclose(table.pearson, expected.pearson, atol=1e-12)
     np.testing.assert_allclose(table.tm1, expected.tm1, atol=1e-12)
     assert list(table.channel0) == ["red", "red", "green"]
@@ -311,8 +335,20 @@ def test_cli_costes_method(tmp_path, capsys):
     img = _costes_image()
     path = tmp_path / "two.tif"
     tifffile.imwrite(path, img, imagej=True, metadata={"axes": "CYX"})
-    assert main(["coefficients", str(path), "--thresholds", "costes", "--costes-method",
-                 "jacop", "--csv"]) == 0
+    assert (
+        main(
+            [
+                "coefficients",
+                str(path),
+                "--thresholds",
+                "costes",
+                "--costes-method",
+                "jacop",
+                "--csv",
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(StringIO(capsys.readouterr().out))
     expected = coefficients(img[0], img[1], thresholds="costes", costes_method="jacop")
     assert table["threshold0"].tolist() == [expected.threshold0]

@@ -44,6 +44,8 @@ def check_costes_method(costes_method: str) -> CostesMethod:
             f"{costes_method!r}"
         )
     return costes_method  # type: ignore[return-value]
+
+
 # Costes' criterion "r below the thresholds is 0", with Coloc 2's tolerance (its classic stepper
 # stops at r < 1e-4).
 _ZERO = 1e-4

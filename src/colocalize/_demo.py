@@ -82,9 +82,7 @@ def run_demo(out: Path, *, overwrite: bool = False) -> pd.DataFrame:
         ),
     )
     levels = detector_saturation_levels([image.channel(i) for i in range(len(names))])
-    table = coefficient_table(
-        image, mask=mask, triples=True, thresholds="Otsu", saturated=levels
-    )
+    table = coefficient_table(image, mask=mask, triples=True, thresholds="Otsu", saturated=levels)
     write_atomic(table_path, table.to_csv(index=False))
 
     rows = table[table["channel2"] == ""]
@@ -100,7 +98,9 @@ def run_demo(out: Path, *, overwrite: bool = False) -> pd.DataFrame:
         fig = Figure(figsize=(4.5, 4), layout="constrained")
         ax = fig.add_subplot()
         plot_histogram(
-            hist, ax, labels=(names[a], names[b]),
+            hist,
+            ax,
+            labels=(names[a], names[b]),
             thresholds=(row["threshold0"], row["threshold1"]),
         )
         ax.set_title(f"Pearson {row['pearson']:.3f}, Spearman {row['spearman']:.3f}", fontsize=9)

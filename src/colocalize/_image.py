@@ -44,6 +44,7 @@ _UNIT_ALIASES = {
     "": _UNCALIBRATED,
 }
 
+
 def normalize_unit(unit: str) -> str:
     """Return the canonical spelling of a spatial unit ("µm", "micron" -> "um")."""
     text = unit.strip()
@@ -140,9 +141,7 @@ class Image:
                     f"number (use 1.0 when unknown)."
                 )
             if letter == "C" and value != 1.0:
-                raise ValueError(
-                    f"Image spacing of the channel axis C is {value}; it must be 1.0."
-                )
+                raise ValueError(f"Image spacing of the channel axis C is {value}; it must be 1.0.")
         if not isinstance(self.unit, str):
             raise TypeError(f"Image unit must be a string, got {self.unit!r}.")
         unit = normalize_unit(self.unit)

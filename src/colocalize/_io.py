@@ -490,9 +490,7 @@ def _ome_calibration(xml: str | None, series: int) -> dict[str, Any]:
     if "X" in sizes:
         # Express every spatial size in the unit of X.
         x_metres = sizes["X"][1]
-        unit_name = next(
-            (name for name, m in _UNIT_METRES.items() if m == x_metres), None
-        )
+        unit_name = next((name for name, m in _UNIT_METRES.items() if m == x_metres), None)
         if unit_name is None:  # Å or pm: express in nm
             unit_name, x_metres = "nm", 1e-9
         for axis, (size, metres) in sizes.items():

@@ -148,8 +148,7 @@ def channel_index(key: object, n: int, names: Sequence[str] = (), *, name: str) 
         return index % n
     choices = f" or one of the names {list(names)}" if names else ""
     raise ValueError(
-        f"{name}={key!r} is not a channel of the image: use an index from {-n} to {n - 1}"
-        f"{choices}."
+        f"{name}={key!r} is not a channel of the image: use an index from {-n} to {n - 1}{choices}."
     )
 
 

@@ -52,10 +52,17 @@ OUTPUTS = "outputs.json"
 STAGING = ".commit"
 LOCK = ".lock"
 OUTPUT_NAMES = (
-    "coefficients.csv", "summary.csv", "errors.csv", "provenance.json",
-    "coefficients.parquet", "summary.parquet",
-    "objects.csv", "objects_summary.csv", "objects_conditions.csv",
-    "ccf.csv", "ccf_summary.csv",
+    "coefficients.csv",
+    "summary.csv",
+    "errors.csv",
+    "provenance.json",
+    "coefficients.parquet",
+    "summary.parquet",
+    "objects.csv",
+    "objects_summary.csv",
+    "objects_conditions.csv",
+    "ccf.csv",
+    "ccf_summary.csv",
 )
 # A lock file still empty after this long belongs to a process killed while creating it.
 _EMPTY_LOCK_SECONDS = 10.0
@@ -178,9 +185,7 @@ def check_outputs(out: Path) -> dict[str, Any]:
 
 
 def _describe(holder: dict[str, Any]) -> str:
-    return (
-        f"PID {holder.get('pid')} on {holder.get('host')}, started {holder.get('started')}"
-    )
+    return f"PID {holder.get('pid')} on {holder.get('host')}, started {holder.get('started')}"
 
 
 def _holder(lock: Path) -> dict[str, Any] | None:

@@ -110,7 +110,9 @@ def _pool(n: int) -> ProcessPoolExecutor:
     """``n`` worker processes that end when this process dies (even by ``kill -9``) and keep
     freed arrays for the next image (see :func:`colocalize._batch._worker.keep_freed_memory`)."""
     return ProcessPoolExecutor(
-        max_workers=n, mp_context=_mp_context(), initializer=init_worker,
+        max_workers=n,
+        mp_context=_mp_context(),
+        initializer=init_worker,
         initargs=(os.getpid(),),
     )
 

@@ -34,15 +34,18 @@ class PanelCell:
 
 def check_histogram_options(nbins: Any, max_images: Any) -> None:
     """Refuse ``nbins`` outside 2..MAX_BINS and ``max_images`` below 1 (before any work)."""
-    if isinstance(nbins, bool) or not isinstance(nbins, (int, np.integer)) or not (
-        2 <= nbins <= MAX_BINS
+    if (
+        isinstance(nbins, bool)
+        or not isinstance(nbins, (int, np.integer))
+        or not (2 <= nbins <= MAX_BINS)
     ):
         raise ValueError(
             f"nbins must be a whole number of bins per channel from 2 to {MAX_BINS}, got "
             f"{nbins!r}; 64 (the default) or 256 suit most images"
         )
     if max_images is not None and (
-        isinstance(max_images, bool) or not isinstance(max_images, (int, np.integer))
+        isinstance(max_images, bool)
+        or not isinstance(max_images, (int, np.integer))
         or max_images < 1
     ):
         raise ValueError(
@@ -84,7 +87,8 @@ def read_batch_folder(folder: Path) -> tuple[dict[str, Any], Any, Any, Any, list
     prov_file = folder / "provenance.json"
     prov = read_json(prov_file, "provenance")
     if not (
-        isinstance(prov, dict) and isinstance(prov.get("parameters"), dict)
+        isinstance(prov, dict)
+        and isinstance(prov.get("parameters"), dict)
         and isinstance(prov.get("files"), list)
     ):
         raise ValueError(
@@ -173,9 +177,14 @@ def _image_reader(prov: dict[str, Any]) -> Callable[[str], _Pixels]:
 
     def read(path: str) -> _Pixels:
         task = ImageTask(
-            path=str(root / path), relpath=path, metadata=(), variants=(),
-            mask_channel=params.get("mask_channel"), mask_method=params.get("mask_method", "Otsu"),
-            mask_path=files.get(path, {}).get("mask"), labels_path=None,
+            path=str(root / path),
+            relpath=path,
+            metadata=(),
+            variants=(),
+            mask_channel=params.get("mask_channel"),
+            mask_method=params.get("mask_method", "Otsu"),
+            mask_path=files.get(path, {}).get("mask"),
+            labels_path=None,
         )
         channels, names, mask, _, _ = load_channels(task)
         return dict(zip(names, channels)), mask, channels[0].dtype
@@ -235,10 +244,16 @@ def _jobs(
     for record in unique.to_dict(orient="records"):
         cond = _condition(record, groups)
         order[cond] = tuple(record[g] for g in groups)
-        jobs.setdefault(record["path"], []).append((
-            record["threshold_source"], str(record["channel0"]), str(record["channel1"]),
-            cond, float(record["background0"]), float(record["background1"]),
-        ))
+        jobs.setdefault(record["path"], []).append(
+            (
+                record["threshold_source"],
+                str(record["channel0"]),
+                str(record["channel1"]),
+                cond,
+                float(record["background0"]),
+                float(record["background1"]),
+            )
+        )
         condition_of[record["path"]] = cond
     if max_images is not None:
         kept: dict[str, int] = {}
@@ -295,9 +310,14 @@ def _ranked(
         dict.fromkeys(zip(unique["channel0"].astype(str), unique["channel1"].astype(str)))
     )
     source_order = list(dict.fromkeys(unique["threshold_source"].astype(str)))
-    ranked = sorted(cells.items(), key=lambda kv: (
-        pair_order.index((kv[0][0], kv[0][1])), order[kv[0][2]], source_order.index(kv[0][3])
-    ))
+    ranked = sorted(
+        cells.items(),
+        key=lambda kv: (
+            pair_order.index((kv[0][0], kv[0][1])),
+            order[kv[0][2]],
+            source_order.index(kv[0][3]),
+        ),
+    )
     return [
         PanelCell(c0, c1, cond, source, BivariateHistogram(v[0], v[1], v[2]), v[3])
         for (c0, c1, cond, source), v in ranked

@@ -196,8 +196,10 @@ def read_manual(
         reader = csv.DictReader(fh)
         header = [h.strip().lower() for h in reader.fieldnames or []]
         ranged = "low" in header and "high" in header
-        if "image" not in header or "channel" not in header or not (
-            "threshold" in header or ranged
+        if (
+            "image" not in header
+            or "channel" not in header
+            or not ("threshold" in header or ranged)
         ):
             raise ValueError(
                 f"thresholds CSV {str(file)!r} needs columns image, channel and threshold "

@@ -32,11 +32,29 @@ if TYPE_CHECKING:
 __all__ = ["BatchResult", "summarize"]
 
 COEFFICIENTS = (
-    "pearson", "pearson_below", "pearson_above", "overlap", "k1", "k2", "m1", "m2", "tm1",
-    "tm2", "tm1_own", "tm2_own", "spearman", "kendall_tau", "icq", "fraction_colocalized",
+    "pearson",
+    "pearson_below",
+    "pearson_above",
+    "overlap",
+    "k1",
+    "k2",
+    "m1",
+    "m2",
+    "tm1",
+    "tm2",
+    "tm1_own",
+    "tm2_own",
+    "spearman",
+    "kendall_tau",
+    "icq",
+    "fraction_colocalized",
 )
 TRIPLE_COEFFICIENTS = (
-    "triple_m0", "triple_m1", "triple_m2", "triple_fraction_colocalized", "triple_overlap",
+    "triple_m0",
+    "triple_m1",
+    "triple_m2",
+    "triple_fraction_colocalized",
+    "triple_overlap",
 )
 
 
@@ -189,7 +207,12 @@ def _write_outputs(plan: _Plan, measured: _Measured, previous: _Previous) -> Bat
     failed = {e["path"] for e in rows.errors}
     seconds = time.perf_counter() - plan.t0
     text = _provenance(
-        plan, measured, previous, run_id=run_id, seconds=seconds, n_failed=len(failed),
+        plan,
+        measured,
+        previous,
+        run_id=run_id,
+        seconds=seconds,
+        n_failed=len(failed),
         n_rows=n_rows,
     )
 
@@ -202,16 +225,26 @@ def _write_outputs(plan: _Plan, measured: _Measured, previous: _Previous) -> Bat
     with_objects = "objects.csv" in writers
     with_ccf = "ccf.csv" in writers
     return BatchResult(
-        out=out, coefficients=out / "coefficients.csv", summary=out / "summary.csv",
-        errors=out / "errors.csv", provenance=out / "provenance.json", run_id=run_id,
+        out=out,
+        coefficients=out / "coefficients.csv",
+        summary=out / "summary.csv",
+        errors=out / "errors.csv",
+        provenance=out / "provenance.json",
+        run_id=run_id,
         parquet=tuple(out / n for n in writers if n.endswith(".parquet")),
-        n_images=len(plan.entries), n_computed=measured.n_computed,
-        n_resumed=measured.n_resumed, n_failed=len(failed), n_rows=n_rows, seconds=seconds,
-        n_pixels=measured.n_pixels, removed=tuple(r["path"] for r in previous.removed),
+        n_images=len(plan.entries),
+        n_computed=measured.n_computed,
+        n_resumed=measured.n_resumed,
+        n_failed=len(failed),
+        n_rows=n_rows,
+        seconds=seconds,
+        n_pixels=measured.n_pixels,
+        removed=tuple(r["path"] for r in previous.removed),
         **{
             key: out / f"{name}.csv" if with_objects else None
             for key, name in (
-                ("objects", "objects"), ("objects_summary", "objects_summary"),
+                ("objects", "objects"),
+                ("objects_summary", "objects_summary"),
                 ("objects_conditions", "objects_conditions"),
             )
         },
@@ -232,9 +265,7 @@ class _Rows:
     errors: list[dict[str, str]]
 
 
-def _collect_rows(
-    entries: Sequence[ImageEntry], results: dict[str, dict[str, Any]]
-) -> _Rows:
+def _collect_rows(entries: Sequence[ImageEntry], results: dict[str, dict[str, Any]]) -> _Rows:
     """The images' results as table rows, in the order of ``entries`` (images without a
     result are left out)."""
     coefficients: list[dict[str, Any]] = []
@@ -287,9 +318,7 @@ def _table_writers(plan: _Plan, rows: _Rows) -> tuple[dict[str, Callable[[Path],
         writers["objects_conditions.csv"] = lambda tmp: conditions.to_csv(tmp, index=False)
     if parameters.get("ccf_max_shift"):
         curves = _object_frame(rows.ccf, fields, []).drop(columns="threshold_source")
-        ccf_summary = _object_frame(rows.ccf_summary, fields, []).drop(
-            columns="threshold_source"
-        )
+        ccf_summary = _object_frame(rows.ccf_summary, fields, []).drop(columns="threshold_source")
         writers["ccf.csv"] = lambda tmp: curves.to_csv(tmp, index=False)
         writers["ccf_summary.csv"] = lambda tmp: ccf_summary.to_csv(tmp, index=False)
     try:
@@ -330,8 +359,11 @@ def _provenance(
         "parameters": plan.parameters,
         "metadata_fields": list(plan.fields),
         "counts": {
-            "n_images": len(plan.entries), "n_failed": n_failed, "n_rows": n_rows,
-            "n_resumed": measured.n_resumed, "n_computed": measured.n_computed,
+            "n_images": len(plan.entries),
+            "n_failed": n_failed,
+            "n_rows": n_rows,
+            "n_resumed": measured.n_resumed,
+            "n_computed": measured.n_computed,
             "n_pixels": measured.n_pixels,
         },
         "files": [
@@ -367,9 +399,18 @@ def _coefficient_frame(rows: list[dict[str, Any]], fields: list[str]) -> pd.Data
 
     has_label = any("label" in r for r in rows)
     columns = [
-        "path", *fields, "threshold_source", *(["label"] if has_label else []),
-        "channel0", "channel1", "channel2", *PAIR_FIELDS, *TRIPLE_FIELDS,
-        "background0", "background1", "warnings",
+        "path",
+        *fields,
+        "threshold_source",
+        *(["label"] if has_label else []),
+        "channel0",
+        "channel1",
+        "channel2",
+        *PAIR_FIELDS,
+        *TRIPLE_FIELDS,
+        "background0",
+        "background1",
+        "warnings",
     ]
     table = pd.DataFrame(rows, columns=columns)
     for field in fields:

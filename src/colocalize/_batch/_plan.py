@@ -95,7 +95,8 @@ class _Execution:
         return {
             "workers": self.workers,
             "scheduler": self.scheduler or (None if self.client is None else "dask client"),
-            "resume": self.resume, "verify": self.verify,
+            "resume": self.resume,
+            "verify": self.verify,
         }
 
 
@@ -166,8 +167,7 @@ def _plan(
         )
     mask_method = _mask_method(measurement.mask_method)
     entries = (
-        find_images(root, pattern) if pattern is not None
-        else read_manifest(manifest, root)  # type: ignore[arg-type]
+        find_images(root, pattern) if pattern is not None else read_manifest(manifest, root)  # type: ignore[arg-type]
     )
     out = Path(selection.out)
     _check_out(out, root, entries, pattern, (manifest, measurement.thresholds, measurement.model))
@@ -180,23 +180,31 @@ def _plan(
     )
     options = _task_options(measurement, mask_method, sources, objects)
     return _Plan(
-        root=root, out=out, entries=tuple(entries),
+        root=root,
+        out=out,
+        entries=tuple(entries),
         tasks=tuple(_task(e, sources, manual, options) for e in entries),
-        fields=tuple(fields), groups=tuple(groups),
+        fields=tuple(fields),
+        groups=tuple(groups),
         parameters={
-            "root": str(root), "pattern": pattern,
+            "root": str(root),
+            "pattern": pattern,
             "manifest": None if manifest is None else str(Path(manifest).resolve()),
             "thresholds": (
-                None if measurement.thresholds is None
+                None
+                if measurement.thresholds is None
                 else str(Path(measurement.thresholds).resolve())
             ),
             "model": _model_description(measurement.model),
             "method": _as_list(measurement.method),
             **{k: _parameter(v) for k, v in options.items()},
-            "group_by": groups, "replicate": replicate,
+            "group_by": groups,
+            "replicate": replicate,
             **execution.parameters(),
         },
-        execution=execution, started=started, t0=t0,
+        execution=execution,
+        started=started,
+        t0=t0,
     )
 
 
@@ -211,9 +219,7 @@ def _task_options(
     rank_coefficients = bool(measurement.rank_coefficients)
     object_spec = _object_spec(sources, objects) if objects is not None else None
     return {
-        "channels": (
-            tuple(str(c) for c in measurement.channels) if measurement.channels else None
-        ),
+        "channels": (tuple(str(c) for c in measurement.channels) if measurement.channels else None),
         "mask_channel": (
             None if measurement.mask_channel is None else str(measurement.mask_channel)
         ),
@@ -265,8 +271,12 @@ def _object_spec(sources: list[Variant], objects: _Objects) -> ObjectSpec:
     own = resolve_method(objects.method, name="object_method") if objects.method else ""
     # a method source that thresholds each channel by ImageJ's rules finds objects too; Costes
     # (a pair's thresholds) and top x% (a coefficients-only threshold) do not
-    names = tuple(s.name for s in sources if s.kind in ("manual", "model") or (
-        s.kind == "method" and s.method != "costes" and top_percent(s.method) is None))
+    names = tuple(
+        s.name
+        for s in sources
+        if s.kind in ("manual", "model")
+        or (s.kind == "method" and s.method != "costes" and top_percent(s.method) is None)
+    )
     if not own and not names:
         own = "Otsu"
     min_overlap, max_distance = check_criteria(objects.min_overlap, objects.max_distance)
@@ -274,9 +284,13 @@ def _object_spec(sources: list[Variant], objects: _Objects) -> ObjectSpec:
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
             raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
     return ObjectSpec(
-        pairs=tuple(checked), sources=() if own else names, method=own,
-        min_overlap=min_overlap, max_distance=max_distance,
-        randomizations=int(objects.randomizations), seed=int(objects.seed),
+        pairs=tuple(checked),
+        sources=() if own else names,
+        method=own,
+        min_overlap=min_overlap,
+        max_distance=max_distance,
+        randomizations=int(objects.randomizations),
+        seed=int(objects.seed),
     )
 
 
@@ -332,9 +346,7 @@ def _check_out(
     inside = root in target.parents
     for entry in entries:
         for file in (entry.path, entry.mask, entry.labels):
-            if file is not None and (
-                file.parent == target or (inside and target in file.parents)
-            ):
+            if file is not None and (file.parent == target or (inside and target in file.parents)):
                 raise ValueError(
                     f"out {str(out)!r} holds the input {str(file)!r}; the tables would be "
                     f"written among the images: {fix}"
@@ -414,7 +426,9 @@ def _task(
         Variant(v.name, v.kind, manual=rows) if v.kind == "manual" else v for v in sources
     )
     return ImageTask(
-        path=str(entry.path), relpath=entry.relpath, metadata=entry.metadata,
+        path=str(entry.path),
+        relpath=entry.relpath,
+        metadata=entry.metadata,
         variants=variants,
         mask_path=None if entry.mask is None else str(entry.mask),
         labels_path=None if entry.labels is None else str(entry.labels),

@@ -45,9 +45,7 @@ def _check_previous_root(out: Path, root: Path) -> None:
         )
 
 
-def _removed_inputs(
-    out: Path, root: Path, entries: Sequence[ImageEntry]
-) -> list[dict[str, str]]:
+def _removed_inputs(out: Path, root: Path, entries: Sequence[ImageEntry]) -> list[dict[str, str]]:
     """Inputs of the run committed in ``out`` (same root) that are not in ``entries``."""
     try:
         check_outputs(out)
@@ -60,7 +58,8 @@ def _removed_inputs(
     current = {e.relpath for e in entries}
     return [
         {"path": p, "reason": "no longer selected" if (root / p).exists() else "deleted"}
-        for p in files if p not in current
+        for p in files
+        if p not in current
     ]
 
 
@@ -122,7 +121,8 @@ def _load_part(
             same = all(
                 part.get(field, "") == (sha256_file(path) if path is not None else "")
                 for field, path in (
-                    ("sha256", entry.path), ("mask_sha256", entry.mask),
+                    ("sha256", entry.path),
+                    ("mask_sha256", entry.mask),
                     ("labels_sha256", entry.labels),
                 )
             )

@@ -268,22 +268,45 @@ def batch(
     """
     plan = _plan(
         _Selection(
-            root=root, out=out, pattern=pattern, manifest=manifest, group_by=group_by,
+            root=root,
+            out=out,
+            pattern=pattern,
+            manifest=manifest,
+            group_by=group_by,
             replicate=replicate,
         ),
         _Measurement(
-            thresholds=thresholds, model=model, method=method, channels=channels,
-            mask_channel=mask_channel, mask_method=mask_method,
-            exclude_zero_zero=exclude_zero_zero, saturated=saturated, triples=triples,
-            rank_coefficients=rank_coefficients, measures=measures, costes_method=costes_method,
-            ccf=ccf, ccf_max_shift=ccf_max_shift,
+            thresholds=thresholds,
+            model=model,
+            method=method,
+            channels=channels,
+            mask_channel=mask_channel,
+            mask_method=mask_method,
+            exclude_zero_zero=exclude_zero_zero,
+            saturated=saturated,
+            triples=triples,
+            rank_coefficients=rank_coefficients,
+            measures=measures,
+            costes_method=costes_method,
+            ccf=ccf,
+            ccf_max_shift=ccf_max_shift,
         ),
         _Objects(
-            pairs=object_pairs, method=object_method, min_overlap=min_overlap,
-            max_distance=max_distance, randomizations=randomizations, seed=seed,
-        ) if objects else None,
+            pairs=object_pairs,
+            method=object_method,
+            min_overlap=min_overlap,
+            max_distance=max_distance,
+            randomizations=randomizations,
+            seed=seed,
+        )
+        if objects
+        else None,
         _Execution(
-            workers=workers, scheduler=scheduler, client=client, resume=resume, verify=verify,
+            workers=workers,
+            scheduler=scheduler,
+            client=client,
+            resume=resume,
+            verify=verify,
             progress=progress,
         ),
     )
@@ -348,6 +371,4 @@ def _measure(plan: _Plan) -> _Measured:
     finally:
         if bar is not None:
             bar.close()
-    return _Measured(
-        results=results, n_resumed=n_resumed, n_computed=len(todo), n_pixels=n_pixels
-    )
+    return _Measured(results=results, n_resumed=n_resumed, n_computed=len(todo), n_pixels=n_pixels)

@@ -66,8 +66,12 @@ def make_repository(
                     stack = np.stack([red, green, blue]) * 200 + rng.uniform(0, 30, (3, *shape))
                     data = np.clip(np.rint(stack), 0, 255).astype(np.uint8)
                     axes = "CYX" if len(shape) == 2 else "CZYX"
-                    write_image(folder / f"image{k}.tif", data, axes=axes,
-                                channel_names=["red", "green", "blue"])
+                    write_image(
+                        folder / f"image{k}.tif",
+                        data,
+                        axes=axes,
+                        channel_names=["red", "green", "blue"],
+                    )
     return weights
 
 
@@ -111,6 +115,10 @@ def make_puncta_repository(
         for s in series:
             a = discs(0)
             data = np.stack([np.where(m, 200, 10 + rng.integers(0, 10, m.shape)) for m in (a, b)])
-            write_image(folder / f"series{s}.tif", data.astype(np.uint8), axes="CYX",
-                        channel_names=["a", "b"])
+            write_image(
+                folder / f"series{s}.tif",
+                data.astype(np.uint8),
+                axes="CYX",
+                channel_names=["a", "b"],
+            )
     return answers

@@ -44,8 +44,13 @@ __all__ = [
 # What process_image imports, directly or lazily: the fork server of a local batch imports
 # these once so that its workers start warm (an absent optional module is skipped).
 WORKER_MODULES = (
-    "colocalize._batch._worker", "pandas", "tifffile", "imagecodecs", "scipy.ndimage",
-    "scipy.sparse", "scipy.spatial",
+    "colocalize._batch._worker",
+    "pandas",
+    "tifffile",
+    "imagecodecs",
+    "scipy.ndimage",
+    "scipy.sparse",
+    "scipy.spatial",
 )
 
 # The threshold sources whose thresholds remove the background (apply_threshold, seed paper);
@@ -381,34 +386,53 @@ def measure_objects(
     found: list[dict[str, Any]] = []
     summaries: list[dict[str, Any]] = []
     for i, j in pairs:
-        missing = [names[k] for k in (i, j) if isinstance(per_channel[k], float)
-                   and math.isnan(per_channel[k])]
+        missing = [
+            names[k]
+            for k in (i, j)
+            if isinstance(per_channel[k], float) and math.isnan(per_channel[k])
+        ]
         if missing:
             raise ValueError(
                 f"no {variant.name} threshold for channel(s) {missing} of this image; add rows "
                 f"(image, channel, threshold) for them to the thresholds CSV"
             )
         res = object_colocalization(
-            channels[i], channels[j], thresholds=(per_channel[i], per_channel[j]), mask=mask,
+            channels[i],
+            channels[j],
+            thresholds=(per_channel[i], per_channel[j]),
+            mask=mask,
             spacing=spacing,
-            min_overlap=spec.min_overlap, max_distance=spec.max_distance,
+            min_overlap=spec.min_overlap,
+            max_distance=spec.max_distance,
             randomizations=spec.randomizations,
             rng=np.random.default_rng([spec.seed, path_seed, i, j]),
         )
         keys = {"threshold_source": variant.name, "channel0": names[i], "channel1": names[j]}
         table = res.object_table()
         table["channel"] = [names[i] if c == 0 else names[j] for c in table["channel"]]
-        found += [{**keys, **{str(k): v for k, v in r.items()}}
-                  for r in table.to_dict(orient="records")]
-        summaries += [{**keys, **{str(k): v for k, v in r.items()}}
-                      for r in res.summary_table().to_dict(orient="records")]
+        found += [
+            {**keys, **{str(k): v for k, v in r.items()}} for r in table.to_dict(orient="records")
+        ]
+        summaries += [
+            {**keys, **{str(k): v for k, v in r.items()}}
+            for r in res.summary_table().to_dict(orient="records")
+        ]
     return found, summaries
 
 
 # the per-pair fields of a VanSteenselCCF in ccf_summary.csv
 CCF_SUMMARY = (
-    "r_max", "dx_max", "r_min", "dx_min", "fit_a", "fit_b", "fit_c", "fit_d", "fwhm",
-    "fwhm_calibrated", "pixel_size",
+    "r_max",
+    "dx_max",
+    "r_min",
+    "dx_min",
+    "fit_a",
+    "fit_b",
+    "fit_c",
+    "fit_d",
+    "fwhm",
+    "fwhm_calibrated",
+    "pixel_size",
 )
 
 
@@ -427,14 +451,20 @@ def measure_ccf(
     summaries: list[dict[str, Any]] = []
     for i, j in itertools.combinations(_selected(task, names), 2):
         res = van_steensel_ccf(
-            channels[i], channels[j], mask=mask, max_shift=task.ccf_max_shift,
+            channels[i],
+            channels[j],
+            mask=mask,
+            max_shift=task.ccf_max_shift,
             spacing=spacing[-1],  # only x is used; the channels may have a time axis
         )
         keys = {"channel0": names[i], "channel1": names[j]}
         curves += [
             {**keys, "dx": d, "shift": s, "r": r, "n_pairs": n, "fit": f}
             for d, s, r, n, f in zip(
-                res.dx.tolist(), res.shift.tolist(), res.r.tolist(), res.n_pairs.tolist(),
+                res.dx.tolist(),
+                res.shift.tolist(),
+                res.r.tolist(),
+                res.n_pairs.tolist(),
                 res.fit.tolist(),
             )
         ]
@@ -445,10 +475,22 @@ def measure_ccf(
 def empty_result(relpath: str) -> dict[str, Any]:
     """The result of an image with nothing measured yet (the keys of :func:`process_image`)."""
     return {
-        "relpath": relpath, "sha256": "", "size": -1, "mtime_ns": -1, "n_pixels": 0,
-        "mask_sha256": "", "labels_sha256": "", "rows": [], "objects": [],
-        "object_summary": [], "ccf": [], "ccf_summary": [], "errors": [], "warnings": [],
-        "seconds": 0.0, "cpu_seconds": 0.0,
+        "relpath": relpath,
+        "sha256": "",
+        "size": -1,
+        "mtime_ns": -1,
+        "n_pixels": 0,
+        "mask_sha256": "",
+        "labels_sha256": "",
+        "rows": [],
+        "objects": [],
+        "object_summary": [],
+        "ccf": [],
+        "ccf_summary": [],
+        "errors": [],
+        "warnings": [],
+        "seconds": 0.0,
+        "cpu_seconds": 0.0,
     }
 
 

@@ -31,18 +31,24 @@ def register(subparsers: Any) -> None:
     )
     src.add_argument("--manifest", type=Path, help="CSV with a path column plus metadata columns")
     b.add_argument(
-        "--out", type=Path, required=True,
+        "--out",
+        type=Path,
+        required=True,
         help="output folder (not ROOT, and not where --pattern would take its files)",
     )
     b.add_argument(
-        "--thresholds", type=Path, metavar="CSV",
+        "--thresholds",
+        type=Path,
+        metavar="CSV",
         help="manual thresholds: CSV with columns image, channel, threshold (or low, high)",
     )
     b.add_argument(
         "--model", type=Path, metavar="JSON", help="threshold model (from threshold-model fit)"
     )
     b.add_argument(
-        "--method", nargs="+", metavar="NAME",
+        "--method",
+        nargs="+",
+        metavar="NAME",
         help="auto-threshold method(s), e.g. Otsu, costes, or top10%% (each channel's "
         "brightest 10%%, EzColocalization's FT); each a threshold source",
     )
@@ -50,7 +56,9 @@ def register(subparsers: Any) -> None:
     b.add_argument("--mask-channel", metavar="CH", help="measure inside this channel's foreground")
     b.add_argument("--mask-method", default="Otsu", help="threshold of --mask-channel (Otsu)")
     b.add_argument(
-        "--group-by", nargs="+", metavar="FIELD",
+        "--group-by",
+        nargs="+",
+        metavar="FIELD",
         help="summary groups (default: every field except --replicate)",
     )
     b.add_argument("--replicate", help="replicate field (default series, when there is one)")
@@ -68,58 +76,74 @@ def register(subparsers: Any) -> None:
     b.add_argument(
         "--costes-method",
         default="bisection",
-        help="search of --method costes: bisection (default), classic, jacop or "
-        "ezcolocalization",
+        help="search of --method costes: bisection (default), classic, jacop or ezcolocalization",
     )
     o = b.add_argument_group("objects (object-based colocalization of puncta, docs/objects.md)")
     o.add_argument(
-        "--objects", action="store_true",
+        "--objects",
+        action="store_true",
         help="also write objects.csv, objects_summary.csv and objects_conditions.csv",
     )
     o.add_argument(
-        "--object-pairs", nargs="+", metavar="A:B", type=_pair,
+        "--object-pairs",
+        nargs="+",
+        metavar="A:B",
+        type=_pair,
         help="channel pairs of the objects (default: the coefficients' pairs)",
     )
     o.add_argument(
-        "--object-method", metavar="NAME",
+        "--object-method",
+        metavar="NAME",
         help="threshold method of the objects (default: the batch's per-channel threshold "
         "sources, else Otsu)",
     )
     o.add_argument(
-        "--min-overlap", type=float, default=0.0,
+        "--min-overlap",
+        type=float,
+        default=0.0,
         help="an object overlaps when its overlap fraction is above this (0)",
     )
     o.add_argument(
-        "--max-distance", type=float,
+        "--max-distance",
+        type=float,
         help="an object is near when its nearest centre distance is at most this (calibrated)",
     )
     o.add_argument(
-        "--randomizations", type=int, default=0,
+        "--randomizations",
+        type=int,
+        default=0,
         help="random placements per image and pair for the randomization test (0: none)",
     )
     o.add_argument("--seed", type=int, default=0, help="seed of the randomizations (0)")
     d = b.add_argument_group("Van Steensel's CCF (docs/diagnostics.md)")
     d.add_argument(
-        "--ccf", action="store_true",
+        "--ccf",
+        action="store_true",
         help="also write ccf.csv (r per shift) and ccf_summary.csv (peak, FWHM) of every pair",
     )
     d.add_argument(
-        "--ccf-max-shift", type=int, default=20, metavar="N",
+        "--ccf-max-shift",
+        type=int,
+        default=20,
+        metavar="N",
         help="largest shift of the CCF in pixels (default 20)",
     )
     b.add_argument("--workers", type=int, help="local worker processes (default: CPU count)")
     b.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
     b.add_argument("--no-resume", action="store_true", help="measure every image again")
     b.add_argument(
-        "--verify", action="store_true",
+        "--verify",
+        action="store_true",
         help="re-hash every input before reusing its results (size and time are not trusted)",
     )
     b.add_argument(
-        "--wait", action="store_true",
+        "--wait",
+        action="store_true",
         help="when another batch is writing to --out, wait for it instead of failing",
     )
     b.add_argument(
-        "--overwrite", action="store_true",
+        "--overwrite",
+        action="store_true",
         help="replace the results of a batch of another data folder held in --out",
     )
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -208,10 +232,18 @@ def _run_batch(args: argparse.Namespace) -> int:
         f"{result.n_images} images: {result.n_computed} measured ({rate:.2f} images/s), "
         f"{result.n_resumed} resumed, {result.n_failed} failed; {result.n_rows} rows"
     )
-    extra = [*result.parquet, result.objects, result.objects_summary, result.objects_conditions,
-             result.ccf, result.ccf_summary]
-    print(f"Wrote {result.coefficients}, {result.summary.name}, {result.errors.name}, "
-          f"{result.provenance.name}" + "".join(f", {p.name}" for p in extra if p is not None))
+    extra = [
+        *result.parquet,
+        result.objects,
+        result.objects_summary,
+        result.objects_conditions,
+        result.ccf,
+        result.ccf_summary,
+    ]
+    print(
+        f"Wrote {result.coefficients}, {result.summary.name}, {result.errors.name}, "
+        f"{result.provenance.name}" + "".join(f", {p.name}" for p in extra if p is not None)
+    )
     if args.report:
         from colocalize.plot._batch_report import write_report
 
@@ -226,8 +258,12 @@ def _run_report(args: argparse.Namespace) -> int:
     from colocalize.plot._batch_report import write_report
 
     target = write_report(
-        args.dir, output=args.output, overwrite=args.overwrite,
-        histograms=not args.no_histograms, nbins=args.nbins, max_images=args.max_images,
+        args.dir,
+        output=args.output,
+        overwrite=args.overwrite,
+        histograms=not args.no_histograms,
+        nbins=args.nbins,
+        max_images=args.max_images,
     )
     print(f"Wrote {target}")
     return 0

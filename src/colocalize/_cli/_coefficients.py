@@ -20,12 +20,28 @@ COMPARISONS = ("peers", ">", ">=")
 
 # Columns shown on the terminal (every column is in the CSV/JSON output).
 _SUMMARY_COLUMNS = [
-    "channel0", "channel1", "pearson", "spearman", "kendall_tau", "icq", "overlap",
-    "m1", "m2", "tm1", "tm2", "n_pixels",
+    "channel0",
+    "channel1",
+    "pearson",
+    "spearman",
+    "kendall_tau",
+    "icq",
+    "overlap",
+    "m1",
+    "m2",
+    "tm1",
+    "tm2",
+    "n_pixels",
 ]
 _TRIPLE_COLUMNS = [
-    "channel0", "channel1", "channel2", "triple_m0", "triple_m1", "triple_m2",
-    "triple_fraction_colocalized", "triple_overlap",
+    "channel0",
+    "channel1",
+    "channel2",
+    "triple_m0",
+    "triple_m1",
+    "triple_m2",
+    "triple_fraction_colocalized",
+    "triple_overlap",
 ]
 
 
@@ -40,44 +56,55 @@ def register(subparsers: Any) -> None:
     p.add_argument("--mask", type=Path, help="mask TIFF (non-zero is inside)")
     p.add_argument("--labels", type=Path, help="label TIFF: one row per object and pair")
     p.add_argument(
-        "--channels", nargs="+", metavar="CH",
+        "--channels",
+        nargs="+",
+        metavar="CH",
         help="channels to use, by name or index (from 0; negative from the end; default: all)",
     )
     p.add_argument(
-        "--thresholds", nargs="+", metavar="T",
+        "--thresholds",
+        nargs="+",
+        metavar="T",
         help="one threshold per used channel (image units), 'costes', 'top10%%' (each "
         "channel's brightest 10%%, EzColocalization's FT), or an auto-threshold method name "
         "such as Otsu; docs/coefficients.md says which pixels each field counts",
     )
     p.add_argument(
-        "--threshold-comparison", choices=COMPARISONS, default="peers",
+        "--threshold-comparison",
+        choices=COMPARISONS,
+        default="peers",
         help="how numeric --thresholds select pixels: peers (default: each field as the tool "
         "that defines it, Coloc 2's tm1/tm2 >=, every other field >), '>' (every field "
         "x > T: ImageJ's auto threshold t, JACoP, EzColocalization, CellProfiler) or '>=' "
         "(every field x >= T: the lower bound of ImageJ's Threshold dialog)",
     )
     p.add_argument(
-        "--costes-method", choices=COSTES_METHODS, default="bisection",
+        "--costes-method",
+        choices=COSTES_METHODS,
+        default="bisection",
         help="the search of --thresholds costes (default: bisection, Coloc 2's 'Bisection'): "
         "classic (Coloc 2's 'Costes'), jacop (JACoP's) or ezcolocalization "
         "(EzColocalization's); the costes_converged column says whether it converged",
     )
     p.add_argument(
-        "--measures", nargs="+", metavar="M",
+        "--measures",
+        nargs="+",
+        metavar="M",
         help="compute only these measure groups (default: all but tos): pearson, overlap, "
         "manders, thresholded_manders, thresholded_overlap, icq, spearman, kendall, tos "
         "(EzColocalization's threshold overlap score); the other columns are NaN",
     )
     p.add_argument("--triples", action="store_true", help="also compute channel triples")
     p.add_argument(
-        "--exclude-zero-zero", action="store_true",
+        "--exclude-zero-zero",
+        action="store_true",
         help="drop pixels that are zero in every channel",
     )
+    p.add_argument("--saturated", action="store_true", help="drop pixels at the dtype maximum")
     p.add_argument(
-        "--saturated", action="store_true", help="drop pixels at the dtype maximum"
-    )
-    p.add_argument(
-        "--report", type=Path, metavar="PATH",
+        "--report",
+        type=Path,
+        metavar="PATH",
         help="also write a report of the analysis (images, scatter plot, thresholds, every "
         "coefficient, settings, versions), like Coloc 2's PDF: PATH ends in .pdf or .png; needs "
         "exactly two channels (see --channels) and no --labels",

@@ -37,7 +37,8 @@ def register(subparsers: Any) -> None:
     f.add_argument("experts", type=Path, help="CSV with columns image, channel, low, high")
     f.add_argument("-o", "--output", type=Path, required=True, help="model JSON to write")
     f.add_argument(
-        "--select", action="store_true",
+        "--select",
+        action="store_true",
         help="backward selection: keep only terms significant at --alpha",
     )
     f.add_argument("--alpha", type=float, default=0.05, help="selection level (default 0.05)")
@@ -51,7 +52,9 @@ def register(subparsers: Any) -> None:
     r.add_argument("model", type=Path, help="model JSON written by 'fit'")
     r.add_argument("images", type=Path, nargs="+", help="TIFF images")
     r.add_argument(
-        "-o", "--output", type=Path,
+        "-o",
+        "--output",
+        type=Path,
         help="CSV to write (image, channel, threshold); default standard output",
     )
     r.add_argument("--overwrite", action="store_true", help="replace an existing --output")
@@ -140,8 +143,13 @@ def _run_fit(args: argparse.Namespace) -> int:
     check_output(args.output, inputs=inputs, overwrite=args.overwrite, name="--output")
     feats, labels, low, high = _read_experts(args.experts, rows)
     model = ThresholdModel.fit(
-        feats, labels, low, high,
-        use_channel=not args.no_channel, select=args.select, alpha=args.alpha,
+        feats,
+        labels,
+        low,
+        high,
+        use_channel=not args.no_channel,
+        select=args.select,
+        alpha=args.alpha,
     )
     model.save(args.output, overwrite=args.overwrite)
     print(model.summary())

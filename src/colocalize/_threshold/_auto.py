@@ -279,9 +279,7 @@ def _level_to_threshold(
     return float(np.floor(upper + 0.5)) if work is None else float(work(upper))
 
 
-def _binned_counts(
-    values: np.ndarray, bin_of: Callable[[np.ndarray], np.ndarray]
-) -> np.ndarray:
+def _binned_counts(values: np.ndarray, bin_of: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """The 256 bin counts of ``values`` for the (float, non-negative) bin indices ``bin_of``
     gives, clipped at 255; computed in blocks of ``_BLOCK`` pixels so that the temporaries of
     the binning stay a few MiB whatever the image size."""
@@ -334,9 +332,7 @@ def _stack_threshold(values: np.ndarray, name: str, *, dark_background: bool) ->
     low = float(values.min() if integer else values.min().astype(work))
     high = float(values.max() if integer else values.max().astype(work))
     if high == low:
-        return _constant_threshold(
-            low, None if integer else work, dark_background=dark_background
-        )
+        return _constant_threshold(low, None if integer else work, dark_background=dark_background)
     if integer:  # sum16BitHistograms: bin width (max - min) / 256, truncated
         scale = 1.0 / ((high - low) / 256)
         base = int(low)

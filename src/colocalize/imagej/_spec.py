@@ -128,4 +128,3 @@ def command(key: str, label: str, *fields: Field) -> Callable[[Handler], Handler
         return handler
 
     return decorate
-

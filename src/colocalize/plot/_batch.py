@@ -116,8 +116,16 @@ def histogram_panel(
         ax = axes[row, col]
         h = cell.histogram
         shown = np.where(np.isfinite(logp), logp, np.nan)
-        mesh = ax.pcolormesh(h.edges0, h.edges1, shown.T, cmap=cmap, vmin=vmin, vmax=vmax,
-                             shading="flat", rasterized=True)
+        mesh = ax.pcolormesh(
+            h.edges0,
+            h.edges1,
+            shown.T,
+            cmap=cmap,
+            vmin=vmin,
+            vmax=vmax,
+            shading="flat",
+            rasterized=True,
+        )
         centres0 = 0.5 * (h.edges0[1:] + h.edges0[:-1])
         centres1 = 0.5 * (h.edges1[1:] + h.edges1[:-1])
         ax.set_xlim(h.edges0[0], h.edges0[-1])
@@ -158,7 +166,8 @@ def _select(table: Any, pair: tuple[str, str] | None, source: str | None) -> tup
     if source is None:
         source = str(rows["threshold_source"].iloc[0])
     chosen = rows[
-        (rows["channel0"] == pair[0]) & (rows["channel1"] == pair[1])
+        (rows["channel0"] == pair[0])
+        & (rows["channel1"] == pair[1])
         & (rows["threshold_source"] == source)
     ]
     if chosen.empty:
@@ -230,16 +239,19 @@ def coefficient_strips(
         raise ValueError(f"coefficient {coefficient!r} is not a column of the table")
     x_field = x if x in fields else None
     rep = replicate if replicate in fields else "path"
-    cond_fields = list(condition) if condition is not None else [
-        f for f in fields if f not in (x_field, replicate)
-    ]
+    cond_fields = (
+        list(condition)
+        if condition is not None
+        else [f for f in fields if f not in (x_field, replicate)]
+    )
     keys = [*cond_fields, *([x_field] if x_field else []), rep]
     points = rows.groupby(keys, sort=True, dropna=False)[coefficient].mean().reset_index()
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 3.2))
     conditions = (
         list(dict.fromkeys(map(tuple, points[cond_fields].to_numpy().tolist())))
-        if cond_fields else [()]
+        if cond_fields
+        else [()]
     )
     xs = sorted(points[x_field].unique()) if x_field else [None]
     width = 0.8 / max(len(conditions), 1)
@@ -259,13 +271,19 @@ def coefficient_strips(
                 continue
             centre = xi - 0.4 + width * (ci + 0.5)
             jitter = rng.uniform(-0.15, 0.15, values.size) * width
-            ax.plot(centre + jitter, values, "o", ms=3.5, color=colours(ci % 10),
-                    label=None if labelled else label, alpha=0.85)
+            ax.plot(
+                centre + jitter,
+                values,
+                "o",
+                ms=3.5,
+                color=colours(ci % 10),
+                label=None if labelled else label,
+                alpha=0.85,
+            )
             labelled = True
             mean = values.mean()
             sem = values.std(ddof=1) / np.sqrt(values.size) if values.size > 1 else 0.0
-            ax.errorbar(centre + 0.3 * width, mean, yerr=sem, fmt="_", color="0.2", ms=8,
-                        lw=1)
+            ax.errorbar(centre + 0.3 * width, mean, yerr=sem, fmt="_", color="0.2", ms=8, lw=1)
     ax.set_xticks(range(len(xs)))
     ax.set_xticklabels(["all" if v is None else str(v) for v in xs])
     ax.set_xlabel(x_field or "")
@@ -341,8 +359,9 @@ def summary_table(
     if ax is None:
         _, ax = plt.subplots(figsize=(1.3 * len(header) + 1, 0.25 * len(cells) + 0.8))
     ax.set_axis_off()
-    table = ax.table(cellText=cells or [[""] * len(header)], colLabels=header, loc="center",
-                     cellLoc="center")
+    table = ax.table(
+        cellText=cells or [[""] * len(header)], colLabels=header, loc="center", cellLoc="center"
+    )
     table.auto_set_font_size(False)
     table.set_fontsize(7)
     table.auto_set_column_width(list(range(len(header))))

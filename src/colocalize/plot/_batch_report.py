@@ -100,9 +100,7 @@ def write_report(
     folder = Path(out)
     prov, table, summary, errors, inputs = read_batch_folder(folder)
     target = Path(output) if output is not None else folder / "report.html"
-    check_output(
-        target, inputs=inputs, overwrite=overwrite or _is_report(target), name="--output"
-    )
+    check_output(target, inputs=inputs, overwrite=overwrite or _is_report(target), name="--output")
     params = prov.get("parameters", {})
     counts = prov.get("counts", {})
     parts = [
@@ -119,7 +117,8 @@ def write_report(
         f"{counts.get('n_resumed', 0)} resumed, <span class='err'>{counts.get('n_failed', 0)}"
         f" failed</span>; {counts.get('n_rows', 0)} rows.</p>",
         "<details><summary>Parameters</summary><pre>"
-        + html.escape(json.dumps(params, indent=1)) + "</pre></details>",
+        + html.escape(json.dumps(params, indent=1))
+        + "</pre></details>",
     ]
     if prov.get("removed"):
         gone = ", ".join(f"{r['path']} ({r['reason']})" for r in prov["removed"])
@@ -143,8 +142,9 @@ def write_report(
             axes = fig.subplots(len(pairs), len(_STRIPS), squeeze=False)
             for row, pair in enumerate(pairs):
                 for col, coefficient in enumerate(_STRIPS):
-                    coefficient_strips(table, coefficient, pair=pair, threshold_source=source,
-                                       ax=axes[row, col])
+                    coefficient_strips(
+                        table, coefficient, pair=pair, threshold_source=source, ax=axes[row, col]
+                    )
             fig.tight_layout()
             parts.append(_png(fig))
     if histograms and len(pair_rows):

@@ -224,9 +224,7 @@ def coefficient_report(
         line = regression_line(
             arrays[0], arrays[1], mask=selection, method=check_costes_method(costes_method)
         )
-        histogram = bivariate_histogram(
-            arrays[0], arrays[1], nbins=_NBINS, mask=selection
-        )
+        histogram = bivariate_histogram(arrays[0], arrays[1], nbins=_NBINS, mask=selection)
     outline = None if mask is None else as_mask(mask, arrays[0].shape)
     settings = _Settings(
         names=(first, second),
