@@ -27,6 +27,7 @@ ensure_debian_packages default-jdk-headless libij-java xvfb libcommons-math3-jav
 setup_venv test
 echo "==> ruff"
 "$VENV/bin/ruff" check src tests scripts
+"$VENV/bin/ruff" format --check src tests scripts
 echo "==> mypy"
 "$VENV/bin/mypy"
 echo "==> pytest (headless)"
