@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
@@ -380,12 +380,23 @@ class _CoefficientEngine:
         reasons.warn(f"coefficients of {self.names[i]} and {self.names[j]}")
         return result
 
-    def _sides(
-        self, i: int, j: int, thresholds: _Cuts | None, ranks: bool
-    ) -> tuple[list[_Side], JointCells | None]:
-        cells = None
+    def keep_codes(self, channels: Collection[int]) -> None:
+        """Drop the codes of every channel wider than 16 bits but ``channels`` (those of the
+        next pair): with up to one value per pixel they weigh about twice the channel, and a
+        later pair codes the channel again. 8/16-bit codes are small and kept."""
+        for c in [c for c in self._codes if c not in channels]:
+            if self.flats[c].dtype.itemsize > 2:
+                del self._codes[c]
+
+    def _cells(self, i: int, j: int, ranks: bool) -> JointCells | None:
+        """The joint cells of channels ``i`` and ``j`` when the pair is read through them."""
         if ranks or (self._coded(i) and self._coded(j)):
-            cells = joint_cells(self.codes(i), self.codes(j))
+            return joint_cells(self.codes(i), self.codes(j))
+        return None
+
+    def _sides(
+        self, i: int, j: int, cells: JointCells | None, thresholds: _Cuts | None, ranks: bool
+    ) -> list[_Side]:
         sides = []
         for c, index, t in (
             (i, None if cells is None else cells.code0, 0),
@@ -394,7 +405,7 @@ class _CoefficientEngine:
             threshold = None if thresholds is None else thresholds.side(t)
             codes = self.codes(c) if cells is not None else None
             sides.append(_Side(self.flats[c], codes, index, self.stats(c), threshold, ranks))
-        return sides, cells
+        return sides
 
     def _pair(
         self,
@@ -477,9 +488,10 @@ class _CoefficientEngine:
                 x = np.ldexp(a[part][both].astype(np.float64), -ea)
                 y = np.ldexp(b[part][both].astype(np.float64), -eb)
                 count += x.size
-                sab += float(np.dot(x, y))
-                saa += float(np.dot(x, x))
-                sbb += float(np.dot(y, y))
+                # pairwise sums, not BLAS: OpenBLAS's threads would spin on the other core
+                sab += float(np.sum(x * y))
+                saa += float(np.sum(x * x))
+                sbb += float(np.sum(y * y))
         if not count:
             reasons.add("toverlap, tk1, tk2", "no pixel is above both thresholds")
             return dict.fromkeys(("toverlap", "tk1", "tk2"), _NAN)
@@ -618,10 +630,14 @@ class _CoefficientEngine:
         absolute = bool(wanted & {"overlap", "manders", "thresholded_manders"})
         if "thresholded_manders" not in wanted and "pearson" not in wanted:
             thresholds = None
-        (a, b), cells = self._sides(i, j, thresholds, ranks)
+        cells = self._cells(i, j, ranks)
+        sums: dict[str, float] = {}
+        if "kendall" in wanted and cells is not None:
+            # before the sides' tables: Kendall's own arrays are freed when it returns
+            sums["kendall"] = kendall_tau_b(self.codes(i), self.codes(j), cells)
+        a, b = self._sides(i, j, cells, thresholds, ranks)
         size = n if cells is None else cells.counts.size
         weights = None if cells is None else cells.counts
-        sums: dict[str, float] = {}
         subsets: dict[str, _Subset] = {}
         pearson_subsets = thresholds is not None and "pearson" in wanted
         if pearson_subsets:
@@ -685,8 +701,6 @@ class _CoefficientEngine:
                 if self.stats(c).constant:
                     sums[key] = 0.0
         sums["k_exp"] = self.stats(j).abs_exp - self.stats(i).abs_exp
-        if "kendall" in wanted and cells is not None:
-            sums["kendall"] = kendall_tau_b(self.codes(i), self.codes(j), cells)
         if pearson_subsets:
             for part in chunks(size):
                 w = None if weights is None else weights[part].astype(np.float64)
@@ -961,12 +975,15 @@ class _Side:
         self.stats = stats
         self.tables: dict[str, np.ndarray] = {}
         self.lookup = codes is not None and codes.n_codes <= _MAX_TABLE
+        # many distinct values: each chunk's ranks come from the cumulative counts (narrow
+        # integers), not from a float64 table of every value's rank
+        self.ranked: tuple[ChannelCodes, np.ndarray] | None = None
         if codes is not None and not self.lookup:
             # many distinct values (wide integers, floats): each chunk's values are looked up
             # and then treated as pixels, instead of float64 tables of every value
             self.flat = codes.exact
             if ranks:
-                self.tables["rank"] = codes.average_rank
+                self.ranked = (codes, codes.cumulative)
         elif codes is not None:
             exact = codes.exact
             self.tables = {
@@ -987,6 +1004,8 @@ class _Side:
             index = self.index[part]
             for name, table in self.tables.items():
                 setattr(self, name, table[index])
+            if self.ranked is not None:
+                self.rank = self.ranked[0].ranks_of(index, self.ranked[1])
             if self.lookup:
                 return
             raw = self.flat[index]
