@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
@@ -380,32 +380,39 @@ class _CoefficientEngine:
         reasons.warn(f"coefficients of {self.names[i]} and {self.names[j]}")
         return result
 
-    def keep_codes(self, channels: Collection[int]) -> None:
-        """Drop the codes of every channel wider than 16 bits but ``channels`` (those of the
-        next pair): with up to one value per pixel they weigh about twice the channel, and a
-        later pair codes the channel again. 8/16-bit codes are small and kept."""
-        for c in [c for c in self._codes if c not in channels]:
-            if self.flats[c].dtype.itemsize > 2:
-                del self._codes[c]
+    def _cells(self, i: int, j: int, ranks: bool) -> _Cells | None:
+        """The joint cells of channels ``i`` and ``j`` and their codes, when the pair is read
+        through them (None: pixel by pixel).
 
-    def _cells(self, i: int, j: int, ranks: bool) -> JointCells | None:
-        """The joint cells of channels ``i`` and ``j`` when the pair is read through them."""
-        if ranks or (self._coded(i) and self._coded(j)):
-            return joint_cells(self.codes(i), self.codes(j))
-        return None
+        A channel wider than 16 bits keeps no codes after this (its statistics are taken
+        first): with up to one value per pixel its per-pixel codes weigh about twice the
+        channel, and the pair's later steps need only its values and counts. A later pair
+        codes it again; 8/16-bit codes are small and kept for every pair.
+        """
+        if not (ranks or (self._coded(i) and self._coded(j))):
+            return None
+        both = (self.codes(i), self.codes(j))
+        cells = joint_cells(*both)
+        kept = []
+        for c, codes in zip((i, j), both):
+            self.stats(c)
+            if self.flats[c].dtype.itemsize > 2:
+                self._codes.pop(c, None)
+                codes = codes.without_pixels()
+            kept.append(codes)
+        return _Cells(cells, kept[0], kept[1])
 
     def _sides(
-        self, i: int, j: int, cells: JointCells | None, thresholds: _Cuts | None, ranks: bool
+        self, i: int, j: int, coded: _Cells | None, thresholds: _Cuts | None, ranks: bool
     ) -> list[_Side]:
-        sides = []
-        for c, index, t in (
-            (i, None if cells is None else cells.code0, 0),
-            (j, None if cells is None else cells.code1, 1),
-        ):
-            threshold = None if thresholds is None else thresholds.side(t)
-            codes = self.codes(c) if cells is not None else None
-            sides.append(_Side(self.flats[c], codes, index, self.stats(c), threshold, ranks))
-        return sides
+        cuts = [None if thresholds is None else thresholds.side(t) for t in (0, 1)]
+        parts: list[tuple[ChannelCodes | None, np.ndarray | None]] = [(None, None), (None, None)]
+        if coded is not None:
+            parts = [(coded.codes0, coded.cells.code0), (coded.codes1, coded.cells.code1)]
+        return [
+            _Side(self.flats[c], codes, index, self.stats(c), cut, ranks)
+            for c, (codes, index), cut in zip((i, j), parts, cuts)
+        ]
 
     def _pair(
         self,
@@ -630,14 +637,14 @@ class _CoefficientEngine:
         absolute = bool(wanted & {"overlap", "manders", "thresholded_manders"})
         if "thresholded_manders" not in wanted and "pearson" not in wanted:
             thresholds = None
-        cells = self._cells(i, j, ranks)
+        coded = self._cells(i, j, ranks)
         sums: dict[str, float] = {}
-        if "kendall" in wanted and cells is not None:
+        if "kendall" in wanted and coded is not None:
             # before the sides' tables: Kendall's own arrays are freed when it returns
-            sums["kendall"] = kendall_tau_b(self.codes(i), self.codes(j), cells)
-        a, b = self._sides(i, j, cells, thresholds, ranks)
-        size = n if cells is None else cells.counts.size
-        weights = None if cells is None else cells.counts
+            sums["kendall"] = kendall_tau_b(coded.codes0, coded.codes1, coded.cells)
+        a, b = self._sides(i, j, coded, thresholds, ranks)
+        size = n if coded is None else coded.cells.counts.size
+        weights = None if coded is None else coded.cells.counts
         subsets: dict[str, _Subset] = {}
         pearson_subsets = thresholds is not None and "pearson" in wanted
         if pearson_subsets:
@@ -952,6 +959,16 @@ class _Cuts:
 def _next(thresholds: tuple[float, float], towards: float) -> tuple[float, float]:
     """Each threshold's next float64 towards ``towards``."""
     return float(np.nextafter(thresholds[0], towards)), float(np.nextafter(thresholds[1], towards))
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """A pair's joint cells and its two channels' codes (perhaps without their per-pixel
+    codes, :meth:`ChannelCodes.without_pixels`)."""
+
+    cells: JointCells
+    codes0: ChannelCodes
+    codes1: ChannelCodes
 
 
 class _Side:

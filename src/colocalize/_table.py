@@ -251,7 +251,7 @@ def table_rows(
     rows: list[dict[str, Any]] = []
     for label, group in _groups(labels, shape, selection, flats):
         engine = _CoefficientEngine(group, names)
-        for position, (i, j) in enumerate(pair_list):
+        for i, j in pair_list:
             pair_t: tuple[float, float] | None = None
             found = None
             if costes and group[i].size:
@@ -262,7 +262,6 @@ def table_rows(
             elif per_channel is not None:
                 pair_t = (per_channel[i], per_channel[j])
             result = engine.pair(i, j, pair_t, measures=wanted, comparison=comparison)
-            engine.keep_codes(pair_list[position + 1] if position + 1 < len(pair_list) else ())
             result = with_convergence(result, found)
             rows.append(_row(label, (names[i], names[j], ""), dataclasses.asdict(result)))
         for i, j, k in triple_list:
