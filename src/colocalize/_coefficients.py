@@ -6,9 +6,10 @@ see ``colocalize._ranks``), so every coefficient costs O(cells) after one pass o
 and Kendall's tau-b comes from the same cells. Float and wider integer channels without ranks
 are read pixel by pixel (weight 1). Two 8/16-bit channels with the compiled kernels skip all
 this: one fused pass sums every non-rank coefficient in exact integers. Every pass runs in
-chunks; per-channel work (codes, ranks, range, mean) is done once and shared by all pairs and
-triples. Values enter the sums exactly pivoted and scaled by a power of two (see ``_Stats``),
-so no dtype overflows, underflows or loses its variance.
+chunks; per-channel work (range, mean, and the codes of 8/16-bit channels) is done once and
+shared by all pairs and triples; a wider channel is coded again by each pair that ranks it (its
+per-pixel codes weigh about twice the channel). Values enter the sums exactly pivoted and scaled
+by a power of two (see ``_Stats``), so no dtype overflows, underflows or loses its variance.
 """
 
 from __future__ import annotations
@@ -299,11 +300,13 @@ class _CoefficientEngine:
     """The engine behind every coefficient: the selected pixels of several channels, and the
     pair (:meth:`pair`) and triple (:meth:`triple`) coefficients of any of them.
 
-    Per-channel codes and statistics are computed once, on demand, and shared by every pair.
-    8/16-bit integer channels, and any channel once ranked, are reduced per pair to their joint
-    cells (value0, value1, count); other channels are read pixel by pixel. Every pass runs in
-    chunks, and float64 tables per value are built only for up to ``_MAX_TABLE`` values, so the
-    memory beyond the codes and cells is a few MiB.
+    Per-channel statistics, and the codes of 8/16-bit channels, are computed once, on demand,
+    and shared by every pair; a wider channel keeps no per-pixel codes after a pair's joint
+    cells (:meth:`_cells`). 8/16-bit integer channels, and any channel a pair ranks, are reduced
+    per pair to their joint cells (value0, value1, count); other channels are read pixel by
+    pixel. Every pass runs in chunks, and float64 tables per value are built only for up to
+    ``_MAX_TABLE`` values (beyond, average ranks come per chunk from narrow cumulative counts),
+    so the memory beyond the codes and cells is a few MiB.
     """
 
     def __init__(self, flats: list[np.ndarray], names: Sequence[str]) -> None:

@@ -100,7 +100,8 @@ class ChannelCodes:
     Derived tables (computed on first use): ``values`` (float64), ``relative`` (float64 of
     ``exact - exact[0]``, exact for integers: no wrap-around for 64-bit images); and, computed
     on each use and not kept (8 bytes per value), the 1-based ``average_rank`` of each value
-    (ties share the mean of their positions, as ``scipy.stats.rankdata(method="average")``).
+    (ties share the mean of their positions, as ``scipy.stats.rankdata(method="average")``);
+    ``cumulative`` (narrow integers) and :meth:`ranks_of` give the same ranks a chunk at a time.
     """
 
     codes: np.ndarray
