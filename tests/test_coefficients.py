@@ -527,8 +527,10 @@ def test_measures_without_ranks_never_rank(monkeypatch):
 
     monkeypatch.setattr(_coefficients, "kendall_tau_b", forbidden)
     monkeypatch.setattr(_ranks.ChannelCodes, "average_rank", property(forbidden))
+    monkeypatch.setattr(_ranks.ChannelCodes, "cumulative", property(forbidden))
+    monkeypatch.setattr(_ranks.ChannelCodes, "ranks_of", forbidden)
     rng = np.random.default_rng(3)
-    for dtype in (np.uint8, np.uint16, np.float32):
+    for dtype in (np.uint8, np.uint16, np.float32, np.uint32, np.int64):
         a, b = _random_pair(rng, dtype, (64, 64))
         c = coefficients(a, b, thresholds=(0.2, 0.2), measures=("pearson", "manders"))
         assert not math.isnan(c.pearson)
@@ -871,3 +873,25 @@ def test_many_valued_channels_equal_the_per_value_tables(monkeypatch, dtype):
         if f.name not in ("spearman", "kendall_tau"):
             seen = getattr(no_ranks, f.name)
             assert seen == pytest.approx(expected, rel=1e-12, abs=1e-14, nan_ok=True), f.name
+
+
+@pytest.mark.parametrize("dtype", [np.uint32, np.int64])
+def test_table_recodes_wide_channels_per_pair(monkeypatch, dtype):
+    """A table of three wide channels (a pair keeps no per-pixel codes after its joint cells,
+    so each later pair codes its channels again) gives every pair's coefficients exactly."""
+    from colocalize import _coefficients, coefficient_table
+
+    monkeypatch.setattr(_coefficients, "_MAX_TABLE", 1000)
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 1 << 30, (3, 60, 70)).astype(dtype)
+    image[2] = image[0] // 4 + image[1] // 2
+    thresholds = [float(np.quantile(channel, 0.4)) for channel in image]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ColocalizeWarning)
+        table = coefficient_table(image, channel_axis=0, thresholds=thresholds)
+        for row, (i, j) in enumerate([(0, 1), (0, 2), (1, 2)]):
+            alone = coefficients(image[i], image[j], thresholds=(thresholds[i], thresholds[j]))
+            for name in ALL_MEASURED:
+                expected = getattr(alone, name)
+                seen = float(table[name][row])
+                assert seen == pytest.approx(expected, rel=1e-12, nan_ok=True), name

@@ -6,9 +6,10 @@ see ``colocalize._ranks``), so every coefficient costs O(cells) after one pass o
 and Kendall's tau-b comes from the same cells. Float and wider integer channels without ranks
 are read pixel by pixel (weight 1). Two 8/16-bit channels with the compiled kernels skip all
 this: one fused pass sums every non-rank coefficient in exact integers. Every pass runs in
-chunks; per-channel work (codes, ranks, range, mean) is done once and shared by all pairs and
-triples. Values enter the sums exactly pivoted and scaled by a power of two (see ``_Stats``),
-so no dtype overflows, underflows or loses its variance.
+chunks; per-channel work (range, mean, and the codes of 8/16-bit channels) is done once and
+shared by all pairs and triples; a wider channel is coded again by each pair that ranks it (its
+per-pixel codes weigh about twice the channel). Values enter the sums exactly pivoted and scaled
+by a power of two (see ``_Stats``), so no dtype overflows, underflows or loses its variance.
 """
 
 from __future__ import annotations
@@ -299,11 +300,13 @@ class _CoefficientEngine:
     """The engine behind every coefficient: the selected pixels of several channels, and the
     pair (:meth:`pair`) and triple (:meth:`triple`) coefficients of any of them.
 
-    Per-channel codes and statistics are computed once, on demand, and shared by every pair.
-    8/16-bit integer channels, and any channel once ranked, are reduced per pair to their joint
-    cells (value0, value1, count); other channels are read pixel by pixel. Every pass runs in
-    chunks, and float64 tables per value are built only for up to ``_MAX_TABLE`` values, so the
-    memory beyond the codes and cells is a few MiB.
+    Per-channel statistics, and the codes of 8/16-bit channels, are computed once, on demand,
+    and shared by every pair; a wider channel keeps no per-pixel codes after a pair's joint
+    cells (:meth:`_cells`). 8/16-bit integer channels, and any channel a pair ranks, are reduced
+    per pair to their joint cells (value0, value1, count); other channels are read pixel by
+    pixel. Every pass runs in chunks, and float64 tables per value are built only for up to
+    ``_MAX_TABLE`` values (beyond, average ranks come per chunk from narrow cumulative counts),
+    so the memory beyond the codes and cells is a few MiB.
     """
 
     def __init__(self, flats: list[np.ndarray], names: Sequence[str]) -> None:
@@ -380,21 +383,39 @@ class _CoefficientEngine:
         reasons.warn(f"coefficients of {self.names[i]} and {self.names[j]}")
         return result
 
+    def _cells(self, i: int, j: int, ranks: bool) -> _Cells | None:
+        """The joint cells of channels ``i`` and ``j`` and their codes, when the pair is read
+        through them (None: pixel by pixel).
+
+        A channel wider than 16 bits keeps no codes after this (its statistics are taken
+        first): with up to one value per pixel its per-pixel codes weigh about twice the
+        channel, and the pair's later steps need only its values and counts. A later pair
+        codes it again; 8/16-bit codes are small and kept for every pair.
+        """
+        if not (ranks or (self._coded(i) and self._coded(j))):
+            return None
+        both = (self.codes(i), self.codes(j))
+        cells = joint_cells(*both)
+        kept = []
+        for c, codes in zip((i, j), both):
+            self.stats(c)
+            if self.flats[c].dtype.itemsize > 2:
+                self._codes.pop(c, None)
+                codes = codes.without_pixels()
+            kept.append(codes)
+        return _Cells(cells, kept[0], kept[1])
+
     def _sides(
-        self, i: int, j: int, thresholds: _Cuts | None, ranks: bool
-    ) -> tuple[list[_Side], JointCells | None]:
-        cells = None
-        if ranks or (self._coded(i) and self._coded(j)):
-            cells = joint_cells(self.codes(i), self.codes(j))
-        sides = []
-        for c, index, t in (
-            (i, None if cells is None else cells.code0, 0),
-            (j, None if cells is None else cells.code1, 1),
-        ):
-            threshold = None if thresholds is None else thresholds.side(t)
-            codes = self.codes(c) if cells is not None else None
-            sides.append(_Side(self.flats[c], codes, index, self.stats(c), threshold, ranks))
-        return sides, cells
+        self, i: int, j: int, coded: _Cells | None, thresholds: _Cuts | None, ranks: bool
+    ) -> list[_Side]:
+        cuts = [None if thresholds is None else thresholds.side(t) for t in (0, 1)]
+        parts: list[tuple[ChannelCodes | None, np.ndarray | None]] = [(None, None), (None, None)]
+        if coded is not None:
+            parts = [(coded.codes0, coded.cells.code0), (coded.codes1, coded.cells.code1)]
+        return [
+            _Side(self.flats[c], codes, index, self.stats(c), cut, ranks)
+            for c, (codes, index), cut in zip((i, j), parts, cuts)
+        ]
 
     def _pair(
         self,
@@ -477,9 +498,10 @@ class _CoefficientEngine:
                 x = np.ldexp(a[part][both].astype(np.float64), -ea)
                 y = np.ldexp(b[part][both].astype(np.float64), -eb)
                 count += x.size
-                sab += float(np.dot(x, y))
-                saa += float(np.dot(x, x))
-                sbb += float(np.dot(y, y))
+                # pairwise sums, not BLAS: OpenBLAS's threads would spin on the other core
+                sab += float(np.sum(x * y))
+                saa += float(np.sum(x * x))
+                sbb += float(np.sum(y * y))
         if not count:
             reasons.add("toverlap, tk1, tk2", "no pixel is above both thresholds")
             return dict.fromkeys(("toverlap", "tk1", "tk2"), _NAN)
@@ -618,10 +640,14 @@ class _CoefficientEngine:
         absolute = bool(wanted & {"overlap", "manders", "thresholded_manders"})
         if "thresholded_manders" not in wanted and "pearson" not in wanted:
             thresholds = None
-        (a, b), cells = self._sides(i, j, thresholds, ranks)
-        size = n if cells is None else cells.counts.size
-        weights = None if cells is None else cells.counts
+        coded = self._cells(i, j, ranks)
         sums: dict[str, float] = {}
+        if "kendall" in wanted and coded is not None:
+            # before the sides' tables: Kendall's own arrays are freed when it returns
+            sums["kendall"] = kendall_tau_b(coded.codes0, coded.codes1, coded.cells)
+        a, b = self._sides(i, j, coded, thresholds, ranks)
+        size = n if coded is None else coded.cells.counts.size
+        weights = None if coded is None else coded.cells.counts
         subsets: dict[str, _Subset] = {}
         pearson_subsets = thresholds is not None and "pearson" in wanted
         if pearson_subsets:
@@ -685,8 +711,6 @@ class _CoefficientEngine:
                 if self.stats(c).constant:
                     sums[key] = 0.0
         sums["k_exp"] = self.stats(j).abs_exp - self.stats(i).abs_exp
-        if "kendall" in wanted and cells is not None:
-            sums["kendall"] = kendall_tau_b(self.codes(i), self.codes(j), cells)
         if pearson_subsets:
             for part in chunks(size):
                 w = None if weights is None else weights[part].astype(np.float64)
@@ -940,6 +964,16 @@ def _next(thresholds: tuple[float, float], towards: float) -> tuple[float, float
     return float(np.nextafter(thresholds[0], towards)), float(np.nextafter(thresholds[1], towards))
 
 
+@dataclass(frozen=True)
+class _Cells:
+    """A pair's joint cells and its two channels' codes (perhaps without their per-pixel
+    codes, :meth:`ChannelCodes.without_pixels`)."""
+
+    cells: JointCells
+    codes0: ChannelCodes
+    codes1: ChannelCodes
+
+
 class _Side:
     """One channel of a pair, one chunk of points at a time (cells or pixels).
 
@@ -961,12 +995,15 @@ class _Side:
         self.stats = stats
         self.tables: dict[str, np.ndarray] = {}
         self.lookup = codes is not None and codes.n_codes <= _MAX_TABLE
+        # many distinct values: each chunk's ranks come from the cumulative counts (narrow
+        # integers), not from a float64 table of every value's rank
+        self.ranked: tuple[ChannelCodes, np.ndarray] | None = None
         if codes is not None and not self.lookup:
             # many distinct values (wide integers, floats): each chunk's values are looked up
             # and then treated as pixels, instead of float64 tables of every value
             self.flat = codes.exact
             if ranks:
-                self.tables["rank"] = codes.average_rank
+                self.ranked = (codes, codes.cumulative)
         elif codes is not None:
             exact = codes.exact
             self.tables = {
@@ -987,6 +1024,8 @@ class _Side:
             index = self.index[part]
             for name, table in self.tables.items():
                 setattr(self, name, table[index])
+            if self.ranked is not None:
+                self.rank = self.ranked[0].ranks_of(index, self.ranked[1])
             if self.lookup:
                 return
             raw = self.flat[index]

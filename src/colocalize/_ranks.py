@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from types import SimpleNamespace
 from typing import Any
@@ -100,7 +100,8 @@ class ChannelCodes:
     Derived tables (computed on first use): ``values`` (float64), ``relative`` (float64 of
     ``exact - exact[0]``, exact for integers: no wrap-around for 64-bit images); and, computed
     on each use and not kept (8 bytes per value), the 1-based ``average_rank`` of each value
-    (ties share the mean of their positions, as ``scipy.stats.rankdata(method="average")``).
+    (ties share the mean of their positions, as ``scipy.stats.rankdata(method="average")``);
+    ``cumulative`` (narrow integers) and :meth:`ranks_of` give the same ranks a chunk at a time.
     """
 
     codes: np.ndarray
@@ -124,8 +125,31 @@ class ChannelCodes:
         return rank
 
     @property
+    def cumulative(self) -> np.ndarray:
+        """The pixels at or below each value, in the narrowest unsigned dtype that holds the
+        number of pixels (half or less of ``average_rank``'s float64; not kept)."""
+        return np.cumsum(self.counts, dtype=_code_dtype(self.n_pixels + 1))
+
+    def ranks_of(self, index: np.ndarray, cumulative: np.ndarray) -> np.ndarray:
+        """The average ranks of the values ``index`` (codes), from :attr:`cumulative`: the
+        same float64 numbers as ``average_rank[index]`` (whole numbers and halves below
+        2**53), without a table of every value."""
+        rank = cumulative[index].astype(np.float64)
+        rank -= (self.counts[index].astype(np.float64) - 1.0) / 2.0
+        return rank
+
+    @property
     def n_codes(self) -> int:
         return int(self.exact.size)
+
+    @property
+    def n_pixels(self) -> int:
+        return int(np.sum(self.counts, dtype=np.uint64))
+
+    def without_pixels(self) -> ChannelCodes:
+        """These values and counts without the per-pixel ``codes`` (empty): all that a pair's
+        steps after :func:`joint_cells` need (:func:`kendall_tau_b`, :attr:`cumulative`)."""
+        return replace(self, codes=np.empty(0, dtype=self.codes.dtype))
 
 
 def _lookup_codes(values: np.ndarray, low: int, span: int) -> ChannelCodes:
@@ -387,7 +411,7 @@ def kendall_tau_b(codes0: ChannelCodes, codes1: ChannelCodes, cells: JointCells)
     >>> round(kendall_tau_b(a, b, joint_cells(a, b)) * 45)
     23
     """
-    n = codes0.codes.size
+    n = codes0.n_pixels
     k0, k1 = codes0.n_codes, codes1.n_codes
     if n < 2 or k0 < 2 or k1 < 2:
         return math.nan
@@ -398,7 +422,9 @@ def kendall_tau_b(codes0: ChannelCodes, codes1: ChannelCodes, cells: JointCells)
         if compiled is None:
             from scipy.stats import kendalltau
 
-            return float(kendalltau(codes0.codes, codes1.codes, variant="b").statistic)
+            # the cells' pixels in (code0, code1) order: tau-b does not depend on the order
+            x, y = (np.repeat(c, cells.counts) for c in (cells.code0, cells.code1))
+            return float(kendalltau(x, y, variant="b").statistic)
         count = np.dtype(np.int32 if n < 1 << 31 else np.int64)
         tree, column = np.zeros(k1 + 1, dtype=count), np.zeros(k1, dtype=count)
         score = int(compiled.kendall_score(cells.code0, cells.code1, cells.counts, tree, column))

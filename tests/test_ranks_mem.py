@@ -1,0 +1,74 @@
+"""Issue 14: the rank coefficients of wide integer channels (32/64-bit, up to one value per
+pixel) in bounded memory. The table engine keeps no per-pixel codes after a pair's joint cells,
+takes each chunk's average ranks from narrow cumulative counts and runs Kendall before the
+sides' tables exist; checked by numpy's traced allocations, and against the float64 rank
+tables they replace."""
+
+from __future__ import annotations
+
+import tracemalloc
+import warnings
+from unittest import mock
+
+import numpy as np
+import pytest
+
+from colocalize import _compiled, coefficient_table
+from colocalize._ranks import channel_codes, joint_cells, kendall_tau_b
+
+
+def _image(dtype: type, size: int) -> np.ndarray:
+    """Three random channels with about one distinct value per pixel."""
+    high = min(int(np.iinfo(dtype).max), 2**40)
+    return np.random.default_rng(0).integers(0, high, (3, size, size), dtype=dtype)
+
+
+def _table_peak(image: np.ndarray) -> int:
+    """The peak of the traced allocations of a thresholded ``coefficient_table`` with every
+    coefficient, after one untraced call (the kernels' first calls are a fixed cost)."""
+    thresholds = [float(channel.mean()) for channel in image]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        coefficient_table(image, channel_axis=0, thresholds=thresholds)
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            coefficient_table(image, channel_axis=0, thresholds=thresholds)
+            return tracemalloc.get_traced_memory()[1] - base
+        finally:
+            tracemalloc.stop()
+
+
+# (dtype, bound as a multiple of the input). 64-bit meets the issue's 2x here (1.96x with the
+# chunks' temporaries, 1.5x of peak RSS at 2048 x 2048; 3.3x before). 32-bit does not yet:
+# 3.3x here (2.5x of peak RSS at 2048 x 2048), 5.7x before; the joint cells' packed keys and
+# the two channels' values and cumulative counts are what is left (see the commit notes).
+BOUNDS = [(np.int64, 2.2), (np.uint64, 2.2), (np.uint32, 3.6)]
+
+
+@pytest.mark.parametrize(("dtype", "bound"), BOUNDS)
+def test_wide_integer_ranks_table_memory(dtype, bound):
+    """Three 1024 x 1024 channels, three pairs with Spearman and Kendall: the codes of each
+    pair only, and no float64 rank table per value."""
+    if _compiled.kernels(_compiled.MIN_PIXELS) is None:
+        pytest.skip("the bound is for the compiled Kendall kernel (numba, the 'fast' extra)")
+    image = _image(dtype, 1024)
+    assert _table_peak(image) <= bound * image.nbytes
+
+
+@pytest.mark.parametrize("dtype", [np.uint32, np.int64, np.float64])
+def test_chunk_ranks_equal_rank_tables(dtype):
+    """The average ranks from cumulative counts are the rank table's numbers exactly, and
+    Kendall's tau-b is the same without the per-pixel codes (with and without the kernels)."""
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 5000, 20_000).astype(dtype)
+    b = (a // 3 + rng.integers(0, 900, a.size)).astype(dtype)
+    ca, cb = channel_codes(a), channel_codes(b)
+    index = ca.codes[::7]
+    np.testing.assert_array_equal(ca.ranks_of(index, ca.cumulative), ca.average_rank[index])
+    cells = joint_cells(ca, cb)
+    full = kendall_tau_b(ca, cb, cells)
+    assert kendall_tau_b(ca.without_pixels(), cb.without_pixels(), cells) == full
+    with mock.patch.object(_compiled, "kernels", return_value=None):
+        fallback = kendall_tau_b(ca.without_pixels(), cb.without_pixels(), cells)
+    assert fallback == pytest.approx(full, rel=1e-12)
