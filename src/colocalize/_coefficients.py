@@ -629,18 +629,18 @@ class _CoefficientEngine:
             return fused
         centred = bool(wanted & {"pearson", "icq", "spearman", "kendall"})
         ranked: dict[str, float] = {}
-        if (  # the packed-key ranks in numpy: no codes, no joint cells
-            wanted & set(_RANKED)
-            and self._fusable(i, j)
-            and packed_ranks_pay(self.flats[i], self.flats[j])
-        ):
+        # many (x, y) value pairs per pixel: the joint cells could be about as many as the
+        # pixels, weigh more (codes, keys) and save no work, so the packed keys rank the pair
+        # (no codes, no cells) and the other sums read the pixels
+        many = self._fusable(i, j) and packed_ranks_pay(self.flats[i], self.flats[j])
+        if wanted & set(_RANKED) and many:
             ranked = self._rank_sums(i, j, wanted)
             wanted = wanted - set(_RANKED)
         ranks = bool(wanted & set(_RANKED))
         absolute = bool(wanted & {"overlap", "manders", "thresholded_manders"})
         if "thresholded_manders" not in wanted and "pearson" not in wanted:
             thresholds = None
-        coded = self._cells(i, j, ranks)
+        coded = None if many else self._cells(i, j, ranks)
         sums: dict[str, float] = {}
         if "kendall" in wanted and coded is not None:
             # before the sides' tables: Kendall's own arrays are freed when it returns
@@ -698,9 +698,8 @@ class _CoefficientEngine:
                 add("both_v", np.where(both, b.absolute, 0.0))
                 add("both", both.astype(np.float64))
             if pearson_subsets:
-                uc, vc = a.centred, b.centred
-                subsets["below"].first(uc, vc, w, ~(a.at_least & b.at_least), part)
-                subsets["above"].first(uc, vc, w, a.above | b.above, part)
+                for name, subset in subsets.items():
+                    subset.first(a.centred, b.centred, w, _subset_of(name, a, b))
         if centred:
             # corrected two-pass sums (Chan, Golub & LeVeque 1983): the means' rounding cancels
             sums["suu"] = sums["uu"] - sums["u"] ** 2 / n
@@ -716,8 +715,8 @@ class _CoefficientEngine:
                 w = None if weights is None else weights[part].astype(np.float64)
                 a.load(part)
                 b.load(part)
-                for subset in subsets.values():
-                    subset.second(a.centred, b.centred, w, part)
+                for name, subset in subsets.items():
+                    subset.second(a.centred, b.centred, w, _subset_of(name, a, b))
             sums["below"], sums["above"] = subsets["below"].pearson(), subsets["above"].pearson()
         sums.update(ranked)
         if self._fusable(i, j):  # what the fused pass (and the packed-key ranks) would save
@@ -1042,20 +1041,25 @@ class _Side:
             self.above = at_least(raw, self.threshold[1], strict=True)
 
 
+def _subset_of(name: str, a: _Side, b: _Side) -> np.ndarray:
+    """The loaded chunk's points in Pearson's ``below`` subset (not both at or above their
+    thresholds) or ``above`` subset (either above): taken again in each pass, not kept."""
+    if name == "below":
+        return ~(a.at_least & b.at_least)
+    return a.above | b.above
+
+
 class _Subset:
-    """Pearson's r of a subset of the points, by a corrected two-pass in chunks."""
+    """Pearson's r of a subset of the points, by a corrected two-pass in chunks (the points of
+    each chunk are given to both passes)."""
 
     def __init__(self) -> None:
-        self.selected: dict[int, np.ndarray] = {}
         self.n = self.su = self.sv = 0.0
         self.lo = [math.inf, math.inf]
         self.hi = [-math.inf, -math.inf]
         self.sums = [0.0] * 5
 
-    def first(
-        self, uc: np.ndarray, vc: np.ndarray, w: np.ndarray | None, sel: np.ndarray, part: slice
-    ) -> None:
-        self.selected[part.start] = sel
+    def first(self, uc: np.ndarray, vc: np.ndarray, w: np.ndarray | None, sel: np.ndarray) -> None:
         if not sel.any():
             return
         weights = sel if w is None else np.where(sel, w, 0.0)
@@ -1066,8 +1070,7 @@ class _Subset:
             self.lo[k] = min(self.lo[k], float(x[sel].min()))
             self.hi[k] = max(self.hi[k], float(x[sel].max()))
 
-    def second(self, uc: np.ndarray, vc: np.ndarray, w: np.ndarray | None, part: slice) -> None:
-        sel = self.selected.pop(part.start)
+    def second(self, uc: np.ndarray, vc: np.ndarray, w: np.ndarray | None, sel: np.ndarray) -> None:
         if self.n < 2 or not sel.any():
             return
         du = uc - self.su / self.n

@@ -55,8 +55,8 @@ _PACKED_CELLS_PER_PIXEL = 16
 CHUNK = 1 << 16
 # ... and of the histogram passes (bincount's own int64 copy of its input: 8 MiB).
 _COUNT_CHUNK = 1 << 20
-# ... and of the numpy packed-key passes (about 20 bytes of temporaries per pixel: 5 MiB).
-_PACKED_CHUNK = 1 << 18
+# ... and of the numpy packed-key passes (about 20 bytes of temporaries per pixel: 1.3 MiB).
+_PACKED_CHUNK = 1 << 16
 
 
 def chunks(n: int, size: int = CHUNK) -> Iterator[slice]:
@@ -445,10 +445,13 @@ def packed_ranks_pay(values0: np.ndarray, values1: np.ndarray) -> bool:
     """Whether numpy's :func:`packed_rank_sums` is faster than the codes' dense table for two
     8/16-bit channels: when they have more than ``_PACKED_CELLS_PER_PIXEL`` possible (x, y)
     value pairs per pixel (the table's cost grows with that product, the packed keys' with n)."""
-    levels = [
-        int(np.count_nonzero(np.bincount(v.view(f"u{v.dtype.itemsize}"))))
-        for v in (values0, values1)
-    ]
+    levels = []
+    for values in (values0, values1):
+        x = values.view(f"u{values.dtype.itemsize}")
+        hist = np.zeros(1 << (8 * x.dtype.itemsize), dtype=np.int64)
+        for part in chunks(x.size, _PACKED_CHUNK):  # bincount copies its input to int64
+            hist += np.bincount(x[part], minlength=hist.size)
+        levels.append(int(np.count_nonzero(hist)))
     return levels[0] * levels[1] > _PACKED_CELLS_PER_PIXEL * values0.size
 
 
@@ -516,14 +519,18 @@ def packed_rank_sums(
         # pairwise sums, not BLAS: OpenBLAS's threads would spin on the other core afterwards
         square = float(np.sum(hist0 * np.square(rank0)))
         _spearman_sums(sums, float(np.sum(rank0 * totals)), square, hist1, rank1)
+        del rank0, rank1, weights, totals  # not held under Kendall's keys
     if kendall:
         key, _ = _packed_keys(values0, values1)
         tied_both = _tied_runs(key)
-        ordered = np.empty(n, dtype=f"u{shift // 8}")  # y in (x, y) order
+        # y in (x, y) order, written over the keys already read (y is at most half a key), and
+        # the other half of the keys' memory as the inversions' second array
+        buffer = key.view(f"u{shift // 8}")
+        ordered, spare = buffer[:n], buffer[n : 2 * n]
         for part in chunks(n, _PACKED_CHUNK):
-            np.bitwise_and(key[part], (1 << shift) - 1, out=ordered[part], casting="unsafe")
-        del key
-        discordant = _inversions(ordered, hist1, shift, scratch=True)
+            ordered[part] = key[part] & key.dtype.type((1 << shift) - 1)
+        discordant = _inversions(ordered, hist1, shift, scratch=True, spare=spare)
+        del key, buffer, ordered, spare
         _kendall_sums(sums, n, discordant, _tie_pairs(hist0), tied_both, hist1)
     return sums
 
@@ -661,7 +668,14 @@ def _in_threads(work: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
     return results
 
 
-def _inversions(y: np.ndarray, hist: np.ndarray, bits: int, *, scratch: bool = False) -> int:
+def _inversions(
+    y: np.ndarray,
+    hist: np.ndarray,
+    bits: int,
+    *,
+    scratch: bool = False,
+    spare: np.ndarray | None = None,
+) -> int:
     """The pairs i < j with y[i] > y[j], for ``y`` below ``2**bits`` with histogram ``hist``.
 
     An MSD radix pass per bit, from the top: at bit b the sequence is stably grouped by the bits
@@ -671,13 +685,13 @@ def _inversions(y: np.ndarray, hist: np.ndarray, bits: int, *, scratch: bool = F
     bit b (a 0 moves to its group's start plus the 0s before it in the group, a 1 after the
     group's 0s plus the 1s before it). O(n) numpy work per bit in chunks: two arrays like ``y``
     and a few MiB; ``y`` is one of them with ``scratch`` (its contents are then lost), else it is
-    never written.
+    never written; ``spare``, an array like ``y`` whose contents may be lost, is the other.
     """
     n = y.size
     if n < 2:
         return 0
     index = np.dtype(np.int32 if n < 1 << 31 else np.int64)
-    current, following = y, np.empty_like(y)
+    current, following = y, np.empty_like(y) if spare is None else spare
     total = 0
     for b in range(bits - 1, -1, -1):
         counts = hist.reshape(-1, 1 << b).sum(axis=1)  # per value of y >> b
