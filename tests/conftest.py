@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import os
 import sys
 from pathlib import Path
+from types import ModuleType
+from typing import NoReturn
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -26,12 +28,23 @@ SHARED_VALIDATION = REPO.parent / "shared" / "validation"
 COLOC2_DIR = SHARED_VALIDATION / "coloc2"
 
 
-def skip_or_fail(message: str) -> None:
-    """Skip the running test with ``message``, or fail it in CI (``CI`` set): there the reference
-    data and tools are installed, so their absence is a broken set-up, never a reason to skip."""
+def skip_or_fail(message: str) -> NoReturn:
+    """Skip the running test (or, at module level, the module) with ``message``, or fail it in CI
+    (``CI`` set): there the reference data and tools are installed, so their absence is a broken
+    set-up, never a reason to skip."""
     if os.environ.get("CI"):
         pytest.fail(f"{message} (required in CI)")
-    pytest.skip(message)
+    pytest.skip(message, allow_module_level=True)
+
+
+def require_module(name: str, why: str = "") -> ModuleType:
+    """Import and return module ``name``, like ``pytest.importorskip``, but through
+    :func:`skip_or_fail`: scripts/test.sh installs the test extra (numba, scikit-image,
+    matplotlib...), so in CI a missing module fails instead of skipping."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        skip_or_fail(f"{name} is not installed{f': {why}' if why else ''}")
 
 
 @pytest.fixture(scope="session")
@@ -48,13 +61,9 @@ def coloc2_dir() -> Path:
 @pytest.fixture(scope="session")
 def require():
     """``require(module, why)``: skip the test when ``module`` cannot be imported, or fail it in
-    CI (``CI`` set), like :func:`skip_or_fail`. For the reference tests that must run in CI."""
-
-    def check(module: str, why: str) -> None:
-        if importlib.util.find_spec(module) is None:
-            skip_or_fail(f"{module} is not installed: {why}")
-
-    return check
+    CI (``CI`` set): :func:`require_module` as a fixture. For the reference tests that must run
+    in CI."""
+    return require_module
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,7 @@ from colocalize._ccc._fit import (
     r_squared,
 )
 from colocalize._ccc._profile import fold, profile_bins
+from conftest import skip_or_fail
 
 JAVA_SOURCE = Path(__file__).parent / "java" / "CccFitReference.java"
 COMMONS_MATH = Path("/usr/share/java/commons-math3.jar")
@@ -311,9 +312,9 @@ def test_fit_rejects_a_single_spike_and_fails_cleanly():
 @pytest.fixture(scope="module")
 def java_fitter(tmp_path_factory):
     if shutil.which("javac") is None or shutil.which("java") is None:
-        pytest.skip("javac/java not found")
+        skip_or_fail("javac/java not found: apt-get install default-jdk-headless")
     if not COMMONS_MATH.is_file():
-        pytest.skip(f"{COMMONS_MATH} not found: apt-get install libcommons-math3-java")
+        skip_or_fail(f"{COMMONS_MATH} not found: apt-get install libcommons-math3-java")
     out = tmp_path_factory.mktemp("cccjava")
     subprocess.run(
         ["javac", "-d", str(out), "-cp", str(COMMONS_MATH), str(JAVA_SOURCE)],

@@ -17,6 +17,7 @@ from scipy import stats
 import colocalize
 from colocalize import ColocalizeWarning, coefficients, triple_coefficients
 from colocalize._coefficients import MEASURES
+from conftest import require_module
 
 DTYPES = [np.uint8, np.uint16, np.int32, np.float32, np.float64]
 ALL_MEASURED = [f for group in MEASURES.values() for f in group]
@@ -206,7 +207,7 @@ def _random_pair(rng, dtype, shape):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(40, 50), (6, 20, 25), (3, 4, 10, 12)])
 def test_matches_scipy_and_skimage(dtype, shape):
-    measure = pytest.importorskip("skimage.measure")
+    measure = require_module("skimage.measure")
     rng = np.random.default_rng(42)
     a, b = _random_pair(rng, dtype, shape)
     c = coefficients(a, b, thresholds=(0.3 * a.max(), 0.3 * b.max()))
@@ -225,7 +226,7 @@ def test_matches_scipy_and_skimage(dtype, shape):
 
 
 def test_intersection_coeff_is_m1_of_binary_images():
-    measure = pytest.importorskip("skimage.measure")
+    measure = require_module("skimage.measure")
     rng = np.random.default_rng(1)
     m0, m1 = rng.random((30, 30)) > 0.5, rng.random((30, 30)) > 0.3
     c = coefficients(m0.astype(float), m1.astype(float))
@@ -588,7 +589,7 @@ def _int_pair(rng, dtype, shape):
 def test_fused_pass_equals_numpy_engine(monkeypatch, dtype, seed):
     from colocalize import _compiled
 
-    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    require_module("numba", "the 'fast' extra")
     monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)  # compiled even for small test images
     compiled = _compiled.kernels(1)
     calls = []
@@ -789,7 +790,7 @@ def test_thresholded_overlap_and_tos_equal_definitions(monkeypatch, dtype, compi
     from colocalize import _compiled
 
     if compiled:
-        pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+        require_module("numba", "the 'fast' extra")
         monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)  # compiled even for small test images
         _compiled.kernels(1)
     else:
@@ -814,7 +815,7 @@ def test_thresholded_overlap_and_tos_equal_definitions(monkeypatch, dtype, compi
 def test_fused_pass_serves_thresholded_overlap_and_tos_without_more_passes(monkeypatch):
     from colocalize import _coefficients, _compiled, _tos
 
-    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    require_module("numba", "the 'fast' extra")
     monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)
     _compiled.kernels(1)
     passes = []
@@ -837,7 +838,7 @@ def test_fused_pass_serves_thresholded_overlap_and_tos_without_more_passes(monke
 def test_costes_big_endian_input_with_kernels_loaded(monkeypatch, method):
     from colocalize import _compiled, costes_threshold
 
-    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    require_module("numba", "the 'fast' extra")
     monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)  # compiled even for small test images
     _compiled.kernels(1)
     a, b = _int_pair(np.random.default_rng(5), np.uint16, (60, 70))

@@ -18,6 +18,7 @@ from scipy import ndimage
 import colocalize
 from colocalize import ColocalizeWarning, _compiled, _costes, costes_threshold
 from colocalize._java import java_round
+from conftest import require_module
 
 # Random pairs need not converge: tests comparing with a naive port ignore that warning.
 NOT_CONVERGED = "ignore:.*never reached 0:colocalize.ColocalizeWarning"
@@ -36,7 +37,7 @@ def kernels(request, monkeypatch):
     if request.param == "numpy":
         monkeypatch.setenv("COLOCALIZE_NUMBA", "0")
     else:
-        pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+        require_module("numba", "the 'fast' extra")
         monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)  # compiled even for small test images
         assert _compiled.kernels(1) is not None  # loaded now: calls never wait for them
     return request.param

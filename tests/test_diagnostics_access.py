@@ -17,6 +17,7 @@ import colocalize
 from _faults import assert_clean_error, inputs_unchanged, run_cli
 from colocalize import Image
 from colocalize._cli._main import main
+from conftest import skip_or_fail
 
 
 def _pair(shape=(48, 64), shift=2, seed=0) -> tuple[np.ndarray, np.ndarray]:
@@ -307,7 +308,7 @@ def test_plain_imagej_shows_the_plots_and_the_api_numbers(tmp_path):
 
     reason = _missing()
     if reason is not None:
-        pytest.skip(reason)
+        skip_or_fail(reason)
     app = tmp_path / "ImageJ"
     app.mkdir()
     assert main(["install-fiji", str(app)]) == 0

@@ -20,8 +20,9 @@ import colocalize
 from _faults import assert_clean_error, inputs_unchanged, run_cli, run_python
 from colocalize import Image, read_image, write_image
 from colocalize._cli._main import main
+from conftest import require_module, skip_or_fail
 
-pytest.importorskip("skimage")
+require_module("skimage")
 
 # a runaway (the segment-nuclei --radius 1e6 ran for minutes) hits this instead
 RUNAWAY = {"timeout": 60.0, "memory_mb": 2048}
@@ -215,7 +216,7 @@ def test_a_failed_label_write_keeps_the_previous_file(files, tmp_path, monkeypat
 
 
 def test_a_failed_plot_write_keeps_the_previous_file(files, tmp_path, monkeypatch, capsys):
-    pytest.importorskip("matplotlib")
+    require_module("matplotlib")
     from matplotlib.figure import Figure
 
     old, table = tmp_path / "old.png", tmp_path / "table.csv"
@@ -230,11 +231,11 @@ def test_a_failed_plot_write_keeps_the_previous_file(files, tmp_path, monkeypatc
 
 @pytest.fixture
 def sample():
-    pytest.importorskip("matplotlib")
+    require_module("matplotlib")
     try:
         colocalize.data.neuron_4ch()
     except ModuleNotFoundError as exc:
-        pytest.skip(str(exc))
+        skip_or_fail(str(exc))
 
 
 @pytest.mark.slow  # the whole demo once (about 3 s, more on a busy machine)

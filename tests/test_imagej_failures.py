@@ -17,6 +17,7 @@ import pytest
 
 import colocalize
 from colocalize import Image
+from conftest import skip_or_fail
 from test_imagej_plain import IJ_JAR, _missing, _pair, launch, read_results, run_with_display
 
 pytestmark = pytest.mark.gui
@@ -29,9 +30,7 @@ def bare_app(tmp_path_factory) -> Path:
     """A plain ImageJ folder with only the shim jar (no colocalize-python.txt)."""
     reason = _missing()
     if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_or_fail(reason)
     from colocalize.imagej._jvm import bridge_jar
 
     folder = tmp_path_factory.mktemp("bare")
@@ -172,9 +171,9 @@ def test_macro_error_with_a_display_does_not_wait_forever(tmp_path):
     """``colocalize imagej --macro`` with a display: a macro-language error would open a modal
     error dialog and block; it ends the run with the message instead."""
     if shutil.which("xvfb-run") is None and not os.environ.get("DISPLAY"):
-        pytest.skip("no display and no xvfb-run")
+        skip_or_fail("no display and no xvfb-run: apt-get install xvfb")
     if not IJ_JAR.is_file():
-        pytest.skip("ImageJ 1.x not found")
+        skip_or_fail("ImageJ 1.x not found: apt-get install libij-java")
     macro = tmp_path / "bad.ijm"
     macro.write_text('print("before");\nx = undefinedFunction(3);\nprint("not reached");\n')
     command = [sys.executable, "-m", "colocalize", "imagej", "--macro", str(macro)]

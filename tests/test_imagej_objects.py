@@ -229,6 +229,33 @@ def test_a_channel_without_objects_is_a_logged_warning_not_an_error():
     assert outputs["overlays"][1]["objects"] == []
 
 
+@pytest.mark.parametrize("threshold", ["Otsu", "Manual"])
+def test_an_empty_mask_is_a_logged_warning_and_nan_rows_not_an_error(threshold):
+    # the core raised "mask has no pixel inside" although the bridge passes empty masks on
+    a, b = _pair_2d()
+    reply, arrays = _serve(
+        {"threshold": threshold, "threshold_1": 100, "threshold_2": 100},
+        {
+            "image_1": ("A", a, "YX", (1, 1)),
+            "image_2": ("B", b, "YX", (1, 1)),
+            "mask": ("nothing", np.zeros(a.shape, np.uint8), "YX", (1, 1)),
+        },
+    )
+    assert reply["responseType"] == "COMPLETION", reply
+    outputs = reply["outputs"]
+    assert len(outputs["log"]) == 1
+    assert "Coloc Objects: warning: the mask is empty" in outputs["log"][0]
+    (summary,) = _rows(outputs, SUMMARY_TABLE)
+    assert (summary["n_objects_1"], summary["n_objects_2"], summary["Mask"]) == (0, 0, "nothing")
+    for key in ("fraction_overlapping", "mean_distance", "fraction_matched"):
+        assert summary[f"{key}_1"] is None  # NaN
+        assert summary[f"{key}_2"] is None
+    assert _rows(outputs, OBJECTS_TABLE) == []
+    for overlay in outputs["overlays"]:
+        assert overlay["objects"] == []
+        assert not _labels_of(overlay, arrays).any()
+
+
 def test_without_overlay_no_overlay_is_drawn():
     a, b = _pair_2d()
     reply, _ = _serve(

@@ -551,6 +551,26 @@ def test_an_empty_mask_gives_nan_and_a_warning_in_every_correlation_entry_point(
     assert any("mask is empty" in line for line in reply["outputs"]["log"])
 
 
+def test_an_empty_mask_gives_nan_and_a_warning_in_objects_and_the_top_percent_threshold():
+    """object_colocalization() raised on an empty mask; top_percent_threshold() gave NaN with
+    no warning."""
+    import colocalize
+
+    rng = np.random.default_rng(11)
+    a, b = (rng.integers(0, 255, _SHAPE).astype(np.uint8) for _ in range(2))
+    empty = np.zeros(_SHAPE, bool)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ColocalizeWarning)
+        objects = colocalize.object_colocalization(a, b, mask=empty)
+        assert math.isnan(colocalize.top_percent_threshold(a, 10, mask=empty))
+    assert (objects.objects0.n_objects, objects.objects1.n_objects) == (0, 0)
+    assert math.isnan(objects.objects0.fraction_overlapping)
+    assert math.isnan(objects.objects1.mean_distance)
+    messages = [str(w.message) for w in caught]
+    assert any(m.startswith("object_colocalization: the mask is empty") for m in messages)
+    assert any(m.startswith("top_percent_threshold: the mask is empty") for m in messages)
+
+
 def test_the_bridge_names_channels_in_warnings_as_in_its_table():
     # the warning of a pair of one hyperstack's channels named the pair "0 and 1" (the
     # handler's private keys), not "H (C1) and H (C3)" as the table rows do

@@ -25,6 +25,7 @@ from colocalize._ranks import (
     kendall_tau_b,
     packed_rank_sums,
 )
+from conftest import require_module
 
 SMALL_INTS = [np.uint8, np.int8, np.uint16, np.int16]
 EVERY_DTYPE = [
@@ -44,8 +45,9 @@ EVERY_DTYPE = [
 
 @pytest.fixture
 def compiled(monkeypatch):
-    """The compiled kernels, used even for small test images (skips without numba)."""
-    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    """The compiled kernels, used even for small test images (skips without numba, except in
+    CI)."""
+    require_module("numba", "the 'fast' extra")
     monkeypatch.delenv("COLOCALIZE_NUMBA", raising=False)
     monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)
     kernels = _compiled.kernels(1)
@@ -192,7 +194,7 @@ def _brute_force(x, y):
     repeat=st.integers(1, 4),
 )
 def test_discordant_pairs_equals_brute_force(pixels, other, repeat):
-    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    require_module("numba", "the 'fast' extra")
     compiled = _compiled.kernels(_compiled.MIN_PIXELS)
     x = np.repeat(pixels, repeat)  # runs of equal keys: one query and insertion each
     y = np.repeat(np.array(other[: pixels.size], dtype=np.uint16), repeat)
@@ -268,7 +270,7 @@ def test_numpy_packed_path_equals_the_compiled_one(compiled, dtype0, dtype1, lev
 @pytest.mark.parametrize("seed", range(3))
 def test_compiled_kendall_score_equals_the_dense_table(seed):
     """The Fenwick count over joint cells (codes beyond 16 bits) against the blocked table."""
-    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    require_module("numba", "the 'fast' extra")
     compiled = _compiled.kernels(_compiled.MIN_PIXELS)
     rng = np.random.default_rng(seed)
     a = rng.integers(0, 300, 3000).astype(np.uint16)
@@ -290,7 +292,7 @@ def test_compiled_kendall_score_equals_the_dense_table(seed):
 def test_rank_coefficients_equal_scipy_on_both_paths(monkeypatch, dtype, masked, ranks_only):
     """Every supported dtype, with ties and a mask: the compiled path (packed keys for 8/16-bit
     integers) and the numpy path give SciPy's values, and each other's to 1e-12."""
-    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    require_module("numba", "the 'fast' extra")
     rng = np.random.default_rng(11)
     a, b = _pair(rng, dtype, 2500, levels=None if dtype in (np.uint8, np.int8) else 900)
     if np.dtype(dtype).kind in "if":  # intensities are non-negative: many ties at 0
@@ -325,7 +327,7 @@ def test_rank_coefficients_equal_scipy_on_both_paths(monkeypatch, dtype, masked,
 
 def test_compiled_path_skips_the_channel_codes(monkeypatch):
     """8/16-bit pairs with the kernels rank by the packed keys: no per-channel codes."""
-    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    require_module("numba", "the 'fast' extra")
     monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)
     assert _compiled.kernels(1) is not None
     from colocalize import _coefficients
@@ -366,7 +368,7 @@ def test_numpy_path_chooses_packed_keys_for_many_levels(monkeypatch, levels):
 def test_calls_with_ranks_earn_the_kernels_load(monkeypatch):
     """The numpy time of 8/16-bit calls with rank coefficients counts towards loading the
     kernels (it did not: a process asking for every coefficient stayed on numpy for good)."""
-    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    require_module("numba", "the 'fast' extra")
     monkeypatch.delenv("COLOCALIZE_NUMBA", raising=False)
     monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)
     monkeypatch.setattr(_compiled, "_cache", {})
@@ -387,7 +389,7 @@ def test_calls_with_ranks_earn_the_kernels_load(monkeypatch):
 def test_byte_order_does_not_change_the_coefficients(monkeypatch, dtype):
     """Big-endian 16-bit images (as read from some TIFF files) crashed the compiled pass
     (numba's TypingError for a '>u2' array); they now take the numpy path, same values."""
-    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    require_module("numba", "the 'fast' extra")
     monkeypatch.setattr(_compiled, "MIN_PIXELS", 0)
     assert _compiled.kernels(1) is not None
     rng = np.random.default_rng(6)

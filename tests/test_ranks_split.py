@@ -27,12 +27,13 @@ from colocalize._ranks import (
     kendall_tau_b,
     packed_rank_sums,
 )
+from conftest import require_module
 
 SMALL_INTS = [np.uint8, np.int8, np.uint16, np.int16]
 
 
 def _kernels():
-    pytest.importorskip("numba", reason="numba (the 'fast' extra) is not installed")
+    require_module("numba", "the 'fast' extra")
     kernels = _compiled.kernels(_compiled.MIN_PIXELS)
     assert kernels is not None
     return kernels

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import colocalize
 from colocalize import Image, read_image, ring_mask, segment_nuclei, write_image
 from colocalize._cli._main import main
+from conftest import require_module
 
-pytest.importorskip("skimage")
+require_module("skimage")
 
 
 def _nuclei_image(shape=(60, 90)):

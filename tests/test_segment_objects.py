@@ -21,8 +21,9 @@ from colocalize import (
     measure_objects,
     ring_mask,
 )
+from conftest import require_module
 
-skimage = pytest.importorskip("skimage")
+skimage = require_module("skimage")
 
 
 def _sparse_labels(shape, n, seed=0):

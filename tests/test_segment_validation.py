@@ -17,9 +17,9 @@ from scipy import ndimage as ndi
 
 import colocalize
 from colocalize import data, match_labels, segment_nuclei
-from conftest import skip_or_fail
+from conftest import require_module, skip_or_fail
 
-pytest.importorskip("skimage")
+require_module("skimage")
 
 
 def _need(package: str, pip: str) -> None:

@@ -22,6 +22,7 @@ from colocalize import (
     write_image,
 )
 from colocalize._cli._main import main
+from conftest import require_module, skip_or_fail
 
 
 def _image(dtype=np.uint16, shape=(3, 24, 30), seed=0):
@@ -147,7 +148,7 @@ def test_bivariate_histogram_counts_and_edges():
 
 
 def test_plot_bivariate_histogram_returns_axes():
-    pytest.importorskip("matplotlib")
+    require_module("matplotlib")
     from matplotlib.figure import Figure
 
     from colocalize.plot import bivariate_histogram as plot
@@ -234,13 +235,13 @@ def test_cli_errors_are_one_line(tiff, tmp_path, capsys):
 
 
 def test_demo_writes_results(tmp_path, capsys):
-    pytest.importorskip("matplotlib")
+    require_module("matplotlib")
     from colocalize import data
 
     try:
         data.neuron_4ch()
     except ModuleNotFoundError as exc:
-        pytest.skip(str(exc))
+        skip_or_fail(str(exc))
     out = tmp_path / "results"
     assert main(["demo", "--out", str(out)]) == 0
     table = pd.read_csv(out / "coefficients.csv", keep_default_na=False, na_values=[""])

@@ -22,6 +22,7 @@ from colocalize import (
     threshold_methods,
     threshold_per_slice,
 )
+from conftest import require_module
 
 METHODS = threshold_methods()
 FAST = ("Default", "IsoData", "Li", "Mean", "MinError", "Moments", "Otsu", "Percentile", "Yen")
@@ -351,7 +352,7 @@ def _skimage_images(n=25):
 
 
 def test_against_skimage_otsu_yen_mean():
-    filters = pytest.importorskip("skimage.filters")
+    filters = require_module("skimage.filters")
     for image in _skimage_images():
         # Otsu: same criterion; on equal maxima (an empty gap) ImageJ keeps the last level and
         # scikit-image the first, so the thresholds can differ but the foreground cannot.
@@ -362,7 +363,7 @@ def test_against_skimage_otsu_yen_mean():
 
 
 def test_against_skimage_triangle_isodata_li():
-    filters = pytest.importorskip("skimage.filters")
+    filters = require_module("skimage.filters")
     for image in _skimage_images():
         # Triangle: ImageJ subtracts one bin (``split--``) and pads the ends differently.
         assert abs(threshold(image, "Triangle") - filters.threshold_triangle(image)) <= 1
@@ -378,7 +379,7 @@ def test_against_skimage_triangle_isodata_li():
 @pytest.mark.parametrize("method", ["gaussian", "mean", "median"])
 @pytest.mark.parametrize("ndim", [2, 3])
 def test_threshold_local_matches_skimage(method, ndim):
-    filters = pytest.importorskip("skimage.filters")
+    filters = require_module("skimage.filters")
     rng = np.random.default_rng(10)
     image = rng.random((5, 20, 24)[-ndim:]) * 1000
     ours = threshold_local(image, block_size=7, method=method, offset=3.0)

@@ -222,7 +222,8 @@ def test_top_percent_threshold_edges():
     image = np.array([[9, 8, 7, 7], [5, 4, 3, 1]])
     assert top_percent_threshold(image, 100) == -math.inf
     assert top_percent_threshold(np.full((3, 3), 4), 10) == 4.0  # one tie group: none kept
-    assert math.isnan(top_percent_threshold(image, 10, mask=np.zeros(image.shape, bool)))
+    with pytest.warns(ColocalizeWarning, match="the mask is empty"):  # NaN, not silently
+        assert math.isnan(top_percent_threshold(image, 10, mask=np.zeros(image.shape, bool)))
     for bad in (0, -5, 101, float("nan"), "10"):
         with pytest.raises(ValueError, match="percent"):
             top_percent_threshold(image, bad)

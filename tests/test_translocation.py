@@ -10,8 +10,9 @@ import pytest
 
 import colocalize
 from colocalize import ColocalizeWarning, link_labels, ring_mask, translocation
+from conftest import require_module
 
-pytest.importorskip("skimage")
+require_module("skimage")
 
 
 def _timelapse(n_t=4, shape=(50, 80), dtype=np.float64, seed=0):
@@ -172,7 +173,7 @@ def test_link_labels_by_overlap():
 
 
 def test_plot_translocation():
-    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib = require_module("matplotlib")
     matplotlib.use("Agg")
     from colocalize import plot
 

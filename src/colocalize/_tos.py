@@ -172,7 +172,8 @@ def top_percent_threshold(image: object, percent: float, *, mask: object = None)
     Returns
     -------
     float
-        The threshold in the image's units (NaN for an empty mask).
+        The threshold in the image's units (NaN, with a :class:`~colocalize.ColocalizeWarning`,
+        for an empty mask).
 
     Notes
     -----
@@ -190,7 +191,11 @@ def top_percent_threshold(image: object, percent: float, *, mask: object = None)
     >>> top_percent_threshold(image, 50)  # the two 7s (mean rank 3.5 <= 4) are kept too
     5.0
     """
-    return top_threshold(_pixels(image, "image", mask), percent, "percent")
+    values = _pixels(image, "image", mask)
+    threshold = top_threshold(values, percent, "percent")
+    if values.size == 0:
+        warn_degenerate("top_percent_threshold: the mask is empty: no pixel to rank; NaN.")
+    return threshold
 
 
 def threshold_overlap_score(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from colocalize._channels import as_labels, resolve_spacing
+from colocalize._channels import as_channels, as_labels, is_image, one_channel, resolve_spacing
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 
 if TYPE_CHECKING:
@@ -276,13 +276,23 @@ class ObjectColocalization:
 
 
 def _spatial(image: object, name: str) -> np.ndarray:
-    arr = as_image(image, name=name, allow_negative=False, min_ndim=2)
+    arr = as_image(one_channel(image, name), name=name, allow_negative=False, min_ndim=2)
     if arr.ndim > 3:
         raise ValueError(
             f"{name} must be a 2D (M, N) or 3D (P, M, N) image, got shape {arr.shape}; pass one "
             f"channel and one time point."
         )
     return arr
+
+
+def _spacing_of(
+    spacing: float | Sequence[float] | None, images: Sequence[object], ndim: int
+) -> tuple[float, ...]:
+    """``spacing`` checked; when None, the spatial pixel sizes of the first ``Image`` among
+    ``images`` (1.0 per axis for arrays)."""
+    if spacing is None:
+        spacing = next((as_channels(im).spacing for im in images if is_image(im)), None)
+    return resolve_spacing(spacing, ndim)
 
 
 def _check_size_range(min_size: float | None, max_size: float | None) -> tuple[float, float]:
@@ -307,7 +317,10 @@ def _resolve_threshold(
     from colocalize._threshold._auto import threshold as auto_threshold
 
     if isinstance(threshold, str):
-        return auto_threshold(image, resolve_method(threshold, name=name), mask=mask)
+        method = resolve_method(threshold, name=name)
+        if mask is not None and not mask.any():
+            return math.nan  # nothing to threshold: the caller warns of the empty mask
+        return auto_threshold(image, method, mask=mask)
     if isinstance(threshold, (int, float, np.integer, np.floating)) and not isinstance(
         threshold, bool
     ):
@@ -344,16 +357,18 @@ def label_puncta(
 
     Parameters
     ----------
-    image : (M, N) or (P, M, N) array_like
-        Non-negative intensities.
+    image : (M, N) or (P, M, N) array_like or Image
+        Non-negative intensities; a :class:`colocalize.Image` of one channel gives its pixels.
     threshold : float or str
         The foreground is ``image > threshold`` (inside ``mask``); a method name of
         :func:`~colocalize.threshold_methods` (any case) is computed with
         :func:`colocalize.threshold` over the mask. Default ``"Otsu"``.
     mask : array_like of bool, optional
-        Only pixels inside the mask can belong to objects.
+        Only pixels inside the mask can belong to objects (an empty mask gives no objects, with
+        a :class:`~colocalize.ColocalizeWarning`).
     spacing : float or sequence of float, optional
-        Pixel size per axis (default 1.0), for the size limits.
+        Pixel size per axis, for the size limits (default: an ``Image``'s spatial pixel sizes,
+        else 1.0).
     min_size, max_size : float, optional
         Keep objects whose calibrated area (2D) or volume (3D), ``n_pixels * prod(spacing)``, is
         within ``[min_size, max_size]``.
@@ -381,9 +396,11 @@ def label_puncta(
            [0, 0, 0, 0, 0, 0, 0]], dtype=int32)
     """
     arr = _spatial(image, "image")
-    sp = resolve_spacing(spacing, arr.ndim)
+    sp = _spacing_of(spacing, [image], arr.ndim)
     low, high = _check_size_range(min_size, max_size)
     mask_arr = None if mask is None else as_mask(mask, arr.shape)
+    if mask_arr is not None and not mask_arr.any():
+        warn_degenerate("label_puncta: the mask is empty (no non-zero pixel): no objects.")
     return _label(arr, threshold, mask_arr, sp, low, high, "threshold")[0]
 
 
@@ -785,8 +802,9 @@ def object_colocalization(
 
     Parameters
     ----------
-    image0, image1 : (M, N) or (P, M, N) array_like
-        The two channels, non-negative intensities (they weight the centres of mass).
+    image0, image1 : (M, N) or (P, M, N) array_like or Image
+        The two channels, non-negative intensities (they weight the centres of mass); a
+        :class:`colocalize.Image` of one channel gives its pixels.
     thresholds : float or str, or a pair of them
         Per channel (one value for both): foreground ``image > t``, ``t`` a number in image units
         or an ImageJ method name (any case), computed inside ``mask``. Default ``"Otsu"``.
@@ -795,10 +813,11 @@ def object_colocalization(
         Label images (0 = background, same shape as the images) giving a channel's objects.
     mask : array_like of bool, optional
         The region analysed: objects are cut to it and random placements stay in it. Default:
-        the whole image.
+        the whole image. An empty mask gives no objects and NaN fractions and distances.
     spacing : float or sequence of float, optional
-        Pixel size per axis, (z, y, x) or (y, x) (default 1.0): calibrates sizes, centres and
-        distances.
+        Pixel size per axis, (z, y, x) or (y, x): calibrates sizes, centres and distances.
+        Default: the spatial pixel sizes of ``image0`` if it is an ``Image`` (else of
+        ``image1``), else 1.0.
     min_size, max_size : float, optional
         Keep objects whose calibrated area/volume is within ``[min_size, max_size]`` (applied
         to label images too).
@@ -834,8 +853,8 @@ def object_colocalization(
     Warns
     -----
     ColocalizeWarning
-        A channel without objects (its fractions and distances are NaN), or an object with no
-        intensity (its centre of mass is NaN).
+        An empty mask or a channel without objects (the fractions and distances are NaN), or an
+        object with no intensity (its centre of mass is NaN).
 
     Notes
     -----
@@ -867,7 +886,7 @@ def object_colocalization(
     img1 = _spatial(image1, "image1")
     check_same_shape([img0, img1], ["image0", "image1"])
     shape = img0.shape
-    sp = np.asarray(resolve_spacing(spacing, img0.ndim))
+    sp = np.asarray(_spacing_of(spacing, [image0, image1], img0.ndim))
     low, high = _check_size_range(min_size, max_size)
     single = isinstance(thresholds, (str, int, float, np.integer, np.floating))
     if single:
@@ -889,8 +908,12 @@ def object_colocalization(
     if randomizations < 0:
         raise ValueError(f"randomizations must be an integer >= 0, got {randomizations!r}.")
     mask_arr = None if mask is None else np.array(as_mask(mask, shape))
-    if mask_arr is not None and not mask_arr.any():
-        raise ValueError("mask has no pixel inside; pass a mask with at least one non-zero pixel.")
+    empty = mask_arr is not None and not mask_arr.any()
+    if empty:
+        warn_degenerate(
+            "object_colocalization: the mask is empty (no non-zero pixel): no objects in either "
+            "channel; every fraction and distance is NaN."
+        )
 
     found = []
     for channel, (img, given, t) in enumerate(((img0, labels0, pair[0]), (img1, labels1, pair[1]))):
@@ -904,7 +927,7 @@ def object_colocalization(
             found.append(_label(img, t, mask_arr, tuple(sp), low, high, name))
     objs = [_objects(lab, img) for (lab, _), img in zip(found, (img0, img1))]
     for channel, o in enumerate(objs):
-        if o.ids.size == 0:
+        if o.ids.size == 0 and not empty:  # an empty mask was warned of above, once
             warn_degenerate(
                 f"object_colocalization: channel {channel} has no objects; its fractions and "
                 f"the other channel's distances are NaN.",
