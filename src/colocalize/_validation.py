@@ -107,7 +107,7 @@ def _one_channel_pixels(image: object, name: str) -> np.ndarray:
         raise ValueError(
             f"{name} has {data.shape[c]} channels (axes {axes!r}, shape {data.shape}); this "
             f"function takes one channel: pass {name}.channel(i) for channel i, or the whole "
-            f"image to a multichannel function (coefficient_table, threshold_per_slice...)"
+            f"image to a function that takes several channels, such as coefficient_table"
         )
     return np.take(data, 0, axis=c)
 
