@@ -807,3 +807,26 @@ def test_histogram_deciles_takes_an_image_s_channel_axis():
     np.testing.assert_array_equal(
         histogram_deciles(Image(a[None], axes="CYX")), histogram_deciles(a[None], channel_axis=0)
     )
+
+
+@pytest.mark.parametrize("axes", ["YX", "TYX"])
+def test_cytoplasm_ring_table_measures_a_one_channel_image(axes):
+    # the ring table split channels itself with axes.index("C"): an image without a C axis
+    # was a traceback ("substring not found")
+    import colocalize
+    from colocalize.imagej._commands_masks import _ring_table
+
+    lab = np.zeros((2, 20, 24), np.int32)
+    lab[:, 4:9, 4:9] = 1
+    lab[:, 12:17, 14:20] = 2
+    rings = np.stack([colocalize.ring_mask(f, outer=2.0) for f in lab])
+    n = 2 if "T" in axes else 1
+    data = np.random.default_rng(3).random((2, 20, 24))[:n]
+    labels = Image(lab[:n] if n == 2 else lab[0], axes=axes, spacing=(0.5,) * len(axes))
+    intensity = Image(data if n == 2 else data[0], axes=axes, name="i")
+    table = _ring_table(lab[:n], rings[:n], intensity, labels)
+    for t in range(n):
+        rows = table[table["frame"] == t] if n == 2 else table
+        for prefix, objects in (("nucleus_", lab[t]), ("ring_", rings[t])):
+            expected = colocalize.measure_objects(objects, data[t], spacing=0.5)
+            np.testing.assert_allclose(rows[prefix + "mean_C1"], expected["mean_image"])
