@@ -830,3 +830,13 @@ def test_cytoplasm_ring_table_measures_a_one_channel_image(axes):
         for prefix, objects in (("nucleus_", lab[t]), ("ring_", rings[t])):
             expected = colocalize.measure_objects(objects, data[t], spacing=0.5)
             np.testing.assert_allclose(rows[prefix + "mean_C1"], expected["mean_image"])
+
+
+@pytest.mark.parametrize("name", ["segment_nuclei", "segment_cells"])
+def test_segmentation_refuses_a_time_lapse_image_naming_the_fix(name):
+    # a TYX Image was read as a z-stack with a (y, x) spacing: "spacing must be 3 ... sizes"
+    import colocalize
+
+    frames = Image(np.stack([_nuclei()] * 2), axes="TYX", spacing=(5.0, 0.5, 0.5))
+    with pytest.raises(ValueError, match=r"image has a time axis \(axes 'TYX'\); segment one"):
+        getattr(colocalize, name)(frames)

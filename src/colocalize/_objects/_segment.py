@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from colocalize._channels import resolve_spacing, spacing_of
+from colocalize._channels import is_image, resolve_spacing, spacing_of
 from colocalize._threshold._auto import resolve_method, threshold
 from colocalize._validation import as_image, warn_degenerate
 
@@ -63,6 +63,11 @@ def check_size_limits(min_radius: float | None, max_radius: float | None) -> Non
 
 
 def _spatial_image(image: object, name: str = "image") -> np.ndarray:
+    if is_image(image) and "T" in image.axes:  # type: ignore[attr-defined]
+        raise ValueError(
+            f"{name} has a time axis (axes {image.axes!r}); segment one frame at a time, e.g. "  # type: ignore[attr-defined]
+            f"the frames of {name}.data (or use translocation for a time-lapse)."
+        )
     arr = as_image(image, name=name, min_ndim=2)
     if arr.ndim > 3:
         raise ValueError(
