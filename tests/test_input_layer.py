@@ -664,3 +664,199 @@ def test_measure_objects_splits_channels_through_the_input_layer(kwargs, message
     assert any(c.startswith("g_") or c.endswith("_g") for c in named.columns)
     single = measure_objects(labels, image[0])
     assert any("image" in c for c in single.columns)
+
+
+def _nuclei(shape=(40, 48)):
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    img = 10.0 + 100 * np.exp(-((yy - 14) ** 2 + (xx - 14) ** 2) / 30.0)
+    img += 80 * np.exp(-((yy - 26) ** 2 + (xx - 34) ** 2) / 30.0)
+    return np.round(img).astype(np.uint16)
+
+
+def _pair():
+    rng = np.random.default_rng(21)
+    a = _nuclei() + rng.integers(0, 30, (40, 48)).astype(np.uint16)
+    b = (a // 2 + rng.integers(0, 40, a.shape)).astype(np.uint16)
+    return a, b
+
+
+def _labels():
+    lab = np.zeros((40, 48), np.int32)
+    lab[8:20, 8:20] = 1
+    lab[20:32, 28:40] = 2
+    return lab
+
+
+# Every public function that takes an image (not labels, paths or results), as
+# (name, call, number of image arguments). Functions taking several channels in one image
+# (coefficient_table, translocation, measure_objects, histogram_deciles, write_image) are
+# covered by their own tests.
+_ONE_CHANNEL_CALLS = {
+    "apply_threshold": (lambda i: __import__("colocalize").apply_threshold(i[0], 60.0), 1),
+    "bivariate_histogram": (lambda i: __import__("colocalize").bivariate_histogram(*i), 2),
+    "coefficients": (lambda i: __import__("colocalize").coefficients(*i), 2),
+    "costes_significance": (
+        lambda i: __import__("colocalize").costes_significance(*i, n=5, rng=0),
+        2,
+    ),
+    "costes_threshold": (lambda i: __import__("colocalize").costes_threshold(*i), 2),
+    "cross_correlation": (
+        lambda i: __import__("colocalize").cross_correlation(*i, confidence=False),
+        2,
+    ),
+    "cross_correlation_profile": (
+        lambda i: __import__("colocalize").cross_correlation_profile(*i),
+        2,
+    ),
+    "label_puncta": (lambda i: __import__("colocalize").label_puncta(i[0]), 1),
+    "li_ica": (lambda i: __import__("colocalize").li_ica(*i), 2),
+    "object_colocalization": (lambda i: __import__("colocalize").object_colocalization(*i), 2),
+    "remove_background": (lambda i: __import__("colocalize").remove_background(i[0], 60.0), 1),
+    "segment_cells": (lambda i: __import__("colocalize").segment_cells(i[0]), 1),
+    "segment_nuclei": (lambda i: __import__("colocalize").segment_nuclei(i[0]), 1),
+    "threshold": (lambda i: __import__("colocalize").threshold(i[0]), 1),
+    "threshold_local": (
+        lambda i: __import__("colocalize").threshold_local(i[0], block_size=7),
+        1,
+    ),
+    "threshold_overlap_score": (
+        lambda i: __import__("colocalize").threshold_overlap_score(*i),
+        2,
+    ),
+    "threshold_per_slice": (lambda i: __import__("colocalize").threshold_per_slice(i[0]), 3),
+    "top_percent_threshold": (
+        lambda i: __import__("colocalize").top_percent_threshold(i[0], 10.0),
+        1,
+    ),
+    "triple_coefficients": (
+        lambda i: __import__("colocalize").triple_coefficients(i[0], i[1], i[0]),
+        2,
+    ),
+    "van_steensel_ccf": (lambda i: __import__("colocalize").van_steensel_ccf(*i, max_shift=5), 2),
+}
+_TAKES_NO_IMAGE = {
+    "batch",  # a folder
+    "coefficient_table",  # several channels (tests above)
+    "expand_labels",
+    "histogram_deciles",  # one channel or several (test below)
+    "link_labels",
+    "match_labels",
+    "measure_objects",  # labels plus several channels (tests above)
+    "read_image",
+    "ring_mask",
+    "threshold_from_histogram",
+    "threshold_methods",
+    "translocation",  # several channels and time points (tests above)
+    "write_image",  # takes an Image already
+    "write_report",
+}
+
+
+def _same(x, y):
+    if hasattr(x, "__dataclass_fields__"):
+        assert type(x) is type(y)
+        for field in x.__dataclass_fields__:
+            _same(getattr(x, field), getattr(y, field))
+    elif hasattr(x, "equals"):  # a DataFrame
+        assert x.equals(y)
+    elif isinstance(x, tuple | list) and not isinstance(x, str):
+        assert len(x) == len(y)
+        for u, v in zip(x, y, strict=True):
+            _same(u, v)
+    else:
+        np.testing.assert_equal(x, y)
+
+
+def test_the_list_of_entry_points_covers_every_public_function():
+    import inspect
+
+    import colocalize
+
+    functions = {n for n in colocalize.__all__ if inspect.isfunction(getattr(colocalize, n))}
+    assert functions == set(_ONE_CHANNEL_CALLS) | _TAKES_NO_IMAGE
+
+
+@pytest.mark.parametrize("name", sorted(_ONE_CHANNEL_CALLS))
+def test_every_one_channel_entry_point_takes_a_one_channel_image_as_its_pixels(name):
+    # most of them refused an Image: "image must be a real-valued image ... got dtype object"
+    call, n = _ONE_CHANNEL_CALLS[name]
+    arrays = [np.stack(_pair())] if n == 3 else _pair()[:n]  # 3: one (Z, Y, X) stack
+    axes = "ZYX"[3 - arrays[0].ndim :]
+    expected = call(arrays)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ColocalizeWarning)
+        for wrap in (
+            lambda a: Image(a, axes=axes),
+            lambda a: Image(a[None], axes="C" + axes, channel_names=("only",)),
+        ):
+            _same(call([wrap(a) for a in arrays]), expected)
+    two = Image(np.stack([arrays[0]] * 2), axes="C" + axes)
+    with pytest.raises(ValueError, match=rf"has 2 channels \(axes 'C{axes}'.*\.channel\("):
+        call([two] * len(arrays))
+
+
+@pytest.mark.parametrize("name", ["segment_nuclei", "segment_cells"])
+def test_segmentation_uses_an_image_s_spacing_unless_given(name):
+    import colocalize
+
+    segment = getattr(colocalize, name)
+    a = _nuclei()
+    image = Image(a[None], axes="CYX", spacing=(1.0, 0.5, 0.25), unit="um")
+    np.testing.assert_array_equal(segment(image), segment(a, spacing=(0.5, 0.25)))
+    np.testing.assert_array_equal(segment(image, spacing=1.0), segment(a))
+
+
+def test_van_steensel_uses_an_image_s_pixel_size_and_unit():
+    from colocalize import van_steensel_ccf
+
+    a, b = _pair()
+    images = [Image(x, axes="YX", spacing=(0.5, 0.25), unit="um") for x in (a, b)]
+    result = van_steensel_ccf(*images, max_shift=5)
+    _same(result, van_steensel_ccf(a, b, max_shift=5, spacing=(0.5, 0.25), unit="um"))
+
+
+def test_histogram_deciles_takes_an_image_s_channel_axis():
+    from colocalize import histogram_deciles
+
+    a, b = _pair()
+    image = Image(np.stack([a, b]), axes="CYX")
+    np.testing.assert_array_equal(
+        histogram_deciles(image), histogram_deciles(np.stack([a, b]), channel_axis=0)
+    )
+    np.testing.assert_array_equal(histogram_deciles(Image(a, axes="YX")), histogram_deciles(a))
+    np.testing.assert_array_equal(
+        histogram_deciles(Image(a[None], axes="CYX")), histogram_deciles(a[None], channel_axis=0)
+    )
+
+
+@pytest.mark.parametrize("axes", ["YX", "TYX"])
+def test_cytoplasm_ring_table_measures_a_one_channel_image(axes):
+    # the ring table split channels itself with axes.index("C"): an image without a C axis
+    # was a traceback ("substring not found")
+    import colocalize
+    from colocalize.imagej._commands_masks import _ring_table
+
+    lab = np.zeros((2, 20, 24), np.int32)
+    lab[:, 4:9, 4:9] = 1
+    lab[:, 12:17, 14:20] = 2
+    rings = np.stack([colocalize.ring_mask(f, outer=2.0) for f in lab])
+    n = 2 if "T" in axes else 1
+    data = np.random.default_rng(3).random((2, 20, 24))[:n]
+    labels = Image(lab[:n] if n == 2 else lab[0], axes=axes, spacing=(0.5,) * len(axes))
+    intensity = Image(data if n == 2 else data[0], axes=axes, name="i")
+    table = _ring_table(lab[:n], rings[:n], intensity, labels)
+    for t in range(n):
+        rows = table[table["frame"] == t] if n == 2 else table
+        for prefix, objects in (("nucleus_", lab[t]), ("ring_", rings[t])):
+            expected = colocalize.measure_objects(objects, data[t], spacing=0.5)
+            np.testing.assert_allclose(rows[prefix + "mean_C1"], expected["mean_image"])
+
+
+@pytest.mark.parametrize("name", ["segment_nuclei", "segment_cells"])
+def test_segmentation_refuses_a_time_lapse_image_naming_the_fix(name):
+    # a TYX Image was read as a z-stack with a (y, x) spacing: "spacing must be 3 ... sizes"
+    import colocalize
+
+    frames = Image(np.stack([_nuclei()] * 2), axes="TYX", spacing=(5.0, 0.5, 0.5))
+    with pytest.raises(ValueError, match=r"image has a time axis \(axes 'TYX'\); segment one"):
+        getattr(colocalize, name)(frames)

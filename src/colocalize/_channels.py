@@ -162,6 +162,15 @@ def one_channel(image: object, name: str) -> object:
     return ch.data[0]
 
 
+def spacing_of(
+    image: object, spacing: float | Sequence[float] | None
+) -> float | Sequence[float] | None:
+    """``spacing`` when given, else an ``Image``'s spatial pixel sizes (None for an array)."""
+    if spacing is not None or not is_image(image):
+        return spacing
+    return as_channels(image).spacing
+
+
 def resolve_spacing(spacing: float | Sequence[float] | None, ndim: int) -> tuple[float, ...]:
     """Return one positive pixel size per axis (``None`` is 1.0 everywhere)."""
     if spacing is None:

@@ -48,15 +48,18 @@ def as_image(
 ) -> np.ndarray:
     """Return ``image`` as a numeric ndarray (no copy when it already is one).
 
+    A :class:`colocalize.Image` (anything with ``data`` and ``axes``) with one channel gives
+    its pixels, without its ``C`` axis; one with several channels is refused, naming the fix.
+
     Raises
     ------
     TypeError
         When ``image`` is not numeric (boolean images are accepted as 0/1).
     ValueError
-        When it has NaN or infinite values, too few dimensions, or negative values where
-        ``allow_negative`` is False.
+        When it has NaN or infinite values, too few dimensions, negative values where
+        ``allow_negative`` is False, or several channels.
     """
-    arr = np.asarray(image)
+    arr = _one_channel_pixels(image, name) if _is_image(image) else np.asarray(image)
     if arr.dtype == bool:
         arr = arr.view(np.uint8)
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
@@ -86,6 +89,27 @@ def as_image(
                 f"non-negative intensities: subtract the background offset so the minimum is >= 0."
             )
     return arr
+
+
+def _is_image(image: object) -> bool:
+    # duck-typed as colocalize._channels.is_image (that module sits above this one)
+    return hasattr(image, "axes") and hasattr(image, "data")
+
+
+def _one_channel_pixels(image: object, name: str) -> np.ndarray:
+    """The pixels of a one-channel ``Image`` without its ``C`` axis (a view)."""
+    axes = str(image.axes)  # type: ignore[attr-defined]
+    data = np.asarray(image.data)  # type: ignore[attr-defined]
+    if "C" not in axes:
+        return data
+    c = axes.index("C")
+    if data.shape[c] != 1:
+        raise ValueError(
+            f"{name} has {data.shape[c]} channels (axes {axes!r}, shape {data.shape}); this "
+            f"function takes one channel: pass {name}.channel(i) for channel i, or the whole "
+            f"image to a function that takes several channels, such as coefficient_table"
+        )
+    return np.take(data, 0, axis=c)
 
 
 def check_same_shape(arrays: Sequence[np.ndarray], names: Sequence[str]) -> None:

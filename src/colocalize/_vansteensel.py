@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from colocalize._channels import resolve_spacing
+from colocalize._channels import is_image, resolve_spacing, spacing_of
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 
 __all__ = ["VanSteenselCCF", "van_steensel_ccf"]
@@ -205,9 +205,10 @@ def van_steensel_ccf(
     max_shift : int, optional
         Largest shift in pixels, from 1 to the image width - 1 (JACoP's default is 20).
     spacing : float or sequence of float, optional
-        Pixel size per axis in (z, y, x) order, or one number for all; only x is used.
+        Pixel size per axis in (z, y, x) order, or one number for all; only x is used
+        (default: ``image0``'s spatial spacing when it is an ``Image``, else 1 pixel).
     unit : str, optional
-        Unit of ``spacing`` for labels ("pixel" when not given).
+        Unit of ``spacing`` for labels (an ``Image``'s unit, else "pixel" when not given).
 
     Returns
     -------
@@ -244,6 +245,9 @@ def van_steensel_ccf(
     check_same_shape([a, b], ["image0", "image1"])
     width = a.shape[-1]
     n_shift = _check_max_shift(max_shift, width)
+    if spacing is None and is_image(image0):
+        spacing = spacing_of(image0, spacing)
+        unit = str(image0.unit) if unit is None else unit
     pixel_size = resolve_spacing(spacing, a.ndim)[-1]
     unit = ("pixel" if spacing is None else "unit") if unit is None else str(unit)
     m = None if mask is None else as_mask(mask, a.shape)

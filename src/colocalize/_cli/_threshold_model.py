@@ -75,8 +75,7 @@ def _channel_labels(image: Any) -> list[str]:
 def _image_deciles(image: Any) -> np.ndarray:
     from colocalize._threshold._background import histogram_deciles
 
-    axis = image.axes.index("C") if "C" in image.axes else None
-    return np.atleast_2d(histogram_deciles(image.data, channel_axis=axis))
+    return np.atleast_2d(histogram_deciles(image))  # one row per channel of C
 
 
 def _expert_rows(path: Path) -> list[dict[str, Any]]:

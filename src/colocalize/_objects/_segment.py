@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from colocalize._channels import resolve_spacing
+from colocalize._channels import is_image, resolve_spacing, spacing_of
 from colocalize._threshold._auto import resolve_method, threshold
 from colocalize._validation import as_image, warn_degenerate
 
@@ -63,6 +63,11 @@ def check_size_limits(min_radius: float | None, max_radius: float | None) -> Non
 
 
 def _spatial_image(image: object, name: str = "image") -> np.ndarray:
+    if is_image(image) and "T" in image.axes:  # type: ignore[attr-defined]
+        raise ValueError(
+            f"{name} has a time axis (axes {image.axes!r}); segment one frame at a time, e.g. "  # type: ignore[attr-defined]
+            f"the frames of {name}.data (or use translocation for a time-lapse)."
+        )
     arr = as_image(image, name=name, min_ndim=2)
     if arr.ndim > 3:
         raise ValueError(
@@ -249,11 +254,11 @@ def segment_nuclei(
 
     Parameters
     ----------
-    image : (M, N) or (P, M, N) array_like
+    image : (M, N) or (P, M, N) array_like or Image
         One channel of nuclear stain (e.g. DAPI, Hoechst), 2D or a z-stack.
     spacing : float or sequence of float, optional
-        Pixel size per axis (z, y, x) in calibrated units; default 1.0 (pixels). All lengths
-        below are in these units.
+        Pixel size per axis (z, y, x) in calibrated units; default an ``Image``'s spatial
+        spacing, else 1.0 (pixels). All lengths below are in these units.
     radius : float, optional
         Typical nucleus radius; estimated from the image when ``None``.
     min_radius, max_radius : float, optional
@@ -319,7 +324,7 @@ def segment_nuclei(
     from scipy import ndimage as ndi
 
     arr = _spatial_image(image)
-    sp = resolve_spacing(spacing, arr.ndim)
+    sp = resolve_spacing(spacing_of(image, spacing), arr.ndim)
     extent = image_extent(arr.shape, sp)
     radius = check_length(radius, "radius", extent=extent)
     smoothing = check_length(smoothing, "smoothing", extent=extent, zero=True)
@@ -471,10 +476,11 @@ def segment_cells(
 
     Parameters
     ----------
-    image : (M, N) or (P, M, N) array_like
+    image : (M, N) or (P, M, N) array_like or Image
         One fluorescence channel (cytoplasmic or membrane-free bacterial stain).
     spacing : float or sequence of float, optional
-        Pixel size per axis; lengths below are in these units (default: pixels).
+        Pixel size per axis; lengths below are in these units (default: an ``Image``'s
+        spatial spacing, else pixels).
     width : float, optional
         Typical half-width ``w`` of a cell (estimated when ``None``).
     block_size : float, optional
@@ -524,7 +530,7 @@ def segment_cells(
     from colocalize._threshold._auto import threshold_local
 
     arr = _spatial_image(image)
-    sp = resolve_spacing(spacing, arr.ndim)
+    sp = resolve_spacing(spacing_of(image, spacing), arr.ndim)
     extent = image_extent(arr.shape, sp)
     width = check_length(width, "width", extent=extent)
     block_size = check_length(block_size, "block_size", extent=extent)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from colocalize._channels import as_channels
+from colocalize._channels import as_channels, is_image
 from colocalize._selection import select_pixels
 from colocalize._threshold._auto import resolve_method, threshold
 from colocalize._validation import as_image, warn_degenerate
@@ -164,10 +164,6 @@ def remove_background(
 apply_threshold = remove_background  # the former name, kept working
 
 
-def _split_channels(image: object, channel_axis: int | None) -> list[np.ndarray]:
-    return list(as_channels(as_image(image, name="image"), channel_axis=channel_axis).data)
-
-
 def histogram_deciles(image: object, *, channel_axis: int | None = None) -> np.ndarray:
     """The 1st to 9th deciles of each channel's responder pixels: the threshold model's features.
 
@@ -177,15 +173,15 @@ def histogram_deciles(image: object, *, channel_axis: int | None = None) -> np.n
 
     Parameters
     ----------
-    image : ndarray
-        One channel, or several along ``channel_axis``.
+    image : ndarray or Image
+        One channel, or several along ``channel_axis`` (an ``Image``'s ``C`` axis by default).
     channel_axis : int, optional
-        The axis holding the channels (None: a single channel).
+        The axis holding the channels (None: a single channel, or an ``Image``'s ``C`` axis).
 
     Returns
     -------
     ndarray
-        Shape ``(9,)`` for one channel, ``(C, 9)`` with ``channel_axis``; NaN (with a
+        Shape ``(9,)`` for one channel, ``(C, 9)`` with a channel axis; NaN (with a
         :class:`ColocalizeWarning`) when every pixel is zero.
 
     Examples
@@ -196,7 +192,9 @@ def histogram_deciles(image: object, *, channel_axis: int | None = None) -> np.n
     array([[10.9, 90.1],
            [ 0. ,  0. ]])
     """
-    channels = _split_channels(image, channel_axis)
+    split = as_channels(image, channel_axis=channel_axis)
+    channels = [as_image(c, name="image") for c in split.data]
+    several = channel_axis is not None or (is_image(image) and "C" in image.axes)  # type: ignore[attr-defined]
     _, responders = select_pixels(channels, mask=None, exclude_zero_zero=True, saturated=None)
     if responders[0].size == 0:
         warn_degenerate("histogram_deciles: every pixel is zero (no responders); deciles are NaN.")
@@ -204,7 +202,7 @@ def histogram_deciles(image: object, *, channel_axis: int | None = None) -> np.n
     else:
         q = np.asarray(_DECILES, dtype=np.float64) / 10.0
         out = np.stack([np.quantile(values.astype(np.float64), q) for values in responders])
-    return out if channel_axis is not None else out[0]
+    return out if several else out[0]
 
 
 @dataclass(frozen=True)
@@ -624,10 +622,10 @@ class ThresholdModel:
 
         Parameters
         ----------
-        image : ndarray
-            One channel, or several along ``channel_axis``.
+        image : ndarray or Image
+            One channel, or several along ``channel_axis`` (an ``Image``'s ``C`` axis by default).
         channel_axis : int, optional
-            The channel axis (None: a single channel).
+            The channel axis (None: a single channel, or an ``Image``'s ``C`` axis).
         channels : sequence, optional
             The label of each channel as used in training (default ``"0"``, ``"1"``...).
         """

@@ -15,7 +15,7 @@ import decimal
 import itertools
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -1088,8 +1088,7 @@ def learned_threshold_command(request: Request, progress: Progress) -> Response:
             f"channel_labels={v['channel_labels']!r} has {len(labels)} label(s) but the image "
             f"{whole.name!r} has {n} channel(s); give one label per channel"
         )
-    channel_axis = whole.axes.index("C") if "C" in whole.axes else None
-    levels = model.predict_image(whole.data, channel_axis=channel_axis, channels=labels)
+    levels = model.predict_image(whole, channels=labels)  # one level per channel of C
     rows = [
         {
             "Image": whole.name,
@@ -1106,15 +1105,8 @@ def learned_threshold_command(request: Request, progress: Progress) -> Response:
             colocalize.apply_threshold(whole.channel(c), level, rescale=bool(v["rescale"]))
             for c, level in enumerate(levels)
         ]
-        data = np.stack(planes, axis=channel_axis) if channel_axis is not None else planes[0]
-        out = Image(
-            data,
-            axes=whole.axes,
-            spacing=whole.spacing,
-            unit=whole.unit,
-            channel_names=whole.channel_names,
-            name=f"{whole.name} (learned threshold)",
-        )
+        data = np.stack(planes, axis=whole.axes.index("C")) if "C" in whole.axes else planes[0]
+        out = replace(whole, data=data, name=f"{whole.name} (learned threshold)")
         images.append(ImageData(out, source.frame_interval, source.luts))
     return Response(
         tables=(Table.from_rows(LEARNED_TABLE, rows, results=True),), images=tuple(images)

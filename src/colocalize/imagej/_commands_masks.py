@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from colocalize._channels import as_channels
 from colocalize._image import Image
 from colocalize.imagej._commands import (
     _Channel,
@@ -120,11 +121,9 @@ def segment_nuclei_command(request: Request, progress: Progress) -> Response:
             f"one 2D image or z-stack: duplicate one frame (Image > Duplicate...) or use Coloc "
             f"Translocation for a time-lapse"
         )
-    spacing = image.spatial_spacing
     smoothing = None if p["smoothing"] < 0 else float(p["smoothing"])
-    labels = colocalize.segment_nuclei(
-        image.data,
-        spacing=spacing,
+    labels = colocalize.segment_nuclei(  # in the image's spatial spacing
+        image,
         radius=_optional(p["radius"]),
         min_radius=_optional(p["min_radius"]),
         max_radius=_optional(p["max_radius"]),
@@ -139,15 +138,9 @@ def segment_nuclei_command(request: Request, progress: Progress) -> Response:
     # measure every channel of the source image (a hyperstack's channels share the labels)
     whole = source.source.image
     if whole.n_channels > 1:
-        table = colocalize.measure_objects(
-            labels,
-            whole.data,
-            spacing=spacing,
-            channel_axis=whole.axes.index("C"),
-            channel_names=_channel_names(whole),
-        )
+        table = colocalize.measure_objects(labels, whole, channel_names=_channel_names(whole))
     else:
-        table = colocalize.measure_objects(labels, image.data, spacing=spacing)
+        table = colocalize.measure_objects(labels, image)
     table.insert(0, "Image", source.name)
     return Response(
         tables=(Table.from_rows(NUCLEI_TABLE, table, results=True),),
@@ -241,16 +234,15 @@ def _ring_table(
     names: tuple[str, ...] = ()
     if intensity is not None:
         names = _channel_names(intensity) if "C" in intensity.axes else ("C1",)
+        channels = as_channels(intensity)  # (C, [T,] ...)
     parts = []
     for t, (objects, ring) in enumerate(zip(frames, rings)):
         kwargs: dict[str, Any] = {"spacing": labels.spatial_spacing}
         if intensity is not None:
-            data = intensity.data[t] if "T" in intensity.axes else intensity.data
-            axes = intensity.axes.replace("T", "")
-            kwargs |= {"channel_axis": axes.index("C"), "channel_names": names}
-            if "C" not in axes:
-                data, kwargs["channel_axis"] = data[np.newaxis], 0
-            kwargs["image"] = data
+            data = channels.data
+            if channels.time_axis is not None:
+                data = np.take(data, t, axis=1 + channels.time_axis)
+            kwargs |= {"image": data, "channel_axis": 0, "channel_names": names}
         columns = ["label", size, *(f"mean_{n}" for n in names)]
         measured = [
             colocalize.measure_objects(found, **kwargs)[columns]
