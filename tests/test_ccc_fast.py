@@ -155,3 +155,35 @@ def test_the_chunked_crossing_search_finds_the_walks_crossing(seed):
                 assert _interpolate_x(xs, ys, max(start, 0), step, y) == _walk_reference(
                     xs, ys, max(start, 0), step, y
                 )
+
+
+@pytest.mark.parametrize(
+    "shape", [(6,), (7,), (8, 6), (7, 9), (6, 7), (4, 6, 8), (5, 4, 3), (3, 5, 7)]
+)
+@pytest.mark.parametrize("spacing", [1.0, 0.5, 0.1, "anisotropic"])
+@pytest.mark.parametrize("max_distance", [None, 0.3, 2.5])
+def test_profile_bins_equal_the_plugins_per_voxel_distances(shape, spacing, max_distance):
+    # every path of _compute_bins (even sizes count cells unweighted, odd ones weight them by
+    # their mirror multiplicity) against the plugin's definition voxel by voxel: squares summed
+    # X then Y then Z in float64, bins of equal distance, the mean over each bin
+    ndim = len(shape)
+    sp = (
+        tuple(0.5 + 0.25 * i for i in range(ndim))
+        if spacing == "anisotropic"
+        else (spacing,) * ndim
+    )
+    bins = _profile._compute_bins(shape, sp, max_distance)
+    slices = tuple(slice(lo, n - lo) for n, lo in zip(shape, bins.lows))
+    axes = [(np.arange(n)[s] - (n - 1.0) / 2.0) * h for n, s, h in zip(shape, slices, sp)]
+    squared = np.zeros([a.size for a in axes])
+    for axis in reversed(range(ndim)):
+        squared = squared + (axes[axis] ** 2).reshape([-1 if i == axis else 1 for i in range(ndim)])
+    dist = np.sqrt(squared)
+    inside = np.ones(dist.shape, bool) if max_distance is None else dist <= max_distance
+    distance, index, count = np.unique(dist[inside], return_inverse=True, return_counts=True)
+    np.testing.assert_array_equal(bins.distance, distance)
+    np.testing.assert_array_equal(bins.count, count)
+    assert bins.count.dtype == np.int64
+    values = np.random.default_rng(ndim).random(dist.shape)
+    expected = np.bincount(index.ravel(), weights=values[inside]) / count
+    np.testing.assert_allclose(bins.mean(values), expected, rtol=1e-12)

@@ -172,7 +172,12 @@ def _compute_bins(
             acc = op(acc, view)
         return np.broadcast_to(acc, tuple(v.size for v in vectors))
 
-    counts = grid([t[2] for t in tables], np.multiply).ravel()
+    # voxels of the full window per folded cell: 2 ** ndim everywhere when no axis has a centre
+    # position (even sizes), which saves a full-size table and lets np.bincount count unweighted
+    mults = [t[2] for t in tables]
+    counts: int | np.ndarray = (
+        2**ndim if all((m == 2).all() for m in mults) else grid(mults, np.multiply).ravel()
+    )
     isotropic = len(set(spacing)) == 1
     # with a power-of-two pixel size every float key is exact: equal integers, equal keys
     exact = isotropic and math.frexp(spacing[0])[0] == 0.5
@@ -182,6 +187,7 @@ def _compute_bins(
         fkey = np.sqrt(grid([t[1] for t in tables], np.add).ravel())
     # the cells within max_distance (every cell without one: a slice, which indexes without a copy)
     inside = slice(None) if fkey is None or max_distance is None else fkey <= max_distance
+    weights = counts if isinstance(counts, int) else counts[inside]
     if isotropic:
         # integer keys: the squared half-pixel offsets shifted to start at 0 and divided by their
         # common factor (8 for even sizes), which keeps the order and the key table small
@@ -190,16 +196,16 @@ def _compute_bins(
         step = int(np.gcd.reduce(np.concatenate(squares))) or 1
         ikey = grid([v // step for v in squares], np.add).ravel()
         if exact:
-            index, keys, count = _bins_exact(ikey, counts, inside)
+            index, keys, count = _bins_exact(ikey, weights, inside)
             # the distance of key k: sqrt of (k * step + sum(lowest)) half-pixels², times
             # (spacing / 2)², exact in float64 as each of the plugin's terms and sums is
             distance = np.sqrt((keys * step + sum(lowest)) * (spacing[0] / 2) ** 2)
         else:
             assert fkey is not None
-            index, distance, count = _bins_integer(ikey, fkey, counts, inside)
+            index, distance, count = _bins_integer(ikey, fkey, weights, inside)
     else:
         assert fkey is not None
-        index, distance, count = _bins_float(fkey, counts, inside)
+        index, distance, count = _bins_float(fkey, weights, inside)
     return ProfileBins(
         distance=distance,
         count=count,
@@ -210,33 +216,40 @@ def _compute_bins(
     )
 
 
-def _bins_float(fkey, counts, inside):
-    """Group the cells ``inside`` by their float key: ``(bin of each, distances, counts)``."""
+def _voxels(ids, weights, size):
+    """Voxels per id (``0 .. size - 1``) of the cells ``ids``: ``weights`` are the cells'
+    multiplicities, or one int when every cell has the same."""
+    if isinstance(weights, int):
+        return np.bincount(ids, minlength=size) * weights
+    return np.bincount(ids, weights=weights, minlength=size).astype(np.int64)
+
+
+def _bins_float(fkey, weights, inside):
+    """Group the cells ``inside`` by their float key: ``(bin of each, distances, counts)``;
+    ``weights`` as for :func:`_voxels`."""
     distance, index = np.unique(fkey[inside], return_inverse=True)
     index = index.ravel()
-    count = np.bincount(index, weights=counts[inside], minlength=distance.size)
-    return index, distance, count.astype(np.int64)
+    return index, distance, _voxels(index, weights, distance.size)
 
 
-def _bins_exact(ikey, counts, inside):
+def _bins_exact(ikey, weights, inside):
     """Group the cells ``inside`` by integer key (keys with exact float distances):
-    ``(bin of each, the keys present, counts)``."""
+    ``(bin of each, the keys present, counts)``; ``weights`` as for :func:`_voxels`."""
     ik = ikey[inside]
-    # mark the present keys, then number them (small tables: freed here, large ones kept the
-    # heap resident for the rest of the call)
-    present = np.zeros(int(ik.max()) + 1 if ik.size else 1, dtype=bool)
-    present[ik] = True
+    # voxels per integer key, counted over the int64 keys (a bincount over the int32 bin indices
+    # would first copy them to intp); every present key has a positive count
+    per_key = _voxels(ik, weights, 0)
+    present = per_key > 0
     keys = np.flatnonzero(present)
-    group_of_key = np.empty(present.size, dtype=np.int32)
-    group_of_key[keys] = np.arange(keys.size, dtype=np.int32)
-    group = np.take(group_of_key, ik)
-    count = np.bincount(group, weights=counts[inside], minlength=keys.size)
-    return group, keys, count.astype(np.int64)
+    # bin of each present key: the number of present keys below it
+    group_of_key = np.zeros(present.size, dtype=np.int32)
+    np.cumsum(present[:-1], dtype=np.int32, out=group_of_key[1:])
+    return np.take(group_of_key, ik), keys, per_key[keys]
 
 
-def _bins_integer(ikey, fkey, counts, inside):
+def _bins_integer(ikey, fkey, weights, inside):
     """Group the cells ``inside`` by integer key, then split the keys whose float values differ
-    (rounding): ``(bin of each, distances, counts)``."""
+    (rounding): ``(bin of each, distances, counts)``; ``weights`` as for :func:`_voxels`."""
     ik = ikey[inside]
     fk = fkey[inside]
     # group of each key: mark the present keys, then number them (a scatter of the present keys,
@@ -269,5 +282,4 @@ def _bins_integer(ikey, fkey, counts, inside):
         distance = keys[order]
     else:
         distance = low
-    count = np.bincount(group, weights=counts[inside], minlength=distance.size).astype(np.int64)
-    return group, distance, count
+    return group, distance, _voxels(group, weights, distance.size)
