@@ -33,6 +33,7 @@ from colocalize._costes import (
 from colocalize._ranks import (
     ChannelCodes,
     JointCells,
+    RunningRanks,
     channel_codes,
     chunks,
     joint_cells,
@@ -412,8 +413,9 @@ class _CoefficientEngine:
         parts: list[tuple[ChannelCodes | None, np.ndarray | None]] = [(None, None), (None, None)]
         if coded is not None:
             parts = [(coded.codes0, coded.cells.code0), (coded.codes1, coded.cells.code1)]
+        # the cells are sorted by channel i's codes: its ranks need no cumulative counts
         return [
-            _Side(self.flats[c], codes, index, self.stats(c), cut, ranks)
+            _Side(self.flats[c], codes, index, self.stats(c), cut, ranks, ordered=c == i)
             for c, (codes, index), cut in zip((i, j), parts, cuts)
         ]
 
@@ -989,20 +991,23 @@ class _Side:
         stats: _Stats,
         threshold: tuple[float, float] | None,
         ranks: bool,
+        *,
+        ordered: bool = False,
     ) -> None:
         self.flat, self.index, self.threshold = flat, index, threshold
         self.stats = stats
         self.tables: dict[str, np.ndarray] = {}
         self.lookup = codes is not None and codes.n_codes <= _MAX_TABLE
         # many distinct values: each chunk's ranks come from the cumulative counts (narrow
-        # integers), not from a float64 table of every value's rank
-        self.ranked: tuple[ChannelCodes, np.ndarray] | None = None
-        if codes is not None and not self.lookup:
+        # integers), or for sorted codes (``ordered``) a running sum of the counts, not from a
+        # float64 table of every value's rank
+        self.ranked: tuple[ChannelCodes, np.ndarray] | RunningRanks | None = None
+        if codes is not None and index is not None and not self.lookup:
             # many distinct values (wide integers, floats): each chunk's values are looked up
             # and then treated as pixels, instead of float64 tables of every value
             self.flat = codes.exact
             if ranks:
-                self.ranked = (codes, codes.cumulative)
+                self.ranked = RunningRanks(codes, index) if ordered else (codes, codes.cumulative)
         elif codes is not None:
             exact = codes.exact
             self.tables = {
@@ -1023,7 +1028,9 @@ class _Side:
             index = self.index[part]
             for name, table in self.tables.items():
                 setattr(self, name, table[index])
-            if self.ranked is not None:
+            if isinstance(self.ranked, RunningRanks):
+                self.rank = self.ranked.ranks(part)
+            elif self.ranked is not None:
                 self.rank = self.ranked[0].ranks_of(index, self.ranked[1])
             if self.lookup:
                 return

@@ -29,6 +29,7 @@ from colocalize import _compiled
 __all__ = [
     "ChannelCodes",
     "JointCells",
+    "RunningRanks",
     "channel_codes",
     "chunks",
     "joint_cells",
@@ -101,7 +102,8 @@ class ChannelCodes:
     ``exact - exact[0]``, exact for integers: no wrap-around for 64-bit images); and, computed
     on each use and not kept (8 bytes per value), the 1-based ``average_rank`` of each value
     (ties share the mean of their positions, as ``scipy.stats.rankdata(method="average")``);
-    ``cumulative`` (narrow integers) and :meth:`ranks_of` give the same ranks a chunk at a time.
+    ``cumulative`` (narrow integers) and :meth:`ranks_of` give the same ranks a chunk at a time,
+    and :class:`RunningRanks` gives them for sorted codes without any table.
     """
 
     codes: np.ndarray
@@ -150,6 +152,41 @@ class ChannelCodes:
         """These values and counts without the per-pixel ``codes`` (empty): all that a pair's
         steps after :func:`joint_cells` need (:func:`kendall_tau_b`, :attr:`cumulative`)."""
         return replace(self, codes=np.empty(0, dtype=self.codes.dtype))
+
+
+class RunningRanks:
+    """The average ranks of sorted codes (e.g. :attr:`JointCells.code0`), a chunk at a time,
+    from a running sum of the counts: the numbers of :meth:`ChannelCodes.ranks_of` without
+    the cumulative counts of every value.
+
+    Chunks are best read in order (:meth:`ranks`): each one then sums only the counts of its
+    own codes; any other chunk starts the sum again from the first code.
+    """
+
+    def __init__(self, codes: ChannelCodes, index: np.ndarray) -> None:
+        self.counts, self.index = codes.counts, index
+        self.stop = -1  # where the last chunk read ends
+        self.last = -1  # its last code
+        self.through = 0  # the pixels at or below that code
+
+    def ranks(self, part: slice) -> np.ndarray:
+        """The average ranks of ``index[part]`` (float64, as :meth:`ChannelCodes.ranks_of`)."""
+        index = self.index[part]
+        low, high = int(index[0]), int(index[-1])
+        if part.start != self.stop or low < self.last:  # not the next chunk: start again
+            self.last, self.through = -1, 0
+        # the pixels below the chunk's first code
+        below = self.through + int(np.sum(self.counts[self.last + 1 : low], dtype=np.uint64))
+        if low == self.last:
+            below -= int(self.counts[low])
+        counts = self.counts[low : high + 1]
+        cumulative = np.cumsum(counts, dtype=np.int64)  # whole numbers below 2**53: exact
+        cumulative += below
+        offset = index - index.dtype.type(low)
+        rank = cumulative[offset].astype(np.float64)
+        rank -= (counts[offset].astype(np.float64) - 1.0) / 2.0
+        self.stop, self.last, self.through = part.stop, high, int(cumulative[-1])
+        return rank
 
 
 def _lookup_codes(values: np.ndarray, low: int, span: int) -> ChannelCodes:
@@ -426,7 +463,10 @@ def kendall_tau_b(codes0: ChannelCodes, codes1: ChannelCodes, cells: JointCells)
             x, y = (np.repeat(c, cells.counts) for c in (cells.code0, cells.code1))
             return float(kendalltau(x, y, variant="b").statistic)
         count = np.dtype(np.int32 if n < 1 << 31 else np.int64)
-        tree, column = np.zeros(k1 + 1, dtype=count), np.zeros(k1, dtype=count)
+        # a column's cells count at most its code's pixels: one byte each for most wide
+        # channels (about one pixel per value), a quarter of the tree
+        widest = int(codes1.counts.max())
+        tree, column = np.zeros(k1 + 1, dtype=count), np.zeros(k1, dtype=_code_dtype(widest + 1))
         score = int(compiled.kendall_score(cells.code0, cells.code1, cells.counts, tree, column))
     return _tau_b(score, n, _tie_pairs(codes0.counts), _tie_pairs(codes1.counts))
 
