@@ -293,8 +293,8 @@ def _build() -> SimpleNamespace | None:
     def kendall_score(code0, code1, counts, tree, column):
         """n_c - n_d of joint cells sorted by (code0, code1), with a Fenwick tree over code1
         (``tree``, zeros of size k1 + 1) and a plain count per code1 (``column``, zeros of size
-        k1: the cells of earlier rows in the same column); both int32 when the counts sum
-        below 2**31."""
+        k1: the cells of earlier rows in the same column); ``tree`` int32 when the counts sum
+        below 2**31, ``column`` the narrowest unsigned dtype that holds code1's largest count."""
         k1 = column.size
         total = np.int64(0)
         score = np.int64(0)
