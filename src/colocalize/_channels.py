@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from colocalize._validation import axis_of, channel_index
+from colocalize._validation import axis_of, channel_index, is_image
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,6 @@ class Channels:
     spacing: tuple[float, ...] | None
     unit: str | None
     time_axis: int | None
-
-
-def is_image(image: object) -> bool:
-    """True for a :class:`colocalize.Image` (or an object with its ``data`` and ``axes``)."""
-    return hasattr(image, "axes") and hasattr(image, "data")
 
 
 _ARGUMENT = {"C": "channel_axis", "T": "time_axis"}
@@ -143,23 +138,6 @@ def as_channels(
             f"need >= {min_channels}"
         )
     return Channels(stacked, names, spacing, unit, t)
-
-
-def one_channel(image: object, name: str) -> object:
-    """The pixels of a one-channel ``Image`` (an array or anything else as it is), for the
-    entry points that take one channel per argument (:func:`colocalize.coefficients`...).
-
-    An ``Image`` with several channels is a ValueError naming ``name`` and the fix.
-    """
-    if not is_image(image):
-        return image
-    ch = as_channels(image)
-    if len(ch.data) != 1:
-        raise ValueError(
-            f"{name} has {len(ch.data)} channels (axes {image.axes!r}); pass one channel "  # type: ignore[attr-defined]
-            f"per image, e.g. {name}.channel(0), or the whole image to coefficient_table"
-        )
-    return ch.data[0]
 
 
 def spacing_of(

@@ -24,7 +24,6 @@ from typing import Any, Literal
 import numpy as np
 
 from colocalize import _compiled
-from colocalize._channels import one_channel
 from colocalize._costes import (
     CostesResult,
     check_costes_method,
@@ -1194,14 +1193,16 @@ def resolve_thresholds(
     thresholds: Thresholds,
     images: Sequence[np.ndarray],
     selection: np.ndarray | None,
+    flats: Sequence[np.ndarray],
     *,
     costes_method: str = "bisection",
 ) -> tuple[float, ...] | None:
     """Turn the ``thresholds`` option into one threshold per image (None: no thresholds).
 
     ``"costes"`` is only valid for two images; ``"top<x>%"`` is the value above which lie the
-    brightest x% of each image's selected pixels (:func:`colocalize.top_percent_threshold`);
-    any other string is an auto-threshold method.
+    brightest x% of each image's selected pixels ``flats`` (as :func:`select_pixels` gives
+    them; :func:`colocalize.top_percent_threshold`); any other string is an auto-threshold
+    method.
     """
     if thresholds is None:
         return None
@@ -1219,12 +1220,7 @@ def resolve_thresholds(
         if percent is not None:
             from colocalize._tos import top_threshold
 
-            return tuple(
-                top_threshold(
-                    img.reshape(-1) if selection is None else img[selection], percent, "thresholds"
-                )
-                for img in images
-            )
+            return tuple(top_threshold(flat, percent, "thresholds") for flat in flats)
         from colocalize._threshold._auto import threshold
 
         return tuple(float(threshold(img, thresholds, mask=selection)) for img in images)
@@ -1257,10 +1253,7 @@ def resolve_thresholds(
 def check_images(images: Sequence[Any], names: Sequence[str]) -> list[np.ndarray]:
     """Validate the images of a pair or triple (arrays or one-channel Images): numeric, finite,
     non-negative, same shape."""
-    arrays = [
-        as_image(one_channel(img, nm), name=nm, allow_negative=False)
-        for img, nm in zip(images, names)
-    ]
+    arrays = [as_image(img, name=nm, allow_negative=False) for img, nm in zip(images, names)]
     check_same_shape(arrays, names)
     return arrays
 
@@ -1415,7 +1408,7 @@ def coefficients(
         costes = pair_costes(arrays[0], arrays[1], selection, costes_method)
         pair_thresholds: tuple[float, float] | None = (costes.threshold0, costes.threshold1)
     else:
-        resolved = resolve_thresholds(thresholds, arrays, selection)
+        resolved = resolve_thresholds(thresholds, arrays, selection, flats)
         pair_thresholds = None if resolved is None else (resolved[0], resolved[1])
     engine = _CoefficientEngine(flats, ["image0", "image1"])
     result = engine.pair(0, 1, pair_thresholds, measures=wanted, comparison=comparison)
@@ -1464,6 +1457,6 @@ def triple_coefficients(
     selection, flats = select_pixels(
         arrays, mask=mask, exclude_zero_zero=exclude_zero_zero, saturated=saturated
     )
-    resolved = resolve_thresholds(thresholds, arrays, selection)
+    resolved = resolve_thresholds(thresholds, arrays, selection, flats)
     triple = None if resolved is None else (resolved[0], resolved[1], resolved[2])
     return _CoefficientEngine(flats, names).triple(0, 1, 2, triple, comparison=comparison)

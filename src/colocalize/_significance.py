@@ -325,8 +325,10 @@ class _Blocks:
         block_pixels, loose = self.pixels, self.loose
         xflat = x.ravel()
         radius = int(3 * psf + 0.5)  # kernel half-width ~3 sigma, as imglib2's Gauss3
-        weight = ndimage.gaussian_filter(
-            inside.astype(np.float32), psf, mode="mirror", radius=radius
+        weight = (
+            ndimage.gaussian_filter(inside.astype(np.float32), psf, mode="mirror", radius=radius)
+            if smooth_in_mask
+            else None
         )
         group = max(1, min(n, int(_DRAW_VALUES // max(1, x.size))))
         chunk = max(1, int(_CHUNK_VALUES // max(1, x.size)))

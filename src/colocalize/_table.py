@@ -246,7 +246,7 @@ def table_rows(
         arrays, mask=mask, exclude_zero_zero=exclude_zero_zero, saturated=saturated
     )
     costes = is_costes(thresholds)
-    per_channel = None if costes else resolve_thresholds(thresholds, arrays, selection)
+    per_channel = None if costes else resolve_thresholds(thresholds, arrays, selection, flats)
 
     rows: list[dict[str, Any]] = []
     for label, group in _groups(labels, shape, selection, flats):

@@ -267,8 +267,8 @@ def threshold_overlap_score(
     arr0 = as_image(image0, name="image0")
     arr1 = as_image(image1, name="image1")
     check_same_shape([arr0, arr1], ["image0", "image1"])
-    a = _pixels(arr0, "image0", mask)
-    b = _pixels(arr1, "image1", mask)
+    inside = None if mask is None else as_mask(mask, arr0.shape)
+    a, b = (arr.ravel() if inside is None else arr[inside] for arr in (arr0, arr1))
     if thresholds is None:
         pair = (percent, percent) if isinstance(percent, (int, float)) else tuple(percent)
         if len(pair) != 2:

@@ -59,7 +59,7 @@ def as_image(
         When it has NaN or infinite values, too few dimensions, negative values where
         ``allow_negative`` is False, or several channels.
     """
-    arr = _one_channel_pixels(image, name) if _is_image(image) else np.asarray(image)
+    arr = _one_channel_pixels(image, name) if is_image(image) else np.asarray(image)
     if arr.dtype == bool:
         arr = arr.view(np.uint8)
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
@@ -91,8 +91,8 @@ def as_image(
     return arr
 
 
-def _is_image(image: object) -> bool:
-    # duck-typed as colocalize._channels.is_image (that module sits above this one)
+def is_image(image: object) -> bool:
+    """True for a :class:`colocalize.Image` (or an object with its ``data`` and ``axes``)."""
     return hasattr(image, "axes") and hasattr(image, "data")
 
 
@@ -105,9 +105,9 @@ def _one_channel_pixels(image: object, name: str) -> np.ndarray:
     c = axes.index("C")
     if data.shape[c] != 1:
         raise ValueError(
-            f"{name} has {data.shape[c]} channels (axes {axes!r}, shape {data.shape}); this "
-            f"function takes one channel: pass {name}.channel(i) for channel i, or the whole "
-            f"image to a function that takes several channels, such as coefficient_table"
+            f"{name} has {data.shape[c]} channels (axes {axes!r}); pass one channel per image, "
+            f"e.g. {name}.channel(0), or the whole image to a function that takes several "
+            f"channels, such as coefficient_table"
         )
     return np.take(data, 0, axis=c)
 

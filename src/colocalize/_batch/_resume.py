@@ -24,37 +24,41 @@ from colocalize._batch._worker import ImageTask, sha256_file
 PARTS = ".parts"
 
 
-def _previous_root(out: Path) -> str | None:
-    """The ``root`` of the run committed in ``out`` (None: no committed run there)."""
+def _previous_provenance(out: Path) -> dict[str, Any] | None:
+    """The provenance of the run committed in ``out`` (its outputs checked once); None when
+    there is no committed run there (or one of another layout)."""
     try:
         check_outputs(out)
         previous = read_json(out / "provenance.json", "provenance")
-        return str(previous["parameters"]["root"])
+        str(previous["parameters"]["root"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    return dict(previous)
 
 
-def _check_previous_root(out: Path, root: Path) -> None:
-    """Refuse ``out`` when it holds the committed results of a batch of another root."""
-    previous = _previous_root(out)
-    if previous is not None and previous != str(root):
+def _check_previous_root(previous: dict[str, Any] | None, out: Path, root: Path) -> None:
+    """Refuse ``out`` when it holds the committed results (``previous``, their provenance) of a
+    batch of another root."""
+    if previous is not None and str(previous["parameters"]["root"]) != str(root):
         raise ValueError(
-            f"out {str(out)!r} holds the results of a batch of {previous!r}, not of "
-            f"{str(root)!r}: this run would replace them. Choose another out folder, or pass "
-            f"overwrite=True (--overwrite) to replace them"
+            f"out {str(out)!r} holds the results of a batch of "
+            f"{str(previous['parameters']['root'])!r}, not of {str(root)!r}: this run would "
+            f"replace them. Choose another out folder, or pass overwrite=True (--overwrite) to "
+            f"replace them"
         )
 
 
-def _removed_inputs(out: Path, root: Path, entries: Sequence[ImageEntry]) -> list[dict[str, str]]:
-    """Inputs of the run committed in ``out`` (same root) that are not in ``entries``."""
+def _removed_inputs(
+    previous: dict[str, Any] | None, root: Path, entries: Sequence[ImageEntry]
+) -> list[dict[str, str]]:
+    """Inputs of the committed run ``previous`` (its provenance; same root) that are not in
+    ``entries``."""
+    if previous is None or previous["parameters"]["root"] != str(root):
+        return []
     try:
-        check_outputs(out)
-        previous = read_json(out / "provenance.json", "provenance")
-        if previous["parameters"]["root"] != str(root):
-            return []
         files = [f["path"] for f in previous["files"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        return []  # no committed run (or one of another layout): nothing to compare
+    except (KeyError, TypeError):
+        return []  # a run of another layout: nothing to compare
     current = {e.relpath for e in entries}
     return [
         {"path": p, "reason": "no longer selected" if (root / p).exists() else "deleted"}

@@ -30,6 +30,7 @@ from colocalize._batch._resume import (
     _load_part,
     _part_name,
     _Previous,
+    _previous_provenance,
     _removed_inputs,
     _task_key,
 )
@@ -322,9 +323,10 @@ def _take_over(plan: _Plan, *, overwrite: bool) -> _Previous:
     refuse another root's results unless ``overwrite``, and warn of inputs gone since the
     previous run."""
     repaired = repair(plan.out)
+    previous = _previous_provenance(plan.out)
     if not overwrite:
-        _check_previous_root(plan.out, plan.root)
-    removed = _removed_inputs(plan.out, plan.root, plan.entries)
+        _check_previous_root(previous, plan.out, plan.root)
+    removed = _removed_inputs(previous, plan.root, plan.entries)
     if removed:
         listed = ", ".join(f"{r['path']} ({r['reason']})" for r in removed[:5])
         more = f" and {len(removed) - 5} more" if len(removed) > 5 else ""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from colocalize._channels import as_channels, as_labels, is_image, one_channel, resolve_spacing
+from colocalize._channels import as_labels, resolve_spacing, spacing_of
 from colocalize._validation import as_image, as_mask, check_same_shape, warn_degenerate
 
 if TYPE_CHECKING:
@@ -276,23 +276,13 @@ class ObjectColocalization:
 
 
 def _spatial(image: object, name: str) -> np.ndarray:
-    arr = as_image(one_channel(image, name), name=name, allow_negative=False, min_ndim=2)
+    arr = as_image(image, name=name, allow_negative=False, min_ndim=2)
     if arr.ndim > 3:
         raise ValueError(
             f"{name} must be a 2D (M, N) or 3D (P, M, N) image, got shape {arr.shape}; pass one "
             f"channel and one time point."
         )
     return arr
-
-
-def _spacing_of(
-    spacing: float | Sequence[float] | None, images: Sequence[object], ndim: int
-) -> tuple[float, ...]:
-    """``spacing`` checked; when None, the spatial pixel sizes of the first ``Image`` among
-    ``images`` (1.0 per axis for arrays)."""
-    if spacing is None:
-        spacing = next((as_channels(im).spacing for im in images if is_image(im)), None)
-    return resolve_spacing(spacing, ndim)
 
 
 def _check_size_range(min_size: float | None, max_size: float | None) -> tuple[float, float]:
@@ -396,7 +386,7 @@ def label_puncta(
            [0, 0, 0, 0, 0, 0, 0]], dtype=int32)
     """
     arr = _spatial(image, "image")
-    sp = _spacing_of(spacing, [image], arr.ndim)
+    sp = resolve_spacing(spacing_of(image, spacing), arr.ndim)
     low, high = _check_size_range(min_size, max_size)
     mask_arr = None if mask is None else as_mask(mask, arr.shape)
     if mask_arr is not None and not mask_arr.any():
@@ -886,7 +876,7 @@ def object_colocalization(
     img1 = _spatial(image1, "image1")
     check_same_shape([img0, img1], ["image0", "image1"])
     shape = img0.shape
-    sp = np.asarray(_spacing_of(spacing, [image0, image1], img0.ndim))
+    sp = np.asarray(resolve_spacing(spacing_of(image1, spacing_of(image0, spacing)), img0.ndim))
     low, high = _check_size_range(min_size, max_size)
     single = isinstance(thresholds, (str, int, float, np.integer, np.floating))
     if single:

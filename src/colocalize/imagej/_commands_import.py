@@ -87,7 +87,7 @@ def import_tiff_command(request: Request, progress: Progress) -> Response:
     except (OSError, ValueError) as exc:
         raise ValueError(f"Cannot open {path.name}: {_in_imagej_terms(str(exc), path)}") from None
     image = dataclasses.replace(image, name=path.name)
-    n_channels = image.n_channels if "C" in image.axes else 1
+    n_channels = image.n_channels
     luts: tuple[dict[str, object], ...] = ()
     ranges: tuple[tuple[float, float], ...] = ()
     if n_channels > 1:
