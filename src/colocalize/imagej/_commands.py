@@ -644,6 +644,22 @@ def _write_report(
 _DECADE_COLORS = ("#9ecae1", "#4292c6", "#08519c", "#08306b", "#000000")
 
 
+def _decade_series(counts: np.ndarray, x: np.ndarray, y: np.ndarray) -> list[Series]:
+    """The occupied bins of a 2D histogram ``counts`` as dot series at bin centres ``x[i]``,
+    ``y[j]``, one series per decade of the count (1-9, 10-99, ..., the last open-ended)."""
+    decade = np.floor(np.log10(np.maximum(counts, 1))).astype(int)
+    last = len(_DECADE_COLORS) - 1
+    series = []
+    for k, color in enumerate(_DECADE_COLORS):
+        i, j = np.nonzero((counts > 0) & ((decade >= k) if k == last else (decade == k)))
+        if i.size:
+            label = f">= {10**k} pixels" if k == last else f"{10**k}-{10 ** (k + 1) - 1} pixels"
+            xs = tuple(float(c) for c in x[i])
+            ys = tuple(float(c) for c in y[j])
+            series.append(Series(label, xs, ys, "dot", color, 2.0))
+    return series
+
+
 def _scatter_plot(
     first: _Channel,
     second: _Channel,
@@ -666,17 +682,7 @@ def _scatter_plot(
     )
     centres0 = (histogram.edges0[:-1] + histogram.edges0[1:]) / 2
     centres1 = (histogram.edges1[:-1] + histogram.edges1[1:]) / 2
-    counts = histogram.counts
-    decade = np.floor(np.log10(np.maximum(counts, 1))).astype(int)
-    series = []
-    last = len(_DECADE_COLORS) - 1
-    for k, color in enumerate(_DECADE_COLORS):
-        i, j = np.nonzero((counts > 0) & ((decade >= k) if k == last else (decade == k)))
-        if i.size:
-            label = f">= {10**k} pixels" if k == last else f"{10**k}-{10 ** (k + 1) - 1} pixels"
-            x = tuple(float(c) for c in centres0[i])
-            y = tuple(float(c) for c in centres1[j])
-            series.append(Series(label, x, y, "dot", color, 2.0))
+    series = _decade_series(histogram.counts, centres0, centres1)
     x_range = (float(histogram.edges0[0]), float(histogram.edges0[-1]))
     y_range = (float(histogram.edges1[0]), float(histogram.edges1[-1]))
     selected = mask

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from colocalize.imagej._commands import (
-    _DECADE_COLORS,
     _Channel,
+    _decade_series,
     _mask,
     _mask_name,
     _two_channel_fields,
@@ -163,16 +163,7 @@ def _ica_plots(ica: Any, first: _Channel, second: _Channel, nbins: int) -> list[
         (second, hist.counts1, hist.edges1),
     ):
         centres = (edges[:-1] + edges[1:]) / 2
-        decade = np.floor(np.log10(np.maximum(counts, 1))).astype(int)
-        last = len(_DECADE_COLORS) - 1
-        series = []
-        for k, color in enumerate(_DECADE_COLORS):
-            i, j = np.nonzero((counts > 0) & ((decade >= k) if k == last else (decade == k)))
-            if i.size:
-                label = f">= {10**k} pixels" if k == last else f"{10**k}-{10 ** (k + 1) - 1} pixels"
-                series.append(
-                    Series(label, _floats(product[i]), _floats(centres[j]), "dot", color, 2.0)
-                )
+        series = _decade_series(counts, product, centres)
         y_range = (float(edges[0]), float(edges[-1]))
         series.append(Series(f"ICQ = {ica.icq:.4f}", (0.0, 0.0), y_range, "line", "#ff0000"))
         plots.append(
