@@ -26,6 +26,22 @@ __all__ = ["VanSteenselCCF", "van_steensel_ccf"]
 _FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 
 
+# the per-pair fields of a VanSteenselCCF in a summary row (batch ccf_summary.csv, the ccf CLI)
+CCF_SUMMARY = (
+    "r_max",
+    "dx_max",
+    "r_min",
+    "dx_min",
+    "fit_a",
+    "fit_b",
+    "fit_c",
+    "fit_d",
+    "fwhm",
+    "fwhm_calibrated",
+    "pixel_size",
+)
+
+
 @dataclass(frozen=True)
 class VanSteenselCCF:
     """Van Steensel's cross-correlation function of two channels.

@@ -420,22 +420,6 @@ def measure_objects(
     return found, summaries
 
 
-# the per-pair fields of a VanSteenselCCF in ccf_summary.csv
-CCF_SUMMARY = (
-    "r_max",
-    "dx_max",
-    "r_min",
-    "dx_min",
-    "fit_a",
-    "fit_b",
-    "fit_c",
-    "fit_d",
-    "fwhm",
-    "fwhm_calibrated",
-    "pixel_size",
-)
-
-
 def measure_ccf(
     task: ImageTask,
     channels: list[np.ndarray],
@@ -445,7 +429,7 @@ def measure_ccf(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Van Steensel's CCF of every pair of the measured channels (inside the mask): rows per
     shift and one summary row per pair (shifts and widths calibrated by the x pixel size)."""
-    from colocalize._vansteensel import van_steensel_ccf
+    from colocalize._vansteensel import CCF_SUMMARY, van_steensel_ccf
 
     curves: list[dict[str, Any]] = []
     summaries: list[dict[str, Any]] = []

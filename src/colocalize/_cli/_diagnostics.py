@@ -90,7 +90,7 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, list[str]]:
 
 def _run_ccf(args: argparse.Namespace) -> int:
     from colocalize._output import write_atomic
-    from colocalize._vansteensel import van_steensel_ccf
+    from colocalize._vansteensel import CCF_SUMMARY, van_steensel_ccf
 
     image, mask, index, names = _inputs(args)
     width = image.shape[image.axes.index("X")]
@@ -110,17 +110,7 @@ def _run_ccf(args: argparse.Namespace) -> int:
     summary = {
         "channel0": names[0],
         "channel1": names[1],
-        "r_max": res.r_max,
-        "dx_max": res.dx_max,
-        "r_min": res.r_min,
-        "dx_min": res.dx_min,
-        "fit_a": res.fit_a,
-        "fit_b": res.fit_b,
-        "fit_c": res.fit_c,
-        "fit_d": res.fit_d,
-        "fwhm": res.fwhm,
-        "fwhm_calibrated": res.fwhm_calibrated,
-        "pixel_size": res.pixel_size,
+        **{name: getattr(res, name) for name in CCF_SUMMARY},
         "unit": res.unit,
     }
     _print(summary)
