@@ -951,3 +951,24 @@ def test_batch_package_never_imports_plot() -> None:
             found += [f"{file.name}: {m}" for m in modules if m.startswith("colocalize.plot")]
     assert len(list(folder.glob("*.py"))) > 5
     assert found == []
+
+
+def test_summary_covers_every_pair_coefficient(repository, tmp_path: Path) -> None:
+    # the summary left out the thresholded overlap (toverlap, tk1, tk2) that the table carries
+    from colocalize._coefficients import MEASURES
+
+    result = colocalize.batch(
+        repository[0],
+        pattern="er/5min/series{series}/*.tif",
+        out=tmp_path,
+        method="Otsu",
+        workers=1,
+    )
+    table, summary = result.read_coefficients(), result.read_summary()
+    for name in (field for group in MEASURES.values() for field in group):
+        assert name in table.columns
+        assert f"{name}_mean" in summary.columns, name
+    assert table["toverlap"].notna().all()
+    assert summary["toverlap_mean"].tolist() == pytest.approx(
+        table.groupby(["channel0", "channel1"], sort=False)["toverlap"].mean().tolist()
+    )

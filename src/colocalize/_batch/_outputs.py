@@ -24,31 +24,16 @@ from colocalize._batch._commit import commit
 from colocalize._batch._inputs import ImageEntry
 from colocalize._batch._plan import _Plan
 from colocalize._batch._resume import _Previous
-from colocalize._coefficients import ON_REQUEST
+from colocalize._coefficients import MEASURES, ON_REQUEST
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["BatchResult", "summarize"]
 
-COEFFICIENTS = (
-    "pearson",
-    "pearson_below",
-    "pearson_above",
-    "overlap",
-    "k1",
-    "k2",
-    "m1",
-    "m2",
-    "tm1",
-    "tm2",
-    "tm1_own",
-    "tm2_own",
-    "spearman",
-    "kendall_tau",
-    "icq",
-    "fraction_colocalized",
-)
+#: The pair coefficients that ``summary.csv`` summarizes: every field of :data:`MEASURES`, in its
+#: order (the table's other columns are counts and thresholds).
+COEFFICIENTS = tuple(name for group in MEASURES.values() for name in group)
 TRIPLE_COEFFICIENTS = (
     "triple_m0",
     "triple_m1",
