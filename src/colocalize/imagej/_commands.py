@@ -17,7 +17,7 @@ import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from colocalize._costes import COSTES_METHODS, check_costes_method, regression_l
 from colocalize._image import Image
 from colocalize._significance import SignificanceResult
 from colocalize._table import PAIR_FIELDS, TRIPLE_FIELDS
-from colocalize._validation import ColocalizeWarning, as_mask
+from colocalize._validation import as_mask
 from colocalize.imagej._contract import (
     ImageData,
     Overlay,
@@ -53,6 +53,9 @@ from colocalize.imagej._spec import (
     number,
     string,
 )
+
+if TYPE_CHECKING:
+    from colocalize._histogram import BivariateHistogram
 
 COEFFICIENTS_TABLE = "Colocalization coefficients"
 TRIPLE_TABLE = "Colocalization triple coefficients"
@@ -279,19 +282,20 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
     pair_records = [r for r in records if r["channel2"] == ""]
     tables, rows = _coefficient_tables(request, channels, records, objects, options)
     images, overlays = _colocalized_outputs(request, channels, pair_records, objects, options)
-    plots = []
+    scatters = []
     if request.values["scatter_plot"]:
         progress("Coloc Coefficients: scatter plot...")
-        plots = _scatter_plots(request, channels, rows, selected, labels, per_roi)
+        scatters = _scatter_plots(request, channels, rows, selected, labels, per_roi)
     log = []
-    if report is not None:
+    if report is not None:  # one pair in one mask: the table's row, the scatter plot's data
         progress("Coloc Coefficients: report...")
-        _write_report(report, request, channels, selected, options.thresholds, options.measures)
+        drawn = scatters[0][1] if scatters else None
+        _write_report(report, request, channels, selected, pair_records[0], options, drawn)
         log.append(f"report written to {report}")
     return Response(
         tables=tuple(tables),
         images=tuple(images),
-        plots=tuple(plots),
+        plots=tuple(plot for plot, _ in scatters),
         overlays=tuple(overlays),
         log=tuple(log),
     )
@@ -545,9 +549,9 @@ def _scatter_plots(
     selected: np.ndarray | None,
     labels: np.ndarray | None,
     per_roi: bool,
-) -> list[Plot]:
+) -> list[tuple[Plot, _Scatter]]:
     """One scatter plot per pair with its row's thresholds; per object, one plot of the pixels
-    of every object (their thresholds differ, so none is drawn)."""
+    of every object (their thresholds differ, so none is drawn); each with what it draws."""
     v = request.values
     exclude = bool(v["exclude_zero-zero_pixels"])
     if per_roi or labels is not None:
@@ -608,35 +612,36 @@ def _write_report(
     request: Request,
     channels: list[_Channel],
     selected: np.ndarray | None,
-    thresholds: Any,
-    measures: list[str] | None,
+    record: dict[str, Any],
+    options: _CoefficientOptions,
+    scatter: _Scatter | None,
 ) -> None:
-    """:func:`colocalize.plot.coefficient_report` of the first two channels, with the options
-    of the table's row (whose warnings the Log has already)."""
-    import warnings
-
-    from colocalize.plot import coefficient_report
+    """The report (:func:`colocalize.plot.coefficient_report`) of the first two channels: the
+    table's ``record`` of them, drawn with the scatter plot's histogram and line when it has
+    been made (else computed as the report does)."""
+    from colocalize._coefficients import resolve_measures
+    from colocalize.plot._coefficient_report import draw_report, result_of_row
 
     v = request.values
     numbers = tuple(
         int(v[key]) if c.image is not c.source.image else 1
         for key, c in zip(("channel_1", "channel_2"), channels)
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ColocalizeWarning)
-        coefficient_report(
-            channels[0].image.data,
-            channels[1].image.data,
-            path=path,
-            mask=selected,
-            thresholds=thresholds,
-            costes_method=v["costes_method"],
-            exclude_zero_zero=bool(v["exclude_zero-zero_pixels"]),
-            measures=measures,
-            names=(channels[0].name, channels[1].name),
-            channels=(numbers[0], numbers[1]),
-            mask_name=_mask_name(request, "mask"),
-        )
+    draw_report(
+        path,
+        [channels[0].image.data, channels[1].image.data],
+        result_of_row(record, resolve_measures(options.measures)),
+        mask=selected,
+        thresholds=options.thresholds,
+        costes_method=v["costes_method"],
+        exclude_zero_zero=options.exclude_zero_zero,
+        saturated=None,
+        names=(channels[0].name, channels[1].name),
+        channels=(numbers[0], numbers[1]),
+        mask_name=_mask_name(request, "mask"),
+        sources=(),
+        scatter=scatter,
+    )
 
 
 # Coloc 2's 2D histogram shows log-scaled counts as colours; a Plot shows them as dots coloured
@@ -660,6 +665,10 @@ def _decade_series(counts: np.ndarray, x: np.ndarray, y: np.ndarray) -> list[Ser
     return series
 
 
+# a scatter plot's bivariate histogram and regression line (slope, intercept)
+_Scatter = tuple["BivariateHistogram", tuple[float, float]]
+
+
 def _scatter_plot(
     first: _Channel,
     second: _Channel,
@@ -668,12 +677,13 @@ def _scatter_plot(
     exclude_zero_zero: bool,
     thresholds: tuple[Any, Any],
     costes_method: str,
-) -> Plot:
+) -> tuple[Plot, _Scatter]:
     """Coloc 2's 2D intensity histogram of ``second`` against ``first`` as a Plot: occupied
     bins as dots coloured by decade of their count, the regression line of the chosen Costes
     method (Coloc 2's orthogonal line, or JACoP's and EzColocalization's least squares) and the
     two thresholds (the colocalized quadrant is above both). Only the line is computed, not
-    Costes' search along it (whose convergence the table row reports already)."""
+    Costes' search along it (whose convergence the table row reports already). Also the
+    histogram and the line, which the report draws again."""
     import colocalize
 
     a, b = first.image.data, second.image.data
@@ -708,13 +718,14 @@ def _scatter_plot(
     if math.isfinite(t0) and math.isfinite(t1):
         series.append(Series(f"threshold 1 = {t0:.4g}", (t0, t0), y_range, "line", "#00a000"))
         series.append(Series(f"threshold 2 = {t1:.4g}", x_range, (t1, t1), "line", "#00a000"))
-    return Plot(
+    plot = Plot(
         f"Scatter plot of {second.name} against {first.name}",
         f"{first.name} (intensity, grey values)",
         f"{second.name} (intensity, grey values)",
         tuple(series),
         limits=(*x_range, *y_range),
     )
+    return plot, (histogram, (slope, intercept))
 
 
 @command(
