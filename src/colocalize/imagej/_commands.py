@@ -38,6 +38,7 @@ from colocalize.imagej._contract import (
     Response,
     Series,
     Table,
+    refuse_existing_saves,
 )
 from colocalize.imagej._spec import (
     NONE,
@@ -894,7 +895,7 @@ def _binned_profile(
     return mean(profile.distance), count, binned
 
 
-def _correlation_plot(profile: Any, result: Any, save: str | None) -> Plot:
+def _correlation_plot(profile: Any, result: Any, output: _Output) -> Plot:
     """CCC's "Correlation of images" plot."""
     x = tuple(float(d) for d in profile.distance)
     series = tuple(
@@ -910,26 +911,69 @@ def _correlation_plot(profile: Any, result: Any, save: str | None) -> Plot:
     if result.fit_ok:
         limits = (0.0, max(result.mean + 5 * result.sigma, 0.01), math.nan, math.nan)
     return Plot(
-        "Correlation of images",
+        output.title,
         f"Distance ({profile.unit})",
         "Cross correlation (mean over the shifts at this distance)",
         series,
         limits=limits,
-        save=save,
+        save=output.save,
     )
 
 
-def _heat_map(frames: Any, title: str, source: ImageData, save: str | None) -> ImageData:
+def _heat_map(frames: Any, source: ImageData, output: _Output) -> ImageData:
     """CCC's "Correlation over time" heat map: x = frame, y = distance index, c = series."""
     profile = frames.profile
     series = [profile.fit, profile.subtracted, profile.original]
     heat = np.stack([np.asarray(s, np.float32).T for s in series if s is not None])  # (C, K, T)
-    image = Image(heat, axes="CYX", spacing=(1.0, 1.0, source.image.spacing[0]), name=title)
-    return ImageData(image, save=save)
+    spacing = (1.0, 1.0, source.image.spacing[0])
+    return ImageData(Image(heat, axes="CYX", spacing=spacing, name=output.title), save=output.save)
 
 
-def _save_path(folder: Path | None, name: str) -> str | None:
-    return None if folder is None else os.fspath(folder / name)
+@dataclass(frozen=True)
+class _Output:
+    """An output's title and the file it is saved to (None: not saved)."""
+
+    title: str
+    save: str | None
+
+
+# the intermediate images: CrossCorrelation's field, the title
+_INTERMEDIATES = (
+    ("original_correlation", "Original CC result"),
+    ("subtracted_correlation", "Subtracted CC result"),
+    ("weighted_correlation", "Gaussian-modified CC result"),
+)
+
+
+def _cross_correlation_outputs(
+    request: Request, channels: list[_Channel], folder: Path | None
+) -> dict[str, _Output]:
+    """Every output Coloc Cross Correlation will give, by role (a table's title, or a field of
+    :class:`colocalize.CrossCorrelation`), with the file it is saved to in ``folder``: known
+    before the work, so that files a run would replace are refused before it."""
+    v = request.values
+    names = f"{channels[0].name} and {channels[1].name}"
+    files: dict[str, tuple[str, str]] = {CC_RESULTS_TABLE: (CC_RESULTS_TABLE, "CC Results.csv")}
+    if "T" in channels[0].image.axes:
+        files[OVER_TIME_TABLE] = (OVER_TIME_TABLE, "Gaussian fits over time.csv")
+        title = f"Correlation over time of {names}"
+        files["frames"] = (title, f"{title}.tif")
+    else:
+        files[CORRELATIONS_TABLE] = (CORRELATIONS_TABLE, "Correlation of images.csv")
+        files["profile"] = ("Correlation of images", "Correlation of images.png")
+    if v["contribution_images"]:
+        for k, channel in enumerate(channels):
+            title = f"Contribution of {channel.name}"
+            files[f"contribution{k}"] = (title, f"{title}.tif")
+    if v["intermediate_images"]:
+        for field, title in _INTERMEDIATES:
+            # the original correlation comes with the confidence (CrossCorrelation)
+            if field != "original_correlation" or v["confidence"]:
+                files[field] = (title, f"{title}.tif")
+    return {
+        role: _Output(title, None if folder is None else os.fspath(folder / name))
+        for role, (title, name) in files.items()
+    }
 
 
 @command(
@@ -958,6 +1002,8 @@ def cross_correlation_command(request: Request, progress: Progress) -> Response:
     selected = _mask(request, "mask", channels[0])
     digits = _whole(request, "significant_digits", 0, "a number of digits (0: no rounding)")
     folder = Path(v["save_folder"]) if v["save_folder"] else None
+    outputs = _cross_correlation_outputs(request, channels, folder)
+    refuse_existing_saves(output.save for output in outputs.values())
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
     progress("Coloc Cross Correlation: correlating...")
@@ -999,18 +1045,10 @@ def cross_correlation_command(request: Request, progress: Progress) -> Response:
                 "Mask": _mask_name(request, "mask"),
             }
         )
-    tables = [
-        Table.from_rows(
-            CC_RESULTS_TABLE,
-            rows,
-            mode="replace",
-            results=True,
-            save=_save_path(folder, "CC Results.csv"),
-        )
-    ]
+    output = outputs[CC_RESULTS_TABLE]
+    tables = [Table.from_rows(output.title, rows, mode="replace", results=True, save=output.save)]
     images: list[ImageData] = []
     plots: list[Plot] = []
-    names = f"{channels[0].name} and {channels[1].name}"
     if result.frames is None:
         profile = result.profile
         width = min(first.spatial_spacing)
@@ -1020,17 +1058,9 @@ def cross_correlation_command(request: Request, progress: Progress) -> Response:
             | {label: sig(values[k]) for label, values in binned.items()}
             for k in range(len(distance))
         ]
-        tables.append(
-            Table.from_rows(
-                CORRELATIONS_TABLE,
-                table_rows,
-                mode="replace",
-                save=_save_path(folder, "Correlation of images.csv"),
-            )
-        )
-        plots.append(
-            _correlation_plot(profile, result, _save_path(folder, "Correlation of images.png"))
-        )
+        output = outputs[CORRELATIONS_TABLE]
+        tables.append(Table.from_rows(output.title, table_rows, mode="replace", save=output.save))
+        plots.append(_correlation_plot(profile, result, outputs["profile"]))
     else:
         frames = result.frames
         frame_rows = [
@@ -1044,33 +1074,20 @@ def cross_correlation_command(request: Request, progress: Progress) -> Response:
             }
             for i in range(len(frames.frame))
         ]
-        tables.append(
-            Table.from_rows(
-                OVER_TIME_TABLE,
-                frame_rows,
-                mode="replace",
-                save=_save_path(folder, "Gaussian fits over time.csv"),
-            )
-        )
-        title = f"Correlation over time of {names}"
-        images.append(
-            _heat_map(frames, title, channels[0].source, _save_path(folder, f"{title}.tif"))
-        )
+        output = outputs[OVER_TIME_TABLE]
+        tables.append(Table.from_rows(output.title, frame_rows, mode="replace", save=output.save))
+        images.append(_heat_map(frames, channels[0].source, outputs["frames"]))
     if result.contribution0 is not None and result.contribution1 is not None:
-        for channel, data in zip(channels, (result.contribution0, result.contribution1)):
-            title = f"Contribution of {channel.name}"
-            save = _save_path(folder, f"{title}.tif")
-            images.append(_output(np.asarray(data, np.float32), channel, title, save=save))
-    for title, correlation in (
-        ("Original CC result", result.original_correlation),
-        ("Subtracted CC result", result.subtracted_correlation),
-        ("Gaussian-modified CC result", result.weighted_correlation),
-    ):
+        for k, data in enumerate((result.contribution0, result.contribution1)):
+            output = outputs[f"contribution{k}"]
+            as_float = np.asarray(data, np.float32)
+            images.append(_output(as_float, channels[k], output.title, save=output.save))
+    for field, _ in _INTERMEDIATES:
+        correlation = getattr(result, field)
         if correlation is not None:
-            save = _save_path(folder, f"{title}.tif")
-            images.append(
-                _output(np.asarray(correlation, np.float32), channels[0].source, title, save=save)
-            )
+            output = outputs[field]
+            as_float = np.asarray(correlation, np.float32)
+            images.append(_output(as_float, channels[0].source, output.title, save=output.save))
     return Response(tables=tuple(tables), images=tuple(images), plots=tuple(plots))
 
 
