@@ -585,27 +585,37 @@ def _scatter_plots(
     ]
 
 
+def _new_file(request: Request, key: str, *, writer: str) -> Path | None:
+    """The file the save field ``key`` names (None when empty), checked before any work: a
+    file that does not exist yet (ImageJ's commands have no overwrite option: ``writer``
+    never replaces a file). The caller checks the rest: its suffix, its folder
+    (:func:`colocalize._output.check_output`)."""
+    text = str(request.values[key]).strip()
+    if not text:
+        return None
+    target = Path(text).absolute()
+    if target.exists():
+        raise ValueError(
+            f"{key}=[{text}] already exists; choose another file name ({writer} never "
+            f"replaces a file)"
+        )
+    return target
+
+
 def _report_path(request: Request, *, one_analysis: bool) -> Path | None:
     """The ``report`` file (None when empty), checked before any work: a new .pdf or .png file
     in an existing folder, for an analysis of two channels in one mask."""
     from colocalize.plot._coefficient_report import check_report_path
 
     text = str(request.values["report"]).strip()
-    if not text:
-        return None
-    if not one_analysis:
+    if text and not one_analysis:
         raise ValueError(
             f"report=[{text}] describes one analysis of two channels, not one row per object or "
             f"a third channel: leave out report, or use a mask image or selection, no labels "
             f"and channel_3=0"
         )
-    target = Path(text).absolute()
-    if target.exists():
-        raise ValueError(
-            f"report=[{text}] already exists; choose another file name (a report never "
-            f"replaces a file)"
-        )
-    return check_report_path(target, name="report")[0]
+    target = _new_file(request, "report", writer="a report")
+    return None if target is None else check_report_path(target, name="report")[0]
 
 
 def _write_report(

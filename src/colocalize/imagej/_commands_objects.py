@@ -25,6 +25,7 @@ from colocalize.imagej._commands import (
     _mask,
     _mask_name,
     _methods,
+    _new_file,
     _two_channel_fields,
     _two_channels,
     _whole,
@@ -89,21 +90,14 @@ def _objects_overlay(
     )
 
 
-def _objects_csv(text: str) -> Path | None:
+def _objects_csv(request: Request) -> Path | None:
     """The ``save_objects`` file (None when empty), checked before any work: a new .csv file in
     an existing folder."""
-    text = text.strip()
-    if not text:
-        return None
-    target = Path(text).absolute()
-    if target.suffix.lower() != ".csv":
+    text = str(request.values["save_objects"]).strip()
+    if text and Path(text).suffix.lower() != ".csv":
         raise ValueError(f"save_objects=[{text}] is not a .csv file name; end it with .csv")
-    if target.exists():
-        raise ValueError(
-            f"save_objects=[{text}] already exists; choose another file name (Coloc Objects "
-            f"never replaces a file)"
-        )
-    return check_output(target, name="save_objects")
+    target = _new_file(request, "save_objects", writer="Coloc Objects")
+    return None if target is None else check_output(target, name="save_objects")
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
@@ -174,7 +168,7 @@ def objects_command(request: Request, progress: Progress) -> Response:
         )
     randomizations = _whole(request, "randomizations", 0, "a number of randomizations")
     seed = _whole(request, "seed", -1, "a seed (-1: a new one on every run)")
-    save = _objects_csv(v["save_objects"])
+    save = _objects_csv(request)
     for c in channels:
         if np.issubdtype(c.image.data.dtype, np.floating) and (c.image.data < 0).any():
             raise ValueError(
