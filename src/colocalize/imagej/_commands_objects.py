@@ -136,7 +136,7 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 def objects_command(request: Request, progress: Progress) -> Response:
     """Object-based colocalization (:func:`colocalize.object_colocalization`): a row per object,
     a summary row per run, and the objects outlined on the source images."""
-    import colocalize
+    from colocalize._objects._puncta import _object_colocalization
 
     v = request.values
     channels = _two_channels(request)
@@ -179,7 +179,7 @@ def objects_command(request: Request, progress: Progress) -> Response:
     progress("Coloc Objects: measuring...")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ColocalizeWarning)
-        result = colocalize.object_colocalization(
+        result, labelled = _object_colocalization(
             channels[0].image.data,
             channels[1].image.data,
             thresholds=thresholds,
@@ -245,21 +245,9 @@ def objects_command(request: Request, progress: Progress) -> Response:
         write_atomic(save, _csv(rows))
         log.append(f"per-object table written to {save}")
     overlays = []
-    if v["overlay"]:
+    if v["overlay"]:  # the objects as the analysis labelled them
         for k, (objects, channel) in enumerate(zip((result.objects0, result.objects1), channels)):
-            known = given[k]
-            if known is not None:
-                labels = known if selected is None else np.where(selected, known, 0)
-            elif math.isnan(objects.threshold) or objects.n_objects == 0:
-                labels = np.zeros(first.shape, np.uint8)
-            else:
-                labels = colocalize.label_puncta(
-                    channel.image.data,
-                    threshold=objects.threshold,
-                    mask=selected,
-                    spacing=spacing,
-                    min_size=min_size,
-                    max_size=max_size,
-                )
-            overlays.append(_objects_overlay(channel, labels, objects.labels, per_channel[k], k))
+            overlays.append(
+                _objects_overlay(channel, labelled[k], objects.labels, per_channel[k], k)
+            )
     return Response(tables=tables, overlays=tuple(overlays), log=tuple(log))
