@@ -15,6 +15,7 @@ import decimal
 import itertools
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -1028,65 +1029,103 @@ def cross_correlation_command(request: Request, progress: Progress) -> Response:
         intermediates=bool(v["intermediate_images"]),
         time_axis=0 if "T" in first.axes else None,
     )
-    unit = result.unit
 
     def sig(value: float) -> float:
         return _significant(float(value), digits)
 
+    interval = dict(zip(first.axes, first.spacing)).get("T", 1.0)  # of frames
+    tables = [_cc_results(request, channels, result, sig, interval, outputs[CC_RESULTS_TABLE])]
+    images: list[ImageData] = []
+    plots: list[Plot] = []
+    if result.frames is None:
+        width = min(first.spatial_spacing)
+        tables.append(_correlations_table(result, width, sig, outputs[CORRELATIONS_TABLE]))
+        plots.append(_correlation_plot(result.profile, result, outputs["profile"]))
+    else:
+        confidence = bool(v["confidence"])
+        output = outputs[OVER_TIME_TABLE]
+        tables.append(_over_time_table(result.frames, confidence, sig, interval, output))
+        images.append(_heat_map(result.frames, channels[0].source, outputs["frames"]))
+    images += _correlation_images(result, channels, outputs)
+    return Response(tables=tuple(tables), images=tuple(images), plots=tuple(plots))
+
+
+def _cc_results(
+    request: Request,
+    channels: list[_Channel],
+    result: Any,
+    sig: Callable[[float], float],
+    interval: float,
+    output: _Output,
+) -> Table:
+    """CCC's "CC Results" table: the Gaussian fit of the (best frame's) profile, rounded by
+    ``sig``, and the time of the best frame (``interval`` seconds apart) of a time series."""
+    unit = result.unit
     rows: list[dict[str, Any]] = []
-    spacing_t = dict(zip(first.axes, first.spacing)).get("T", 1.0)
     if result.frames is not None and result.best_frame is not None:
-        rows.append({"Measure": "Time of best CC (s)", "Value": sig(result.best_frame * spacing_t)})
+        rows.append({"Measure": "Time of best CC (s)", "Value": sig(result.best_frame * interval)})
     rows += [
         {"Measure": f"Mean ({unit})", "Value": sig(result.mean)},
         {"Measure": f"StDev ({unit})", "Value": sig(result.sigma)},
     ]
-    if v["confidence"]:
+    if request.values["confidence"]:
         rows.append({"Measure": "Confidence", "Value": sig(result.confidence)})
     rows += [
         {"Measure": "R-squared", "Value": sig(result.r_squared)},
         {"Measure": "Gaussian Height", "Value": sig(result.height)},
     ]
-    for row in rows:
-        row.update(
-            {
-                "Image 1": channels[0].name,
-                "Image 2": channels[1].name,
-                "Mask": _mask_name(request, "mask"),
-            }
-        )
-    output = outputs[CC_RESULTS_TABLE]
-    tables = [Table.from_rows(output.title, rows, mode="replace", results=True, save=output.save)]
-    images: list[ImageData] = []
-    plots: list[Plot] = []
-    if result.frames is None:
-        profile = result.profile
-        width = min(first.spatial_spacing)
-        distance, count, binned = _binned_profile(profile, width)
-        table_rows = [
-            {f"Distance ({unit})": sig(distance[k]), "Shifts": int(count[k])}
-            | {label: sig(values[k]) for label, values in binned.items()}
-            for k in range(len(distance))
-        ]
-        output = outputs[CORRELATIONS_TABLE]
-        tables.append(Table.from_rows(output.title, table_rows, mode="replace", save=output.save))
-        plots.append(_correlation_plot(profile, result, outputs["profile"]))
-    else:
-        frames = result.frames
-        frame_rows = [
-            {
-                "Frame": f"{sig(i * spacing_t)} s" if spacing_t != 1.0 else f"Frame {i}",
-                "Mean": sig(frames.mean[i]),
-                "SD": sig(frames.sigma[i]),
-                **({"Confidence": sig(frames.confidence[i])} if v["confidence"] else {}),
-                "R-squared": sig(frames.r_squared[i]),
-                "Gaussian height": sig(frames.height[i]),
-            }
-            for i in range(len(frames.frame))
-        ]
-        output = outputs[OVER_TIME_TABLE]
-        tables.append(Table.from_rows(output.title, frame_rows, mode="replace", save=output.save))
-        images.append(_heat_map(frames, channels[0].source, outputs["frames"]))
+    names = {
+        "Image 1": channels[0].name,
+        "Image 2": channels[1].name,
+        "Mask": _mask_name(request, "mask"),
+    }
+    rows = [row | names for row in rows]
+    return Table.from_rows(output.title, rows, mode="replace", results=True, save=output.save)
+
+
+def _correlations_table(
+    result: Any, width: float, sig: Callable[[float], float], output: _Output
+) -> Table:
+    """CCC's "Table of correlations": the profiles in distance bins ``width`` wide, rounded by
+    ``sig``."""
+    distance, count, binned = _binned_profile(result.profile, width)
+    rows = [
+        {f"Distance ({result.unit})": sig(distance[k]), "Shifts": int(count[k])}
+        | {label: sig(values[k]) for label, values in binned.items()}
+        for k in range(len(distance))
+    ]
+    return Table.from_rows(output.title, rows, mode="replace", save=output.save)
+
+
+def _over_time_table(
+    frames: Any,
+    confidence: bool,
+    sig: Callable[[float], float],
+    interval: float,
+    output: _Output,
+) -> Table:
+    """CCC's Gaussian fits of every frame (``interval`` seconds apart; 1.0: not calibrated),
+    rounded by ``sig``."""
+    rows = [
+        {
+            "Frame": f"{sig(i * interval)} s" if interval != 1.0 else f"Frame {i}",
+            "Mean": sig(frames.mean[i]),
+            "SD": sig(frames.sigma[i]),
+            **({"Confidence": sig(frames.confidence[i])} if confidence else {}),
+            "R-squared": sig(frames.r_squared[i]),
+            "Gaussian height": sig(frames.height[i]),
+        }
+        for i in range(len(frames.frame))
+    ]
+    return Table.from_rows(output.title, rows, mode="replace", save=output.save)
+
+
+def _correlation_images(
+    result: Any, channels: list[_Channel], outputs: dict[str, _Output]
+) -> list[ImageData]:
+    """The contribution images (calibrated as their channels) and the intermediate correlation
+    images (as the first source image), as float32, when the result has them."""
+    images = []
     if result.contribution0 is not None and result.contribution1 is not None:
         for k, data in enumerate((result.contribution0, result.contribution1)):
             output = outputs[f"contribution{k}"]
@@ -1098,7 +1137,7 @@ def cross_correlation_command(request: Request, progress: Progress) -> Response:
             output = outputs[field]
             as_float = np.asarray(correlation, np.float32)
             images.append(_output(as_float, channels[0].source, output.title, save=output.save))
-    return Response(tables=tuple(tables), images=tuple(images), plots=tuple(plots))
+    return images
 
 
 @command(
