@@ -487,3 +487,141 @@ print("all done");
     (row,) = read_results(tmp_path / "coefficients.csv")
     for field in ("pearson", "m1", "m2", "tm1", "tm2", "icq"):
         assert f"{field} = {_shown(float(row[field]))};" in description
+
+
+class _Counted:
+    """A function wrapped to count its calls."""
+
+    def __init__(self, function):
+        self.function, self.calls = function, 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        return self.function(*args, **kwargs)
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """The report's date fixed (so two reports can be compared); a function that returns how
+    many pair analyses, bivariate histograms and regression lines have been made since."""
+    from datetime import datetime
+
+    import colocalize._costes
+    import colocalize._histogram
+    import colocalize.imagej._commands
+    import colocalize.plot._coefficient_report as report_module
+    from colocalize._coefficients import _CoefficientEngine
+
+    class _Now(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 1, 2, 3, 4, 5)
+
+    monkeypatch.setattr(report_module, "datetime", _Now)
+    pairs = _Counted(_CoefficientEngine.pair)
+    histograms = _Counted(colocalize._histogram.bivariate_histogram)
+    lines = _Counted(colocalize._costes.regression_line)
+    monkeypatch.setattr(_CoefficientEngine, "pair", lambda *a, **k: pairs(*a, **k))
+    monkeypatch.setattr(colocalize, "bivariate_histogram", histograms)
+    monkeypatch.setattr(colocalize._histogram, "bivariate_histogram", histograms)
+    monkeypatch.setattr(colocalize._costes, "regression_line", lines)
+    monkeypatch.setattr(colocalize.imagej._commands, "regression_line", lines)
+    start = [0, 0, 0]
+
+    def since() -> tuple[int, int, int]:
+        now = (pairs.calls, histograms.calls, lines.calls)
+        done = (now[0] - start[0], now[1] - start[1], now[2] - start[2])
+        start[:] = now
+        return done
+
+    return since
+
+
+def assert_same_report(got: Path, want: Path) -> None:
+    if got.suffix == ".png":
+        with PILImage.open(got) as mine, PILImage.open(want) as theirs:
+            assert mine.text == theirs.text
+            assert np.array_equal(np.asarray(mine), np.asarray(theirs))
+    else:
+        assert pdf_pages(got) == pdf_pages(want)
+
+
+_SOME = ("pearson", "manders", "thresholded_manders", "icq")
+
+
+@pytest.mark.parametrize("scatter_plot", [True, False])
+@pytest.mark.parametrize("suffix", [".png", ".pdf"])
+def test_imagej_report_measures_once_and_shows_what_coefficient_report_shows(
+    tmp_path, counted, suffix, scatter_plot
+):
+    """report= draws the table's row and the scatter plot's histogram and line: the pair is
+    measured once, one histogram and one regression line are made (before: the report ran
+    coefficients() and both again), and the file is the one coefficient_report writes."""
+    from colocalize.imagej._contract import RoiMask
+
+    a, b = _pair(seed=9)
+    cell = np.zeros(a.shape, bool)
+    cell[3:58, 6:51] = True
+    expected = tmp_path / f"public{suffix}"
+    _quiet(
+        coefficient_report,
+        a,
+        b,
+        path=expected,
+        mask=cell,
+        thresholds="costes",
+        measures=_SOME,
+        names=("A", "B"),
+        channels=(1, 1),
+        mask_name="<Selection> cell 1",
+    )
+    counted()
+    path = tmp_path / f"bridge{suffix}"
+    _, response = _handle(
+        "coefficients",
+        {"image_1": "A", "image_2": "B", "mask": "<Selection>", "report": str(path)}
+        | {"scatter_plot": scatter_plot}
+        | {group: group in _SOME for group in MEASURES},
+        {"image_1": a, "image_2": b},
+        {"mask": (RoiMask("cell 1", cell),)},
+    )
+    assert len(response.plots) == scatter_plot
+    assert counted() == (1, 1, 1)
+    assert_same_report(path, expected)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".pdf"])
+def test_cli_report_measures_once_and_shows_what_coefficient_report_shows(
+    two, tmp_path, counted, suffix
+):
+    """--report draws the table's row: the pair is measured once (before: twice), and the file
+    is the one coefficient_report writes."""
+    from colocalize._cli._main import main
+
+    image = colocalize.read_image(two)
+    mask = np.zeros(image.channel(0).shape, bool)
+    mask[4:50, 2:40] = True
+    colocalize.write_image(tmp_path / "mask.tif", Image(mask.astype(np.uint8), axes="YX"))
+    expected = tmp_path / f"public{suffix}"
+    _quiet(
+        coefficient_report,
+        image.channel(0),
+        image.channel(2),
+        path=expected,
+        mask=mask,
+        thresholds="costes",
+        exclude_zero_zero=True,
+        saturated=True,
+        measures=("pearson", "icq"),
+        names=("C0", "C2"),
+        channels=(1, 3),
+        mask_name=str(tmp_path / "mask.tif"),
+        sources=(two, tmp_path / "mask.tif"),
+    )
+    counted()
+    path = tmp_path / f"cli{suffix}"
+    argv = ["coefficients", str(two), "--channels", "0", "2", "--thresholds", "costes"]
+    argv += ["--mask", str(tmp_path / "mask.tif"), "--exclude-zero-zero", "--saturated"]
+    assert main([*argv, "--measures", "pearson", "icq", "--report", str(path)]) == 0
+    assert counted()[0] == 1
+    assert_same_report(path, expected)

@@ -17,6 +17,7 @@ from scipy import ndimage
 
 import colocalize
 from colocalize import ColocalizeWarning, _compiled, _costes, costes_threshold
+from colocalize._costes import check_costes_method
 from colocalize._java import java_round
 from conftest import require_module
 
@@ -334,6 +335,17 @@ def test_bad_method_and_shapes():
         costes_threshold(a, a, method="costes")
     with pytest.raises(ValueError, match="shape"):
         costes_threshold(a, np.zeros((5, 6), np.uint8))
+
+
+def test_a_bad_method_is_refused_as_every_costes_method_is():
+    """costes_threshold checks ``method`` with check_costes_method (it had its own copy, with
+    its own wording), naming its own argument."""
+    a = np.zeros((5, 5), np.uint8)
+    with pytest.raises(ValueError, match="method") as raised:
+        costes_threshold(a, a, method="costes")
+    with pytest.raises(ValueError, match="costes_method") as expected:
+        check_costes_method("costes")
+    assert str(raised.value) == str(expected.value).replace("costes_method", "method", 1)
 
 
 def test_constant_channel_and_empty_mask_warn():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -21,6 +22,7 @@ import pytest
 from scipy import ndimage
 
 import colocalize
+from _faults import inputs_unchanged
 from colocalize import Image
 from colocalize.imagej import from_imageplus, from_results_table, get_table, show, to_imageplus
 from colocalize.imagej._contract import Request
@@ -832,6 +834,76 @@ def test_cross_correlation_time_series(session):
     assert heat.data.shape == (3, len(expected.frames.profile.distance), 3)  # C, distance, frame
     per_frame = table(session, "Correlation over time")
     np.testing.assert_allclose(per_frame["Mean"], expected.frames.mean, rtol=1e-9)
+
+
+def _cross_correlation(folder: Path, axes: str, **values):
+    """Coloc Cross Correlation of two spot images (three frames with axes "TYX") saving into
+    ``folder``, run as the protocol runs it; its Response."""
+    from colocalize.imagej._catalog import commands
+    from colocalize.imagej._contract import ImageData
+
+    pairs = [_spots(shape=(32, 32), shift=2, seed=s) for s in range(3 if "T" in axes else 1)]
+    images = [np.stack(p) if "T" in axes else p[0] for p in zip(*pairs)]
+    found = commands()["cross_correlation"]
+    values = {f.key: f.default for f in found.spec.fields if f.key} | values
+    request = Request(
+        "cross_correlation",
+        values=values | {"image_1": "A", "image_2": "B", "save_folder": str(folder)},
+        images={
+            key: ImageData(Image(data, axes=axes, name=name))
+            for key, data, name in zip(("image_1", "image_2"), images, "AB")
+        },
+    )
+    return quiet(found.handler, request, lambda *args, **kwargs: None)
+
+
+@pytest.mark.parametrize(
+    ("axes", "values", "taken"),
+    [
+        ("YX", {}, "CC Results.csv"),
+        ("YX", {}, "Correlation of images.png"),
+        ("YX", {"contribution_images": True}, "Contribution of B.tif"),
+        ("YX", {"intermediate_images": True}, "Gaussian-modified CC result.tif"),
+        ("TYX", {}, "Correlation over time of A and B.tif"),
+        ("TYX", {}, "Gaussian fits over time.csv"),
+    ],
+)
+def test_cross_correlation_refuses_a_file_it_would_replace_before_correlating(
+    tmp_path, monkeypatch, axes, values, taken
+):
+    """Before, the correlation ran first and the protocol refused its response."""
+
+    def correlate(*args, **kwargs):
+        raise AssertionError("cross_correlation ran")
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / taken).write_bytes(b"mine")
+    monkeypatch.setattr(colocalize, "cross_correlation", correlate)
+    message = rf"the save folder \[{re.escape(str(folder))}\] already has '{re.escape(taken)}'"
+    with inputs_unchanged(tmp_path), pytest.raises(ValueError, match=message):
+        _cross_correlation(folder, axes, **values)
+
+
+@pytest.mark.parametrize(
+    ("axes", "values", "other"),
+    [
+        ("YX", {"intermediate_images": True, "confidence": False}, "Original CC result.tif"),
+        ("YX", {}, "Contribution of A.tif"),
+        ("TYX", {}, "Correlation of images.png"),
+        ("YX", {}, "Correlation over time of A and B.tif"),
+    ],
+)
+def test_cross_correlation_keeps_files_it_would_not_write(tmp_path, axes, values, other):
+    """A file of another kind of run in the save folder is no reason to refuse this run."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / other).write_bytes(b"mine")
+    response = _cross_correlation(folder, axes, **values)
+    saves = [t.save for t in response.tables] + [i.save for i in response.images]
+    saves += [p.save for p in response.plots]
+    assert str(folder / other) not in saves
+    assert str(folder / "CC Results.csv") in saves
 
 
 # ---------------------------------------------------------------------------------------------

@@ -270,3 +270,47 @@ def test_a_file_cut_inside_its_tiff_header_is_a_clear_error(tmp_path):
     path.write_bytes(b"II*\x00")
     with pytest.raises(ValueError, match=r"cannot read .*header\.tif' as a TIFF file"):
         colocalize.read_image(path)
+
+
+@pytest.mark.parametrize(
+    ("axes", "metadata", "interval"),
+    [
+        ("TCZYX", {"TimeIncrement": 2.5, "TimeIncrementUnit": "s"}, 2.5),  # OME, seconds
+        ("TCZYX", {"TimeIncrement": 1.0, "TimeIncrementUnit": "s"}, 1.0),  # as the default
+        ("TCZYX", {}, 0.0),  # frames without an interval: ImageJ's "not set"
+        ("CZYX", {"TimeIncrement": 2.5, "TimeIncrementUnit": "s"}, 0.0),  # no frames
+        ("ImageJ", {"finterval": 0.5, "tunit": "min"}, 30.0),  # ImageJ hyperstack, minutes
+        ("ImageJ", {}, 0.0),
+    ],
+)
+def test_the_frame_interval_comes_from_the_one_read_of_the_file(
+    tmp_path, monkeypatch, axes, metadata, interval
+):
+    """The handler opens the file once (before: a second TiffFile for the frame interval) and
+    reports the interval the file declares, in seconds (0 when none)."""
+    from colocalize.imagej._catalog import commands
+    from colocalize.imagej._contract import Request
+
+    rng = np.random.default_rng(4)
+    path = tmp_path / "frames.tif"
+    if axes == "ImageJ":
+        data = rng.integers(0, 4000, (3, 2, 8, 9)).astype(np.uint16)  # TCYX
+        tifffile.imwrite(path, data, imagej=True, metadata={"axes": "TCYX"} | metadata)
+    else:
+        data = rng.integers(0, 4000, (3, 2, 2, 8, 9)[-len(axes) :]).astype(np.uint16)
+        tifffile.imwrite(path, data, ome=True, metadata={"axes": axes} | metadata)
+    opened = []
+    original = tifffile.TiffFile
+
+    class Counted(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args, **kwargs):
+            opened.append(args[0])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(tifffile, "TiffFile", Counted)
+    handler = commands()["import_tiff"].handler
+    response = handler(Request("import_tiff", values={"open": str(path)}), lambda *a, **k: None)
+    assert len(opened) == 1
+    (image,) = response.images
+    assert image.frame_interval == pytest.approx(interval)
+    np.testing.assert_array_equal(image.image.data, colocalize.read_image(path).data)

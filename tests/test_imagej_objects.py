@@ -191,6 +191,47 @@ def test_label_images_give_the_objects():
     np.testing.assert_array_equal(_labels_of(overlay, arrays), labels_a)
 
 
+def test_the_overlay_shows_the_objects_the_analysis_labelled(monkeypatch):
+    """The overlay's label images are those object_colocalization made: each channel is
+    labelled once (before: again for the overlay), and a label image's objects that the size
+    limits drop are not in it (before: still there, though not drawn)."""
+    from colocalize._objects import _puncta
+
+    a, b = _pair_2d()
+    labelled = []
+    label = _puncta._label
+    monkeypatch.setattr(_puncta, "_label", lambda *args: labelled.append(1) or label(*args))
+    reply, arrays = _serve(
+        {"threshold": "Otsu"},
+        {"image_1": ("A", a, "YX", (1, 1)), "image_2": ("B", b, "YX", (1, 1))},
+    )
+    assert reply["responseType"] == "COMPLETION", reply
+    assert len(labelled) == 2
+    (summary,) = _rows(reply["outputs"], SUMMARY_TABLE)
+    for overlay, image, k in zip(reply["outputs"]["overlays"], (a, b), (1, 2)):
+        expected = colocalize.label_puncta(image, threshold=summary[f"threshold_{k}"])
+        np.testing.assert_array_equal(_labels_of(overlay, arrays), expected)
+
+    labels_a = colocalize.label_puncta(a, threshold=100).astype(np.uint16)
+    labels_a[labels_a == 2] = 0
+    labels_a[labels_a == 3] = 0
+    labels_a[10, 40] = 3  # one pixel: below min_size
+    labelled.clear()
+    reply, arrays = _serve(
+        {"threshold": "Manual", "threshold_1": 100, "threshold_2": 100, "min_size": 2},
+        {
+            "image_1": ("A", a, "YX", (1, 1)),
+            "image_2": ("B", b, "YX", (1, 1)),
+            "labels_1": ("LA", labels_a, "YX", (1, 1)),
+        },
+    )
+    assert reply["responseType"] == "COMPLETION", reply
+    assert len(labelled) == 1  # image 2's threshold
+    overlay = reply["outputs"]["overlays"][0]
+    assert [o["label"] for o in overlay["objects"]] == [1, 4, 5]
+    np.testing.assert_array_equal(_labels_of(overlay, arrays), np.where(labels_a == 3, 0, labels_a))
+
+
 def test_a_mask_restricts_the_objects_and_their_outlines():
     a, b = _pair_2d()
     inside = np.zeros(a.shape, np.uint8)

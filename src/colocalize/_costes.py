@@ -36,12 +36,12 @@ COSTES_METHODS = ("bisection", "classic", "jacop", "ezcolocalization")
 CostesMethod = Literal["bisection", "classic", "jacop", "ezcolocalization"]
 
 
-def check_costes_method(costes_method: str) -> CostesMethod:
-    """The ``costes_method`` option, checked (a ValueError names the choices)."""
+def check_costes_method(costes_method: str, *, name: str = "costes_method") -> CostesMethod:
+    """The ``costes_method`` option (called ``name``), checked (a ValueError names the
+    choices)."""
     if costes_method not in COSTES_METHODS:
         raise ValueError(
-            f"costes_method must be one of {', '.join(map(repr, COSTES_METHODS))}, got "
-            f"{costes_method!r}"
+            f"{name} must be one of {', '.join(map(repr, COSTES_METHODS))}, got {costes_method!r}"
         )
     return costes_method  # type: ignore[return-value]
 
@@ -926,11 +926,7 @@ def costes_threshold(
     >>> res.threshold0, res.threshold1, round(res.slope, 2)
     (11.0, 8.0, 0.8)
     """
-    if method not in COSTES_METHODS:
-        raise ValueError(
-            f"method must be 'bisection', 'classic' (Coloc 2's 'Costes'), 'jacop' or "
-            f"'ezcolocalization', got {method!r}."
-        )
+    check_costes_method(method, name="method")
     start = time.perf_counter()
     arr0, arr1, sel, a, b = _selected(image0, image1, mask)
     nan = float("nan")

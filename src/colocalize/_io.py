@@ -123,6 +123,23 @@ def read_image(path: str | os.PathLike[str], *, series: int = 0) -> Image:
     >>> img.axes, img.spacing, img.unit, img.channel_names
     ('CYX', (1.0, 0.1, 0.1), 'um', ('a', 'b', 'c'))
     """
+    return _read(path, series=series)[0]
+
+
+def read_image_and_interval(
+    path: str | os.PathLike[str], *, series: int = 0
+) -> tuple[Image, float]:
+    """:func:`read_image`, and the frame interval the file declares, in seconds: 0.0 when it
+    declares none or the image has no ``T`` axis (ImageJ's "not set"), whereas the image's
+    ``T`` spacing is 1.0 for both a 1 s interval and none."""
+    image, calibration = _read(path, series=series)
+    if "T" not in image.axes or "t" not in calibration:
+        return image, 0.0
+    return image, image.spacing[image.axes.index("T")]
+
+
+def _read(path: str | os.PathLike[str], *, series: int) -> tuple[Image, dict[str, Any]]:
+    """:func:`read_image`, and the calibration the file declares (:func:`_calibration`)."""
     import tifffile
 
     file = Path(os.fspath(path))
@@ -198,7 +215,8 @@ def read_image(path: str | os.PathLike[str], *, series: int = 0) -> Image:
             rgb = page.photometric == tifffile.PHOTOMETRIC.RGB
             calibration = _calibration(tif, page, series)
     messages.replay()
-    return _build_image(data, axes, rgb=rgb, calibration=calibration, file=file)
+    image = _build_image(data, axes, rgb=rgb, calibration=calibration, file=file)
+    return image, calibration
 
 
 class _TifffileMessages:

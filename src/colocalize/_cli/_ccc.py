@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from colocalize._cli._shared import save_figure, use_agg
+
 __all__ = ["register"]
 
 
@@ -190,18 +192,11 @@ def _frames_text(res: Any) -> str:
 
 
 def _figures(res: Any, targets: dict[str, Path]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from colocalize._output import write_atomic
+    use_agg()
     from colocalize.plot import correlation_heatmap, correlation_profile
 
     axes = [("profile_plot", correlation_profile(res))]
     if res.frames is not None:
         axes.append(("heatmap", correlation_heatmap(res)))
     for key, ax in axes:
-        save = functools.partial(ax.figure.savefig, format="png", dpi=150, bbox_inches="tight")
-        write_atomic(targets[key], writer=save)
-        plt.close(ax.figure)
+        save_figure(targets[key], ax.figure)

@@ -9,7 +9,10 @@ import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from colocalize._table import TableRows
 
 __all__ = ["register"]
 
@@ -172,6 +175,7 @@ def _run_coefficients(args: argparse.Namespace) -> int:
     from colocalize._table import table_rows
     from colocalize._validation import ColocalizeWarning, channel_index
 
+    report = None
     if args.report is not None:  # before any work
         from colocalize.plot._coefficient_report import check_report_path
 
@@ -186,7 +190,9 @@ def _run_coefficients(args: argparse.Namespace) -> int:
                 f"{args.threshold_comparison} is for the table only: leave out one of them"
             )
         inputs = (args.file, args.mask, args.labels)
-        check_report_path(args.report, inputs=inputs, overwrite=args.overwrite, name="--report")
+        report = check_report_path(
+            args.report, inputs=inputs, overwrite=args.overwrite, name="--report"
+        )[0]
     image = read_image(args.file)
     # the channels by index: `--channels` keys resolved against the file's channel names; the
     # image itself goes to the table unchanged (colocalize._channels.as_channels splits it)
@@ -197,7 +203,7 @@ def _run_coefficients(args: argparse.Namespace) -> int:
             for c in args.channels
         ]
     used = len(index) if index else image.n_channels
-    if args.report is not None and used != 2:
+    if report is not None and used != 2:
         raise ValueError(
             f"--report describes one channel pair, but {used} channels are used: choose two "
             f"with --channels (e.g. --channels 0 1)"
@@ -219,8 +225,8 @@ def _run_coefficients(args: argparse.Namespace) -> int:
             costes_method=args.costes_method,
             threshold_comparison=args.threshold_comparison,
         )
-    if args.report is not None:
-        _write_report(args, image, index or [0, 1], mask)
+    if report is not None:
+        _write_report(args, report, image, index or [0, 1], mask, table)
     for warning in caught:  # one plain line each, not Python's file:line dump
         print(f"colocalize coefficients: warning: {warning.message}", file=sys.stderr)
     # text and CSV are written here, without pandas (its import is most of a one-shot run's
@@ -234,31 +240,34 @@ def _run_coefficients(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_report(args: argparse.Namespace, image: Any, index: list[int], mask: Any) -> None:
-    """``--report``: the report of the two channels ``index`` of ``image`` (numbered from 1 in
-    it, as in ImageJ), with the options of the table's analysis; its warnings are the table's,
-    already recorded."""
-    from colocalize._validation import ColocalizeWarning
-    from colocalize.plot import coefficient_report
+def _write_report(
+    args: argparse.Namespace,
+    report: Path,
+    image: Any,
+    index: list[int],
+    mask: Any,
+    table: TableRows,
+) -> None:
+    """``--report`` (checked: ``report``): the report of the two channels ``index`` of
+    ``image`` (numbered from 1 in it, as in ImageJ), drawn from the ``table`` rows' analysis
+    of them (:func:`colocalize.plot.coefficient_report` without measuring again)."""
+    from colocalize.plot._coefficient_report import draw_report, result_of_row
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ColocalizeWarning)
-        coefficient_report(
-            image.channel(index[0]),
-            image.channel(index[1]),
-            path=args.report,
-            mask=mask,
-            thresholds=_parse_thresholds(args.thresholds),
-            costes_method=args.costes_method,
-            exclude_zero_zero=args.exclude_zero_zero,
-            saturated=True if args.saturated else None,
-            measures=_parse_measures(args.measures),
-            names=(image.channel_names[index[0]], image.channel_names[index[1]]),
-            channels=(index[0] + 1, index[1] + 1),
-            mask_name=str(args.mask) if args.mask else None,
-            sources=[p for p in (args.file, args.mask) if p is not None],
-            overwrite=args.overwrite,
-        )
+    (row,) = table.rows
+    draw_report(
+        report,
+        [image.channel(index[0]), image.channel(index[1])],
+        result_of_row(row, table.measures),
+        mask=mask,
+        thresholds=_parse_thresholds(args.thresholds),
+        costes_method=args.costes_method,
+        exclude_zero_zero=args.exclude_zero_zero,
+        saturated=True if args.saturated else None,
+        names=(image.channel_names[index[0]], image.channel_names[index[1]]),
+        channels=(index[0] + 1, index[1] + 1),
+        mask_name=str(args.mask) if args.mask else None,
+        sources=[p for p in (args.file, args.mask) if p is not None],
+    )
 
 
 def write_csv(stream: TextIO, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:

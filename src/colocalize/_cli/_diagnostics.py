@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import functools
-import math
 from pathlib import Path
 from typing import Any
+
+from colocalize._cli._shared import (
+    add_channel_pair,
+    channel_pair,
+    save_figure,
+    summary_cell,
+    use_agg,
+)
 
 __all__ = ["register"]
 
@@ -53,13 +59,7 @@ def register(subparsers: Any) -> None:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("image", type=Path, help="multichannel TIFF (2D or 3D)")
-    p.add_argument(
-        "--channels",
-        nargs=2,
-        metavar=("A", "B"),
-        default=["0", "1"],
-        help="the two channels, by name or index (default 0 1)",
-    )
+    add_channel_pair(p)
     p.add_argument("--mask", type=Path, help="mask TIFF (non-zero is analysed)")
 
 
@@ -67,7 +67,6 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, list[str]]:
     """Check the outputs, then read the two channels, the mask and the channel names."""
     from colocalize._io import read_image, read_mask_file
     from colocalize._output import check_output, same_file
-    from colocalize._validation import channel_index
 
     targets = [(p, n) for p, n in ((args.table, "--table"), (args.plot, "--plot")) if p]
     for path, name in targets:
@@ -77,15 +76,9 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, list[str]]:
             f"--table and --plot are the same file {str(args.table)!r}; give two different paths"
         )
     image = read_image(args.image)
-    names = list(image.channel_names) or [f"C{i}" for i in range(image.n_channels)]
-    index = [channel_index(c, image.n_channels, names, name="--channels") for c in args.channels]
-    if index[0] == index[1]:
-        raise ValueError(
-            f"--channels names the same channel twice ({args.channels[0]!r}, "
-            f"{args.channels[1]!r}); give two different channels"
-        )
+    index, names = channel_pair(args, image)
     mask = read_mask_file(args.mask, what="--mask") if args.mask else None
-    return image, mask, index, [names[i] for i in index]
+    return image, mask, index, names
 
 
 def _run_ccf(args: argparse.Namespace) -> int:
@@ -117,10 +110,10 @@ def _run_ccf(args: argparse.Namespace) -> int:
     if args.table is not None:
         write_atomic(args.table, ccf_table(res).to_csv(index=False))
     if args.plot is not None:
-        _agg()
+        use_agg()
         from colocalize.plot import ccf_plot
 
-        _save_figure(args.plot, ccf_plot(res).figure)
+        save_figure(args.plot, ccf_plot(res).figure)
     return 0
 
 
@@ -159,37 +152,17 @@ def _run_ica(args: argparse.Namespace) -> int:
         )
         write_atomic(args.table, table.to_csv(index=False))
     if args.plot is not None:
-        _agg()
+        use_agg()
         from colocalize.plot import ica_plot
 
         axes = ica_plot(res, nbins=args.nbins)
         for axis, name in zip(axes, names):
             axis.set_ylabel(f"{name} intensity")
             axis.set_xlabel(f"({names[0]} - mean)({names[1]} - mean)")
-        _save_figure(args.plot, axes[0].figure)
+        save_figure(args.plot, axes[0].figure)
     return 0
 
 
 def _print(summary: dict[str, Any]) -> None:
     for key, value in summary.items():
-        text = (
-            ("nan" if math.isnan(value) else f"{value:.6g}") if isinstance(value, float) else value
-        )
-        print(f"{key}\t{text}")
-
-
-def _agg() -> None:
-    """Draw without a display (before pyplot is first imported)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-
-
-def _save_figure(path: Path, figure: Any) -> None:
-    import matplotlib.pyplot as plt
-
-    from colocalize._output import write_atomic
-
-    save = functools.partial(figure.savefig, format="png", dpi=150, bbox_inches="tight")
-    write_atomic(path, writer=save)
-    plt.close(figure)
+        print(f"{key}\t{summary_cell(value)}")

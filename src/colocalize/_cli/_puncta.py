@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from colocalize._cli._shared import add_channel_pair, channel_pair, summary_cell
+
 __all__ = ["register"]
 
 
@@ -23,13 +25,7 @@ def register(subparsers: Any) -> None:
         "--out-summary is given.",
     )
     p.add_argument("image", type=Path, help="multichannel TIFF (2D or 3D)")
-    p.add_argument(
-        "--channels",
-        nargs=2,
-        metavar=("A", "B"),
-        default=["0", "1"],
-        help="the two channels, by name or index (default 0 1)",
-    )
+    add_channel_pair(p)
     p.add_argument(
         "--threshold",
         nargs="+",
@@ -126,7 +122,6 @@ def _run(args: argparse.Namespace) -> int:
     from colocalize._io import read_image, read_mask_file
     from colocalize._objects._puncta import object_colocalization
     from colocalize._output import write_atomic
-    from colocalize._validation import channel_index
 
     thresholds = _threshold_values(args.threshold)
     _check_outputs(args)
@@ -136,13 +131,7 @@ def _run(args: argparse.Namespace) -> int:
             f"{args.image} has a time axis (axes {image.axes!r}); objects takes one time point: "
             f"split the frames first"
         )
-    names = list(image.channel_names) or ["C0"]
-    index = [channel_index(c, image.n_channels, names, name="--channels") for c in args.channels]
-    if index[0] == index[1]:
-        raise ValueError(
-            f"--channels names the same channel twice ({args.channels[0]!r}, "
-            f"{args.channels[1]!r}); give two different channels"
-        )
+    index, names = channel_pair(args, image)
     mask = read_mask_file(args.mask, what="--mask") if args.mask else None
     labels = [
         read_mask_file(path, what=name) if path else None
@@ -165,7 +154,7 @@ def _run(args: argparse.Namespace) -> int:
         randomize=args.randomize,
         rng=args.seed,
     )
-    lead = {"image": args.image.name, "channel0": names[index[0]], "channel1": names[index[1]]}
+    lead = {"image": args.image.name, "channel0": names[0], "channel1": names[1]}
     summary = result.summary_table()
     for position, (key, value) in enumerate(lead.items()):
         summary.insert(position, key, value)
@@ -179,11 +168,5 @@ def _run(args: argparse.Namespace) -> int:
         write_atomic(args.out_summary, summary.to_csv(index=False))
     else:
         for column, cell in summary.iloc[0].items():
-            print(f"{column}\t{_format(cell)}")
+            print(f"{column}\t{summary_cell(cell)}")
     return 0
-
-
-def _format(value: object) -> str:
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else f"{value:.6g}"
-    return str(value)

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from colocalize._cli._shared import save_figure, use_agg
+
 __all__ = ["register"]
 
 
@@ -330,9 +332,7 @@ def _run_translocation(args: argparse.Namespace) -> int:
     )
     figure = None
     if args.plot is not None:
-        import matplotlib
-
-        matplotlib.use("Agg")
+        use_agg()
         from colocalize import plot
 
         figure = plot.translocation(table).figure
@@ -342,6 +342,6 @@ def _run_translocation(args: argparse.Namespace) -> int:
     else:
         write_atomic(args.out, table.to_csv(index=False))
     if figure is not None:
-        options = {"format": plot_format, "dpi": 150, "bbox_inches": "tight"}
-        write_atomic(args.plot, writer=lambda tmp: figure.savefig(tmp, **options))
+        assert plot_format is not None  # with --plot
+        save_figure(args.plot, figure, format=plot_format)
     return 0

@@ -872,6 +872,45 @@ def object_colocalization(
     >>> round(res.objects1.nearest_distance[0], 6)
     0.2
     """
+    return _object_colocalization(
+        image0,
+        image1,
+        thresholds=thresholds,
+        labels0=labels0,
+        labels1=labels1,
+        mask=mask,
+        spacing=spacing,
+        min_size=min_size,
+        max_size=max_size,
+        min_overlap=min_overlap,
+        max_distance=max_distance,
+        centre=centre,
+        randomizations=randomizations,
+        randomize=randomize,
+        rng=rng,
+    )[0]
+
+
+def _object_colocalization(
+    image0: object,
+    image1: object,
+    *,
+    thresholds: float | str | Sequence[float | str],
+    labels0: object | None,
+    labels1: object | None,
+    mask: object | None,
+    spacing: float | Sequence[float] | None,
+    min_size: float | None,
+    max_size: float | None,
+    min_overlap: float,
+    max_distance: float | None,
+    centre: Centre,
+    randomizations: int,
+    randomize: Randomize,
+    rng: object,
+) -> tuple[ObjectColocalization, tuple[np.ndarray, np.ndarray]]:
+    """:func:`object_colocalization`, and each channel's objects as a label image (0 =
+    background): its given labels (masked, size-filtered) or :func:`label_puncta`'s."""
     img0 = _spatial(image0, "image0")
     img1 = _spatial(image1, "image1")
     check_same_shape([img0, img1], ["image0", "image1"])
@@ -953,7 +992,7 @@ def object_colocalization(
         ]
         result0 = dataclasses.replace(result0, test=tests[0])
         result1 = dataclasses.replace(result1, test=tests[1])
-    return ObjectColocalization(
+    result = ObjectColocalization(
         objects0=result0,
         objects1=result1,
         spacing=tuple(float(s) for s in sp),
@@ -961,3 +1000,4 @@ def object_colocalization(
         max_distance=max_distance,
         centre=centre,
     )
+    return result, (found[0][0], found[1][0])

@@ -15,9 +15,10 @@ import decimal
 import itertools
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from colocalize._costes import COSTES_METHODS, check_costes_method, regression_l
 from colocalize._image import Image
 from colocalize._significance import SignificanceResult
 from colocalize._table import PAIR_FIELDS, TRIPLE_FIELDS
-from colocalize._validation import ColocalizeWarning, as_mask
+from colocalize._validation import as_mask
 from colocalize.imagej._contract import (
     ImageData,
     Overlay,
@@ -38,6 +39,7 @@ from colocalize.imagej._contract import (
     Response,
     Series,
     Table,
+    refuse_existing_saves,
 )
 from colocalize.imagej._spec import (
     NONE,
@@ -53,6 +55,9 @@ from colocalize.imagej._spec import (
     number,
     string,
 )
+
+if TYPE_CHECKING:
+    from colocalize._histogram import BivariateHistogram
 
 COEFFICIENTS_TABLE = "Colocalization coefficients"
 TRIPLE_TABLE = "Colocalization triple coefficients"
@@ -279,19 +284,20 @@ def coefficients_command(request: Request, progress: Progress) -> Response:
     pair_records = [r for r in records if r["channel2"] == ""]
     tables, rows = _coefficient_tables(request, channels, records, objects, options)
     images, overlays = _colocalized_outputs(request, channels, pair_records, objects, options)
-    plots = []
+    scatters = []
     if request.values["scatter_plot"]:
         progress("Coloc Coefficients: scatter plot...")
-        plots = _scatter_plots(request, channels, rows, selected, labels, per_roi)
+        scatters = _scatter_plots(request, channels, rows, selected, labels, per_roi)
     log = []
-    if report is not None:
+    if report is not None:  # one pair in one mask: the table's row, the scatter plot's data
         progress("Coloc Coefficients: report...")
-        _write_report(report, request, channels, selected, options.thresholds, options.measures)
+        drawn = scatters[0][1] if scatters else None
+        _write_report(report, request, channels, selected, pair_records[0], options, drawn)
         log.append(f"report written to {report}")
     return Response(
         tables=tuple(tables),
         images=tuple(images),
-        plots=tuple(plots),
+        plots=tuple(plot for plot, _ in scatters),
         overlays=tuple(overlays),
         log=tuple(log),
     )
@@ -545,9 +551,9 @@ def _scatter_plots(
     selected: np.ndarray | None,
     labels: np.ndarray | None,
     per_roi: bool,
-) -> list[Plot]:
+) -> list[tuple[Plot, _Scatter]]:
     """One scatter plot per pair with its row's thresholds; per object, one plot of the pixels
-    of every object (their thresholds differ, so none is drawn)."""
+    of every object (their thresholds differ, so none is drawn); each with what it draws."""
     v = request.values
     exclude = bool(v["exclude_zero-zero_pixels"])
     if per_roi or labels is not None:
@@ -580,27 +586,37 @@ def _scatter_plots(
     ]
 
 
+def _new_file(request: Request, key: str, *, writer: str) -> Path | None:
+    """The file the save field ``key`` names (None when empty), checked before any work: a
+    file that does not exist yet (ImageJ's commands have no overwrite option: ``writer``
+    never replaces a file). The caller checks the rest: its suffix, its folder
+    (:func:`colocalize._output.check_output`)."""
+    text = str(request.values[key]).strip()
+    if not text:
+        return None
+    target = Path(text).absolute()
+    if target.exists():
+        raise ValueError(
+            f"{key}=[{text}] already exists; choose another file name ({writer} never "
+            f"replaces a file)"
+        )
+    return target
+
+
 def _report_path(request: Request, *, one_analysis: bool) -> Path | None:
     """The ``report`` file (None when empty), checked before any work: a new .pdf or .png file
     in an existing folder, for an analysis of two channels in one mask."""
     from colocalize.plot._coefficient_report import check_report_path
 
     text = str(request.values["report"]).strip()
-    if not text:
-        return None
-    if not one_analysis:
+    if text and not one_analysis:
         raise ValueError(
             f"report=[{text}] describes one analysis of two channels, not one row per object or "
             f"a third channel: leave out report, or use a mask image or selection, no labels "
             f"and channel_3=0"
         )
-    target = Path(text).absolute()
-    if target.exists():
-        raise ValueError(
-            f"report=[{text}] already exists; choose another file name (a report never "
-            f"replaces a file)"
-        )
-    return check_report_path(target, name="report")[0]
+    target = _new_file(request, "report", writer="a report")
+    return None if target is None else check_report_path(target, name="report")[0]
 
 
 def _write_report(
@@ -608,35 +624,36 @@ def _write_report(
     request: Request,
     channels: list[_Channel],
     selected: np.ndarray | None,
-    thresholds: Any,
-    measures: list[str] | None,
+    record: dict[str, Any],
+    options: _CoefficientOptions,
+    scatter: _Scatter | None,
 ) -> None:
-    """:func:`colocalize.plot.coefficient_report` of the first two channels, with the options
-    of the table's row (whose warnings the Log has already)."""
-    import warnings
-
-    from colocalize.plot import coefficient_report
+    """The report (:func:`colocalize.plot.coefficient_report`) of the first two channels: the
+    table's ``record`` of them, drawn with the scatter plot's histogram and line when it has
+    been made (else computed as the report does)."""
+    from colocalize._coefficients import resolve_measures
+    from colocalize.plot._coefficient_report import draw_report, result_of_row
 
     v = request.values
     numbers = tuple(
         int(v[key]) if c.image is not c.source.image else 1
         for key, c in zip(("channel_1", "channel_2"), channels)
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ColocalizeWarning)
-        coefficient_report(
-            channels[0].image.data,
-            channels[1].image.data,
-            path=path,
-            mask=selected,
-            thresholds=thresholds,
-            costes_method=v["costes_method"],
-            exclude_zero_zero=bool(v["exclude_zero-zero_pixels"]),
-            measures=measures,
-            names=(channels[0].name, channels[1].name),
-            channels=(numbers[0], numbers[1]),
-            mask_name=_mask_name(request, "mask"),
-        )
+    draw_report(
+        path,
+        [channels[0].image.data, channels[1].image.data],
+        result_of_row(record, resolve_measures(options.measures)),
+        mask=selected,
+        thresholds=options.thresholds,
+        costes_method=v["costes_method"],
+        exclude_zero_zero=options.exclude_zero_zero,
+        saturated=None,
+        names=(channels[0].name, channels[1].name),
+        channels=(numbers[0], numbers[1]),
+        mask_name=_mask_name(request, "mask"),
+        sources=(),
+        scatter=scatter,
+    )
 
 
 # Coloc 2's 2D histogram shows log-scaled counts as colours; a Plot shows them as dots coloured
@@ -660,6 +677,10 @@ def _decade_series(counts: np.ndarray, x: np.ndarray, y: np.ndarray) -> list[Ser
     return series
 
 
+# a scatter plot's bivariate histogram and regression line (slope, intercept)
+_Scatter = tuple["BivariateHistogram", tuple[float, float]]
+
+
 def _scatter_plot(
     first: _Channel,
     second: _Channel,
@@ -668,12 +689,13 @@ def _scatter_plot(
     exclude_zero_zero: bool,
     thresholds: tuple[Any, Any],
     costes_method: str,
-) -> Plot:
+) -> tuple[Plot, _Scatter]:
     """Coloc 2's 2D intensity histogram of ``second`` against ``first`` as a Plot: occupied
     bins as dots coloured by decade of their count, the regression line of the chosen Costes
     method (Coloc 2's orthogonal line, or JACoP's and EzColocalization's least squares) and the
     two thresholds (the colocalized quadrant is above both). Only the line is computed, not
-    Costes' search along it (whose convergence the table row reports already)."""
+    Costes' search along it (whose convergence the table row reports already). Also the
+    histogram and the line, which the report draws again."""
     import colocalize
 
     a, b = first.image.data, second.image.data
@@ -708,13 +730,14 @@ def _scatter_plot(
     if math.isfinite(t0) and math.isfinite(t1):
         series.append(Series(f"threshold 1 = {t0:.4g}", (t0, t0), y_range, "line", "#00a000"))
         series.append(Series(f"threshold 2 = {t1:.4g}", x_range, (t1, t1), "line", "#00a000"))
-    return Plot(
+    plot = Plot(
         f"Scatter plot of {second.name} against {first.name}",
         f"{first.name} (intensity, grey values)",
         f"{second.name} (intensity, grey values)",
         tuple(series),
         limits=(*x_range, *y_range),
     )
+    return plot, (histogram, (slope, intercept))
 
 
 @command(
@@ -883,7 +906,7 @@ def _binned_profile(
     return mean(profile.distance), count, binned
 
 
-def _correlation_plot(profile: Any, result: Any, save: str | None) -> Plot:
+def _correlation_plot(profile: Any, result: Any, output: _Output) -> Plot:
     """CCC's "Correlation of images" plot."""
     x = tuple(float(d) for d in profile.distance)
     series = tuple(
@@ -899,26 +922,69 @@ def _correlation_plot(profile: Any, result: Any, save: str | None) -> Plot:
     if result.fit_ok:
         limits = (0.0, max(result.mean + 5 * result.sigma, 0.01), math.nan, math.nan)
     return Plot(
-        "Correlation of images",
+        output.title,
         f"Distance ({profile.unit})",
         "Cross correlation (mean over the shifts at this distance)",
         series,
         limits=limits,
-        save=save,
+        save=output.save,
     )
 
 
-def _heat_map(frames: Any, title: str, source: ImageData, save: str | None) -> ImageData:
+def _heat_map(frames: Any, source: ImageData, output: _Output) -> ImageData:
     """CCC's "Correlation over time" heat map: x = frame, y = distance index, c = series."""
     profile = frames.profile
     series = [profile.fit, profile.subtracted, profile.original]
     heat = np.stack([np.asarray(s, np.float32).T for s in series if s is not None])  # (C, K, T)
-    image = Image(heat, axes="CYX", spacing=(1.0, 1.0, source.image.spacing[0]), name=title)
-    return ImageData(image, save=save)
+    spacing = (1.0, 1.0, source.image.spacing[0])
+    return ImageData(Image(heat, axes="CYX", spacing=spacing, name=output.title), save=output.save)
 
 
-def _save_path(folder: Path | None, name: str) -> str | None:
-    return None if folder is None else os.fspath(folder / name)
+@dataclass(frozen=True)
+class _Output:
+    """An output's title and the file it is saved to (None: not saved)."""
+
+    title: str
+    save: str | None
+
+
+# the intermediate images: CrossCorrelation's field, the title
+_INTERMEDIATES = (
+    ("original_correlation", "Original CC result"),
+    ("subtracted_correlation", "Subtracted CC result"),
+    ("weighted_correlation", "Gaussian-modified CC result"),
+)
+
+
+def _cross_correlation_outputs(
+    request: Request, channels: list[_Channel], folder: Path | None
+) -> dict[str, _Output]:
+    """Every output Coloc Cross Correlation will give, by role (a table's title, or a field of
+    :class:`colocalize.CrossCorrelation`), with the file it is saved to in ``folder``: known
+    before the work, so that files a run would replace are refused before it."""
+    v = request.values
+    names = f"{channels[0].name} and {channels[1].name}"
+    files: dict[str, tuple[str, str]] = {CC_RESULTS_TABLE: (CC_RESULTS_TABLE, "CC Results.csv")}
+    if "T" in channels[0].image.axes:
+        files[OVER_TIME_TABLE] = (OVER_TIME_TABLE, "Gaussian fits over time.csv")
+        title = f"Correlation over time of {names}"
+        files["frames"] = (title, f"{title}.tif")
+    else:
+        files[CORRELATIONS_TABLE] = (CORRELATIONS_TABLE, "Correlation of images.csv")
+        files["profile"] = ("Correlation of images", "Correlation of images.png")
+    if v["contribution_images"]:
+        for k, channel in enumerate(channels):
+            title = f"Contribution of {channel.name}"
+            files[f"contribution{k}"] = (title, f"{title}.tif")
+    if v["intermediate_images"]:
+        for field, title in _INTERMEDIATES:
+            # the original correlation comes with the confidence (CrossCorrelation)
+            if field != "original_correlation" or v["confidence"]:
+                files[field] = (title, f"{title}.tif")
+    return {
+        role: _Output(title, None if folder is None else os.fspath(folder / name))
+        for role, (title, name) in files.items()
+    }
 
 
 @command(
@@ -947,6 +1013,8 @@ def cross_correlation_command(request: Request, progress: Progress) -> Response:
     selected = _mask(request, "mask", channels[0])
     digits = _whole(request, "significant_digits", 0, "a number of digits (0: no rounding)")
     folder = Path(v["save_folder"]) if v["save_folder"] else None
+    outputs = _cross_correlation_outputs(request, channels, folder)
+    refuse_existing_saves(output.save for output in outputs.values())
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
     progress("Coloc Cross Correlation: correlating...")
@@ -961,106 +1029,115 @@ def cross_correlation_command(request: Request, progress: Progress) -> Response:
         intermediates=bool(v["intermediate_images"]),
         time_axis=0 if "T" in first.axes else None,
     )
-    unit = result.unit
 
     def sig(value: float) -> float:
         return _significant(float(value), digits)
 
+    interval = dict(zip(first.axes, first.spacing)).get("T", 1.0)  # of frames
+    tables = [_cc_results(request, channels, result, sig, interval, outputs[CC_RESULTS_TABLE])]
+    images: list[ImageData] = []
+    plots: list[Plot] = []
+    if result.frames is None:
+        width = min(first.spatial_spacing)
+        tables.append(_correlations_table(result, width, sig, outputs[CORRELATIONS_TABLE]))
+        plots.append(_correlation_plot(result.profile, result, outputs["profile"]))
+    else:
+        confidence = bool(v["confidence"])
+        output = outputs[OVER_TIME_TABLE]
+        tables.append(_over_time_table(result.frames, confidence, sig, interval, output))
+        images.append(_heat_map(result.frames, channels[0].source, outputs["frames"]))
+    images += _correlation_images(result, channels, outputs)
+    return Response(tables=tuple(tables), images=tuple(images), plots=tuple(plots))
+
+
+def _cc_results(
+    request: Request,
+    channels: list[_Channel],
+    result: Any,
+    sig: Callable[[float], float],
+    interval: float,
+    output: _Output,
+) -> Table:
+    """CCC's "CC Results" table: the Gaussian fit of the (best frame's) profile, rounded by
+    ``sig``, and the time of the best frame (``interval`` seconds apart) of a time series."""
+    unit = result.unit
     rows: list[dict[str, Any]] = []
-    spacing_t = dict(zip(first.axes, first.spacing)).get("T", 1.0)
     if result.frames is not None and result.best_frame is not None:
-        rows.append({"Measure": "Time of best CC (s)", "Value": sig(result.best_frame * spacing_t)})
+        rows.append({"Measure": "Time of best CC (s)", "Value": sig(result.best_frame * interval)})
     rows += [
         {"Measure": f"Mean ({unit})", "Value": sig(result.mean)},
         {"Measure": f"StDev ({unit})", "Value": sig(result.sigma)},
     ]
-    if v["confidence"]:
+    if request.values["confidence"]:
         rows.append({"Measure": "Confidence", "Value": sig(result.confidence)})
     rows += [
         {"Measure": "R-squared", "Value": sig(result.r_squared)},
         {"Measure": "Gaussian Height", "Value": sig(result.height)},
     ]
-    for row in rows:
-        row.update(
-            {
-                "Image 1": channels[0].name,
-                "Image 2": channels[1].name,
-                "Mask": _mask_name(request, "mask"),
-            }
-        )
-    tables = [
-        Table.from_rows(
-            CC_RESULTS_TABLE,
-            rows,
-            mode="replace",
-            results=True,
-            save=_save_path(folder, "CC Results.csv"),
-        )
+    names = {
+        "Image 1": channels[0].name,
+        "Image 2": channels[1].name,
+        "Mask": _mask_name(request, "mask"),
+    }
+    rows = [row | names for row in rows]
+    return Table.from_rows(output.title, rows, mode="replace", results=True, save=output.save)
+
+
+def _correlations_table(
+    result: Any, width: float, sig: Callable[[float], float], output: _Output
+) -> Table:
+    """CCC's "Table of correlations": the profiles in distance bins ``width`` wide, rounded by
+    ``sig``."""
+    distance, count, binned = _binned_profile(result.profile, width)
+    rows = [
+        {f"Distance ({result.unit})": sig(distance[k]), "Shifts": int(count[k])}
+        | {label: sig(values[k]) for label, values in binned.items()}
+        for k in range(len(distance))
     ]
-    images: list[ImageData] = []
-    plots: list[Plot] = []
-    names = f"{channels[0].name} and {channels[1].name}"
-    if result.frames is None:
-        profile = result.profile
-        width = min(first.spatial_spacing)
-        distance, count, binned = _binned_profile(profile, width)
-        table_rows = [
-            {f"Distance ({unit})": sig(distance[k]), "Shifts": int(count[k])}
-            | {label: sig(values[k]) for label, values in binned.items()}
-            for k in range(len(distance))
-        ]
-        tables.append(
-            Table.from_rows(
-                CORRELATIONS_TABLE,
-                table_rows,
-                mode="replace",
-                save=_save_path(folder, "Correlation of images.csv"),
-            )
-        )
-        plots.append(
-            _correlation_plot(profile, result, _save_path(folder, "Correlation of images.png"))
-        )
-    else:
-        frames = result.frames
-        frame_rows = [
-            {
-                "Frame": f"{sig(i * spacing_t)} s" if spacing_t != 1.0 else f"Frame {i}",
-                "Mean": sig(frames.mean[i]),
-                "SD": sig(frames.sigma[i]),
-                **({"Confidence": sig(frames.confidence[i])} if v["confidence"] else {}),
-                "R-squared": sig(frames.r_squared[i]),
-                "Gaussian height": sig(frames.height[i]),
-            }
-            for i in range(len(frames.frame))
-        ]
-        tables.append(
-            Table.from_rows(
-                OVER_TIME_TABLE,
-                frame_rows,
-                mode="replace",
-                save=_save_path(folder, "Gaussian fits over time.csv"),
-            )
-        )
-        title = f"Correlation over time of {names}"
-        images.append(
-            _heat_map(frames, title, channels[0].source, _save_path(folder, f"{title}.tif"))
-        )
+    return Table.from_rows(output.title, rows, mode="replace", save=output.save)
+
+
+def _over_time_table(
+    frames: Any,
+    confidence: bool,
+    sig: Callable[[float], float],
+    interval: float,
+    output: _Output,
+) -> Table:
+    """CCC's Gaussian fits of every frame (``interval`` seconds apart; 1.0: not calibrated),
+    rounded by ``sig``."""
+    rows = [
+        {
+            "Frame": f"{sig(i * interval)} s" if interval != 1.0 else f"Frame {i}",
+            "Mean": sig(frames.mean[i]),
+            "SD": sig(frames.sigma[i]),
+            **({"Confidence": sig(frames.confidence[i])} if confidence else {}),
+            "R-squared": sig(frames.r_squared[i]),
+            "Gaussian height": sig(frames.height[i]),
+        }
+        for i in range(len(frames.frame))
+    ]
+    return Table.from_rows(output.title, rows, mode="replace", save=output.save)
+
+
+def _correlation_images(
+    result: Any, channels: list[_Channel], outputs: dict[str, _Output]
+) -> list[ImageData]:
+    """The contribution images (calibrated as their channels) and the intermediate correlation
+    images (as the first source image), as float32, when the result has them."""
+    images = []
     if result.contribution0 is not None and result.contribution1 is not None:
-        for channel, data in zip(channels, (result.contribution0, result.contribution1)):
-            title = f"Contribution of {channel.name}"
-            save = _save_path(folder, f"{title}.tif")
-            images.append(_output(np.asarray(data, np.float32), channel, title, save=save))
-    for title, correlation in (
-        ("Original CC result", result.original_correlation),
-        ("Subtracted CC result", result.subtracted_correlation),
-        ("Gaussian-modified CC result", result.weighted_correlation),
-    ):
+        for k, data in enumerate((result.contribution0, result.contribution1)):
+            output = outputs[f"contribution{k}"]
+            as_float = np.asarray(data, np.float32)
+            images.append(_output(as_float, channels[k], output.title, save=output.save))
+    for field, _ in _INTERMEDIATES:
+        correlation = getattr(result, field)
         if correlation is not None:
-            save = _save_path(folder, f"{title}.tif")
-            images.append(
-                _output(np.asarray(correlation, np.float32), channels[0].source, title, save=save)
-            )
-    return Response(tables=tuple(tables), images=tuple(images), plots=tuple(plots))
+            output = outputs[field]
+            as_float = np.asarray(correlation, np.float32)
+            images.append(_output(as_float, channels[0].source, output.title, save=output.save))
+    return images
 
 
 @command(

@@ -61,29 +61,15 @@ def _in_imagej_terms(message: str, path: Path) -> str:
     return re.sub(r" \((?:\w+\.)*\w*(?:Error|Exception)\b[^)]*\)", "", message)
 
 
-def _frame_interval(path: Path, axes: str, spacing: tuple[float, ...]) -> float:
-    """The frame interval the file declares, in seconds; 0 when it declares none (ImageJ's
-    "not set"), whereas :func:`read_image` reports 1.0 for both a 1 s interval and none."""
-    if "T" not in axes:
-        return 0.0
-    import tifffile
-
-    from colocalize._io import _calibration
-
-    with tifffile.TiffFile(path) as tif:
-        declared = "t" in _calibration(tif, tif.series[0].keyframe, 0)
-    return spacing[axes.index("T")] if declared else 0.0
-
-
 @command("import_tiff", "colocalize TIFF...", string("Open", kind="file"))
 def import_tiff_command(request: Request, progress: Progress) -> Response:
     """Open a TIFF, OME-TIFF or BigTIFF file with colocalize's reader, as a hyperstack."""
-    import colocalize
+    from colocalize._io import read_image_and_interval
 
     path = _checked_file(request.values["open"])
     progress(f"colocalize TIFF: reading {path.name}...")
     try:
-        image = colocalize.read_image(path)
+        image, frame_interval = read_image_and_interval(path)
     except (OSError, ValueError) as exc:
         raise ValueError(f"Cannot open {path.name}: {_in_imagej_terms(str(exc), path)}") from None
     image = dataclasses.replace(image, name=path.name)
@@ -96,7 +82,6 @@ def import_tiff_command(request: Request, progress: Progress) -> Response:
             for c in range(n_channels)
         )
         ranges = tuple(_display_range(image.channel(c)) for c in range(n_channels))
-    frame_interval = _frame_interval(path, image.axes, image.spacing)
     return Response(images=(ImageData(image, frame_interval, luts, ranges),))
 
 

@@ -25,6 +25,7 @@ from colocalize.imagej._commands import (
     _mask,
     _mask_name,
     _methods,
+    _new_file,
     _two_channel_fields,
     _two_channels,
     _whole,
@@ -89,21 +90,14 @@ def _objects_overlay(
     )
 
 
-def _objects_csv(text: str) -> Path | None:
+def _objects_csv(request: Request) -> Path | None:
     """The ``save_objects`` file (None when empty), checked before any work: a new .csv file in
     an existing folder."""
-    text = text.strip()
-    if not text:
-        return None
-    target = Path(text).absolute()
-    if target.suffix.lower() != ".csv":
+    text = str(request.values["save_objects"]).strip()
+    if text and Path(text).suffix.lower() != ".csv":
         raise ValueError(f"save_objects=[{text}] is not a .csv file name; end it with .csv")
-    if target.exists():
-        raise ValueError(
-            f"save_objects=[{text}] already exists; choose another file name (Coloc Objects "
-            f"never replaces a file)"
-        )
-    return check_output(target, name="save_objects")
+    target = _new_file(request, "save_objects", writer="Coloc Objects")
+    return None if target is None else check_output(target, name="save_objects")
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
@@ -142,10 +136,39 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 def objects_command(request: Request, progress: Progress) -> Response:
     """Object-based colocalization (:func:`colocalize.object_colocalization`): a row per object,
     a summary row per run, and the objects outlined on the source images."""
-    import colocalize
+    from colocalize._objects._puncta import _object_colocalization
 
-    v = request.values
     channels = _two_channels(request)
+    options = _objects_options(request, channels)
+    save = _objects_csv(request)
+    _check_non_negative(channels)
+    progress("Coloc Objects: measuring...")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ColocalizeWarning)
+        result, labelled = _object_colocalization(
+            channels[0].image.data, channels[1].image.data, **options
+        )
+    log = _warning_lines(caught, channels)
+    rows, matched = _object_rows(request, channels, result)
+    summary = _summary_row(request, channels, result, matched, options)
+    tables = (
+        Table.from_rows(SUMMARY_TABLE, summary, results=True),
+        Table.from_rows(OBJECTS_TABLE, rows),
+    )
+    if save is not None:
+        write_atomic(save, _csv(rows))
+        log.append(f"per-object table written to {save}")
+    overlays = []
+    if request.values["overlay"]:  # the objects as the analysis labelled them
+        for k, (objects, channel) in enumerate(zip((result.objects0, result.objects1), channels)):
+            overlays.append(_objects_overlay(channel, labelled[k], objects.labels, matched[k], k))
+    return Response(tables=tables, overlays=tuple(overlays), log=tuple(log))
+
+
+def _objects_options(request: Request, channels: list[_Channel]) -> dict[str, Any]:
+    """The dialog's options as :func:`colocalize.object_colocalization`'s keyword arguments,
+    checked: one time point, numeric manual thresholds, a distance to match by distance."""
+    v = request.values
     first = channels[0].image
     if "T" in first.axes:
         raise ValueError(
@@ -163,47 +186,45 @@ def objects_command(request: Request, progress: Progress) -> Response:
         for k, t in enumerate(thresholds):
             if not math.isfinite(t):
                 raise ValueError(f"threshold_{k + 1}={t} is not a number; give a grey value")
-    min_size = v["min_size"] if v["min_size"] > 0 else None
-    max_size = v["max_size"] if v["max_size"] > 0 else None
     max_distance = v["max_distance"] if v["max_distance"] > 0 else None
-    by = v["matched_by"]
-    if by == "distance" and max_distance is None:
+    if v["matched_by"] == "distance" and max_distance is None:
         raise ValueError(
             f"matched_by=distance needs a distance: max_distance={v['max_distance']:g}; give "
             f"max_distance > 0 ({first.unit}) or use matched_by=overlap"
         )
     randomizations = _whole(request, "randomizations", 0, "a number of randomizations")
     seed = _whole(request, "seed", -1, "a seed (-1: a new one on every run)")
-    save = _objects_csv(v["save_objects"])
+    return {
+        "thresholds": thresholds,
+        "labels0": given[0],
+        "labels1": given[1],
+        "mask": selected,
+        "spacing": first.spatial_spacing,
+        "min_size": v["min_size"] if v["min_size"] > 0 else None,
+        "max_size": v["max_size"] if v["max_size"] > 0 else None,
+        "min_overlap": v["min_overlap"],
+        "max_distance": max_distance,
+        "centre": v["centre"],
+        "randomizations": randomizations,
+        "randomize": v["randomize"],
+        "rng": None if seed < 0 else seed,
+    }
+
+
+def _check_non_negative(channels: list[_Channel]) -> None:
+    """Refuse negative intensities (of a float image): they weight the centres of mass."""
     for c in channels:
         if np.issubdtype(c.image.data.dtype, np.floating) and (c.image.data < 0).any():
             raise ValueError(
                 f"the image {c.name!r} has negative values; objects need intensities >= 0 (they "
                 f"weight the centres of mass): subtract the minimum first"
             )
-    spacing = first.spatial_spacing
-    progress("Coloc Objects: measuring...")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ColocalizeWarning)
-        result = colocalize.object_colocalization(
-            channels[0].image.data,
-            channels[1].image.data,
-            thresholds=thresholds,
-            labels0=given[0],
-            labels1=given[1],
-            mask=selected,
-            spacing=spacing,
-            min_size=min_size,
-            max_size=max_size,
-            min_overlap=v["min_overlap"],
-            max_distance=max_distance,
-            centre=v["centre"],
-            randomizations=randomizations,
-            randomize=v["randomize"],
-            rng=None if seed < 0 else seed,
-        )
-    # the core counts channels from 0: say "Image 1 (title)" as the dialog does
-    log = [
+
+
+def _warning_lines(caught: list[warnings.WarningMessage], channels: list[_Channel]) -> list[str]:
+    """The analysis' warnings as Log lines; the core counts channels from 0: they say "Image 1
+    (title)" as the dialog does."""
+    return [
         "warning: "
         + re.sub(
             r"channel ([01])",
@@ -213,59 +234,58 @@ def objects_command(request: Request, progress: Progress) -> Response:
         for w in caught
         if issubclass(w.category, ColocalizeWarning)
     ]
+
+
+def _object_rows(
+    request: Request, channels: list[_Channel], result: Any
+) -> tuple[list[dict[str, Any]], list[np.ndarray]]:
+    """The per-object table's rows (image 1's objects, then image 2's) and, per image, which
+    of its objects are matched (``matched_by``)."""
     names = {"Image 1": channels[0].name, "Image 2": channels[1].name}
-    sources = [
-        f"labels {v[f'labels_{k + 1}']}" if given[k] is not None else method for k in range(2)
-    ]
-    produced = {
-        "Mask": _mask_name(request, "mask"),
-        "Objects 1": sources[0],
-        "Objects 2": sources[1],
-        "Matched by": by,
-        "Unit": first.unit,
-    }
+    unit = channels[0].image.unit
     per_channel = []
     rows: list[dict[str, Any]] = []
     for k, objects in enumerate((result.objects0, result.objects1)):
         frame = objects.to_dataframe(
             min_overlap=result.min_overlap, max_distance=result.max_distance
         )
-        matched = _matched(frame, by) if len(frame) else np.zeros(0, bool)
+        matched = _matched(frame, request.values["matched_by"]) if len(frame) else np.zeros(0, bool)
         frame.insert(0, "Image", k + 1)
         frame.insert(1, "Objects of", channels[k].name)
         frame["matched"] = matched
         per_channel.append(matched)
-        rows += [names | record | {"Unit": first.unit} for record in frame.to_dict("records")]
-    row = names | produced
+        rows += [names | record | {"Unit": unit} for record in frame.to_dict("records")]
+    return rows, per_channel
+
+
+def _summary_row(
+    request: Request,
+    channels: list[_Channel],
+    result: Any,
+    matched: list[np.ndarray],
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    """The summary table's row: the images, how their objects were found (``options``) and
+    matched, the result's summary (channels counted from 1) and the fraction of each image's
+    objects matched."""
+    v = request.values
+    sources = [
+        f"labels {v[f'labels_{k + 1}']}" if options[f"labels{k}"] is not None else v["threshold"]
+        for k in range(2)
+    ]
+    row = {
+        "Image 1": channels[0].name,
+        "Image 2": channels[1].name,
+        "Mask": _mask_name(request, "mask"),
+        "Objects 1": sources[0],
+        "Objects 2": sources[1],
+        "Matched by": v["matched_by"],
+        "Unit": channels[0].image.unit,
+    }
     for key, value in result.summary_table().iloc[0].items():
         key = str(key)
         suffix = key[-1]
         row[f"{key[:-1]}_{int(suffix) + 1}" if suffix in "01" else key] = value
-    for k, matched in enumerate(per_channel):
-        row[f"fraction_matched_{k + 1}"] = float(matched.mean()) if matched.size else math.nan
-    tables = (
-        Table.from_rows(SUMMARY_TABLE, row, results=True),
-        Table.from_rows(OBJECTS_TABLE, rows),
-    )
-    if save is not None:
-        write_atomic(save, _csv(rows))
-        log.append(f"per-object table written to {save}")
-    overlays = []
-    if v["overlay"]:
-        for k, (objects, channel) in enumerate(zip((result.objects0, result.objects1), channels)):
-            known = given[k]
-            if known is not None:
-                labels = known if selected is None else np.where(selected, known, 0)
-            elif math.isnan(objects.threshold) or objects.n_objects == 0:
-                labels = np.zeros(first.shape, np.uint8)
-            else:
-                labels = colocalize.label_puncta(
-                    channel.image.data,
-                    threshold=objects.threshold,
-                    mask=selected,
-                    spacing=spacing,
-                    min_size=min_size,
-                    max_size=max_size,
-                )
-            overlays.append(_objects_overlay(channel, labels, objects.labels, per_channel[k], k))
-    return Response(tables=tables, overlays=tuple(overlays), log=tuple(log))
+    for k, hits in enumerate(matched):
+        row[f"fraction_matched_{k + 1}"] = float(hits.mean()) if hits.size else math.nan
+    return row

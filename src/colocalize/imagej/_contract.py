@@ -10,8 +10,9 @@ documents the JSON form of these objects (``_protocol.py``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ __all__ = [
     "RoiMask",
     "Series",
     "Table",
+    "refuse_existing_saves",
 ]
 
 
@@ -242,6 +244,21 @@ class Response:
     overlays: tuple[Overlay, ...] = ()
     log: tuple[str, ...] = ()
     status: str | None = None
+
+
+def refuse_existing_saves(saves: Iterable[str | None]) -> None:
+    """Refuse files a command would save (``save`` of its outputs; None: not saved) that
+    exist already (a save folder of an earlier run, an input): no command writes over one.
+    The protocol checks every response; a command checks its saves before its work, too."""
+    taken = [path for path in saves if path is not None and Path(path).exists()]
+    if taken:
+        folder = Path(taken[0]).parent
+        names = ", ".join(repr(Path(p).name) for p in taken[:3])
+        more = f" and {len(taken) - 3} more" if len(taken) > 3 else ""
+        raise ValueError(
+            f"the save folder [{folder}] already has {names}{more}, which this run would "
+            f"replace: choose another or an empty folder (or delete those files first)"
+        )
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from colocalize.imagej._contract import (
     Response,
     RoiMask,
     Table,
+    refuse_existing_saves,
 )
 from colocalize.imagej._spec import NONE, CommandSpec, Field
 
@@ -348,19 +349,8 @@ def run(request: Request, progress: Progress) -> Response:
 def _refuse_existing_saves(response: Response) -> None:
     """Refuse, before ImageJ shows or writes anything, a response that would save over a file
     (a save folder of an earlier run, an input): no command writes over an existing file."""
-    from pathlib import Path
-
     saves = [t.save for t in response.tables] + [i.save for i in response.images]
-    saves += [p.save for p in response.plots]
-    taken = [path for path in saves if path is not None and Path(path).exists()]
-    if taken:
-        folder = Path(taken[0]).parent
-        names = ", ".join(repr(Path(p).name) for p in taken[:3])
-        more = f" and {len(taken) - 3} more" if len(taken) > 3 else ""
-        raise ValueError(
-            f"the save folder [{folder}] already has {names}{more}, which this run would "
-            f"replace: choose another or an empty folder (or delete those files first)"
-        )
+    refuse_existing_saves(saves + [p.save for p in response.plots])
 
 
 def failure(exc: BaseException) -> dict[str, Any]:

@@ -3,11 +3,12 @@ thresholds, every coefficient, the settings and the software that computed them.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import platform
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from colocalize._coefficients import (
     MEASURES,
     Coefficients,
     Thresholds,
+    _computed,
     check_costes_method,
     check_images,
     is_costes,
@@ -29,7 +31,7 @@ from colocalize._output import check_output, write_atomic
 from colocalize._selection import Saturated, select_pixels
 from colocalize._validation import ColocalizeWarning, as_image, as_mask
 
-__all__ = ["check_report_path", "coefficient_report"]
+__all__ = ["check_report_path", "coefficient_report", "draw_report", "result_of_row"]
 
 _FORMATS = {".pdf": "pdf", ".png": "png"}
 _PAGE = (8.27, 11.69)  # A4 portrait, inches: one PDF page, half of the PNG
@@ -191,15 +193,9 @@ def coefficient_report(
     >>> path.name, path.read_bytes()[:5]
     ('report.pdf', b'%PDF-')
     """
-    import matplotlib
-    from matplotlib.figure import Figure
-
     from colocalize._coefficients import coefficients
-    from colocalize._costes import regression_line
-    from colocalize._histogram import bivariate_histogram
-    from colocalize._version import __version__
 
-    target, kind = check_report_path(path, inputs=sources, overwrite=overwrite)
+    target, _ = check_report_path(path, inputs=sources, overwrite=overwrite)
     first, second = (str(n) for n in _pair(names, "names"))
     numbers = None if channels is None else _pair(channels, "channels")
     if numbers is not None and not all(isinstance(n, int) and n >= 1 for n in numbers):
@@ -215,20 +211,76 @@ def coefficient_report(
         measures=measures,
         costes_method=costes_method,
     )
-    arrays = check_images(arrays, [first, second])
-    selection, _ = select_pixels(
-        arrays, mask=mask, exclude_zero_zero=exclude_zero_zero, saturated=saturated
-    )
-    with warnings.catch_warnings():  # coefficients() warned about this input already
-        warnings.simplefilter("ignore", ColocalizeWarning)
-        line = regression_line(
-            arrays[0], arrays[1], mask=selection, method=check_costes_method(costes_method)
-        )
-        histogram = bivariate_histogram(arrays[0], arrays[1], nbins=_NBINS, mask=selection)
-    outline = None if mask is None else as_mask(mask, arrays[0].shape)
-    settings = _Settings(
+    return draw_report(
+        target,
+        check_images(arrays, [first, second]),
+        result,
+        mask=mask,
+        thresholds=thresholds,
+        costes_method=costes_method,
+        exclude_zero_zero=exclude_zero_zero,
+        saturated=saturated,
         names=(first, second),
         channels=numbers,
+        mask_name=mask_name,
+        sources=sources,
+    )
+
+
+def result_of_row(row: Mapping[str, Any], measures: Sequence[str]) -> Coefficients:
+    """The :class:`Coefficients` of a pair row of :func:`colocalize.coefficient_table` (or
+    :func:`colocalize._table.table_rows`) whose measure groups were ``measures``."""
+    values = {f.name: row[f.name] for f in dataclasses.fields(Coefficients)}
+    values["n_pixels"] = int(values["n_pixels"])
+    return _computed(Coefficients(**values), tuple(measures))
+
+
+def draw_report(
+    target: Path,
+    arrays: Sequence[np.ndarray],
+    result: Coefficients,
+    *,
+    mask: Any,
+    thresholds: Thresholds,
+    costes_method: str,
+    exclude_zero_zero: bool,
+    saturated: Saturated,
+    names: tuple[str, str],
+    channels: tuple[int, int] | None,
+    mask_name: str | None,
+    sources: Sequence[str | os.PathLike[str]],
+    scatter: tuple[BivariateHistogram, tuple[float, float]] | None = None,
+) -> Path:
+    """:func:`coefficient_report` of an analysis already made: ``target`` checked by
+    :func:`check_report_path`, the two channels checked by
+    :func:`colocalize._coefficients.check_images`, their ``result`` with the options that
+    made it (the other arguments as in :func:`coefficient_report`, checked), and the scatter
+    plot's bivariate histogram (256 bins of the selected pixels) and Costes' regression line
+    when the caller has them already."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    from colocalize._costes import regression_line
+    from colocalize._histogram import bivariate_histogram
+    from colocalize._version import __version__
+
+    if scatter is None:
+        selection, _ = select_pixels(
+            arrays, mask=mask, exclude_zero_zero=exclude_zero_zero, saturated=saturated
+        )
+        with warnings.catch_warnings():  # the analysis warned about this input already
+            warnings.simplefilter("ignore", ColocalizeWarning)
+            line = regression_line(
+                arrays[0], arrays[1], mask=selection, method=check_costes_method(costes_method)
+            )
+            histogram = bivariate_histogram(arrays[0], arrays[1], nbins=_NBINS, mask=selection)
+    else:
+        histogram, line = scatter
+    outline = None if mask is None else as_mask(mask, arrays[0].shape)
+    first, second = names
+    settings = _Settings(
+        names=names,
+        channels=channels,
         dtype=str(arrays[0].dtype),
         shape=arrays[0].shape,
         method=_threshold_method(thresholds, costes_method, result),
@@ -247,7 +299,7 @@ def coefficient_report(
     )
     title = f"Colocalization of {first} and {second}"
     creator = f"colocalize {__version__}"
-    if kind == "pdf":
+    if _FORMATS[target.suffix.lower()] == "pdf":
         from matplotlib.backends.backend_pdf import PdfPages
 
         pages = [Figure(figsize=_PAGE), Figure(figsize=_PAGE)]
@@ -373,7 +425,7 @@ def _shown(image: np.ndarray) -> tuple[np.ndarray, str]:
 
 def _draw_pictures(
     fig: Any,
-    arrays: list[np.ndarray],
+    arrays: Sequence[np.ndarray],
     outline: np.ndarray | None,
     histogram: BivariateHistogram,
     line: tuple[float, float],
