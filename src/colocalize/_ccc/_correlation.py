@@ -169,7 +169,8 @@ class CrossCorrelation:
         fit failed.
     original_correlation, subtracted_correlation, weighted_correlation : ndarray or None
         With ``intermediates=True``: the original and subtracted correlation images and the
-        subtracted one weighted by the fitted Gaussian (float32; the zero shift at index
+        subtracted one weighted by the fitted Gaussian (the original only with
+        ``confidence=True``, which computes it; float32; the zero shift at index
         ``zero_shift``; a time series gets a leading frame axis). Only the shifts within
         ``max_distance`` when it is given.
     zero_shift : tuple of int
