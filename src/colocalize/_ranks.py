@@ -344,8 +344,8 @@ class ValueRuns:
 
     @property
     def tied_pairs(self) -> int:
-        """The pairs of pixels with equal values (from the cells, without :attr:`counts`)."""
-        return sum(int(np.sum(c * (c - 1) // 2)) for c in _weighted_runs(self.code0, self.weights))
+        """The pairs of pixels with equal values."""
+        return _tie_pairs(self.counts)
 
     def running_ranks(self, index: np.ndarray) -> RunningRanks:
         """The average ranks of the sorted values less ``low``, ``index`` (the cells' code0)."""
