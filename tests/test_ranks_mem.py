@@ -44,8 +44,8 @@ def _table_peak(image: np.ndarray) -> int:
 # cells come from one packed key per pixel without per-pixel codes (wide_cells), the second
 # channel's ranks from its tied values alone and Kendall's Fenwick tree counts blocks of 64
 # codes (2.76x before, 3.1x and 5.7x before that); 1.5x of peak RSS at 2048 x 2048 (2.0-2.3x
-# before). 64-bit (values beyond 32 bits: the codes' path): 1.58x (1.71x before, 1.88x and
-# 3.3x before that).
+# before). 64-bit (values up to 2**40: wide_cells too, the first channel coded over the cells):
+# 1.56x (1.71x before, 1.88x and 3.3x before that); 1.2x of peak RSS at 2048 x 2048 (1.5-1.7x).
 BOUNDS = [(np.int64, 1.65), (np.uint64, 1.65), (np.uint32, 2.3), (np.int32, 2.3)]
 
 

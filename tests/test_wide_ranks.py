@@ -51,26 +51,29 @@ def _pair(dtype: type, n: int, kind: str, seed: int = 0) -> tuple[np.ndarray, np
 @pytest.mark.parametrize("n", SIZES)
 @pytest.mark.parametrize("kind", ["2**40", "negative", "ties"])
 def test_wide_cells_are_the_joint_cells(dtype, n, kind):
-    """The cells of :func:`wide_cells` are those of the codes' :func:`joint_cells`, code0 the
-    values less the minimum; the second channel's values and counts are its codes'."""
+    """The cells of :func:`wide_cells` are those of the codes' :func:`joint_cells`: code0 the
+    values less the minimum (a range of at most 32 bits), else the same dense codes; the
+    channels' values and counts are their codes'."""
     a, b = _pair(dtype, n, kind)
-    span0 = int(a.max()) - int(a.min()) + 1
     wide = wide_cells(a, b)
-    if span0 > 2**32:  # 64-bit values beyond 32 bits: the codes' path
-        assert wide is None
-        return
     assert wide is not None
     cells, runs, codes1 = wide
     ca, cb = channel_codes(a), channel_codes(b)
     old = joint_cells(ca, cb)
-    relative = _ranks.subtract_exact(ca.exact, int(a.min()))
-    np.testing.assert_array_equal(cells.code0, relative[old.code0])
+    if int(a.max()) - int(a.min()) < 2**32:
+        assert isinstance(runs, _ranks.ValueRuns)
+        relative = _ranks.subtract_exact(ca.exact, int(a.min()))
+        np.testing.assert_array_equal(cells.code0, relative[old.code0])
+        np.testing.assert_array_equal(runs.exact[cells.code0], ca.exact[old.code0])
+    else:  # coded densely over the cells
+        assert isinstance(runs, _ranks.ChannelCodes)
+        np.testing.assert_array_equal(cells.code0, old.code0)
+        np.testing.assert_array_equal(runs.exact, ca.exact)
     np.testing.assert_array_equal(cells.code1, old.code1)
     np.testing.assert_array_equal(cells.counts, old.counts)
     np.testing.assert_array_equal(codes1.exact, cb.exact)
     np.testing.assert_array_equal(codes1.counts, cb.counts)
     np.testing.assert_array_equal(runs.counts, ca.counts)
-    np.testing.assert_array_equal(runs.exact[cells.code0], ca.exact[old.code0])
     assert runs.n_pixels == n
     assert runs.tied_pairs == ca.tied_pairs
     # Kendall's n_c - n_d exactly as the codes' (tau-b the same float): by the blocked table
@@ -90,14 +93,16 @@ def test_wide_cells_are_the_joint_cells(dtype, n, kind):
     ("a", "b"),
     [
         (np.arange(10**5, dtype=np.int64) * 2**40, np.arange(10**5, dtype=np.int64) << 23),
+        (np.array([-(2**63), 2**63 - 1] * 5000), np.arange(10**4, dtype=np.int64) << 23),
         (np.arange(10**5, dtype=np.uint32), np.arange(10**5, dtype=np.uint32) << 10),
         (np.arange(10**5, dtype=np.float64) * 1e9, np.arange(10**5, dtype=np.float64) * 1e9),
         (np.full(10**5, 2**30, np.uint32), np.arange(10**5, dtype=np.uint32) << 10),
     ],
-    ids=["range beyond 32 bits", "small range", "floats", "constant"],
+    ids=["range and index beyond 64 bits", "full int64 range", "small range", "floats", "constant"],
 )
 def test_wide_cells_refuse_what_does_not_fit(a, b):
-    """A first channel beyond 32 bits, a range the look-up codes take, floats: the codes."""
+    """A value range and pixel index beyond 64 bits, a range the look-up codes take, floats:
+    the codes' path."""
     assert wide_cells(a, b) is None
 
 
@@ -113,11 +118,11 @@ def _engine_pair(a, b, mask, wide: bool):
             return engine.pair(0, 1, thresholds)
 
 
-@pytest.mark.parametrize("dtype", [np.uint32, np.int32])
+@pytest.mark.parametrize("dtype", WIDE)
 @pytest.mark.parametrize("kind", ["2**40", "negative", "ties"])
 @pytest.mark.parametrize("masked", [False, True])
 def test_engine_wide_path_equals_the_codes_path(dtype, kind, masked):
-    """Every coefficient of a 32-bit pair through :func:`wide_cells` equals the codes' path
+    """Every coefficient of a wide pair through :func:`wide_cells` equals the codes' path
     (Kendall exactly, the rest to 1e-12), and the ranks equal SciPy's."""
     n = 2 * _ranks.CHUNK + 3
     a, b = _pair(dtype, n, kind, seed=3)

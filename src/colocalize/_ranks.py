@@ -352,12 +352,12 @@ class ValueRuns:
         return RunningRanks(self.counts, _DenseRuns(index))
 
 
-def _weighted_runs(values: np.ndarray, weights: np.ndarray) -> Iterator[np.ndarray]:
-    """The summed ``weights`` of each run of equal values of a sorted array, in order, a chunk
-    at a time (int64 pieces, non-empty)."""
+def _weighted_runs(values: np.ndarray, weights: np.ndarray, shift: int = 0) -> Iterator[np.ndarray]:
+    """The summed ``weights`` of each run of equal values (``values >> shift``) of a sorted
+    array, in order, a chunk at a time (int64 pieces, non-empty)."""
     carry, previous = 0, None  # the open run's weight so far, its value
     for part in chunks(values.size):
-        v, w = values[part], weights[part].astype(np.int64)
+        v, w = values[part] >> values.dtype.type(shift), weights[part].astype(np.int64)
         cuts = np.flatnonzero(v[1:] != v[:-1]) + 1
         sums = np.add.reduceat(w, np.concatenate([np.zeros(1, dtype=cuts.dtype), cuts]))
         if previous is not None and v[0] == previous:
@@ -547,13 +547,20 @@ def joint_cells(codes0: ChannelCodes, codes1: ChannelCodes) -> JointCells:
         key[part] <<= key_dtype.type(8 * half)
         key[part] |= codes1.codes[part]
     key.sort()
-    return _cells_of_keys(key, half)
+    return _halves(*_compact_runs(key), half)
 
 
-def _cells_of_keys(key: np.ndarray, half: int) -> JointCells:
-    """The cells of sorted packed keys ``code0 << 8 half | code1``: the runs of equal keys
-    reduced in place to one key each (``code0`` and ``code1`` are views of its two halves)
-    and their lengths (the only copy)."""
+def _halves(cells: np.ndarray, counts: np.ndarray, half: int) -> JointCells:
+    """The cells of packed keys ``code0 << 8 half | code1``: ``code0`` and ``code1`` are views
+    of the keys' two halves."""
+    halves = cells.view(f"u{half}")
+    high = 1 if np.little_endian else 0
+    return JointCells(code0=halves[high::2], code1=halves[1 - high :: 2], counts=counts)
+
+
+def _compact_runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The runs of equal keys of a sorted array reduced in place to one key each, and their
+    lengths (the only copy)."""
     n = key.size
     first = _run_starts(key)  # a run of equal keys is a cell
     counts = _run_lengths(first)
@@ -563,41 +570,40 @@ def _cells_of_keys(key: np.ndarray, half: int) -> JointCells:
         key[filled : filled + found.size] = found
         filled += found.size
     del first
-    cells = key[:filled] if 2 * filled > n else key[:filled].copy()
-    del key
-    halves = cells.view(f"u{half}")
-    high = 1 if np.little_endian else 0
-    return JointCells(code0=halves[high::2], code1=halves[1 - high :: 2], counts=counts)
+    return (key[:filled] if 2 * filled > n else key[:filled].copy()), counts
 
 
 def wide_cells(
     values0: np.ndarray, values1: np.ndarray
-) -> tuple[JointCells, ValueRuns, ChannelCodes] | None:
+) -> tuple[JointCells, ValueRuns | ChannelCodes, ChannelCodes] | None:
     """The joint cells of two wide integer channels (each with a value range above
     ``_MAX_LOOKUP_RANGE``, about one value per pixel) without per-pixel codes; None when they
     do not fit the keys below (then :func:`channel_codes` and :func:`joint_cells`).
 
     One uint64 key per pixel, sorted twice in place: first ``value1 << b | pixel`` (b the
     pixel index's bits), whose runs give channel 1's values and counts and each pixel's code1;
-    each key is then rewritten as ``(value0 - low0) << 32 | code1`` (value0 read at the pixel)
-    and the runs of equal keys give the cells. Channel 0's code0 are thus its values less its
-    minimum (:class:`ValueRuns`: no table of its values); channel 1 has its
-    :class:`ChannelCodes` without per-pixel codes. The memory is the keys (8 bytes a pixel),
-    one bool per pixel while a sort's runs are read, and channel 1's values and counts: about
-    1.3 times two 32-bit channels, against codes, keys and two tables of values before.
-    Requires n <= 2**32, value0's range <= 2**32 and value1's range and the pixel index in 64
-    bits; the cells are then those of :func:`joint_cells` with code0 the values less ``low0``.
+    each key is then rewritten as ``(value0 - low0) << s | code1`` (value0 read at the pixel;
+    s = 32, or b when value0's range exceeds 32 bits) and the runs of equal keys give the
+    cells. With s = 32, channel 0's code0 are its values less its minimum (:class:`ValueRuns`:
+    no table of its values); else one pass over the cells codes channel 0 densely and
+    rewrites the keys as ``code0 << 32 | code1``. Channel 1 (and a densely coded channel 0)
+    is a :class:`ChannelCodes` without per-pixel codes. The memory is the keys (8 bytes a
+    pixel), one bool per pixel while a sort's runs are read, and the channels' values and
+    counts. Requires n <= 2**32 and each value range and the pixel index in 64 bits; the
+    cells are then those of :func:`joint_cells` (with code0 the values less ``low0`` when
+    s = 32).
     """
     n = values0.size
     if n < 2 or n > 1 << 32 or values0.dtype.kind not in "iu" or values1.dtype.kind not in "iu":
         return None
     low0, low1 = int(values0.min()), int(values1.min())
     span0, span1 = int(values0.max()) - low0 + 1, int(values1.max()) - low1 + 1
-    bits = (n - 1).bit_length()
-    if min(span0, span1) <= _MAX_LOOKUP_RANGE or span0 > 1 << 32:
+    bits = (n - 1).bit_length()  # a pixel index's, and at least a code's
+    if min(span0, span1) <= _MAX_LOOKUP_RANGE:
         return None
-    if (span1 - 1).bit_length() + bits > 64:
+    if max(span0 - 1, span1 - 1).bit_length() + bits > 64:
         return None
+    high = 32 if span0 <= 1 << 32 else bits  # where value0 starts in the cells' keys
     shift, pixel_mask = np.uint64(bits), np.uint64((1 << bits) - 1)
     key = np.empty(n, dtype=np.uint64)
     for part in chunks(n):
@@ -621,14 +627,52 @@ def wide_cells(
         code1 += code
         code = int(code1[-1])
         pixel = (key[part] & pixel_mask).astype(np.intp)
-        np.left_shift(subtract_exact(values0[pixel], low0), np.uint64(32), out=key[part])
+        np.left_shift(subtract_exact(values0[pixel], low0), np.uint64(high), out=key[part])
         key[part] |= code1.astype(np.uint64)
     del first
     key.sort()
-    cells = _cells_of_keys(key, 4)
-    channel0 = ValueRuns(cells.code0, cells.counts, low0, values0.dtype, n)
+    cells, counts = _compact_runs(key)
+    del key
     codes1 = ChannelCodes(codes=np.empty(0, dtype=np.uint32), exact=exact1, counts=counts1)
-    return cells, channel0, codes1
+    if high == 32:
+        joint = _halves(cells, counts, 4)
+        return joint, ValueRuns(joint.code0, counts, low0, values0.dtype, n), codes1
+    codes0 = _dense_first(cells, counts, high, low0, values0.dtype)
+    return _halves(cells, counts, 4), codes0, codes1
+
+
+def _dense_first(
+    keys: np.ndarray, counts: np.ndarray, high: int, low: int, dtype: np.dtype
+) -> ChannelCodes:
+    """Channel 0 of sorted cells ``(value0 - low) << high | code1`` with their ``counts``: its
+    values and counts, the keys rewritten in place as ``code0 << 32 | code1`` (code0 the
+    index of the value among the distinct ones)."""
+    k = longest = 0
+    for piece in _weighted_runs(keys, counts, high):
+        k += piece.size
+        longest = max(longest, int(piece.max()))
+    counts0 = np.empty(k, dtype=_code_dtype(longest + 1))
+    filled = 0
+    for piece in _weighted_runs(keys, counts, high):
+        counts0[filled : filled + piece.size] = piece
+        filled += piece.size
+    exact0 = np.empty(k, dtype=dtype)
+    shift, code1_mask = np.uint64(high), np.uint64((1 << high) - 1)
+    filled, code, last = 0, -1, None
+    for part in chunks(keys.size):
+        value = keys[part] >> shift
+        starts = np.empty(value.size, dtype=bool)
+        starts[0] = last is None or value[0] != last
+        np.not_equal(value[1:], value[:-1], out=starts[1:])
+        found = _add_low(value[starts], low, dtype)
+        exact0[filled : filled + found.size] = found
+        filled += found.size
+        code0 = np.cumsum(starts, dtype=np.int64)
+        code0 += code
+        code, last = int(code0[-1]), value[-1]
+        keys[part] &= code1_mask
+        keys[part] |= code0.astype(np.uint64) << np.uint64(32)
+    return ChannelCodes(codes=np.empty(0, dtype=np.uint32), exact=exact0, counts=counts0)
 
 
 def _tie_pairs(counts: np.ndarray) -> int:
