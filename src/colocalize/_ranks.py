@@ -8,7 +8,8 @@ count): by a histogram when the two channels have few values, else by sorting on
 pixel. Every coefficient, including Kendall's tau-b, is computed on the cells, so the memory
 beyond the codes stays a few bytes per pixel for any integer dtype. Two wide integer channels
 (value ranges above 2**22) skip the per-pixel codes: :func:`wide_cells` builds their cells from
-one packed key per pixel, with the first channel's values themselves as its codes.
+one packed key per pixel, with the first channel's values themselves as its codes (or, beyond 32
+bits, its codes taken over the sorted cells).
 
 Two 8/16-bit integer channels with the compiled kernels skip the codes and cells: their ranks come
 from one sort of a packed key per pixel (:func:`packed_rank_sums`).
