@@ -145,7 +145,11 @@ def memory() -> None:
         f"({r['extra_mib'] / r['input_mib']:.1f}x the input; target <= 2x), "
         f"{r['seconds']:.2f} s"
     )
-    print("peak extra memory of coefficient_table with thresholds, 3 channels, fresh process")
+    print(
+        "peak extra memory of coefficient_table with thresholds, 3 channels, fresh process "
+        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; peak RSS varies by "
+        "about 12 MiB between identical runs)"
+    )
     cases = [(kind, size) for kind in ("neuron", "random") for size in (2048, 4096)]
     dtypes = ("uint8", "int8", "int16", "uint32", "int32", "int64", "uint64")
     cases += [(dtype, 2048) for dtype in dtypes]

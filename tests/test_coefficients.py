@@ -528,8 +528,9 @@ def test_measures_without_ranks_never_rank(monkeypatch):
 
     monkeypatch.setattr(_coefficients, "kendall_tau_b", forbidden)
     monkeypatch.setattr(_ranks.ChannelCodes, "average_rank", property(forbidden))
-    monkeypatch.setattr(_ranks.ChannelCodes, "cumulative", property(forbidden))
-    monkeypatch.setattr(_ranks.ChannelCodes, "ranks_of", forbidden)
+    monkeypatch.setattr(_ranks.ChannelCodes, "rank_lookup", forbidden)
+    monkeypatch.setattr(_ranks.ChannelCodes, "running_ranks", forbidden)
+    monkeypatch.setattr(_coefficients, "wide_cells", forbidden)
     rng = np.random.default_rng(3)
     for dtype in (np.uint8, np.uint16, np.float32, np.uint32, np.int64):
         a, b = _random_pair(rng, dtype, (64, 64))

@@ -32,7 +32,10 @@ from colocalize._costes import (
 from colocalize._ranks import (
     ChannelCodes,
     JointCells,
+    OffsetValues,
+    RankLookup,
     RunningRanks,
+    ValueRuns,
     channel_codes,
     chunks,
     joint_cells,
@@ -40,6 +43,7 @@ from colocalize._ranks import (
     packed_rank_sums,
     packed_ranks_pay,
     subtract_exact,
+    wide_cells,
 )
 from colocalize._selection import Saturated, select_pixels
 from colocalize._validation import (
@@ -390,10 +394,16 @@ class _CoefficientEngine:
         A channel wider than 16 bits keeps no codes after this (its statistics are taken
         first): with up to one value per pixel its per-pixel codes weigh about twice the
         channel, and the pair's later steps need only its values and counts. A later pair
-        codes it again; 8/16-bit codes are small and kept for every pair.
+        codes it again; 8/16-bit codes are small and kept for every pair. Two wide integer
+        channels are not coded at all when :func:`wide_cells` applies.
         """
         if not (ranks or (self._coded(i) and self._coded(j))):
             return None
+        if not (self._coded(i) or self._coded(j)):
+            # two wide integer channels: their cells without per-pixel codes, when they fit
+            wide = wide_cells(self.flats[i], self.flats[j])
+            if wide is not None:
+                return _Cells(*wide)
         both = (self.codes(i), self.codes(j))
         cells = joint_cells(*both)
         kept = []
@@ -409,7 +419,8 @@ class _CoefficientEngine:
         self, i: int, j: int, coded: _Cells | None, thresholds: _Cuts | None, ranks: bool
     ) -> list[_Side]:
         cuts = [None if thresholds is None else thresholds.side(t) for t in (0, 1)]
-        parts: list[tuple[ChannelCodes | None, np.ndarray | None]] = [(None, None), (None, None)]
+        parts: list[tuple[ChannelCodes | ValueRuns | None, np.ndarray | None]]
+        parts = [(None, None), (None, None)]
         if coded is not None:
             parts = [(coded.codes0, coded.cells.code0), (coded.codes1, coded.cells.code1)]
         # the cells are sorted by channel i's codes: its ranks need no cumulative counts
@@ -714,8 +725,8 @@ class _CoefficientEngine:
         if pearson_subsets:
             for part in chunks(size):
                 w = None if weights is None else weights[part].astype(np.float64)
-                a.load(part)
-                b.load(part)
+                a.load(part, ranks=False)  # the subsets' second pass needs no ranks
+                b.load(part, ranks=False)
                 for name, subset in subsets.items():
                     subset.second(a.centred, b.centred, w, _subset_of(name, a, b))
             sums["below"], sums["above"] = subsets["below"].pearson(), subsets["above"].pearson()
@@ -970,7 +981,7 @@ class _Cells:
     codes, :meth:`ChannelCodes.without_pixels`)."""
 
     cells: JointCells
-    codes0: ChannelCodes
+    codes0: ChannelCodes | ValueRuns
     codes1: ChannelCodes
 
 
@@ -985,7 +996,7 @@ class _Side:
     def __init__(
         self,
         flat: np.ndarray,
-        codes: ChannelCodes | None,
+        codes: ChannelCodes | ValueRuns | None,
         index: np.ndarray | None,
         stats: _Stats,
         threshold: tuple[float, float] | None,
@@ -994,20 +1005,24 @@ class _Side:
         ordered: bool = False,
     ) -> None:
         self.flat, self.index, self.threshold = flat, index, threshold
+        self.exact: np.ndarray | OffsetValues = flat  # the values of the codes ``index``
         self.stats = stats
         self.tables: dict[str, np.ndarray] = {}
-        self.lookup = codes is not None and codes.n_codes <= _MAX_TABLE
-        # many distinct values: each chunk's ranks come from the cumulative counts (narrow
-        # integers), or for sorted codes (``ordered``) a running sum of the counts, not from a
-        # float64 table of every value's rank
-        self.ranked: tuple[ChannelCodes, np.ndarray] | RunningRanks | None = None
+        self.lookup = isinstance(codes, ChannelCodes) and codes.n_codes <= _MAX_TABLE
+        # many distinct values: each chunk's ranks come from the counts (:class:`RankLookup`),
+        # or for sorted codes (``ordered``) a running sum of the counts, not from a float64
+        # table of every value's rank
+        self.ranked: RankLookup | RunningRanks | None = None
         if codes is not None and index is not None and not self.lookup:
             # many distinct values (wide integers, floats): each chunk's values are looked up
             # and then treated as pixels, instead of float64 tables of every value
-            self.flat = codes.exact
-            if ranks:
-                self.ranked = RunningRanks(codes, index) if ordered else (codes, codes.cumulative)
-        elif codes is not None:
+            self.exact = codes.exact
+            if ranks and ordered:
+                self.ranked = codes.running_ranks(index)
+            elif ranks:
+                assert isinstance(codes, ChannelCodes)  # a ValueRuns is always sorted
+                self.ranked = codes.rank_lookup()
+        elif isinstance(codes, ChannelCodes):
             exact = codes.exact
             self.tables = {
                 "centred": np.ldexp(codes.relative, -stats.rel_exp) - stats.mean,
@@ -1022,18 +1037,19 @@ class _Side:
         self.centred = self.absolute = self.rank = np.empty(0)
         self.positive = self.at_least = self.above = np.empty(0, dtype=bool)
 
-    def load(self, part: slice) -> None:
+    def load(self, part: slice, *, ranks: bool = True) -> None:
+        """Read the points ``part`` (without their ``rank`` when not ``ranks``)."""
         if self.index is not None:
             index = self.index[part]
             for name, table in self.tables.items():
                 setattr(self, name, table[index])
-            if isinstance(self.ranked, RunningRanks):
+            if ranks and isinstance(self.ranked, RunningRanks):
                 self.rank = self.ranked.ranks(part)
-            elif self.ranked is not None:
-                self.rank = self.ranked[0].ranks_of(index, self.ranked[1])
+            elif ranks and isinstance(self.ranked, RankLookup):
+                self.rank = self.ranked.ranks(index)
             if self.lookup:
                 return
-            raw = self.flat[index]
+            raw = self.exact[index]
         else:
             raw = self.flat[part]
         x = raw.astype(np.float64)

@@ -33,6 +33,8 @@ MIN_PIXELS = 1 << 20
 # kernels would have replaced, then load them (the ski-rental rule: never more than twice the
 # time of the better choice made in hindsight, and a first call never slower than numpy).
 LOAD_SECONDS = 0.6
+# kendall_score's Fenwick tree counts blocks of 2**KENDALL_BLOCK_BITS codes.
+KENDALL_BLOCK_BITS = 6
 
 _cache: dict[str, SimpleNamespace | None] = {}
 _spent = [0.0]  # seconds spent in numpy paths the kernels would have replaced
@@ -291,11 +293,16 @@ def _build() -> SimpleNamespace | None:
 
     @jit
     def kendall_score(code0, code1, counts, tree, column):
-        """n_c - n_d of joint cells sorted by (code0, code1), with a Fenwick tree over code1
-        (``tree``, zeros of size k1 + 1) and a plain count per code1 (``column``, zeros of size
-        k1: the cells of earlier rows in the same column); ``tree`` int32 when the counts sum
-        below 2**31, ``column`` the narrowest unsigned dtype that holds code1's largest count."""
-        k1 = column.size
+        """n_c - n_d of joint cells sorted by (code0, code1) (code0 only compared for
+        equality): ``column`` (zeros of size k1, the narrowest unsigned dtype that holds
+        code1's largest count) counts the cells of earlier rows per code1, and ``tree`` (zeros
+        of size at least k1 // 2**KENDALL_BLOCK_BITS + 2; int32 when the counts sum below
+        2**31) is a Fenwick tree of those counts per block of 2**KENDALL_BLOCK_BITS codes. The
+        pixels below a code are the tree's blocks before its block plus the column's counts
+        before it in its block (one cache line for byte counts): the tree stays in cache, 1/64
+        of a tree over every code."""
+        bits = KENDALL_BLOCK_BITS
+        blocks = tree.size - 1
         total = np.int64(0)
         score = np.int64(0)
         m = code0.size
@@ -304,22 +311,25 @@ def _build() -> SimpleNamespace | None:
             stop = start
             while stop < m and code0[stop] == code0[start]:
                 # earlier cells have a smaller code0: concordant below, discordant above
+                c = np.int64(code1[stop])
                 below = np.int64(0)
-                k = np.int64(code1[stop])
+                k = c >> bits
                 while k > 0:
                     below += tree[u(k)]
                     k -= k & -k
-                above = total - below - column[u(code1[stop])]
+                for x in range((c >> bits) << bits, c):
+                    below += column[x]
+                above = total - below - column[u(c)]
                 score += np.int64(counts[stop]) * (below - above)
                 stop += 1
             for i in range(start, stop):
-                c = np.int64(counts[i])
-                column[u(code1[i])] += c
-                k = np.int64(code1[i]) + 1
-                while k <= k1:
-                    tree[u(k)] += c
+                w = np.int64(counts[i])
+                column[u(code1[i])] += w
+                k = (np.int64(code1[i]) >> bits) + 1
+                while k <= blocks:
+                    tree[u(k)] += w
                     k += k & -k
-                total += c
+                total += w
             start = stop
         return score
 

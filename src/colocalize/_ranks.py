@@ -6,7 +6,10 @@ for up to 256 values, two for up to 65536). For integer images this is a table l
 otherwise a sort. A channel pair is then reduced to its non-empty *joint cells* (code0, code1,
 count): by a histogram when the two channels have few values, else by sorting one packed key per
 pixel. Every coefficient, including Kendall's tau-b, is computed on the cells, so the memory
-beyond the codes stays a few bytes per pixel for any integer dtype.
+beyond the codes stays a few bytes per pixel for any integer dtype. Two wide integer channels
+(value ranges above 2**22) skip the per-pixel codes: :func:`wide_cells` builds their cells from
+one packed key per pixel, with the first channel's values themselves as its codes (or, beyond 32
+bits, its codes taken over the sorted cells).
 
 Two 8/16-bit integer channels with the compiled kernels skip the codes and cells: their ranks come
 from one sort of a packed key per pixel (:func:`packed_rank_sums`).
@@ -29,7 +32,10 @@ from colocalize import _compiled
 __all__ = [
     "ChannelCodes",
     "JointCells",
+    "OffsetValues",
+    "RankLookup",
     "RunningRanks",
+    "ValueRuns",
     "channel_codes",
     "chunks",
     "joint_cells",
@@ -37,6 +43,7 @@ __all__ = [
     "packed_rank_sums",
     "packed_ranks_pay",
     "subtract_exact",
+    "wide_cells",
 ]
 
 # Integer channels whose value range is at most this are coded by a bincount look-up, not a sort.
@@ -46,12 +53,16 @@ _MAX_DIRECT_RANGE = 1 << 10
 # Pairs with at most this many joint cells are counted in a dense histogram, not sorted.
 _MAX_DENSE_CELLS = 1 << 16
 # Kendall's tau from a dense table processed in row blocks of about this many cells, up to
-# _MAX_TABLE_CELLS in all; beyond that a compiled Fenwick tree (or SciPy's merge sort).
+# _MAX_TABLE_CELLS in all; beyond that a compiled Fenwick count (or SciPy's merge sort).
 _BLOCK_CELLS = 1 << 16
 _MAX_TABLE_CELLS = 1 << 26
 # Without the compiled kernels, 8/16-bit pairs with more distinct (x, y) value pairs than this
 # many per pixel rank faster by packed keys than by the dense table (measured at 2**20 pixels).
 _PACKED_CELLS_PER_PIXEL = 16
+# Average ranks by the tied values alone when fewer than one value in this many is tied, with
+# the surplus before each block of this many codes (RankLookup).
+_SPARSE_TIES = 64
+_TIE_BLOCK = 32
 # Pixels per chunk of the per-pixel passes (temporaries of a few MiB).
 CHUNK = 1 << 16
 # ... and of the histogram passes (bincount's own int64 copy of its input: 8 MiB).
@@ -102,8 +113,8 @@ class ChannelCodes:
     ``exact - exact[0]``, exact for integers: no wrap-around for 64-bit images); and, computed
     on each use and not kept (8 bytes per value), the 1-based ``average_rank`` of each value
     (ties share the mean of their positions, as ``scipy.stats.rankdata(method="average")``);
-    ``cumulative`` (narrow integers) and :meth:`ranks_of` give the same ranks a chunk at a time,
-    and :class:`RunningRanks` gives them for sorted codes without any table.
+    :meth:`rank_lookup` gives the same ranks a chunk at a time, and :meth:`running_ranks` for
+    sorted codes, without any table of every value's rank.
     """
 
     codes: np.ndarray
@@ -126,19 +137,14 @@ class ChannelCodes:
             rank[part] -= (self.counts[part].astype(np.float64) - 1.0) / 2.0
         return rank
 
-    @property
-    def cumulative(self) -> np.ndarray:
-        """The pixels at or below each value, in the narrowest unsigned dtype that holds the
-        number of pixels (half or less of ``average_rank``'s float64; not kept)."""
-        return np.cumsum(self.counts, dtype=_code_dtype(self.n_pixels + 1))
+    def rank_lookup(self) -> RankLookup:
+        """The average ranks of any codes, a chunk at a time (:class:`RankLookup`): the same
+        float64 numbers as ``average_rank[index]``, without a table of every value's rank."""
+        return RankLookup(self.counts, self.n_pixels)
 
-    def ranks_of(self, index: np.ndarray, cumulative: np.ndarray) -> np.ndarray:
-        """The average ranks of the values ``index`` (codes), from :attr:`cumulative`: the
-        same float64 numbers as ``average_rank[index]`` (whole numbers and halves below
-        2**53), without a table of every value."""
-        rank = cumulative[index].astype(np.float64)
-        rank -= (self.counts[index].astype(np.float64) - 1.0) / 2.0
-        return rank
+    def running_ranks(self, index: np.ndarray) -> RunningRanks:
+        """The average ranks of sorted codes ``index``, a chunk at a time."""
+        return RunningRanks(self.counts, index)
 
     @property
     def n_codes(self) -> int:
@@ -148,6 +154,11 @@ class ChannelCodes:
     def n_pixels(self) -> int:
         return int(np.sum(self.counts, dtype=np.uint64))
 
+    @property
+    def tied_pairs(self) -> int:
+        """The pairs of pixels with equal values."""
+        return _tie_pairs(self.counts)
+
     def without_pixels(self) -> ChannelCodes:
         """These values and counts without the per-pixel ``codes`` (empty): all that a pair's
         steps after :func:`joint_cells` need (:func:`kendall_tau_b`, :attr:`cumulative`)."""
@@ -156,21 +167,22 @@ class ChannelCodes:
 
 class RunningRanks:
     """The average ranks of sorted codes (e.g. :attr:`JointCells.code0`), a chunk at a time,
-    from a running sum of the counts: the numbers of :meth:`ChannelCodes.ranks_of` without
-    the cumulative counts of every value.
+    from a running sum of the counts (pixels per code): the numbers of :class:`RankLookup`
+    without the cumulative counts of every value.
 
-    Chunks are best read in order (:meth:`ranks`): each one then sums only the counts of its
-    own codes; any other chunk starts the sum again from the first code.
+    ``index`` is the sorted codes, or anything that gives them a chunk at a time
+    (:class:`_DenseRuns`). Chunks are best read in order (:meth:`ranks`): each one then sums
+    only the counts of its own codes; any other chunk starts the sum again from the first code.
     """
 
-    def __init__(self, codes: ChannelCodes, index: np.ndarray) -> None:
-        self.counts, self.index = codes.counts, index
+    def __init__(self, counts: np.ndarray, index: np.ndarray | _DenseRuns) -> None:
+        self.counts, self.index = counts, index
         self.stop = -1  # where the last chunk read ends
         self.last = -1  # its last code
         self.through = 0  # the pixels at or below that code
 
     def ranks(self, part: slice) -> np.ndarray:
-        """The average ranks of ``index[part]`` (float64, as :meth:`ChannelCodes.ranks_of`)."""
+        """The average ranks of ``index[part]`` (float64, as :meth:`RankLookup.ranks`)."""
         index = self.index[part]
         low, high = int(index[0]), int(index[-1])
         if part.start != self.stop or low < self.last:  # not the next chunk: start again
@@ -187,6 +199,177 @@ class RunningRanks:
         rank -= (counts[offset].astype(np.float64) - 1.0) / 2.0
         self.stop, self.last, self.through = part.stop, high, int(cumulative[-1])
         return rank
+
+
+class RankLookup:
+    """The average ranks of any codes of one channel, a chunk at a time (:meth:`ranks`).
+
+    The pixels at or below code c are c + 1 plus the surplus (count - 1) of the tied values at
+    or below it. When fewer than one value in ``_SPARSE_TIES`` is tied, only those values, their
+    running surplus and the surplus before each block of ``_TIE_BLOCK`` codes are kept (a
+    code in a block without tied values needs no search); else the cumulative counts of every
+    value in the narrowest unsigned dtype that holds the number of pixels. Either way the
+    ranks are the float64 numbers of ``average_rank[index]`` (whole numbers and halves below
+    2**53).
+    """
+
+    def __init__(self, counts: np.ndarray, n_pixels: int) -> None:
+        self.counts = counts
+        n_tied = sum(int(np.count_nonzero(counts[part] > 1)) for part in chunks(counts.size))
+        self.cumulative: np.ndarray | None = None
+        if n_tied * _SPARSE_TIES >= counts.size:
+            self.cumulative = np.cumsum(counts, dtype=_code_dtype(n_pixels + 1))
+            return
+        self.tied = np.empty(n_tied, dtype=_code_dtype(counts.size))
+        self.surplus = np.zeros(n_tied + 1, dtype=np.int64)  # of the first p tied values
+        filled = 0
+        for part in chunks(counts.size):
+            found = np.flatnonzero(counts[part] > 1)
+            self.tied[filled : filled + found.size] = found + part.start
+            extra = counts[part][found].astype(np.int64) - 1
+            np.cumsum(extra, out=self.surplus[filled + 1 : filled + 1 + found.size])
+            self.surplus[filled + 1 : filled + 1 + found.size] += self.surplus[filled]
+            filled += found.size
+        starts = np.arange(0, counts.size + _TIE_BLOCK, _TIE_BLOCK)
+        place = np.searchsorted(self.tied, starts)
+        self.block_surplus = self.surplus[place[:-1]]  # of the tied values before each block
+        self.block_tied = place[1:] > place[:-1]
+
+    def ranks(self, index: np.ndarray) -> np.ndarray:
+        """The average ranks of the values ``index`` (codes), float64."""
+        if self.cumulative is not None:
+            rank = self.cumulative[index].astype(np.float64)
+        else:
+            block = index // index.dtype.type(_TIE_BLOCK)
+            through = self.block_surplus[block]
+            search = np.flatnonzero(self.block_tied[block])
+            if search.size:
+                found = np.searchsorted(self.tied, index[search], side="right")
+                through[search] = self.surplus[found]
+            through += index
+            through += 1
+            rank = through.astype(np.float64)
+        rank -= (self.counts[index].astype(np.float64) - 1.0) / 2.0
+        return rank
+
+
+class _DenseRuns:
+    """The codes 0, 1, 2, ... of the runs of equal values of a sorted array (e.g. the cells'
+    ``code0`` of :func:`wide_cells`), a chunk at a time, as int64: in order, each chunk carries
+    on from the last; any other chunk counts the runs before it again."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+        self.stop = 0  # where the last chunk read ends
+        self.code = -1  # its last code
+
+    def __getitem__(self, part: slice) -> np.ndarray:
+        if part.start != self.stop:
+            self.stop, self.code = 0, -1
+            for before in chunks(part.start):
+                self[before]
+        values = self.values[part]
+        starts = np.empty(values.size, dtype=bool)
+        starts[0] = self.code < 0 or values[0] != self.values[part.start - 1]
+        np.not_equal(values[1:], values[:-1], out=starts[1:])
+        codes = np.cumsum(starts, dtype=np.int64)
+        codes += self.code
+        self.stop, self.code = part.stop, int(codes[-1])
+        return codes
+
+
+def _add_low(relative: np.ndarray, low: int, dtype: np.dtype) -> np.ndarray:
+    """``relative + low`` in ``dtype``, exact: the inverse of :func:`subtract_exact` for integers
+    (two's complement wrap-around in uint64 gives the true value)."""
+    wide = relative.astype(np.uint64) + np.uint64(low % (1 << 64))
+    return wide.view(np.int64 if dtype.kind == "i" else np.uint64).astype(dtype)
+
+
+@dataclass(frozen=True)
+class OffsetValues:
+    """The values of codes that are values less ``low``: ``table[codes]`` as for a table of
+    values, in ``dtype``, without the table."""
+
+    low: int
+    dtype: np.dtype
+
+    def __getitem__(self, codes: np.ndarray) -> np.ndarray:
+        return _add_low(codes, self.low, self.dtype)
+
+
+@dataclass(frozen=True)
+class ValueRuns:
+    """The first channel of :func:`wide_cells`: its cells' ``code0`` are its values less its
+    minimum ``low`` (sorted), so it needs no table of values or per-pixel codes.
+
+    What :func:`kendall_tau_b` and the coefficient engine read of a :class:`ChannelCodes`:
+    ``n_pixels``, ``tied_pairs``, ``exact`` (:class:`OffsetValues`), ``counts`` (pixels per
+    distinct value, summed over the cells on first use: one narrow integer per value),
+    ``n_codes`` (the distinct values), :meth:`running_ranks`; and :meth:`dense_codes`.
+    """
+
+    code0: np.ndarray
+    weights: np.ndarray
+    low: int
+    dtype: np.dtype
+    n_pixels: int
+
+    @property
+    def exact(self) -> OffsetValues:
+        return OffsetValues(self.low, self.dtype)
+
+    @cached_property
+    def counts(self) -> np.ndarray:
+        k = longest = 0
+        for piece in _weighted_runs(self.code0, self.weights):
+            k += piece.size
+            longest = max(longest, int(piece.max()))
+        counts = np.empty(k, dtype=_code_dtype(longest + 1))
+        filled = 0
+        for piece in _weighted_runs(self.code0, self.weights):
+            counts[filled : filled + piece.size] = piece
+            filled += piece.size
+        return counts
+
+    @property
+    def n_codes(self) -> int:
+        return int(self.counts.size)
+
+    def dense_codes(self) -> np.ndarray:
+        """The code of each cell's value among the distinct values (0, 1, ...), narrow."""
+        codes = np.empty(self.code0.size, dtype=_code_dtype(self.n_codes))
+        dense = _DenseRuns(self.code0)
+        for part in chunks(codes.size):
+            codes[part] = dense[part]
+        return codes
+
+    @property
+    def tied_pairs(self) -> int:
+        """The pairs of pixels with equal values."""
+        return _tie_pairs(self.counts)
+
+    def running_ranks(self, index: np.ndarray) -> RunningRanks:
+        """The average ranks of the sorted values less ``low``, ``index`` (the cells' code0)."""
+        return RunningRanks(self.counts, _DenseRuns(index))
+
+
+def _weighted_runs(values: np.ndarray, weights: np.ndarray, shift: int = 0) -> Iterator[np.ndarray]:
+    """The summed ``weights`` of each run of equal values (``values >> shift``) of a sorted
+    array, in order, a chunk at a time (int64 pieces, non-empty)."""
+    carry, previous = 0, None  # the open run's weight so far, its value
+    for part in chunks(values.size):
+        v, w = values[part] >> values.dtype.type(shift), weights[part].astype(np.int64)
+        cuts = np.flatnonzero(v[1:] != v[:-1]) + 1
+        sums = np.add.reduceat(w, np.concatenate([np.zeros(1, dtype=cuts.dtype), cuts]))
+        if previous is not None and v[0] == previous:
+            sums[0] += carry
+        elif previous is not None:
+            yield np.array([carry])
+        if sums.size > 1:
+            yield sums[:-1]
+        carry, previous = int(sums[-1]), v[-1]
+    if previous is not None:
+        yield np.array([carry])
 
 
 def _lookup_codes(values: np.ndarray, low: int, span: int) -> ChannelCodes:
@@ -365,6 +548,21 @@ def joint_cells(codes0: ChannelCodes, codes1: ChannelCodes) -> JointCells:
         key[part] <<= key_dtype.type(8 * half)
         key[part] |= codes1.codes[part]
     key.sort()
+    return _halves(*_compact_runs(key), half)
+
+
+def _halves(cells: np.ndarray, counts: np.ndarray, half: int) -> JointCells:
+    """The cells of packed keys ``code0 << 8 half | code1``: ``code0`` and ``code1`` are views
+    of the keys' two halves."""
+    halves = cells.view(f"u{half}")
+    high = 1 if np.little_endian else 0
+    return JointCells(code0=halves[high::2], code1=halves[1 - high :: 2], counts=counts)
+
+
+def _compact_runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The runs of equal keys of a sorted array reduced in place to one key each, and their
+    lengths (the only copy)."""
+    n = key.size
     first = _run_starts(key)  # a run of equal keys is a cell
     counts = _run_lengths(first)
     filled = 0
@@ -373,11 +571,109 @@ def joint_cells(codes0: ChannelCodes, codes1: ChannelCodes) -> JointCells:
         key[filled : filled + found.size] = found
         filled += found.size
     del first
-    cells = key[:filled] if 2 * filled > n else key[:filled].copy()
+    return (key[:filled] if 2 * filled > n else key[:filled].copy()), counts
+
+
+def wide_cells(
+    values0: np.ndarray, values1: np.ndarray
+) -> tuple[JointCells, ValueRuns | ChannelCodes, ChannelCodes] | None:
+    """The joint cells of two wide integer channels (each with a value range above
+    ``_MAX_LOOKUP_RANGE``, about one value per pixel) without per-pixel codes; None when they
+    do not fit the keys below (then :func:`channel_codes` and :func:`joint_cells`).
+
+    One uint64 key per pixel, sorted twice in place: first ``value1 << b | pixel`` (b the
+    pixel index's bits), whose runs give channel 1's values and counts and each pixel's code1;
+    each key is then rewritten as ``(value0 - low0) << s | code1`` (value0 read at the pixel;
+    s = 32, or b when value0's range exceeds 32 bits) and the runs of equal keys give the
+    cells. With s = 32, channel 0's code0 are its values less its minimum (:class:`ValueRuns`:
+    no table of its values); else one pass over the cells codes channel 0 densely and
+    rewrites the keys as ``code0 << 32 | code1``. Channel 1 (and a densely coded channel 0)
+    is a :class:`ChannelCodes` without per-pixel codes. The memory is the keys (8 bytes a
+    pixel), one bool per pixel while a sort's runs are read, and the channels' values and
+    counts. Requires n <= 2**32 and each value range and the pixel index in 64 bits; the
+    cells are then those of :func:`joint_cells` (with code0 the values less ``low0`` when
+    s = 32).
+    """
+    n = values0.size
+    if n < 2 or n > 1 << 32 or values0.dtype.kind not in "iu" or values1.dtype.kind not in "iu":
+        return None
+    low0, low1 = int(values0.min()), int(values1.min())
+    span0, span1 = int(values0.max()) - low0 + 1, int(values1.max()) - low1 + 1
+    bits = (n - 1).bit_length()  # a pixel index's, and at least a code's
+    if min(span0, span1) <= _MAX_LOOKUP_RANGE:
+        return None
+    if max(span0 - 1, span1 - 1).bit_length() + bits > 64:
+        return None
+    high = 32 if span0 <= 1 << 32 else bits  # where value0 starts in the cells' keys
+    shift, pixel_mask = np.uint64(bits), np.uint64((1 << bits) - 1)
+    key = np.empty(n, dtype=np.uint64)
+    for part in chunks(n):
+        np.left_shift(subtract_exact(values1[part], low1), shift, out=key[part])
+        key[part] |= np.arange(part.start, part.stop, dtype=np.uint64)
+    key.sort()
+    first = np.empty(n, dtype=bool)  # where each run of equal value1 starts
+    for part in chunks(n):
+        value = key[part] >> shift
+        first[part.start] = part.start == 0 or value[0] != key[part.start - 1] >> shift
+        np.not_equal(value[1:], value[:-1], out=first[part.start + 1 : part.stop])
+    counts1 = _run_lengths(first)
+    exact1 = np.empty(counts1.size, dtype=values1.dtype)
+    filled, code = 0, -1
+    for part in chunks(n):
+        starts = first[part]
+        found = _add_low(key[part][starts] >> shift, low1, values1.dtype)
+        exact1[filled : filled + found.size] = found
+        filled += found.size
+        code1 = np.cumsum(starts, dtype=np.int64)
+        code1 += code
+        code = int(code1[-1])
+        pixel = (key[part] & pixel_mask).astype(np.intp)
+        np.left_shift(subtract_exact(values0[pixel], low0), np.uint64(high), out=key[part])
+        key[part] |= code1.astype(np.uint64)
+    del first
+    key.sort()
+    cells, counts = _compact_runs(key)
     del key
-    halves = cells.view(f"u{half}")
-    high = 1 if np.little_endian else 0
-    return JointCells(code0=halves[high::2], code1=halves[1 - high :: 2], counts=counts)
+    codes1 = ChannelCodes(codes=np.empty(0, dtype=np.uint32), exact=exact1, counts=counts1)
+    if high == 32:
+        joint = _halves(cells, counts, 4)
+        return joint, ValueRuns(joint.code0, counts, low0, values0.dtype, n), codes1
+    codes0 = _dense_first(cells, counts, high, low0, values0.dtype)
+    return _halves(cells, counts, 4), codes0, codes1
+
+
+def _dense_first(
+    keys: np.ndarray, counts: np.ndarray, high: int, low: int, dtype: np.dtype
+) -> ChannelCodes:
+    """Channel 0 of sorted cells ``(value0 - low) << high | code1`` with their ``counts``: its
+    values and counts, the keys rewritten in place as ``code0 << 32 | code1`` (code0 the
+    index of the value among the distinct ones)."""
+    k = longest = 0
+    for piece in _weighted_runs(keys, counts, high):
+        k += piece.size
+        longest = max(longest, int(piece.max()))
+    counts0 = np.empty(k, dtype=_code_dtype(longest + 1))
+    filled = 0
+    for piece in _weighted_runs(keys, counts, high):
+        counts0[filled : filled + piece.size] = piece
+        filled += piece.size
+    exact0 = np.empty(k, dtype=dtype)
+    shift, code1_mask = np.uint64(high), np.uint64((1 << high) - 1)
+    filled, code, last = 0, -1, None
+    for part in chunks(keys.size):
+        value = keys[part] >> shift
+        starts = np.empty(value.size, dtype=bool)
+        starts[0] = last is None or value[0] != last
+        np.not_equal(value[1:], value[:-1], out=starts[1:])
+        found = _add_low(value[starts], low, dtype)
+        exact0[filled : filled + found.size] = found
+        filled += found.size
+        code0 = np.cumsum(starts, dtype=np.int64)
+        code0 += code
+        code, last = int(code0[-1]), value[-1]
+        keys[part] &= code1_mask
+        keys[part] |= code0.astype(np.uint64) << np.uint64(32)
+    return ChannelCodes(codes=np.empty(0, dtype=np.uint32), exact=exact0, counts=counts0)
 
 
 def _tie_pairs(counts: np.ndarray) -> int:
@@ -424,7 +720,9 @@ def _score_table(cells: JointCells, k0: int, k1: int) -> int:
     return score
 
 
-def kendall_tau_b(codes0: ChannelCodes, codes1: ChannelCodes, cells: JointCells) -> float:
+def kendall_tau_b(
+    codes0: ChannelCodes | ValueRuns, codes1: ChannelCodes, cells: JointCells
+) -> float:
     """Kendall's tau-b of two coded channels; NaN when either channel is constant.
 
     tau_b = (n_c - n_d) / sqrt((n_0 - n_1)(n_0 - n_2)), with n_c and n_d the concordant and
@@ -432,14 +730,16 @@ def kendall_tau_b(codes0: ChannelCodes, codes1: ChannelCodes, cells: JointCells)
     doi:10.1093/biomet/33.3.239). This equals Coloc 2's ``KendallTauRankCorrelation`` and
     ``scipy.stats.kendalltau(variant="b")``. n_c - n_d is counted exactly in integers: on dense
     row blocks of the joint histogram when it has at most ``_MAX_TABLE_CELLS`` cells, else with
-    a compiled Fenwick tree over the sorted cells (numba), else with SciPy's merge sort.
+    a compiled Fenwick tree of blocks of codes over the sorted cells (numba), else with
+    SciPy's merge sort.
 
     Parameters
     ----------
     codes0, codes1 : ChannelCodes
-        The two channels, over the same pixels.
+        The two channels, over the same pixels (``codes0`` a :class:`ValueRuns` for the cells
+        of :func:`wide_cells`).
     cells : JointCells
-        Their joint cells (:func:`joint_cells`).
+        Their joint cells (:func:`joint_cells`, :func:`wide_cells`).
 
     Examples
     --------
@@ -453,6 +753,8 @@ def kendall_tau_b(codes0: ChannelCodes, codes1: ChannelCodes, cells: JointCells)
     if n < 2 or k0 < 2 or k1 < 2:
         return math.nan
     if k0 * k1 <= _MAX_TABLE_CELLS:
+        if isinstance(codes0, ValueRuns):  # rows by the code of each value, not the value
+            cells = replace(cells, code0=codes0.dense_codes())
         score = _score_table(cells, k0, k1)
     else:
         compiled = _compiled.kernels(n)
@@ -464,11 +766,12 @@ def kendall_tau_b(codes0: ChannelCodes, codes1: ChannelCodes, cells: JointCells)
             return float(kendalltau(x, y, variant="b").statistic)
         count = np.dtype(np.int32 if n < 1 << 31 else np.int64)
         # a column's cells count at most its code's pixels: one byte each for most wide
-        # channels (about one pixel per value), a quarter of the tree
+        # channels (about one pixel per value); the tree counts blocks of 64 codes
         widest = int(codes1.counts.max())
-        tree, column = np.zeros(k1 + 1, dtype=count), np.zeros(k1, dtype=_code_dtype(widest + 1))
+        tree = np.zeros((k1 >> _compiled.KENDALL_BLOCK_BITS) + 2, dtype=count)
+        column = np.zeros(k1, dtype=_code_dtype(widest + 1))
         score = int(compiled.kendall_score(cells.code0, cells.code1, cells.counts, tree, column))
-    return _tau_b(score, n, _tie_pairs(codes0.counts), _tie_pairs(codes1.counts))
+    return _tau_b(score, n, codes0.tied_pairs, codes1.tied_pairs)
 
 
 def _tau_b(score: int, n: int, tied0: int, tied1: int) -> float:
