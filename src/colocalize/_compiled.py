@@ -3,14 +3,14 @@
 Every kernel here has a pure-numpy counterpart next to its caller, which gives identical
 results: the kernels only accumulate whole numbers in int64, so the order of the sums does not
 matter (``kendall_score`` has numpy counterparts in ``colocalize._ranks``: a blocked dense table,
-and SciPy's merge sort beyond it; ``split_keys``, ``discordant_pairs`` and ``rank_moments``, the
-ranks of 8/16-bit pairs from packed keys split at a median x and sorted (each half in its own
-thread: the kernels release the GIL), have ``packed_rank_sums`` without kernels (histograms and a
+and SciPy's merge sort beyond it; ``value_counts``, ``scatter_y`` and ``bucket_ranks``, the ranks
+of 8/16-bit pairs by a counting sort of y by x and counts over two ranges of x (each step in two
+threads: the kernels release the GIL), have ``packed_rank_sums`` without kernels (histograms and a
 radix count of inversions: the same integers) when the pair has more value pairs than the codes'
-dense table handles fast, else the codes and joint cells; ``rank_moments`` sums floats, equal to
-1e-12). numba is imported on first use, never at ``import colocalize``; without it, or with the
-environment variable ``COLOCALIZE_NUMBA=0``, :func:`kernels` returns None and the callers use
-numpy. Compiled code is cached on disk
+dense table handles fast, else the codes and joint cells; ``bucket_ranks`` sums Spearman's floats,
+equal to 1e-12). numba is imported on first use, never at ``import colocalize``; without it, or
+with the environment variable ``COLOCALIZE_NUMBA=0``, :func:`kernels` returns None and the callers
+use numpy. Compiled code is cached on disk
 (numba's ``cache=True``): the first use in a process costs the numba import and the cache load
 (about 0.6 s on our 2-core machine), the first use on a machine the compilation (about 3 s).
 Callers that should not pay that on a first call use :func:`loaded_kernels`, which answers
@@ -22,6 +22,7 @@ slowed the numpy calls meanwhile 2-5x on 2 cores: the import holds the GIL.)
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from types import SimpleNamespace
 
 __all__ = ["kernels", "loaded_kernels", "spent"]
@@ -78,6 +79,9 @@ def _build() -> SimpleNamespace | None:
     except ImportError:
         return None
     import numpy as np
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic
 
     jit = numba.njit(cache=True, nogil=True)
 
@@ -323,108 +327,105 @@ def _build() -> SimpleNamespace | None:
             start = stop
         return score
 
-    @jit
-    def discordant_pairs(keys, shift, kendall):
-        """Kendall's counts from packed keys ``x << shift | y`` (y < 2**16) sorted ascending.
+    i32 = ir.IntType(32)
+    lanes = ir.VectorType(i32, 16)
 
-        Returns (int64) n_d, the discordant pairs (i before j with y_i > y_j: pairs tied in x
-        are never counted, their y ascend), n_x and n_xy, the pairs tied in x and in (x, y),
-        and the histogram of y. Knight's method (1966, doi:10.1080/01621459.1966.10480879) with
-        the inversions counted by three levels of "how many inserted values are greater" over
-        4 + 6 + 6 bits of y: a query reads one count per level, an insertion adds to 16, 64 and
-        64 consecutive counts (vectorised, branch-free). Each run of equal keys is one query
-        and one insertion. Without ``kendall`` only the ties and the histogram are counted.
-        """
-        mask = (np.int64(1) << shift) - 1
-        top = np.zeros(16, dtype=np.int32)  # values with a greater top digit
-        mid = np.zeros(16 << 6, dtype=np.int32)  # same top digit, greater middle digit
-        low = np.zeros(1 << 16, dtype=np.int32)  # same top and middle digits, greater low one
-        hist = np.zeros(mask + 1, dtype=np.int64)
-        discordant = tied_x = tied_xy = np.int64(0)
-        m = keys.size
-        i = 0
-        run_x = np.int64(-1)
-        run = np.int64(0)  # pixels in the current run of equal x
-        while i < m:
-            key = keys[i]
-            j = i + 1
-            while j < m and keys[j] == key:
-                j += 1
-            c = np.int64(j - i)
-            i = j
-            x = np.int64(key) >> shift
-            y = np.int64(key) & mask
-            hist[u(y)] += c
-            tied_xy += c * (c - 1) // 2
-            if x != run_x:
-                tied_x += run * (run - 1) // 2
-                run_x = x
-                run = np.int64(0)
-            run += c
-            if kendall:
-                d0 = y >> 12
-                p1 = y >> 6
-                d1 = p1 & 63
-                d2 = y & 63
-                discordant += c * (top[u(d0)] + mid[u(p1)] + low[u(y)])
-                w = np.int32(c)
-                for t in range(16):
-                    top[t] += w * np.int32(t < d0)
-                base = d0 << 6
-                for t in range(64):
-                    mid[u(base + t)] += w * np.int32(t < d1)
-                base = p1 << 6
-                for t in range(64):
-                    low[u(base + t)] += w * np.int32(t < d2)
-        tied_x += run * (run - 1) // 2
-        return discordant, tied_x, tied_xy, hist
+    def add_below_typer(typingctx, counts, base, digit):
+        """``counts[base + t] += 1`` for t = 0..15 below ``digit``, as one 16-lane vector
+        (int32 ``counts``): LLVM otherwise turns the loop into 16 scalar read-modify-writes."""
+        if not (isinstance(counts, types.Array) and counts.dtype == types.int32):
+            return None
+
+        def codegen(context, builder, signature, args):
+            data = context.make_array(signature.args[0])(context, builder, args[0]).data
+            where = builder.bitcast(builder.gep(data, [args[1]]), lanes.as_pointer())
+            digit = builder.trunc(args[2], i32)
+            splat = builder.insert_element(ir.Constant(lanes, None), digit, ir.Constant(i32, 0))
+            splat = builder.shuffle_vector(
+                splat, ir.Constant(lanes, None), ir.Constant(lanes, [0] * 16)
+            )
+            below = builder.icmp_signed("<", ir.Constant(lanes, list(range(16))), splat)
+            value = builder.load(where, align=4)
+            builder.store(builder.add(value, builder.zext(below, lanes)), where, align=4)
+            return context.get_dummy_value()
+
+        return types.void(counts, types.int64, types.int64), codegen
+
+    add_below: Callable[..., None] = intrinsic(add_below_typer)
 
     @jit
-    def split_keys(x, y, shift, flip, pivot, out):
-        """Writes ``(x << shift | y) ^ flip`` per pixel to ``out`` (same size): the keys below
-        ``pivot`` from the front, the others from the back; returns how many are below.
-
-        Branch-free: each key is written to both free ends and only one end advances.
-        """
-        lo = np.int64(0)
-        hi = np.int64(out.size)
+    def value_counts(x, y, flip0, flip1, hist0, hist1):
+        """Adds the histograms of ``x ^ flip0`` to ``hist0`` and of ``y ^ flip1`` to ``hist1``."""
         for i in range(x.size):
-            key = ((np.int64(x[i]) << shift) | np.int64(y[i])) ^ flip
-            out[u(lo)] = key
-            out[u(hi - 1)] = key
-            below = np.int64(key < pivot)
-            lo += below
-            hi -= 1 - below
-        return lo
+            hist0[u(x[i] ^ flip0)] += 1
+            hist1[u(y[i] ^ flip1)] += 1
 
     @jit
-    def rank_moments(keys, shift, rank1, offset, n):
-        """Spearman's sums from sorted packed keys ``x << shift | y``, the first ``offset`` of
-        ``n`` pixels in (x, y) order (``keys`` holds a run of whole x values), and the doubled
-        centred average rank of each y (``rank1``, int64): sum(u v) and sum(u u) (float64),
-        with u, v the doubled centred average ranks of x and y (integers: 2 rank - (n + 1))."""
-        mask = (np.int64(1) << shift) - 1
-        m = keys.size
+    def scatter_y(x, y, flip0, flip1, following, out):
+        """A counting sort of ``y ^ flip1`` by ``x ^ flip0``: each pixel's y goes to
+        ``out[following[x]]``, which then advances (``following`` starts at the first free
+        position of each x)."""
+        for i in range(x.size):
+            v = u(x[i] ^ flip0)
+            at = following[v]
+            out[u(at)] = y[i] ^ flip1
+            following[v] = at + 1
+
+    @jit
+    def bucket_ranks(ys, hist0, low, high, start, n, bits, rank1, kendall, spearman):
+        """Kendall's and Spearman's counts over the x values ``low..high-1`` of a counting
+        sort (``ys``: the y of each pixel, grouped by x in ascending order, ``hist0[x]``
+        pixels each, value ``low``'s first at ``start``; y < 2**bits, bits 8 or 16).
+
+        Returns n_d (the pairs i, j of these x values with x_i < x_j and y_i > y_j), the pairs
+        with equal y and different x, sum(u v) and sum(u u) (float64; u, v the doubled centred
+        average ranks of x and y, 2 r - (n + 1), ``rank1`` the v of each y, int32) and the
+        histogram of these pixels' y (int32). Each x's pixels are all queried before any is
+        inserted, so pairs tied in x are never counted and need no sort. n_d by Knight's method
+        (1966, doi:10.1080/01621459.1966.10480879) with "how many inserted values are greater"
+        over the 4-bit digits of y: level k holds, per prefix of k digits and digit t, the
+        values inserted with that prefix and a digit above t; a query reads one count per
+        level, an insertion adds one 16-lane vector per level (:func:`add_below`).
+        """
+        scale = 16 - bits  # y << scale: 16 bits, 4 digits (levels of 16, 256, 4096, 65536)
+        greater = np.zeros(69904 if kendall else 0, dtype=np.int32)
+        hist = np.zeros(1 << bits, dtype=np.int32)
+        discordant = same = np.int64(0)
         cross = square = 0.0
-        i = 0
-        while i < m:
-            x = np.int64(keys[i]) >> shift
-            start = i
-            total = np.int64(0)  # exact: |sum| <= n * n < 2**62
-            while i < m and (np.int64(keys[i]) >> shift) == x:
-                total += rank1[u(np.int64(keys[i]) & mask)]
-                i += 1
-            length = np.int64(i - start)
-            rank0 = 2 * (np.int64(start) + offset) + length - n
-            cross += float(rank0) * float(total)
-            square += float(length) * float(rank0) * float(rank0)
-        return cross, square
+        at = np.int64(start)
+        for x in range(low, high):
+            stop = at + hist0[x]
+            total = np.int64(0)
+            for i in range(at, stop):
+                y = np.int64(ys[u(i)])
+                if spearman:
+                    total += rank1[u(y)]
+                if kendall:
+                    same += hist[u(y)]
+                    v = y << scale
+                    discordant += np.int64(greater[u(v >> 12)]) + greater[u(16 + (v >> 8))]
+                    discordant += np.int64(greater[u(272 + (v >> 4))]) + greater[u(4368 + v)]
+            if spearman and stop > at:
+                rank0 = float(at + stop - n)  # 2 (at + 1 + stop) / 2 - (n + 1)
+                cross += rank0 * float(total)
+                square += float(stop - at) * rank0 * rank0
+            if kendall:
+                for i in range(at, stop):
+                    y = np.int64(ys[u(i)])
+                    hist[u(y)] += 1
+                    v = y << scale
+                    add_below(greater, np.int64(0), v >> 12)
+                    add_below(greater, 16 + ((v >> 12) << 4), (v >> 8) & 15)
+                    add_below(greater, 272 + ((v >> 8) << 4), (v >> 4) & 15)
+                    add_below(greater, 4368 + ((v >> 4) << 4), v & 15)
+            at = stop
+        return discordant, same, cross, square, hist
 
     return SimpleNamespace(
         kendall_score=kendall_score,
-        discordant_pairs=discordant_pairs,
-        rank_moments=rank_moments,
-        split_keys=split_keys,
+        value_counts=value_counts,
+        scatter_y=scatter_y,
+        bucket_ranks=bucket_ranks,
         pair_sums=pair_sums,
         summary=summary,
         box_moments=box_moments,
