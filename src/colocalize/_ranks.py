@@ -648,16 +648,18 @@ def _compiled_rank_sums(
     halves = (slice(0, n // 2), slice(n // 2, n))
 
     def count(part: slice) -> tuple[np.ndarray, np.ndarray]:
-        hist0 = np.zeros(1 << (8 * x.dtype.itemsize), dtype=np.int64)
-        hist1 = np.zeros(1 << shift, dtype=np.int64)
+        # int32 (n < 2**31): half the cache footprint of int64, measurably faster
+        hist0 = np.zeros(1 << (8 * x.dtype.itemsize), dtype=np.int32)
+        hist1 = np.zeros(1 << shift, dtype=np.int32)
         compiled.value_counts(x[part], y[part], flip0, flip1, hist0, hist1)
         return hist0, hist1
 
     counted = _in_threads(count, halves)
-    hist0, hist1 = (counted[0][k] + counted[1][k] for k in (0, 1))
+    hist0, hist1 = (np.add(counted[0][k], counted[1][k], dtype=np.int64) for k in (0, 1))
     through = np.cumsum(hist0)  # the pixels at or below each x
-    # each half's first position per x
-    firsts = (through - hist0, through - hist0 + counted[0][0])
+    # each half's first position per x (int32, as the counts)
+    firsts = ((through - hist0).astype(np.int32), (through - hist0).astype(np.int32))
+    firsts[1][:] += counted[0][0]
     del counted
     ordered = np.empty(n, dtype=y.dtype)  # y grouped by x, in ascending x
     _in_threads(
