@@ -657,9 +657,8 @@ def _compiled_rank_sums(
     counted = _in_threads(count, halves)
     hist0, hist1 = (np.add(counted[0][k], counted[1][k], dtype=np.int64) for k in (0, 1))
     through = np.cumsum(hist0)  # the pixels at or below each x
-    # each half's first position per x (int32, as the counts)
-    firsts = ((through - hist0).astype(np.int32), (through - hist0).astype(np.int32))
-    firsts[1][:] += counted[0][0]
+    first = (through - hist0).astype(np.int32)  # each x's first position (int32, as the counts)
+    firsts = (first, first + counted[0][0])  # the second half's pixels follow the first's
     del counted
     ordered = np.empty(n, dtype=y.dtype)  # y grouped by x, in ascending x
     _in_threads(
