@@ -85,11 +85,13 @@ def _brute_counts(x, y):
     bits=st.sampled_from([8, 16]),
     fold=st.sampled_from([1, 2, 5, 256, 65536]),
     middle=st.integers(0, 256),
+    merge=st.sampled_from([1, 2, 3, 10**9]),
 )
-def test_bucket_ranks_equal_brute_force(x, other, bits, fold, middle):
+def test_bucket_ranks_equal_brute_force(x, other, bits, fold, middle, merge):
     """n_d, the ties in y across x, the histogram of y and Spearman's sums of each x range (the
     ranges below and above ``middle``, as the two threads see them), with heavy ties (y modulo
-    ``fold``) and y of 8 and 16 bits."""
+    ``fold``), y of 8 and 16 bits, and each x's pixels inserted one by one or once per
+    distinct y (x values with ``merge`` pixels or more)."""
     kernels = _kernels()
     y = (np.array(other[: x.size]) % fold % (1 << bits)).astype(f"u{bits // 8}")
     hist0, hist1, ordered = _counting_sort(kernels, x, y)
@@ -98,7 +100,8 @@ def test_bucket_ranks_equal_brute_force(x, other, bits, fold, middle):
     rank0 = _doubled_ranks(hist0)
     start = int(hist0[:middle].sum())
     for low, high, first, inside in ((0, middle, 0, x < middle), (middle, 256, start, x >= middle)):
-        result = kernels.bucket_ranks(ordered, hist0, low, high, first, n, bits, rank1, True, True)
+        args = (ordered, hist0, low, high, first, n, bits, rank1, merge)
+        result = kernels.bucket_ranks(*args, True, True)
         discordant, same, cross, square, hist = result
         xs, ys = x[inside].astype(int), y[inside].astype(int)
         assert (discordant, same) == _brute_counts(xs, ys)
@@ -106,10 +109,10 @@ def test_bucket_ranks_equal_brute_force(x, other, bits, fold, middle):
         assert cross == float(np.sum(rank0[xs] * rank1[ys].astype(np.int64)))
         assert square == float(np.sum(rank0[xs] ** 2))
         # each coefficient alone: the other's numbers stay zero
-        alone = kernels.bucket_ranks(ordered, hist0, low, high, first, n, bits, rank1, True, False)
+        alone = kernels.bucket_ranks(*args, True, False)
         assert alone[:2] == (discordant, same)
         assert alone[2:4] == (0.0, 0.0)
-        alone = kernels.bucket_ranks(ordered, hist0, low, high, first, n, bits, rank1, False, True)
+        alone = kernels.bucket_ranks(*args, False, True)
         assert alone[:4] == (0, 0, cross, square)
 
 

@@ -330,7 +330,7 @@ def _build() -> SimpleNamespace | None:
     i32 = ir.IntType(32)
     lanes = ir.VectorType(i32, 16)
 
-    def add_below_typer(typingctx, counts, base, digit):
+    def add_below_typer(typingctx, counts, base, digit, weight):
         """``counts[base + t] += 1`` for t = 0..15 below ``digit`` (0..16), as one 16-lane vector
         (int32 ``counts``): LLVM otherwise turns the loop into 16 scalar read-modify-writes."""
         if not (isinstance(counts, types.Array) and counts.dtype == types.int32):
@@ -344,11 +344,16 @@ def _build() -> SimpleNamespace | None:
             bits = builder.trunc(builder.sub(bits, ir.Constant(i32, 1)), ir.IntType(16))
             below = builder.bitcast(bits, ir.VectorType(ir.IntType(1), 16))
             value = builder.load(where, align=4)
-            added = builder.add(value, ir.Constant(lanes, [1] * 16))
+            weight = builder.trunc(args[3], i32)
+            splat = builder.insert_element(ir.Constant(lanes, None), weight, ir.Constant(i32, 0))
+            splat = builder.shuffle_vector(
+                splat, ir.Constant(lanes, None), ir.Constant(lanes, [0] * 16)
+            )
+            added = builder.add(value, splat)
             builder.store(builder.select(below, added, value), where, align=4)
             return context.get_dummy_value()
 
-        return types.void(counts, types.int64, types.int64), codegen
+        return types.void(counts, types.int64, types.int64, types.int64), codegen
 
     add_below: Callable[..., None] = intrinsic(add_below_typer)
 
@@ -370,11 +375,24 @@ def _build() -> SimpleNamespace | None:
             out[u(at)] = y[i] ^ flip1
             following[v] = at + 1
 
+    @numba.njit(inline="always")
+    def insert(greater, tally, y, scale, copy, w):
+        """Inserts ``w`` pixels of value y into :func:`bucket_ranks`'s levels 1-3 (level 1's
+        copy ``copy``) and its tally."""
+        tally[u(y)] += w
+        v = y << scale
+        add_below(greater, (copy << 9) + ((v >> 12) << 5), ((v >> 8) & 15) + 1, w)
+        add_below(greater, 1024 + ((v >> 8) << 4), (v >> 4) & 15, w)
+        add_below(greater, 5120 + ((v >> 4) << 4), v & 15, w)
+
     @jit
-    def bucket_ranks(ys, hist0, low, high, start, n, bits, rank1, kendall, spearman):
+    def bucket_ranks(ys, hist0, low, high, start, n, bits, rank1, merge, kendall, spearman):
         """Kendall's and Spearman's counts over the x values ``low..high-1`` of a counting
         sort (``ys``: the y of each pixel, grouped by x in ascending order, ``hist0[x]``
-        pixels each, value ``low``'s first at ``start``; y < 2**bits, bits 8 or 16).
+        pixels each, value ``low``'s first at ``start``; y < 2**bits, bits 8 or 16). The
+        pixels of an x with at least ``merge`` of them are inserted once per distinct y, with
+        its count (one more pass over them: for images with few levels, whose x values repeat
+        the same y many times).
 
         Returns n_d (the pairs i, j of these x values with x_i < x_j and y_i > y_j), the pairs
         with equal y and different x, sum(u v) and sum(u u) (float64; u, v the doubled centred
@@ -400,6 +418,7 @@ def _build() -> SimpleNamespace | None:
         top = np.zeros(16, dtype=np.int64)
         # per y, one load: rank1 (high 32 bits) and the pixels inserted so far (low 32 bits)
         tally = np.zeros(1 << bits, dtype=np.int64)
+        repeats = np.zeros(1 << bits if kendall else 0, dtype=np.int32)  # per y, in this x
         if spearman:
             for y in range(1 << bits):
                 tally[y] = np.int64(rank1[y]) << 32
@@ -428,13 +447,18 @@ def _build() -> SimpleNamespace | None:
                 cross += rank0 * float(total)
                 square += float(stop - at) * rank0 * rank0
             if kendall:
-                for i in range(at, stop):
-                    y = np.int64(ys[u(i)])
-                    tally[u(y)] += 1
-                    v = y << scale
-                    add_below(greater, ((i & 1) << 9) + ((v >> 12) << 5), ((v >> 8) & 15) + 1)
-                    add_below(greater, 1024 + ((v >> 8) << 4), (v >> 4) & 15)
-                    add_below(greater, 5120 + ((v >> 4) << 4), v & 15)
+                if stop - at < merge:
+                    for i in range(at, stop):
+                        insert(greater, tally, np.int64(ys[u(i)]), scale, i & 1, np.int64(1))
+                else:  # each y once, with its count in this x
+                    for i in range(at, stop):
+                        repeats[u(ys[u(i)])] += 1
+                    for i in range(at, stop):
+                        y = np.int64(ys[u(i)])
+                        w = np.int64(repeats[u(y)])
+                        if w:  # else inserted with its first occurrence
+                            repeats[u(y)] = 0
+                            insert(greater, tally, y, scale, i & 1, w)
                 above = np.int64(0)
                 for d in range(15, -1, -1):
                     top[d] = above

@@ -669,9 +669,12 @@ def _compiled_rank_sums(
     # the x values below ``middle`` hold about half the pixels
     middle = min(int(np.searchsorted(through, n / 2)) + 1, hist0.size)
     ranges = ((0, middle, 0), (middle, hist0.size, int(through[middle - 1])))
+    # x values with at least about as many pixels as y has values in effect (the inverse of
+    # Simpson's index, sum(p**2)) repeat many y: each y is then inserted once, with its count
+    merge = int(n * n / max(float(np.sum(np.square(hist1, dtype=np.float64))), 1.0)) + 1
     low, high = _in_threads(
         lambda r: compiled.bucket_ranks(
-            ordered, hist0, r[0], r[1], r[2], n, shift, rank1, kendall, spearman
+            ordered, hist0, r[0], r[1], r[2], n, shift, rank1, merge, kendall, spearman
         ),
         ranges,
     )
