@@ -397,7 +397,7 @@ def _build() -> SimpleNamespace | None:
         Returns n_d (the pairs i, j of these x values with x_i < x_j and y_i > y_j), the pairs
         with equal y and different x, sum(u v) and sum(u u) (float64; u, v the doubled centred
         average ranks of x and y, 2 r - (n + 1), ``rank1`` the v of each y, int32) and the
-        histogram of these pixels' y (int32). Each x's pixels are all queried before any is
+        histogram of these pixels' y (int64). Each x's pixels are all queried before any is
         inserted, so pairs tied in x are never counted and need no sort. n_d by Knight's method
         (1966, doi:10.1080/01621459.1966.10480879) with "how many inserted values are greater"
         over the 4-bit digits of y: level k holds, per prefix of k digits and digit t, the
@@ -418,7 +418,11 @@ def _build() -> SimpleNamespace | None:
         top = np.zeros(16, dtype=np.int64)
         # per y, one load: rank1 (high 32 bits) and the pixels inserted so far (low 32 bits)
         tally = np.zeros(1 << bits, dtype=np.int64)
-        repeats = np.zeros(1 << bits if kendall else 0, dtype=np.int32)  # per y, in this x
+        widest = 0  # the most pixels of one x
+        for x in range(low, high):
+            widest = max(widest, hist0[x])
+        # per y, its pixels in this x (only when some x merges: fresh pages cost time)
+        repeats = np.zeros(1 << bits if kendall and widest >= merge else 0, dtype=np.int32)
         if spearman:
             for y in range(1 << bits):
                 tally[y] = np.int64(rank1[y]) << 32
@@ -464,7 +468,9 @@ def _build() -> SimpleNamespace | None:
                     top[d] = above
                     above += np.int64(greater[d << 5]) + greater[512 + (d << 5)]
             at = stop
-        return discordant, same, cross, square, (tally & low32).astype(np.int32)
+        for y in range(1 << bits):
+            tally[y] &= low32
+        return discordant, same, cross, square, tally
 
     return SimpleNamespace(
         kendall_score=kendall_score,

@@ -682,7 +682,7 @@ def _compiled_rank_sums(
     if spearman:
         _spearman_sums(sums, low[2] + high[2], low[3] + high[3], hist1, rank1)
     if kendall:
-        below, above = low[4].astype(np.int64), high[4].astype(np.int64)
+        below, above = low[4], high[4]
         # a pair across the ranges is discordant when the lower range's y is the greater
         across = int(np.dot(above, int(below.sum()) - np.cumsum(below)))
         # the pairs tied in (x, y): those tied in y within a range but for different x
