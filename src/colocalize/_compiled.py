@@ -331,8 +331,8 @@ def _build() -> SimpleNamespace | None:
     lanes = ir.VectorType(i32, 16)
 
     def add_below_typer(typingctx, counts, base, digit, weight):
-        """``counts[base + t] += 1`` for t = 0..15 below ``digit`` (0..16), as one 16-lane vector
-        (int32 ``counts``): LLVM otherwise turns the loop into 16 scalar read-modify-writes."""
+        """``counts[base + t] += weight`` for t = 0..15 below ``digit`` (0..16), as one 16-lane
+        vector (int32 ``counts``): LLVM turned that loop into 16 scalar read-modify-writes."""
         if not (isinstance(counts, types.Array) and counts.dtype == types.int32):
             return None
 
