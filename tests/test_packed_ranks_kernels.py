@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import stats
 
+from _faults import run_python
 from colocalize import _compiled
 from colocalize._ranks import _doubled_ranks, packed_rank_sums
 from conftest import require_module
@@ -188,3 +189,30 @@ def test_split_at_a_dominant_x(share, at):
     assert np.isnan(fast["kendall"]) == (share == 1.0)
     for key in ("ruu", "rvv", "ruv"):
         assert fast[key] == pytest.approx(slow[key], rel=1e-12, abs=1e-9)
+
+
+_CACHED_CALL = """
+import numpy as np
+from colocalize import _compiled, _ranks
+kernels = _compiled.kernels(_compiled.MIN_PIXELS)
+x = np.arange(1000, dtype=np.uint16)
+_ranks.packed_rank_sums(x, x[::-1].copy(), kernels, spearman=True, kendall=True)
+for name in ("value_counts", "scatter_y", "bucket_ranks"):
+    stats = getattr(kernels, name).stats
+    print(name, sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+"""
+
+
+def test_kernels_load_from_numba_disk_cache(tmp_path):
+    """A second process loads the packed-rank kernels from numba's disk cache: bucket_ranks
+    closed over its numba helpers, whose pickle (numba's cache key) is new in every process, so
+    each process compiled it again (0.9 s instead of 0.2 s for its first call)."""
+    require_module("numba", "the 'fast' extra")
+    env = {"NUMBA_CACHE_DIR": str(tmp_path), "COLOCALIZE_NUMBA": "1"}
+    first = run_python(_CACHED_CALL, env=env)
+    assert first.returncode == 0, first.stderr
+    second = run_python(_CACHED_CALL, env=env)
+    assert second.returncode == 0, second.stderr
+    for line in second.stdout.split("\n")[:3]:
+        name, hits, misses = line.split()
+        assert (int(hits), int(misses)) == (1, 0), name

@@ -37,6 +37,10 @@ LOAD_SECONDS = 0.6
 
 _cache: dict[str, SimpleNamespace | None] = {}
 _spent = [0.0]  # seconds spent in numpy paths the kernels would have replaced
+# numba functions that kernels call, set by _build: module globals, not closure variables, which
+# numba's disk cache keys by their pickle (a new one in every process: the cache never hit)
+_add_below: Callable[..., None]
+_insert: Callable[..., None]
 
 
 def _enabled(size: int) -> bool:
@@ -74,6 +78,7 @@ def spent(size: int, seconds: float) -> None:
 
 
 def _build() -> SimpleNamespace | None:
+    global _add_below, _insert
     try:
         import numba
     except ImportError:
@@ -355,7 +360,7 @@ def _build() -> SimpleNamespace | None:
 
         return types.void(counts, types.int64, types.int64, types.int64), codegen
 
-    add_below: Callable[..., None] = intrinsic(add_below_typer)
+    _add_below = intrinsic(add_below_typer)
 
     @jit
     def value_counts(x, y, flip0, flip1, hist0, hist1):
@@ -375,15 +380,16 @@ def _build() -> SimpleNamespace | None:
             out[u(at)] = y[i] ^ flip1
             following[v] = at + 1
 
-    @numba.njit(inline="always")
     def insert(greater, tally, y, scale, copy, w):
         """Inserts ``w`` pixels of value y into :func:`bucket_ranks`'s levels 1-3 (level 1's
         copy ``copy``) and its tally."""
         tally[u(y)] += w
         v = y << scale
-        add_below(greater, (copy << 9) + ((v >> 12) << 5), ((v >> 8) & 15) + 1, w)
-        add_below(greater, 1024 + ((v >> 8) << 4), (v >> 4) & 15, w)
-        add_below(greater, 5120 + ((v >> 4) << 4), v & 15, w)
+        _add_below(greater, (copy << 9) + ((v >> 12) << 5), ((v >> 8) & 15) + 1, w)
+        _add_below(greater, 1024 + ((v >> 8) << 4), (v >> 4) & 15, w)
+        _add_below(greater, 5120 + ((v >> 4) << 4), v & 15, w)
+
+    _insert = numba.njit(inline="always")(insert)
 
     @jit
     def bucket_ranks(ys, hist0, low, high, start, n, bits, rank1, merge, kendall, spearman):
@@ -402,7 +408,7 @@ def _build() -> SimpleNamespace | None:
         (1966, doi:10.1080/01621459.1966.10480879) with "how many inserted values are greater"
         over the 4-bit digits of y: level k holds, per prefix of k digits and digit t, the
         values inserted with that prefix and a digit above t (level 1: at or above t); a query
-        reads one count per level, an insertion adds one 16-lane vector (:func:`add_below`) to
+        reads one count per level, an insertion adds one 16-lane vector (``_add_below``) to
         levels 1-3. Level 0 is rebuilt once per x from level 1 (its one vector, updated by
         every insertion, took a third of the time: each waited for the previous one's store),
         and level 1 has two copies, for even and odd positions (its 16 vectors: the same wait
@@ -453,7 +459,7 @@ def _build() -> SimpleNamespace | None:
             if kendall:
                 if stop - at < merge:
                     for i in range(at, stop):
-                        insert(greater, tally, np.int64(ys[u(i)]), scale, i & 1, np.int64(1))
+                        _insert(greater, tally, np.int64(ys[u(i)]), scale, i & 1, np.int64(1))
                 else:  # each y once, with its count in this x
                     for i in range(at, stop):
                         repeats[u(ys[u(i)])] += 1
@@ -462,7 +468,7 @@ def _build() -> SimpleNamespace | None:
                         w = np.int64(repeats[u(y)])
                         if w:  # else inserted with its first occurrence
                             repeats[u(y)] = 0
-                            insert(greater, tally, y, scale, i & 1, w)
+                            _insert(greater, tally, y, scale, i & 1, w)
                 above = np.int64(0)
                 for d in range(15, -1, -1):
                     top[d] = above
