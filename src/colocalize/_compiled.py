@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from types import SimpleNamespace
+from typing import cast
 
 __all__ = ["kernels", "loaded_kernels", "spent"]
 
@@ -360,7 +361,7 @@ def _build() -> SimpleNamespace | None:
 
         return types.void(counts, types.int64, types.int64, types.int64), codegen
 
-    _add_below = intrinsic(add_below_typer)
+    _add_below = cast("Callable[..., None]", intrinsic(add_below_typer))
 
     @jit
     def value_counts(x, y, flip0, flip1, hist0, hist1):
