@@ -1,8 +1,9 @@
 """The rank paths in bounded memory and two threads. For 8/16-bit pairs: the compiled kernels
-on keys split at a median x (counted in two threads, the pairs across the halves from
-histograms) and the numpy packed path's chunked passes, each against a brute-force count, the
-unsplit kernels and its own peak memory. For wider channels: the codes' narrow counts and the
-joint cells reduced in place, against np.unique and their own peak memory."""
+(a counting sort of y by x, the x values counted in two ranges split at a median x, the pairs
+across them from histograms; their own tests are in test_packed_ranks_kernels.py) and the numpy
+packed path's chunked passes, each against a brute-force count and its own peak memory. For
+wider channels: the codes' narrow counts and the joint cells reduced in place, against np.unique
+and their own peak memory."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from scipy import stats
 from colocalize import ColocalizeWarning, _compiled, _ranks, coefficients
 from colocalize._ranks import (
     _inversions,
-    _packed_keys,
     _tied_runs,
     channel_codes,
     joint_cells,
@@ -87,47 +87,6 @@ def test_split_compiled_ranks_equal_brute_force(dtypes, n, levels, seed, ties):
     if n >= 3 and fast["ruu"] > 0 and fast["rvv"] > 0:
         rho = fast["ruv"] / np.sqrt(fast["ruu"] * fast["rvv"])
         assert rho == pytest.approx(stats.spearmanr(x, y).statistic, rel=1e-12, abs=1e-12)
-
-
-@pytest.mark.parametrize("dtype0", SMALL_INTS)
-@pytest.mark.parametrize("dtype1", SMALL_INTS)
-def test_split_compiled_counts_equal_the_unsplit_kernel(dtype0, dtype1):
-    """The two halves' counts plus the pairs across them are the one-pass kernel's n_d, n_x and
-    n_xy on all the keys (so tau-b is the same bit for bit), on 200 000 pixels with ties."""
-    kernels = _kernels()
-    rng = np.random.default_rng([SMALL_INTS.index(dtype0), SMALL_INTS.index(dtype1)])
-    n = 200_000
-    x = rng.integers(np.iinfo(dtype0).min, np.iinfo(dtype0).max, n, endpoint=True, dtype=dtype0)
-    y = (
-        (x.astype(np.int64) // 3 + rng.integers(-40, 40, n))
-        .clip(np.iinfo(dtype1).min, np.iinfo(dtype1).max)
-        .astype(dtype1)
-    )
-    x[rng.random(n) < 0.3] = x[0]  # a third of the pixels in one run of x
-    key, shift = _packed_keys(x, y)
-    discordant, tied_x, tied_xy, hist = kernels.discordant_pairs(key, shift, True)
-    n0 = n * (n - 1) // 2
-    tied_y = int(np.sum(hist * (hist - 1) // 2))
-    score = n0 - tied_x - tied_y + tied_xy - 2 * discordant
-    expected = score / np.sqrt(float(n0 - tied_x) * float(n0 - tied_y))
-    assert packed_rank_sums(x, y, kernels, spearman=False, kendall=True)["kendall"] == expected
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    x=arrays(np.uint16, st.integers(0, 60), elements=st.integers(0, 65535)),
-    y=arrays(np.uint16, 60, elements=st.integers(0, 65535)),
-    pivot=st.integers(0, 65536),
-)
-def test_split_keys_partition_the_packed_keys(x, y, pivot):
-    kernels = _kernels()
-    y = y[: x.size]
-    key, shift = _packed_keys(x, y, ordered=False)
-    out = np.empty_like(key)
-    below = kernels.split_keys(x, y, shift, 0, pivot << shift, out)
-    assert below == np.count_nonzero(x < pivot)
-    np.testing.assert_array_equal(np.sort(out[:below]), np.sort(key[x < pivot]))
-    np.testing.assert_array_equal(np.sort(out[below:]), np.sort(key[x >= pivot]))
 
 
 @settings(max_examples=60, deadline=None)

@@ -3,14 +3,14 @@
 Every kernel here has a pure-numpy counterpart next to its caller, which gives identical
 results: the kernels only accumulate whole numbers in int64, so the order of the sums does not
 matter (``kendall_score`` has numpy counterparts in ``colocalize._ranks``: a blocked dense table,
-and SciPy's merge sort beyond it; ``split_keys``, ``discordant_pairs`` and ``rank_moments``, the
-ranks of 8/16-bit pairs from packed keys split at a median x and sorted (each half in its own
-thread: the kernels release the GIL), have ``packed_rank_sums`` without kernels (histograms and a
+and SciPy's merge sort beyond it; ``value_counts``, ``scatter_y`` and ``bucket_ranks``, the ranks
+of 8/16-bit pairs by a counting sort of y by x and counts over two ranges of x (each step in two
+threads: the kernels release the GIL), have ``packed_rank_sums`` without kernels (histograms and a
 radix count of inversions: the same integers) when the pair has more value pairs than the codes'
-dense table handles fast, else the codes and joint cells; ``rank_moments`` sums floats, equal to
-1e-12). numba is imported on first use, never at ``import colocalize``; without it, or with the
-environment variable ``COLOCALIZE_NUMBA=0``, :func:`kernels` returns None and the callers use
-numpy. Compiled code is cached on disk
+dense table handles fast, else the codes and joint cells; ``bucket_ranks`` sums Spearman's floats,
+equal to 1e-12). numba is imported on first use, never at ``import colocalize``; without it, or
+with the environment variable ``COLOCALIZE_NUMBA=0``, :func:`kernels` returns None and the callers
+use numpy. Compiled code is cached on disk
 (numba's ``cache=True``): the first use in a process costs the numba import and the cache load
 (about 0.6 s on our 2-core machine), the first use on a machine the compilation (about 3 s).
 Callers that should not pay that on a first call use :func:`loaded_kernels`, which answers
@@ -22,7 +22,9 @@ slowed the numpy calls meanwhile 2-5x on 2 cores: the import holds the GIL.)
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from types import SimpleNamespace
+from typing import cast
 
 __all__ = ["kernels", "loaded_kernels", "spent"]
 
@@ -38,6 +40,10 @@ KENDALL_BLOCK_BITS = 6
 
 _cache: dict[str, SimpleNamespace | None] = {}
 _spent = [0.0]  # seconds spent in numpy paths the kernels would have replaced
+# numba functions that kernels call, set by _build: module globals, not closure variables, which
+# numba's disk cache keys by their pickle (a new one in every process: the cache never hit)
+_add_below: Callable[..., None]
+_insert: Callable[..., None]
 
 
 def _enabled(size: int) -> bool:
@@ -75,11 +81,15 @@ def spent(size: int, seconds: float) -> None:
 
 
 def _build() -> SimpleNamespace | None:
+    global _add_below, _insert
     try:
         import numba
     except ImportError:
         return None
     import numpy as np
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic
 
     jit = numba.njit(cache=True, nogil=True)
 
@@ -333,108 +343,157 @@ def _build() -> SimpleNamespace | None:
             start = stop
         return score
 
-    @jit
-    def discordant_pairs(keys, shift, kendall):
-        """Kendall's counts from packed keys ``x << shift | y`` (y < 2**16) sorted ascending.
+    i32 = ir.IntType(32)
+    lanes = ir.VectorType(i32, 16)
 
-        Returns (int64) n_d, the discordant pairs (i before j with y_i > y_j: pairs tied in x
-        are never counted, their y ascend), n_x and n_xy, the pairs tied in x and in (x, y),
-        and the histogram of y. Knight's method (1966, doi:10.1080/01621459.1966.10480879) with
-        the inversions counted by three levels of "how many inserted values are greater" over
-        4 + 6 + 6 bits of y: a query reads one count per level, an insertion adds to 16, 64 and
-        64 consecutive counts (vectorised, branch-free). Each run of equal keys is one query
-        and one insertion. Without ``kendall`` only the ties and the histogram are counted.
-        """
-        mask = (np.int64(1) << shift) - 1
-        top = np.zeros(16, dtype=np.int32)  # values with a greater top digit
-        mid = np.zeros(16 << 6, dtype=np.int32)  # same top digit, greater middle digit
-        low = np.zeros(1 << 16, dtype=np.int32)  # same top and middle digits, greater low one
-        hist = np.zeros(mask + 1, dtype=np.int64)
-        discordant = tied_x = tied_xy = np.int64(0)
-        m = keys.size
-        i = 0
-        run_x = np.int64(-1)
-        run = np.int64(0)  # pixels in the current run of equal x
-        while i < m:
-            key = keys[i]
-            j = i + 1
-            while j < m and keys[j] == key:
-                j += 1
-            c = np.int64(j - i)
-            i = j
-            x = np.int64(key) >> shift
-            y = np.int64(key) & mask
-            hist[u(y)] += c
-            tied_xy += c * (c - 1) // 2
-            if x != run_x:
-                tied_x += run * (run - 1) // 2
-                run_x = x
-                run = np.int64(0)
-            run += c
-            if kendall:
-                d0 = y >> 12
-                p1 = y >> 6
-                d1 = p1 & 63
-                d2 = y & 63
-                discordant += c * (top[u(d0)] + mid[u(p1)] + low[u(y)])
-                w = np.int32(c)
-                for t in range(16):
-                    top[t] += w * np.int32(t < d0)
-                base = d0 << 6
-                for t in range(64):
-                    mid[u(base + t)] += w * np.int32(t < d1)
-                base = p1 << 6
-                for t in range(64):
-                    low[u(base + t)] += w * np.int32(t < d2)
-        tied_x += run * (run - 1) // 2
-        return discordant, tied_x, tied_xy, hist
+    def add_below_typer(typingctx, counts, base, digit, weight):
+        """``counts[base + t] += weight`` for t = 0..15 below ``digit`` (0..16), as one 16-lane
+        vector (int32 ``counts``): LLVM turned that loop into 16 scalar read-modify-writes."""
+        if not (isinstance(counts, types.Array) and counts.dtype == types.int32):
+            return None
+
+        def codegen(context, builder, signature, args):
+            data = context.make_array(signature.args[0])(context, builder, args[0]).data
+            where = builder.bitcast(builder.gep(data, [args[1]]), lanes.as_pointer())
+            # the lanes below the digit (0..16): the low ``digit`` bits of a 16-bit mask
+            bits = builder.shl(ir.Constant(i32, 1), builder.trunc(args[2], i32))
+            bits = builder.trunc(builder.sub(bits, ir.Constant(i32, 1)), ir.IntType(16))
+            below = builder.bitcast(bits, ir.VectorType(ir.IntType(1), 16))
+            value = builder.load(where, align=4)
+            weight = builder.trunc(args[3], i32)
+            splat = builder.insert_element(ir.Constant(lanes, None), weight, ir.Constant(i32, 0))
+            splat = builder.shuffle_vector(
+                splat, ir.Constant(lanes, None), ir.Constant(lanes, [0] * 16)
+            )
+            added = builder.add(value, splat)
+            builder.store(builder.select(below, added, value), where, align=4)
+            return context.get_dummy_value()
+
+        return types.void(counts, types.int64, types.int64, types.int64), codegen
+
+    _add_below = cast("Callable[..., None]", intrinsic(add_below_typer))
 
     @jit
-    def split_keys(x, y, shift, flip, pivot, out):
-        """Writes ``(x << shift | y) ^ flip`` per pixel to ``out`` (same size): the keys below
-        ``pivot`` from the front, the others from the back; returns how many are below.
-
-        Branch-free: each key is written to both free ends and only one end advances.
-        """
-        lo = np.int64(0)
-        hi = np.int64(out.size)
+    def value_counts(x, y, flip0, flip1, hist0, hist1):
+        """Adds the histograms of ``x ^ flip0`` to ``hist0`` and of ``y ^ flip1`` to ``hist1``."""
         for i in range(x.size):
-            key = ((np.int64(x[i]) << shift) | np.int64(y[i])) ^ flip
-            out[u(lo)] = key
-            out[u(hi - 1)] = key
-            below = np.int64(key < pivot)
-            lo += below
-            hi -= 1 - below
-        return lo
+            hist0[u(x[i] ^ flip0)] += 1
+            hist1[u(y[i] ^ flip1)] += 1
 
     @jit
-    def rank_moments(keys, shift, rank1, offset, n):
-        """Spearman's sums from sorted packed keys ``x << shift | y``, the first ``offset`` of
-        ``n`` pixels in (x, y) order (``keys`` holds a run of whole x values), and the doubled
-        centred average rank of each y (``rank1``, int64): sum(u v) and sum(u u) (float64),
-        with u, v the doubled centred average ranks of x and y (integers: 2 rank - (n + 1))."""
-        mask = (np.int64(1) << shift) - 1
-        m = keys.size
+    def scatter_y(x, y, flip0, flip1, following, out):
+        """A counting sort of ``y ^ flip1`` by ``x ^ flip0``: each pixel's y goes to
+        ``out[following[x]]``, which then advances (``following`` starts at the first free
+        position of each x)."""
+        for i in range(x.size):
+            v = u(x[i] ^ flip0)
+            at = following[v]
+            out[u(at)] = y[i] ^ flip1
+            following[v] = at + 1
+
+    def insert(greater, tally, y, scale, copy, w):
+        """Inserts ``w`` pixels of value y into :func:`bucket_ranks`'s levels 1-3 (level 1's
+        copy ``copy``) and its tally."""
+        tally[u(y)] += w
+        v = y << scale
+        _add_below(greater, (copy << 9) + ((v >> 12) << 5), ((v >> 8) & 15) + 1, w)
+        _add_below(greater, 1024 + ((v >> 8) << 4), (v >> 4) & 15, w)
+        _add_below(greater, 5120 + ((v >> 4) << 4), v & 15, w)
+
+    _insert = numba.njit(inline="always")(insert)
+
+    @jit
+    def bucket_ranks(ys, hist0, low, high, start, n, bits, rank1, merge, kendall, spearman):
+        """Kendall's and Spearman's counts over the x values ``low..high-1`` of a counting
+        sort (``ys``: the y of each pixel, grouped by x in ascending order, ``hist0[x]``
+        pixels each, value ``low``'s first at ``start``; y < 2**bits, bits 8 or 16). The
+        pixels of an x with at least ``merge`` of them are inserted once per distinct y, with
+        its count (one more pass over them: for images with few levels, whose x values repeat
+        the same y many times).
+
+        Returns n_d (the pairs i, j of these x values with x_i < x_j and y_i > y_j), the pairs
+        with equal y and different x, sum(u v) and sum(u u) (float64; u, v the doubled centred
+        average ranks of x and y, 2 r - (n + 1), ``rank1`` the v of each y, int32) and the
+        histogram of these pixels' y (int64). Each x's pixels are all queried before any is
+        inserted, so pairs tied in x are never counted and need no sort. n_d by Knight's method
+        (1966, doi:10.1080/01621459.1966.10480879) with "how many inserted values are greater"
+        over the 4-bit digits of y: level k holds, per prefix of k digits and digit t, the
+        values inserted with that prefix and a digit above t (level 1: at or above t); a query
+        reads one count per level, an insertion adds one 16-lane vector (``_add_below``) to
+        levels 1-3. Level 0 is rebuilt once per x from level 1 (its one vector, updated by
+        every insertion, took a third of the time: each waited for the previous one's store),
+        and level 1 has two copies, for even and odd positions (its 16 vectors: the same wait
+        whenever neighbours share a top digit, as most do in dark images).
+        """
+        scale = 16 - bits  # y << scale: 16 bits, 4 digits
+        # level 1 (two copies at 0 and 512) per top digit p (rows 32 apart, lanes 16-31 stay
+        # zero): the values inserted with p and a second digit >= t, so lane 0 holds p's count
+        # and lane 16 zero; levels 2 (at 1024) and 3 (at 5120) per prefix and digit t: the
+        # values with that prefix and a digit > t
+        greater = np.zeros(70656 if kendall else 0, dtype=np.int32)
+        # level 0, rebuilt from level 1's lane 0 after each x: values with a top digit > t
+        top = np.zeros(16, dtype=np.int64)
+        # per y, one load: rank1 (high 32 bits) and the pixels inserted so far (low 32 bits)
+        tally = np.zeros(1 << bits, dtype=np.int64)
+        widest = 0  # the most pixels of one x
+        for x in range(low, high):
+            widest = max(widest, hist0[x])
+        # per y, its pixels in this x (only when some x merges: fresh pages cost time)
+        repeats = np.zeros(1 << bits if kendall and widest >= merge else 0, dtype=np.int32)
+        if spearman:
+            for y in range(1 << bits):
+                tally[y] = np.int64(rank1[y]) << 32
+        low32 = np.int64(0xFFFFFFFF)
+        discordant = same = np.int64(0)
         cross = square = 0.0
-        i = 0
-        while i < m:
-            x = np.int64(keys[i]) >> shift
-            start = i
-            total = np.int64(0)  # exact: |sum| <= n * n < 2**62
-            while i < m and (np.int64(keys[i]) >> shift) == x:
-                total += rank1[u(np.int64(keys[i]) & mask)]
-                i += 1
-            length = np.int64(i - start)
-            rank0 = 2 * (np.int64(start) + offset) + length - n
-            cross += float(rank0) * float(total)
-            square += float(length) * float(rank0) * float(rank0)
-        return cross, square
+        at = np.int64(start)
+        for x in range(low, high):
+            stop = at + hist0[x]
+            if stop == at:
+                continue
+            total = np.int64(0)
+            for i in range(at, stop):
+                y = np.int64(ys[u(i)])
+                both = tally[u(y)]
+                total += both >> 32
+                same += both & low32
+                if kendall:
+                    v = y << scale
+                    row = (v >> 12) << 5
+                    g = row + ((v >> 8) & 15) + 1
+                    discordant += top[u(v >> 12)] + greater[u(g)] + greater[u(512 + g)]
+                    discordant += np.int64(greater[u(1024 + (v >> 4))]) + greater[u(5120 + v)]
+            if spearman:
+                rank0 = float(at + stop - n)  # 2 (at + 1 + stop) / 2 - (n + 1)
+                cross += rank0 * float(total)
+                square += float(stop - at) * rank0 * rank0
+            if kendall:
+                if stop - at < merge:
+                    for i in range(at, stop):
+                        _insert(greater, tally, np.int64(ys[u(i)]), scale, i & 1, np.int64(1))
+                else:  # each y once, with its count in this x
+                    for i in range(at, stop):
+                        repeats[u(ys[u(i)])] += 1
+                    for i in range(at, stop):
+                        y = np.int64(ys[u(i)])
+                        w = np.int64(repeats[u(y)])
+                        if w:  # else inserted with its first occurrence
+                            repeats[u(y)] = 0
+                            _insert(greater, tally, y, scale, i & 1, w)
+                above = np.int64(0)
+                for d in range(15, -1, -1):
+                    top[d] = above
+                    above += np.int64(greater[d << 5]) + greater[512 + (d << 5)]
+            at = stop
+        for y in range(1 << bits):
+            tally[y] &= low32
+        return discordant, same, cross, square, tally
 
     return SimpleNamespace(
         kendall_score=kendall_score,
-        discordant_pairs=discordant_pairs,
-        rank_moments=rank_moments,
-        split_keys=split_keys,
+        value_counts=value_counts,
+        scatter_y=scatter_y,
+        bucket_ranks=bucket_ranks,
         pair_sums=pair_sums,
         summary=summary,
         box_moments=box_moments,

@@ -810,14 +810,14 @@ def packed_rank_sums(
 
     Kendall's tau-b from n_c - n_d = n_0 - n_1 - n_2 + n_3 - 2 n_d (Knight 1966,
     doi:10.1080/01621459.1966.10480879), with n_1, n_2, n_3 the pairs tied in x, in y and in
-    both and n_d the discordant pairs, all counted exactly in integers from a packed key
-    ``x << 16 | y`` per pixel (4 bytes at most) sorted by (x, y): with the compiled kernels, the
-    keys are split at a median x into two halves sorted and counted in two threads (the pairs
-    across the halves from their histograms of y); without them, by one sort, the runs of equal
-    keys and :func:`_inversions` (one O(n) numpy pass per bit of y). Spearman's sums need no
-    sort: the average ranks come from the histograms of x and y. Same values as
-    :func:`channel_codes` + :func:`joint_cells` + :func:`kendall_tau_b`, with no table beyond
-    2**16 entries and at most about 6 bytes per pixel.
+    both and n_d the discordant pairs, all counted exactly in integers: with the compiled
+    kernels, from a counting sort of y by x (y's bytes per pixel) whose x values are counted in
+    two ranges split at a median x, in two threads (the pairs across the ranges from their
+    histograms of y); without them, from a packed key ``x << 16 | y`` per pixel (4 bytes at
+    most) sorted by (x, y), the runs of equal keys and :func:`_inversions` (one O(n) numpy pass
+    per bit of y). Spearman's sums need no sort: the average ranks come from the histograms of
+    x and y. Same values as :func:`channel_codes` + :func:`joint_cells` + :func:`kendall_tau_b`,
+    with no table beyond 2**16 entries and at most about 6 bytes per pixel.
 
     Parameters
     ----------
@@ -941,51 +941,58 @@ def _compiled_rank_sums(
     spearman: bool,
     kendall: bool,
 ) -> dict[str, float]:
-    """:func:`packed_rank_sums` with the compiled kernels, in two threads."""
+    """:func:`packed_rank_sums` with the compiled kernels, each step in two threads: the
+    histograms of x and y, a counting sort of y by x (the pixels' halves scattered to their own
+    positions), and the counts over the x values below and above a median x (the pairs across
+    them from their histograms of y)."""
     n = values0.size
-    x, y, shift, key_dtype, flip = _key_parts(values0, values1)
-    key = np.empty(n, dtype=key_dtype)
-    pivot = _median_x(x, flip >> shift) << shift
-    below = int(compiled.split_keys(x, y, shift, flip, pivot, key))
-    halves = (key[:below], key[below:])  # every x of the first below every x of the second
+    x, y, shift, _, flip = _key_parts(values0, values1)
+    flip0, flip1 = flip >> shift, flip & ((1 << shift) - 1)
+    halves = (slice(0, n // 2), slice(n // 2, n))
 
-    def count(half: np.ndarray) -> tuple[int, int, int, np.ndarray]:
-        half.sort()  # numpy's sort and the kernels release the GIL
-        return compiled.discordant_pairs(half, shift, kendall)
+    def count(part: slice) -> tuple[np.ndarray, np.ndarray]:
+        # int32 (n < 2**31): half the cache footprint of int64, measurably faster
+        hist0 = np.zeros(1 << (8 * x.dtype.itemsize), dtype=np.int32)
+        hist1 = np.zeros(1 << shift, dtype=np.int32)
+        compiled.value_counts(x[part], y[part], flip0, flip1, hist0, hist1)
+        return hist0, hist1
 
     counted = _in_threads(count, halves)
-    hist1 = counted[0][3] + counted[1][3]
+    hist0, hist1 = (np.add(counted[0][k], counted[1][k], dtype=np.int64) for k in (0, 1))
+    through = np.cumsum(hist0)  # the pixels at or below each x
+    first = (through - hist0).astype(np.int32)  # each x's first position (int32, as the counts)
+    firsts = (first, first + counted[0][0])  # the second half's pixels follow the first's
+    del counted
+    ordered = np.empty(n, dtype=y.dtype)  # y grouped by x, in ascending x
+    _in_threads(
+        lambda k: compiled.scatter_y(x[halves[k]], y[halves[k]], flip0, flip1, firsts[k], ordered),
+        (0, 1),
+    )
+    rank1 = _doubled_ranks(hist1).astype(np.int32)  # |2 r - (n + 1)| < n < 2**31
+    # the x values below ``middle`` hold about half the pixels
+    middle = min(int(np.searchsorted(through, n / 2)) + 1, hist0.size)
+    ranges = ((0, middle, 0), (middle, hist0.size, int(through[middle - 1])))
+    # x values with at least about as many pixels as y has values in effect (the inverse of
+    # Simpson's index, sum(p**2)) repeat many y: each y is then inserted once, with its count
+    merge = int(n * n / max(float(np.sum(np.square(hist1, dtype=np.float64))), 1.0)) + 1
+    low, high = _in_threads(
+        lambda r: compiled.bucket_ranks(
+            ordered, hist0, r[0], r[1], r[2], n, shift, rank1, merge, kendall, spearman
+        ),
+        ranges,
+    )
     sums: dict[str, float] = {}
     if spearman:
-        rank1 = _doubled_ranks(hist1)
-        offsets = (0, below)
-        moments = _in_threads(
-            lambda k: compiled.rank_moments(halves[k], shift, rank1, offsets[k], n), (0, 1)
-        )
-        cross, square = (moments[0][k] + moments[1][k] for k in (0, 1))
-        _spearman_sums(sums, cross, square, hist1, rank1)
+        _spearman_sums(sums, low[2] + high[2], low[3] + high[3], hist1, rank1)
     if kendall:
-        # a pair across the halves is discordant when the first half's y is the greater
-        greater = counted[0][3].sum() - np.cumsum(counted[0][3])
-        across = int(np.dot(counted[1][3], greater))
-        _kendall_sums(
-            sums,
-            n,
-            int(counted[0][0]) + int(counted[1][0]) + across,
-            int(counted[0][1]) + int(counted[1][1]),
-            int(counted[0][2]) + int(counted[1][2]),
-            hist1,
-        )
+        below, above = low[4], high[4]
+        # a pair across the ranges is discordant when the lower range's y is the greater
+        across = int(np.dot(above, int(below.sum()) - np.cumsum(below)))
+        # the pairs tied in (x, y): those tied in y within a range but for different x
+        tied_both = _tie_pairs(below) - int(low[1]) + _tie_pairs(above) - int(high[1])
+        discordant = int(low[0]) + int(high[0]) + across
+        _kendall_sums(sums, n, discordant, _tie_pairs(hist0), tied_both, hist1)
     return sums
-
-
-def _median_x(x: np.ndarray, flip: int) -> int:
-    """A value v of ``x ^ flip`` with about half the pixels below it (from a sample of at most
-    2**16 pixels)."""
-    sample = x[:: max(1, x.size >> 16)] ^ x.dtype.type(flip)
-    counts = np.bincount(sample, minlength=1 << (8 * x.dtype.itemsize))
-    below = np.cumsum(counts) - counts
-    return int(np.argmin(np.abs(2 * below - sample.size)))
 
 
 def _in_threads(work: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
