@@ -564,7 +564,8 @@ class _CoefficientEngine:
         after one read (None when that path does not apply: other dtypes, no compiled kernels).
 
         Same keys as :meth:`_pixel_sums`, unscaled (``k_exp`` 0); centred sums are n times the
-        exact ones, so every ratio is the exact one rounded once or twice.
+        exact ones, so every ratio is the exact one rounded once or twice. Empty when only rank
+        measures are wanted: they need no pass here.
         """
         a, b = self.flats[i], self.flats[j]
         n = self.n
@@ -573,6 +574,8 @@ class _CoefficientEngine:
         compiled = _compiled.loaded_kernels(n)
         if compiled is None:
             return None
+        if not wanted - set(_RANKED):
+            return {}  # the rank measures alone: their spreads tell a constant channel
         sum_a, sum_b = int(a.sum(dtype=np.int64)), int(b.sum(dtype=np.int64))
         t = thresholds.above if thresholds is not None else (0.0, 0.0)
         t_ge = thresholds.at_least if thresholds is not None else (0.0, 0.0)
@@ -823,7 +826,9 @@ def _centred_values(
     values: dict[str, float] = {}
     if not wanted & {"pearson", "icq", "spearman", "kendall"}:
         return values
-    suu, svv = sums["suu"], sums["svv"]
+    # the rank measures alone by the packed ranks have no pixel sums: the rank spreads, zero
+    # exactly when a channel is constant
+    suu, svv = (sums["suu"], sums["svv"]) if "suu" in sums else (sums["ruu"], sums["rvv"])
     constant = [nm for nm, s in zip(names, (suu, svv)) if s <= 0]
     if constant:
         asked = [

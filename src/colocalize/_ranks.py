@@ -832,7 +832,8 @@ def packed_rank_sums(
     -------
     dict
         ``ruu``, ``rvv``, ``ruv``: the sums of (r0 - c)**2, (r1 - c)**2 and (r0 - c)(r1 - c)
-        over the pixels, with r the average ranks and c = (n + 1) / 2 (with ``spearman``);
+        over the pixels, with r the average ranks and c = (n + 1) / 2 (``ruv`` with
+        ``spearman``; ``ruu`` and ``rvv`` always: zero exactly when a channel is constant);
         ``kendall``: tau-b, NaN when a channel is constant (with ``kendall``).
     """
     n = values0.size
@@ -875,6 +876,7 @@ def packed_rank_sums(
         discordant = _inversions(ordered, hist1, shift, scratch=True, spare=spare)
         del key, buffer, ordered, spare
         _kendall_sums(sums, n, discordant, _tie_pairs(hist0), tied_both, hist1)
+    _rank_spreads(sums, hist0, hist1)
     return sums
 
 
@@ -892,6 +894,15 @@ def _spearman_sums(
     sums["ruu"] = square / 4
     sums["rvv"] = float(np.sum(hist1 * np.square(rank1.astype(np.float64)))) / 4  # not BLAS
     sums["ruv"] = cross / 4
+
+
+def _rank_spreads(sums: dict[str, float], hist0: np.ndarray, hist1: np.ndarray) -> None:
+    """Sets ``ruu`` and ``rvv`` (see :func:`packed_rank_sums`) from the histograms when
+    Spearman's sums did not: zero exactly when a channel is constant."""
+    for key, hist in (("ruu", hist0), ("rvv", hist1)):
+        if key not in sums:
+            rank = _doubled_ranks(hist).astype(np.float64)
+            sums[key] = float(np.sum(hist * np.square(rank))) / 4  # not BLAS
 
 
 def _kendall_sums(
@@ -992,6 +1003,7 @@ def _compiled_rank_sums(
         tied_both = _tie_pairs(below) - int(low[1]) + _tie_pairs(above) - int(high[1])
         discordant = int(low[0]) + int(high[0]) + across
         _kendall_sums(sums, n, discordant, _tie_pairs(hist0), tied_both, hist1)
+    _rank_spreads(sums, hist0, hist1)
     return sums
 
 
