@@ -6,7 +6,7 @@ import importlib
 import os
 import sys
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import NoReturn
 
 import pytest
@@ -45,6 +45,17 @@ def require_module(name: str, why: str = "") -> ModuleType:
         return importlib.import_module(name)
     except ImportError:
         skip_or_fail(f"{name} is not installed{f': {why}' if why else ''}")
+
+
+def compiled_kernels() -> SimpleNamespace:
+    """colocalize's compiled kernels (``colocalize._compiled.kernels``), loaded now: through
+    :func:`require_module`, a skip without numba, a failure in CI."""
+    from colocalize import _compiled
+
+    require_module("numba", "the 'fast' extra")
+    kernels = _compiled.kernels(_compiled.MIN_PIXELS)
+    assert kernels is not None, "COLOCALIZE_NUMBA=0 turns the compiled kernels off"
+    return kernels
 
 
 @pytest.fixture(scope="session")

@@ -16,18 +16,10 @@ from hypothesis.extra.numpy import arrays
 from scipy import stats
 
 from _faults import run_python
-from colocalize import _compiled
 from colocalize._ranks import _doubled_ranks, packed_rank_sums
-from conftest import require_module
+from conftest import compiled_kernels, require_module
 
 SMALL_INTS = [np.uint8, np.int8, np.uint16, np.int16]
-
-
-def _kernels():
-    require_module("numba", "the 'fast' extra")
-    kernels = _compiled.kernels(_compiled.MIN_PIXELS)
-    assert kernels is not None
-    return kernels
 
 
 def _counting_sort(kernels, x, y):
@@ -49,7 +41,7 @@ def _counting_sort(kernels, x, y):
 def test_counting_sort_groups_y_by_x_stably(x, y, flips):
     """Histograms of ``x ^ flip0`` and ``y ^ flip1``; y in the order of a stable sort by
     x ^ flip0; a second call adds to the histograms and fills from the positions given."""
-    kernels = _kernels()
+    kernels = compiled_kernels()
     y = y[: x.size]
     flip0, flip1 = flips
     hist0 = np.zeros(65536, dtype=np.int64)
@@ -93,7 +85,7 @@ def test_bucket_ranks_equal_brute_force(x, other, bits, fold, middle, merge):
     ranges below and above ``middle``, as the two threads see them), with heavy ties (y modulo
     ``fold``), y of 8 and 16 bits, and each x's pixels inserted one by one or once per
     distinct y (x values with ``merge`` pixels or more)."""
-    kernels = _kernels()
+    kernels = compiled_kernels()
     y = (np.array(other[: x.size]) % fold % (1 << bits)).astype(f"u{bits // 8}")
     hist0, hist1, ordered = _counting_sort(kernels, x, y)
     n = x.size
@@ -135,7 +127,7 @@ def _channel(rng, dtype, n, ties):
 def test_compiled_packed_path_equals_numpy_and_scipy(dtypes, n, ties):
     """Every 8/16-bit dtype pair, with and without ties: tau-b bit for bit as the numpy path (the
     same integer counts) and as SciPy's to 1e-13; Spearman's sums to 1e-12 and rho as SciPy's."""
-    kernels = _kernels()
+    kernels = compiled_kernels()
     rng = np.random.default_rng([n, ties, SMALL_INTS.index(dtypes[0]), SMALL_INTS.index(dtypes[1])])
     x = _channel(rng, dtypes[0], n, ties)
     y = _channel(rng, dtypes[1], n, ties)
@@ -176,7 +168,7 @@ def test_split_at_a_dominant_x(share, at):
     """One x value (the smallest or the largest) holding ``share`` of the pixels, so that the
     median x falls on it or the threads' ranges are lopsided (one possibly empty): the same
     counts as the numpy path, on an odd number of pixels."""
-    kernels = _kernels()
+    kernels = compiled_kernels()
     rng = np.random.default_rng(int(share * 10))
     n = 30_001
     x = rng.integers(0, 65536, n).astype(np.uint16)

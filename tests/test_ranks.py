@@ -25,7 +25,7 @@ from colocalize._ranks import (
     kendall_tau_b,
     packed_rank_sums,
 )
-from conftest import require_module
+from conftest import compiled_kernels, require_module
 
 SMALL_INTS = [np.uint8, np.int8, np.uint16, np.int16]
 EVERY_DTYPE = [
@@ -250,8 +250,7 @@ def test_numpy_packed_path_equals_the_compiled_one(compiled, dtype0, dtype1, lev
 @pytest.mark.parametrize("seed", range(3))
 def test_compiled_kendall_score_equals_the_dense_table(seed):
     """The Fenwick count over joint cells (codes beyond 16 bits) against the blocked table."""
-    require_module("numba", "the 'fast' extra")
-    compiled = _compiled.kernels(_compiled.MIN_PIXELS)
+    compiled = compiled_kernels()
     rng = np.random.default_rng(seed)
     a = rng.integers(0, 300, 3000).astype(np.uint16)
     b = (a // 3 + rng.integers(0, 200, 3000)).astype(np.uint16)

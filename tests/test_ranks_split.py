@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import stats
 
-from colocalize import ColocalizeWarning, _compiled, _ranks, coefficients
+from colocalize import ColocalizeWarning, _ranks, coefficients
 from colocalize._ranks import (
     _inversions,
     _tied_runs,
@@ -27,16 +27,9 @@ from colocalize._ranks import (
     kendall_tau_b,
     packed_rank_sums,
 )
-from conftest import require_module
+from conftest import compiled_kernels
 
 SMALL_INTS = [np.uint8, np.int8, np.uint16, np.int16]
-
-
-def _kernels():
-    require_module("numba", "the 'fast' extra")
-    kernels = _compiled.kernels(_compiled.MIN_PIXELS)
-    assert kernels is not None
-    return kernels
 
 
 def _knight(x, y):
@@ -63,7 +56,7 @@ def _knight(x, y):
 def test_split_compiled_ranks_equal_brute_force(dtypes, n, levels, seed, ties):
     """Every pair of 8/16-bit dtypes, with long runs of one x (the split falls inside or next
     to them) and ties in y: tau-b exactly Knight's, Spearman as SciPy's; equal to numpy's."""
-    kernels = _kernels()
+    kernels = compiled_kernels()
     rng = np.random.default_rng(seed)
     pair = []
     for dtype in dtypes:
@@ -138,7 +131,7 @@ def test_packed_rank_sums_stay_within_twice_the_pair(path):
     """Issue 14: peak extra memory at most 2x the input's, for 2048 x 2048 random 16-bit data
     (about one joint cell per pixel). The numpy path (a fresh process's first calls, before the
     kernels load) took 130 MiB for this 16 MiB pair: whole-array temporaries per bit."""
-    kernels = _kernels() if path == "compiled" else None
+    kernels = compiled_kernels() if path == "compiled" else None
     rng = np.random.default_rng(0)
     a = rng.integers(0, 65536, 2048 * 2048, dtype=np.uint16)
     b = a // 2 + rng.integers(0, 30000, a.size, dtype=np.uint16)
@@ -186,7 +179,7 @@ def test_joint_cells_and_kendall_of_wide_channels_stay_small():
     8-byte keys plus the counts and run starts (13 bytes per pixel and a chunk; a separate copy
     of the cells and of both codes took about 20), Kendall's Fenwick count at 8 bytes per value
     of channel 1 (int64: 16) and a chunk."""
-    _kernels()
+    compiled_kernels()
     rng = np.random.default_rng(1)
     n = 1 << 20
     a = rng.integers(0, 2**32 - 1, n, dtype=np.uint32)

@@ -22,6 +22,7 @@ from colocalize._ranks import (
     kendall_tau_b,
     wide_cells,
 )
+from conftest import compiled_kernels
 
 WIDE = [np.uint32, np.int32, np.uint64, np.int64]
 # about the chunk edges of the passes (CHUNK = 2**16) and a few chunks
@@ -194,9 +195,7 @@ def test_running_ranks_of_value_runs(step):
 def test_blocked_fenwick_kendall_equals_the_dense_table(seed):
     """The compiled count (a Fenwick tree of blocks of 64 codes plus the column counts) equals
     the blocked dense table, with k1 not a multiple of 64 and heavily tied columns."""
-    compiled = _compiled.kernels(_compiled.MIN_PIXELS)
-    if compiled is None:
-        pytest.skip("needs the compiled kernels (numba, the 'fast' extra)")
+    compiled = compiled_kernels()
     rng = np.random.default_rng(seed)
     a = rng.integers(0, 300, 20_000).astype(np.uint16)
     b = (a // 3 + rng.integers(0, 1000 + 37 * seed, a.size)).astype(np.uint16)
