@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import NoReturn
@@ -105,6 +107,37 @@ def pytest_configure(config):
         "markers",
         "imagej_command: ImageJ command test; scripts/test.sh runs it headless and under xvfb-run",
     )
+    config.addinivalue_line(
+        "markers",
+        "traced: measures memory with tracemalloc (traced_peak); runs before any test that can "
+        "start the in-process JVM",
+    )
+
+
+def pytest_collection_modifyitems(items):
+    """The ``traced`` tests first (stable order otherwise): see :func:`traced_peak`."""
+    items.sort(key=lambda item: item.get_closest_marker("traced") is None)
+
+
+def traced_peak(function: Callable[[], object]) -> int:
+    """The peak of Python's traced allocations (tracemalloc, numpy's included) during
+    ``function()``, in bytes above what was traced before it.
+
+    Never with the in-process JVM of the ImageJ tests running: CPython 3.11's tracemalloc then
+    crashes the process (``traceback_new`` on JPype's "Python Reference Queue" thread, which has
+    no Python frame; seen as a random "Fatal Python error: Segmentation fault"). Mark the test
+    ``traced`` (the hook above runs those first); this refuses to trace after a JVM started.
+    """
+    jpype = sys.modules.get("jpype")
+    if jpype is not None and jpype.isJVMStarted():
+        pytest.fail("tracemalloc with the in-process JVM running crashes: mark the test 'traced'")
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        function()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
 
 
 _GUI_JVM: list[bool] = []  # set when the ij fixture ran a JVM with a display

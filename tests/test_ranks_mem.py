@@ -6,7 +6,6 @@ allocations, and against the float64 rank tables they replace."""
 
 from __future__ import annotations
 
-import tracemalloc
 import warnings
 from unittest import mock
 
@@ -15,6 +14,7 @@ import pytest
 
 from colocalize import _compiled, coefficient_table, coefficients
 from colocalize._ranks import RunningRanks, channel_codes, joint_cells, kendall_tau_b
+from conftest import traced_peak
 
 
 def _image(dtype: type, size: int) -> np.ndarray:
@@ -30,13 +30,7 @@ def _table_peak(image: np.ndarray) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         coefficient_table(image, channel_axis=0, thresholds=thresholds)
-        tracemalloc.start()
-        try:
-            base = tracemalloc.get_traced_memory()[0]
-            coefficient_table(image, channel_axis=0, thresholds=thresholds)
-            return tracemalloc.get_traced_memory()[1] - base
-        finally:
-            tracemalloc.stop()
+        return traced_peak(lambda: coefficient_table(image, channel_axis=0, thresholds=thresholds))
 
 
 # (dtype, bound as a multiple of the input), traced at 1024 x 1024 (where the chunk loop's few
@@ -49,6 +43,7 @@ def _table_peak(image: np.ndarray) -> int:
 BOUNDS = [(np.int64, 1.65), (np.uint64, 1.65), (np.uint32, 2.3), (np.int32, 2.3)]
 
 
+@pytest.mark.traced
 @pytest.mark.parametrize(("dtype", "bound"), BOUNDS)
 def test_wide_integer_ranks_table_memory(dtype, bound):
     """Three 1024 x 1024 channels, three pairs with Spearman and Kendall: the codes of each
@@ -100,6 +95,7 @@ def test_running_ranks_equal_rank_tables(dtype):
     np.testing.assert_array_equal(running.ranks(part), expected[part])
 
 
+@pytest.mark.traced
 def test_numpy_ranks_of_a_16_bit_pair_memory(monkeypatch):
     """A many-valued 16-bit pair with every coefficient on numpy (a fresh process's first call,
     before the kernels load, or without numba) within 2x the pair: 1.3x here, 3.1x before
@@ -113,12 +109,8 @@ def test_numpy_ranks_of_a_16_bit_pair_memory(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         coefficients(a[:64, :64], b[:64, :64], thresholds=thresholds)  # the lazy imports
-        tracemalloc.start()
-        try:
-            base = tracemalloc.get_traced_memory()[0]
-            result = coefficients(a, b, thresholds=thresholds)
-            peak = tracemalloc.get_traced_memory()[1] - base
-        finally:
-            tracemalloc.stop()
+        results = []
+        peak = traced_peak(lambda: results.append(coefficients(a, b, thresholds=thresholds)))
+    result = results[0]
     assert np.isfinite([result.spearman, result.kendall_tau, result.pearson_above]).all()
     assert peak <= 2 * (a.nbytes + b.nbytes)

@@ -8,7 +8,6 @@ and their own peak memory."""
 from __future__ import annotations
 
 import itertools
-import tracemalloc
 from unittest import mock
 
 import numpy as np
@@ -27,7 +26,7 @@ from colocalize._ranks import (
     kendall_tau_b,
     packed_rank_sums,
 )
-from conftest import compiled_kernels
+from conftest import compiled_kernels, traced_peak
 
 SMALL_INTS = [np.uint8, np.int8, np.uint16, np.int16]
 
@@ -114,18 +113,7 @@ def test_tied_runs_count_the_equal_pairs(values, chunk):
         assert _tied_runs(values) == expected
 
 
-def _peak(function):
-    """The peak of numpy's traced allocations during ``function()`` (bytes)."""
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        function()
-        return tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
-
-
+@pytest.mark.traced
 @pytest.mark.parametrize("path", ["compiled", "numpy"])
 def test_packed_rank_sums_stay_within_twice_the_pair(path):
     """Issue 14: peak extra memory at most 2x the input's, for 2048 x 2048 random 16-bit data
@@ -136,7 +124,7 @@ def test_packed_rank_sums_stay_within_twice_the_pair(path):
     a = rng.integers(0, 65536, 2048 * 2048, dtype=np.uint16)
     b = a // 2 + rng.integers(0, 30000, a.size, dtype=np.uint16)
     packed_rank_sums(a[:1000], b[:1000], kernels, spearman=True, kendall=True)  # cache loads
-    peak = _peak(lambda: packed_rank_sums(a, b, kernels, spearman=True, kendall=True))
+    peak = traced_peak(lambda: packed_rank_sums(a, b, kernels, spearman=True, kendall=True))
     assert peak <= 2 * (a.nbytes + b.nbytes)
 
 
@@ -174,6 +162,7 @@ def test_wide_channel_codes_take_at_most_three_words_per_value():
     assert c.codes.nbytes + c.exact.nbytes + c.counts.nbytes <= 12 * values.size
 
 
+@pytest.mark.traced
 def test_joint_cells_and_kendall_of_wide_channels_stay_small():
     """Two uint32 channels of 2**20 pixels, about one cell per pixel: the joint cells peak at the
     8-byte keys plus the counts and run starts (13 bytes per pixel and a chunk; a separate copy
@@ -189,8 +178,9 @@ def test_joint_cells_and_kendall_of_wide_channels_stay_small():
     tau = kendall_tau_b(c0, c1, cells)  # the kernel's first call for these dtypes (cache load)
     del cells
     built = []
-    assert _peak(lambda: built.append(joint_cells(c0, c1))) <= 15 * n  # and 2**16-pixel chunks
-    assert _peak(lambda: kendall_tau_b(c0, c1, built[0])) <= 8 * c1.n_codes + (2 << 20)
+    # and 2**16-pixel chunks
+    assert traced_peak(lambda: built.append(joint_cells(c0, c1))) <= 15 * n
+    assert traced_peak(lambda: kendall_tau_b(c0, c1, built[0])) <= 8 * c1.n_codes + (2 << 20)
     assert kendall_tau_b(c0, c1, built[0]) == tau
 
 

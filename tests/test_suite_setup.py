@@ -67,3 +67,20 @@ def test_require_fails_in_ci_for_a_missing_module(monkeypatch, require):
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
         require("no_such_module_xyz", "needed for the reference images")
+
+
+def test_traced_tests_run_before_the_jvm_starts(request):
+    # tracemalloc with the in-process JVM running crashed the suite at random (CPython 3.11's
+    # traceback_new on JPype's reference-queue thread): the traced tests run first
+    items = request.session.items
+    traced = [i for i, item in enumerate(items) if item.get_closest_marker("traced")]
+    jvm = [i for i, item in enumerate(items) if "ij" in getattr(item, "fixturenames", ())]
+    if traced and jvm:
+        assert max(traced) < min(jvm)
+
+
+def test_traced_peak_refuses_a_running_jvm(ij):
+    from conftest import traced_peak
+
+    with pytest.raises(pytest.fail.Exception, match="mark the test 'traced'"):
+        traced_peak(lambda: None)
