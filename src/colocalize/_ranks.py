@@ -11,8 +11,9 @@ beyond the codes stays a few bytes per pixel for any integer dtype. Two wide int
 one packed key per pixel, with the first channel's values themselves as its codes (or, beyond 32
 bits, its codes taken over the sorted cells).
 
-Two 8/16-bit integer channels with the compiled kernels skip the codes and cells: their ranks come
-from one sort of a packed key per pixel (:func:`packed_rank_sums`).
+Two 8/16-bit integer channels with many value pairs, or with the compiled kernels, skip the codes
+and cells: their ranks come from their histograms and, for Kendall, a counting sort of y by x
+(compiled) or a sorted packed key per pixel (numpy) (:func:`packed_rank_sums`).
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ class ChannelCodes:
 
     def without_pixels(self) -> ChannelCodes:
         """These values and counts without the per-pixel ``codes`` (empty): all that a pair's
-        steps after :func:`joint_cells` need (:func:`kendall_tau_b`, :attr:`cumulative`)."""
+        steps after :func:`joint_cells` need (:func:`kendall_tau_b`, :meth:`rank_lookup`)."""
         return replace(self, codes=np.empty(0, dtype=self.codes.dtype))
 
 
@@ -320,16 +321,7 @@ class ValueRuns:
 
     @cached_property
     def counts(self) -> np.ndarray:
-        k = longest = 0
-        for piece in _weighted_runs(self.code0, self.weights):
-            k += piece.size
-            longest = max(longest, int(piece.max()))
-        counts = np.empty(k, dtype=_code_dtype(longest + 1))
-        filled = 0
-        for piece in _weighted_runs(self.code0, self.weights):
-            counts[filled : filled + piece.size] = piece
-            filled += piece.size
-        return counts
+        return _run_counts(self.code0, self.weights)
 
     @property
     def n_codes(self) -> int:
@@ -370,6 +362,21 @@ def _weighted_runs(values: np.ndarray, weights: np.ndarray, shift: int = 0) -> I
         carry, previous = int(sums[-1]), v[-1]
     if previous is not None:
         yield np.array([carry])
+
+
+def _run_counts(values: np.ndarray, weights: np.ndarray, shift: int = 0) -> np.ndarray:
+    """The summed ``weights`` of each run of :func:`_weighted_runs`, in the narrowest unsigned
+    dtype that holds the largest (two passes: one to size, one to fill)."""
+    k = longest = 0
+    for piece in _weighted_runs(values, weights, shift):
+        k += piece.size
+        longest = max(longest, int(piece.max()))
+    counts = np.empty(k, dtype=_code_dtype(longest + 1))
+    filled = 0
+    for piece in _weighted_runs(values, weights, shift):
+        counts[filled : filled + piece.size] = piece
+        filled += piece.size
+    return counts
 
 
 def _lookup_codes(values: np.ndarray, low: int, span: int) -> ChannelCodes:
@@ -648,16 +655,8 @@ def _dense_first(
     """Channel 0 of sorted cells ``(value0 - low) << high | code1`` with their ``counts``: its
     values and counts, the keys rewritten in place as ``code0 << 32 | code1`` (code0 the
     index of the value among the distinct ones)."""
-    k = longest = 0
-    for piece in _weighted_runs(keys, counts, high):
-        k += piece.size
-        longest = max(longest, int(piece.max()))
-    counts0 = np.empty(k, dtype=_code_dtype(longest + 1))
-    filled = 0
-    for piece in _weighted_runs(keys, counts, high):
-        counts0[filled : filled + piece.size] = piece
-        filled += piece.size
-    exact0 = np.empty(k, dtype=dtype)
+    counts0 = _run_counts(keys, counts, high)
+    exact0 = np.empty(counts0.size, dtype=dtype)
     shift, code1_mask = np.uint64(high), np.uint64((1 << high) - 1)
     filled, code, last = 0, -1, None
     for part in chunks(keys.size):
@@ -817,12 +816,14 @@ def packed_rank_sums(
     most) sorted by (x, y), the runs of equal keys and :func:`_inversions` (one O(n) numpy pass
     per bit of y). Spearman's sums need no sort: the average ranks come from the histograms of
     x and y. Same values as :func:`channel_codes` + :func:`joint_cells` + :func:`kendall_tau_b`,
-    with no table beyond 2**16 entries and at most about 6 bytes per pixel.
+    with tables of at most about 70,000 counts (the compiled count's 276 KiB per thread) and at
+    most about 6 bytes per pixel. With ``n >= 2**31`` the compiled path (int32 counts) is not
+    taken.
 
     Parameters
     ----------
     values0, values1 : ndarray of 8- or 16-bit integers in native byte order, shape (n,)
-        The two channels' selected pixels (n < 2**31).
+        The two channels' selected pixels.
     compiled : SimpleNamespace or None
         The compiled kernels (:func:`colocalize._compiled.kernels`), or None for numpy.
     spearman, kendall : bool
@@ -837,7 +838,7 @@ def packed_rank_sums(
         ``kendall``: tau-b, NaN when a channel is constant (with ``kendall``).
     """
     n = values0.size
-    if compiled is not None:
+    if compiled is not None and n < 1 << 31:  # the kernels count in int32
         if not (spearman or kendall):
             return {}
         return _compiled_rank_sums(values0, values1, compiled, spearman=spearman, kendall=kendall)
