@@ -8,7 +8,7 @@ import math
 import os
 import platform
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -257,27 +257,14 @@ def draw_report(
     made it (the other arguments as in :func:`coefficient_report`, checked), and the scatter
     plot's bivariate histogram (256 bins of the selected pixels) and Costes' regression line
     when the caller has them already."""
-    import matplotlib
-    from matplotlib.figure import Figure
-
-    from colocalize._costes import regression_line
-    from colocalize._histogram import bivariate_histogram
-    from colocalize._version import __version__
-
     if scatter is None:
-        selection, _ = select_pixels(
-            arrays, mask=mask, exclude_zero_zero=exclude_zero_zero, saturated=saturated
+        scatter = _scatter_data(
+            arrays,
+            mask=mask,
+            exclude_zero_zero=exclude_zero_zero,
+            saturated=saturated,
+            costes_method=costes_method,
         )
-        with warnings.catch_warnings():  # the analysis warned about this input already
-            warnings.simplefilter("ignore", ColocalizeWarning)
-            line = regression_line(
-                arrays[0], arrays[1], mask=selection, method=check_costes_method(costes_method)
-            )
-            histogram = bivariate_histogram(arrays[0], arrays[1], nbins=_NBINS, mask=selection)
-    else:
-        histogram, line = scatter
-    outline = None if mask is None else as_mask(mask, arrays[0].shape)
-    first, second = names
     settings = _Settings(
         names=names,
         channels=channels,
@@ -289,48 +276,113 @@ def draw_report(
         exclude_zero_zero=exclude_zero_zero,
         saturated=saturated,
         sources=tuple(str(s) for s in sources),
-        versions=(
-            ("colocalize", __version__),
-            ("numpy", np.__version__),
-            ("matplotlib", matplotlib.__version__),
-            ("Python", platform.python_version()),
-        ),
+        versions=_versions(),
         date=datetime.now().astimezone().isoformat(sep=" ", timespec="seconds"),
     )
-    title = f"Colocalization of {first} and {second}"
-    creator = f"colocalize {__version__}"
+    outline = None if mask is None else as_mask(mask, arrays[0].shape)
+    histogram, line = scatter
+
+    def draw(fig: Any, settings: _Settings) -> None:
+        _draw_pictures(fig, arrays, outline, histogram, line, result, settings)
+
     if _FORMATS[target.suffix.lower()] == "pdf":
-        from matplotlib.backends.backend_pdf import PdfPages
-
-        pages = [Figure(figsize=_PAGE), Figure(figsize=_PAGE)]
-        _draw_pictures(pages[0], arrays, outline, histogram, line, result, settings)
-        _draw_numbers(pages[1], result, settings)
-
-        def write(tmp: Path) -> None:
-            metadata = {"Title": title, "Creator": creator, "Subject": "colocalization report"}
-            with PdfPages(tmp, metadata=metadata) as pdf:
-                for page in pages:
-                    pdf.savefig(page)
-
+        write = _pdf_writer(draw, result, settings)
     else:
-        figure = Figure(figsize=(2 * _PAGE[0], _PAGE[1]))
-        halves: Any = figure.subfigures(1, 2)
-        _draw_pictures(halves[0], arrays, outline, histogram, line, result, settings)
-        _draw_numbers(halves[1], result, settings)
-        described = [
-            ("threshold0", _threshold(result.threshold0)),
-            ("threshold1", _threshold(result.threshold1)),
-            ("threshold method", settings.method),
-            *((label, value) for label, value, _ in _coefficient_rows(result)),
-        ]
-        text = "; ".join(f"{label} = {value}" for label, value in described)
-
-        def write(tmp: Path) -> None:
-            metadata = {"Title": title, "Software": creator, "Description": text}
-            figure.savefig(tmp, format="png", dpi=_PNG_DPI, metadata=metadata)
-
+        write = _png_writer(draw, result, settings)
     write_atomic(target, writer=write)
     return target
+
+
+def _scatter_data(
+    arrays: Sequence[np.ndarray],
+    *,
+    mask: Any,
+    exclude_zero_zero: bool,
+    saturated: Saturated,
+    costes_method: str,
+) -> tuple[BivariateHistogram, tuple[float, float]]:
+    """The scatter plot's bivariate histogram of the selected pixels and Costes' regression
+    line, for a report whose caller has not made them."""
+    from colocalize._costes import regression_line
+    from colocalize._histogram import bivariate_histogram
+
+    selection, _ = select_pixels(
+        arrays, mask=mask, exclude_zero_zero=exclude_zero_zero, saturated=saturated
+    )
+    with warnings.catch_warnings():  # the analysis warned about this input already
+        warnings.simplefilter("ignore", ColocalizeWarning)
+        line = regression_line(
+            arrays[0], arrays[1], mask=selection, method=check_costes_method(costes_method)
+        )
+        histogram = bivariate_histogram(arrays[0], arrays[1], nbins=_NBINS, mask=selection)
+    return histogram, line
+
+
+def _versions() -> tuple[tuple[str, str], ...]:
+    """The versions a report names: colocalize, numpy, matplotlib and Python."""
+    import matplotlib
+
+    from colocalize._version import __version__
+
+    return (
+        ("colocalize", __version__),
+        ("numpy", np.__version__),
+        ("matplotlib", matplotlib.__version__),
+        ("Python", platform.python_version()),
+    )
+
+
+def _title_and_creator(settings: _Settings) -> tuple[str, str]:
+    first, second = settings.names
+    return f"Colocalization of {first} and {second}", f"colocalize {settings.versions[0][1]}"
+
+
+def _pdf_writer(
+    draw: Callable[[Any, _Settings], None], result: Coefficients, settings: _Settings
+) -> Callable[[Path], None]:
+    """The PDF report's writer: page 1 the pictures (``draw``), page 2 the numbers."""
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+
+    pages = [Figure(figsize=_PAGE), Figure(figsize=_PAGE)]
+    draw(pages[0], settings)
+    _draw_numbers(pages[1], result, settings)
+    title, creator = _title_and_creator(settings)
+
+    def write(tmp: Path) -> None:
+        metadata = {"Title": title, "Creator": creator, "Subject": "colocalization report"}
+        with PdfPages(tmp, metadata=metadata) as pdf:
+            for page in pages:
+                pdf.savefig(page)
+
+    return write
+
+
+def _png_writer(
+    draw: Callable[[Any, _Settings], None], result: Coefficients, settings: _Settings
+) -> Callable[[Path], None]:
+    """The PNG report's writer: the pictures and the numbers side by side, the numbers also in
+    the PNG's Description."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(2 * _PAGE[0], _PAGE[1]))
+    halves: Any = figure.subfigures(1, 2)
+    draw(halves[0], settings)
+    _draw_numbers(halves[1], result, settings)
+    described = [
+        ("threshold0", _threshold(result.threshold0)),
+        ("threshold1", _threshold(result.threshold1)),
+        ("threshold method", settings.method),
+        *((label, value) for label, value, _ in _coefficient_rows(result)),
+    ]
+    text = "; ".join(f"{label} = {value}" for label, value in described)
+    title, creator = _title_and_creator(settings)
+
+    def write(tmp: Path) -> None:
+        metadata = {"Title": title, "Software": creator, "Description": text}
+        figure.savefig(tmp, format="png", dpi=_PNG_DPI, metadata=metadata)
+
+    return write
 
 
 @dataclass(frozen=True)
