@@ -56,7 +56,7 @@ def compiled_kernels() -> SimpleNamespace:
 
     require_module("numba", "the 'fast' extra")
     kernels = _compiled.kernels(_compiled.MIN_PIXELS)
-    assert kernels is not None, "COLOCALIZE_NUMBA=0 turns the compiled kernels off"
+    assert kernels is not None
     return kernels
 
 
@@ -112,6 +112,14 @@ def pytest_configure(config):
         "traced: measures memory with tracemalloc (traced_peak); runs before any test that can "
         "start the in-process JVM",
     )
+
+
+@pytest.fixture(autouse=True)
+def _paths_chosen_by_the_tests(monkeypatch):
+    """Tests choose the compiled or the numpy path themselves (``COLOCALIZE_NUMBA=0`` or the
+    kernels, per test): a ``COLOCALIZE_NUMBA`` of the shell that runs the suite does not leak in
+    (with it set to 0, the tests of the compiled path failed)."""
+    monkeypatch.delenv("COLOCALIZE_NUMBA", raising=False)
 
 
 def pytest_collection_modifyitems(items):
