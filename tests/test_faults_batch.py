@@ -61,6 +61,21 @@ def batch_copy(finished: Path, tmp_path: Path) -> Path:
     return target
 
 
+def _batch_argv(data: Path, *options: str | Path, workers: int = 1) -> list[str]:
+    """The command line of ``colocalize batch data *options`` without progress (for Popen)."""
+    return [
+        sys.executable,
+        "-m",
+        "colocalize",
+        "batch",
+        str(data),
+        *map(str, options),
+        "--workers",
+        str(workers),
+        "--no-progress",
+    ]
+
+
 def _batch(root: Path, out: Path, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return run_cli(
         "batch",
@@ -353,20 +368,7 @@ def _blocking_batch(tmp_path: Path, out: Path) -> tuple[subprocess.Popen, Path]:
     manifest = tmp_path / "fifo.csv"
     manifest.write_text("path\na.tif\n")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "colocalize",
-            "batch",
-            str(data),
-            "--manifest",
-            str(manifest),
-            "--out",
-            str(out),
-            "--workers",
-            "1",
-            "--no-progress",
-        ],
+        _batch_argv(data, "--manifest", manifest, "--out", out),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -391,22 +393,7 @@ def test_two_real_batches_on_one_folder(root: Path, tmp_path: Path) -> None:
         assert_clean_error(proc, "another batch", f"PID {first.pid}")
         # another data folder than the first batch's: replacing its results needs --overwrite
         waiting = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "colocalize",
-                "batch",
-                str(root),
-                "--pattern",
-                PATTERN,
-                "--out",
-                str(out),
-                "--workers",
-                "1",
-                "--no-progress",
-                "--wait",
-                "--overwrite",
-            ],
+            _batch_argv(root, "--pattern", PATTERN, "--out", out, "--wait", "--overwrite"),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -475,20 +462,7 @@ def test_killing_the_batch_ends_its_workers(tmp_path: Path) -> None:
     manifest = tmp_path / "files.csv"
     manifest.write_text("path\na.tif\nb.tif\n")
     main = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "colocalize",
-            "batch",
-            str(data),
-            "--manifest",
-            str(manifest),
-            "--out",
-            str(tmp_path / "out"),
-            "--workers",
-            "2",
-            "--no-progress",
-        ],
+        _batch_argv(data, "--manifest", manifest, "--out", tmp_path / "out", workers=2),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
